@@ -1,0 +1,147 @@
+# neuropacs-agent: GNU make, no autotools.
+#   make            build build/lib/libnp.a, build/bin/*, build/sbin/*
+#   make check      install test peers, build (plain + ASan/UBSan), run every test with prove
+#   make run        install packages, build, start the supervised agent on ./var
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make lint       mandoc -Tlint, clang-format check, cppcheck
+#   make clean
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+NP_HOME ?= $(CURDIR)/var
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+PKGS    := jansson sqlite3 libcurl openssl libarchive libxml-2.0 xmlsec1-openssl cairo libcrypt
+CC      ?= cc
+CXX     ?= c++
+CPPFLAGS += -D_GNU_SOURCE -DNP_VERSION='"$(VERSION)"' -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+            -I/usr/include/gdcm-3.0
+WARN    := -Wall -Wextra -Werror -Wno-format-truncation
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 $(WARN)
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++14 $(WARN) -Wno-deprecated-copy
+GDCM_LIBS := -lgdcmMSFF -lgdcmDSED -lgdcmCommon -lgdcmDICT -lgdcmIOD -lgdcmMEXD
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcivetweb $(GDCM_LIBS) -lstdc++ -lpthread -lm
+
+# Sanitizer + test-hook build used by `make check`.
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+B  := build
+BS := build/san
+
+LIB_C   := $(wildcard lib/*.c)
+LIB_CC  := $(wildcard lib/*.cc)
+BIN_SRC := $(wildcard bin/*.c)
+SBIN_SRC:= $(wildcard sbin/*.c)
+UNIT_SRC:= $(wildcard tests/unit/test_*.c)
+FUZZ_SRC:= $(wildcard tests/fuzz/fuzz_*.c)
+PEER_SRC:= $(wildcard tests/peers/*.c)
+
+objs = $(patsubst lib/%.c,$(1)/obj/%.o,$(LIB_C)) $(patsubst lib/%.cc,$(1)/obj/%.o,$(LIB_CC)) $(1)/obj/np_embedded.o
+progs = $(patsubst bin/%.c,$(1)/bin/%,$(BIN_SRC)) $(patsubst sbin/%.c,$(1)/sbin/%,$(SBIN_SRC))
+
+PROGS      := $(call progs,$(B))
+SAN_PROGS  := $(call progs,$(BS))
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BS)/tests/%,$(UNIT_SRC))
+PEER_BINS  := $(patsubst tests/peers/%.c,$(B)/peers/%,$(PEER_SRC))
+
+.PHONY: all check run demo install clean lint deps deps-build deps-run deps-test san unit fuzz bench-deps
+.DELETE_ON_ERROR:
+
+all: deps-build $(B)/lib/libnp.a $(PROGS) $(PEER_BINS)
+
+# ---- Debian packages: listed once in deps/*.txt, installed when missing ----
+deps: deps-build deps-run deps-test
+deps-build deps-run deps-test: deps-%:
+	@sh tests/lib/apt-ensure.sh deps/$*.txt
+
+# ---- shipped defaults and schema, embedded in libnp ----
+EMBED := etc/neuropacs.json share/schema/config.schema.json
+$(B)/gen/np_embedded.c: $(EMBED) | $(B)/gen
+	{ echo '/* generated from $(EMBED) */'; \
+	  echo 'const unsigned char np_embedded_defaults[] = {'; xxd -i < etc/neuropacs.json; echo ', 0};'; \
+	  echo 'const unsigned int np_embedded_defaults_len = sizeof np_embedded_defaults - 1;'; \
+	  echo 'const unsigned char np_embedded_schema[] = {'; xxd -i < share/schema/config.schema.json; echo ', 0};'; \
+	  echo 'const unsigned int np_embedded_schema_len = sizeof np_embedded_schema - 1;'; } > $@
+$(B)/obj/np_embedded.o: $(B)/gen/np_embedded.c | $(B)/obj
+	$(CC) -c -o $@ $<
+$(BS)/obj/np_embedded.o: $(B)/gen/np_embedded.c | $(BS)/obj
+	$(CC) -c -o $@ $<
+
+# ---- plain build ----
+$(B)/obj/%.o: lib/%.c lib/*.h | $(B)/obj
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+$(B)/obj/%.o: lib/%.cc lib/*.h | $(B)/obj
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c -o $@ $<
+$(B)/lib/libnp.a: $(call objs,$(B)) | $(B)/lib
+	rm -f $@ && ar rcs $@ $^
+$(B)/bin/%: bin/%.c $(B)/lib/libnp.a | $(B)/bin
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
+$(B)/sbin/%: sbin/%.c $(B)/lib/libnp.a | $(B)/sbin
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
+$(B)/peers/%: tests/peers/%.c $(B)/lib/libnp.a | $(B)/peers
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
+
+# ---- sanitizer build with test hooks (NP_CRASH_AT) ----
+SAN_CPP := $(CPPFLAGS) -DNP_TEST_HOOKS=1
+$(BS)/obj/%.o: lib/%.c lib/*.h | $(BS)/obj
+	$(CC) $(SAN_CPP) -std=c11 $(WARN) $(SAN_FLAGS) -c -o $@ $<
+$(BS)/obj/%.o: lib/%.cc lib/*.h | $(BS)/obj
+	$(CXX) $(SAN_CPP) -std=c++14 $(WARN) -Wno-deprecated-copy $(SAN_FLAGS) -c -o $@ $<
+$(BS)/lib/libnp.a: $(call objs,$(BS)) | $(BS)/lib
+	rm -f $@ && ar rcs $@ $^
+$(BS)/bin/%: bin/%.c $(BS)/lib/libnp.a | $(BS)/bin
+	$(CC) $(SAN_CPP) -std=c11 $(WARN) $(SAN_FLAGS) -o $@ $< $(BS)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
+$(BS)/sbin/%: sbin/%.c $(BS)/lib/libnp.a | $(BS)/sbin
+	$(CC) $(SAN_CPP) -std=c11 $(WARN) $(SAN_FLAGS) -o $@ $< $(BS)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
+# Unit tests wrap the I/O calls they inject faults into (see tests/unit/fault.h).
+WRAP := -Wl,--wrap=fsync,--wrap=rename,--wrap=write
+$(BS)/tests/%: tests/unit/%.c tests/unit/fault.c tests/unit/*.h $(BS)/lib/libnp.a | $(BS)/tests
+	$(CC) $(SAN_CPP) -Itests/unit -std=c11 $(WARN) $(SAN_FLAGS) -o $@ $< tests/unit/fault.c \
+		$(BS)/lib/libnp.a $(WRAP) $(LDFLAGS) $(LDLIBS) -lcmocka
+
+san: deps-build $(BS)/lib/libnp.a $(SAN_PROGS) $(UNIT_BINS)
+
+$(B)/gen $(B)/obj $(B)/lib $(B)/bin $(B)/sbin $(B)/peers $(BS)/obj $(BS)/lib $(BS)/bin $(BS)/sbin $(BS)/tests:
+	mkdir -p $@
+
+# ---- fuzz targets (clang libFuzzer); built by make check when clang exists ----
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -DNP_FUZZ=1
+fuzz: $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
+$(B)/fuzz/%: tests/fuzz/%.c $(LIB_C) $(LIB_CC) lib/*.h $(B)/gen/np_embedded.c
+	@mkdir -p $(B)/fuzz/obj
+	@for f in $(LIB_CC); do o=$(B)/fuzz/obj/$$(basename $$f .cc).o; [ $$o -nt $$f ] || \
+		clang++ -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(CPPFLAGS) -std=c++14 -c -o $$o $$f || exit 1; done
+	clang -std=c11 $(FUZZ_FLAGS) -o $@ $< $(LIB_C) $(B)/gen/np_embedded.c $(B)/fuzz/obj/*.o $(LDFLAGS) $(LDLIBS)
+
+# ---- tests ----
+# NP_BUILD tells tests where the binaries under test are (the sanitizer build).
+check: deps-build deps-run deps-test all san
+	@$(MAKE) --no-print-directory fuzz || echo "fuzz targets not built (clang missing?)"
+	NP_TOP=$(CURDIR) NP_BUILD=$(CURDIR)/$(BS) NP_PLAIN=$(CURDIR)/$(B) \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	CMOCKA_MESSAGE_OUTPUT=TAP TCP_NODELAY=1 \
+	prove --exec '' --timer $(PROVE_FLAGS) $(UNIT_BINS) $(sort $(wildcard tests/e2e/*.t))
+
+# ---- run the appliance ----
+run: deps-build deps-run all
+	NP_HOME=$(NP_HOME) sh sbin/np-run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/neuropacs \
+		$(DESTDIR)$(PREFIX)/etc/neuropacs
+	install -m 755 $(wildcard $(B)/bin/*) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(wildcard $(B)/sbin/*) $(wildcard sbin/*.sh) $(DESTDIR)$(PREFIX)/sbin/
+	for s in 1 5 7 8; do install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
+		for f in man/man$$s/*.$$s; do [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man$$s/; done; done; true
+	cp -R share/. $(DESTDIR)$(PREFIX)/share/neuropacs/
+	cp -R etc/. $(DESTDIR)$(PREFIX)/etc/neuropacs/
+
+lint:
+	mandoc -Tlint -W warning $(wildcard man/man*/*.[1578])
+	clang-format --dry-run -Werror $(LIB_C) $(wildcard lib/*.h) $(LIB_CC) $(BIN_SRC) $(SBIN_SRC) $(UNIT_SRC)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
+		--suppress=missingIncludeSystem -Ilib $(LIB_C) $(BIN_SRC) $(SBIN_SRC)
+
+clean:
+	rm -rf build

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+// np-config: check, show and change the agent's settings from a shell.
+#include "np_config.h"
+#include "np_err.h"
+#include "np_json.h"
+#include "np_log.h"
+#include "np_schema.h"
+#include "np_spool.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: np-config [--home DIR] check\n"
+		   "       np-config [--home DIR] get KEY      print one setting (dotted key)\n"
+		   "       np-config [--home DIR] show         print all settings, secrets masked\n"
+		   "       np-config [--home DIR] set-secret KEY   read a secret from stdin\n"
+		   "       np-config schema                    print the settings schema\n");
+}
+
+int main(int argc, char **argv)
+{
+	np_log_init(argv[0]);
+	static const struct option opts[] = {{"home", required_argument, 0, 'H'}, {"help", no_argument, 0, 'h'}, {0}};
+	const char *home_opt = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
+		if (c == 'H')
+			home_opt = optarg;
+		else if (c == 'h')
+			return usage(stdout), 0;
+		else
+			return usage(stderr), NP_EXIT_PERM;
+	}
+	if (optind >= argc)
+		return usage(stderr), NP_EXIT_PERM;
+	const char *cmd = argv[optind];
+	if (!strcmp(cmd, "schema")) {
+		json_dumpf(np_config_schema(), stdout, JSON_INDENT(2));
+		putchar('\n');
+		return 0;
+	}
+	struct np_err err = {0};
+	char home[PATH_MAX];
+	struct np_config cfg;
+	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_config_load(&cfg, home, &err) < 0) {
+		np_log_err(NULL, &err);
+		return np_err_exit_code(&err);
+	}
+	int rc = 0;
+	if (!strcmp(cmd, "check")) {
+		printf("settings are valid\n");
+	} else if (!strcmp(cmd, "get") && optind + 1 < argc) {
+		json_t *v = np_config_get(&cfg, argv[optind + 1]);
+		json_t *sch = np_schema_at(np_config_schema(), argv[optind + 1]);
+		if (!v || (sch && json_is_true(json_object_get(sch, "writeOnly")))) {
+			np_error(NULL, "unknown setting %s", argv[optind + 1]);
+			rc = NP_EXIT_PERM;
+		} else if (json_is_string(v)) {
+			printf("%s\n", json_string_value(v));
+		} else {
+			json_dumpf(v, stdout, JSON_ENCODE_ANY | JSON_COMPACT);
+			putchar('\n');
+		}
+	} else if (!strcmp(cmd, "show")) {
+		json_t *m = np_config_masked(&cfg);
+		json_dumpf(m, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		putchar('\n');
+		json_decref(m);
+	} else if (!strcmp(cmd, "set-secret") && optind + 1 < argc) {
+		char buf[8192];
+		size_t n = fread(buf, 1, sizeof buf - 1, stdin);
+		buf[n] = 0;
+		while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+			buf[--n] = 0;
+		if (np_config_secret_set(home, argv[optind + 1], buf, &err) < 0) {
+			np_log_err(NULL, &err);
+			rc = np_err_exit_code(&err);
+		}
+	} else {
+		usage(stderr);
+		rc = NP_EXIT_PERM;
+	}
+	np_config_free(&cfg);
+	return rc;
+}

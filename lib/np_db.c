@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "np_db.h"
+
+#include "np_err.h"
+#include "np_fs.h"
+#include "np_json.h"
+#include "np_spool.h"
+#include "np_study.h"
+#include "np_util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Each entry moves the schema from version i to i+1. Append only. */
+static const char *const migrations[] = {
+	/* 1: studies, events, groups, audit, sessions, metrics, kv */
+	"CREATE TABLE studies ("
+	" npuid TEXT PRIMARY KEY, state TEXT NOT NULL, source TEXT, format TEXT,"
+	" study_uid TEXT, study_name TEXT, accession TEXT, patient_name TEXT, patient_id TEXT,"
+	" patient_age TEXT, patient_sex TEXT, study_date TEXT, study_description TEXT, modalities TEXT,"
+	" calling_ae TEXT, group_name TEXT, products TEXT, qc_result TEXT, order_id TEXT, order_status TEXT,"
+	" order_progress INTEGER, instances INTEGER, series INTEGER, bytes INTEGER, stable INTEGER DEFAULT 0,"
+	" linked_npuid TEXT, flags TEXT, created_at TEXT, updated_at TEXT, stable_at TEXT);"
+	"CREATE INDEX studies_state ON studies(state, created_at);"
+	"CREATE INDEX studies_created ON studies(created_at);"
+	"CREATE INDEX studies_group ON studies(group_name, created_at);"
+	"CREATE INDEX studies_qc ON studies(qc_result, created_at);"
+	"CREATE INDEX studies_study_uid ON studies(study_uid);"
+	"CREATE TABLE events (id INTEGER PRIMARY KEY, ts TEXT NOT NULL, npuid TEXT, type TEXT NOT NULL,"
+	" level TEXT NOT NULL DEFAULT 'info', detail TEXT, notified INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX events_ts ON events(ts);"
+	"CREATE INDEX events_npuid ON events(npuid);"
+	"CREATE INDEX events_pending ON events(notified) WHERE notified = 0;"
+	"CREATE TABLE groups (name TEXT PRIMARY KEY, products TEXT NOT NULL DEFAULT '[]', description TEXT,"
+	" created_at TEXT, completed_at TEXT, report_sent_at TEXT);"
+	"CREATE TABLE audit (id INTEGER PRIMARY KEY, ts TEXT NOT NULL, actor TEXT, role TEXT, client TEXT,"
+	" action TEXT NOT NULL, npuid TEXT, detail TEXT, outcome TEXT);"
+	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+	"CREATE TABLE sessions (id TEXT PRIMARY KEY, actor TEXT, role TEXT, method TEXT, created_at REAL,"
+	" last_seen REAL, csrf TEXT, saml_epoch TEXT);"
+	"CREATE TABLE metrics (ts TEXT NOT NULL, name TEXT NOT NULL, value REAL, labels TEXT);"
+	"CREATE INDEX metrics_name_ts ON metrics(name, ts);"
+	"CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT);",
+};
+
+int np_db_exec(struct np_db *db, const char *sql, struct np_err *err)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		int code = sqlite3_errcode(db->h);
+		np_err_set(err, code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_FULL || code == SQLITE_IOERR
+					? NP_ERR_TEMP
+					: NP_ERR_PERM,
+			   "database error: %s", msg ? msg : sqlite3_errmsg(db->h));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int user_version(struct np_db *db)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	return v;
+}
+
+static int migrate(struct np_db *db, struct np_err *err)
+{
+	int n = (int)(sizeof migrations / sizeof migrations[0]);
+	int v = user_version(db);
+	if (v < 0)
+		return np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
+	if (v > n)
+		return np_err_set(err, NP_ERR_PERM, "database schema %d is newer than this program (%d)", v, n);
+	for (; v < n; v++) {
+		char pragma[64];
+		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d;", v + 1);
+		if (np_db_exec(db, "BEGIN IMMEDIATE", err) < 0)
+			return -1;
+		if (np_db_exec(db, migrations[v], err) < 0 || np_db_exec(db, pragma, err) < 0) {
+			np_db_exec(db, "ROLLBACK", NULL);
+			return -1;
+		}
+		if (np_db_exec(db, "COMMIT", err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct np_db *np_db_open(const char *home, struct np_err *err)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	if (snprintf(dir, sizeof dir, "%s/db", home) >= (int)sizeof dir ||
+	    snprintf(path, sizeof path, "%s/agent.sqlite", dir) >= (int)sizeof path) {
+		np_err_set(err, NP_ERR_PERM, "agent home path too long");
+		return NULL;
+	}
+	if (np_mkdirs(dir, 0750, err) < 0)
+		return NULL;
+	int fresh = !np_exists(path);
+	struct np_db *db = calloc(1, sizeof *db);
+	if (!db) {
+		np_err_sys(err, ENOMEM, "unable to open the database");
+		return NULL;
+	}
+	snprintf(db->home, sizeof db->home, "%s", home);
+	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) !=
+	    SQLITE_OK) {
+		np_err_set(err, NP_ERR_TEMP, "unable to open database %s: %s", path,
+			   db->h ? sqlite3_errmsg(db->h) : "out of memory");
+		np_db_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db->h, 5000);
+	if (np_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err) < 0 ||
+	    migrate(db, err) < 0 || (fresh && np_db_rebuild(db, err) < 0)) {
+		np_db_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+void np_db_close(struct np_db *db)
+{
+	if (!db)
+		return;
+	sqlite3_close(db->h);
+	free(db);
+}
+
+static int step_done(struct np_db *db, sqlite3_stmt *st, struct np_err *err)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		return np_err_set(err, rc == SQLITE_BUSY || rc == SQLITE_FULL || rc == SQLITE_IOERR ? NP_ERR_TEMP : NP_ERR_PERM,
+				  "database error: %s", sqlite3_errmsg(db->h));
+	}
+	return 0;
+}
+
+static sqlite3_stmt *prep(struct np_db *db, const char *sql, struct np_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
+		np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
+		return NULL;
+	}
+	return st;
+}
+
+static void bind_str(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void bind_json(sqlite3_stmt *st, int i, json_t *v)
+{
+	if (!v || json_is_null(v)) {
+		sqlite3_bind_null(st, i);
+	} else if (json_is_string(v)) {
+		bind_str(st, i, json_string_value(v));
+	} else if (json_is_integer(v)) {
+		sqlite3_bind_int64(st, i, json_integer_value(v));
+	} else {
+		char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		bind_str(st, i, s);
+		free(s);
+	}
+}
+
+int np_db_study_put(struct np_db *db, const char *npuid, const char *state, json_t *m, struct np_err *err)
+{
+	sqlite3_stmt *st = prep(db,
+				"INSERT OR REPLACE INTO studies (npuid, state, source, format, study_uid, study_name,"
+				" accession, patient_name, patient_id, patient_age, patient_sex, study_date,"
+				" study_description, modalities, calling_ae, group_name, products, instances, series, bytes,"
+				" stable, linked_npuid, flags, created_at, updated_at, stable_at, qc_result, order_id,"
+				" order_status, order_progress)"
+				" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,"
+				"?24,?25,?26,"
+				" (SELECT qc_result FROM studies WHERE npuid=?1), (SELECT order_id FROM studies WHERE npuid=?1),"
+				" (SELECT order_status FROM studies WHERE npuid=?1),"
+				" (SELECT order_progress FROM studies WHERE npuid=?1))",
+				err);
+	if (!st)
+		return -1;
+	char now[32];
+	np_time_iso(now);
+	bind_str(st, 1, npuid);
+	bind_str(st, 2, state);
+	bind_json(st, 3, np_json_path(m, "source"));
+	bind_json(st, 4, np_json_path(m, "format"));
+	bind_json(st, 5, np_json_path(m, "study.study_instance_uid"));
+	bind_json(st, 6, np_json_path(m, "study_name"));
+	bind_json(st, 7, np_json_path(m, "study.accession_number"));
+	bind_json(st, 8, np_json_path(m, "patient.name"));
+	bind_json(st, 9, np_json_path(m, "patient.id"));
+	bind_json(st, 10, np_json_path(m, "patient.age"));
+	bind_json(st, 11, np_json_path(m, "patient.sex"));
+	bind_json(st, 12, np_json_path(m, "study.study_date"));
+	bind_json(st, 13, np_json_path(m, "study.description"));
+	bind_json(st, 14, np_json_path(m, "modalities"));
+	bind_json(st, 15, np_json_path(m, "source_ae"));
+	bind_json(st, 16, np_json_path(m, "group"));
+	bind_json(st, 17, np_json_path(m, "products"));
+	bind_json(st, 18, np_json_path(m, "counts.instances"));
+	bind_json(st, 19, np_json_path(m, "counts.series"));
+	bind_json(st, 20, np_json_path(m, "counts.bytes"));
+	sqlite3_bind_int(st, 21, strcmp(state, "incoming") != 0);
+	bind_json(st, 22, np_json_path(m, "linked_npuid"));
+	bind_json(st, 23, np_json_path(m, "flags"));
+	json_t *created = np_json_path(m, "created_at");
+	if (created)
+		bind_json(st, 24, created);
+	else
+		bind_str(st, 24, now);
+	bind_str(st, 25, now);
+	bind_json(st, 26, np_json_path(m, "stable_at"));
+	return step_done(db, st, err);
+}
+
+int np_db_study_state(struct np_db *db, const char *npuid, const char *state, struct np_err *err)
+{
+	sqlite3_stmt *st = prep(db, "UPDATE studies SET state=?2, updated_at=?3, stable=(?2 != 'incoming') WHERE npuid=?1", err);
+	if (!st)
+		return -1;
+	char now[32];
+	np_time_iso(now);
+	bind_str(st, 1, npuid);
+	bind_str(st, 2, state);
+	bind_str(st, 3, now);
+	if (step_done(db, st, err) < 0)
+		return -1;
+	if (sqlite3_changes(db->h) == 0) {
+		/* Not indexed yet (index rebuilt or older than the study): add it. */
+		char dir[PATH_MAX];
+		json_t *m = NULL;
+		if (np_spool_study_dir(db->home, state, npuid, dir, sizeof dir, NULL) == 0)
+			m = np_study_load(dir, NULL);
+		int rc = np_db_study_put(db, npuid, state, m, err);
+		json_decref(m);
+		return rc;
+	}
+	return 0;
+}
+
+int np_db_study_set(struct np_db *db, const char *npuid, const char *column, const char *value, struct np_err *err)
+{
+	static const char *const allowed[] = {"qc_result", "order_id",  "order_status", "order_progress",
+					      "group_name", "study_name", "products",     "flags",
+					      "linked_npuid", NULL};
+	int ok = 0;
+	for (int i = 0; allowed[i]; i++)
+		ok |= !strcmp(allowed[i], column);
+	if (!ok)
+		return np_err_set(err, NP_ERR_PERM, "unknown study column %s", column);
+	char sql[160];
+	snprintf(sql, sizeof sql, "UPDATE studies SET %s=?2, updated_at=?3 WHERE npuid=?1", column);
+	sqlite3_stmt *st = prep(db, sql, err);
+	if (!st)
+		return -1;
+	char now[32];
+	np_time_iso(now);
+	bind_str(st, 1, npuid);
+	bind_str(st, 2, value);
+	bind_str(st, 3, now);
+	return step_done(db, st, err);
+}
+
+int np_db_study_delete(struct np_db *db, const char *npuid, struct np_err *err)
+{
+	sqlite3_stmt *st = prep(db, "DELETE FROM studies WHERE npuid=?1", err);
+	if (!st)
+		return -1;
+	bind_str(st, 1, npuid);
+	return step_done(db, st, err);
+}
+
+int np_db_event(struct np_db *db, const char *npuid, const char *type, const char *level, const char *detail,
+		struct np_err *err)
+{
+	sqlite3_stmt *st = prep(db, "INSERT INTO events (ts, npuid, type, level, detail) VALUES (?1,?2,?3,?4,?5)", err);
+	if (!st)
+		return -1;
+	char now[32];
+	np_time_iso(now);
+	bind_str(st, 1, now);
+	bind_str(st, 2, npuid);
+	bind_str(st, 3, type);
+	bind_str(st, 4, level ? level : "info");
+	bind_str(st, 5, detail);
+	return step_done(db, st, err);
+}
+
+struct rebuild_ctx {
+	struct np_db *db;
+	struct np_err *err;
+	int failed;
+};
+
+static int rebuild_one(const char *home, const char *state, const char *npuid, const char *dir, void *vctx)
+{
+	(void)home;
+	struct rebuild_ctx *ctx = vctx;
+	json_t *m = np_study_load(dir, NULL);
+	if (np_db_study_put(ctx->db, npuid, state, m, ctx->err) < 0)
+		ctx->failed = 1;
+	json_decref(m);
+	return ctx->failed ? -1 : 0;
+}
+
+int np_db_rebuild(struct np_db *db, struct np_err *err)
+{
+	if (np_db_exec(db, "BEGIN IMMEDIATE; DELETE FROM studies;", err) < 0)
+		return -1;
+	struct rebuild_ctx ctx = {db, err, 0};
+	if (np_spool_each_study(db->home, rebuild_one, &ctx, err) < 0 || ctx.failed) {
+		np_db_exec(db, "ROLLBACK", NULL);
+		return -1;
+	}
+	return np_db_exec(db, "COMMIT", err);
+}
+
+char *np_db_kv_get(struct np_db *db, const char *key)
+{
+	sqlite3_stmt *st = prep(db, "SELECT value FROM kv WHERE key=?1", NULL);
+	if (!st)
+		return NULL;
+	bind_str(st, 1, key);
+	char *out = NULL;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		out = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return out;
+}
+
+int np_db_kv_set(struct np_db *db, const char *key, const char *value, struct np_err *err)
+{
+	sqlite3_stmt *st = prep(db, "INSERT OR REPLACE INTO kv (key, value) VALUES (?1, ?2)", err);
+	if (!st)
+		return -1;
+	bind_str(st, 1, key);
+	bind_str(st, 2, value);
+	return step_done(db, st, err);
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* np_db: the SQLite index ($NP_HOME/db/agent.sqlite, WAL). The spool is the
+ * source of truth for studies; the index is rebuilt from it when missing
+ * (np_db_rebuild). Schema version in PRAGMA user_version; migrations are
+ * applied in order by np_db_open. */
+#ifndef NP_DB_H
+#define NP_DB_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+struct np_err;
+
+struct np_db {
+	sqlite3 *h;
+	char home[4096];
+};
+
+/* Open (creating and migrating as needed). Busy timeout 5 s. When the file
+ * was missing, the index is rebuilt from the spool. Returns NULL with err. */
+struct np_db *np_db_open(const char *home, struct np_err *err);
+void np_db_close(struct np_db *db);
+
+/* Insert or replace the study row from its manifest (may be NULL for a bare
+ * row) and state. */
+int np_db_study_put(struct np_db *db, const char *npuid, const char *state, json_t *manifest, struct np_err *err);
+/* Update only the state (and updated_at). */
+int np_db_study_state(struct np_db *db, const char *npuid, const char *state, struct np_err *err);
+/* Set one column of the study row; column must be one of the known text
+ * columns (qc_result, order_id, order_status, group_name, ...). */
+int np_db_study_set(struct np_db *db, const char *npuid, const char *column, const char *value, struct np_err *err);
+int np_db_study_delete(struct np_db *db, const char *npuid, struct np_err *err);
+
+/* Append an event (type is the snake_case name of the guide's events, e.g.
+ * "qc_failed"; detail must not contain PHI). */
+int np_db_event(struct np_db *db, const char *npuid, const char *type, const char *level, const char *detail,
+		struct np_err *err);
+
+/* Drop and rebuild the studies table from every study folder in the spool. */
+int np_db_rebuild(struct np_db *db, struct np_err *err);
+
+/* Small key/value store (agent id, last runs, ...). Get returns malloc'd or NULL. */
+char *np_db_kv_get(struct np_db *db, const char *key);
+int np_db_kv_set(struct np_db *db, const char *key, const char *value, struct np_err *err);
+
+/* Run one SQL statement without results (for migrations in other modules). */
+int np_db_exec(struct np_db *db, const char *sql, struct np_err *err);
+
+#endif

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* np_dcm: the only door to GDCM. An opaque C API; the C++ behind it
+ * (lib/np_dcm*.cc) catches every exception at the boundary and turns it into
+ * a struct np_err. Tag paths are written "GGGG,EEEE" for a top-level
+ * element and "GGGG,EEEE/N/GGGG,EEEE" to step into item N (0-based) of a
+ * sequence, to any depth. */
+#ifndef NP_DCM_H
+#define NP_DCM_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct np_err;
+struct np_dcm;
+
+enum {
+	NP_DCM_HEADER_ONLY = 1, /* stop before (7FE0,0010) Pixel Data */
+};
+
+/* Open and parse a DICOM file (Part 10, or a raw dataset GDCM can read).
+ * Returns NULL with a permanent err when the file is not DICOM or is
+ * truncated, temporary for I/O errors. */
+struct np_dcm *np_dcm_open(const char *path, int flags, struct np_err *err);
+void np_dcm_close(struct np_dcm *d);
+
+/* String value of the element at tagpath, trailing spaces/NULs removed,
+ * binary VRs (US, FD, ...) rendered as text with '\' between values.
+ * Returns 1 found (out filled, possibly ""), 0 absent, -1 bad path. A value
+ * longer than outsz is truncated. */
+int np_dcm_get(struct np_dcm *d, const char *tagpath, char *out, size_t outsz);
+/* First value as a double. Returns 1 found, 0 absent or not numeric. */
+int np_dcm_get_double(struct np_dcm *d, const char *tagpath, double *out);
+/* Number of items of the sequence at tagpath (0 when absent). */
+int np_dcm_items(struct np_dcm *d, const char *tagpath);
+/* Private element: group, private creator, element byte (low 8 bits, e.g.
+ * 0x0C for (0019,xx0C)). Same returns as np_dcm_get. */
+int np_dcm_get_private(struct np_dcm *d, unsigned group, const char *creator, unsigned elem, char *out,
+		       size_t outsz);
+/* Transfer syntax UID of the dataset (from the meta header, or inferred). */
+const char *np_dcm_transfer_syntax(struct np_dcm *d);
+/* 1 if the file had a Part 10 meta header. */
+int np_dcm_has_meta(struct np_dcm *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
