@@ -35,7 +35,8 @@ BIN_SRC := $(wildcard bin/*.c)
 SBIN_SRC:= $(wildcard sbin/*.c)
 UNIT_SRC:= $(wildcard tests/unit/test_*.c)
 FUZZ_SRC:= $(wildcard tests/fuzz/fuzz_*.c)
-PEER_SRC:= $(wildcard tests/peers/*.c)
+PEER_SRC:= $(filter-out tests/peers/lib%.c,$(wildcard tests/peers/*.c))
+SHIM_SRC:= $(wildcard tests/peers/lib*.c)
 
 objs = $(patsubst lib/%.c,$(1)/obj/%.o,$(LIB_C)) $(patsubst lib/%.cc,$(1)/obj/%.o,$(LIB_CC)) $(1)/obj/np_embedded.o
 progs = $(patsubst bin/%.c,$(1)/bin/%,$(BIN_SRC)) $(patsubst sbin/%.c,$(1)/sbin/%,$(SBIN_SRC))
@@ -43,7 +44,7 @@ progs = $(patsubst bin/%.c,$(1)/bin/%,$(BIN_SRC)) $(patsubst sbin/%.c,$(1)/sbin/
 PROGS      := $(call progs,$(B))
 SAN_PROGS  := $(call progs,$(BS))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BS)/tests/%,$(UNIT_SRC))
-PEER_BINS  := $(patsubst tests/peers/%.c,$(B)/peers/%,$(PEER_SRC))
+PEER_BINS  := $(patsubst tests/peers/%.c,$(B)/peers/%,$(PEER_SRC)) $(patsubst tests/peers/%.c,$(B)/peers/%.so,$(SHIM_SRC))
 
 .PHONY: all check run demo install clean lint deps deps-build deps-run deps-test san unit fuzz bench-deps
 .DELETE_ON_ERROR:
@@ -79,6 +80,9 @@ $(B)/bin/%: bin/%.c $(B)/lib/libnp.a | $(B)/bin
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
 $(B)/sbin/%: sbin/%.c $(B)/lib/libnp.a | $(B)/sbin
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
+# LD_PRELOAD shims for test peers (e.g. keep storescp and Orthanc on loopback).
+$(B)/peers/%.so: tests/peers/%.c | $(B)/peers
+	$(CC) -shared -fPIC -O2 -D_GNU_SOURCE -o $@ $< -ldl
 $(B)/peers/%: tests/peers/%.c $(B)/lib/libnp.a | $(B)/peers
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
 
