@@ -82,7 +82,7 @@ $(B)/sbin/%: sbin/%.c $(B)/lib/libnp.a | $(B)/sbin
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
 # LD_PRELOAD shims for test peers (e.g. keep storescp and Orthanc on loopback).
 $(B)/peers/%.so: tests/peers/%.c | $(B)/peers
-	$(CC) -shared -fPIC -O2 -D_GNU_SOURCE -o $@ $< -ldl
+	$(CC) -shared -fPIC -O2 -Wall -Werror -o $@ $< -ldl
 $(B)/peers/%: tests/peers/%.c $(B)/lib/libnp.a | $(B)/peers
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
 
