@@ -259,8 +259,13 @@ int np_auth_session_new(struct np_req *r, const char *actor, int role, const cha
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
-	snprintf(cookie, cookiesz, "Set-Cookie: np_session=%s.%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d%s\r\n",
-		 sid, mac, NP_AUTH_IDLE_SECONDS, r->ri->is_ssl ? "; Secure" : "");
+	/* np_csrf is readable by the page's own scripts (double submit); the
+	 * server still compares it with the session's copy. */
+	snprintf(cookie, cookiesz,
+		 "Set-Cookie: np_session=%s.%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d%s\r\n"
+		 "Set-Cookie: np_csrf=%s; Path=/; SameSite=Strict; Max-Age=%d%s\r\n",
+		 sid, mac, NP_AUTH_IDLE_SECONDS, r->ri->is_ssl ? "; Secure" : "", csrf, NP_AUTH_IDLE_SECONDS,
+		 r->ri->is_ssl ? "; Secure" : "");
 	snprintf(r->sid, sizeof r->sid, "%s", sid);
 	snprintf(r->actor, sizeof r->actor, "%s", actor);
 	r->role = role;
@@ -302,7 +307,7 @@ static void throttle_ok(struct np_httpd *h, const char *client)
 
 static int login_reply(struct np_req *r, const char *method)
 {
-	char cookie[300], csrf[65];
+	char cookie[600], csrf[65];
 	struct np_err err = {0};
 	if (np_auth_session_new(r, r->actor, r->role, method, cookie, sizeof cookie, csrf, &err) < 0)
 		return np__reply_err(r, &err);
@@ -388,7 +393,8 @@ int np_h_logout(struct np_req *r)
 	np__audit(r, "logout", NULL, NULL, "success");
 	static const char body[] = "{\"authenticated\":false}";
 	return np__reply_bytes(r, 200, "application/json", body, sizeof body - 1,
-			       "Set-Cookie: np_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0\r\n");
+			       "Set-Cookie: np_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0\r\n"
+			       "Set-Cookie: np_csrf=; Path=/; SameSite=Strict; Max-Age=0\r\n");
 }
 
 int np_h_session(struct np_req *r)

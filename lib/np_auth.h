@@ -32,7 +32,7 @@ int np_auth_resolve(struct np_req *r);
 /* 1 if a state-changing request carries the session's CSRF token (always 1
  * under --insecure-no-auth). */
 int np_auth_csrf_ok(const struct np_req *r);
-/* Create a session and set its cookie header line into cookie (>= 256
+/* Create a session and set its two cookie header lines into cookie (>= 600
  * bytes); the CSRF token is written to csrf (65 bytes). Returns 0 or -1. */
 int np_auth_session_new(struct np_req *r, const char *actor, int role, const char *method, char *cookie,
 			size_t cookiesz, char csrf[65], struct np_err *err);
