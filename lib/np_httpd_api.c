@@ -11,6 +11,7 @@
 #include "np_log.h"
 #include "np_spool.h"
 #include "np_study.h"
+#include "np_ul.h"
 #include "np_util.h"
 
 #include <arpa/inet.h>
@@ -98,12 +99,15 @@ static json_t *col_json(sqlite3_stmt *st, int i)
 
 /* ---- health, status, metrics ---- */
 
-static int dicom_listening(struct np_req *r)
+/* "ok" when a C-ECHO succeeds or the listener answers at the DICOM level
+ * (an A-ASSOCIATE-RJ for our AE title still proves it is alive); with DICOM
+ * TLS on, a TCP connect is the check. */
+static const char *dicom_check(struct np_req *r)
 {
 	int port = (int)np_config_int(&r->cfg, "dicom.port");
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || port <= 0)
-		return 0;
+		return "error";
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
@@ -114,7 +118,25 @@ static int dicom_listening(struct np_req *r)
 		ok = poll(&p, 1, 1000) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) == 0 && e == 0;
 	}
 	close(fd);
-	return ok;
+	if (!ok)
+		return "not_listening";
+	if (np_config_bool(&r->cfg, "dicom.tls.enabled"))
+		return "ok";
+	static const char *const ts[] = {"1.2.840.10008.1.2"};
+	struct np_ul_propose pc = {"1.2.840.10008.1.1", ts, 1};
+	struct np_ul_scu_opts o = {.host = "127.0.0.1", .port = port, .calling_ae = "NP_HEALTH",
+				   .called_ae = np_config_str(&r->cfg, "dicom.ae_title"), .timeout_s = 3};
+	struct np_err err = {0};
+	struct np_ul *ul = np_ul_scu_connect(&o, &pc, 1, &err);
+	if (!ul)
+		return err.cls == NP_ERR_PERM ? "ok" : "no_dicom_answer";
+	unsigned status = 0xFFFF;
+	int rc = np_ul_scu_echo(ul, &status, &err);
+	if (rc == 0)
+		np_ul_release(ul, &err);
+	else
+		np_ul_close(ul);
+	return rc == 0 && status == 0 ? "ok" : "echo_failed";
 }
 
 int np_h_health(struct np_req *r)
@@ -122,11 +144,12 @@ int np_h_health(struct np_req *r)
 	struct np_err err = {0};
 	struct np_db *db = np__db(r->srv, &err);
 	int db_ok = db && np_db_exec(db, "SELECT 1 FROM studies LIMIT 1", &err) == 0;
-	int dicom = dicom_listening(r);
-	json_t *o = json_pack("{s:s,s:{s:s},s:{s:s,s:I}}", "status", db_ok && dicom ? "ok" : "unhealthy", "database",
-			      "status", db_ok ? "ok" : "error", "dicom", "status", dicom ? "ok" : "not_listening", "port",
+	const char *dicom = dicom_check(r);
+	int good = db_ok && !strcmp(dicom, "ok");
+	json_t *o = json_pack("{s:s,s:{s:s},s:{s:s,s:I}}", "status", good ? "ok" : "unhealthy", "database", "status",
+			      db_ok ? "ok" : "error", "dicom", "status", dicom, "port",
 			      (json_int_t)np_config_int(&r->cfg, "dicom.port"));
-	return np__reply_json(r, db_ok && dicom ? 200 : 503, o);
+	return np__reply_json(r, good ? 200 : 503, o);
 }
 
 int np_h_api_health(struct np_req *r) { return np__reply_json(r, 200, json_pack("{s:s}", "status", "ok")); }

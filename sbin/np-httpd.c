@@ -4,6 +4,7 @@
 #include "np_fs.h"
 #include "np_httpd.h"
 #include "np_log.h"
+#include "np_paths.h"
 #include "np_spool.h"
 
 #include <getopt.h>
@@ -24,39 +25,23 @@ static void usage(FILE *f)
 		   "       np-httpd --routes\n");
 }
 
-/* share/ next to the checkout's or the installed binary: build/sbin/../../share
- * or PREFIX/sbin/../share/neuropacs. */
-static void find_share(char *out, size_t sz, char *vendor, size_t vsz)
+/* Swagger UI from npm: <share>/vendor when installed, build/vendor in a
+ * checkout (next to build/sbin or build/san/sbin). */
+static void find_vendor(const char *share, char *out, size_t sz)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	out[0] = vendor[0] = 0;
-	if (n <= 0)
+	char p[PATH_MAX + 32], bin[PATH_MAX];
+	struct np_err err = {0};
+	out[0] = 0;
+	snprintf(p, sizeof p, "%s/vendor", share);
+	if (np_is_dir(p) && sz >= PATH_MAX && realpath(p, out))
 		return;
-	exe[n] = 0;
-	char *s = strrchr(exe, '/');
-	if (s)
-		*s = 0;
-	const char *cand[] = {"%s/../../share", "%s/../../../share", "%s/../share/neuropacs"};
-	for (size_t i = 0; i < sizeof cand / sizeof cand[0]; i++) {
-		char p[PATH_MAX], q[PATH_MAX + 32];
-		snprintf(p, sizeof p, cand[i], exe);
-		snprintf(q, sizeof q, "%s/openapi.json", p);
-		if (np_exists(q) && sz >= PATH_MAX && realpath(p, out)) {
-			/* build/vendor holds npm's node_modules in a checkout */
-			snprintf(q, sizeof q, "%s/vendor", out);
-			if (np_is_dir(q)) {
-				snprintf(vendor, vsz, "%s", q);
-				return;
-			}
-			snprintf(p, sizeof p, "%s/../vendor", exe);
-			if (!np_is_dir(p))
-				snprintf(p, sizeof p, "%s/../../vendor", exe);
-			if (!realpath(p, vendor))
-				vendor[0] = 0;
-			return;
-		}
-	}
+	if (np_paths_bindir(bin, sizeof bin, &err) < 0)
+		return;
+	snprintf(p, sizeof p, "%s/../vendor", bin);
+	if (!np_is_dir(p))
+		snprintf(p, sizeof p, "%s/../../vendor", bin);
+	if (sz < PATH_MAX || !realpath(p, out))
+		out[0] = 0;
 }
 
 int main(int argc, char **argv)
@@ -65,7 +50,7 @@ int main(int argc, char **argv)
 					   {"webroot", 1, 0, 'w'}, {"vendor", 1, 0, 'v'},
 					   {"insecure-no-auth", 0, 0, 'I'}, {"routes", 0, 0, 'R'},
 					   {"help", 0, 0, 'h'},	   {0, 0, 0, 0}};
-	const char *home_opt = NULL, *share_opt = getenv("NP_SHARE"), *vendor_opt = NULL;
+	const char *home_opt = NULL, *share_opt = NULL, *vendor_opt = NULL;
 	struct np_httpd_opts o = {0};
 	int c;
 	np_log_init("np-httpd");
@@ -91,17 +76,14 @@ int main(int argc, char **argv)
 		np_log_err(NULL, &err);
 		return np_err_exit_code(&err);
 	}
-	find_share(share, sizeof share, vendor, sizeof vendor);
-	if (share_opt && !realpath(share_opt, share)) {
-		np_fatal(NULL, "unable to find the share directory %s", share_opt);
+	if (share_opt ? !realpath(share_opt, share) : np_paths_share(share, sizeof share, "", &err) < 0) {
+		np_fatal(NULL, "unable to find the share directory (use --webroot or $NP_SHARE_DIR)");
 		return NP_EXIT_PERM;
 	}
 	if (vendor_opt)
 		snprintf(vendor, sizeof vendor, "%s", vendor_opt);
-	if (!share[0]) {
-		np_fatal(NULL, "unable to find the share directory (use --webroot or $NP_SHARE)");
-		return NP_EXIT_PERM;
-	}
+	else
+		find_vendor(share, vendor, sizeof vendor);
 	if (o.insecure_no_auth)
 		np_warn(NULL, "authentication is off (--insecure-no-auth): every request runs as admin");
 	o.home = home;

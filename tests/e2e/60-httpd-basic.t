@@ -12,11 +12,11 @@ is "$(req GET /health)" 503 "GET /health is 503 without a DICOM listener"
 is "$(jget "$T/body" database.status)" ok "... and reports the database ok"
 is "$(jget "$T/body" dicom.status)" not_listening "... and the DICOM listener down"
 dport=$(free_port)
-/usr/bin/python3 -c "import socket,time;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('127.0.0.1',$dport));s.listen(5);time.sleep(30)" &
+LD_PRELOAD="$PLAIN/peers/libbind127.so" storescp -aet NEUROPACS_SCP --output-directory "$T" "$dport" 2>/dev/null &
 lpid=$!; at_exit "kill $lpid 2>/dev/null"
 wait_port "$dport"
 is "$(req PUT /api/settings -H 'Content-Type: application/json' -d "{\"dicom\":{\"port\":$dport}}")" 200 "settings point at a listening DICOM port"
-is "$(req GET /health)" 200 "GET /health is 200 when the listener accepts connections"
+is "$(req GET /health)" 200 "GET /health is 200 when the listener answers a C-ECHO"
 is "$(req GET /api/status)" 200 "GET /api/status"
 like "$(cat "$T/body")" '"queues":\{"incoming":0' "status has queue depths per state"
 like "$(cat "$T/body")" '"version":"[0-9]' "status has the version"

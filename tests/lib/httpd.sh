@@ -4,8 +4,6 @@
 # headers in $T/headers), seed_study STATE NPUID [NAME] (a study folder with a
 # manifest full of fake PHI; call before start_httpd so the index is built
 # from the spool), jget FILE PATH (a value from a JSON file).
-NP_SHARE=$NP_TOP/share
-export NP_SHARE
 start_httpd() {
 	PORT=$(free_port)
 	URL="http://127.0.0.1:$PORT"
