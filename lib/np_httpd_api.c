@@ -810,8 +810,12 @@ static void diff_keys(json_t *a, json_t *b, const char *prefix, json_t *out)
 		json_t *x = json_object_get(a, k), *y = json_object_get(b, k);
 		if (json_is_object(x) && json_is_object(y))
 			diff_keys(x, y, p, out);
-		else if (!json_equal(x, y))
-			json_array_append_new(out, json_string(p));
+		else if (!json_equal(x, y)) {
+			size_t i = 0;
+			while (i < json_array_size(out) && strcmp(json_string_value(json_array_get(out, i)), p) < 0)
+				i++;
+			json_array_insert_new(out, i, json_string(p));
+		}
 	}
 	json_decref(keys);
 }
@@ -863,7 +867,7 @@ int np_h_settings_put(struct np_req *r)
 	if (np_httpd_reload(r->srv, &err) < 0)
 		np_log_err(NULL, &err);
 	struct np_config now;
-	now.root = NULL;
+	snprintf(now.home, sizeof now.home, "%s", r->srv->home);
 	pthread_mutex_lock(&r->srv->lock);
 	now.root = json_incref(r->srv->cfg);
 	pthread_mutex_unlock(&r->srv->lock);
