@@ -227,6 +227,8 @@ static int study_load(struct study *s, const char *dir, struct np_err *err)
 			return np_err_set(err, NP_ERR_PERM, "no results to deliver");
 		s->failure_kind = 1;
 	}
+	if (!*s->product)
+		copy_str(s->product, sizeof s->product, np_json_str(s->results, "product", ""));
 	const char *date = np_json_str(s->results, "date", NULL);
 	if (date && strlen(date) >= 8) {
 		copy_str(s->date, sizeof s->date, date);
