@@ -83,9 +83,9 @@ $(B)/obj/%.o: lib/%.cc | $(B)/obj
 $(B)/lib/libnp.a: $(call objs,$(B)) | $(B)/lib
 	rm -f $@ && ar rcs $@ $^
 $(B)/bin/%: bin/%.c $(B)/lib/libnp.a | $(B)/bin
-	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $@.d $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $(@D)/.$(@F).d $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
 $(B)/sbin/%: sbin/%.c $(B)/lib/libnp.a | $(B)/sbin
-	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $@.d $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $(@D)/.$(@F).d $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
 # LD_PRELOAD shims for test peers (e.g. keep storescp and Orthanc on loopback).
 $(B)/peers/%.so: tests/peers/%.c | $(B)/peers
 	$(CC) -shared -fPIC -O2 -Wall -Werror -o $@ $< -ldl
@@ -101,13 +101,13 @@ $(BS)/obj/%.o: lib/%.cc | $(BS)/obj
 $(BS)/lib/libnp.a: $(call objs,$(BS)) | $(BS)/lib
 	rm -f $@ && ar rcs $@ $^
 $(BS)/bin/%: bin/%.c $(BS)/lib/libnp.a | $(BS)/bin
-	$(CC) $(SAN_CPP) $(DEPFLAGS) -MF $@.d -std=c11 $(WARN) $(SAN_FLAGS) -o $@ $< $(BS)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(SAN_CPP) $(DEPFLAGS) -MF $(@D)/.$(@F).d -std=c11 $(WARN) $(SAN_FLAGS) -o $@ $< $(BS)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
 $(BS)/sbin/%: sbin/%.c $(BS)/lib/libnp.a | $(BS)/sbin
-	$(CC) $(SAN_CPP) $(DEPFLAGS) -MF $@.d -std=c11 $(WARN) $(SAN_FLAGS) -o $@ $< $(BS)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(SAN_CPP) $(DEPFLAGS) -MF $(@D)/.$(@F).d -std=c11 $(WARN) $(SAN_FLAGS) -o $@ $< $(BS)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
 # Unit tests wrap the I/O calls they inject faults into (see tests/unit/fault.h).
 WRAP := -Wl,--wrap=fsync,--wrap=rename,--wrap=write
 $(BS)/tests/%: tests/unit/%.c tests/unit/fault.c $(BS)/lib/libnp.a | $(BS)/tests
-	$(CC) $(SAN_CPP) $(DEPFLAGS) -MF $@.d -Itests/unit -std=c11 $(WARN) $(SAN_FLAGS) -o $@ $< tests/unit/fault.c \
+	$(CC) $(SAN_CPP) $(DEPFLAGS) -MF $(@D)/.$(@F).d -Itests/unit -std=c11 $(WARN) $(SAN_FLAGS) -o $@ $< tests/unit/fault.c \
 		$(BS)/lib/libnp.a $(WRAP) $(LDFLAGS) $(LDLIBS) -lcmocka
 
 san: deps-build $(BS)/lib/libnp.a $(SAN_PROGS) $(UNIT_BINS)
@@ -130,7 +130,7 @@ $(BF)/obj/np_embedded.o: $(B)/gen/np_embedded.c | $(BF)/obj
 $(BF)/libnp.a: $(call objs,$(BF))
 	rm -f $@ && ar rcs $@ $^
 $(BF)/%: tests/fuzz/%.c $(BF)/libnp.a
-	clang -std=c11 $(FUZZ_CFLAGS) -fsanitize=fuzzer $(DEPFLAGS) -MF $@.d -o $@ $< $(BF)/libnp.a $(LDFLAGS) $(LDLIBS)
+	clang -std=c11 $(FUZZ_CFLAGS) -fsanitize=fuzzer $(DEPFLAGS) -MF $(@D)/.$(@F).d -o $@ $< $(BF)/libnp.a $(LDFLAGS) $(LDLIBS)
 
 # ---- tests ----
 # NP_BUILD tells tests where the binaries under test are (the sanitizer build).
@@ -164,5 +164,5 @@ lint:
 clean:
 	rm -rf build
 
--include $(wildcard $(B)/obj/*.d $(B)/bin/*.d $(B)/sbin/*.d $(BS)/obj/*.d $(BS)/bin/*.d $(BS)/sbin/*.d \
-	$(BS)/tests/*.d $(BF)/obj/*.d $(BF)/*.d)
+-include $(wildcard $(B)/obj/*.d $(BS)/obj/*.d $(BF)/obj/*.d $(B)/bin/.*.d $(B)/sbin/.*.d $(BS)/bin/.*.d \
+	$(BS)/sbin/.*.d $(BS)/tests/.*.d $(BF)/.*.d)
