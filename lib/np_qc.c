@@ -8,6 +8,7 @@
 #include "np_json.h"
 #include "np_log.h"
 #include "np_meta.h"
+#include "np_paths.h"
 #include "np_scan.h"
 #include "np_spool.h"
 #include "np_study.h"
@@ -22,41 +23,21 @@
 #include <string.h>
 #include <strings.h>
 
-/* Keep identical to etc/qc-ifu.json (tests/unit/test_qc.c checks it). */
-static const char default_rules[] =
-	"{\"description\": \"QC rules of the Neuropacs Instructions for Use (IFU) and technical specification, read by "
-	"np-qc(1). Copy to $NP_HOME/etc/qc-ifu.json to change them.\","
-	"\"study_description\": {\"match\": \"exact\", \"values\": [\"MRI Brain with DTI Non-Contrast\"]},"
-	"\"series_description\": {\"match\": \"exact\", \"values\": [\"neuropacs DTI\"]},"
-	"\"min_age_years\": 40,"
-	"\"lossless_transfer_syntaxes\": [\"1.2.840.10008.1.2\", \"1.2.840.10008.1.2.1\", \"1.2.840.10008.1.2.2\","
-	" \"1.2.840.10008.1.2.1.99\", \"1.2.840.10008.1.2.4.70\", \"1.2.840.10008.1.2.4.80\", \"1.2.840.10008.1.2.4.90\","
-	" \"1.2.840.10008.1.2.4.91\", \"1.2.840.10008.1.2.5\"],"
-	"\"acquisition\": {\"b_values\": [0, 1000], \"b_value_tolerance\": 50, \"min_directions\": 30,"
-	" \"min_b0_volumes\": 2}}";
-
-json_t *np_qc_default_rules(void)
-{
-	static json_t *rules;
-	if (!rules)
-		rules = json_loads(default_rules, 0, NULL);
-	return rules;
-}
-
 json_t *np_qc_rules(const char *home, struct np_err *err)
 {
 	char p[PATH_MAX];
 	snprintf(p, sizeof p, "%s/etc/qc-ifu.json", home ? home : ".");
-	if (home && np_exists(p)) {
-		json_t *r = np_json_load(p, 1 << 20, err);
-		if (r && !json_is_object(r)) {
-			json_decref(r);
-			np_err_set(err, NP_ERR_PERM, "etc/qc-ifu.json: must be a JSON object");
+	if (!home || !np_exists(p)) {
+		if (np_paths_etc(p, sizeof p, "qc-ifu.json", err) < 0)
 			return NULL;
-		}
-		return r;
 	}
-	return json_incref(np_qc_default_rules());
+	json_t *r = np_json_load(p, 1 << 20, err);
+	if (r && !json_is_object(r)) {
+		json_decref(r);
+		np_err_set(err, NP_ERR_PERM, "%s: the QC rules must be a JSON object", p);
+		return NULL;
+	}
+	return r;
 }
 
 /* ---- report building ---- */

@@ -2,7 +2,7 @@
 /* np_qc: on-premise quality control of a study folder (np-qc(1)). Reads
  * manifest.json (and nifti/ for NIfTI studies), applies the checks of the
  * user guide with the rules of etc/qc-ifu.json ($NP_HOME/etc/qc-ifu.json
- * when present, else the shipped copy compiled in), writes qc.json
+ * when present, else the shipped copy), writes qc.json
  * (share/schema/qc.schema.json), updates the index column qc_result and
  * records qc_passed / qc_failed. */
 #ifndef NP_QC_H
@@ -13,11 +13,10 @@
 struct np_err;
 struct np_config;
 
-/* The rules: $home/etc/qc-ifu.json if present, else the shipped defaults.
- * New reference, or NULL with a permanent err for a bad file. */
+/* The rules: $home/etc/qc-ifu.json if present, else the shipped
+ * etc/qc-ifu.json (np_paths_etc). New reference, or NULL with a permanent
+ * err for a missing or bad file. */
 json_t *np_qc_rules(const char *home, struct np_err *err);
-/* The shipped rules (same content as etc/qc-ifu.json). Borrowed. */
-json_t *np_qc_default_rules(void);
 
 /* Run every check on studydir and write studydir/qc.json. cfg supplies
  * qc.dicom_enabled / qc.nifti_enabled / qc.acquisition_warnings. A bypass
