@@ -83,6 +83,14 @@ int np_dcm_build_pdf(const char *study_file, const struct np_dcm_result_info *in
 int np_dcm_build_sr(const char *study_file, const struct np_dcm_result_info *info,
 		    const struct np_dcm_sr_item *items, size_t n, const char *out_path, struct np_err *err);
 
+/* --- ingest (np-stable, np-import, np-qc) --- */
+/* Raw value bytes of a private element (group, private creator, low 8 bits
+ * of the element), untouched: for binary VRs such as FD vectors. Copies at
+ * most outsz bytes into out and stores the full length in *len. Returns 1
+ * found, 0 absent, -1 error. */
+int np_dcm_get_private_raw(struct np_dcm *d, unsigned group, const char *creator, unsigned elem, void *out,
+			   size_t outsz, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif
