@@ -5,7 +5,7 @@
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_log.h"
-#include "np_report.h"
+#include "np_groupreport.h"
 #include "np_spool.h"
 #include "np_util.h"
 
@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 		return np_err_exit_code(&err);
 	}
 	if (mode == 't') {
-		int rc = np_report_test(home, &cfg, &err);
+		int rc = np_groupreport_test(home, &cfg, &err);
 		if (rc < 0)
 			np_log_err(NULL, &err);
 		np_config_free(&cfg);
@@ -73,20 +73,20 @@ int main(int argc, char **argv)
 	}
 	int rc = 0, exit_code = 0;
 	if (mode == 's') {
-		rc = np_report_send(home, db, &cfg, group, "manual", &err);
+		rc = np_groupreport_send(home, db, &cfg, group, "manual", &err);
 	} else if (mode == 'a' || mode == 'S') {
-		int failed =
-		    mode == 'a' ? np_report_auto(home, db, &cfg, &err) : np_report_scheduled(home, db, &cfg, &err);
+		int failed = mode == 'a' ? np_groupreport_auto(home, db, &cfg, &err)
+					 : np_groupreport_scheduled(home, db, &cfg, &err);
 		if (failed > 0)
 			exit_code = NP_EXIT_TEMP; /* retried by the next run */
 		rc = failed < 0 ? -1 : 0;
 	} else {
 		char *csv = NULL;
 		size_t len = 0;
-		rc = np_report_csv(home, db, &cfg, group, &csv, &len, NULL, &err);
+		rc = np_groupreport_csv(home, db, &cfg, group, &csv, &len, NULL, &err);
 		if (rc == 0 && save) {
 			char name[256], path[PATH_MAX];
-			rc = np_report_filename(&cfg, group, (time_t)np_now(), name, sizeof name, &err);
+			rc = np_groupreport_filename(&cfg, group, (time_t)np_now(), name, sizeof name, &err);
 			if (rc == 0)
 				rc = np_path_join(path, sizeof path, save, name, &err);
 			if (rc == 0)

@@ -1,820 +1,216 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "np_report.h"
 
-#include "np_config.h"
-#include "np_db.h"
 #include "np_err.h"
 #include "np_fs.h"
-#include "np_group.h"
 #include "np_json.h"
-#include "np_log.h"
-#include "np_spool.h"
-#include "np_study.h"
-#include "np_util.h"
 
-#include <curl/curl.h>
-#include <dirent.h>
+#include <cairo-pdf.h>
+#include <cairo.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-/* ---- a growing buffer ---- */
-struct buf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
+const char np_report_disclaimer[] =
+	"Patient management decisions should not be made solely on the basis of analysis by neuropacs\u2122.";
+const char np_report_not_clinical[] = "Not for clinical use.";
 
-static void buf_add(struct buf *b, const char *s, size_t n)
+static const struct {
+	const char *key, *label;
+} fw[] = {{"FWpSN", "Posterior substantia nigra"},
+	  {"FWPutamen", "Putamen"},
+	  {"FWSCP", "Superior cerebellar peduncle"},
+	  {"FWMCP", "Middle cerebellar peduncle"}};
+
+static int num_of(json_t *v, double *out)
 {
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
+	if (json_is_number(v)) {
+		*out = json_number_value(v);
+		return 1;
 	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
-static void buf_str(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-/* One CSV field, RFC 4180: quoted when it holds a quote, comma, CR or LF. */
-static void csv_field(struct buf *b, const char *s, int first)
-{
-	if (!first)
-		buf_add(b, ",", 1);
-	if (!s)
-		return;
-	if (!strpbrk(s, "\",\r\n")) {
-		buf_str(b, s);
-		return;
-	}
-	buf_add(b, "\"", 1);
-	for (const char *p = s; *p; p++) {
-		if (*p == '"')
-			buf_add(b, "\"", 1);
-		buf_add(b, p, 1);
-	}
-	buf_add(b, "\"", 1);
-}
-
-/* Free text that a spreadsheet would run as a formula gets a leading quote
- * (OWASP "CSV injection"); numbers are left alone. */
-static void csv_text(struct buf *b, const char *s)
-{
-	if (s && strchr("=+-@\t\r", s[0]) && s[0]) {
-		char *q = malloc(strlen(s) + 2);
-		if (!q) {
-			b->oom = 1;
-			return;
-		}
-		q[0] = '\'';
-		strcpy(q + 1, s);
-		csv_field(b, q, 0);
-		free(q);
-		return;
-	}
-	csv_field(b, s, 0);
-}
-
-/* ---- results ---- */
-
-/* Indexes in the order of the IFU output specification come first. */
-static const char *const known_indexes[] = {"Atypical", "PSPvsMSAp", "FWpSN", "FWPutamen", "FWSCP", "FWMCP", NULL};
-
-/* The text of one index value: {"value": x} or x, number or string. */
-static char *index_text(json_t *v)
-{
-	if (json_is_object(v))
-		v = json_object_get(v, "value");
-	if (json_is_string(v))
-		return strdup(json_string_value(v));
-	if (json_is_number(v))
-		return json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(12));
-	if (json_is_boolean(v))
-		return strdup(json_is_true(v) ? "true" : "false");
-	return NULL;
-}
-
-/* Read STUDYDIR/results/ *.json (not failure.*) into {product: {index: text}}
- * with the group's products (sorted) as the keys when they can be told.
- * Returns a new object, the results date in date[11] when present. */
-static json_t *study_results(const char *dir, json_t *gprods, char date[11])
-{
-	json_t *out = json_object();
-	char rdir[PATH_MAX];
-	date[0] = 0;
-	if (snprintf(rdir, sizeof rdir, "%s/results", dir) >= (int)sizeof rdir)
-		return out;
-	DIR *d = opendir(rdir);
-	if (!d)
-		return out;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		size_t n = strlen(e->d_name);
-		if (e->d_name[0] == '.' || n < 6 || strcmp(e->d_name + n - 5, ".json") ||
-		    !strncmp(e->d_name, "failure", 7))
-			continue;
-		char path[PATH_MAX];
-		if (snprintf(path, sizeof path, "%s/%s", rdir, e->d_name) >= (int)sizeof path)
-			continue;
-		json_t *j = np_json_load(path, 8 << 20, NULL);
-		json_t *res = json_object_get(j, "results");
-		if (!json_is_object(res))
-			res = json_object_get(j, "result");
-		if (!json_is_object(res)) {
-			json_decref(j);
-			continue;
-		}
-		const char *prod = np_json_str(j, "product", NULL);
-		if (!prod)
-			prod = np_json_str(j, "productName", NULL);
-		if (!prod)
-			prod = np_json_str(j, "processing_type", NULL);
-		int known = 0;
-		size_t i;
-		json_t *gp;
-		json_array_foreach (gprods, i, gp) {
-			known |= prod && !strcmp(prod, json_string_value(gp));
-		}
-		char stem[256];
-		if (!known && json_array_size(gprods) == 1) {
-			prod = json_string_value(json_array_get(gprods, 0));
-		} else if (!prod) {
-			snprintf(stem, sizeof stem, "%.*s", (int)(n - 5), e->d_name);
-			prod = stem;
-		}
-		const char *dt = np_json_str(j, "date", NULL);
-		if (dt && strlen(dt) >= 10 && !date[0])
-			snprintf(date, 11, "%.10s", dt);
-		json_t *po = json_object_get(out, prod);
-		if (!po) {
-			po = json_object();
-			json_object_set_new(out, prod, po);
-		}
-		const char *k;
-		json_t *v;
-		json_object_foreach (res, k, v) {
-			char *t = index_text(v);
-			if (t)
-				json_object_set_new(po, k, json_string(t));
-			free(t);
-		}
-		json_decref(j);
-	}
-	closedir(d);
-	return out;
-}
-
-/* Add index name k to the product's column list once. */
-static void column_add(json_t *cols, const char *k)
-{
-	size_t i;
-	json_t *c;
-	json_array_foreach (cols, i, c) {
-		if (!strcmp(json_string_value(c), k))
-			return;
-	}
-	json_array_append_new(cols, json_string(k));
-}
-
-static int study_locate(const char *home, const char *npuid, char *dir, size_t dirsz)
-{
-	char state[32];
-	int claimed = 0;
-	if (np_spool_find(home, npuid, state, sizeof state, &claimed, NULL) != 0)
-		return -1;
-	if (claimed)
-		return snprintf(dir, dirsz, "%s/spool/%s/.work/%s", home, state, npuid) < (int)dirsz ? 0 : -1;
-	return np_spool_study_dir(home, state, npuid, dir, dirsz, NULL);
-}
-
-int np_report_csv(const char *home, struct np_db *db, const struct np_config *cfg, const char *name, char **csv,
-		  size_t *len, int *rows, struct np_err *err)
-{
-	json_t *g = np_group_get(db, name, err);
-	if (!g)
-		return -1;
-	int with_name = np_config_bool(cfg, "groups.include_study_name");
-	json_t *gprods = json_object_get(g, "products"), *mem = json_object_get(g, "members");
-	size_t nm = json_array_size(mem);
-	json_t *per = json_array(); /* per study: {dir-found, results, date, name, order} */
-	json_t *cols = json_object();
-	size_t i;
-	json_t *p;
-	json_array_foreach (gprods, i, p) {
-		json_object_set_new(cols, json_string_value(p), json_object());
-	}
-	for (i = 0; i < nm; i++) {
-		json_t *m = json_array_get(mem, i);
-		const char *npuid = np_json_str(m, "npuid", "");
-		char dir[PATH_MAX], date[11] = "";
-		json_t *res = NULL, *man = NULL, *order = NULL;
-		if (study_locate(home, npuid, dir, sizeof dir) == 0) {
-			res = study_results(dir, gprods, date);
-			man = np_study_load(dir, NULL);
-			char op[PATH_MAX];
-			if (snprintf(op, sizeof op, "%s/order.json", dir) < (int)sizeof op)
-				order = np_json_load(op, 1 << 20, NULL);
-		}
-		if (!res)
-			res = json_object();
-		const char *oid = np_json_str(m, "order_id", NULL);
-		if (!oid)
-			oid = np_json_str(order, "orderId", NULL);
-		if (!oid)
-			oid = np_json_str(order, "order_id", NULL);
-		if (!date[0])
-			snprintf(date, sizeof date, "%.10s", np_json_str(m, "created_at", ""));
-		json_array_append_new(per, json_pack("{s:o, s:s, s:s?, s:s?}", "results", res, "date", date, "name",
-						     np_json_str(man, "study_name", NULL), "order", oid));
-		json_decref(man);
-		json_decref(order);
-		const char *prod;
-		json_t *po;
-		json_object_foreach (res, prod, po) {
-			json_t *seen = json_object_get(cols, prod);
-			if (!seen)
-				continue; /* not a product of this group */
-			const char *k;
-			json_t *v;
-			json_object_foreach (po, k, v) {
-				json_object_set(seen, k, json_true());
-			}
+	if (json_is_string(v)) {
+		char *end;
+		double d = strtod(json_string_value(v), &end);
+		if (end != json_string_value(v)) {
+			*out = d;
+			return 1;
 		}
 	}
-	/* Columns: the IFU's indexes in its order, then any others by name. */
-	json_array_foreach (gprods, i, p) {
-		json_t *seen = json_object_get(cols, json_string_value(p)), *c = json_array();
-		for (int k = 0; known_indexes[k]; k++)
-			if (json_object_get(seen, known_indexes[k]))
-				column_add(c, known_indexes[k]);
-		size_t first_other = json_array_size(c);
-		const char *k;
-		json_t *v;
-		json_object_foreach (seen, k, v) {
-			size_t at = json_array_size(c);
-			column_add(c, k);
-			if (json_array_size(c) == at)
-				continue;
-			/* insertion sort among the others */
-			while (at > first_other && strcmp(json_string_value(json_array_get(c, at - 1)), k) > 0)
-				at--;
-			if (at != json_array_size(c) - 1) {
-				json_array_remove(c, json_array_size(c) - 1);
-				json_array_insert_new(c, at, json_string(k));
-			}
-		}
-		json_object_set_new(cols, json_string_value(p), c);
-	}
-	struct buf b = {0};
-	csv_field(&b, "npuid", 1);
-	if (with_name)
-		csv_field(&b, "study_name", 0);
-	csv_field(&b, "order_id", 0);
-	csv_field(&b, "state", 0);
-	csv_field(&b, "date", 0);
-	json_array_foreach (gprods, i, p) {
-		json_t *c = json_object_get(cols, json_string_value(p)), *k;
-		size_t j;
-		json_array_foreach (c, j, k) {
-			char h[512];
-			snprintf(h, sizeof h, "%s:%s", json_string_value(p), json_string_value(k));
-			csv_field(&b, h, 0);
-		}
-	}
-	buf_str(&b, "\r\n");
-	for (i = 0; i < nm; i++) {
-		json_t *m = json_array_get(mem, i), *s = json_array_get(per, i);
-		csv_field(&b, np_json_str(m, "npuid", ""), 1);
-		if (with_name)
-			csv_text(&b, np_json_str(s, "name", ""));
-		csv_field(&b, np_json_str(s, "order", ""), 0);
-		csv_field(&b, np_json_str(m, "state", ""), 0);
-		csv_field(&b, np_json_str(s, "date", ""), 0);
-		json_t *res = json_object_get(s, "results");
-		size_t pi;
-		json_array_foreach (gprods, pi, p) {
-			json_t *c = json_object_get(cols, json_string_value(p)), *k;
-			json_t *po = json_object_get(res, json_string_value(p));
-			size_t j;
-			json_array_foreach (c, j, k) {
-				csv_field(&b, np_json_str(po, json_string_value(k), ""), 0);
-			}
-		}
-		buf_str(&b, "\r\n");
-	}
-	json_decref(per);
-	json_decref(cols);
-	json_decref(g);
-	if (b.oom) {
-		free(b.p);
-		return np_err_sys(err, ENOMEM, "unable to build the report");
-	}
-	*csv = b.p;
-	*len = b.len;
-	if (rows)
-		*rows = (int)nm;
 	return 0;
 }
 
-/* ---- file names and templates ---- */
-
-static void safe_copy(struct buf *b, const char *s)
+int np_report_value(json_t *result, const char *key, const char *field, double *out)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		char c = (char)*p;
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-		      c == '_' || c == '-'))
-			c = '_';
-		buf_add(b, &c, 1);
-	}
+	char p[128];
+	snprintf(p, sizeof p, "results.%s", key);
+	json_t *o = np_json_path(result, p);
+	if (json_is_object(o))
+		return num_of(json_object_get(o, field ? field : "value"), out);
+	if (o && !field)
+		return num_of(o, out);
+	snprintf(p, sizeof p, "result.%s", key);
+	o = np_json_path(result, p);
+	if (json_is_object(o))
+		return num_of(json_object_get(o, field ? field : "value"), out);
+	return !field && o ? num_of(o, out) : 0;
 }
 
-static void date_of(time_t t, char out[11])
-{
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, 11, "%Y-%m-%d", &tm);
-}
-
-int np_report_filename(const struct np_config *cfg, const char *name, time_t t, char *out, size_t outsz,
-		       struct np_err *err)
-{
-	const char *tmpl = np_config_str(cfg, "groups.filename_template");
-	const char *type = np_config_str(cfg, "groups.report_type");
-	char date[11];
-	date_of(t, date);
-	struct buf b = {0};
-	for (const char *p = *tmpl ? tmpl : "{group_name}_{report_type}_{date}.csv"; *p;) {
-		if (!strncmp(p, "{group_name}", 12)) {
-			safe_copy(&b, name);
-			p += 12;
-		} else if (!strncmp(p, "{report_type}", 13)) {
-			safe_copy(&b, type);
-			p += 13;
-		} else if (!strncmp(p, "{date}", 6)) {
-			safe_copy(&b, date);
-			p += 6;
-		} else {
-			char one[2] = {*p++, 0};
-			safe_copy(&b, one);
-		}
-	}
-	if (b.oom || !b.p) {
-		free(b.p);
-		return np_err_set(err, NP_ERR_PERM, "empty report file name");
-	}
-	if (b.p[0] == '.')
-		b.p[0] = '_';
-	if (b.len > 200)
-		b.p[200] = 0;
-	if (!strcmp(b.p, "_") || outsz < 2) {
-		free(b.p);
-		return np_err_set(err, NP_ERR_PERM, "empty report file name");
-	}
-	snprintf(out, outsz, "%s", b.p);
-	free(b.p);
-	return 0;
-}
-
-/* Template values for group reports: NULL-terminated name/value pairs. */
-struct var {
-	const char *name;
-	const char *value;
+/* Lines of the report; kind: 't' title, 'w' warning, 'h' heading, 'n' normal, 'b' bold. */
+struct line {
+	char kind;
+	char text[300];
 };
 
-static void json_escape(struct buf *b, const char *s)
+static int build(json_t *r, json_t *order, struct line *ls, int max)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		char e[8];
-		if (*p == '"' || *p == '\\') {
-			e[0] = '\\';
-			e[1] = (char)*p;
-			buf_add(b, e, 2);
-		} else if (*p < 0x20) {
-			snprintf(e, sizeof e, "\\u%04x", *p);
-			buf_add(b, e, 6);
-		} else {
-			buf_add(b, (const char *)p, 1);
+	int n = 0;
+#define L(k, ...)                                                                                                      \
+	do {                                                                                                           \
+		if (n < max) {                                                                                         \
+			ls[n].kind = k;                                                                                \
+			snprintf(ls[n].text, sizeof ls[n].text, __VA_ARGS__);                                         \
+			n++;                                                                                           \
+		}                                                                                                      \
+	} while (0)
+	const char *oid = np_json_str(r, "orderID", np_json_str(order, "order_id", "unknown"));
+	char date[16];
+	snprintf(date, sizeof date, "%.10s", np_json_str(r, "date", np_json_str(order, "created_at", "unknown")));
+	char input[64];
+	snprintf(input, sizeof input, "%lld DICOM files", np_json_int(order, "files", 0));
+	const char *prod = np_json_str(r, "product", np_json_str(order, "jobs_started.0", "Atypical/MSAp/PSP-v1.0"));
+	L('t', "neuropacs\u2122 analysis report");
+	L('w', "%s", np_report_not_clinical);
+	L('n', "Report ID: %s", oid);
+	L('n', "Submission date: %s", date);
+	L('n', "Input: %s", np_json_str(r, "input", input));
+	L('n', "Processing type: %s", prod);
+	L('n', "ML model version: %s", np_json_str(r, "model_version", np_json_str(r, "modelVersion", "not reported")));
+	L('h', "Results");
+	double a = 0, m = 0;
+	if (np_report_value(r, "Atypical", NULL, &a)) {
+		L('b', "Atypical score: %.3f (%s)", a, a >= 0.5 ? "positive" : "negative");
+		L('n', "The result indicates that there is %sevidence of Atypical Parkinsonism.", a >= 0.5 ? "" : "no ");
+		if (a >= 0.5 && np_report_value(r, "PSPvsMSAp", NULL, &m)) {
+			L('b', "MSAp-vs-PSP score: %.3f (%s)", m, m >= 0.5 ? "PSP" : "MSAp");
+			L('n', "The result indicates that the findings are more consistent with %s.",
+			  m >= 0.5 ? "Progressive Supranuclear Palsy (PSP)"
+				   : "Multiple System Atrophy, parkinsonian type (MSAp)");
 		}
-	}
-}
-
-/* Expand {name} placeholders; unknown placeholders stay as written. With
- * json set, values are escaped for a JSON string. Returns malloc'd text. */
-static char *expand(const char *tmpl, const struct var *vars, int json)
-{
-	struct buf b = {0};
-	buf_add(&b, "", 0);
-	for (const char *p = tmpl; *p;) {
-		int done = 0;
-		if (*p == '{') {
-			for (const struct var *v = vars; v->name && !done; v++) {
-				size_t n = strlen(v->name);
-				if (!strncmp(p + 1, v->name, n) && p[n + 1] == '}') {
-					if (json)
-						json_escape(&b, v->value);
-					else
-						buf_str(&b, v->value);
-					p += n + 2;
-					done = 1;
-				}
-			}
-		}
-		if (!done)
-			buf_add(&b, p++, 1);
-	}
-	if (b.oom) {
-		free(b.p);
-		return NULL;
-	}
-	return b.p;
-}
-
-static char *base64(const char *data, size_t len)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = malloc((len + 2) / 3 * 4 + 1);
-	if (!out)
-		return NULL;
-	size_t o = 0;
-	const unsigned char *s = (const unsigned char *)data;
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned v =
-		    (unsigned)s[i] << 16 | (i + 1 < len ? (unsigned)s[i + 1] << 8 : 0) | (i + 2 < len ? s[i + 2] : 0);
-		out[o++] = tab[v >> 18 & 63];
-		out[o++] = tab[v >> 12 & 63];
-		out[o++] = i + 1 < len ? tab[v >> 6 & 63] : '=';
-		out[o++] = i + 2 < len ? tab[v & 63] : '=';
-	}
-	out[o] = 0;
-	return out;
-}
-
-/* ---- delivery ---- */
-
-static size_t sink(char *p, size_t sz, size_t n, void *ctx)
-{
-	(void)p;
-	(void)ctx;
-	return sz * n;
-}
-
-static int curl_fail(CURLcode rc, const char *what, struct np_err *err)
-{
-	int temp = rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_COULDNT_RESOLVE_HOST ||
-		   rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING ||
-		   rc == CURLE_SSL_CONNECT_ERROR;
-	return np_err_set(err, temp ? NP_ERR_TEMP : NP_ERR_PERM, "unable to send the group report by %s: %s", what,
-			  curl_easy_strerror(rc));
-}
-
-static int send_email(const char *home, const struct np_config *cfg, const char *filename, const char *csv, size_t len,
-		      const struct var *vars, struct np_err *err)
-{
-	const char *host = np_config_str(cfg, "smtp.host"), *sec = np_config_str(cfg, "smtp.security");
-	const char *rcpts = np_config_str(cfg, "groups.delivery.recipients");
-	if (!*host || !*rcpts)
-		return np_err_set(err, NP_ERR_PERM,
-				  "group report e-mail needs smtp.host and groups.delivery.recipients");
-	char url[600], from[300];
-	snprintf(url, sizeof url, "%s://%s:%lld", strcmp(sec, "smtps") ? "smtp" : "smtps", host,
-		 np_config_int(cfg, "smtp.port"));
-	snprintf(from, sizeof from, "<%s>", np_config_str(cfg, "smtp.from"));
-	char *subject = expand(np_config_str(cfg, "groups.delivery.subject_template"), vars, 0);
-	char *body = expand(np_config_str(cfg, "groups.delivery.email_body_template"), vars, 0);
-	char *password = np_config_secret(home, "smtp.password", NULL);
-	CURL *c = curl_easy_init();
-	struct curl_slist *to = NULL, *hdr = NULL;
-	curl_mime *mime = NULL;
-	int rc = -1;
-	if (!c || !subject || !body) {
-		np_err_sys(err, ENOMEM, "unable to send the group report");
-		goto out;
-	}
-	char *list = strdup(rcpts), *save = NULL;
-	struct buf tohdr = {0};
-	for (char *r = list ? strtok_r(list, ",", &save) : NULL; r; r = strtok_r(NULL, ",", &save)) {
-		while (*r == ' ')
-			r++;
-		size_t n = strlen(r);
-		while (n && r[n - 1] == ' ')
-			r[--n] = 0;
-		if (!n)
-			continue;
-		char a[320];
-		snprintf(a, sizeof a, "<%s>", r);
-		to = curl_slist_append(to, a);
-		if (tohdr.len)
-			buf_str(&tohdr, ", ");
-		buf_str(&tohdr, r);
-	}
-	free(list);
-	char h[1200];
-	snprintf(h, sizeof h, "To: %s", tohdr.p ? tohdr.p : "");
-	free(tohdr.p);
-	hdr = curl_slist_append(hdr, h);
-	snprintf(h, sizeof h, "From: %s", np_config_str(cfg, "smtp.from"));
-	hdr = curl_slist_append(hdr, h);
-	for (char *s = subject; *s; s++)
-		if (*s == '\r' || *s == '\n')
-			*s = ' ';
-	snprintf(h, sizeof h, "Subject: %s", subject);
-	hdr = curl_slist_append(hdr, h);
-	mime = curl_mime_init(c);
-	curl_mimepart *part = curl_mime_addpart(mime);
-	curl_mime_data(part, body, CURL_ZERO_TERMINATED);
-	curl_mime_type(part, "text/plain; charset=utf-8");
-	part = curl_mime_addpart(mime);
-	curl_mime_data(part, csv, len);
-	curl_mime_type(part, "text/csv; charset=utf-8");
-	curl_mime_filename(part, filename);
-	curl_mime_encoder(part, "base64");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
-	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, to);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (!strcmp(sec, "starttls"))
-		curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
-	if (*np_config_str(cfg, "smtp.ca_file"))
-		curl_easy_setopt(c, CURLOPT_CAINFO, np_config_str(cfg, "smtp.ca_file"));
-	if (*np_config_str(cfg, "smtp.username")) {
-		curl_easy_setopt(c, CURLOPT_USERNAME, np_config_str(cfg, "smtp.username"));
-		curl_easy_setopt(c, CURLOPT_PASSWORD, password ? password : "");
-	}
-	CURLcode cr = curl_easy_perform(c);
-	rc = cr == CURLE_OK ? 0 : curl_fail(cr, "e-mail", err);
-out:
-	curl_mime_free(mime);
-	curl_slist_free_all(to);
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
-	free(subject);
-	free(body);
-	free(password);
-	return rc;
-}
-
-static int send_rest(const char *home, const struct np_config *cfg, const struct var *vars, struct np_err *err)
-{
-	const char *url = np_config_str(cfg, "groups.delivery.url");
-	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
-		return np_err_set(err, NP_ERR_PERM, "groups.delivery.url must be an http or https URL");
-	const char *tmpl = np_config_str(cfg, "groups.delivery.body_template");
-	int json = tmpl[strspn(tmpl, " \t\r\n")] == '{';
-	char *body = expand(tmpl, vars, json);
-	char *secret = np_config_secret(home, "groups.delivery.password", NULL);
-	const char *auth = np_config_str(cfg, "groups.delivery.auth");
-	CURL *c = curl_easy_init();
-	struct curl_slist *hdr = NULL;
-	int rc = -1;
-	if (!c || !body) {
-		np_err_sys(err, ENOMEM, "unable to send the group report");
-		goto out;
-	}
-	hdr =
-	    curl_slist_append(hdr, json ? "Content-Type: application/json" : "Content-Type: text/plain; charset=utf-8");
-	json_t *hs = np_config_get(cfg, "groups.delivery.headers");
-	const char *k;
-	json_t *v;
-	char h[2048];
-	json_object_foreach (hs, k, v) {
-		if (json_is_string(v) && !strpbrk(k, "\r\n:") && !strpbrk(json_string_value(v), "\r\n")) {
-			snprintf(h, sizeof h, "%s: %s", k, json_string_value(v));
-			hdr = curl_slist_append(hdr, h);
-		}
-	}
-	if (!strcmp(auth, "bearer")) {
-		snprintf(h, sizeof h, "Authorization: Bearer %s", secret ? secret : "");
-		hdr = curl_slist_append(hdr, h);
-	} else if (!strcmp(auth, "basic")) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERNAME, np_config_str(cfg, "groups.delivery.username"));
-		curl_easy_setopt(c, CURLOPT_PASSWORD, secret ? secret : "");
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	if (!strcmp(np_config_str(cfg, "groups.delivery.method"), "PUT"))
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	CURLcode cr = curl_easy_perform(c);
-	long status = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (cr != CURLE_OK)
-		rc = curl_fail(cr, "REST", err);
-	else if (status < 200 || status > 299)
-		rc = np_err_set(err, status >= 500 || status == 429 ? NP_ERR_TEMP : NP_ERR_PERM,
-				"group report REST endpoint answered HTTP %ld", status);
-	else
-		rc = 0;
-out:
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
-	free(body);
-	free(secret);
-	return rc;
-}
-
-/* The one place a group report leaves the machine. */
-static int deliver(const char *home, const struct np_config *cfg, const char *filename, const char *csv, size_t len,
-		   const struct var *vars, struct np_err *err)
-{
-	const char *type = np_config_str(cfg, "groups.delivery.type");
-	if (!strcmp(type, "email"))
-		return send_email(home, cfg, filename, csv, len, vars, err);
-	if (!strcmp(type, "rest"))
-		return send_rest(home, cfg, vars, err);
-	if (!strcmp(type, "none"))
-		return 0;
-	return np_err_set(err, NP_ERR_PERM, "group reports cannot be delivered by %s (use email, rest or none)", type);
-}
-
-/* Fill the template values and deliver. */
-static int deliver_report(const char *home, const struct np_config *cfg, const char *name, const char *filename,
-			  const char *csv, size_t len, int rows, const char *products, struct np_err *err)
-{
-	char date[11], studies[16];
-	date_of((time_t)np_now(), date);
-	snprintf(studies, sizeof studies, "%d", rows);
-	char *b64 = base64(csv, len);
-	if (!b64)
-		return np_err_sys(err, ENOMEM, "unable to encode the group report");
-	const struct var vars[] = {
-	    {"group_name", name},  {"report_type", np_config_str(cfg, "groups.report_type")},
-	    {"date", date},	   {"filename", filename},
-	    {"count", studies},	   {"format", "csv"},
-	    {"product", products}, {"report_base64", b64},
-	    {"npuid", ""},	   {"order_id", ""},
-	    {"accession", ""},	   {"status", "sent"},
-	    {NULL, NULL},
-	};
-	int rc = deliver(home, cfg, filename, csv, len, vars, err);
-	free(b64);
-	return rc;
-}
-
-static char *products_joined(json_t *g)
-{
-	struct buf b = {0};
-	buf_add(&b, "", 0);
-	size_t i;
-	json_t *p;
-	json_array_foreach (json_object_get(g, "products"), i, p) {
-		if (i)
-			buf_add(&b, ";", 1);
-		buf_str(&b, json_string_value(p));
-	}
-	return b.p;
-}
-
-int np_report_send(const char *home, struct np_db *db, const struct np_config *cfg, const char *name, const char *why,
-		   struct np_err *err)
-{
-	char *csv = NULL, filename[256], detail[512];
-	size_t len = 0;
-	int rows = 0;
-	json_t *g = np_group_get(db, name, err);
-	if (!g)
-		return -1;
-	char *products = products_joined(g);
-	json_decref(g);
-	if (np_report_csv(home, db, cfg, name, &csv, &len, &rows, err) < 0 ||
-	    np_report_filename(cfg, name, (time_t)np_now(), filename, sizeof filename, err) < 0) {
-		free(csv);
-		free(products);
-		return -1;
-	}
-	const char *type = np_config_str(cfg, "groups.delivery.type");
-	if (!strcmp(type, "none")) {
-		np_info(NULL, "group \"%s\" report not sent: delivery method is none reason=%s", name, why);
-		free(csv);
-		free(products);
-		return 0;
-	}
-	int rc = deliver_report(home, cfg, name, filename, csv, len, rows, products ? products : "", err);
-	free(csv);
-	free(products);
-	struct np_err e2 = {0};
-	if (rc == 0) {
-		snprintf(detail, sizeof detail, "group=%s studies=%d method=%s reason=%s file=%s", name, rows, type,
-			 why, filename);
-		np_info(NULL, "group report sent %s", detail);
-		if (np_group_mark_sent(db, name, &e2) < 0 ||
-		    np_db_event(db, NULL, "group_report_sent", "info", detail, &e2) < 0)
-			np_log_err(NULL, &e2);
 	} else {
-		snprintf(detail, sizeof detail, "group=%s method=%s reason=%s error=%s", name, type, why, err->msg);
-		np_error(NULL, "group report send failed %s", detail);
-		if (np_db_event(db, NULL, "group_report_send_failed", "error", detail, &e2) < 0)
-			np_log_err(NULL, &e2);
+		L('b', "Atypical score: not present in the result");
 	}
-	return rc;
+	L('h', "Free-water biomarkers (0-1)      value    control mean    control SD");
+	for (size_t i = 0; i < sizeof fw / sizeof fw[0]; i++) {
+		double v, cm, sd;
+		char vs[16] = "-", cms[16] = "-", sds[16] = "-";
+		if (np_report_value(r, fw[i].key, NULL, &v))
+			snprintf(vs, sizeof vs, "%.3f", v);
+		if (np_report_value(r, fw[i].key, "control_mean", &cm))
+			snprintf(cms, sizeof cms, "%.3f", cm);
+		if (np_report_value(r, fw[i].key, "control_sd", &sd))
+			snprintf(sds, sizeof sds, "%.3f", sd);
+		L('n', "%-30s %8s %12s %14s", fw[i].label, vs, cms, sds);
+	}
+	L('h', " ");
+	L('n', "This result was produced by neuropacs\u2122 (Neuropacs cloud); this PDF was rendered on site by");
+	L('n', "neuropacs-agent from the JSON result because the cloud protocol in use offers no PDF.");
+	L('b', "%s", np_report_disclaimer);
+	L('w', "%s", np_report_not_clinical);
+#undef L
+	return n;
 }
 
-int np_report_test(const char *home, const struct np_config *cfg, struct np_err *err)
+char *np_report_text(json_t *result, json_t *order)
 {
-	char date[11], filename[256], csv[512];
-	date_of((time_t)np_now(), date);
-	if (np_report_filename(cfg, "test", (time_t)np_now(), filename, sizeof filename, err) < 0)
-		return -1;
-	int n = snprintf(csv, sizeof csv,
-			 "npuid,order_id,state,date,Atypical/MSAp/PSP-v1.0:Atypical\r\n"
-			 "00000000-0000-4000-8000-000000000000,test,done,%s,0.5\r\n",
-			 date);
-	if (!strcmp(np_config_str(cfg, "groups.delivery.type"), "none"))
-		return np_err_set(err, NP_ERR_PERM, "the group report delivery method is none: nothing to test");
-	if (deliver_report(home, cfg, "test", filename, csv, (size_t)n, 1, "Atypical/MSAp/PSP-v1.0", err) < 0)
-		return -1;
-	np_info(NULL, "group report test delivery sent method=%s", np_config_str(cfg, "groups.delivery.type"));
-	return 0;
+	struct line ls[40];
+	int n = build(result, order, ls, 40);
+	size_t cap = (size_t)n * 302 + 1, off = 0;
+	char *s = malloc(cap);
+	if (!s)
+		return NULL;
+	s[0] = 0;
+	for (int i = 0; i < n; i++)
+		off += (size_t)snprintf(s + off, cap - off, "%s\n", ls[i].text);
+	return s;
 }
 
-int np_report_auto(const char *home, struct np_db *db, const struct np_config *cfg, struct np_err *err)
+int np_report_pdf(json_t *result, json_t *order, const char *png_path, const char *pdf_path, struct np_err *err)
 {
-	json_t *list = np_group_list(db, err);
-	if (!list)
-		return -1;
-	int failed = 0, autosend = np_config_bool(cfg, "groups.auto_send_on_complete");
-	size_t i;
-	json_t *g;
-	json_array_foreach (list, i, g) {
-		const char *name = np_json_str(g, "name", "");
-		struct np_err e = {0};
-		int complete = np_group_check(db, name, NULL, &e);
-		if (complete < 0) {
-			np_log_err(NULL, &e);
-			failed++;
-			continue;
+	struct line ls[40];
+	int n = build(result, order, ls, 40);
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", pdf_path, (long)getpid());
+	cairo_surface_t *s = cairo_pdf_surface_create(tmp, 595.0, 842.0); /* A4 in points */
+	if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
+		cairo_surface_destroy(s);
+		return np_err_set(err, NP_ERR_TEMP, "unable to create %s", tmp);
+	}
+	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, "neuropacs report");
+	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "neuropacs-agent");
+	cairo_t *cr = cairo_create(s);
+	double y = 60;
+	for (int i = 0; i < n; i++) {
+		const char *family = "DejaVu Sans";
+		double size = 10;
+		cairo_font_weight_t w = CAIRO_FONT_WEIGHT_NORMAL;
+		cairo_set_source_rgb(cr, 0, 0, 0);
+		if (ls[i].kind == 't')
+			size = 18, w = CAIRO_FONT_WEIGHT_BOLD;
+		else if (ls[i].kind == 'h')
+			size = 11, w = CAIRO_FONT_WEIGHT_BOLD, y += 8;
+		else if (ls[i].kind == 'b')
+			w = CAIRO_FONT_WEIGHT_BOLD;
+		else if (ls[i].kind == 'w')
+			w = CAIRO_FONT_WEIGHT_BOLD, cairo_set_source_rgb(cr, 0.75, 0, 0);
+		if (ls[i].kind == 'n' && strstr(ls[i].text, "  "))
+			family = "DejaVu Sans Mono";
+		cairo_select_font_face(cr, family, CAIRO_FONT_SLANT_NORMAL, w);
+		cairo_set_font_size(cr, size);
+		cairo_move_to(cr, 50, y);
+		cairo_show_text(cr, ls[i].text);
+		y += size * 1.6;
+	}
+	if (png_path && access(png_path, R_OK) == 0) {
+		cairo_surface_t *img = cairo_image_surface_create_from_png(png_path);
+		if (cairo_surface_status(img) == CAIRO_STATUS_SUCCESS) {
+			double iw = cairo_image_surface_get_width(img), ih = cairo_image_surface_get_height(img);
+			double room = 842 - 40 - (y + 10), scale = 495 / iw;
+			if (ih * scale > room)
+				scale = room / ih;
+			if (scale > 0 && iw > 0 && ih > 0) {
+				cairo_save(cr);
+				cairo_translate(cr, 50, y + 10);
+				cairo_scale(cr, scale, scale);
+				cairo_set_source_surface(cr, img, 0, 0);
+				cairo_paint(cr);
+				cairo_restore(cr);
+			}
 		}
-		if (!complete || !autosend || !strcmp(np_config_str(cfg, "groups.delivery.type"), "none"))
-			continue;
-		json_t *now = np_group_get(db, name, &e);
-		const char *completed = np_json_str(now, "completed_at", "");
-		char key[256], val[64];
-		snprintf(key, sizeof key, "group_autosent:%s", name);
-		char *prev = np_db_kv_get(db, key);
-		/* "<completed_at> <attempts>": 3 attempts per completion, as for result deliveries */
-		int tries = 0;
-		size_t cl = strlen(completed);
-		if (prev && !strncmp(prev, completed, cl) && prev[cl] == ' ')
-			tries = atoi(prev + cl + 1);
-		free(prev);
-		if (*completed && tries >= 0 && tries < 3) {
-			int rc = np_report_send(home, db, cfg, name, "complete", &e);
-			snprintf(val, sizeof val, "%s %d", completed, rc == 0 ? -1 : tries + 1);
-			if (rc < 0)
-				failed++;
-			struct np_err e2 = {0};
-			if (np_db_kv_set(db, key, val, &e2) < 0)
-				np_log_err(NULL, &e2);
+		cairo_surface_destroy(img);
+	}
+	cairo_show_page(cr);
+	cairo_destroy(cr);
+	cairo_surface_finish(s);
+	cairo_status_t st = cairo_surface_status(s);
+	cairo_surface_destroy(s);
+	if (st != CAIRO_STATUS_SUCCESS) {
+		unlink(tmp);
+		return np_err_set(err, NP_ERR_TEMP, "unable to render %s: %s", pdf_path, cairo_status_to_string(st));
+	}
+	int fd = open(tmp, O_RDONLY);
+	if (fd >= 0) {
+		if (fchmod(fd, 0640) < 0 || fsync(fd) < 0) {
+			int e = errno;
+			close(fd);
+			unlink(tmp);
+			return np_err_sys(err, e, "unable to write %s", pdf_path);
 		}
-		json_decref(now);
+		close(fd);
 	}
-	json_decref(list);
-	return failed;
-}
-
-int np_report_scheduled(const char *home, struct np_db *db, const struct np_config *cfg, struct np_err *err)
-{
-	json_t *list = np_group_list(db, err);
-	if (!list)
-		return -1;
-	int failed = 0;
-	size_t i;
-	json_t *g;
-	json_array_foreach (list, i, g) {
-		if (json_integer_value(json_object_get(g, "studies")) == 0)
-			continue;
-		struct np_err e = {0};
-		if (np_report_send(home, db, cfg, np_json_str(g, "name", ""), "schedule", &e) < 0)
-			failed++;
-	}
-	json_decref(list);
-	return failed;
+	return np_rename_durable(tmp, pdf_path, err);
 }

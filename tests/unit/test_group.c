@@ -5,7 +5,7 @@
 #include "np_fs.h"
 #include "np_group.h"
 #include "np_json.h"
-#include "np_report.h"
+#include "np_groupreport.h"
 #include "np_spool.h"
 #include "np_study.h"
 #include "np_util.h"
@@ -207,12 +207,12 @@ static void report_file_names(void **state)
 	assert_int_equal(np_config_load(&cfg, home, &err), 0);
 	char out[256];
 	time_t t = 1795814820; /* 2026-11-27 */
-	assert_int_equal(np_report_filename(&cfg, "Trial A", t, out, sizeof out, &err), 0);
+	assert_int_equal(np_groupreport_filename(&cfg, "Trial A", t, out, sizeof out, &err), 0);
 	assert_string_equal(out, "Trial_A_prediction_indexes_2026-11-27.csv");
-	assert_int_equal(np_report_filename(&cfg, "../../etc/passwd", t, out, sizeof out, &err), 0);
+	assert_int_equal(np_groupreport_filename(&cfg, "../../etc/passwd", t, out, sizeof out, &err), 0);
 	assert_null(strchr(out, '/'));
 	assert_true(out[0] != '.');
-	assert_int_equal(np_report_filename(&cfg, "caf\xc3\xa9 $(x);|`", t, out, sizeof out, &err), 0);
+	assert_int_equal(np_groupreport_filename(&cfg, "caf\xc3\xa9 $(x);|`", t, out, sizeof out, &err), 0);
 	assert_string_equal(out, "caf_____x_____prediction_indexes_2026-11-27.csv");
 	np_config_free(&cfg);
 }
