@@ -29,11 +29,12 @@ COPY --from=build /out/ /
 # /data holds settings, secrets, the index and logs; the spool lives on the
 # data volume (it can be large).
 ENV NP_HOME=/data
-RUN echo '{"agent":{"runtime":"docker"},"dicom":{"port":104}}' > /usr/local/etc/neuropacs/container.json
 EXPOSE 3001 104
 VOLUME ["/data", "/usr/src/app/data"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s CMD curl -fsS http://127.0.0.1:3001/health || exit 1
 # Binding port 104 needs this capability when running as the neuropacs user.
 RUN setcap cap_net_bind_service=+ep /usr/local/sbin/np-recv || true
 USER neuropacs
-ENTRYPOINT ["/usr/local/sbin/np-svscan", "--home", "/data"]
+# First start: settings with container defaults (DICOM on 104) and a generated
+# service password printed once to the container log; then s6 runs everything.
+ENTRYPOINT ["/bin/sh", "-c", "np-init --first-run --non-interactive --container && exec np-svscan"]
