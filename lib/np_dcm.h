@@ -44,6 +44,15 @@ const char *np_dcm_transfer_syntax(struct np_dcm *d);
 /* 1 if the file had a Part 10 meta header. */
 int np_dcm_has_meta(struct np_dcm *d);
 
+/* ---- de-identification (np-deid, lib/np_dcm_deid.cc) ---- */
+/* VR of a public element from GDCM's dictionary into vr (2 letters + NUL;
+ * "OB or OW" -> "OW", "US or SS" -> "US"). Returns 1 known, 0 unknown. */
+int np_dcm_dict_vr(unsigned group, unsigned elem, char vr[3]);
+/* Full GDCM parse of a file held in memory (an independent check of files
+ * written by np-deid). Returns 0, or -1 with a permanent err when GDCM
+ * cannot read it (temporary for ENOMEM). */
+int np_dcm_parse_buffer(const void *buf, size_t len, struct np_err *err);
+
 #ifdef __cplusplus
 }
 #endif
