@@ -32,24 +32,37 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	np_log_init(argv[0]);
-	enum { O_REMOVE = 256, O_SHIFT, O_RANGE, O_MASK, O_NOMASK, O_ACC, O_SWV, O_NOCAP, O_JOBS, O_KEY, O_REPORT,
-	       O_STUDY, O_HOME };
+	enum {
+		O_REMOVE = 256,
+		O_SHIFT,
+		O_RANGE,
+		O_MASK,
+		O_NOMASK,
+		O_ACC,
+		O_SWV,
+		O_NOCAP,
+		O_JOBS,
+		O_KEY,
+		O_REPORT,
+		O_STUDY,
+		O_HOME
+	};
 	static const struct option opts[] = {
-		{"remove-dates", no_argument, 0, O_REMOVE},
-		{"shift-dates", no_argument, 0, O_SHIFT},
-		{"shift-range", required_argument, 0, O_RANGE},
-		{"mask-zip", no_argument, 0, O_MASK},
-		{"no-mask-zip", no_argument, 0, O_NOMASK},
-		{"keep-accession", no_argument, 0, O_ACC},
-		{"remove-software-versions", no_argument, 0, O_SWV},
-		{"no-cap-age", no_argument, 0, O_NOCAP},
-		{"jobs", required_argument, 0, O_JOBS},
-		{"key", required_argument, 0, O_KEY},
-		{"report", required_argument, 0, O_REPORT},
-		{"study", required_argument, 0, O_STUDY},
-		{"home", required_argument, 0, O_HOME},
-		{"help", no_argument, 0, 'h'},
-		{0},
+	    {"remove-dates", no_argument, 0, O_REMOVE},
+	    {"shift-dates", no_argument, 0, O_SHIFT},
+	    {"shift-range", required_argument, 0, O_RANGE},
+	    {"mask-zip", no_argument, 0, O_MASK},
+	    {"no-mask-zip", no_argument, 0, O_NOMASK},
+	    {"keep-accession", no_argument, 0, O_ACC},
+	    {"remove-software-versions", no_argument, 0, O_SWV},
+	    {"no-cap-age", no_argument, 0, O_NOCAP},
+	    {"jobs", required_argument, 0, O_JOBS},
+	    {"key", required_argument, 0, O_KEY},
+	    {"report", required_argument, 0, O_REPORT},
+	    {"study", required_argument, 0, O_STUDY},
+	    {"home", required_argument, 0, O_HOME},
+	    {"help", no_argument, 0, 'h'},
+	    {0},
 	};
 	struct np_err err = {0};
 	struct np_deid_opts o;

@@ -18,9 +18,9 @@
 #include <string.h>
 
 const char *const np_deid_count_names[NP_DC_N] = {
-	"files",	 "skipped",	     "duplicates",    "removed",	  "emptied",	   "uid_replaced",
-	"date_shifted",	 "date_removed",     "text_scrubbed", "zip_masked",	  "age_capped",	   "private_kept",
-	"private_scrubbed", "private_removed", "seq_removed",   "group_removed",
+    "files",	    "skipped",	     "duplicates", "removed",	 "emptied",	 "uid_replaced",     "date_shifted",
+    "date_removed", "text_scrubbed", "zip_masked", "age_capped", "private_kept", "private_scrubbed", "private_removed",
+    "seq_removed",  "group_removed",
 };
 
 /* Implementation Class UID of files written by np-deid (2.25 + a fixed UUID). */
@@ -127,9 +127,9 @@ static uint32_t rd32(const struct rd *r, size_t p)
 }
 
 static const char long_vrs[][3] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"};
-static const char all_vrs[][3] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "OB", "OD",
-				  "OF", "OL", "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI",
-				  "UL", "UN", "UR", "US", "UT", "UV"};
+static const char all_vrs[][3] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT",
+				  "OB", "OD", "OF", "OL", "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST",
+				  "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV"};
 
 static int vr_long(const char *vr)
 {
@@ -145,7 +145,10 @@ static int vr_valid(const unsigned char *v)
 			return 1;
 	return 0;
 }
-static int vr_is(const struct el *e, const char *vr) { return e->vr[0] == vr[0] && e->vr[1] == vr[1]; }
+static int vr_is(const struct el *e, const char *vr)
+{
+	return e->vr[0] == vr[0] && e->vr[1] == vr[1];
+}
 
 static int vr_text(const char *vr)
 {
@@ -163,9 +166,8 @@ static size_t vr_max(const char *vr)
 	static const struct {
 		char vr[3];
 		size_t max;
-	} m[] = {{"AE", 16}, {"AS", 4},	 {"CS", 16}, {"DA", 8},	  {"DS", 16},	{"DT", 26},
-		 {"IS", 12}, {"LO", 64}, {"LT", 10240}, {"PN", 64}, {"SH", 16}, {"ST", 1024},
-		 {"TM", 14}, {"UI", 64}};
+	} m[] = {{"AE", 16}, {"AS", 4},	    {"CS", 16}, {"DA", 8},  {"DS", 16},	  {"DT", 26}, {"IS", 12},
+		 {"LO", 64}, {"LT", 10240}, {"PN", 64}, {"SH", 16}, {"ST", 1024}, {"TM", 14}, {"UI", 64}};
 	for (size_t i = 0; i < sizeof m / sizeof *m; i++)
 		if (vr[0] == m[i].vr[0] && vr[1] == m[i].vr[1])
 			return m[i].max;
@@ -644,52 +646,52 @@ static const struct act {
 	uint32_t tag;
 	unsigned char a;
 } acts[] = {
-	{T(0002, 0010), A_UKEEP}, {T(0002, 0012), A_UKEEP}, {T(0004, 1510), A_UKEEP}, {T(0004, 1512), A_UKEEP},
-	{T(0008, 0014), A_DEF},	  {T(0008, 0016), A_UKEEP}, {T(0008, 001A), A_UKEEP}, {T(0008, 0050), A_ACC},
-	{T(0008, 0054), A_X},	  {T(0008, 0055), A_X},	    {T(0008, 0062), A_UKEEP}, {T(0008, 0080), A_X},
-	{T(0008, 0081), A_X},	  {T(0008, 0082), A_X},	    {T(0008, 0090), A_Z},     {T(0008, 0092), A_X},
-	{T(0008, 0094), A_X},	  {T(0008, 0095), A_X},	    {T(0008, 0096), A_X},     {T(0008, 009C), A_X},
-	{T(0008, 009D), A_X},	  {T(0008, 010C), A_UKEEP}, {T(0008, 010D), A_UKEEP}, {T(0008, 0117), A_UKEEP},
-	{T(0008, 0201), A_X},	  {T(0008, 1010), A_X},	    {T(0008, 1030), A_TXT},   {T(0008, 103E), A_TXT},
-	{T(0008, 1040), A_X},	  {T(0008, 1041), A_X},	    {T(0008, 1048), A_X},     {T(0008, 1049), A_X},
-	{T(0008, 1050), A_X},	  {T(0008, 1052), A_X},	    {T(0008, 1060), A_X},     {T(0008, 1062), A_X},
-	{T(0008, 1070), A_X},	  {T(0008, 1072), A_X},	    {T(0008, 1080), A_X},     {T(0008, 1084), A_X},
-	{T(0008, 1120), A_X},	  {T(0008, 1150), A_UKEEP}, {T(0008, 1190), A_X},     {T(0008, 2111), A_TXT},
-	{T(0008, 4000), A_X},	  {T(0010, 0010), A_Z},	    {T(0010, 0020), A_Z},     {T(0010, 0021), A_X},
-	{T(0010, 0022), A_X},	  {T(0010, 0024), A_X},	    {T(0010, 0026), A_X},     {T(0010, 0027), A_X},
-	{T(0010, 0028), A_X},	  {T(0010, 0040), A_K},	    {T(0010, 0050), A_X},     {T(0010, 0101), A_X},
-	{T(0010, 0102), A_X},	  {T(0010, 1000), A_X},	    {T(0010, 1001), A_X},     {T(0010, 1002), A_X},
-	{T(0010, 1005), A_X},	  {T(0010, 1010), A_AGE},   {T(0010, 1020), A_X},     {T(0010, 1030), A_X},
-	{T(0010, 1040), A_ZIP},	  {T(0010, 1050), A_X},	    {T(0010, 1060), A_X},     {T(0010, 1080), A_X},
-	{T(0010, 1081), A_X},	  {T(0010, 1090), A_X},	    {T(0010, 1100), A_X},     {T(0010, 2000), A_X},
-	{T(0010, 2110), A_X},	  {T(0010, 2150), A_X},	    {T(0010, 2152), A_X},     {T(0010, 2154), A_X},
-	{T(0010, 2155), A_X},	  {T(0010, 2160), A_X},	    {T(0010, 2180), A_X},     {T(0010, 21A0), A_X},
-	{T(0010, 21B0), A_X},	  {T(0010, 21C0), A_X},	    {T(0010, 21D0), A_X},     {T(0010, 21F0), A_X},
-	{T(0010, 2203), A_X},	  {T(0010, 2297), A_X},	    {T(0010, 2298), A_X},     {T(0010, 2299), A_X},
-	{T(0010, 4000), A_X},	  {T(0018, 1000), A_D},	    {T(0018, 1004), A_X},     {T(0018, 1005), A_X},
-	{T(0018, 1007), A_X},	  {T(0018, 1008), A_X},	    {T(0018, 1020), A_SWV},   {T(0018, 1030), A_TXT},
-	{T(0018, 1400), A_TXT},	  {T(0018, 4000), A_X},	    {T(0018, 700A), A_X},     {T(0018, 9424), A_TXT},
-	{T(0020, 0010), A_Z},	  {T(0020, 4000), A_TXT},   {T(0020, 9158), A_X},     {T(0032, 1030), A_X},
-	{T(0032, 1031), A_X},	  {T(0032, 1032), A_X},	    {T(0032, 1033), A_X},     {T(0032, 1060), A_X},
-	{T(0032, 1070), A_X},	  {T(0032, 4000), A_TXT},   {T(0038, 0010), A_X},     {T(0038, 0011), A_X},
-	{T(0038, 0014), A_X},	  {T(0038, 0040), A_X},	    {T(0038, 0060), A_X},     {T(0038, 0061), A_X},
-	{T(0038, 0062), A_X},	  {T(0038, 0064), A_X},	    {T(0038, 0300), A_X},     {T(0038, 0400), A_X},
-	{T(0038, 0500), A_X},	  {T(0038, 4000), A_X},	    {T(0040, 0001), A_X},     {T(0040, 0006), A_X},
-	{T(0040, 0007), A_TXT},	  {T(0040, 0009), A_X},	    {T(0040, 000B), A_X},     {T(0040, 0010), A_X},
-	{T(0040, 0011), A_X},	  {T(0040, 0012), A_X},	    {T(0040, 0241), A_X},     {T(0040, 0242), A_X},
-	{T(0040, 0243), A_X},	  {T(0040, 0253), A_X},	    {T(0040, 0254), A_TXT},   {T(0040, 0280), A_X},
-	{T(0040, 0310), A_X},	  {T(0040, 1001), A_X},	    {T(0040, 1002), A_X},     {T(0040, 1004), A_X},
-	{T(0040, 1005), A_X},	  {T(0040, 1010), A_X},	    {T(0040, 1011), A_X},     {T(0040, 1101), A_X},
-	{T(0040, 1102), A_X},	  {T(0040, 1103), A_X},	    {T(0040, 1104), A_X},     {T(0040, 1400), A_X},
-	{T(0040, 2001), A_TXT},	  {T(0040, 2008), A_X},	    {T(0040, 2009), A_X},     {T(0040, 2010), A_X},
-	{T(0040, 2011), A_X},	  {T(0040, 2016), A_X},	    {T(0040, 2017), A_X},     {T(0040, 2400), A_X},
-	{T(0040, 3001), A_X},	  {T(0040, 4036), A_X},	    {T(0040, 4037), A_X},     {T(0040, A073), A_X},
-	{T(0040, A075), A_X},	  {T(0040, A123), A_X},	    {T(0040, DB0C), A_UKEEP}, {T(0040, DB0D), A_UKEEP},
-	{T(0070, 0084), A_Z},	  {T(0070, 0086), A_X},	    {T(0088, 0130), A_X},     {T(0088, 0200), A_X},
-	{T(0088, 0904), A_X},	  {T(0088, 0906), A_X},	    {T(0088, 0910), A_X},     {T(0088, 0912), A_X},
-	{T(0400, 0010), A_UKEEP}, {T(0400, 0402), A_X},	    {T(0400, 0403), A_X},     {T(0400, 0500), A_X},
-	{T(0400, 0561), A_X},	  {T(4008, 4000), A_TXT},   {T(4FFE, 0001), A_X},     {T(FFFA, FFFA), A_X},
-	{T(FFFC, FFFC), A_X},
+    {T(0002, 0010), A_UKEEP}, {T(0002, 0012), A_UKEEP}, {T(0004, 1510), A_UKEEP}, {T(0004, 1512), A_UKEEP},
+    {T(0008, 0014), A_DEF},   {T(0008, 0016), A_UKEEP}, {T(0008, 001A), A_UKEEP}, {T(0008, 0050), A_ACC},
+    {T(0008, 0054), A_X},     {T(0008, 0055), A_X},	{T(0008, 0062), A_UKEEP}, {T(0008, 0080), A_X},
+    {T(0008, 0081), A_X},     {T(0008, 0082), A_X},	{T(0008, 0090), A_Z},	  {T(0008, 0092), A_X},
+    {T(0008, 0094), A_X},     {T(0008, 0095), A_X},	{T(0008, 0096), A_X},	  {T(0008, 009C), A_X},
+    {T(0008, 009D), A_X},     {T(0008, 010C), A_UKEEP}, {T(0008, 010D), A_UKEEP}, {T(0008, 0117), A_UKEEP},
+    {T(0008, 0201), A_X},     {T(0008, 1010), A_X},	{T(0008, 1030), A_TXT},	  {T(0008, 103E), A_TXT},
+    {T(0008, 1040), A_X},     {T(0008, 1041), A_X},	{T(0008, 1048), A_X},	  {T(0008, 1049), A_X},
+    {T(0008, 1050), A_X},     {T(0008, 1052), A_X},	{T(0008, 1060), A_X},	  {T(0008, 1062), A_X},
+    {T(0008, 1070), A_X},     {T(0008, 1072), A_X},	{T(0008, 1080), A_X},	  {T(0008, 1084), A_X},
+    {T(0008, 1120), A_X},     {T(0008, 1150), A_UKEEP}, {T(0008, 1190), A_X},	  {T(0008, 2111), A_TXT},
+    {T(0008, 4000), A_X},     {T(0010, 0010), A_Z},	{T(0010, 0020), A_Z},	  {T(0010, 0021), A_X},
+    {T(0010, 0022), A_X},     {T(0010, 0024), A_X},	{T(0010, 0026), A_X},	  {T(0010, 0027), A_X},
+    {T(0010, 0028), A_X},     {T(0010, 0040), A_K},	{T(0010, 0050), A_X},	  {T(0010, 0101), A_X},
+    {T(0010, 0102), A_X},     {T(0010, 1000), A_X},	{T(0010, 1001), A_X},	  {T(0010, 1002), A_X},
+    {T(0010, 1005), A_X},     {T(0010, 1010), A_AGE},	{T(0010, 1020), A_X},	  {T(0010, 1030), A_X},
+    {T(0010, 1040), A_ZIP},   {T(0010, 1050), A_X},	{T(0010, 1060), A_X},	  {T(0010, 1080), A_X},
+    {T(0010, 1081), A_X},     {T(0010, 1090), A_X},	{T(0010, 1100), A_X},	  {T(0010, 2000), A_X},
+    {T(0010, 2110), A_X},     {T(0010, 2150), A_X},	{T(0010, 2152), A_X},	  {T(0010, 2154), A_X},
+    {T(0010, 2155), A_X},     {T(0010, 2160), A_X},	{T(0010, 2180), A_X},	  {T(0010, 21A0), A_X},
+    {T(0010, 21B0), A_X},     {T(0010, 21C0), A_X},	{T(0010, 21D0), A_X},	  {T(0010, 21F0), A_X},
+    {T(0010, 2203), A_X},     {T(0010, 2297), A_X},	{T(0010, 2298), A_X},	  {T(0010, 2299), A_X},
+    {T(0010, 4000), A_X},     {T(0018, 1000), A_D},	{T(0018, 1004), A_X},	  {T(0018, 1005), A_X},
+    {T(0018, 1007), A_X},     {T(0018, 1008), A_X},	{T(0018, 1020), A_SWV},	  {T(0018, 1030), A_TXT},
+    {T(0018, 1400), A_TXT},   {T(0018, 4000), A_X},	{T(0018, 700A), A_X},	  {T(0018, 9424), A_TXT},
+    {T(0020, 0010), A_Z},     {T(0020, 4000), A_TXT},	{T(0020, 9158), A_X},	  {T(0032, 1030), A_X},
+    {T(0032, 1031), A_X},     {T(0032, 1032), A_X},	{T(0032, 1033), A_X},	  {T(0032, 1060), A_X},
+    {T(0032, 1070), A_X},     {T(0032, 4000), A_TXT},	{T(0038, 0010), A_X},	  {T(0038, 0011), A_X},
+    {T(0038, 0014), A_X},     {T(0038, 0040), A_X},	{T(0038, 0060), A_X},	  {T(0038, 0061), A_X},
+    {T(0038, 0062), A_X},     {T(0038, 0064), A_X},	{T(0038, 0300), A_X},	  {T(0038, 0400), A_X},
+    {T(0038, 0500), A_X},     {T(0038, 4000), A_X},	{T(0040, 0001), A_X},	  {T(0040, 0006), A_X},
+    {T(0040, 0007), A_TXT},   {T(0040, 0009), A_X},	{T(0040, 000B), A_X},	  {T(0040, 0010), A_X},
+    {T(0040, 0011), A_X},     {T(0040, 0012), A_X},	{T(0040, 0241), A_X},	  {T(0040, 0242), A_X},
+    {T(0040, 0243), A_X},     {T(0040, 0253), A_X},	{T(0040, 0254), A_TXT},	  {T(0040, 0280), A_X},
+    {T(0040, 0310), A_X},     {T(0040, 1001), A_X},	{T(0040, 1002), A_X},	  {T(0040, 1004), A_X},
+    {T(0040, 1005), A_X},     {T(0040, 1010), A_X},	{T(0040, 1011), A_X},	  {T(0040, 1101), A_X},
+    {T(0040, 1102), A_X},     {T(0040, 1103), A_X},	{T(0040, 1104), A_X},	  {T(0040, 1400), A_X},
+    {T(0040, 2001), A_TXT},   {T(0040, 2008), A_X},	{T(0040, 2009), A_X},	  {T(0040, 2010), A_X},
+    {T(0040, 2011), A_X},     {T(0040, 2016), A_X},	{T(0040, 2017), A_X},	  {T(0040, 2400), A_X},
+    {T(0040, 3001), A_X},     {T(0040, 4036), A_X},	{T(0040, 4037), A_X},	  {T(0040, A073), A_X},
+    {T(0040, A075), A_X},     {T(0040, A123), A_X},	{T(0040, DB0C), A_UKEEP}, {T(0040, DB0D), A_UKEEP},
+    {T(0070, 0084), A_Z},     {T(0070, 0086), A_X},	{T(0088, 0130), A_X},	  {T(0088, 0200), A_X},
+    {T(0088, 0904), A_X},     {T(0088, 0906), A_X},	{T(0088, 0910), A_X},	  {T(0088, 0912), A_X},
+    {T(0400, 0010), A_UKEEP}, {T(0400, 0402), A_X},	{T(0400, 0403), A_X},	  {T(0400, 0500), A_X},
+    {T(0400, 0561), A_X},     {T(4008, 4000), A_TXT},	{T(4FFE, 0001), A_X},	  {T(FFFA, FFFA), A_X},
+    {T(FFFC, FFFC), A_X},
 };
 #undef T
 
@@ -715,15 +717,24 @@ static const struct keep {
 	const char *creator;
 	unsigned char e;
 } keeps[] = {
-	{0x0019, "GEMS_ACQU_01", 0xBB},		  {0x0019, "GEMS_ACQU_01", 0xBC},
-	{0x0019, "GEMS_ACQU_01", 0xBD},		  {0x0019, "GEMS_ACQU_01", 0xE0},
-	{0x0043, "GEMS_PARM_01", 0x39},		  {0x0019, "SIEMENS MR HEADER", 0x0A},
-	{0x0019, "SIEMENS MR HEADER", 0x0C},	  {0x0019, "SIEMENS MR HEADER", 0x0D},
-	{0x0019, "SIEMENS MR HEADER", 0x0E},	  {0x0019, "SIEMENS MR HEADER", 0x27},
-	{0x0029, "SIEMENS CSA HEADER", 0x10},	  {0x2001, "Philips Imaging DD 001", 0x03},
-	{0x2001, "Philips Imaging DD 001", 0x04}, {0x2005, "Philips MR Imaging DD 001", 0xB0},
-	{0x2005, "Philips MR Imaging DD 001", 0xB1}, {0x2005, "Philips MR Imaging DD 001", 0xB2},
-	{0x2005, "Philips MR Imaging DD 0", 0x15},   {0x2005, "Philips MR Imaging DD 0", 0x99},
+    {0x0019, "GEMS_ACQU_01", 0xBB},
+    {0x0019, "GEMS_ACQU_01", 0xBC},
+    {0x0019, "GEMS_ACQU_01", 0xBD},
+    {0x0019, "GEMS_ACQU_01", 0xE0},
+    {0x0043, "GEMS_PARM_01", 0x39},
+    {0x0019, "SIEMENS MR HEADER", 0x0A},
+    {0x0019, "SIEMENS MR HEADER", 0x0C},
+    {0x0019, "SIEMENS MR HEADER", 0x0D},
+    {0x0019, "SIEMENS MR HEADER", 0x0E},
+    {0x0019, "SIEMENS MR HEADER", 0x27},
+    {0x0029, "SIEMENS CSA HEADER", 0x10},
+    {0x2001, "Philips Imaging DD 001", 0x03},
+    {0x2001, "Philips Imaging DD 001", 0x04},
+    {0x2005, "Philips MR Imaging DD 001", 0xB0},
+    {0x2005, "Philips MR Imaging DD 001", 0xB1},
+    {0x2005, "Philips MR Imaging DD 001", 0xB2},
+    {0x2005, "Philips MR Imaging DD 0", 0x15},
+    {0x2005, "Philips MR Imaging DD 0", 0x99},
 };
 
 static int keep_of(uint16_t g, const char *creator, unsigned char e)
@@ -741,7 +752,10 @@ struct np_deid_tagstat {
 	size_t cap, n;
 };
 
-struct np_deid_tagstat *np_deid_tagstat_new(void) { return calloc(1, sizeof(struct np_deid_tagstat)); }
+struct np_deid_tagstat *np_deid_tagstat_new(void)
+{
+	return calloc(1, sizeof(struct np_deid_tagstat));
+}
 void np_deid_tagstat_free(struct np_deid_tagstat *t)
 {
 	if (!t)
@@ -921,15 +935,15 @@ static const struct {
 	int icase;
 	int bound; /* 1: no digit around; 2: no letter before */
 } pats[P_N] = {
-	{"(https?|ftp|file)://[^[:space:]\\\\]+|www\\.[^[:space:]\\\\]+", "[URL_REMOVED]", 1, 0},
-	{"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}", "[EMAIL_REMOVED]", 0, 0},
-	{"[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}", "[IP_ADDRESS_REMOVED]", 0, 1},
-	{"[0-9]{3}-[0-9]{2}-[0-9]{4}", "[SSN_REMOVED]", 0, 1},
-	{"(\\+[0-9]{1,3}[-. ]?)?(\\([0-9]{3}\\) ?|[0-9]{3}[-. ])[0-9]{3}[-. ][0-9]{4}|\\+[0-9]{1,3}[-. ][0-9]{3}[-. "
-	 "][0-9]{4}",
-	 "[PHONE_REMOVED]", 0, 1},
-	{"(MRN|MR|RN)[ #:-]*[0-9]{3,}", "[MRN_REMOVED]", 1, 2},
-	{"(ACCOUNT|ACCT|ACC)[ #:-]*[0-9]{3,}", "[ACCOUNT_REMOVED]", 1, 2},
+    {"(https?|ftp|file)://[^[:space:]\\\\]+|www\\.[^[:space:]\\\\]+", "[URL_REMOVED]", 1, 0},
+    {"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}", "[EMAIL_REMOVED]", 0, 0},
+    {"[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}", "[IP_ADDRESS_REMOVED]", 0, 1},
+    {"[0-9]{3}-[0-9]{2}-[0-9]{4}", "[SSN_REMOVED]", 0, 1},
+    {"(\\+[0-9]{1,3}[-. ]?)?(\\([0-9]{3}\\) ?|[0-9]{3}[-. ])[0-9]{3}[-. ][0-9]{4}|\\+[0-9]{1,3}[-. ][0-9]{3}[-. "
+     "][0-9]{4}",
+     "[PHONE_REMOVED]", 0, 1},
+    {"(MRN|MR|RN)[ #:-]*[0-9]{3,}", "[MRN_REMOVED]", 1, 2},
+    {"(ACCOUNT|ACCT|ACC)[ #:-]*[0-9]{3,}", "[ACCOUNT_REMOVED]", 1, 2},
 };
 static regex_t pat_re[P_N];
 static int pat_ok;
@@ -975,7 +989,8 @@ static int bound_ok(const char *s, size_t len, size_t a, size_t b, int kind)
 	if (kind == 1) {
 		if (a > 0 && (isdigit((unsigned char)s[a - 1]) || s[a - 1] == '.'))
 			return 0;
-		if (b < len && (isdigit((unsigned char)s[b]) || (s[b] == '.' && b + 1 < len && isdigit((unsigned char)s[b + 1]))))
+		if (b < len &&
+		    (isdigit((unsigned char)s[b]) || (s[b] == '.' && b + 1 < len && isdigit((unsigned char)s[b + 1]))))
 			return 0;
 	} else if (kind == 2) {
 		if (a > 0 && isalpha((unsigned char)s[a - 1]))
@@ -1037,7 +1052,8 @@ char *np_deid_scrub_text(const char *s, size_t len, int *hits)
 	/* every pattern needs a digit, an '@' or a "www"/"://" */
 	int cand = 0;
 	for (size_t i = 0; cur[i]; i++)
-		if (isdigit((unsigned char)cur[i]) || cur[i] == '@' || cur[i] == ':' || cur[i] == 'w' || cur[i] == 'W') {
+		if (isdigit((unsigned char)cur[i]) || cur[i] == '@' || cur[i] == ':' || cur[i] == 'w' ||
+		    cur[i] == 'W') {
 			cand = 1;
 			break;
 		}
@@ -1098,7 +1114,8 @@ static void count(struct ctx *c, int which, const struct el *x, int act)
 {
 	c->f->counts[which]++;
 	if (x)
-		np__deid_tagstat_add(c->ts, (uint64_t)((uint32_t)x->g << 16 | x->e) | (uint64_t)(unsigned char)act << 32, 1);
+		np__deid_tagstat_add(c->ts,
+				     (uint64_t)((uint32_t)x->g << 16 | x->e) | (uint64_t)(unsigned char)act << 32, 1);
 }
 
 static int set_val(struct ctx *c, struct el *x, const char *s, size_t len)
@@ -1152,11 +1169,29 @@ static int identity_tag(uint32_t t, const struct el *x)
 	if (vr_is(x, "PN") || (t >= 0x00100000 && t <= 0x00101090))
 		return 1;
 	switch (t) {
-	case 0x00080050: case 0x00080080: case 0x00080081: case 0x00080092: case 0x00080094:
-	case 0x00081010: case 0x00081040: case 0x00102154: case 0x00102155: case 0x00102297:
-	case 0x00102298: case 0x00102299: case 0x00181000: case 0x00380010: case 0x00380060:
-	case 0x00400009: case 0x00400253: case 0x00401001: case 0x00402016: case 0x00402017:
-	case 0x00401102: case 0x00401103: case 0x00401104:
+	case 0x00080050:
+	case 0x00080080:
+	case 0x00080081:
+	case 0x00080092:
+	case 0x00080094:
+	case 0x00081010:
+	case 0x00081040:
+	case 0x00102154:
+	case 0x00102155:
+	case 0x00102297:
+	case 0x00102298:
+	case 0x00102299:
+	case 0x00181000:
+	case 0x00380010:
+	case 0x00380060:
+	case 0x00400009:
+	case 0x00400253:
+	case 0x00401001:
+	case 0x00402016:
+	case 0x00402017:
+	case 0x00401102:
+	case 0x00401103:
+	case 0x00401104:
 		return 1;
 	default:
 		return 0;
@@ -1238,7 +1273,10 @@ static char *scrub_known(struct ctx *c, char *s, int *hits)
 	return s;
 }
 
-static int is_std_uid(const char *u) { return !strncmp(u, "1.2.840.10008.", 14); }
+static int is_std_uid(const char *u)
+{
+	return !strncmp(u, "1.2.840.10008.", 14);
+}
 
 /* Remap UID-looking tokens (4+ dots) inside free text. */
 static char *scrub_uids(struct ctx *c, char *s, int *hits)
@@ -1489,8 +1527,9 @@ static int apply_private(struct ctx *c, struct el *x, struct creator *cr, int nc
 	if (keep >= 0) {
 		owner->used = 1;
 		c->f->counts[NP_DC_PRIV_KEPT]++;
-		np__deid_tagstat_add(c->ts, (uint64_t)((uint32_t)g << 16 | (0x1000u | (e & 0xFF))) | (uint64_t)'K' << 32 |
-						     (uint64_t)(keep + 1) << 40,
+		np__deid_tagstat_add(c->ts,
+				     (uint64_t)((uint32_t)g << 16 | (0x1000u | (e & 0xFF))) | (uint64_t)'K' << 32 |
+					 (uint64_t)(keep + 1) << 40,
 				     1);
 		return 0;
 	}
@@ -1730,8 +1769,8 @@ static void write_meta(struct wb *w, const struct file *f, const char *sop_class
 {
 	struct wb m = {0};
 	const char *vals[][3] = {
-		{"UI", sop_class, NULL}, {"UI", sop_uid, NULL}, {"UI", f->ts, NULL}, {"UI", IMPL_UID, NULL},
-		{"SH", IMPL_NAME, NULL},
+	    {"UI", sop_class, NULL}, {"UI", sop_uid, NULL},   {"UI", f->ts, NULL},
+	    {"UI", IMPL_UID, NULL},  {"SH", IMPL_NAME, NULL},
 	};
 	static const uint16_t els[] = {0x0002, 0x0003, 0x0010, 0x0012, 0x0013};
 	wb16(&m, 0x0002);
@@ -1803,8 +1842,9 @@ static int verify(struct ctx *c, const unsigned char *out, size_t outlen, const 
 		const char *nd = c->check.s[k];
 		size_t nl = strlen(nd);
 		if (find_mem(out, a, nd, nl) || find_mem(out + b, outlen - b, nd, nl)) {
-			np_err_set(c->err, NP_ERR_PERM, "self-check: an original value of a removed attribute "
-							"is still in the output");
+			np_err_set(c->err, NP_ERR_PERM,
+				   "self-check: an original value of a removed attribute "
+				   "is still in the output");
 			goto done;
 		}
 	}
@@ -1844,7 +1884,8 @@ int np_deid_buffer(const unsigned char *in, size_t len, const struct np_deid_opt
 	if ((x = ds_find(&fl.ds, 0x0008, 0x0018)))
 		val_str(x, sop, sizeof sop);
 	if (!sop_class[0] || !study[0] || !series[0] || !sop[0]) {
-		np_err_set(err, NP_ERR_PERM, "not a DICOM instance: SOP Class, Study, Series or SOP Instance UID missing");
+		np_err_set(err, NP_ERR_PERM,
+			   "not a DICOM instance: SOP Class, Study, Series or SOP Instance UID missing");
 		goto done;
 	}
 	c.offset = o->fixed_offset ? o->date_offset : np_deid_offset(o, study);

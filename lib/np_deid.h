@@ -16,20 +16,21 @@
 struct np_err;
 struct np_config;
 
-#define NP_DEID_PROFILE "np-deid/1 (PS3.15 E.1-1 Basic; Clean Descriptors; Retain Patient Characteristics; " \
-			"Retain Safe Private (diffusion); Modified Dates)"
+#define NP_DEID_PROFILE                                                                                                \
+	"np-deid/1 (PS3.15 E.1-1 Basic; Clean Descriptors; Retain Patient Characteristics; "                           \
+	"Retain Safe Private (diffusion); Modified Dates)"
 
 struct np_deid_opts {
-	int shift_dates;      /* 1 shift DA/DT (keep TM), 0 remove every DA/DT/TM value */
-	int shift_range;      /* days, the offset lies in [-range, range] \ {0} */
-	int mask_zip;         /* Patient's Address -> masked 5-digit ZIP, else removed */
-	int keep_accession;   /* keep Accession Number (send_accession) */
-	int remove_swv;       /* remove Software Versions */
-	int cap_age;          /* ages over 89Y -> 090Y */
-	int jobs;             /* worker threads, <= 0 = number of cores */
-	int fixed_offset;     /* 1: use date_offset for every file (study mode) */
-	int date_offset;      /* days, when fixed_offset */
-	char uid_root[32];    /* e.g. "2.25" */
+	int shift_dates;       /* 1 shift DA/DT (keep TM), 0 remove every DA/DT/TM value */
+	int shift_range;       /* days, the offset lies in [-range, range] \ {0} */
+	int mask_zip;	       /* Patient's Address -> masked 5-digit ZIP, else removed */
+	int keep_accession;    /* keep Accession Number (send_accession) */
+	int remove_swv;	       /* remove Software Versions */
+	int cap_age;	       /* ages over 89Y -> 090Y */
+	int jobs;	       /* worker threads, <= 0 = number of cores */
+	int fixed_offset;      /* 1: use date_offset for every file (study mode) */
+	int date_offset;       /* days, when fixed_offset */
+	char uid_root[32];     /* e.g. "2.25" */
 	unsigned char key[64]; /* HMAC key for pseudonymous UIDs and offsets */
 	size_t keylen;
 	const char *id; /* npuid for log lines, or NULL */
@@ -48,11 +49,11 @@ int np_deid_key_load(struct np_deid_opts *o, const char *path, int create, struc
 /* Counters of one run (per action and per category). */
 enum np_deid_count {
 	NP_DC_FILES,
-	NP_DC_SKIPPED,    /* non-DICOM files and DICOMDIRs, not copied */
+	NP_DC_SKIPPED,	  /* non-DICOM files and DICOMDIRs, not copied */
 	NP_DC_DUPLICATES, /* same SOP Instance UID twice: first kept */
-	NP_DC_REMOVED,    /* X: element removed */
-	NP_DC_EMPTIED,    /* Z: value emptied */
-	NP_DC_UID,        /* U: UID replaced */
+	NP_DC_REMOVED,	  /* X: element removed */
+	NP_DC_EMPTIED,	  /* Z: value emptied */
+	NP_DC_UID,	  /* U: UID replaced */
 	NP_DC_DATE_SHIFTED,
 	NP_DC_DATE_REMOVED,
 	NP_DC_TEXT_SCRUBBED, /* free-text fields where a pattern or known value was replaced */
@@ -70,7 +71,7 @@ extern const char *const np_deid_count_names[NP_DC_N];
 /* One per-file result of the engine. */
 struct np_deid_file {
 	char sop_class[65];
-	char study_uid[65];  /* new (pseudonymous) UIDs */
+	char study_uid[65]; /* new (pseudonymous) UIDs */
 	char series_uid[65];
 	char sop_uid[65];
 	char orig_study[65]; /* originals, for the local reverse map only */
@@ -115,8 +116,8 @@ char *np_deid_scrub_text(const char *s, size_t len, int *hits);
  * uidmap (may be NULL): path of a TSV original\tpseudonym written 0600.
  * Returns 0, or -1 with err: permanent for bad input (any file that cannot be
  * de-identified fails the whole run), temporary for I/O. */
-int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, const char *report,
-		const char *uidmap, struct np_err *err);
+int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, const char *report, const char *uidmap,
+		struct np_err *err);
 /* Study mode: STUDYDIR/dicom -> STUDYDIR/deid (NIfTI studies: STUDYDIR/nifti
  * linked or copied as is), with the date offset and UID map kept in
  * STUDYDIR/private/ (0700). An existing deid/ is replaced. */

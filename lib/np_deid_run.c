@@ -165,7 +165,10 @@ static int walk(const char *root, const char *rel, struct flist *l, struct np_er
 	return rc;
 }
 
-static int cmpstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 /* ---------- workers ---------- */
 struct result {
@@ -298,7 +301,9 @@ static void *work(void *arg)
 		size_t outlen;
 		int rc = np_deid_buffer(buf, len, r->o, r->ts[w->idx], &out, &outlen, &res->f, &err);
 		if (rc < 0) {
-			np_err_set(&err, err.cls, "file %zu of the input: %s", i + 1, err.msg);
+			char why[sizeof err.msg];
+			snprintf(why, sizeof why, "%s", err.msg);
+			np_err_set(&err, err.cls, "file %zu of the input: %s", i + 1, why);
 			fail(r, &err);
 			break;
 		}
@@ -365,7 +370,10 @@ static int count_tree(const char *dir, long *n)
 	return rc;
 }
 
-static char action_name(uint64_t key) { return (char)(key >> 32 & 0xFF); }
+static char action_name(uint64_t key)
+{
+	return (char)(key >> 32 & 0xFF);
+}
 
 static json_t *report_json(struct np_deid_tagstat *ts)
 {
@@ -392,9 +400,10 @@ static json_t *report_json(struct np_deid_tagstat *ts)
 		if (keep >= 0) {
 			unsigned kg, ke;
 			const char *cr = np__deid_keep_creator(keep, &kg, &ke);
-			json_array_append_new(kept, json_pack("{s:s,s:s,s:s,s:I}", "group", (snprintf(t, sizeof t, "%04X", kg), t),
-							      "creator", cr ? cr : "", "element", (snprintf(t + 8, 8, "xx%02X", ke), t + 8),
-							      "count", (json_int_t)cnt));
+			json_array_append_new(
+			    kept, json_pack("{s:s,s:s,s:s,s:I}", "group", (snprintf(t, sizeof t, "%04X", kg), t),
+					    "creator", cr ? cr : "", "element",
+					    (snprintf(t + 8, 8, "xx%02X", ke), t + 8), "count", (json_int_t)cnt));
 			continue;
 		}
 		if (e == 0xFFFF) {
@@ -421,9 +430,9 @@ static json_t *report_json(struct np_deid_tagstat *ts)
 static json_t *opts_json(const struct np_deid_opts *o)
 {
 	return json_pack("{s:s,s:i,s:b,s:b,s:b,s:b,s:s}", "date_handling", o->shift_dates ? "shift" : "remove",
-			 "shift_range_days", o->shift_range, "mask_zip", o->mask_zip, "send_accession", o->keep_accession,
-			 "remove_software_versions", o->remove_swv, "cap_age_over_89", o->cap_age, "uid_root",
-			 o->uid_root);
+			 "shift_range_days", o->shift_range, "mask_zip", o->mask_zip, "send_accession",
+			 o->keep_accession, "remove_software_versions", o->remove_swv, "cap_age_over_89", o->cap_age,
+			 "uid_root", o->uid_root);
 }
 
 static int ncores(void)
@@ -597,6 +606,7 @@ int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, c
 		if (wr < 0)
 			goto fail;
 	}
+	np_crash_point("deid-before-rename");
 	if (np_rename_durable(tmp, out, err) < 0)
 		goto fail;
 	if (report) {
@@ -672,7 +682,8 @@ static int link_tree(const char *src, const char *dst, json_t *files, const char
 				free(b);
 			}
 			if (rc == 0)
-				json_array_append_new(files, json_pack("{s:s,s:I}", "path", r, "size", (json_int_t)st.st_size));
+				json_array_append_new(
+				    files, json_pack("{s:s,s:I}", "path", r, "size", (json_int_t)st.st_size));
 		}
 	}
 	fl_free(&l);
@@ -687,9 +698,9 @@ static int nifti_copy(const char *src, const char *out, const struct np_deid_opt
 	json_t *files = json_array();
 	char now[32];
 	np_time_iso(now);
-	json_t *man = json_pack("{s:s,s:b,s:s,s:s,s:o}", "format", "nifti", "deidentified", 0, "note",
-				"NIfTI studies are not de-identified; files linked as received", "created", now, "files",
-				files);
+	json_t *man =
+	    json_pack("{s:s,s:b,s:s,s:s,s:o}", "format", "nifti", "deidentified", 0, "note",
+		      "NIfTI studies are not de-identified; files linked as received", "created", now, "files", files);
 	snprintf(mp, sizeof mp, "%s/manifest.json", tmp);
 	if (link_tree(src, tmp, files, "", err) < 0 || np_json_save(mp, man, 0644, err) < 0 ||
 	    np_rename_durable(tmp, out, err) < 0) {
@@ -711,9 +722,21 @@ int np_deid_study(const char *studydir, struct np_deid_opts *o, const char *repo
 	if (np_mkdirs(priv, 0700, err) < 0)
 		return -1;
 	chmod(priv, 0700);
-	/* a deid/ from an interrupted earlier run is rebuilt */
+	/* a deid/ or temp folder from an interrupted earlier run is rebuilt */
 	if (np_rmtree(out, err) < 0)
 		return -1;
+	DIR *d = opendir(studydir);
+	if (!d)
+		return np_err_sys(err, errno, "unable to open folder %s", studydir);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, ".deid.tmp.", 10))
+			continue;
+		char p[PATH_MAX * 2];
+		snprintf(p, sizeof p, "%s/%s", studydir, e->d_name);
+		np_rmtree(p, NULL);
+	}
+	closedir(d);
 	if (!np_is_dir(in)) {
 		char nif[PATH_MAX];
 		snprintf(nif, sizeof nif, "%s/nifti", studydir);
