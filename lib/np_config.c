@@ -5,6 +5,7 @@
 #include "np_fs.h"
 #include "np_json.h"
 #include "np_schema.h"
+#include "np_template.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -62,6 +63,9 @@ int np_config_check(json_t *settings, struct np_err *err)
 	if (!m)
 		return np_err_sys(err, ENOMEM, "unable to merge settings");
 	int rc = np_schema_validate(np_config_schema(), m, err);
+	/* Template typos are caught on save, not when a report is sent. */
+	if (rc == 0)
+		rc = np_template_check_settings(m, err);
 	json_decref(m);
 	return rc;
 }

@@ -34,7 +34,8 @@ json_t *np_config_schema(void);
 json_t *np_config_defaults(void);
 
 /* Validate settings (a partial or full settings document) merged over the
- * defaults. Returns 0 or -1 with err. */
+ * defaults against the schema, then every template (np_template_check_settings).
+ * Returns 0 or -1 with err. */
 int np_config_check(json_t *settings, struct np_err *err);
 /* Validate, move secret values into etc/secrets/, and atomically write the
  * rest to $home/etc/neuropacs.json. A secret given as "" or "********" keeps

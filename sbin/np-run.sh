@@ -4,20 +4,18 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 home=${NP_HOME:-$top/var}
+sbin=${NP_SBIN:-$top/build/sbin}
 bin=${NP_BIN:-$top/build/bin}
-"$bin/np-config" --home "$home" check >/dev/null
-mkdir -p "$home/service" "$home/log"
-for svc in "$top"/etc/s6/*/; do
-	[ -f "$svc/run" ] || continue
-	name=$(basename "$svc")
-	[ -e "$home/service/$name" ] || cp -R "$svc" "$home/service/$name"
-done
+export NP_HOME="$home" PATH="$sbin:$bin:$PATH"
+[ -x "$sbin/np-init" ] && [ ! -e "$home/etc/neuropacs.json" ] && np-init --first-run
+np-config check >/dev/null
 echo "neuropacs-agent: home $home"
-echo "neuropacs-agent: UI http://localhost:$("$bin/np-config" --home "$home" get http.port)/"
-echo "neuropacs-agent: DICOM port $("$bin/np-config" --home "$home" get dicom.port), AE title $("$bin/np-config" --home "$home" get dicom.ae_title)"
+echo "neuropacs-agent: UI http://localhost:$(np-config get http.port)/"
+echo "neuropacs-agent: DICOM port $(np-config get dicom.port), AE title $(np-config get dicom.ae_title)"
+[ -n "$(np-config get cloud.api_url)" ] || echo "neuropacs-agent: cloud not configured: studies are held before upload (see Settings)"
 echo "neuropacs-agent: press Ctrl-C to stop"
-export NP_HOME="$home" PATH="$bin:$top/build/sbin:$PATH"
+np-svscan --prepare-only
 trap 's6-svscanctl -t "$home/service" 2>/dev/null || true' INT TERM
-s6-svscan "$home/service" &
+np-svscan &
 wait $! || true
 wait 2>/dev/null || true

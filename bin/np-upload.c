@@ -1,0 +1,615 @@
+// SPDX-License-Identifier: Apache-2.0
+// np-upload: create the cloud order for a de-identified study, upload deid/
+// as ZIPs (one multipart upload per ZIP), start the jobs, record order.json.
+#include "np_cloud.h"
+#include "np_config.h"
+#include "np_crypto.h"
+#include "np_db.h"
+#include "np_dcm.h"
+#include "np_err.h"
+#include "np_fs.h"
+#include "np_json.h"
+#include "np_log.h"
+#include "np_spool.h"
+#include "np_study.h"
+#include "np_util.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: np-upload [--home DIR] STUDYDIR\n");
+}
+
+struct file {
+	char *rel;  /* path under deid/ */
+	char *name; /* flat, unique entry name in the ZIPs */
+	long long size;
+};
+
+struct files {
+	struct file *v;
+	size_t n, cap;
+	long long bytes;
+};
+
+static int add_file(struct files *fs, const char *rel, long long size)
+{
+	if (fs->n == fs->cap) {
+		size_t nc = fs->cap ? fs->cap * 2 : 256;
+		struct file *nv = realloc(fs->v, nc * sizeof *nv);
+		if (!nv)
+			return -1;
+		fs->v = nv;
+		fs->cap = nc;
+	}
+	fs->v[fs->n].rel = strdup(rel);
+	fs->v[fs->n].name = NULL;
+	fs->v[fs->n].size = size;
+	fs->bytes += size;
+	return fs->v[fs->n++].rel ? 0 : -1;
+}
+
+/* Regular files under root/rel, dot-files and the de-identification record
+ * (deid/manifest.json: it stays local) left out. */
+static int walk(const char *root, const char *rel, struct files *fs, struct np_err *err)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s%s%s", root, *rel ? "/" : "", rel);
+	DIR *d = opendir(path);
+	if (!d)
+		return np_err_sys(err, errno, "unable to open %s", path);
+	struct dirent *e;
+	int rc = 0;
+	while (!rc && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char r[PATH_MAX], full[PATH_MAX];
+		snprintf(r, sizeof r, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+		if (!*rel && !strcmp(e->d_name, "manifest.json"))
+			continue;
+		snprintf(full, sizeof full, "%s/%s", root, r);
+		struct stat st;
+		if (lstat(full, &st) < 0)
+			rc = np_err_sys(err, errno, "unable to stat %s", full);
+		else if (S_ISDIR(st.st_mode))
+			rc = walk(root, r, fs, err);
+		else if (S_ISREG(st.st_mode) && add_file(fs, r, st.st_size) < 0)
+			rc = np_err_sys(err, ENOMEM, "unable to list %s", root);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int cmp_file(const void *a, const void *b)
+{
+	return strcmp(((const struct file *)a)->rel, ((const struct file *)b)->rel);
+}
+
+/* Flat entry names as the public clients make them: the basename, with
+ * _1, _2 ... before the extension on duplicates. */
+static int flat_names(struct files *fs)
+{
+	json_t *seen = json_object();
+	for (size_t i = 0; i < fs->n; i++) {
+		const char *b = strrchr(fs->v[i].rel, '/');
+		b = b ? b + 1 : fs->v[i].rel;
+		char name[NAME_MAX + 16];
+		snprintf(name, sizeof name, "%s", b);
+		for (int k = 1; json_object_get(seen, name); k++) {
+			const char *dot = strrchr(b, '.');
+			int stem = dot && dot != b ? (int)(dot - b) : (int)strlen(b);
+			snprintf(name, sizeof name, "%.*s_%d%s", stem, b, k, dot && dot != b ? dot : "");
+		}
+		json_object_set_new(seen, name, json_true());
+		if (!(fs->v[i].name = strdup(name)))
+			return json_decref(seen), -1;
+	}
+	json_decref(seen);
+	return 0;
+}
+
+/* ---- ZIP writing: libarchive streams entries into a file while SHA-256
+ * runs over the same bytes; nothing larger than one read buffer is held. */
+struct zsink {
+	int fd;
+	struct np_digest *sha;
+	long long bytes;
+};
+
+static la_ssize_t zwrite(struct archive *a, void *ud, const void *buf, size_t n)
+{
+	struct zsink *z = ud;
+	const char *p = buf;
+	size_t off = 0;
+	while (off < n) {
+		ssize_t w = write(z->fd, p + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			archive_set_error(a, errno, "write");
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	np_digest_update(z->sha, buf, n);
+	z->bytes += (long long)n;
+	return (la_ssize_t)n;
+}
+
+static int add_entry(struct archive *a, const char *name, const char *path, const void *mem, long long size,
+		     char *buf, size_t bufsz, struct np_err *err)
+{
+	struct archive_entry *e = archive_entry_new();
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_size(e, size);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_mtime(e, 946684800, 0); /* fixed: no local clock leaks */
+	int rc = archive_write_header(a, e) == ARCHIVE_OK ? 0 : -1;
+	archive_entry_free(e);
+	if (rc < 0)
+		return np_err_set(err, NP_ERR_TEMP, "unable to add %s to the ZIP: %s", name, archive_error_string(a));
+	if (mem)
+		return archive_write_data(a, mem, (size_t)size) == (la_ssize_t)size
+			       ? 0
+			       : np_err_set(err, NP_ERR_TEMP, "unable to write the ZIP: %s", archive_error_string(a));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return np_err_sys(err, errno, "unable to open %s", path);
+	long long left = size;
+	while (left > 0) {
+		ssize_t r = read(fd, buf, bufsz);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			int e2 = r < 0 ? errno : EIO;
+			close(fd);
+			return np_err_sys(err, e2, "unable to read %s", path);
+		}
+		if ((long long)r > left)
+			r = (ssize_t)left;
+		if (archive_write_data(a, buf, (size_t)r) != r) {
+			close(fd);
+			return np_err_set(err, NP_ERR_TEMP, "unable to write the ZIP: %s", archive_error_string(a));
+		}
+		left -= r;
+	}
+	close(fd);
+	return 0;
+}
+
+static int build_zip(const char *zpath, const char *deid, struct files *fs, size_t first, size_t count,
+		     const char *sidecar, char sha_hex[65], long long *zbytes, struct np_err *err)
+{
+	struct zsink z = {.fd = open(zpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
+	if (z.fd < 0)
+		return np_err_sys(err, errno, "unable to create %s", zpath);
+	if (!(z.sha = np_digest_new("sha256", err))) {
+		close(z.fd);
+		return -1;
+	}
+	size_t bufsz = 1 << 20;
+	char *buf = malloc(bufsz);
+	struct archive *a = archive_write_new();
+	int rc = -1;
+	if (!buf || !a || archive_write_set_format_zip(a) != ARCHIVE_OK ||
+	    archive_write_set_options(a, "zip:compression=store") != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK ||
+	    archive_write_open(a, &z, NULL, zwrite, NULL) != ARCHIVE_OK) {
+		np_err_set(err, NP_ERR_TEMP, "unable to start a ZIP: %s", a ? archive_error_string(a) : "no memory");
+		goto done;
+	}
+	if (sidecar && add_entry(a, "sidecar.json", NULL, sidecar, (long long)strlen(sidecar), buf, bufsz, err) < 0)
+		goto done;
+	for (size_t i = first; i < first + count; i++) {
+		char p[PATH_MAX];
+		snprintf(p, sizeof p, "%s/%s", deid, fs->v[i].rel);
+		if (add_entry(a, fs->v[i].name, p, NULL, fs->v[i].size, buf, bufsz, err) < 0)
+			goto done;
+	}
+	if (archive_write_close(a) != ARCHIVE_OK) {
+		np_err_set(err, NP_ERR_TEMP, "unable to finish the ZIP: %s", archive_error_string(a));
+		goto done;
+	}
+	if (fsync(z.fd) < 0) {
+		np_err_sys(err, errno, "unable to fsync %s", zpath);
+		goto done;
+	}
+	rc = 0;
+done:
+	if (a)
+		archive_write_free(a);
+	free(buf);
+	close(z.fd);
+	if (rc == 0) {
+		np_digest_final_hex(z.sha, sha_hex);
+		*zbytes = z.bytes;
+	} else {
+		np_digest_free(z.sha);
+		unlink(zpath);
+	}
+	return rc;
+}
+
+/* PatientAge/PatientSex (and AccessionNumber when allowed) for the cloud:
+ * from the de-identified DICOM (which keeps them), else the manifest. */
+static json_t *demographics(const char *deid, struct files *fs, json_t *manifest, int send_accession)
+{
+	json_t *m = json_object();
+	char v[128];
+	for (size_t i = 0; i < fs->n && i < 8; i++) {
+		char p[PATH_MAX];
+		snprintf(p, sizeof p, "%s/%s", deid, fs->v[i].rel);
+		struct np_dcm *d = np_dcm_open(p, NP_DCM_HEADER_ONLY, NULL);
+		if (!d)
+			continue;
+		if (np_dcm_get(d, "0010,1010", v, sizeof v) == 1 && v[0])
+			json_object_set_new(m, "PatientAge", json_string(v));
+		if (np_dcm_get(d, "0010,0040", v, sizeof v) == 1 && v[0])
+			json_object_set_new(m, "PatientSex", json_string(v));
+		if (send_accession && np_dcm_get(d, "0008,0050", v, sizeof v) == 1 && v[0])
+			json_object_set_new(m, "AccessionNumber", json_string(v));
+		np_dcm_close(d);
+		break;
+	}
+	static const char *const age[] = {"patient.age", "patient.PatientAge", "patient.patient_age", NULL};
+	static const char *const sex[] = {"patient.sex", "patient.PatientSex", "patient.patient_sex", NULL};
+	static const char *const acc[] = {"study.accession_number", "study.AccessionNumber", "study.accession", NULL};
+	struct {
+		const char *key;
+		const char *const *paths;
+		int on;
+	} f[] = {{"PatientAge", age, 1}, {"PatientSex", sex, 1}, {"AccessionNumber", acc, send_accession}};
+	for (size_t k = 0; k < 3; k++) {
+		if (!f[k].on || json_object_get(m, f[k].key))
+			continue;
+		for (int i = 0; f[k].paths[i]; i++) {
+			json_t *x = np_json_path(manifest, f[k].paths[i]);
+			if (json_is_string(x) && *json_string_value(x)) {
+				json_object_set(m, f[k].key, x);
+				break;
+			}
+			if (json_is_integer(x)) {
+				snprintf(v, sizeof v, "%03lldY", (long long)json_integer_value(x));
+				json_object_set_new(m, f[k].key, json_string(v));
+				break;
+			}
+		}
+	}
+	return m;
+}
+
+static double backoff_base(void)
+{
+#ifdef NP_TEST_HOOKS
+	const char *s = getenv("NP_BACKOFF_MS");
+	if (s && *s)
+		return atof(s) / 1000.0;
+#endif
+	return 1.0;
+}
+
+static void backoff(int attempt)
+{
+	double base = backoff_base(), d = base * (double)(1 << (attempt < 6 ? attempt : 6));
+	if (d > 60)
+		d = 60;
+	unsigned r = 0;
+	np_random(&r, sizeof r, NULL);
+	d += d * 0.5 * ((double)(r % 1000) / 1000.0); /* jitter: +0-50% */
+	struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+struct ctx {
+	const char *home, *dir, *npuid;
+	struct np_config cfg;
+	struct np_db *db;
+	json_t *order, *manifest;
+	struct files fs;
+	char deid[PATH_MAX];
+};
+
+static int save(struct ctx *c, struct np_err *err)
+{
+	return np_order_save(c->dir, c->order, err);
+}
+
+/* Upload failed for good: record, raise the event, exit 1 (to failed/). */
+static int give_up(struct ctx *c, const char *why)
+{
+	struct np_err e = {0};
+	np_error(c->npuid, "upload failed: %s", why);
+	json_object_set_new(c->order, "error", json_string(why));
+	np_order_set_status(c->order, c->db, c->npuid, NP_ORDER_FAILED, (int)np_json_int(c->order, "progress", 0), why);
+	if (save(c, &e) < 0)
+		np_log_err(c->npuid, &e);
+	if (c->db && np_db_event(c->db, c->npuid, "upload_failed", "error", why, &e) < 0)
+		np_log_err(c->npuid, &e);
+	return NP_EXIT_NO;
+}
+
+static json_t *products(struct ctx *c)
+{
+	json_t *p = json_object_get(c->manifest, "products");
+	if (!json_is_array(p) || !json_array_size(p))
+		p = np_config_get(&c->cfg, "dicom.default_products");
+	return p;
+}
+
+/* Split into ZIPs as the JS client does: start a new ZIP when the running
+ * uncompressed total plus the next file passes the limit (a larger single
+ * file gets a ZIP of its own). Stored in order.json so a resumed run uses
+ * exactly the same parts. */
+static json_t *make_plan(struct files *fs, long long limit)
+{
+	json_t *parts = json_array();
+	size_t first = 0;
+	long long acc = 0;
+	for (size_t i = 0; i < fs->n; i++) {
+		if (i > first && acc + fs->v[i].size > limit) {
+			json_array_append_new(parts, json_pack("{s:I, s:I}", "first", (json_int_t)first, "count",
+							       (json_int_t)(i - first)));
+			first = i;
+			acc = 0;
+		}
+		acc += fs->v[i].size;
+	}
+	if (fs->n > first || !fs->n)
+		json_array_append_new(parts,
+				      json_pack("{s:I, s:I}", "first", (json_int_t)first, "count", (json_int_t)(fs->n - first)));
+	return parts;
+}
+
+static int upload(struct ctx *c, struct np_err *err)
+{
+	json_t *o = c->order;
+	struct np_cloud *cl = np_cloud_open(&c->cfg, err);
+	if (!cl)
+		return -1;
+	int rc = -1;
+	int max_retries = (int)np_config_int(&c->cfg, "upload.max_retries");
+	const char *proto = np_cloud_protocol(cl);
+	json_t *meta = demographics(c->deid, &c->fs, c->manifest, np_config_bool(&c->cfg, "deid.send_accession"));
+	if (!json_object_get(meta, "PatientAge") || !json_object_get(meta, "PatientSex"))
+		np_warn(c->npuid, "patient age or sex unknown; the cloud's QC may reject the order");
+	char *sidecar = NULL;
+	if (!np_json_str(o, "order_id", NULL)) {
+		char oid[64];
+		json_t *v2meta = json_pack("{s:O, s:O, s:s}", "products", products(c), "metadata", meta, "origin",
+					   np_config_str(&c->cfg, "cloud.origin_type"));
+		int r = -1;
+		for (int attempt = 0;; attempt++) {
+			r = np_cloud_new_order(cl, v2meta, oid, err);
+			if (r == 0 || err->cls == NP_ERR_PERM || attempt >= max_retries)
+				break;
+			np_log_err(c->npuid, err);
+			backoff(attempt);
+		}
+		json_decref(v2meta);
+		if (r < 0)
+			goto done;
+		json_object_set_new(o, "order_id", json_string(oid));
+		json_object_set_new(o, "protocol", json_string(proto));
+		char now[32];
+		np_time_iso(now);
+		json_object_set_new(o, "created_at", json_string(now));
+		np_order_set_status(o, c->db, c->npuid, NP_ORDER_UPLOADING, 0, "");
+		if (save(c, err) < 0)
+			goto done;
+		np_info(c->npuid, "order created order=%s protocol=%s", oid, proto);
+		np_crash_point("upload_order_created");
+	}
+	const char *oid = np_json_str(o, "order_id", "");
+	if (!strcmp(proto, "v1") && json_object_size(meta))
+		sidecar = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
+	json_t *parts = json_object_get(o, "parts");
+	size_t np = json_array_size(parts);
+	char tmpdir[PATH_MAX];
+	snprintf(tmpdir, sizeof tmpdir, "%s/spool/tmp", c->home);
+	if (np_mkdirs(tmpdir, 0700, err) < 0)
+		goto done;
+	for (size_t i = 0; i < np; i++) {
+		json_t *p = json_array_get(parts, i);
+		if (np_json_str(p, "etag", NULL))
+			continue;
+		char zpath[PATH_MAX], sha[65], etag[256];
+		long long zbytes = 0;
+		snprintf(zpath, sizeof zpath, "%s/%s.z%zu.zip", tmpdir, c->npuid, i);
+		if (build_zip(zpath, c->deid, &c->fs, (size_t)np_json_int(p, "first", 0), (size_t)np_json_int(p, "count", 0),
+			      i == 0 ? sidecar : NULL, sha, &zbytes, err) < 0)
+			goto done;
+		int r = -1;
+		for (int attempt = 0;; attempt++) {
+			r = np_cloud_upload_zip(cl, oid, (int)i, i + 1 == np, zpath, etag, err);
+			if (r == 0 || err->cls == NP_ERR_PERM || attempt >= max_retries)
+				break;
+			np_warn(c->npuid, "upload attempt failed zip=%zu attempt=%d: %s", i, attempt + 1, err->msg);
+			backoff(attempt);
+		}
+		unlink(zpath);
+		if (r < 0)
+			goto done;
+		char now[32];
+		np_time_iso(now);
+		json_object_set_new(p, "sha256", json_string(sha));
+		json_object_set_new(p, "bytes", json_integer(zbytes));
+		json_object_set_new(p, "etag", json_string(etag));
+		json_object_set_new(p, "uploaded_at", json_string(now));
+		np_order_set_status(o, c->db, c->npuid, NP_ORDER_UPLOADING, (int)((i + 1) * 100 / np), "");
+		if (save(c, err) < 0)
+			goto done;
+		np_info(c->npuid, "zip uploaded order=%s zip=%zu/%zu bytes=%lld sha256=%s", oid, i + 1, np, zbytes, sha);
+		np_crash_point("upload_zip_acked");
+	}
+	json_t *started = json_object_get(o, "jobs_started");
+	if (!json_is_array(started)) {
+		started = json_array();
+		json_object_set_new(o, "jobs_started", started);
+	}
+	size_t k;
+	json_t *prod;
+	json_array_foreach(products(c), k, prod)
+	{
+		const char *pn = json_string_value(prod);
+		int done_already = 0;
+		size_t j;
+		json_t *s;
+		json_array_foreach(started, j, s) done_already |= pn && json_is_string(s) && !strcmp(json_string_value(s), pn);
+		if (!pn || done_already)
+			continue;
+		if (np_cloud_run_job(cl, oid, pn, err) < 0)
+			goto done;
+		json_array_append_new(started, json_string(pn));
+		if (save(c, err) < 0)
+			goto done;
+		np_info(c->npuid, "job started order=%s product=%s", oid, pn);
+	}
+	rc = 0;
+done:
+	free(sidecar);
+	json_decref(meta);
+	np_cloud_close(cl);
+	return rc;
+}
+
+static int run(struct ctx *c)
+{
+	struct np_err err = {0};
+	if (!(c->order = np_order_load(c->dir, &err)) || !(c->manifest = np_study_load(c->dir, &err))) {
+		np_log_err(c->npuid, &err);
+		return np_err_exit_code(&err);
+	}
+	const char *st = np_json_str(c->order, "status", "");
+	if (!strcmp(st, NP_ORDER_CANCELLED)) {
+		np_info(c->npuid, "order was cancelled; not uploading");
+		return NP_EXIT_NO;
+	}
+	if (json_object_get(c->order, "jobs_started") && !strcmp(st, NP_ORDER_QUEUED)) {
+		np_info(c->npuid, "already uploaded order=%s", np_json_str(c->order, "order_id", ""));
+		return NP_EXIT_OK;
+	}
+	if (!np_cloud_configured(&c->cfg)) {
+		np_warn(c->npuid, "cloud not configured (cloud.api_url is empty); study held before upload");
+		np_order_set_status(c->order, c->db, c->npuid, NP_ORDER_HELD, 0, "cloud not configured");
+		if (save(c, &err) < 0)
+			np_log_err(c->npuid, &err);
+		return NP_EXIT_TEMP;
+	}
+	if (np_path_join(c->deid, sizeof c->deid, c->dir, "deid", &err) < 0)
+		return np_log_err(c->npuid, &err), NP_EXIT_PERM;
+	if (!np_is_dir(c->deid)) {
+		np_error(c->npuid, "no de-identified set (deid/) in the study");
+		return NP_EXIT_PERM;
+	}
+	if (walk(c->deid, "", &c->fs, &err) < 0)
+		return np_log_err(c->npuid, &err), np_err_exit_code(&err);
+	qsort(c->fs.v, c->fs.n, sizeof *c->fs.v, cmp_file);
+	if (flat_names(&c->fs) < 0)
+		return np_error(c->npuid, "out of memory"), NP_EXIT_TEMP;
+	long long gb = np_config_int(&c->cfg, "upload.max_upload_gb");
+	if (c->fs.bytes > gb * 1024 * 1024 * 1024) {
+		char why[200];
+		snprintf(why, sizeof why, "study too large to upload: %.2f GB, the maximum upload size is %lld GB",
+			 (double)c->fs.bytes / (1024.0 * 1024 * 1024), gb);
+		return give_up(c, why);
+	}
+	if (!c->fs.n)
+		return give_up(c, "the de-identified set is empty");
+	json_t *plan = json_object_get(c->order, "parts");
+	if (!json_is_array(plan)) {
+		json_object_set_new(c->order, "parts", make_plan(&c->fs, np_config_int(&c->cfg, "upload.zip_part_mb") << 20));
+		json_object_set_new(c->order, "files", json_integer((json_int_t)c->fs.n));
+		json_object_set_new(c->order, "bytes", json_integer(c->fs.bytes));
+		np_order_set_status(c->order, c->db, c->npuid, NP_ORDER_UPLOADING, 0, "");
+		if (save(c, &err) < 0)
+			return np_log_err(c->npuid, &err), np_err_exit_code(&err);
+	} else if (np_json_int(c->order, "files", -1) != (long long)c->fs.n ||
+		   np_json_int(c->order, "bytes", -1) != c->fs.bytes) {
+		return give_up(c, "the de-identified set changed after the upload started");
+	}
+	np_info(c->npuid, "uploading files=%zu bytes=%lld zips=%zu", c->fs.n, c->fs.bytes,
+		json_array_size(json_object_get(c->order, "parts")));
+	if (upload(c, &err) < 0) {
+		if (err.sys && err.cls == NP_ERR_TEMP && !strstr(err.msg, "HTTP")) {
+			/* Local trouble (disk full...), not the cloud's: retry later. */
+			np_log_err(c->npuid, &err);
+			return NP_EXIT_TEMP;
+		}
+		return give_up(c, err.msg);
+	}
+	np_order_set_status(c->order, c->db, c->npuid, NP_ORDER_QUEUED, 0, "");
+	if (save(c, &err) < 0)
+		return np_log_err(c->npuid, &err), np_err_exit_code(&err);
+	char detail[160];
+	snprintf(detail, sizeof detail, "order %s: %zu files in %zu ZIPs", np_json_str(c->order, "order_id", ""), c->fs.n,
+		 json_array_size(json_object_get(c->order, "parts")));
+	if (c->db && np_db_event(c->db, c->npuid, "upload_succeeded", "info", detail, &err) < 0)
+		np_log_err(c->npuid, &err);
+	np_info(c->npuid, "upload succeeded %s", detail);
+	return NP_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	np_log_init(argv[0]);
+	static const struct option opts[] = {{"home", required_argument, 0, 'H'}, {"help", no_argument, 0, 'h'}, {0}};
+	const char *home_opt = NULL;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
+		if (ch == 'H')
+			home_opt = optarg;
+		else if (ch == 'h')
+			return usage(stdout), 0;
+		else
+			return usage(stderr), NP_EXIT_PERM;
+	}
+	if (optind + 1 != argc)
+		return usage(stderr), NP_EXIT_PERM;
+	struct np_err err = {0};
+	char home[PATH_MAX], dir[PATH_MAX];
+	struct ctx c = {.home = home, .dir = dir};
+	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_config_load(&c.cfg, home, &err) < 0) {
+		np_log_err(NULL, &err);
+		return np_err_exit_code(&err);
+	}
+	snprintf(dir, sizeof dir, "%s", argv[optind]);
+	size_t dl = strlen(dir);
+	while (dl > 1 && dir[dl - 1] == '/')
+		dir[--dl] = 0;
+	const char *base = strrchr(dir, '/');
+	c.npuid = base ? base + 1 : dir;
+	if (!np_uuid_valid(c.npuid)) {
+		np_error(NULL, "%s is not a study folder (its name must be the study's npuid)", dir);
+		np_config_free(&c.cfg);
+		return NP_EXIT_PERM;
+	}
+	c.db = np_db_open(home, &err);
+	if (!c.db)
+		np_warn(c.npuid, "index unavailable: %s", err.msg);
+	int rc = run(&c);
+	for (size_t i = 0; i < c.fs.n; i++) {
+		free(c.fs.v[i].rel);
+		free(c.fs.v[i].name);
+	}
+	free(c.fs.v);
+	json_decref(c.order);
+	json_decref(c.manifest);
+	np_db_close(c.db);
+	np_config_free(&c.cfg);
+	return rc;
+}

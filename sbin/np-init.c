@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: Apache-2.0
+// np-init: guided first-time setup of an agent home (settings and secrets).
+#include "np_config.h"
+#include "np_err.h"
+#include "np_fs.h"
+#include "np_json.h"
+#include "np_log.h"
+#include "np_password.h"
+#include "np_spool.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: np-init [--home DIR] [--first-run] [--non-interactive] [--container]\n"
+		   "Creates or updates the agent home: asks for the cloud connection, DICOM and UI\n"
+		   "settings, TLS files and the service password (on a terminal), writes the\n"
+		   "settings and the secrets. Re-runnable: current values are the defaults.\n"
+		   "  --first-run        do nothing if the home already has settings\n"
+		   "  --non-interactive  never prompt; generate a service password if none is set\n"
+		   "  --interactive      prompt even when standard input is not a terminal\n"
+		   "  --container        container defaults (DICOM port 104, runtime docker)\n");
+}
+
+/* Prompt with the current value as default; secret input is not echoed. */
+static int ask(const char *q, const char *cur, int secret, char *out, size_t outsz)
+{
+	if (secret)
+		printf("%s [%s]: ", q, *cur ? "keep current" : "none");
+	else
+		printf("%s [%s]: ", q, cur);
+	fflush(stdout);
+	struct termios old, quiet;
+	int tty = secret && tcgetattr(0, &old) == 0;
+	if (tty) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(0, TCSAFLUSH, &quiet);
+	}
+	char *r = fgets(out, (int)outsz, stdin);
+	if (tty) {
+		tcsetattr(0, TCSAFLUSH, &old);
+		putchar('\n');
+	}
+	if (!r)
+		return -1;
+	out[strcspn(out, "\r\n")] = 0;
+	if (!*out && !secret)
+		snprintf(out, outsz, "%s", cur);
+	return 0;
+}
+
+static void set_str(json_t *s, const char *section, const char *key, const char *val)
+{
+	json_t *sec = json_object_get(s, section);
+	if (!sec)
+		json_object_set_new(s, section, sec = json_object());
+	json_object_set_new(sec, key, json_string(val));
+}
+
+static void set_int(json_t *s, const char *section, const char *key, long long val)
+{
+	json_t *sec = json_object_get(s, section);
+	if (!sec)
+		json_object_set_new(s, section, sec = json_object());
+	json_object_set_new(sec, key, json_integer(val));
+}
+
+static int interactive(const char *home, const struct np_config *cfg, json_t *s, struct np_err *err)
+{
+	char buf[4096];
+	printf("neuropacs-agent setup (Enter keeps the value in brackets)\n");
+#define ASK_STR(q, sec, key)                                                                                           \
+	do {                                                                                                           \
+		if (ask(q, np_config_str(cfg, sec "." key), 0, buf, sizeof buf) < 0)                                   \
+			return np_err_set(err, NP_ERR_PERM, "setup cancelled");                                        \
+		set_str(s, sec, key, buf);                                                                             \
+	} while (0)
+#define ASK_INT(q, sec, key)                                                                                           \
+	do {                                                                                                           \
+		char cur[32];                                                                                          \
+		snprintf(cur, sizeof cur, "%lld", np_config_int(cfg, sec "." key));                                   \
+		if (ask(q, cur, 0, buf, sizeof buf) < 0)                                                               \
+			return np_err_set(err, NP_ERR_PERM, "setup cancelled");                                        \
+		set_int(s, sec, key, strtoll(buf, NULL, 10));                                                          \
+	} while (0)
+	ASK_STR("Neuropacs API URL", "cloud", "api_url");
+	ASK_STR("Cloud protocol (v1 or v2)", "cloud", "protocol");
+	ASK_STR("Service user", "cloud", "service_user");
+	char *key = np_config_secret(home, "cloud.api_key", NULL);
+	if (ask("API key", key ? key : "", 1, buf, sizeof buf) < 0) {
+		free(key);
+		return np_err_set(err, NP_ERR_PERM, "setup cancelled");
+	}
+	free(key);
+	if (*buf && np_config_secret_set(home, "cloud.api_key", buf, err) < 0)
+		return -1;
+	ASK_STR("DICOM AE title", "dicom", "ae_title");
+	ASK_INT("DICOM port", "dicom", "port");
+	ASK_INT("Web UI port", "http", "port");
+	ASK_STR("TLS certificate for the web UI (PEM file, empty for HTTP)", "tls", "cert_file");
+	ASK_STR("TLS private key (PEM file)", "tls", "key_file");
+	json_object_set_new(json_object_get(s, "tls"), "enabled",
+			    json_boolean(*np_json_str(s, "tls.cert_file", "") && *np_json_str(s, "tls.key_file", "")));
+#undef ASK_STR
+#undef ASK_INT
+	char *pw = np_config_secret(home, "cloud.service_password", NULL);
+	for (;;) {
+		if (ask("Service password (also the UI admin password; 15+ characters with lower, upper, digit, special)",
+			pw ? pw : "", 1, buf, sizeof buf) < 0) {
+			free(pw);
+			return np_err_set(err, NP_ERR_PERM, "setup cancelled");
+		}
+		if (!*buf && pw)
+			break;
+		struct np_err perr = {0};
+		if (np_password_check(buf, &perr) == 0) {
+			if (np_config_secret_set(home, "cloud.service_password", buf, err) < 0) {
+				free(pw);
+				return -1;
+			}
+			break;
+		}
+		printf("%s\n", perr.msg);
+	}
+	free(pw);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	np_log_init(argv[0]);
+	static const struct option opts[] = {{"home", required_argument, 0, 'H'},
+					     {"first-run", no_argument, 0, 'f'},
+					     {"non-interactive", no_argument, 0, 'n'},
+					     {"container", no_argument, 0, 'c'},
+					     {"interactive", no_argument, 0, 'i'},
+					     {"help", no_argument, 0, 'h'},
+					     {0}};
+	const char *home_opt = NULL;
+	int first = 0, batch = !isatty(0), container = 0, c;
+	while ((c = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'H':
+			home_opt = optarg;
+			break;
+		case 'f':
+			first = 1;
+			break;
+		case 'n':
+			batch = 1;
+			break;
+		case 'c':
+			container = 1;
+			break;
+		case 'i':
+			batch = 0;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return NP_EXIT_PERM;
+		}
+	}
+	struct np_err err = {0};
+	char home[PATH_MAX], path[PATH_MAX];
+	struct np_config cfg;
+	json_t *s = NULL;
+	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0)
+		goto fail;
+	snprintf(path, sizeof path, "%s/etc/neuropacs.json", home);
+	if (first && np_exists(path))
+		return 0;
+	if (np_spool_init(home, &err) < 0 || np_config_load(&cfg, home, &err) < 0)
+		goto fail;
+	s = np_exists(path) ? np_json_load(path, 4 << 20, &err) : json_object();
+	if (!s) {
+		np_config_free(&cfg);
+		goto fail;
+	}
+	if (container) {
+		set_int(s, "dicom", "port", 104);
+		set_str(s, "agent", "runtime", "docker");
+	}
+	int rc = batch ? 0 : interactive(home, &cfg, s, &err);
+	np_config_free(&cfg);
+	if (rc < 0 || np_config_save(home, s, &err) < 0)
+		goto fail;
+	char *pw = np_config_secret(home, "cloud.service_password", &err);
+	if (!pw && batch) {
+		char gen[25];
+		if (np_password_generate(gen, 24, &err) < 0 ||
+		    np_config_secret_set(home, "cloud.service_password", gen, &err) < 0)
+			goto fail;
+		printf("neuropacs-agent: generated service password (shown once, log in to the UI with it): %s\n", gen);
+		memset(gen, 0, sizeof gen);
+	}
+	free(pw);
+	json_decref(s);
+	np_info(NULL, "agent home ready: %s", home);
+	return 0;
+fail:
+	json_decref(s);
+	np_log_err(NULL, &err);
+	return np_err_exit_code(&err);
+}
