@@ -46,10 +46,19 @@ SAN_PROGS  := $(call progs,$(BS))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BS)/tests/%,$(UNIT_SRC))
 PEER_BINS  := $(patsubst tests/peers/%.c,$(B)/peers/%,$(PEER_SRC)) $(patsubst tests/peers/%.c,$(B)/peers/%.so,$(SHIM_SRC))
 
-.PHONY: all check run demo install clean lint deps deps-build deps-run deps-test san unit fuzz bench-deps
+.PHONY: vendor all check run demo install clean lint deps deps-build deps-run deps-test san unit fuzz bench-deps
 .DELETE_ON_ERROR:
 
-all: deps-build $(B)/lib/libnp.a $(PROGS) $(PEER_BINS)
+all: deps-build $(B)/lib/libnp.a $(PROGS) $(PEER_BINS) vendor
+
+# ---- front-end assets from npm (Swagger UI for /api-docs), installed into
+# build/vendor from package.json + package-lock.json; never committed. A
+# machine without the registry still builds; /api-docs then says so. ----
+vendor: $(B)/vendor/node_modules/swagger-ui-dist/package.json
+$(B)/vendor/node_modules/swagger-ui-dist/package.json: package.json package-lock.json
+	@mkdir -p $(B)/vendor && cp package.json package-lock.json $(B)/vendor/
+	@cd $(B)/vendor && { npm ci --no-audit --no-fund --ignore-scripts >/dev/null 2>&1 && touch node_modules/swagger-ui-dist/package.json; } \
+		|| echo "warning: npm could not install swagger-ui-dist; /api-docs will be unavailable"
 
 # ---- Debian packages: listed once in deps/*.txt, installed when missing ----
 deps: deps-build deps-run deps-test
@@ -139,6 +148,8 @@ install: all
 	for s in 1 5 7 8; do install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 		for f in man/man$$s/*.$$s; do [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man$$s/; done; done; true
 	cp -R share/. $(DESTDIR)$(PREFIX)/share/neuropacs/
+	if [ -d $(B)/vendor/node_modules ]; then install -d $(DESTDIR)$(PREFIX)/share/neuropacs/vendor && \
+		cp -R $(B)/vendor/node_modules $(DESTDIR)$(PREFIX)/share/neuropacs/vendor/; fi
 	cp -R etc/. $(DESTDIR)$(PREFIX)/etc/neuropacs/
 
 lint:
