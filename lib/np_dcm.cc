@@ -4,6 +4,7 @@
 
 extern "C" {
 #include "np_err.h"
+#include "np_internal.h"
 }
 
 #include <gdcmDataSet.h>
@@ -92,6 +93,12 @@ extern "C" struct np_dcm *np_dcm_open(const char *path, int flags, struct np_err
 		struct stat st;
 		if (stat(path, &st) < 0) {
 			np_err_sys(err, errno, "unable to open %s", path);
+			return nullptr;
+		}
+		/* GDCM aborts or allocates gigabytes on lengths that run past
+		 * the end of the file (see np_dcm_scan.c). */
+		if (!np__dcm_lengths_ok(path)) {
+			np_err_set(err, NP_ERR_PERM, "%s is not a readable DICOM file (truncated or bad lengths)", path);
 			return nullptr;
 		}
 		np_dcm *d = new np_dcm;

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* np_internal: library-internal helpers shared between modules (np__ prefix).
- * Never included by tools. */
+/* Library-internal functions shared between libnp modules (never included
+ * by programs). */
 #ifndef NP_INTERNAL_H
 #define NP_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* np_dcm_scan.c: 1 if every element, item and sequence length of the DICOM
+ * file at path stays inside its container (or the file cannot be walked:
+ * unreadable, big endian, deflated), 0 if the file is malformed. */
+int np__dcm_lengths_ok(const char *path);
 
 /* ---- de-identification (lib/np_deid.c, lib/np_deid_run.c) ---- */
 struct np_deid_tagstat;
