@@ -11,7 +11,7 @@ DESTDIR ?=
 NP_HOME ?= $(CURDIR)/var
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-PKGS    := jansson sqlite3 libcurl openssl libarchive libxml-2.0 xmlsec1-openssl cairo libcrypt
+PKGS    := jansson sqlite3 libcurl openssl zlib libarchive libxml-2.0 xmlsec1-openssl cairo libcrypt
 CC      ?= cc
 CXX     ?= c++
 CPPFLAGS += -D_GNU_SOURCE -DNP_VERSION='"$(VERSION)"' -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
