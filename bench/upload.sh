@@ -66,9 +66,10 @@ run_upload() { # SETDIR
 	cp -al "$1/deid" "$NP_HOME/spool/ready/$u/deid"
 	cp "$1/manifest.json" "$NP_HOME/spool/ready/$u/"
 	t0=$(now)
-	/usr/bin/time -f %M -o "$W/rss" "$B/np-upload" "$NP_HOME/spool/ready/$u" 2>"$W/upload.log"
+	/usr/bin/time -f "%M %e %U %S" -o "$W/rss" "$B/np-upload" "$NP_HOME/spool/ready/$u" 2>"$W/upload.log"
 	t1=$(now)
 	cp "$NP_HOME/spool/ready/$u/order.json" "$W/last-order.json"
+	echo "# np-upload rss/elapsed/user/sys: $(cat "$W/rss")" >&2
 	rm -rf "$NP_HOME/spool/ready/$u"
 	echo "$t1 - $t0" | bc
 }
@@ -90,7 +91,7 @@ PY
 run_curl() { # URL ZIPDIR
 	list=$(ls "$2" | tr '\n' ',' | sed 's/,$//')
 	t0=$(now)
-	(cd "$2" && curl -s --cacert "$W/ca.crt" -T "{$list}" "$1/s3/bench/0/" -o /dev/null)
+	(cd "$2" && /usr/bin/time -f "# curl rss/elapsed/user/sys: %M %e %U %S" curl -s --cacert "$W/ca.crt" -T "{$list}" "$1/s3/bench/0/" -o /dev/null)
 	t1=$(now)
 	echo "$t1 - $t0" | bc
 }
@@ -116,4 +117,4 @@ rm -rf "$W/zips" "$W/set"
 mkset "$W/big" "$RSS_MB"
 settings "$HTTPS"
 tb=$(run_upload "$W/big")
-printf 'RSS   np-upload of a %s MiB set over HTTPS: peak RSS %s KiB, %.1f s\n' "$RSS_MB" "$(cat "$W/rss")" "$tb"
+printf 'RSS   np-upload of a %s MiB set over HTTPS: peak RSS, elapsed, user, sys: %s (KiB, s), %.1f s\n' "$RSS_MB" "$(cat "$W/rss")" "$tb"
