@@ -206,3 +206,23 @@ extern "C" int np_dcm_get_private(struct np_dcm *d, unsigned group, const char *
 extern "C" const char *np_dcm_transfer_syntax(struct np_dcm *d) { return d->ts.c_str(); }
 
 extern "C" int np_dcm_has_meta(struct np_dcm *d) { return d->meta ? 1 : 0; }
+
+extern "C" int np_dcm_get_private_raw(struct np_dcm *d, unsigned group, const char *creator, unsigned elem, void *out,
+				      size_t outsz, size_t *len)
+{
+	*len = 0;
+	try {
+		const gdcm::DataSet &ds = d->reader.GetFile().GetDataSet();
+		gdcm::PrivateTag pt((uint16_t)group, (uint16_t)(elem & 0xff), creator);
+		if (!ds.FindDataElement(pt))
+			return 0;
+		const gdcm::ByteValue *bv = ds.GetDataElement(pt).GetByteValue();
+		if (!bv)
+			return 1;
+		*len = bv->GetLength();
+		memcpy(out, bv->GetPointer(), *len < outsz ? *len : outsz);
+		return 1;
+	} catch (...) {
+		return -1;
+	}
+}

@@ -44,6 +44,14 @@ const char *np_dcm_transfer_syntax(struct np_dcm *d);
 /* 1 if the file had a Part 10 meta header. */
 int np_dcm_has_meta(struct np_dcm *d);
 
+/* --- ingest (np-stable, np-import, np-qc) --- */
+/* Raw value bytes of a private element (group, private creator, low 8 bits
+ * of the element), untouched: for binary VRs such as FD vectors. Copies at
+ * most outsz bytes into out and stores the full length in *len. Returns 1
+ * found, 0 absent, -1 error. */
+int np_dcm_get_private_raw(struct np_dcm *d, unsigned group, const char *creator, unsigned elem, void *out,
+			   size_t outsz, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif
