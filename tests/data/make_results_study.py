@@ -4,7 +4,7 @@ stand-in's output is used): dicom/ (the original study, make_mr_study.py),
 manifest.json, order.json and results/ with report.pdf and the results JSON
 of cloud-api.md section 6 (or, with --failure, only results/failure.txt).
 
-Usage: make_results_study.py STUDYDIR [--failure] [--negative]"""
+Usage: make_results_study.py STUDYDIR [--failure] [--negative] [--no-dicom]"""
 import argparse
 import json
 import os
@@ -39,12 +39,14 @@ def main():
     ap.add_argument("dir")
     ap.add_argument("--failure", action="store_true")
     ap.add_argument("--negative", action="store_true")
+    ap.add_argument("--no-dicom", action="store_true", help="skip dicom/ (for non-DICOM destinations)")
     a = ap.parse_args()
     npuid = os.path.basename(a.dir.rstrip("/"))
     here = os.path.dirname(os.path.abspath(__file__))
     os.makedirs(os.path.join(a.dir, "results"))
-    subprocess.run([sys.executable, os.path.join(here, "make_mr_study.py"), os.path.join(a.dir, "dicom"),
-                    "--ndir", "6", "--nsl", "4"], check=True, stdout=subprocess.DEVNULL)
+    if not a.no_dicom:
+        subprocess.run([sys.executable, os.path.join(here, "make_mr_study.py"), os.path.join(a.dir, "dicom"),
+                        "--ndir", "6", "--nsl", "4"], check=True, stdout=subprocess.DEVNULL)
     order = "5f0c6b1e-8a7d-4c39-9e51-0d2f7a3b6c41"
     json.dump({"npuid": npuid, "source": "dicom", "format": "dicom", "products": ["Atypical/MSAp/PSP-v1.0"],
                "study_name": "CANARY-STUDY-NAME", "study": {"accession_number": "ACC20240001"}},

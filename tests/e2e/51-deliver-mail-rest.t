@@ -6,7 +6,7 @@
 . "$NP_TOP/tests/peers/deliver.sh"
 plan 20
 U=7d3e2f10-4c5b-4a69-8e7f-6a5b4c3d2e1f
-results_study $U
+results_study $U --no-dicom
 sh "$PEERS/mkpki.sh" "$T/pki"
 smtp_start "$T/mail" --cert "$T/pki/server.crt" --key "$T/pki/server.key" --user agent --password 'Sm7p-Secret'
 webhook_start "$T/hook"
@@ -53,7 +53,7 @@ ok "REST: {report_base64} decodes to the report" cmp "$T/rest.pdf" "$STUDY/resul
 
 # A failure report follows failure_delivery (here e-mail, the TXT report attached).
 F=9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d
-results_study $F --failure
+results_study $F --failure --no-dicom
 cp "$NP_HOME/etc/neuropacs.json" "$T/settings.json"
 /usr/bin/python3 - "$NP_HOME/etc/neuropacs.json" <<'PY'
 import json, sys
