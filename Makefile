@@ -142,7 +142,7 @@ $(BF)/obj/np_embedded.o: $(B)/gen/np_embedded.c | $(BF)/obj
 $(BF)/libnp.a: $(call objs,$(BF))
 	rm -f $@ && ar rcs $@ $^
 $(BF)/%: tests/fuzz/%.c $(BF)/libnp.a
-	clang -std=c11 $(FUZZ_CFLAGS) -fsanitize=fuzzer $(DEPFLAGS) -MF $(@D)/.$(@F).d -o $@ $< $(BF)/libnp.a $(LDFLAGS) $(LDLIBS)
+	clang -std=c11 $(FUZZ_CFLAGS) -fsanitize=fuzzer -fsanitize-link-c++-runtime $(DEPFLAGS) -MF $(@D)/.$(@F).d -o $@ $< $(BF)/libnp.a $(LDFLAGS) $(LDLIBS)
 
 # ---- tests ----
 # NP_BUILD tells tests where the binaries under test are (the sanitizer build).
