@@ -5,7 +5,7 @@
 # manifest full of fake PHI; call before start_httpd so the index is built
 # from the spool), jget FILE PATH (a value from a JSON file).
 start_httpd() {
-	PORT=$(free_port)
+	PORT=${PORT:-$(free_port)}
 	URL="http://127.0.0.1:$PORT"
 	"$SBIN/np-httpd" --port "$PORT" --vendor "$PLAIN/vendor" "$@" 2>>"$T/httpd.log" &
 	HTTPD_PID=$!

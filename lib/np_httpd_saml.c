@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: Apache-2.0
+/* np_httpd_saml: the SAML endpoints. Outstanding AuthnRequest IDs and the
+ * replay cache of Response/Assertion IDs live in the index's kv table
+ * ("saml_req:<ID>", "saml_seen:<ID>" -> expiry, seconds since the epoch). */
+#include "np_auth.h"
+#include "np_db.h"
+#include "np_err.h"
+#include "np_httpd_int.h"
+#include "np_log.h"
+#include "np_saml.h"
+#include "np_util.h"
+#include "np_crypto.h"
+
+#include <civetweb.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REQ_TTL 600 /* seconds an AuthnRequest may stay outstanding */
+#define SKEW 120
+
+static int saml_on(struct np_req *r)
+{
+	const char *mode = np_config_str(&r->cfg, "saml.auth_mode");
+	return np_config_bool(&r->cfg, "saml.enabled") && mode && strcmp(mode, "local");
+}
+
+static void acs_url(struct np_req *r, char *out, size_t sz)
+{
+	const char *base = np_config_str(&r->cfg, "saml.sp_base_url");
+	size_t n = base ? strlen(base) : 0;
+	while (n && base[n - 1] == '/')
+		n--;
+	snprintf(out, sz, "%.*s/api/saml/acs", (int)n, base ? base : "");
+}
+
+int np_h_saml_metadata(struct np_req *r)
+{
+	char acs[1024];
+	struct np_err err = {0};
+	acs_url(r, acs, sizeof acs);
+	char *md = np_saml_sp_metadata(np_config_str(&r->cfg, "saml.sp_entity_id"), acs,
+				       np_config_str(&r->cfg, "saml.nameid_format"),
+				       np_config_bool(&r->cfg, "saml.require_signed_assertions"), &err);
+	if (!md)
+		return np__reply_err(r, &err);
+	int rc = np__reply_bytes(r, 200, "application/samlmetadata+xml", md, strlen(md), NULL);
+	free(md);
+	return rc;
+}
+
+static int kv_put(struct np_db *db, const char *k, double exp)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->h, "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	char v[32];
+	snprintf(v, sizeof v, "%.0f", exp);
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, v, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Delete key k; 1 if it existed and had not expired, else 0. */
+static int kv_take(struct np_db *db, const char *k, double now)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+	if (sqlite3_prepare_v2(db->h, "DELETE FROM kv WHERE key = ? RETURNING value", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		found = sqlite3_column_double(st, 0) > now;
+	sqlite3_finalize(st);
+	return found;
+}
+
+static int kv_has(struct np_db *db, const char *k)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+	if (sqlite3_prepare_v2(db->h, "SELECT 1 FROM kv WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+		return 1;
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_TRANSIENT);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+static void kv_expire(struct np_db *db, double now)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->h, "DELETE FROM kv WHERE key LIKE 'saml\\_%' ESCAPE '\\' AND CAST(value AS REAL) < ?", -1,
+			       &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_double(st, 1, now);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+}
+
+/* A local path to return to: "/" then anything but a second '/' or '\'. */
+static int local_path(const char *s)
+{
+	return s[0] == '/' && s[1] != '/' && s[1] != '\\' && strlen(s) < 512 && !strpbrk(s, "\r\n\\");
+}
+
+int np_h_saml_login(struct np_req *r)
+{
+	if (!saml_on(r))
+		return np__reply_error(r, 409, "saml_disabled", "SAML SSO is not enabled");
+	const char *sso = np_config_str(&r->cfg, "saml.idp_sso_url");
+	if (!sso || strncmp(sso, "http", 4))
+		return np__reply_error(r, 409, "saml_not_configured", "saml.idp_sso_url is not set");
+	char relay[600] = "/", acs[1024], id[40], key[64];
+	if (np_query_get(r->query, "relay", relay, sizeof relay) < 0 || !local_path(relay))
+		snprintf(relay, sizeof relay, "/");
+	acs_url(r, acs, sizeof acs);
+	struct np_err err = {0};
+	struct np_db *db = np__db(r->srv, &err);
+	if (!db)
+		return np__reply_err(r, &err);
+	char *url = np_saml_authn_url(sso, np_config_str(&r->cfg, "saml.sp_entity_id"), acs,
+				      np_config_str(&r->cfg, "saml.nameid_format"), relay, id, &err);
+	if (!url)
+		return np__reply_err(r, &err);
+	double now = np_now();
+	kv_expire(db, now);
+	snprintf(key, sizeof key, "saml_req:%s", id);
+	if (kv_put(db, key, now + REQ_TTL) < 0) {
+		free(url);
+		return np__reply_error(r, 503, "unavailable", "unable to record the request");
+	}
+	size_t hl = strlen(url) + 16;
+	char *hdr = malloc(hl);
+	snprintf(hdr, hl, "Location: %s\r\n", url);
+	free(url);
+	int rc = np__reply_bytes(r, 302, "text/plain", "", 0, hdr);
+	free(hdr);
+	return rc;
+}
+
+static int refuse(struct np_req *r, const char *why)
+{
+	np_warn(NULL, "SAML login refused client=%s reason=%s", r->client, why);
+	np__audit(r, "login", NULL, "method=saml", "failure");
+	return np__reply_error(r, 403, "saml_rejected", "%s", why);
+}
+
+int np_h_saml_acs(struct np_req *r)
+{
+	snprintf(r->actor, sizeof r->actor, "-");
+	if (!saml_on(r))
+		return np__reply_error(r, 409, "saml_disabled", "SAML SSO is not enabled");
+	const char *ct = mg_get_header(r->c, "Content-Type");
+	if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33))
+		return np__reply_error(r, 415, "unsupported_media_type", "the ACS takes an HTML form POST");
+	if (r->ri->content_length > (2 << 20)) {
+		mg_disable_connection_keep_alive(r->c);
+		return np__reply_error(r, 413, "too_large", "the SAML response is too large");
+	}
+	size_t cap = 4 << 20, len = 0;
+	char *body = malloc(cap);
+	int n;
+	while (body && len + 1 < cap && (n = mg_read(r->c, body + len, cap - len - 1)) > 0)
+		len += (size_t)n;
+	if (!body)
+		return np__reply_error(r, 503, "unavailable", "out of memory");
+	body[len] = 0;
+	char *b64 = malloc(len + 1), relay[600] = "/";
+	int got = b64 ? np_query_get(body, "SAMLResponse", b64, len + 1) : -1;
+	if (np_query_get(body, "RelayState", relay, sizeof relay) < 0 || !local_path(relay))
+		snprintf(relay, sizeof relay, "/");
+	free(body);
+	if (got != 1) {
+		free(b64);
+		return refuse(r, "SAML: no SAMLResponse in the form");
+	}
+	struct np_err err = {0};
+	size_t xl = 0;
+	unsigned char *xml = np_b64_decode(b64, strlen(b64), &xl, &err);
+	free(b64);
+	if (!xml)
+		return refuse(r, "SAML: SAMLResponse is not base64");
+	char acs[1024];
+	acs_url(r, acs, sizeof acs);
+	const char *cert = np_config_str(&r->cfg, "saml.idp_cert_pem");
+	struct np_saml_expect exp = {
+		.idp_cert_pem = cert ? cert : "",
+		.idp_entity_id = np_config_str(&r->cfg, "saml.idp_entity_id"),
+		.sp_entity_id = np_config_str(&r->cfg, "saml.sp_entity_id"),
+		.acs_url = acs,
+		.require_signed = np_config_bool(&r->cfg, "saml.require_signed_assertions"),
+		.now = np_now(),
+		.skew = SKEW,
+		.group_attribute = np_config_str(&r->cfg, "saml.group_attribute"),
+	};
+	struct np_saml_result res;
+	int rc = np_saml_validate((const char *)xml, xl, &exp, &res, &err);
+	free(xml);
+	if (rc < 0)
+		return refuse(r, err.msg);
+	struct np_db *db = np__db(r->srv, &err);
+	char k1[160], k2[160], k3[160];
+	if (!db) {
+		json_decref(res.groups);
+		return np__reply_err(r, &err);
+	}
+	snprintf(k1, sizeof k1, "saml_seen:%s", res.response_id);
+	snprintf(k2, sizeof k2, "saml_seen:%s", res.assertion_id);
+	snprintf(k3, sizeof k3, "saml_req:%s", res.in_response_to);
+	const char *why = NULL;
+	if (kv_has(db, k1) || kv_has(db, k2))
+		why = "SAML: this response was already used (replay)";
+	else if (!res.in_response_to[0])
+		why = "SAML: unsolicited responses are not accepted (start at /api/saml/login)";
+	else if (!kv_take(db, k3, exp.now))
+		why = "SAML: InResponseTo names no outstanding request of this agent";
+	if (!why) {
+		double keep = res.not_on_or_after + SKEW;
+		kv_put(db, k1, keep);
+		kv_put(db, k2, keep);
+	}
+	/* Roles from group claims. */
+	const char *ag = np_config_str(&r->cfg, "saml.admin_group"), *ug = np_config_str(&r->cfg, "saml.user_group");
+	int admin = 0, user = 0;
+	size_t i;
+	json_t *g;
+	json_array_foreach (res.groups, i, g) {
+		if (ag && *ag && !strcmp(json_string_value(g), ag))
+			admin = 1;
+		if (ug && *ug && !strcmp(json_string_value(g), ug))
+			user = 1;
+	}
+	json_decref(res.groups);
+	if (!why && !admin && ug && *ug && !user)
+		why = "SAML: the user is in neither the Admin Group nor the User Group";
+	snprintf(r->actor, sizeof r->actor, "%s", res.name_id);
+	if (why)
+		return refuse(r, why);
+	char cookie[600], csrf[65];
+	if (np_auth_session_new(r, res.name_id, admin ? NP_ROLE_ADMIN : NP_ROLE_USER, "saml", cookie, sizeof cookie, csrf,
+				&err) < 0)
+		return np__reply_err(r, &err);
+	np__audit(r, "login", NULL, "method=saml", "success");
+	char hdr[1400];
+	snprintf(hdr, sizeof hdr, "%sLocation: %s\r\n", cookie, relay);
+	return np__reply_bytes(r, 303, "text/plain", "", 0, hdr);
+}
+
+struct buf {
+	char *p;
+	size_t n;
+};
+
+static size_t grow(char *p, size_t sz, size_t n, void *ud)
+{
+	struct buf *b = ud;
+	size_t len = sz * n;
+	if (b->n + len > (2 << 20))
+		return 0;
+	char *nb = realloc(b->p, b->n + len + 1);
+	if (!nb)
+		return 0;
+	memcpy(nb + b->n, p, len);
+	b->p = nb;
+	b->n += len;
+	b->p[b->n] = 0;
+	return len;
+}
+
+int np_h_saml_fetch(struct np_req *r)
+{
+	char url[2048] = "";
+	const char *ct = mg_get_header(r->c, "Content-Type");
+	if (r->ri->content_length > 0 && ct && *ct) {
+		json_t *b = np__body_json(r);
+		if (!b)
+			return 400;
+		const char *u = json_string_value(json_object_get(b, "url"));
+		if (u)
+			snprintf(url, sizeof url, "%s", u);
+		json_decref(b);
+	}
+	if (!url[0]) {
+		const char *u = np_config_str(&r->cfg, "saml.idp_metadata_url");
+		snprintf(url, sizeof url, "%s", u ? u : "");
+	}
+	if (strncmp(url, "https://", 8) && strncmp(url, "http://", 7))
+		return np__reply_error(r, 400, "bad_request", "url (or saml.idp_metadata_url): an http(s) URL");
+	CURL *c = curl_easy_init();
+	struct buf b = {0};
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 15L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, grow);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	CURLcode cc = curl_easy_perform(c);
+	long code = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c);
+	if (cc != CURLE_OK || code != 200 || !b.p) {
+		free(b.p);
+		return np__reply_error(r, 502, "metadata_unavailable", "the IdP metadata could not be fetched (curl %d, HTTP %ld)",
+				       (int)cc, code);
+	}
+	struct np_err err = {0};
+	json_t *md = np_saml_idp_metadata(b.p, b.n, &err);
+	free(b.p);
+	if (!md)
+		return np__reply_error(r, 502, "metadata_invalid", "%s", err.msg);
+	return np__reply_json(r, 200, md);
+}

@@ -1,0 +1,152 @@
+#!/bin/sh
+# SAML 2.0 SSO: a test IdP made of real keys; Responses built from
+# tests/data/saml/response.xml and signed with the xmlsec1 command. Accepted
+# when right; refused when unsigned, signed by another key, wrapped (XSW),
+# tampered, commented, expired, for another audience, destination or issuer,
+# replayed or unsolicited. Roles from group claims; SP metadata.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/httpd.sh"
+command -v xmlsec1 >/dev/null || skip_all "xmlsec1 is not installed"
+plan 36
+D=$NP_TOP/tests/data/saml
+(cd "$T" && openssl req -x509 -newkey rsa:2048 -nodes -keyout idp.key -out idp.crt -days 2 -subj "/CN=test idp" &&
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout evil.key -out evil.crt -days 2 -subj "/CN=test idp") >/dev/null 2>&1
+PORT=$(free_port)
+BASE="http://127.0.0.1:$PORT"
+ACS="$BASE/api/saml/acs"
+mkdir -p "$NP_HOME/etc"
+jq -n --rawfile c "$T/idp.crt" --arg base "$BASE" '{saml: {enabled: true, auth_mode: "both",
+	idp_entity_id: "https://idp.test/metadata", idp_sso_url: "https://idp.test/sso", idp_cert_pem: $c,
+	sp_entity_id: "neuropacs-agent", sp_base_url: $base, admin_group: "NeuropacsAdmins", user_group: "NeuropacsUsers"}}' \
+	> "$NP_HOME/etc/neuropacs.json"
+start_httpd
+
+# login REQ: start an SP-initiated login; sets RQ (the AuthnRequest ID).
+login() {
+	code=$(req GET "/api/saml/login?relay=${1:-/}")
+	loc=$(grep -i '^Location:' "$T/headers" | tr -d '\r' | sed 's/^[^:]*: //')
+	RQ=$(/usr/bin/python3 -c '
+import sys, zlib, base64, urllib.parse, re
+q = urllib.parse.parse_qs(urllib.parse.urlsplit(sys.argv[1]).query)
+x = zlib.decompress(base64.b64decode(q["SAMLRequest"][0]), -15).decode()
+print(re.search(r" ID=\"([^\"]+)\"", x).group(1), q.get("RelayState", [""])[0])' "$loc")
+	RELAY=${RQ#* }; RQ=${RQ% *}
+}
+now() { date -u -d "${1:-now}" +%Y-%m-%dT%H:%M:%SZ; }
+# build OUT [var=value ...]: a Response from the template; sign=assertion|none, key=idp|evil
+build() {
+	out=$1; shift
+	rid=_r$(openssl rand -hex 8); aid=_a$(openssl rand -hex 8); irt="InResponseTo=\"$RQ\""
+	dest=$ACS; aud=neuropacs-agent; iss=https://idp.test/metadata; nameid=alice@example.test; group=NeuropacsAdmins
+	nb=$(now '-1 min'); noa=$(now '+5 min'); sign=assertion; key=idp
+	for kv in "$@"; do eval "$kv"; done
+	sig=""; [ "$sign" = none ] || sig=$(sed "s/@AID@/$aid/" "$D/signature.xml")
+	sed -e "s|@RID@|$rid|" -e "s|@AID@|$aid|g" -e "s|@IRT@|$irt|g" -e "s|@NOW@|$(now)|g" -e "s|@DEST@|$dest|g" \
+		-e "s|@ISS@|$iss|g" -e "s|@NAMEID@|$nameid|" -e "s|@NOA@|$noa|g" -e "s|@NB@|$nb|" -e "s|@AUD@|$aud|" \
+		-e "s|@GROUP@|$group|" "$D/response.xml" | awk -v s="$sig" '{gsub("@SIG@", s); print}' > "$T/tmpl.xml"
+	if [ "$sign" = none ]; then cp "$T/tmpl.xml" "$out"; else
+		xmlsec1 --sign --privkey-pem "$T/$key.key,$T/$key.crt" --id-attr:ID urn:oasis:names:tc:SAML:2.0:assertion:Assertion \
+			--output "$out" "$T/tmpl.xml" 2>"$T/xmlsec.err" || diag "xmlsec1: $(cat "$T/xmlsec.err")"
+	fi
+}
+post() { # post FILE [relay]: POST to the ACS; prints the status
+	curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' --data-urlencode "SAMLResponse=$(base64 -w0 "$1")" \
+		--data-urlencode "RelayState=${2:-/studies}" "$ACS"
+}
+refused() { # refused NAME FILE PATTERN
+	code=$(post "$2")
+	if [ "$code" = 403 ] && grep -Eq "$3" "$T/body"; then _tap_result 0 "$1"; else
+		_tap_result 1 "$1"; diag "got $code $(cat "$T/body")"; fi
+}
+
+is "$(req GET /api/saml/metadata)" 200 "SP metadata"
+like "$(tr -d '\n' < "$T/body")" "entityID=\"neuropacs-agent\".*Location=\"$ACS\"" "... names the SP and the ACS"
+is "$(req GET /api/auth/session)" 200 "session info for the login page"
+is "$(jget "$T/body" methods)" '["password","saml"]' "... offers password and SSO"
+login /results
+is "$code" 302 "SSO login redirects to the IdP"
+like "$loc" '^https://idp.test/sso\?SAMLRequest=' "... with an HTTP-Redirect AuthnRequest"
+is "$RELAY" /results "... and the RelayState"
+login //evil.test
+is "$RELAY" / "a RelayState that leaves the site is replaced by /"
+login /
+
+build "$T/nosig.xml" sign=none
+refused "unsigned response refused" "$T/nosig.xml" "not signed"
+build "$T/evil.xml" key=evil
+refused "response signed by another key refused" "$T/evil.xml" "does not verify"
+build "$T/good.xml"
+sed 's|alice@example.test|root@example.test|' "$T/good.xml" > "$T/tamper.xml"
+refused "tampered NameID refused" "$T/tamper.xml" "does not verify"
+# Signature-wrapping variants, made from the signed response.
+xsw() { /usr/bin/python3 - "$T/good.xml" "$1" "$2" <<'PY'
+import re, sys
+doc = open(sys.argv[1]).read()
+kind, out = sys.argv[2], sys.argv[3]
+m = re.search(r"<saml:Assertion .*</saml:Assertion>", doc, re.S)
+signed = m.group(0)
+aid = re.search(r'ID="([^"]+)"', signed).group(1)
+evil = re.sub(r"<ds:Signature.*</ds:Signature>", "", signed, flags=re.S).replace("alice@example.test", "root@example.test")
+if kind == "before":      # XSW1: unsigned evil assertion before the signed one
+    doc = doc.replace(signed, evil.replace(aid, "_evil1") + signed)
+elif kind == "extensions":  # XSW2: signed one hidden in Extensions, evil one in its place
+    doc = doc.replace(signed, "<samlp:Extensions>" + signed + "</samlp:Extensions>" + evil.replace(aid, "_evil1"))
+elif kind == "sameid":    # XSW3: evil assertion with the signed one's ID, signed one after it
+    doc = doc.replace(signed, evil + "<samlp:Extensions>" + signed + "</samlp:Extensions>")
+elif kind == "uri":       # whole-document reference
+    doc = doc.replace('URI="#%s"' % aid, 'URI=""')
+open(out, "w").write(doc)
+PY
+}
+xsw before "$T/xsw1.xml"
+refused "XSW: evil assertion before the signed one refused" "$T/xsw1.xml" "exactly one Assertion"
+xsw extensions "$T/xsw2.xml"
+refused "XSW: signed assertion moved into Extensions refused" "$T/xsw2.xml" "exactly one Assertion"
+xsw sameid "$T/xsw3.xml"
+refused "XSW: evil assertion with the signed one's ID refused" "$T/xsw3.xml" "exactly one Assertion|duplicate"
+xsw uri "$T/uri.xml"
+refused "Reference URI=\"\" (whole document) refused" "$T/uri.xml" "own ID"
+build "$T/comment.xml" "nameid='alice@example.test<!---->.evil.test'"
+refused "comment in NameID refused" "$T/comment.xml" "comments"
+build "$T/doctype.xml"
+sed 's|<samlp:Response |<!DOCTYPE r [<!ENTITY e "x">]><samlp:Response |' "$T/doctype.xml" > "$T/doctype2.xml"
+refused "DOCTYPE refused" "$T/doctype2.xml" "DOCTYPE"
+build "$T/expired.xml" "noa=$(now '-10 min')" "nb=$(now '-20 min')"
+refused "expired assertion refused" "$T/expired.xml" "expired"
+build "$T/future.xml" "nb=$(now '+30 min')" "noa=$(now '+40 min')"
+refused "not-yet-valid assertion refused" "$T/future.xml" "not valid yet"
+build "$T/aud.xml" aud=other-sp
+refused "wrong audience refused" "$T/aud.xml" "Audience"
+build "$T/dest.xml" dest=https://elsewhere.test/acs
+refused "wrong destination refused" "$T/dest.xml" "Destination"
+build "$T/iss.xml" iss=https://evil-idp.test
+refused "wrong issuer refused" "$T/iss.xml" "Issuer"
+build "$T/unsol.xml" irt=
+refused "unsolicited response refused" "$T/unsol.xml" "unsolicited"
+build "$T/unknown.xml" 'irt=InResponseTo=\"_notours\"'
+refused "InResponseTo of no outstanding request refused" "$T/unknown.xml" "outstanding"
+build "$T/nogroup.xml" group=Visitors
+refused "a user outside both groups is refused" "$T/nogroup.xml" "neither"
+
+login /
+build "$T/good.xml"
+is "$(post "$T/good.xml" /studies)" 303 "a correct signed response logs in"
+like "$(grep -i '^Location:' "$T/headers")" '/studies' "... and returns to the RelayState"
+ck=$(grep -i '^Set-Cookie: np_session=' "$T/headers" | sed -E 's/^[^:]*: np_session=([^;]*);.*/\1/')
+is "$(req GET /api/auth/session -H "Cookie: np_session=$ck")" 200 "the SSO session works"
+is "$(jget "$T/body" role)" admin "... Admin Group members are admins"
+is "$(jget "$T/body" actor)" alice@example.test "... named by the NameID"
+refused "the same response again is a replay" "$T/good.xml" "replay"
+login /
+build "$T/user.xml" group=NeuropacsUsers nameid=bob@example.test
+post "$T/user.xml" >/dev/null
+ck2=$(grep -i '^Set-Cookie: np_session=' "$T/headers" | sed -E 's/^[^:]*: np_session=([^;]*);.*/\1/')
+req GET /api/auth/session -H "Cookie: np_session=$ck2" >/dev/null
+is "$(jget "$T/body" role)" user "User Group members get the user role"
+is "$(sqlite3 "$NP_HOME/db/agent.sqlite" "select count(*) from audit where action='login' and detail='method=saml' and outcome='failure'")" 18 \
+	"every refusal is audited"
+like "$(cat "$T/httpd.log")" 'SAML login refused client=127.0.0.1 reason=SAML: the assertion has expired' "... and logged with its reason"
+req PUT /api/settings -H "Cookie: np_session=$ck" -H "X-CSRF-Token: $(req GET /api/auth/session -H "Cookie: np_session=$ck" >/dev/null; jget "$T/body" csrf_token)" \
+	-H 'Content-Type: application/json' -d '{"saml":{"admin_group":"OtherAdmins"}}' >/dev/null
+is "$(req GET /api/auth/session -H "Cookie: np_session=$ck")" 200 "after a SAML settings change"
+is "$(jget "$T/body" authenticated)" false "... SAML sessions have ended"
