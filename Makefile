@@ -11,7 +11,7 @@ DESTDIR ?=
 NP_HOME ?= $(CURDIR)/var
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-PKGS    := jansson sqlite3 libcurl openssl libarchive libxml-2.0 xmlsec1-openssl cairo libcrypt
+PKGS    := jansson sqlite3 libcurl openssl zlib libarchive libxml-2.0 xmlsec1-openssl cairo libcrypt
 CC      ?= cc
 CXX     ?= c++
 CPPFLAGS += -D_GNU_SOURCE -DNP_VERSION='"$(VERSION)"' -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
@@ -22,12 +22,18 @@ CFLAGS  += -std=c11 $(WARN)
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++14 $(WARN) -Wno-deprecated-copy
 GDCM_LIBS := -lgdcmMSFF -lgdcmDSED -lgdcmCommon -lgdcmDICT -lgdcmIOD -lgdcmMEXD
+# Link only the libraries a program uses: most tools need neither GDCM nor
+# cairo, and every shared library costs start-up time (noticeable under ASan).
+LDFLAGS += -Wl,--as-needed
+# Header dependencies: each object records the headers it includes.
+DEPFLAGS = -MMD -MP
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcivetweb $(GDCM_LIBS) -lstdc++ -lpthread -lm
 
 # Sanitizer + test-hook build used by `make check`.
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 B  := build
 BS := build/san
+BF := build/fuzz
 
 LIB_C   := $(wildcard lib/*.c)
 LIB_CC  := $(wildcard lib/*.cc)
@@ -46,10 +52,19 @@ SAN_PROGS  := $(call progs,$(BS))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BS)/tests/%,$(UNIT_SRC))
 PEER_BINS  := $(patsubst tests/peers/%.c,$(B)/peers/%,$(PEER_SRC)) $(patsubst tests/peers/%.c,$(B)/peers/%.so,$(SHIM_SRC))
 
-.PHONY: all check run demo install clean lint deps deps-build deps-run deps-test san unit fuzz bench-deps browser-deps
+.PHONY: vendor all check run demo install clean lint deps deps-build deps-run deps-test san unit fuzz bench-deps browser-deps
 .DELETE_ON_ERROR:
 
-all: deps-build $(B)/lib/libnp.a $(PROGS) $(PEER_BINS)
+all: deps-build $(B)/lib/libnp.a $(PROGS) $(PEER_BINS) vendor
+
+# ---- front-end assets from npm (Swagger UI for /api-docs), installed into
+# build/vendor from package.json + package-lock.json; never committed. A
+# machine without the registry still builds; /api-docs then says so. ----
+vendor: $(B)/vendor/node_modules/swagger-ui-dist/package.json
+$(B)/vendor/node_modules/swagger-ui-dist/package.json: package.json package-lock.json
+	@mkdir -p $(B)/vendor && cp package.json package-lock.json $(B)/vendor/
+	@cd $(B)/vendor && { npm ci --no-audit --no-fund --ignore-scripts >/dev/null 2>&1 && touch node_modules/swagger-ui-dist/package.json; } \
+		|| echo "warning: npm could not install swagger-ui-dist; /api-docs will be unavailable"
 
 # ---- Debian packages: listed once in deps/*.txt, installed when missing ----
 deps: deps-build deps-run deps-test
@@ -70,16 +85,16 @@ $(BS)/obj/np_embedded.o: $(B)/gen/np_embedded.c | $(BS)/obj
 	$(CC) -c -o $@ $<
 
 # ---- plain build ----
-$(B)/obj/%.o: lib/%.c lib/*.h | $(B)/obj
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
-$(B)/obj/%.o: lib/%.cc lib/*.h | $(B)/obj
-	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c -o $@ $<
+$(B)/obj/%.o: lib/%.c | $(B)/obj
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) $(CFLAGS) -c -o $@ $<
+$(B)/obj/%.o: lib/%.cc | $(B)/obj
+	$(CXX) $(CPPFLAGS) $(DEPFLAGS) $(CXXFLAGS) -c -o $@ $<
 $(B)/lib/libnp.a: $(call objs,$(B)) | $(B)/lib
 	rm -f $@ && ar rcs $@ $^
 $(B)/bin/%: bin/%.c $(B)/lib/libnp.a | $(B)/bin
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $(@D)/.$(@F).d $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
 $(B)/sbin/%: sbin/%.c $(B)/lib/libnp.a | $(B)/sbin
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $(@D)/.$(@F).d $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
 # LD_PRELOAD shims for test peers (e.g. keep storescp and Orthanc on loopback).
 $(B)/peers/%.so: tests/peers/%.c | $(B)/peers
 	$(CC) -shared -fPIC -O2 -Wall -Werror -o $@ $< -ldl
@@ -88,35 +103,43 @@ $(B)/peers/%: tests/peers/%.c $(B)/lib/libnp.a | $(B)/peers
 
 # ---- sanitizer build with test hooks (NP_CRASH_AT) ----
 SAN_CPP := $(CPPFLAGS) -DNP_TEST_HOOKS=1
-$(BS)/obj/%.o: lib/%.c lib/*.h | $(BS)/obj
-	$(CC) $(SAN_CPP) -std=c11 $(WARN) $(SAN_FLAGS) -c -o $@ $<
-$(BS)/obj/%.o: lib/%.cc lib/*.h | $(BS)/obj
-	$(CXX) $(SAN_CPP) -std=c++14 $(WARN) -Wno-deprecated-copy $(SAN_FLAGS) -c -o $@ $<
+$(BS)/obj/%.o: lib/%.c | $(BS)/obj
+	$(CC) $(SAN_CPP) $(DEPFLAGS) -std=c11 $(WARN) $(SAN_FLAGS) -c -o $@ $<
+$(BS)/obj/%.o: lib/%.cc | $(BS)/obj
+	$(CXX) $(SAN_CPP) $(DEPFLAGS) -std=c++14 $(WARN) -Wno-deprecated-copy $(SAN_FLAGS) -c -o $@ $<
 $(BS)/lib/libnp.a: $(call objs,$(BS)) | $(BS)/lib
 	rm -f $@ && ar rcs $@ $^
 $(BS)/bin/%: bin/%.c $(BS)/lib/libnp.a | $(BS)/bin
-	$(CC) $(SAN_CPP) -std=c11 $(WARN) $(SAN_FLAGS) -o $@ $< $(BS)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(SAN_CPP) $(DEPFLAGS) -MF $(@D)/.$(@F).d -std=c11 $(WARN) $(SAN_FLAGS) -o $@ $< $(BS)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
 $(BS)/sbin/%: sbin/%.c $(BS)/lib/libnp.a | $(BS)/sbin
-	$(CC) $(SAN_CPP) -std=c11 $(WARN) $(SAN_FLAGS) -o $@ $< $(BS)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(SAN_CPP) $(DEPFLAGS) -MF $(@D)/.$(@F).d -std=c11 $(WARN) $(SAN_FLAGS) -o $@ $< $(BS)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
 # Unit tests wrap the I/O calls they inject faults into (see tests/unit/fault.h).
 WRAP := -Wl,--wrap=fsync,--wrap=rename,--wrap=write
-$(BS)/tests/%: tests/unit/%.c tests/unit/fault.c tests/unit/*.h $(BS)/lib/libnp.a | $(BS)/tests
-	$(CC) $(SAN_CPP) -Itests/unit -std=c11 $(WARN) $(SAN_FLAGS) -o $@ $< tests/unit/fault.c \
+$(BS)/tests/%: tests/unit/%.c tests/unit/fault.c $(BS)/lib/libnp.a | $(BS)/tests
+	$(CC) $(SAN_CPP) $(DEPFLAGS) -MF $(@D)/.$(@F).d -Itests/unit -std=c11 $(WARN) $(SAN_FLAGS) -o $@ $< tests/unit/fault.c \
 		$(BS)/lib/libnp.a $(WRAP) $(LDFLAGS) $(LDLIBS) -lcmocka
 
 san: deps-build $(BS)/lib/libnp.a $(SAN_PROGS) $(UNIT_BINS)
 
-$(B)/gen $(B)/obj $(B)/lib $(B)/bin $(B)/sbin $(B)/peers $(BS)/obj $(BS)/lib $(BS)/bin $(BS)/sbin $(BS)/tests:
+$(B)/gen $(B)/obj $(B)/lib $(B)/bin $(B)/sbin $(B)/peers $(BS)/obj $(BS)/lib $(BS)/bin $(BS)/sbin $(BS)/tests $(BF)/obj:
 	mkdir -p $@
 
 # ---- fuzz targets (clang libFuzzer); built by make check when clang exists ----
-FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -DNP_FUZZ=1
-fuzz: $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
-$(B)/fuzz/%: tests/fuzz/%.c $(LIB_C) $(LIB_CC) lib/*.h $(B)/gen/np_embedded.c
-	@mkdir -p $(B)/fuzz/obj
-	@for f in $(LIB_CC); do o=$(B)/fuzz/obj/$$(basename $$f .cc).o; [ $$o -nt $$f ] || \
-		clang++ -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(CPPFLAGS) -std=c++14 -c -o $$o $$f || exit 1; done
-	clang -std=c11 $(FUZZ_FLAGS) -o $@ $< $(LIB_C) $(B)/gen/np_embedded.c $(B)/fuzz/obj/*.o $(LDFLAGS) $(LDLIBS)
+# libnp is compiled once (instrumented, without the fuzzer main) into
+# build/fuzz/libnp.a; each target links against it.
+
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(CPPFLAGS) -DNP_FUZZ=1
+fuzz: $(patsubst tests/fuzz/%.c,$(BF)/%,$(FUZZ_SRC))
+$(BF)/obj/%.o: lib/%.c | $(BF)/obj
+	clang $(FUZZ_CFLAGS) $(DEPFLAGS) -std=c11 -c -o $@ $<
+$(BF)/obj/%.o: lib/%.cc | $(BF)/obj
+	clang++ $(FUZZ_CFLAGS) -fno-sanitize=vptr $(DEPFLAGS) -std=c++14 -c -o $@ $<
+$(BF)/obj/np_embedded.o: $(B)/gen/np_embedded.c | $(BF)/obj
+	clang -c -o $@ $<
+$(BF)/libnp.a: $(call objs,$(BF))
+	rm -f $@ && ar rcs $@ $^
+$(BF)/%: tests/fuzz/%.c $(BF)/libnp.a
+	clang -std=c11 $(FUZZ_CFLAGS) -fsanitize=fuzzer $(DEPFLAGS) -MF $(@D)/.$(@F).d -o $@ $< $(BF)/libnp.a $(LDFLAGS) $(LDLIBS)
 
 # ---- browser test tooling (playwright-core from npm, drives Debian's chromium) ----
 BROWSER_MODULES := $(B)/browser/node_modules/playwright-core/package.json
@@ -148,6 +171,8 @@ install: all
 	for s in 1 5 7 8; do install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 		for f in man/man$$s/*.$$s; do [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man$$s/; done; done; true
 	cp -R share/. $(DESTDIR)$(PREFIX)/share/neuropacs/
+	if [ -d $(B)/vendor/node_modules ]; then install -d $(DESTDIR)$(PREFIX)/share/neuropacs/vendor && \
+		cp -R $(B)/vendor/node_modules $(DESTDIR)$(PREFIX)/share/neuropacs/vendor/; fi
 	cp -R etc/. $(DESTDIR)$(PREFIX)/etc/neuropacs/
 
 lint:
@@ -158,3 +183,6 @@ lint:
 
 clean:
 	rm -rf build
+
+-include $(wildcard $(B)/obj/*.d $(BS)/obj/*.d $(BF)/obj/*.d $(B)/bin/.*.d $(B)/sbin/.*.d $(BS)/bin/.*.d \
+	$(BS)/sbin/.*.d $(BS)/tests/.*.d $(BF)/.*.d)

@@ -397,7 +397,7 @@ static int upload(struct ctx *c, struct np_err *err)
 			r = np_cloud_new_order(cl, v2meta, oid, err);
 			if (r == 0 || err->cls == NP_ERR_PERM || attempt >= max_retries)
 				break;
-			np_log_err(c->npuid, err);
+			np_warn(c->npuid, "upload attempt failed step=order attempt=%d: %s", attempt + 1, err->msg);
 			backoff(attempt);
 		}
 		json_decref(v2meta);

@@ -45,6 +45,17 @@ static const char *const migrations[] = {
 	"CREATE TABLE metrics (ts TEXT NOT NULL, name TEXT NOT NULL, value REAL, labels TEXT);"
 	"CREATE INDEX metrics_name_ts ON metrics(name, ts);"
 	"CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT);",
+	/* 2 (httpd): indexes for /api/results, the audit listing and session
+	 * expiry; audit rows can only be deleted by retention, which first sets
+	 * kv audit_purge_before to its cutoff and then deletes older rows. */
+	"CREATE INDEX studies_updated ON studies(updated_at);"
+	"CREATE INDEX studies_state_updated ON studies(state, updated_at);"
+	"CREATE INDEX audit_ts ON audit(ts);"
+	"CREATE INDEX audit_action ON audit(action, ts);"
+	"CREATE INDEX sessions_last_seen ON sessions(last_seen);"
+	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+	" WHEN old.ts >= ifnull((SELECT value FROM kv WHERE key = 'audit_purge_before'), '')"
+	" BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;",
 };
 
 int np_db_exec(struct np_db *db, const char *sql, struct np_err *err)

@@ -4,6 +4,7 @@
 
 extern "C" {
 #include "np_err.h"
+#include "np_internal.h"
 }
 
 #include <gdcmDataSet.h>
@@ -92,6 +93,12 @@ extern "C" struct np_dcm *np_dcm_open(const char *path, int flags, struct np_err
 		struct stat st;
 		if (stat(path, &st) < 0) {
 			np_err_sys(err, errno, "unable to open %s", path);
+			return nullptr;
+		}
+		/* GDCM aborts or allocates gigabytes on lengths that run past
+		 * the end of the file (see np_dcm_scan.c). */
+		if (!np__dcm_lengths_ok(path)) {
+			np_err_set(err, NP_ERR_PERM, "%s is not a readable DICOM file (truncated or bad lengths)", path);
 			return nullptr;
 		}
 		np_dcm *d = new np_dcm;
@@ -199,3 +206,23 @@ extern "C" int np_dcm_get_private(struct np_dcm *d, unsigned group, const char *
 extern "C" const char *np_dcm_transfer_syntax(struct np_dcm *d) { return d->ts.c_str(); }
 
 extern "C" int np_dcm_has_meta(struct np_dcm *d) { return d->meta ? 1 : 0; }
+
+extern "C" int np_dcm_get_private_raw(struct np_dcm *d, unsigned group, const char *creator, unsigned elem, void *out,
+				      size_t outsz, size_t *len)
+{
+	*len = 0;
+	try {
+		const gdcm::DataSet &ds = d->reader.GetFile().GetDataSet();
+		gdcm::PrivateTag pt((uint16_t)group, (uint16_t)(elem & 0xff), creator);
+		if (!ds.FindDataElement(pt))
+			return 0;
+		const gdcm::ByteValue *bv = ds.GetDataElement(pt).GetByteValue();
+		if (!bv)
+			return 1;
+		*len = bv->GetLength();
+		memcpy(out, bv->GetPointer(), *len < outsz ? *len : outsz);
+		return 1;
+	} catch (...) {
+		return -1;
+	}
+}

@@ -136,6 +136,10 @@ int np_retain_run(const char *home, const struct np_config *cfg, struct np_db *d
 	char iso[32];
 	np_time_iso_at((time_t)rec_cut, iso);
 	static const char *const tables[] = {"events", "metrics", "audit", NULL};
+	/* The audit table refuses deletes of rows at or after this cutoff
+	 * (trigger audit_no_delete, migration 2). */
+	if (!dry_run && np_db_kv_set(db, "audit_purge_before", iso, err) < 0)
+		return -1;
 	for (int i = 0; tables[i]; i++) {
 		long long n = purge_rows(db, tables[i], iso, dry_run, err);
 		if (n < 0)

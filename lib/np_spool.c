@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,20 @@ int np_spool_find(const char *home, const char *npuid, char *state, size_t state
 	return 1;
 }
 
+/* 1 if path is missing, empty, or ends with '\n'. */
+static int ends_with_newline(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	struct stat st;
+	char c = '\n';
+	if (fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &c, 1, st.st_size - 1) != 1)
+		c = '\n';
+	close(fd);
+	return c == '\n';
+}
+
 int np_spool_history(const char *dir, const char *from, const char *to, const char *reason, struct np_err *err)
 {
 	char path[PATH_MAX], ts[32];
@@ -129,7 +144,16 @@ int np_spool_history(const char *dir, const char *from, const char *to, const ch
 	json_decref(o);
 	if (!line)
 		return np_err_sys(err, ENOMEM, "unable to record history");
-	int rc = np_append_line(path, line, err);
+	/* A power loss can leave a torn last line without its newline; start
+	 * on a fresh line so the new record stays parseable on its own. */
+	char *rec = line;
+	if (!ends_with_newline(path) && asprintf(&rec, "\n%s", line) < 0) {
+		free(line);
+		return np_err_sys(err, ENOMEM, "unable to record history");
+	}
+	int rc = np_append_line(path, rec, err);
+	if (rec != line)
+		free(rec);
 	free(line);
 	return rc;
 }
@@ -177,8 +201,11 @@ int np_spool_move(const char *home, struct np_db *db, const char *id, const char
 		return np_err_sys(err, ENOENT, "study %s is not in %s", id, from);
 	}
 	np_crash_point("move.renamed");
-	char last[64];
-	history_last_to(dst, last, sizeof last);
+	/* Re-run after a crash between the rename and the history line: the
+	 * study is already in <to>; append only if the line is missing. */
+	char last[64] = "";
+	if (!have)
+		history_last_to(dst, last, sizeof last);
 	if (strcmp(last, to) && np_spool_history(dst, from, to, reason, err) < 0)
 		return -1;
 	np_crash_point("move.history");

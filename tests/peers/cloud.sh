@@ -4,6 +4,7 @@
 #   cloud_ctl JSON                         switch faults at run time (POST /_control)
 #   cloud_state                            print the stand-in's counters (JSON)
 #   cloud_home [protocol]                  point $NP_HOME's settings at the stand-in
+#                                          ($CLOUD_EXTRA: more cloud keys; $SETTINGS_EXTRA: more sections)
 #   cloud_mkca DIR                         test CA + server cert for 127.0.0.1 (ca.crt, srv.crt, srv.key)
 CLOUD_PEER=$NP_TOP/tests/peers/cloud_standin.py
 cloud_start() {
@@ -21,8 +22,8 @@ cloud_ctl() { curl -sk -o /dev/null -X POST --data "$1" "$CLOUD_URL/_control"; }
 cloud_state() { curl -sk "$CLOUD_URL/_state"; }
 cloud_home() {
 	mkdir -p "$NP_HOME/etc"
-	printf '{"cloud":{"api_url":"%s","protocol":"%s","service_user":"svc"%s}}\n' "$CLOUD_URL" "${1:-v1}" \
-		"${CLOUD_EXTRA:-}" >"$NP_HOME/etc/neuropacs.json"
+	printf '{"cloud":{"api_url":"%s","protocol":"%s","service_user":"svc"%s}%s}\n' "$CLOUD_URL" "${1:-v1}" \
+		"${CLOUD_EXTRA:-}" "${SETTINGS_EXTRA:-}" >"$NP_HOME/etc/neuropacs.json"
 	printf 'test-api-key' | "$BIN/np-config" set-secret cloud.api_key
 	printf 'Service-Password-123!' | "$BIN/np-config" set-secret cloud.service_password
 }
@@ -46,3 +47,14 @@ cloud_study() {
 	STUDY=$NP_HOME/spool/ready/$_u
 	/usr/bin/python3 "$NP_TOP/tests/data/make_ready_study.py" "$STUDY" "$T/src" "$@"
 }
+# cloud_clone NEWNPUID [STATE]: copy the last cloud_study (without order/results) to a new study; sets STUDY.
+cloud_clone() {
+	_src=${CLOUD_SRC:-$STUDY}
+	CLOUD_SRC=$_src
+	STUDY=$NP_HOME/spool/${2:-ready}/$1
+	mkdir -p "$STUDY"
+	cp -a "$_src/deid" "$_src/dicom" "$STUDY/"
+	sed "s/$(basename "$_src")/$1/" "$_src/manifest.json" >"$STUDY/manifest.json"
+}
+# Events recorded for a study: "type type ...".
+cloud_events() { sqlite3 "$NP_HOME/db/agent.sqlite" "SELECT type FROM events WHERE npuid='$1' ORDER BY id" | tr '\n' ' ' | sed 's/ $//'; }

@@ -17,6 +17,7 @@ Faults (command line or POST /_control with a JSON object, merged):
   drop_put N        the next N PUTs read half the body, then drop the connection
   slow_ms MS        every request waits MS first
   expire_sessions 1 forget every v1 connection and v2 token now
+  expire_in N       forget them after N more authenticated calls
   fail_analysis 1   orders started from now on fail
   steps N           checkStatus polls before an order finishes (default 2)
   discard 1         do not keep PUT bodies (benchmarks)
@@ -131,7 +132,8 @@ class State:
         self.orders = {"TEST": {"state": "finished", "progress": 100, "created": time.time(), "zips": {},
                                 "final": True, "polls": 0, "files": 0}}
         self.uploads = {}
-        self.faults = {"fail_5xx": 0, "drop_put": 0, "slow_ms": 0, "fail_analysis": 0, "steps": 2, "discard": 0}
+        self.faults = {"fail_5xx": 0, "drop_put": 0, "slow_ms": 0, "fail_analysis": 0, "steps": 2, "discard": 0,
+                       "expire_in": 0}
         self.counts = {"requests": 0, "puts": 0, "put_bytes": 0, "connects": 0, "completes": 0, "new_orders": 0,
                        "dropped": 0, "errors_5xx": 0}
         self.logf = open(os.path.join(self.dir, "requests.jsonl"), "a")
@@ -171,6 +173,15 @@ class Handler(BaseHTTPRequestHandler):
     def body(self):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
+
+    def count_session_call(self):
+        S = self.S
+        with S.lock:
+            if S.faults["expire_in"] > 0:
+                S.faults["expire_in"] -= 1
+                if S.faults["expire_in"] == 0:
+                    S.conns.clear()
+                    S.tokens.clear()
 
     def fault_gate(self):
         S = self.S
@@ -226,8 +237,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, json.dumps(self.S.faults))
         if p == "/_state":
             return self.reply(200, json.dumps({"counts": self.S.counts, "faults": self.S.faults,
-                                               "orders": {k: {kk: vv for kk, vv in v.items() if kk != "zips"}
-                                                          for k, v in self.S.orders.items()}}))
+                                               "orders": self.S.orders}, default=str))
         if not self.fault_gate():
             return
         if p.startswith("/s3/") and self.command == "PUT":
@@ -316,6 +326,7 @@ class Handler(BaseHTTPRequestHandler):
         if not cid:
             return self.error(400, "No connection ID in request header.")
         aes = S.conns.get(cid)
+        self.count_session_call()
         if aes is None:
             return self.error(401, "Connection expired. Reconnect and try again.")
         req = {}
@@ -441,7 +452,9 @@ class Handler(BaseHTTPRequestHandler):
                 S.counts["connects"] += 1
             return self.reply(200, json.dumps({"access_token": tok, "token_type": "Bearer", "expires_in": 3600}))
         a = self.headers.get("Authorization", "")
-        if not a.startswith("Bearer ") or a[7:] not in S.tokens:
+        known = a.startswith("Bearer ") and a[7:] in S.tokens
+        self.count_session_call()
+        if not known:
             return self.error(401, "Invalid or expired token.")
         S.log({"api": "v2", "call": p, "method": self.command, "query": q, "body": req})
         if p == "/test-token":

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: Apache-2.0
+// np-queue: the one generic runner. Claims each study of spool/FROM, runs
+// CMD ARGS... STUDYDIR on it with a concurrency limit and moves it by the
+// command's exit status. The bookkeeping lives in lib/np_queue.c; this file
+// is the process loop. See np-queue(1) and np-spool(7).
+#include "np_db.h"
+#include "np_err.h"
+#include "np_fs.h"
+#include "np_log.h"
+#include "np_queue.h"
+#include "np_spool.h"
+#include "np_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_JOBS 64
+
+struct job {
+	pid_t pid;
+	char id[256];
+	double start;
+	int attempt;
+};
+
+struct runner {
+	char home[PATH_MAX];
+	const char *from, *to, *fail;
+	char **cmd;
+	const char *cmdname;
+	int jobs, once, max_attempts, failures;
+	double base, cap, poll;
+	struct job job[MAX_JOBS];
+	int nrun;
+	double next_due; /* earliest next_try of a deferred study, 0 if none */
+	int started;	 /* studies started in the current scan */
+};
+
+static volatile sig_atomic_t terms;
+static int wake[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	if (sig == SIGTERM || sig == SIGINT)
+		terms++;
+	if (write(wake[1], "x", 1) < 0) {
+		/* The pipe is full: a wake-up is already pending. */
+	}
+	errno = saved;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: np-queue [--home DIR] [--jobs N] [--once] [--max-attempts N]\n"
+		   "                [--backoff-base S] [--backoff-cap S] [--poll S] FROM TO FAIL -- CMD [ARG...]\n");
+}
+
+static double rnd01(void)
+{
+	uint32_t r = 0;
+	if (np_random(&r, sizeof r, NULL) < 0)
+		return 0.5;
+	return r / 4294967296.0;
+}
+
+static void spawn(struct runner *r, const char *id, int attempt)
+{
+	char dir[PATH_MAX], att[16];
+	snprintf(dir, sizeof dir, "%s/spool/%s/.work/%s", r->home, r->from, id);
+	snprintf(att, sizeof att, "%d", attempt);
+	int argc = 0;
+	while (r->cmd[argc])
+		argc++;
+	char **argv = calloc((size_t)argc + 2, sizeof *argv);
+	if (!argv) {
+		np_error(id, "unable to run %s: out of memory", r->cmdname);
+		np_spool_unclaim(r->home, r->from, id, NULL);
+		return;
+	}
+	memcpy(argv, r->cmd, (size_t)argc * sizeof *argv);
+	argv[argc] = dir;
+	pid_t pid = fork();
+	if (pid == 0) {
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		int null = open("/dev/null", O_RDONLY);
+		if (null >= 0 && null != 0) {
+			dup2(null, 0);
+			close(null);
+		}
+		setenv("NP_HOME", r->home, 1);
+		setenv("NP_QUEUE_ATTEMPT", att, 1);
+		execvp(argv[0], argv);
+		np_error(id, "unable to run %s: %s", r->cmdname, strerror(errno));
+		_exit(127);
+	}
+	free(argv);
+	if (pid < 0) {
+		np_warn(id, "unable to fork: %s", strerror(errno));
+		np_spool_unclaim(r->home, r->from, id, NULL);
+		return;
+	}
+	struct job *j = &r->job[r->nrun++];
+	j->pid = pid;
+	snprintf(j->id, sizeof j->id, "%s", id);
+	j->start = np_mono();
+	j->attempt = attempt;
+}
+
+static void route(struct runner *r, const char *id, const char *to, const char *reason, int event)
+{
+	struct np_err err = {0};
+	struct np_db *db = np_db_open(r->home, &err);
+	if (!db)
+		np_log_err(id, &err);
+	if (np_queue_route(r->home, db, r->from, id, to, reason, &err) < 0) {
+		/* Keep the intent; return the study so the next scan retries the move. */
+		np_log_err(id, &err);
+		r->failures++;
+		struct np_queue_entry e;
+		if (np_queue_load(r->home, r->from, id, &e, NULL) == 0) {
+			e.next_try = np_now() + (r->poll > 1 ? r->poll : 1);
+			np_queue_save(r->home, r->from, id, &e, NULL);
+		}
+		np_spool_unclaim(r->home, r->from, id, NULL);
+	} else if (event && db) {
+		char detail[300];
+		snprintf(detail, sizeof detail, "stage=%s cmd=%s %s", r->from, r->cmdname, reason);
+		if (np_db_event(db, id, "queue_failed", "error", detail, &err) < 0)
+			np_log_err(id, &err);
+	}
+	np_db_close(db);
+}
+
+/* A temporary failure: count it, then retry later or give up. */
+static void defer(struct runner *r, const char *id, int code, const char **to)
+{
+	struct np_err err = {0};
+	struct np_queue_entry e;
+	if (np_queue_load(r->home, r->from, id, &e, &err) < 0)
+		np_log_err(id, &err);
+	e.attempts++;
+	e.last_exit = code;
+	if (e.attempts >= r->max_attempts) {
+		char reason[256];
+		snprintf(reason, sizeof reason, "%s failed temporarily %d times (last exit %d)", r->cmdname,
+			 e.attempts, code);
+		np_queue_save(r->home, r->from, id, &e, NULL);
+		*to = "failed";
+		route(r, id, "failed", reason, 1);
+		return;
+	}
+	e.next_try = np_now() + np_queue_backoff(r->base, r->cap, e.attempts, rnd01());
+	if (np_queue_save(r->home, r->from, id, &e, &err) < 0)
+		np_log_err(id, &err);
+	np_crash_point("queue.deferred");
+	if (np_spool_unclaim(r->home, r->from, id, &err) < 0) {
+		np_log_err(id, &err);
+		r->failures++;
+	}
+	*to = r->from;
+}
+
+static void finished(struct runner *r, struct job *j, int status)
+{
+	double secs = np_mono() - j->start;
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+	np_crash_point("queue.ran");
+	const char *to = r->from;
+	char reason[256];
+	snprintf(reason, sizeof reason, "%s exit %d", r->cmdname, code);
+	if (code < 0 && terms) {
+		/* We are stopping and the command was interrupted: not its fault. */
+		struct np_err err = {0};
+		if (np_spool_unclaim(r->home, r->from, j->id, &err) < 0)
+			np_log_err(j->id, &err);
+	} else if (code == NP_EXIT_OK) {
+		to = r->to;
+		route(r, j->id, to, reason, 0);
+	} else if (code == NP_EXIT_NO) {
+		to = r->fail;
+		route(r, j->id, to, reason, 0);
+	} else if (code == NP_EXIT_PERM) {
+		to = "failed";
+		route(r, j->id, to, reason, 1);
+	} else {
+		defer(r, j->id, code, &to);
+	}
+	np_info(j->id, "ran cmd=%s exit=%d seconds=%.2f attempt=%d to=%s", r->cmdname, code, secs, j->attempt,
+		to);
+}
+
+static void reap(struct runner *r)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+		if (pid <= 0)
+			return;
+		for (int i = 0; i < r->nrun; i++) {
+			if (r->job[i].pid != pid)
+				continue;
+			struct job j = r->job[i];
+			r->job[i] = r->job[--r->nrun];
+			finished(r, &j, status);
+			break;
+		}
+	}
+}
+
+static int consider(const char *home, const char *state, const char *id, const char *dir, void *vr)
+{
+	(void)home, (void)state, (void)dir;
+	struct runner *r = vr;
+	if (r->nrun >= r->jobs || terms)
+		return 1;
+	struct np_queue_entry e;
+	struct np_err err = {0};
+	if (np_queue_load(r->home, r->from, id, &e, &err) < 0) {
+		np_log_err(id, &err);
+		np_queue_drop(r->home, r->from, id, NULL);
+	}
+	double now = np_now();
+	if (e.next_try > now) {
+		if (!r->next_due || e.next_try < r->next_due)
+			r->next_due = e.next_try;
+		return 0;
+	}
+	if (e.to[0]) {
+		route(r, id, e.to, e.reason, 0);
+		return 0;
+	}
+	int c = np_spool_claim(r->home, r->from, id, &err);
+	if (c < 0)
+		np_log_err(id, &err);
+	if (c != 0)
+		return 0;
+	np_crash_point("queue.claimed");
+	spawn(r, id, e.attempts + 1);
+	r->started++;
+	return 0;
+}
+
+static void wait_event(struct runner *r, int ino)
+{
+	double timeout = r->poll;
+	if (r->next_due) {
+		double d = r->next_due - np_now();
+		if (d < timeout)
+			timeout = d < 0 ? 0 : d;
+	}
+	struct pollfd p[2] = {{wake[0], POLLIN, 0}, {ino, POLLIN, 0}};
+	int n = poll(p, ino >= 0 ? 2 : 1, r->once && r->nrun ? -1 : (int)(timeout * 1000) + 1);
+	char buf[4096];
+	for (int i = 0; n > 0 && i < 2; i++)
+		if (p[i].revents & POLLIN)
+			while (read(p[i].fd, buf, sizeof buf) > 0)
+				;
+}
+
+static int run(struct runner *r)
+{
+	struct np_err err = {0};
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s/spool/%s", r->home, r->from);
+	int ino = -1;
+	if (!r->once) {
+		ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (ino >= 0 && inotify_add_watch(ino, dir, IN_MOVED_TO | IN_CREATE | IN_ONLYDIR) < 0) {
+			np_warn(NULL, "unable to watch %s, polling every %gs: %s", dir, r->poll, strerror(errno));
+			close(ino);
+			ino = -1;
+		}
+	}
+	int forwarded = 0;
+	for (;;) {
+		reap(r);
+		if (terms > 1 && !forwarded) {
+			/* A second stop request: interrupt the commands; their
+			 * studies go back to FROM without counting an attempt. */
+			for (int i = 0; i < r->nrun; i++)
+				kill(r->job[i].pid, SIGTERM);
+			forwarded = 1;
+		}
+		if (terms && r->nrun == 0)
+			break;
+		r->next_due = 0;
+		r->started = 0;
+		if (!terms && np_spool_each(r->home, r->from, consider, r, &err) < 0) {
+			np_log_err(NULL, &err);
+			r->failures++;
+		}
+		if (r->once && r->nrun == 0 && r->started == 0)
+			break;
+		if (r->nrun < r->jobs && r->started)
+			continue;
+		wait_event(r, ino);
+	}
+	if (ino >= 0)
+		close(ino);
+	return r->failures ? NP_EXIT_TEMP : NP_EXIT_OK;
+}
+
+static int parse(struct runner *r, int argc, char **argv, const char **home_opt)
+{
+	static const struct option opts[] = {
+		{"home", required_argument, 0, 'H'},	     {"jobs", required_argument, 0, 'j'},
+		{"once", no_argument, 0, 'o'},		     {"max-attempts", required_argument, 0, 'm'},
+		{"backoff-base", required_argument, 0, 'b'}, {"backoff-cap", required_argument, 0, 'c'},
+		{"poll", required_argument, 0, 'p'},	     {"help", no_argument, 0, 'h'},
+		{0}};
+	int c;
+	while ((c = getopt_long(argc, argv, "+H:j:om:b:c:p:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'H': *home_opt = optarg; break;
+		case 'j': r->jobs = atoi(optarg); break;
+		case 'o': r->once = 1; break;
+		case 'm': r->max_attempts = atoi(optarg); break;
+		case 'b': r->base = strtod(optarg, NULL); break;
+		case 'c': r->cap = strtod(optarg, NULL); break;
+		case 'p': r->poll = strtod(optarg, NULL); break;
+		case 'h': usage(stdout); exit(0);
+		default: return -1;
+		}
+	}
+	if (argc - optind < 5 || strcmp(argv[optind + 3], "--") || r->jobs < 1 || r->jobs > MAX_JOBS ||
+	    r->max_attempts < 1 || r->base < 0 || r->cap < 0 || r->poll <= 0)
+		return -1;
+	r->from = argv[optind];
+	r->to = argv[optind + 1];
+	r->fail = argv[optind + 2];
+	r->cmd = argv + optind + 4;
+	const char *slash = strrchr(r->cmd[0], '/');
+	r->cmdname = slash ? slash + 1 : r->cmd[0];
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	np_log_init(argv[0]);
+	struct runner r = {.jobs = 1, .max_attempts = 5, .base = 30, .cap = 3600, .poll = 5};
+	const char *home_opt = NULL;
+	struct np_err err = {0};
+	if (parse(&r, argc, argv, &home_opt) < 0)
+		return usage(stderr), NP_EXIT_PERM;
+	const char *states[] = {r.from, r.to, r.fail};
+	for (int i = 0; i < 3; i++)
+		if (!np_spool_state_valid(states[i]) || !strcmp(states[i], "incoming")) {
+			np_fatal(NULL, "%s is not a study state np-queue can use", states[i]);
+			return NP_EXIT_PERM;
+		}
+	if (np_home_resolve(home_opt, r.home, sizeof r.home, &err) < 0 || np_spool_init(r.home, &err) < 0 ||
+	    np_queue_lock(r.home, r.from, &err) < 0 || pipe2(wake, O_NONBLOCK | O_CLOEXEC) < 0) {
+		if (err.cls == NP_ERR_NONE)
+			np_err_sys(&err, errno, "unable to create a pipe");
+		np_log_err(NULL, &err);
+		return np_err_exit_code(&err);
+	}
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int n = np_queue_recover(r.home, NULL, r.from, &err);
+	if (n < 0) {
+		np_log_err(NULL, &err);
+		return np_err_exit_code(&err);
+	}
+	np_info(NULL, "started from=%s to=%s fail=%s cmd=%s jobs=%d recovered=%d", r.from, r.to, r.fail, r.cmdname,
+		r.jobs, n);
+	int rc = run(&r);
+	np_info(NULL, "stopped from=%s failures=%d", r.from, r.failures);
+	return rc;
+}

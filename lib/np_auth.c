@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "np_auth.h"
+
+#include "np_config.h"
+#include "np_db.h"
+#include "np_err.h"
+#include "np_fs.h"
+#include "np_httpd_int.h"
+#include "np_json.h"
+#include "np_log.h"
+#include "np_util.h"
+
+#include <civetweb.h>
+#include <crypt.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_SECRET "http.session_key"
+#define HASH_SECRET "http.password_hash"
+
+static void hex(const unsigned char *b, size_t n, char *out)
+{
+	static const char d[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = d[b[i] >> 4];
+		out[2 * i + 1] = d[b[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+static int unhex(const char *s, unsigned char *out, size_t n)
+{
+	if (strlen(s) != 2 * n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (unsigned char)v;
+	}
+	return 0;
+}
+
+int np_auth_hash(const char *pw, char *out, size_t outsz, struct np_err *err)
+{
+	unsigned char rnd[16];
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data cd;
+	if (np_random(rnd, sizeof rnd, err) < 0)
+		return -1;
+	if (!crypt_gensalt_rn("$2b$", NP_AUTH_BCRYPT_COST, (const char *)rnd, sizeof rnd, salt, sizeof salt))
+		return np_err_set(err, NP_ERR_PERM, "bcrypt is not available in libcrypt");
+	memset(&cd, 0, sizeof cd);
+	const char *h = crypt_r(pw, salt, &cd);
+	if (!h || h[0] == '*' || strlen(h) >= outsz)
+		return np_err_set(err, NP_ERR_PERM, "unable to hash the password");
+	snprintf(out, outsz, "%s", h);
+	OPENSSL_cleanse(&cd, sizeof cd);
+	return 0;
+}
+
+int np_auth_verify(const char *pw, const char *hash)
+{
+	if (!pw || !hash || strncmp(hash, "$2b$", 4))
+		return 0;
+	struct crypt_data *cd = calloc(1, sizeof *cd);
+	if (!cd)
+		return 0;
+	const char *h = crypt_r(pw, hash, cd);
+	int ok = h && h[0] != '*' && strlen(h) == strlen(hash) && CRYPTO_memcmp(h, hash, strlen(hash)) == 0;
+	OPENSSL_cleanse(cd, sizeof *cd);
+	free(cd);
+	return ok;
+}
+
+int np_auth_init(struct np_httpd *h, struct np_err *err)
+{
+	char *k = np_config_secret(h->home, KEY_SECRET, err);
+	if (!k && err->cls)
+		return -1;
+	if (!k || unhex(k, h->hkey, sizeof h->hkey) < 0) {
+		char hx[65];
+		free(k);
+		if (np_random(h->hkey, sizeof h->hkey, err) < 0)
+			return -1;
+		hex(h->hkey, sizeof h->hkey, hx);
+		if (np_config_secret_set(h->home, KEY_SECRET, hx, err) < 0)
+			return -1;
+		OPENSSL_cleanse(hx, sizeof hx);
+		np_info(NULL, "created the session key");
+	} else {
+		OPENSSL_cleanse(k, strlen(k));
+		free(k);
+	}
+	char *hash = np_config_secret(h->home, HASH_SECRET, err);
+	if (hash) {
+		free(hash);
+		return 0;
+	}
+	if (err->cls)
+		return -1;
+	char *pw = np_config_secret(h->home, "cloud.service_password", err);
+	if (!pw)
+		return err->cls ? -1 : 0;
+	char hb[128];
+	int rc = np_auth_hash(pw, hb, sizeof hb, err);
+	OPENSSL_cleanse(pw, strlen(pw));
+	free(pw);
+	if (rc == 0)
+		rc = np_config_secret_set(h->home, HASH_SECRET, hb, err);
+	if (rc == 0)
+		np_info(NULL, "hashed the service password for local login");
+	return rc;
+}
+
+static void sign(const struct np_httpd *h, const char *sid, char out[65])
+{
+	unsigned char mac[32];
+	unsigned int len = sizeof mac;
+	HMAC(EVP_sha256(), h->hkey, sizeof h->hkey, (const unsigned char *)sid, strlen(sid), mac, &len);
+	hex(mac, sizeof mac, out);
+}
+
+void np_auth_saml_epoch(struct np_req *r, char out[17])
+{
+	json_t *s = np_config_get(&r->cfg, "saml");
+	char *d = s ? json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	unsigned char md[32];
+	SHA256((const unsigned char *)(d ? d : ""), d ? strlen(d) : 0, md);
+	free(d);
+	hex(md, 8, out);
+}
+
+/* The session id from the cookie when its signature is right. */
+static int cookie_sid(struct np_req *r, char sid[65])
+{
+	const char *ch = mg_get_header(r->c, "Cookie");
+	char tok[200];
+	if (!ch || mg_get_cookie(ch, "np_session", tok, sizeof tok) <= 0)
+		return -1;
+	char *dot = strchr(tok, '.');
+	if (!dot || dot - tok != 64 || strlen(dot + 1) != 64)
+		return -1;
+	*dot = 0;
+	char want[65];
+	sign(r->srv, tok, want);
+	if (CRYPTO_memcmp(want, dot + 1, 64) != 0)
+		return -1;
+	memcpy(sid, tok, 65);
+	return 0;
+}
+
+int np_auth_resolve(struct np_req *r)
+{
+	if (r->srv->insecure_no_auth) {
+		r->role = NP_ROLE_ADMIN;
+		snprintf(r->actor, sizeof r->actor, "insecure-no-auth");
+		return 0;
+	}
+	char sid[65];
+	if (cookie_sid(r, sid) < 0)
+		return 0;
+	struct np_err err = {0};
+	struct np_db *db = np__db(r->srv, &err);
+	if (!db) {
+		np__reply_err(r, &err);
+		return -1;
+	}
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->h, "SELECT actor, role, method, last_seen, saml_epoch FROM sessions WHERE id = ?", -1,
+			       &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, sid, -1, SQLITE_TRANSIENT);
+	double now = np_now();
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *actor = (const char *)sqlite3_column_text(st, 0);
+		const char *role = (const char *)sqlite3_column_text(st, 1);
+		const char *method = (const char *)sqlite3_column_text(st, 2);
+		double last = sqlite3_column_double(st, 3);
+		const char *epoch = (const char *)sqlite3_column_text(st, 4);
+		char cur[17];
+		np_auth_saml_epoch(r, cur);
+		int saml_ok = !method || strcmp(method, "saml") || (epoch && !strcmp(epoch, cur));
+		if (now - last < NP_AUTH_IDLE_SECONDS && now >= last - 300 && saml_ok) {
+			r->role = role && !strcmp(role, "admin") ? NP_ROLE_ADMIN : NP_ROLE_USER;
+			snprintf(r->actor, sizeof r->actor, "%s", actor ? actor : "?");
+			snprintf(r->sid, sizeof r->sid, "%s", sid);
+		}
+	}
+	sqlite3_finalize(st);
+	const char *sql = r->sid[0] ? "UPDATE sessions SET last_seen = ?2 WHERE id = ?1 AND last_seen < ?2 - 30"
+				    : "DELETE FROM sessions WHERE id = ?1";
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, sid, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_double(st, 2, now);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	return 0;
+}
+
+int np_auth_csrf_ok(const struct np_req *r)
+{
+	if (r->srv->insecure_no_auth)
+		return 1;
+	const char *tok = mg_get_header(r->c, "X-CSRF-Token");
+	if (!tok || strlen(tok) != 64 || !r->sid[0])
+		return 0;
+	struct np_err err = {0};
+	struct np_db *db = np__db(r->srv, &err);
+	sqlite3_stmt *st;
+	int ok = 0;
+	if (db && sqlite3_prepare_v2(db->h, "SELECT csrf FROM sessions WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, r->sid, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			const char *c = (const char *)sqlite3_column_text(st, 0);
+			ok = c && strlen(c) == 64 && CRYPTO_memcmp(c, tok, 64) == 0;
+		}
+		sqlite3_finalize(st);
+	}
+	return ok;
+}
+
+int np_auth_session_new(struct np_req *r, const char *actor, int role, const char *method, char *cookie,
+			size_t cookiesz, char csrf[65], struct np_err *err)
+{
+	unsigned char rb[64];
+	char sid[65], mac[65], epoch[17];
+	if (np_random(rb, sizeof rb, err) < 0)
+		return -1;
+	hex(rb, 32, sid);
+	hex(rb + 32, 32, csrf);
+	sign(r->srv, sid, mac);
+	np_auth_saml_epoch(r, epoch);
+	struct np_db *db = np__db(r->srv, err);
+	sqlite3_stmt *st;
+	if (!db)
+		return -1;
+	if (sqlite3_prepare_v2(db->h,
+			       "INSERT INTO sessions (id, actor, role, method, created_at, last_seen, csrf, saml_epoch)"
+			       " VALUES (?,?,?,?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
+	double now = np_now();
+	sqlite3_bind_text(st, 1, sid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, actor, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, role == NP_ROLE_ADMIN ? "admin" : "user", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, method, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_double(st, 5, now);
+	sqlite3_bind_double(st, 6, now);
+	sqlite3_bind_text(st, 7, csrf, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 8, epoch, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
+	/* np_csrf is readable by the page's own scripts (double submit); the
+	 * server still compares it with the session's copy. */
+	snprintf(cookie, cookiesz,
+		 "Set-Cookie: np_session=%s.%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d%s\r\n"
+		 "Set-Cookie: np_csrf=%s; Path=/; SameSite=Strict; Max-Age=%d%s\r\n",
+		 sid, mac, NP_AUTH_IDLE_SECONDS, r->ri->is_ssl ? "; Secure" : "", csrf, NP_AUTH_IDLE_SECONDS,
+		 r->ri->is_ssl ? "; Secure" : "");
+	snprintf(r->sid, sizeof r->sid, "%s", sid);
+	snprintf(r->actor, sizeof r->actor, "%s", actor);
+	r->role = role;
+	return 0;
+}
+
+/* ---- failed-login slowdown: after 3 failures from one client address,
+ * each further attempt waits 2^(n-3) s (at most 5 minutes). ---- */
+
+static double throttle_until(struct np_httpd *h, const char *client)
+{
+	pthread_mutex_lock(&h->lock);
+	double u = json_real_value(json_object_get(json_object_get(h->throttle, client), "until"));
+	pthread_mutex_unlock(&h->lock);
+	return u;
+}
+
+static int throttle_fail(struct np_httpd *h, const char *client)
+{
+	pthread_mutex_lock(&h->lock);
+	if (json_object_size(h->throttle) > 10000)
+		json_object_clear(h->throttle);
+	json_t *e = json_object_get(h->throttle, client);
+	long long n = json_integer_value(json_object_get(e, "fails")) + 1;
+	double wait = n >= 3 ? (double)(1LL << (n - 3 < 8 ? n - 3 : 8)) : 0;
+	if (wait > 300)
+		wait = 300;
+	json_object_set_new(h->throttle, client, json_pack("{s:I,s:f}", "fails", n, "until", np_now() + wait));
+	pthread_mutex_unlock(&h->lock);
+	return (int)n;
+}
+
+static void throttle_ok(struct np_httpd *h, const char *client)
+{
+	pthread_mutex_lock(&h->lock);
+	json_object_del(h->throttle, client);
+	pthread_mutex_unlock(&h->lock);
+}
+
+static int login_reply(struct np_req *r, const char *method)
+{
+	char cookie[600], csrf[65];
+	struct np_err err = {0};
+	if (np_auth_session_new(r, r->actor, r->role, method, cookie, sizeof cookie, csrf, &err) < 0)
+		return np__reply_err(r, &err);
+	char *body = NULL;
+	json_t *j = json_pack("{s:b,s:s,s:s,s:s,s:i}", "authenticated", 1, "actor", r->actor, "role",
+			      np_role_name(r->role), "csrf_token", csrf, "idle_timeout_seconds", NP_AUTH_IDLE_SECONDS);
+	body = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	int rc = np__reply_bytes(r, 200, "application/json", body, strlen(body), cookie);
+	free(body);
+	return rc;
+}
+
+int np_h_login(struct np_req *r)
+{
+	double until = throttle_until(r->srv, r->client);
+	if (until > np_now()) {
+		char hdr[64];
+		snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", (int)(until - np_now()) + 1);
+		np_warn(NULL, "login refused: too many failures client=%s", r->client);
+		static const char body[] =
+			"{\"error\":{\"code\":\"too_many_attempts\",\"message\":\"too many failed logins; wait and retry\"}}";
+		return np__reply_bytes(r, 429, "application/json", body, sizeof body - 1, hdr);
+	}
+	const char *mode = np_config_str(&r->cfg, "saml.auth_mode");
+	if (np_config_bool(&r->cfg, "saml.enabled") && mode && !strcmp(mode, "saml"))
+		return np__reply_error(r, 403, "password_login_disabled", "password login is disabled (SAML SSO only)");
+	json_t *b = np__body_json(r);
+	if (!b)
+		return 400;
+	const char *pw = json_string_value(json_object_get(b, "password"));
+	if (!pw || !*pw || strlen(pw) > 256) {
+		json_decref(b);
+		return np__reply_error(r, 400, "bad_request", "password: a string of 1 to 256 characters");
+	}
+	struct np_err err = {0};
+	char *hash = np_config_secret(r->srv->home, HASH_SECRET, &err);
+	int ok = hash && np_auth_verify(pw, hash);
+	if (!ok) {
+		/* Re-sync after a password change: the service password set in
+		 * Settings (the one the cloud accepts) replaces the local hash. */
+		char *cloud = np_config_secret(r->srv->home, "cloud.service_password", &err);
+		if (cloud && strlen(cloud) == strlen(pw) && CRYPTO_memcmp(cloud, pw, strlen(pw)) == 0) {
+			char hb[128];
+			if (np_auth_hash(pw, hb, sizeof hb, &err) == 0 &&
+			    np_config_secret_set(r->srv->home, HASH_SECRET, hb, &err) == 0) {
+				ok = 1;
+				np_info(NULL, "local password hash re-synchronised with the service password");
+			}
+		}
+		if (cloud) {
+			OPENSSL_cleanse(cloud, strlen(cloud));
+			free(cloud);
+		}
+	}
+	free(hash);
+	OPENSSL_cleanse((void *)pw, strlen(pw));
+	json_decref(b);
+	snprintf(r->actor, sizeof r->actor, "service");
+	if (!ok) {
+		int n = throttle_fail(r->srv, r->client);
+		np_warn(NULL, "login failed method=password client=%s failures=%d", r->client, n);
+		r->role = NP_ROLE_PUBLIC;
+		np__audit(r, "login", NULL, "method=password", "failure");
+		return np__reply_error(r, 401, "bad_credentials", "wrong password");
+	}
+	throttle_ok(r->srv, r->client);
+	r->role = NP_ROLE_ADMIN;
+	np__audit(r, "login", NULL, "method=password", "success");
+	return login_reply(r, "password");
+}
+
+int np_h_logout(struct np_req *r)
+{
+	struct np_err err = {0};
+	struct np_db *db = np__db(r->srv, &err);
+	sqlite3_stmt *st;
+	if (r->sid[0] && db && sqlite3_prepare_v2(db->h, "DELETE FROM sessions WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, r->sid, -1, SQLITE_TRANSIENT);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	np__audit(r, "logout", NULL, NULL, "success");
+	static const char body[] = "{\"authenticated\":false}";
+	return np__reply_bytes(r, 200, "application/json", body, sizeof body - 1,
+			       "Set-Cookie: np_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0\r\n"
+			       "Set-Cookie: np_csrf=; Path=/; SameSite=Strict; Max-Age=0\r\n");
+}
+
+int np_h_session(struct np_req *r)
+{
+	int saml = np_config_bool(&r->cfg, "saml.enabled");
+	const char *mode = np_config_str(&r->cfg, "saml.auth_mode");
+	json_t *methods = json_array();
+	if (!saml || !mode || strcmp(mode, "saml"))
+		json_array_append_new(methods, json_string("password"));
+	if (saml && mode && strcmp(mode, "local"))
+		json_array_append_new(methods, json_string("saml"));
+	json_t *o = json_pack("{s:b,s:s,s:s,s:o}", "authenticated", r->role > NP_ROLE_PUBLIC, "role",
+			      np_role_name(r->role), "actor", r->actor, "methods", methods);
+	if (r->sid[0]) {
+		struct np_err err = {0};
+		struct np_db *db = np__db(r->srv, &err);
+		sqlite3_stmt *st;
+		if (db && sqlite3_prepare_v2(db->h, "SELECT csrf FROM sessions WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, r->sid, -1, SQLITE_TRANSIENT);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				json_object_set_new(o, "csrf_token", json_string((const char *)sqlite3_column_text(st, 0)));
+			sqlite3_finalize(st);
+		}
+	}
+	return np__reply_json(r, 200, o);
+}

@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: Apache-2.0
+/* np_httpd: CivetWeb setup, request dispatch through the route table, reply
+ * helpers, static files and Swagger UI. Everything goes through
+ * begin_request so CivetWeb never serves or lists a file by itself. */
+#include "np_httpd.h"
+
+#include "np_auth.h"
+#include "np_db.h"
+#include "np_err.h"
+#include "np_fs.h"
+#include "np_httpd_int.h"
+#include "np_httpd_tls.h"
+#include "np_json.h"
+#include "np_log.h"
+#include "np_util.h"
+
+#include <civetweb.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+const char *np_role_name(enum np_role r)
+{
+	return r == NP_ROLE_ADMIN ? "admin" : r == NP_ROLE_USER ? "user" : "public";
+}
+
+void np_httpd_routes_print(FILE *f)
+{
+	for (size_t i = 0; i < np_httpd_nroutes; i++)
+		fprintf(f, "%s %s %s\n", np_httpd_routes[i].method, np_httpd_routes[i].pattern,
+			np_role_name(np_httpd_routes[i].role));
+}
+
+/* frame-ancestors 'self': the UI previews PDF reports in an iframe of its own. */
+static const char sec_headers[] =
+	"Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+	"img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'\r\n"
+	"X-Content-Type-Options: nosniff\r\n"
+	"X-Frame-Options: SAMEORIGIN\r\n"
+	"Referrer-Policy: no-referrer\r\n";
+
+const char *np__sec_headers(void) { return sec_headers; }
+
+static void start_headers(struct np_req *r, int status, const char *ctype)
+{
+	mg_response_header_start(r->c, status);
+	if (ctype)
+		mg_response_header_add(r->c, "Content-Type", ctype, -1);
+	mg_response_header_add_lines(r->c, sec_headers);
+	mg_response_header_add(r->c, "Cache-Control", "no-store", -1);
+	if (r->ri->is_ssl)
+		mg_response_header_add(r->c, "Strict-Transport-Security", "max-age=31536000", -1);
+}
+
+int np__reply_bytes(struct np_req *r, int status, const char *ctype, const void *buf, size_t len,
+		    const char *extra_headers)
+{
+	char cl[32];
+	start_headers(r, status, ctype);
+	snprintf(cl, sizeof cl, "%zu", len);
+	mg_response_header_add(r->c, "Content-Length", cl, -1);
+	if (extra_headers && *extra_headers)
+		mg_response_header_add_lines(r->c, extra_headers);
+	mg_response_header_send(r->c);
+	if (len && strcmp(r->ri->request_method, "HEAD"))
+		mg_write(r->c, buf, len);
+	return status;
+}
+
+int np__reply_json(struct np_req *r, int status, json_t *json)
+{
+	char *s = json ? json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	json_decref(json);
+	if (!s)
+		return np__reply_bytes(r, 500, "application/json",
+				       "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}", 56, NULL);
+	size_t n = strlen(s);
+	s[n] = 0;
+	int rc = np__reply_bytes(r, status, "application/json", s, n, NULL);
+	free(s);
+	return rc;
+}
+
+int np__reply_error(struct np_req *r, int status, const char *code, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	json_t *m = json_string(msg);
+	if (!m)
+		m = json_string("invalid message");
+	return np__reply_json(r, status, json_pack("{s:{s:s,s:o}}", "error", "code", code, "message", m));
+}
+
+int np__reply_err(struct np_req *r, const struct np_err *err)
+{
+	if (err->sys == ENOENT)
+		return np__reply_error(r, 404, "not_found", "%s", err->msg);
+	if (err->cls == NP_ERR_TEMP)
+		return np__reply_error(r, 503, "unavailable", "%s", err->msg);
+	return np__reply_error(r, 400, "bad_request", "%s", err->msg);
+}
+
+int np__reply_not_impl(struct np_req *r, const char *what)
+{
+	return np__reply_error(r, 501, "not_implemented", "%s is not available in this build", what);
+}
+
+int np__reply_file(struct np_req *r, const char *path, const char *ctype, const char *attachment)
+{
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return np__reply_error(r, 404, "not_found", "no such file");
+	char extra[1200];
+	int n = snprintf(extra, sizeof extra, "%sCache-Control: no-store\r\n", sec_headers);
+	if (attachment && n > 0 && (size_t)n < sizeof extra)
+		snprintf(extra + n, sizeof extra - (size_t)n, "Content-Disposition: attachment; filename=\"%s\"\r\n",
+			 attachment);
+	mg_send_mime_file2(r->c, path, ctype ? ctype : mg_get_builtin_mime_type(path), extra);
+	return 200;
+}
+
+json_t *np__body_json(struct np_req *r)
+{
+	const char *ct = mg_get_header(r->c, "Content-Type");
+	if (!ct || strncasecmp(ct, "application/json", 16)) {
+		np__reply_error(r, 415, "unsupported_media_type", "the body must be application/json");
+		return NULL;
+	}
+	long long cl = r->ri->content_length;
+	if (cl > NP_HTTPD_JSON_MAX) {
+		mg_disable_connection_keep_alive(r->c);
+		np__reply_error(r, 413, "too_large", "the body is larger than %d bytes", NP_HTTPD_JSON_MAX);
+		return NULL;
+	}
+	size_t cap = cl >= 0 ? (size_t)cl + 1 : 65536, len = 0;
+	char *buf = malloc(cap);
+	if (!buf) {
+		np__reply_error(r, 500, "internal", "out of memory");
+		return NULL;
+	}
+	for (;;) {
+		if (len + 1 >= cap) {
+			if (cap > NP_HTTPD_JSON_MAX) {
+				free(buf);
+				mg_disable_connection_keep_alive(r->c);
+				np__reply_error(r, 413, "too_large", "the body is larger than %d bytes", NP_HTTPD_JSON_MAX);
+				return NULL;
+			}
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				np__reply_error(r, 500, "internal", "out of memory");
+				return NULL;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		int n = mg_read(r->c, buf + len, cap - len - 1);
+		if (n < 0) {
+			free(buf);
+			mg_disable_connection_keep_alive(r->c);
+			np__reply_error(r, 400, "bad_request", "unable to read the request body");
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	struct np_err err = {0};
+	json_t *v = np_json_parse(buf, len, "request body", &err);
+	free(buf);
+	if (!v) {
+		np__reply_error(r, 400, "bad_json", "%s", err.msg);
+		return NULL;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		np__reply_error(r, 400, "bad_json", "the body must be a JSON object");
+		return NULL;
+	}
+	return v;
+}
+
+static void db_destroy(void *p) { np_db_close(p); }
+
+struct np_db *np__db(struct np_httpd *h, struct np_err *err)
+{
+	struct np_db *db = pthread_getspecific(h->dbkey);
+	if (db)
+		return db;
+	db = np_db_open(h->home, err);
+	if (db)
+		pthread_setspecific(h->dbkey, db);
+	return db;
+}
+
+void np__audit(struct np_req *r, const char *action, const char *npuid, const char *detail, const char *outcome)
+{
+	char ts[32];
+	struct np_err err = {0};
+	np_time_iso_at((time_t)np_now(), ts);
+	struct np_db *db = np__db(r->srv, &err);
+	sqlite3_stmt *st = NULL;
+	if (db && sqlite3_prepare_v2(db->h,
+				     "INSERT INTO audit (ts, actor, role, client, action, npuid, detail, outcome)"
+				     " VALUES (?,?,?,?,?,?,?,?)",
+				     -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, ts, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, r->actor, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 3, np_role_name(r->role), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, r->client, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 5, action, -1, SQLITE_TRANSIENT);
+		if (npuid)
+			sqlite3_bind_text(st, 6, npuid, -1, SQLITE_TRANSIENT);
+		if (detail)
+			sqlite3_bind_text(st, 7, detail, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 8, outcome, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			np_error(npuid, "unable to write the audit record action=%s: %s", action, sqlite3_errmsg(db->h));
+		sqlite3_finalize(st);
+	} else {
+		np_error(npuid, "unable to write the audit record action=%s", action);
+	}
+	/* The actor of a SAML login is the IdP's NameID, usually an e-mail: an
+	 * operator identity, not patient data. */
+	np_info(npuid, "audit action=%s outcome=%s role=%s client=%s%s%s", action, outcome, np_role_name(r->role),
+		r->client, detail ? " " : "", detail ? detail : "");
+}
+
+/* ---- static files ---- */
+
+static int send_static(struct np_req *r, const char *root, const char *rel)
+{
+	/* Refuse hidden names and any dot segment; CivetWeb already cleaned the
+	 * path, this is the second fence. */
+	if (strstr(rel, "/.") || strchr(rel, '\\') || strlen(rel) > 1024)
+		return np__reply_error(r, 404, "not_found", "no such file");
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s%s", root, rel) >= (int)sizeof path)
+		return np__reply_error(r, 404, "not_found", "no such file");
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		size_t n = strlen(path);
+		if (snprintf(path + n, sizeof path - n, "%sindex.html", path[n - 1] == '/' ? "" : "/") >=
+		    (int)(sizeof path - n))
+			return np__reply_error(r, 404, "not_found", "no such file");
+	}
+	char real[PATH_MAX], rroot[PATH_MAX];
+	if (!realpath(path, real) || !realpath(root, rroot) || strncmp(real, rroot, strlen(rroot)) ||
+	    (real[strlen(rroot)] != '/' && real[strlen(rroot)] != 0) || stat(real, &st) < 0 || !S_ISREG(st.st_mode))
+		return np__reply_error(r, 404, "not_found", "no such file");
+	char extra[1024];
+	snprintf(extra, sizeof extra, "%sCache-Control: no-cache\r\n", sec_headers);
+	mg_send_mime_file2(r->c, real, NULL, extra);
+	return 200;
+}
+
+int np_h_api_docs(struct np_req *r)
+{
+	const char *rel = r->path + strlen("/api-docs");
+	if (!*rel || !strcmp(rel, "/") || !strcmp(rel, "/index.html"))
+		return send_static(r, r->srv->web, "/api-docs.html");
+	if (!strcmp(rel, "/init.js"))
+		return send_static(r, r->srv->web, "/api-docs.js");
+	if (!r->srv->vendor[0])
+		return np__reply_error(r, 404, "not_found", "Swagger UI is not installed (make installs it with npm)");
+	return send_static(r, r->srv->vendor, rel);
+}
+
+/* ---- dispatch ---- */
+
+static int is_api(const char *p)
+{
+	return !strncmp(p, "/api/", 5) || !strcmp(p, "/api") || !strcmp(p, "/health") || !strcmp(p, "/metrics") ||
+	       !strncmp(p, "/api-docs", 9);
+}
+
+static int is_write(const char *m) { return strcmp(m, "GET") && strcmp(m, "HEAD"); }
+
+static void cfg_snapshot(struct np_httpd *h, struct np_config *cfg)
+{
+	pthread_mutex_lock(&h->lock);
+	cfg->root = json_incref(h->cfg);
+	pthread_mutex_unlock(&h->lock);
+	snprintf(cfg->home, sizeof cfg->home, "%s", h->home);
+}
+
+static int dispatch(struct np_req *r)
+{
+	const struct np_route *hit = NULL;
+	char allow[128] = "";
+	const char *m = r->ri->request_method;
+	for (size_t i = 0; i < np_httpd_nroutes; i++) {
+		const struct np_route *rt = &np_httpd_routes[i];
+		char param[2][NP_HTTPD_PARAM_MAX];
+		if (!np_route_match(rt->pattern, r->path, param))
+			continue;
+		if (!strcmp(rt->method, m) || (!strcmp(m, "HEAD") && !strcmp(rt->method, "GET"))) {
+			hit = rt;
+			memcpy(r->param, param, sizeof param);
+			break;
+		}
+		if (strlen(allow) + strlen(rt->method) + 3 < sizeof allow) {
+			if (allow[0])
+				strcat(allow, ", ");
+			strcat(allow, rt->method);
+		}
+	}
+	if (!hit && !strncmp(r->path, "/api-docs", 9) && !strcmp(m, "GET")) {
+		static const struct np_route docs = {"GET", "/api-docs", NP_ROLE_PUBLIC, np_h_api_docs};
+		hit = &docs;
+	}
+	if (!hit && allow[0]) {
+		char hdr[160];
+		snprintf(hdr, sizeof hdr, "Allow: %s\r\n", allow);
+		mg_response_header_start(r->c, 405);
+		mg_response_header_add(r->c, "Content-Type", "application/json", -1);
+		mg_response_header_add_lines(r->c, sec_headers);
+		mg_response_header_add_lines(r->c, hdr);
+		static const char body[] = "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"method not allowed\"}}";
+		char cl[16];
+		snprintf(cl, sizeof cl, "%zu", sizeof body - 1);
+		mg_response_header_add(r->c, "Content-Length", cl, -1);
+		mg_response_header_send(r->c);
+		mg_write(r->c, body, sizeof body - 1);
+		return 405;
+	}
+	if (!hit)
+		return np__reply_error(r, 404, "not_found", "no such endpoint");
+	r->route = hit;
+	if (np_auth_resolve(r) < 0)
+		return 500;
+	if (r->role < hit->role) {
+		if (r->role == NP_ROLE_PUBLIC)
+			return np__reply_error(r, 401, "unauthenticated", "log in first");
+		return np__reply_error(r, 403, "forbidden", "this action needs the %s role", np_role_name(hit->role));
+	}
+	if (is_write(m) && hit->role > NP_ROLE_PUBLIC && !np_auth_csrf_ok(r))
+		return np__reply_error(r, 403, "csrf", "missing or wrong X-CSRF-Token header");
+	return hit->fn(r);
+}
+
+static int begin_request(struct mg_connection *c)
+{
+	struct np_httpd *h = mg_get_user_data(mg_get_context(c));
+	struct np_req r;
+	memset(&r, 0, sizeof r);
+	r.c = c;
+	r.ri = mg_get_request_info(c);
+	r.srv = h;
+	r.path = r.ri->local_uri ? r.ri->local_uri : "";
+	r.query = r.ri->query_string ? r.ri->query_string : "";
+	snprintf(r.client, sizeof r.client, "%s", r.ri->remote_addr);
+	snprintf(r.actor, sizeof r.actor, "-");
+	cfg_snapshot(h, &r.cfg);
+	int status;
+	if (r.path[0] != '/')
+		status = np__reply_error(&r, 400, "bad_request", "bad request target");
+	else if (is_api(r.path))
+		status = dispatch(&r);
+	else if (strcmp(r.ri->request_method, "GET") && strcmp(r.ri->request_method, "HEAD"))
+		status = np__reply_error(&r, 405, "method_not_allowed", "static files are read-only");
+	else
+		status = send_static(&r, h->web, r.path);
+	json_decref(r.cfg.root);
+	return status > 0 && status < 1000 ? status : 500;
+}
+
+static int log_message(const struct mg_connection *c, const char *msg)
+{
+	(void)c;
+	/* CivetWeb's own messages (socket errors, TLS handshakes) carry no PHI. */
+	np_warn(NULL, "civetweb: %s", msg);
+	return 1;
+}
+
+static int load_settings(struct np_httpd *h, struct np_err *err)
+{
+	struct np_config cfg;
+	if (np_config_load(&cfg, h->home, err) < 0)
+		return -1;
+	pthread_mutex_lock(&h->lock);
+	json_decref(h->cfg);
+	h->cfg = cfg.root;
+	pthread_mutex_unlock(&h->lock);
+	return 0;
+}
+
+int np_httpd_reload(struct np_httpd *h, struct np_err *err)
+{
+	if (load_settings(h, err) < 0)
+		return -1;
+	return np_httpd_tls_reload(h, err);
+}
+
+static int init_ssl(void *ssl_ctx, void *user_data) { return np_httpd_tls_init_ctx(user_data, ssl_ctx); }
+
+struct np_httpd *np_httpd_start(const struct np_httpd_opts *o, struct np_err *err)
+{
+	struct np_httpd *h = calloc(1, sizeof *h);
+	if (!h) {
+		np_err_sys(err, ENOMEM, "unable to start the web server");
+		return NULL;
+	}
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_key_create(&h->dbkey, db_destroy);
+	h->uploads = json_object();
+	h->throttle = json_object();
+	h->started = np_now();
+	h->insecure_no_auth = o->insecure_no_auth;
+	snprintf(h->home, sizeof h->home, "%s", o->home);
+	snprintf(h->share, sizeof h->share, "%s", o->share);
+	snprintf(h->web, sizeof h->web, "%s/web", o->share);
+	if (o->vendor && *o->vendor)
+		snprintf(h->vendor, sizeof h->vendor, "%s/node_modules/swagger-ui-dist", o->vendor);
+	if (h->vendor[0] && !np_is_dir(h->vendor))
+		h->vendor[0] = 0;
+	struct np_config tmp;
+	if (load_settings(h, err) < 0 || np_auth_init(h, err) < 0)
+		goto fail;
+	tmp.root = h->cfg;
+	int tls = np_config_bool(&tmp, "tls.enabled");
+	if (tls && np_httpd_tls_reload(h, err) < 0)
+		goto fail;
+	char ports[256], port[16], threads[16];
+	int p = o->port ? o->port : (int)np_config_int(&tmp, "http.port");
+	int rp = (int)np_config_int(&tmp, "http.redirect_port");
+	const char *bind = np_config_str(&tmp, "http.bind");
+	if (tls && rp > 0)
+		snprintf(ports, sizeof ports, "%s:%d%s,%s:%dr", bind, p, "s", bind, rp);
+	else
+		snprintf(ports, sizeof ports, "%s:%d%s", bind, p, tls ? "s" : "");
+	snprintf(port, sizeof port, "%d", p);
+	snprintf(threads, sizeof threads, "%d", 32);
+	const char *opts[] = {"listening_ports", ports, "num_threads", threads, "request_timeout_ms", "60000",
+			      "keep_alive_timeout_ms", "5000", "enable_keep_alive", "yes", "max_request_size", "16384",
+			      "enable_directory_listing", "no", "ssl_protocol_version", "4", "linger_timeout_ms", "1000",
+			      NULL};
+	struct mg_callbacks cb;
+	memset(&cb, 0, sizeof cb);
+	cb.begin_request = begin_request;
+	cb.log_message = log_message;
+	cb.init_ssl = init_ssl;
+	mg_init_library(tls ? MG_FEATURES_TLS : 0);
+	struct mg_init_data init = {.callbacks = &cb, .user_data = h, .configuration_options = opts};
+	char ebuf[256] = "";
+	unsigned ecode = 0;
+	struct mg_error_data ed = {.code = &ecode, .text = ebuf, .text_buffer_size = sizeof ebuf};
+	h->ctx = mg_start2(&init, &ed);
+	if (!h->ctx) {
+		np_err_set(err, NP_ERR_TEMP, "unable to listen on %s: %s", ports, ebuf[0] ? ebuf : "unknown error");
+		goto fail;
+	}
+	np_info(NULL, "listening ports=%s tls=%d auth=%s", ports, tls, h->insecure_no_auth ? "off(insecure)" : "on");
+	return h;
+fail:
+	np_httpd_stop(h);
+	return NULL;
+}
+
+void np_httpd_stop(struct np_httpd *h)
+{
+	if (!h)
+		return;
+	if (h->ctx)
+		mg_stop(h->ctx);
+	np_httpd_tls_free(h);
+	json_decref(h->cfg);
+	json_decref(h->uploads);
+	json_decref(h->throttle);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}

@@ -1,0 +1,1006 @@
+// SPDX-License-Identifier: Apache-2.0
+/* np_httpd_api: route handlers over the index, the spool and the settings.
+ * Actions that belong to a pipeline stage call that stage's library
+ * function; until one exists in this build the action answers 501. */
+#include "np_db.h"
+#include "np_err.h"
+#include "np_fs.h"
+#include "np_httpd_int.h"
+#include "np_httpd_tls.h"
+#include "np_json.h"
+#include "np_log.h"
+#include "np_spool.h"
+#include "np_study.h"
+#include "np_ul.h"
+#include "np_util.h"
+
+#include <arpa/inet.h>
+#include <civetweb.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char REDACTED[] = "[Redacted]";
+
+static int bad_param(struct np_req *r, const char *msg) { return np__reply_error(r, 400, "bad_request", "%s", msg); }
+
+/* The npuid path parameter, checked. */
+static int npuid_param(struct np_req *r, const char **id)
+{
+	*id = r->param[0];
+	if (!np_uuid_valid(*id)) {
+		np__reply_error(r, 400, "bad_request", "neuropacsId: expected a UUID");
+		return -1;
+	}
+	return 0;
+}
+
+/* spool folder of a study; replies 404 when it is nowhere. */
+static int study_dir(struct np_req *r, const char *npuid, char *dir, size_t dsz, char *state, size_t ssz)
+{
+	struct np_err err = {0};
+	int claimed = 0;
+	int rc = np_spool_find(r->srv->home, npuid, state, ssz, &claimed, &err);
+	if (rc < 0) {
+		np__reply_err(r, &err);
+		return -1;
+	}
+	if (rc == 1) {
+		np__reply_error(r, 404, "not_found", "no study %s", npuid);
+		return -1;
+	}
+	char base[PATH_MAX];
+	if (claimed)
+		snprintf(base, sizeof base, "%s/spool/%s/.work/%s", r->srv->home, state, npuid);
+	else if (np_spool_study_dir(r->srv->home, state, npuid, base, sizeof base, &err) < 0) {
+		np__reply_err(r, &err);
+		return -1;
+	}
+	snprintf(dir, dsz, "%s", base);
+	return 0;
+}
+
+static struct np_db *req_db(struct np_req *r)
+{
+	struct np_err err = {0};
+	struct np_db *db = np__db(r->srv, &err);
+	if (!db)
+		np__reply_err(r, &err);
+	return db;
+}
+
+static json_t *col_json(sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER:
+		return json_integer(sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT:
+		return json_real(sqlite3_column_double(st, i));
+	case SQLITE_NULL:
+		return json_null();
+	default: {
+		json_t *s = json_stringn((const char *)sqlite3_column_text(st, i), (size_t)sqlite3_column_bytes(st, i));
+		return s ? s : json_string("");
+	}
+	}
+}
+
+/* ---- health, status, metrics ---- */
+
+/* "ok" when a C-ECHO succeeds or the listener answers at the DICOM level
+ * (an A-ASSOCIATE-RJ for our AE title still proves it is alive); with DICOM
+ * TLS on, a TCP connect is the check. */
+static const char *dicom_check(struct np_req *r)
+{
+	int port = (int)np_config_int(&r->cfg, "dicom.port");
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || port <= 0)
+		return "error";
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+	if (!ok && errno == EINPROGRESS) {
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		int e = 0;
+		socklen_t el = sizeof e;
+		ok = poll(&p, 1, 1000) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) == 0 && e == 0;
+	}
+	close(fd);
+	if (!ok)
+		return "not_listening";
+	if (np_config_bool(&r->cfg, "dicom.tls.enabled"))
+		return "ok";
+	static const char *const ts[] = {"1.2.840.10008.1.2"};
+	struct np_ul_propose pc = {"1.2.840.10008.1.1", ts, 1};
+	struct np_ul_scu_opts o = {.host = "127.0.0.1", .port = port, .calling_ae = "NP_HEALTH",
+				   .called_ae = np_config_str(&r->cfg, "dicom.ae_title"), .timeout_s = 3};
+	struct np_err err = {0};
+	struct np_ul *ul = np_ul_scu_connect(&o, &pc, 1, &err);
+	if (!ul)
+		return err.cls == NP_ERR_PERM ? "ok" : "no_dicom_answer";
+	unsigned status = 0xFFFF;
+	int rc = np_ul_scu_echo(ul, &status, &err);
+	if (rc == 0)
+		np_ul_release(ul, &err);
+	else
+		np_ul_close(ul);
+	return rc == 0 && status == 0 ? "ok" : "echo_failed";
+}
+
+int np_h_health(struct np_req *r)
+{
+	struct np_err err = {0};
+	struct np_db *db = np__db(r->srv, &err);
+	int db_ok = db && np_db_exec(db, "SELECT 1 FROM studies LIMIT 1", &err) == 0;
+	const char *dicom = dicom_check(r);
+	int good = db_ok && !strcmp(dicom, "ok");
+	json_t *o = json_pack("{s:s,s:{s:s},s:{s:s,s:I}}", "status", good ? "ok" : "unhealthy", "database", "status",
+			      db_ok ? "ok" : "error", "dicom", "status", dicom, "port",
+			      (json_int_t)np_config_int(&r->cfg, "dicom.port"));
+	return np__reply_json(r, good ? 200 : 503, o);
+}
+
+int np_h_api_health(struct np_req *r) { return np__reply_json(r, 200, json_pack("{s:s}", "status", "ok")); }
+
+static long count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	long n = 0;
+	struct dirent *e;
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static json_t *queue_depths(struct np_httpd *h)
+{
+	json_t *q = json_object();
+	for (const char *const *s = np_spool_states; *s; s++) {
+		char p[PATH_MAX], w[PATH_MAX];
+		snprintf(p, sizeof p, "%s/spool/%s", h->home, *s);
+		snprintf(w, sizeof w, "%s/spool/%s/.work", h->home, *s);
+		long n = count_dir(p), c = count_dir(w);
+		json_object_set_new(q, *s, json_integer((n < 0 ? 0 : n) + (c < 0 ? 0 : c)));
+	}
+	return q;
+}
+
+/* s6-svstat of each service of the agent's scan directory. */
+static json_t *services(struct np_httpd *h)
+{
+	json_t *o = json_object();
+	char sd[PATH_MAX];
+	snprintf(sd, sizeof sd, "%s/service", h->home);
+	DIR *d = opendir(sd);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char st[PATH_MAX];
+		snprintf(st, sizeof st, "%s/%s/supervise/status", sd, e->d_name);
+		/* s6 status file: byte 34..35 hold the pid when up (see s6-svstat); "up" when pid != 0 */
+		size_t len = 0;
+		struct np_err err = {0};
+		char *buf = np_read_file(st, 4096, &len, &err);
+		const char *state = "unknown";
+		if (buf && len >= 43) {
+			unsigned long long pid = 0;
+			for (int i = 0; i < 8; i++)
+				pid = pid << 8 | (unsigned char)buf[12 + 8 + i];
+			state = pid ? "up" : "down";
+		}
+		free(buf);
+		json_object_set_new(o, e->d_name, json_string(state));
+	}
+	if (d)
+		closedir(d);
+	return o;
+}
+
+int np_h_status(struct np_req *r)
+{
+	char started[32];
+	np_time_iso_at((time_t)r->srv->started, started);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:o,s:o,s:s,s:s}", "version", NP_VERSION, "civetweb", mg_version(),
+			      "sqlite", sqlite3_libversion(), "started_at", started, "uptime_seconds",
+			      (json_int_t)(np_now() - r->srv->started), "queues", queue_depths(r->srv), "services",
+			      services(r->srv), "mode", np_config_str(&r->cfg, "agent.mode") ?: "cloud", "now", "");
+	char now[32];
+	np_time_iso(now);
+	json_object_set_new(o, "now", json_string(now));
+	return np__reply_json(r, 200, o);
+}
+
+static void prom_name(const char *in, char *out, size_t sz)
+{
+	size_t o = 0;
+	for (; *in && o + 1 < sz; in++)
+		out[o++] = (*in >= 'a' && *in <= 'z') || (*in >= 'A' && *in <= 'Z') || (*in >= '0' && *in <= '9') ? *in : '_';
+	out[o] = 0;
+}
+
+int np_h_metrics(struct np_req *r)
+{
+	struct np_db *db = req_db(r);
+	if (!db)
+		return 503;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	fprintf(f, "# HELP np_up The agent web server is up.\n# TYPE np_up gauge\nnp_up 1\n");
+	fprintf(f, "# HELP np_httpd_uptime_seconds Seconds since np-httpd started.\n# TYPE np_httpd_uptime_seconds gauge\n"
+		   "np_httpd_uptime_seconds %.0f\n",
+		np_now() - r->srv->started);
+	fprintf(f, "# HELP np_spool_studies Studies in each spool state.\n# TYPE np_spool_studies gauge\n");
+	json_t *q = queue_depths(r->srv);
+	const char *k;
+	json_t *v;
+	json_object_foreach (q, k, v)
+		fprintf(f, "np_spool_studies{state=\"%s\"} %lld\n", k, (long long)json_integer_value(v));
+	json_decref(q);
+	sqlite3_stmt *st;
+	fprintf(f, "# HELP np_index_studies Studies in the index by QC result.\n# TYPE np_index_studies gauge\n");
+	if (sqlite3_prepare_v2(db->h, "SELECT ifnull(qc_result,'pending'), count(*) FROM studies GROUP BY 1", -1, &st,
+			       NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			char n[64];
+			prom_name((const char *)sqlite3_column_text(st, 0), n, sizeof n);
+			fprintf(f, "np_index_studies{qc=\"%s\"} %lld\n", n, (long long)sqlite3_column_int64(st, 1));
+		}
+		sqlite3_finalize(st);
+	}
+	fprintf(f, "# HELP np_events_total Events recorded by type.\n# TYPE np_events_total counter\n");
+	if (sqlite3_prepare_v2(db->h, "SELECT type, count(*) FROM events GROUP BY type", -1, &st, NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			char n[64];
+			prom_name((const char *)sqlite3_column_text(st, 0), n, sizeof n);
+			fprintf(f, "np_events_total{type=\"%s\"} %lld\n", n, (long long)sqlite3_column_int64(st, 1));
+		}
+		sqlite3_finalize(st);
+	}
+	/* The latest sample of each metric np-metrics recorded. */
+	if (sqlite3_prepare_v2(db->h,
+			       "SELECT name, value FROM metrics m WHERE ts = (SELECT max(ts) FROM metrics WHERE name = m.name)"
+			       " GROUP BY name",
+			       -1, &st, NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			char n[96];
+			prom_name((const char *)sqlite3_column_text(st, 0), n, sizeof n);
+			fprintf(f, "# TYPE np_%s gauge\nnp_%s %g\n", n, n, sqlite3_column_double(st, 1));
+		}
+		sqlite3_finalize(st);
+	}
+	fclose(f);
+	int rc = np__reply_bytes(r, 200, "text/plain; version=0.0.4", buf, len, NULL);
+	free(buf);
+	return rc;
+}
+
+int np_h_openapi(struct np_req *r)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/openapi.json", r->srv->share);
+	return np__reply_file(r, p, "application/json", NULL);
+}
+
+/* ---- studies ---- */
+
+static const char STUDY_COLS[] =
+	"npuid, state, stable, source, format, study_name, accession, patient_name, patient_id, patient_age,"
+	" patient_sex, study_date, study_description, modalities, calling_ae, group_name, products, qc_result,"
+	" order_id, order_status, order_progress, instances, series, bytes, linked_npuid, flags, created_at,"
+	" updated_at, stable_at";
+static const char *const study_keys[] = {
+	"npuid",       "state",	     "stable",	       "source",	 "format",     "study_name",
+	"accession",   "patient_name", "patient_id",     "patient_age",	 "patient_sex", "study_date",
+	"study_description", "modalities", "calling_ae", "group",	 "products",   "qc_result",
+	"order_id",    "order_status", "order_progress", "instances",	 "series",     "bytes",
+	"linked_npuid", "flags",	     "created_at",     "updated_at",	 "stable_at",  NULL};
+static int phi_col(const char *k)
+{
+	return !strcmp(k, "study_name") || !strcmp(k, "accession") || !strcmp(k, "patient_name") ||
+	       !strcmp(k, "patient_id");
+}
+
+static json_t *study_row(sqlite3_stmt *st, int reveal)
+{
+	json_t *o = json_object();
+	for (int i = 0; study_keys[i]; i++) {
+		json_t *v = col_json(st, i);
+		if (!reveal && phi_col(study_keys[i]) && !json_is_null(v)) {
+			json_decref(v);
+			v = json_string(REDACTED);
+		} else if ((!strcmp(study_keys[i], "products") || !strcmp(study_keys[i], "flags") ||
+			    !strcmp(study_keys[i], "modalities")) &&
+			   json_is_string(v)) {
+			json_t *p = json_loads(json_string_value(v), JSON_DECODE_ANY, NULL);
+			if (p) {
+				json_decref(v);
+				v = p;
+			}
+		} else if (!strcmp(study_keys[i], "stable")) {
+			json_t *b = json_boolean(json_integer_value(v));
+			json_decref(v);
+			v = b;
+		}
+		json_object_set_new(o, study_keys[i], v);
+	}
+	return o;
+}
+
+static void bind_all(sqlite3_stmt *st, const char *binds[8], int n)
+{
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_text(st, i + 1, binds[i], -1, SQLITE_STATIC);
+}
+
+int np_h_studies(struct np_req *r)
+{
+	struct np_studies_q q;
+	char msg[200];
+	if (np_studies_q_parse(r->query, &q, msg, sizeof msg) < 0)
+		return bad_param(r, msg);
+	if (q.reveal && r->role < NP_ROLE_ADMIN)
+		return np__reply_error(r, 403, "forbidden", "revealing PHI in a list needs the admin role");
+	struct np_db *db = req_db(r);
+	if (!db)
+		return 503;
+	char where[2400], sql[4096];
+	const char *binds[8];
+	int nb = 0;
+	if (np_studies_q_where(&q, q.reveal, where, sizeof where, binds, &nb) < 0)
+		return bad_param(r, "query too complex");
+	const char *col = np_studies_q_order(&q);
+	snprintf(sql, sizeof sql, "SELECT %s FROM studies%s ORDER BY %s %s, npuid %s LIMIT %ld OFFSET %ld", STUDY_COLS,
+		 where, col, q.desc ? "DESC" : "ASC", q.desc ? "DESC" : "ASC", q.size,
+		 q.cursor[0] ? 0L : (q.page - 1) * q.size);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return np__reply_error(r, 500, "internal", "database error: %s", sqlite3_errmsg(db->h));
+	bind_all(st, binds, nb);
+	json_t *items = json_array();
+	char last[160] = "";
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_array_append_new(items, study_row(st, q.reveal));
+		snprintf(last, sizeof last, "%s|%s", sqlite3_column_text(st, 26) ? (const char *)sqlite3_column_text(st, 26) : "",
+			 (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	json_t *o = json_pack("{s:o,s:I,s:I}", "items", items, "page", (json_int_t)q.page, "size", (json_int_t)q.size);
+	if (!q.cursor[0]) {
+		/* The count skips the keyset condition: it is the size of the filtered set. */
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM studies%s", where);
+		if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) == SQLITE_OK) {
+			bind_all(st, binds, nb);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				json_object_set_new(o, "total", json_integer(sqlite3_column_int64(st, 0)));
+			sqlite3_finalize(st);
+		}
+	}
+	json_object_set_new(o, "next_cursor",
+			    (long)json_array_size(items) == q.size && !strcmp(col, "created_at") ? json_string(last)
+												 : json_null());
+	if (q.reveal)
+		np__audit(r, "reveal", NULL, "scope=list", "success");
+	return np__reply_json(r, 200, o);
+}
+
+static json_t *load_opt(const char *dir, const char *name)
+{
+	char p[PATH_MAX];
+	struct np_err err = {0};
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	if (!np_exists(p))
+		return json_null();
+	json_t *v = np_json_load(p, 16 << 20, &err);
+	return v ? v : json_null();
+}
+
+static json_t *load_history(const char *dir)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/history.jsonl", dir);
+	json_t *a = json_array();
+	FILE *f = fopen(p, "re");
+	char line[4096];
+	while (f && fgets(line, sizeof line, f)) {
+		json_t *v = json_loads(line, 0, NULL);
+		if (v)
+			json_array_append_new(a, v);
+	}
+	if (f)
+		fclose(f);
+	return a;
+}
+
+/* Remove identifying demographics from a manifest copy. */
+static void redact_manifest(json_t *m)
+{
+	json_t *p = json_object_get(m, "patient");
+	const char *k;
+	json_t *v;
+	json_object_foreach (p, k, v)
+		if (strcmp(k, "age") && strcmp(k, "sex") && !json_is_null(v))
+			json_object_set_new(p, k, json_string(REDACTED));
+	json_t *s = json_object_get(m, "study");
+	if (json_is_string(json_object_get(s, "accession_number")))
+		json_object_set_new(s, "accession_number", json_string(REDACTED));
+	if (json_is_string(json_object_get(m, "study_name")))
+		json_object_set_new(m, "study_name", json_string(REDACTED));
+}
+
+int np_h_study_info(struct np_req *r)
+{
+	const char *id;
+	char dir[PATH_MAX], state[32], rv[8] = "";
+	if (npuid_param(r, &id) < 0 || study_dir(r, id, dir, sizeof dir, state, sizeof state) < 0)
+		return 400;
+	np_query_get(r->query, "reveal", rv, sizeof rv);
+	int reveal = !strcmp(rv, "1") || !strcmp(rv, "true");
+	json_t *m = load_opt(dir, "manifest.json");
+	if (!reveal)
+		redact_manifest(m);
+	json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "npuid", id, "state", state, "manifest", m, "qc",
+			      load_opt(dir, "qc.json"), "order", load_opt(dir, "order.json"), "deliveries",
+			      load_opt(dir, "deliveries.json"), "history", load_history(dir));
+	if (reveal)
+		np__audit(r, "reveal", id, "scope=study", "success");
+	return np__reply_json(r, 200, o);
+}
+
+int np_h_study_qc(struct np_req *r)
+{
+	const char *id;
+	char dir[PATH_MAX], state[32], p[PATH_MAX];
+	if (npuid_param(r, &id) < 0 || study_dir(r, id, dir, sizeof dir, state, sizeof state) < 0)
+		return 400;
+	snprintf(p, sizeof p, "%s/qc.json", dir);
+	if (!np_exists(p))
+		return np__reply_error(r, 404, "not_found", "no QC report yet for %s (state %s)", id, state);
+	return np__reply_file(r, p, "application/json", NULL);
+}
+
+/* Body {"neuropacsId": UUID} of the guide's PUT actions. */
+static int body_npuid(struct np_req *r, char out[37])
+{
+	json_t *b = np__body_json(r);
+	if (!b)
+		return -1;
+	const char *id = json_string_value(json_object_get(b, "neuropacsId"));
+	if (!id || !np_uuid_valid(id)) {
+		json_decref(b);
+		np__reply_error(r, 400, "bad_request", "neuropacsId: expected a UUID");
+		return -1;
+	}
+	snprintf(out, 37, "%s", id);
+	json_decref(b);
+	return 0;
+}
+
+int np_h_bypass_qc(struct np_req *r)
+{
+	char id[37], dir[PATH_MAX], state[32];
+	if (body_npuid(r, id) < 0 || study_dir(r, id, dir, sizeof dir, state, sizeof state) < 0)
+		return 400;
+	if (strcmp(state, "qc-failed"))
+		return np__reply_error(r, 409, "conflict", "study %s is %s, not qc-failed", id, state);
+	np__audit(r, "bypass_qc", id, NULL, "unavailable");
+	return np__reply_not_impl(r, "QC bypass (np_qc_bypass)");
+}
+
+int np_h_force_stable(struct np_req *r)
+{
+	char id[37], dir[PATH_MAX], state[32];
+	if (body_npuid(r, id) < 0 || study_dir(r, id, dir, sizeof dir, state, sizeof state) < 0)
+		return 400;
+	if (strcmp(state, "incoming"))
+		return np__reply_error(r, 409, "conflict", "study %s is already stable (%s)", id, state);
+	np__audit(r, "force_stable", id, NULL, "unavailable");
+	return np__reply_not_impl(r, "force stable (np_stable_force)");
+}
+
+int np_h_study_cancel(struct np_req *r)
+{
+	const char *id;
+	char dir[PATH_MAX], state[32];
+	if (npuid_param(r, &id) < 0 || study_dir(r, id, dir, sizeof dir, state, sizeof state) < 0)
+		return 400;
+	if (np_spool_state_terminal(state))
+		return np__reply_error(r, 409, "conflict", "study %s is already %s", id, state);
+	np__audit(r, "cancel", id, NULL, "unavailable");
+	return np__reply_not_impl(r, "order cancel (cloud)");
+}
+
+int np_h_study_check_status(struct np_req *r)
+{
+	const char *id;
+	char dir[PATH_MAX], state[32];
+	if (npuid_param(r, &id) < 0 || study_dir(r, id, dir, sizeof dir, state, sizeof state) < 0)
+		return 400;
+	return np__reply_not_impl(r, "order status check (cloud)");
+}
+
+int np_h_study_group(struct np_req *r)
+{
+	const char *id;
+	char dir[PATH_MAX], state[32];
+	if (npuid_param(r, &id) < 0)
+		return 400;
+	json_t *b = np__body_json(r);
+	if (!b)
+		return 400;
+	const char *g = json_string_value(json_object_get(b, "group"));
+	int ok = g && *g && strlen(g) <= 100;
+	json_decref(b);
+	if (!ok)
+		return bad_param(r, "group: a group name of 1 to 100 characters");
+	if (study_dir(r, id, dir, sizeof dir, state, sizeof state) < 0)
+		return 404;
+	return np__reply_not_impl(r, "group assignment (groups)");
+}
+
+/* ---- results ---- */
+
+static const char *const result_fmts[] = {"json", "png", "pdf", "txt", "xml", NULL};
+
+static int result_file(const char *dir, const char *fmt, char *out, size_t outsz)
+{
+	char rd[PATH_MAX];
+	snprintf(rd, sizeof rd, "%s/results", dir);
+	struct dirent **ents;
+	int n = scandir(rd, &ents, NULL, alphasort), found = -1;
+	for (int i = 0; i < n; i++) {
+		const char *nm = ents[i]->d_name, *dot = strrchr(nm, '.');
+		if (found < 0 && nm[0] != '.' && dot && !strcasecmp(dot + 1, fmt)) {
+			snprintf(out, outsz, "%s/%s", rd, nm);
+			found = 0;
+		}
+		free(ents[i]);
+	}
+	if (n >= 0)
+		free(ents);
+	return found;
+}
+
+int np_h_results(struct np_req *r)
+{
+	char buf[32];
+	long page = 1, size = 50;
+	if (np_query_get(r->query, "page", buf, sizeof buf) == 1 && ((page = atol(buf)) < 1 || page > 1000000))
+		return bad_param(r, "page: a number from 1");
+	if (np_query_get(r->query, "size", buf, sizeof buf) == 1 && ((size = atol(buf)) < 1 || size > 200))
+		return bad_param(r, "size: a number from 1 to 200");
+	struct np_db *db = req_db(r);
+	if (!db)
+		return 503;
+	char sql[1024];
+	snprintf(sql, sizeof sql,
+		 "SELECT %s FROM studies WHERE state IN ('results','done','failed') ORDER BY updated_at DESC, npuid DESC"
+		 " LIMIT %ld OFFSET %ld",
+		 STUDY_COLS, size, (page - 1) * size);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return np__reply_error(r, 500, "internal", "database error");
+	json_t *items = json_array();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *row = study_row(st, 0);
+		char dir[PATH_MAX], f[PATH_MAX];
+		json_t *fm = json_array();
+		np_spool_study_dir(r->srv->home, (const char *)sqlite3_column_text(st, 1),
+				   (const char *)sqlite3_column_text(st, 0), dir, sizeof dir, NULL);
+		for (int i = 0; result_fmts[i]; i++)
+			if (result_file(dir, result_fmts[i], f, sizeof f) == 0)
+				json_array_append_new(fm, json_string(result_fmts[i]));
+		json_object_set_new(row, "formats", fm);
+		json_object_set_new(row, "deliveries", load_opt(dir, "deliveries.json"));
+		json_array_append_new(items, row);
+	}
+	sqlite3_finalize(st);
+	return np__reply_json(r, 200, json_pack("{s:o,s:I,s:I}", "items", items, "page", (json_int_t)page, "size",
+						 (json_int_t)size));
+}
+
+static int send_result(struct np_req *r, const char *id, const char *fmt, int inline_pdf)
+{
+	char dir[PATH_MAX], state[32], f[PATH_MAX];
+	if (study_dir(r, id, dir, sizeof dir, state, sizeof state) < 0)
+		return 404;
+	if (result_file(dir, fmt, f, sizeof f) < 0)
+		return np__reply_error(r, 404, "not_found", "no %s result for %s", fmt, id);
+	char name[80];
+	snprintf(name, sizeof name, "%s.%s", id, fmt);
+	const char *ct = !strcmp(fmt, "json") ? "application/json"
+			 : !strcmp(fmt, "xml") ? "application/xml"
+			 : !strcmp(fmt, "txt") ? "text/plain; charset=utf-8"
+			 : !strcmp(fmt, "png") ? "image/png"
+					       : "application/pdf";
+	return np__reply_file(r, f, ct, inline_pdf ? NULL : name);
+}
+
+int np_h_result_get(struct np_req *r)
+{
+	const char *id;
+	char fmt[8] = "json";
+	if (npuid_param(r, &id) < 0)
+		return 400;
+	if (np_query_get(r->query, "format", fmt, sizeof fmt) < 0)
+		return bad_param(r, "format: one of json, png, pdf, txt, xml");
+	int ok = 0;
+	for (int i = 0; result_fmts[i]; i++)
+		ok |= !strcmp(fmt, result_fmts[i]);
+	if (!ok)
+		return bad_param(r, "format: one of json, png, pdf, txt, xml");
+	return send_result(r, id, fmt, 0);
+}
+
+int np_h_reports(struct np_req *r)
+{
+	char id[64];
+	if (np_query_get(r->query, "neuropacsId", id, sizeof id) != 1 || !np_uuid_valid(id))
+		return bad_param(r, "neuropacsId: expected a UUID");
+	return send_result(r, id, "pdf", 1);
+}
+
+int np_h_result_resend(struct np_req *r)
+{
+	const char *id;
+	char dir[PATH_MAX], state[32];
+	if (npuid_param(r, &id) < 0 || study_dir(r, id, dir, sizeof dir, state, sizeof state) < 0)
+		return 400;
+	np__audit(r, "manual_delivery", id, NULL, "unavailable");
+	return np__reply_not_impl(r, "re-send (deliver)");
+}
+
+/* ---- groups ---- */
+
+int np_h_groups(struct np_req *r)
+{
+	struct np_db *db = req_db(r);
+	if (!db)
+		return 503;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->h,
+			       "SELECT g.name, g.products, g.description, g.created_at, g.completed_at, g.report_sent_at,"
+			       " (SELECT count(*) FROM studies s WHERE s.group_name = g.name) FROM groups g ORDER BY g.created_at DESC",
+			       -1, &st, NULL) != SQLITE_OK)
+		return np__reply_error(r, 500, "internal", "database error");
+	json_t *items = json_array();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *prod = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+		json_array_append_new(items, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "name", col_json(st, 0),
+						       "products", prod ? prod : json_array(), "description",
+						       col_json(st, 2), "created_at", col_json(st, 3), "completed_at",
+						       col_json(st, 4), "report_sent_at", col_json(st, 5), "studies",
+						       col_json(st, 6)));
+	}
+	sqlite3_finalize(st);
+	return np__reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
+int np_h_group_get(struct np_req *r)
+{
+	struct np_db *db = req_db(r);
+	if (!db)
+		return 503;
+	sqlite3_stmt *st;
+	json_t *g = NULL;
+	if (sqlite3_prepare_v2(db->h,
+			       "SELECT name, products, description, created_at, completed_at, report_sent_at FROM groups"
+			       " WHERE name = ?",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, r->param[0], -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			json_t *prod = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+			g = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "name", col_json(st, 0), "products",
+				      prod ? prod : json_array(), "description", col_json(st, 2), "created_at",
+				      col_json(st, 3), "completed_at", col_json(st, 4), "report_sent_at", col_json(st, 5));
+		}
+		sqlite3_finalize(st);
+	}
+	if (!g)
+		return np__reply_error(r, 404, "not_found", "no such group");
+	json_t *members = json_array();
+	if (sqlite3_prepare_v2(db->h,
+			       "SELECT npuid, state, qc_result, order_status, created_at FROM studies WHERE group_name = ?"
+			       " ORDER BY created_at",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, r->param[0], -1, SQLITE_TRANSIENT);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			json_array_append_new(members, json_pack("{s:o,s:o,s:o,s:o,s:o}", "npuid", col_json(st, 0), "state",
+								 col_json(st, 1), "qc_result", col_json(st, 2),
+								 "order_status", col_json(st, 3), "created_at",
+								 col_json(st, 4)));
+		sqlite3_finalize(st);
+	}
+	json_object_set_new(g, "studies", members);
+	return np__reply_json(r, 200, g);
+}
+
+int np_h_group_create(struct np_req *r)
+{
+	json_t *b = np__body_json(r);
+	if (!b)
+		return 400;
+	const char *n = json_string_value(json_object_get(b, "name"));
+	json_t *p = json_object_get(b, "products");
+	int ok = n && *n && strlen(n) <= 100 && json_is_array(p) && json_array_size(p) > 0;
+	json_decref(b);
+	if (!ok)
+		return bad_param(r, "name (1 to 100 characters) and products (a non-empty array) are required");
+	return np__reply_not_impl(r, "group creation (groups)");
+}
+
+int np_h_group_delete(struct np_req *r) { return np__reply_not_impl(r, "group deletion (groups)"); }
+int np_h_group_report(struct np_req *r) { return np__reply_not_impl(r, "group report (groups)"); }
+int np_h_group_report_send(struct np_req *r)
+{
+	np__audit(r, "manual_delivery", NULL, "scope=group_report", "unavailable");
+	return np__reply_not_impl(r, "group report delivery (groups)");
+}
+
+int np_h_sidecar_template(struct np_req *r)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s,s:[s],s:s}", "study_name", "", "accession_number", "", "patient_age", "",
+			      "products", "", "patient_sex", "");
+	json_object_set_new(o, "patient_age", json_integer(0));
+	json_object_set_new(o, "patient_sex", json_string("F|M|O"));
+	const char *hdr = "Content-Disposition: attachment; filename=\"sidecar-template.json\"\r\n";
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	int rc = np__reply_bytes(r, 200, "application/json", s, strlen(s), hdr);
+	free(s);
+	return rc;
+}
+
+/* ---- settings ---- */
+
+int np_h_settings_get(struct np_req *r) { return np__reply_json(r, 200, np_config_masked(&r->cfg)); }
+
+int np_h_settings_schema(struct np_req *r) { return np__reply_json(r, 200, json_incref(np_config_schema())); }
+
+/* Dotted leaf paths whose values differ between a and b (values never logged). */
+static void diff_keys(json_t *a, json_t *b, const char *prefix, json_t *out)
+{
+	const char *k;
+	json_t *v;
+	json_t *keys = json_object();
+	json_object_foreach (a, k, v)
+		json_object_set_new(keys, k, json_true());
+	json_object_foreach (b, k, v)
+		json_object_set_new(keys, k, json_true());
+	json_object_foreach (keys, k, v) {
+		char p[256];
+		snprintf(p, sizeof p, "%s%s%s", prefix, *prefix ? "." : "", k);
+		json_t *x = json_object_get(a, k), *y = json_object_get(b, k);
+		if (json_is_object(x) && json_is_object(y))
+			diff_keys(x, y, p, out);
+		else if (!json_equal(x, y))
+			json_array_append_new(out, json_string(p));
+	}
+	json_decref(keys);
+}
+
+/* Tell every supervised service of this home to re-read its settings. */
+static void notify_services(struct np_httpd *h)
+{
+	char sd[PATH_MAX];
+	snprintf(sd, sizeof sd, "%s/service", h->home);
+	DIR *d = opendir(sd);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "np-httpd"))
+			continue;
+		char svc[PATH_MAX];
+		snprintf(svc, sizeof svc, "%s/%s", sd, e->d_name);
+		char *argv[] = {"s6-svc", "-h", svc, NULL};
+		pid_t pid;
+		if (posix_spawnp(&pid, "s6-svc", NULL, NULL, argv, environ) == 0)
+			waitpid(pid, NULL, 0);
+	}
+	if (d)
+		closedir(d);
+}
+
+int np_h_settings_put(struct np_req *r)
+{
+	json_t *b = np__body_json(r);
+	if (!b)
+		return 400;
+	json_t *next = json_deep_copy(r->cfg.root);
+	json_t *before = np_config_masked(&r->cfg);
+	struct np_err err = {0};
+	np_json_merge(next, b);
+	json_decref(b);
+	if (np_config_save(r->srv->home, next, &err) < 0) {
+		json_decref(next);
+		json_decref(before);
+		char key[128] = "";
+		const char *c = strchr(err.msg, ':');
+		if (c && (size_t)(c - err.msg) < sizeof key)
+			snprintf(key, sizeof key, "%.*s", (int)(c - err.msg), err.msg);
+		return np__reply_json(r, err.cls == NP_ERR_TEMP ? 503 : 400,
+				      json_pack("{s:{s:s,s:s,s:s}}", "error", "code",
+						err.cls == NP_ERR_TEMP ? "unavailable" : "invalid_settings", "message", err.msg,
+						"key", key));
+	}
+	json_decref(next);
+	if (np_httpd_reload(r->srv, &err) < 0)
+		np_log_err(NULL, &err);
+	struct np_config now;
+	now.root = NULL;
+	pthread_mutex_lock(&r->srv->lock);
+	now.root = json_incref(r->srv->cfg);
+	pthread_mutex_unlock(&r->srv->lock);
+	json_t *after = np_config_masked(&now);
+	json_t *changed = json_array();
+	diff_keys(before, after, "", changed);
+	char *keys = json_dumps(changed, JSON_COMPACT);
+	char detail[1024];
+	snprintf(detail, sizeof detail, "keys=%s", keys ? keys : "[]");
+	free(keys);
+	np__audit(r, "settings_change", NULL, detail, "success");
+	notify_services(r->srv);
+	json_decref(before);
+	json_t *o = json_pack("{s:o,s:o}", "settings", after, "changed", changed);
+	json_decref(now.root);
+	return np__reply_json(r, 200, o);
+}
+
+int np_h_test_delivery(struct np_req *r)
+{
+	np__audit(r, "manual_delivery", NULL, "scope=test", "unavailable");
+	return np__reply_not_impl(r, "test delivery (deliver)");
+}
+int np_h_test_notification(struct np_req *r) { return np__reply_not_impl(r, "test notification (deliver)"); }
+int np_h_refresh_token(struct np_req *r) { return np__reply_not_impl(r, "token refresh (cloud)"); }
+
+/* ---- TLS ---- */
+
+int np_h_tls_get(struct np_req *r)
+{
+	return np__reply_json(r, 200, json_pack("{s:b,s:o}", "enabled", np_config_bool(&r->cfg, "tls.enabled"), "active",
+						 np_httpd_tls_info(r->srv)));
+}
+
+static int save_pem(const char *home, const char *rel, const char *pem, mode_t mode, struct np_err *err)
+{
+	char p[PATH_MAX], d[PATH_MAX];
+	snprintf(d, sizeof d, "%s/etc/tls", home);
+	if (np_mkdirs(d, 0750, err) < 0)
+		return -1;
+	snprintf(p, sizeof p, "%s/%s", home, rel);
+	return np_write_atomic(p, pem, strlen(pem), mode, err);
+}
+
+int np_h_tls_upload(struct np_req *r)
+{
+	json_t *b = np__body_json(r);
+	if (!b)
+		return 400;
+	const char *cert = json_string_value(json_object_get(b, "certificate"));
+	const char *key = json_string_value(json_object_get(b, "private_key"));
+	const char *ca = json_string_value(json_object_get(b, "ca_certificate"));
+	if (!cert || !key || strlen(cert) > 262144 || strlen(key) > 65536 || (ca && strlen(ca) > 262144)) {
+		json_decref(b);
+		return bad_param(r, "certificate and private_key (PEM strings) are required; ca_certificate is optional");
+	}
+	struct np_err err = {0};
+	json_t *info = NULL;
+	if (np_httpd_tls_check(cert, key, ca, &info, &err) < 0) {
+		json_decref(b);
+		np__audit(r, "certificate_upload", NULL, NULL, "refused");
+		return np__reply_error(r, 400, "invalid_certificate", "%s; the current certificate stays active", err.msg);
+	}
+	if (save_pem(r->srv->home, "etc/tls/server.crt", cert, 0644, &err) < 0 ||
+	    save_pem(r->srv->home, "etc/tls/server.key", key, 0600, &err) < 0 ||
+	    (ca && *ca && save_pem(r->srv->home, "etc/tls/ca.crt", ca, 0644, &err) < 0)) {
+		json_decref(b);
+		json_decref(info);
+		return np__reply_err(r, &err);
+	}
+	json_t *next = json_deep_copy(r->cfg.root);
+	json_t *t = json_object_get(next, "tls");
+	json_object_set_new(t, "cert_file", json_string("etc/tls/server.crt"));
+	json_object_set_new(t, "key_file", json_string("etc/tls/server.key"));
+	json_object_set_new(t, "ca_file", json_string(ca && *ca ? "etc/tls/ca.crt" : ""));
+	int rc = np_config_save(r->srv->home, next, &err);
+	json_decref(next);
+	if (rc == 0 && np_config_bool(&r->cfg, "tls.enabled"))
+		rc = np_httpd_tls_set(r->srv, cert, key, ca, &err);
+	json_decref(b);
+	if (rc < 0) {
+		json_decref(info);
+		return np__reply_err(r, &err);
+	}
+	struct np_err e2 = {0};
+	if (np_httpd_reload(r->srv, &e2) < 0)
+		np_log_err(NULL, &e2);
+	char detail[300];
+	snprintf(detail, sizeof detail, "not_after=%s", json_string_value(json_object_get(info, "not_after")));
+	np__audit(r, "certificate_upload", NULL, detail, "success");
+	return np__reply_json(r, 200, json_pack("{s:o,s:b}", "certificate", info, "active",
+						 np_config_bool(&r->cfg, "tls.enabled")));
+}
+
+/* ---- audit ---- */
+
+int np_h_audit(struct np_req *r)
+{
+	char fmt[8] = "json", action[64] = "", since[32] = "", buf[16];
+	long limit = 500;
+	if (np_query_get(r->query, "format", fmt, sizeof fmt) < 0 || (strcmp(fmt, "json") && strcmp(fmt, "csv")))
+		return bad_param(r, "format: json or csv");
+	if (np_query_get(r->query, "action", action, sizeof action) < 0 ||
+	    np_query_get(r->query, "since", since, sizeof since) < 0)
+		return bad_param(r, "action/since: malformed");
+	if (np_query_get(r->query, "limit", buf, sizeof buf) == 1 && ((limit = atol(buf)) < 1 || limit > 100000))
+		return bad_param(r, "limit: 1 to 100000");
+	struct np_db *db = req_db(r);
+	if (!db)
+		return 503;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->h,
+			       "SELECT id, ts, actor, role, client, action, npuid, detail, outcome FROM audit"
+			       " WHERE (?1 = '' OR action = ?1) AND (?2 = '' OR ts >= ?2) ORDER BY id DESC LIMIT ?3",
+			       -1, &st, NULL) != SQLITE_OK)
+		return np__reply_error(r, 500, "internal", "database error");
+	sqlite3_bind_text(st, 1, action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, since, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, limit);
+	static const char *const cols[] = {"id", "ts", "actor", "role", "client", "action", "npuid", "detail", "outcome"};
+	json_t *items = json_array();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *o = json_object();
+		for (int i = 0; i < 9; i++)
+			json_object_set_new(o, cols[i], col_json(st, i));
+		json_array_append_new(items, o);
+	}
+	sqlite3_finalize(st);
+	if (!strcmp(fmt, "json"))
+		return np__reply_json(r, 200, json_pack("{s:o}", "items", items));
+	char *buf2 = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf2, &len);
+	fprintf(f, "id,ts,actor,role,client,action,npuid,detail,outcome\r\n");
+	size_t i;
+	json_t *o;
+	json_array_foreach (items, i, o) {
+		for (int c = 0; c < 9; c++) {
+			json_t *v = json_object_get(o, cols[c]);
+			if (json_is_integer(v))
+				fprintf(f, "%lld", (long long)json_integer_value(v));
+			else if (json_is_string(v)) {
+				fputc('"', f);
+				for (const char *s = json_string_value(v); *s; s++) {
+					if (*s == '"')
+						fputc('"', f);
+					fputc(*s, f);
+				}
+				fputc('"', f);
+			}
+			fputs(c < 8 ? "," : "\r\n", f);
+		}
+	}
+	fclose(f);
+	json_decref(items);
+	int rc = np__reply_bytes(r, 200, "text/csv; charset=utf-8", buf2, len,
+				 "Content-Disposition: attachment; filename=\"audit.csv\"\r\n");
+	free(buf2);
+	return rc;
+}

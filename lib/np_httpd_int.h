@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal to np_httpd*.c and np_auth.c: the server state, the request
+ * context handed to every route handler, reply helpers and the parsers of
+ * request input we write ourselves (query strings, listing filters; fuzzed by
+ * tests/fuzz/fuzz_http.c). Never included by programs. */
+#ifndef NP_HTTPD_INT_H
+#define NP_HTTPD_INT_H
+
+#include "np_config.h"
+#include "np_httpd.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stddef.h>
+
+struct mg_connection;
+struct mg_context;
+struct mg_request_info;
+struct np_db;
+struct np_tls_pair;
+
+#define NP_HTTPD_JSON_MAX (1 << 20) /* largest JSON request body */
+#define NP_HTTPD_PARAM_MAX 256
+
+struct np_httpd {
+	struct mg_context *ctx;
+	char home[PATH_MAX];
+	char share[PATH_MAX];
+	char web[PATH_MAX];
+	char vendor[PATH_MAX];
+	int insecure_no_auth;
+	double started;
+	pthread_mutex_t lock; /* guards cfg, tls, uploads, throttle */
+	json_t *cfg;	      /* current settings snapshot */
+	struct np_tls_pair *tls;
+	json_t *uploads;  /* upload id -> {"received","limit","state"} */
+	json_t *throttle; /* client -> {"fails","until"} */
+	pthread_key_t dbkey;
+	unsigned char hkey[32]; /* session HMAC key (etc/secrets/http.session_key) */
+};
+
+struct np_route;
+
+struct np_req {
+	struct mg_connection *c;
+	const struct mg_request_info *ri;
+	struct np_httpd *srv;
+	const struct np_route *route;
+	const char *path;
+	const char *query;
+	char param[2][NP_HTTPD_PARAM_MAX];
+	enum np_role role;  /* of the caller; NP_ROLE_PUBLIC when anonymous */
+	char actor[128];    /* "service" or the SAML NameID; "-" anonymous */
+	char sid[80];       /* session id or "" */
+	char client[64];
+	struct np_config cfg; /* settings snapshot for this request */
+	struct np_db *db;     /* this thread's connection */
+};
+
+typedef int (*np_route_fn)(struct np_req *r);
+
+struct np_route {
+	const char *method;
+	const char *pattern; /* "{}" matches one path segment */
+	enum np_role role;
+	np_route_fn fn;
+};
+
+extern const struct np_route np_httpd_routes[];
+extern const size_t np_httpd_nroutes;
+
+/* Replies. Each returns the HTTP status it sent. json is stolen. */
+int np__reply_json(struct np_req *r, int status, json_t *json);
+int np__reply_error(struct np_req *r, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+int np__reply_bytes(struct np_req *r, int status, const char *ctype, const void *buf, size_t len,
+		    const char *extra_headers);
+/* Send a file with its MIME type; attachment names a download. 404 when
+ * missing. */
+int np__reply_file(struct np_req *r, const char *path, const char *ctype, const char *attachment);
+/* Status for a library error: 400/404/409/503 by class and errno. */
+int np__reply_err(struct np_req *r, const struct np_err *err);
+/* The 501 answer for an action whose library function has not landed. */
+int np__reply_not_impl(struct np_req *r, const char *what);
+/* Security headers every response carries ("\r\n"-terminated lines). */
+const char *np__sec_headers(void);
+
+/* Read and parse a JSON object body (Content-Type application/json, at most
+ * NP_HTTPD_JSON_MAX bytes). NULL after replying 400/413/415. */
+json_t *np__body_json(struct np_req *r);
+/* Append an audit record (and a log line). detail must hold no PHI and no
+ * secret value. */
+void np__audit(struct np_req *r, const char *action, const char *npuid, const char *detail, const char *outcome);
+/* This thread's database connection (opened on first use); NULL on error. */
+struct np_db *np__db(struct np_httpd *h, struct np_err *err);
+
+/* ---- parsers (np_httpd_parse.c; no CivetWeb, fuzzed) ---- */
+
+/* Find key in a query string (a=1&b=2), URL-decode its value into out.
+ * Returns 1 found, 0 absent, -1 malformed or too long. */
+int np_query_get(const char *qs, const char *key, char *out, size_t outsz);
+/* Match path against a route pattern, filling up to 2 "{}" params (decoded
+ * segments, never "." or ".." or containing '/'). Returns 1 on match. */
+int np_route_match(const char *pattern, const char *path, char param[2][NP_HTTPD_PARAM_MAX]);
+
+/* /api/studies listing query. */
+struct np_studies_q {
+	char state[16];
+	char group[128];
+	char qc[16];
+	char from[32], to[32]; /* ISO dates or date-times, inclusive */
+	char q[128];	       /* search text */
+	char sort[16];	       /* a column name from the allowed list */
+	int desc;
+	long page, size;
+	char cursor[160]; /* opaque: "<sortvalue>|<npuid>" base64url-free */
+	int reveal;
+};
+/* Parse the query string into q (defaults: sort=created_at desc, page 1,
+ * size 50, max 500). Returns 0, or -1 with a message naming the parameter. */
+int np_studies_q_parse(const char *qs, struct np_studies_q *q, char *msg, size_t msgsz);
+/* Build the WHERE clause (from "WHERE ..." or "") with ?N placeholders into
+ * where, the values to bind into binds (count in *nbind). search_phi says
+ * whether the search may look at PHI columns. Returns 0 or -1 (overflow). */
+int np_studies_q_where(const struct np_studies_q *q, int search_phi, char *where, size_t wsz, const char *binds[8],
+		       int *nbind);
+/* The ORDER BY column for q->sort (always one of a fixed list). */
+const char *np_studies_q_order(const struct np_studies_q *q);
+
+/* One s6-log line "@tai64n prog: level: id msg" or "ISO prog: ..." parsed
+ * into a new JSON object {"ts","service","level","id","message"}; NULL if
+ * the line is empty. */
+json_t *np_log_line_parse(const char *service, const char *line, size_t len);
+
+#endif

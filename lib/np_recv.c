@@ -1,0 +1,841 @@
+// SPDX-License-Identifier: Apache-2.0
+/* np_recv: the Storage SCP daemon and its durable store (see np_recv.h). */
+#include "np_recv.h"
+
+#include "np_config.h"
+#include "np_db.h"
+#include "np_dsw.h"
+#include "np_err.h"
+#include "np_fs.h"
+#include "np_log.h"
+#include "np_spool.h"
+#include "np_tls.h"
+#include "np_ul.h"
+#include "np_util.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Study folders one association keeps locked at once; beyond this the least
+ * recently used lock is released (np-stable may then take that study, and a
+ * later instance of it simply starts a new folder). */
+#define MAX_LOCKS 64
+/* Inflate at most this much of a deflated data set to find its UIDs. */
+#define DEFLATE_LOOKAHEAD (16u << 20)
+
+/* ---- settings ---- */
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+	snprintf(dst, n, "%s", src ? src : "");
+}
+
+int np_recv_cfg_from(struct np_recv_cfg *c, const struct np_config *cfg, const struct np_recv_overrides *ov,
+		     struct np_err *err)
+{
+	memset(c, 0, sizeof *c);
+	copy_str(c->home, sizeof c->home, cfg->home);
+	const char *aet = ov && ov->ae_title ? ov->ae_title : np_config_str(cfg, "dicom.ae_title");
+	if (!aet || !*aet || strlen(aet) > 16)
+		return np_err_set(err, NP_ERR_PERM, "AE title must have 1 to 16 characters");
+	copy_str(c->ae_title, sizeof c->ae_title, aet);
+	copy_str(c->bind, sizeof c->bind, np_config_str(cfg, "dicom.bind"));
+	c->port = ov && ov->port ? ov->port : (int)np_config_int(cfg, "dicom.port");
+	json_t *al = np_config_get(cfg, "dicom.allowed_calling_aets");
+	size_t i;
+	json_t *v;
+	json_array_foreach(al, i, v)
+	{
+		const char *s = json_string_value(v);
+		if (!s || !*s || strlen(s) > 16 || c->nallowed >= NP_RECV_MAX_ALLOWED)
+			return np_err_set(err, NP_ERR_PERM, "dicom.allowed_calling_aets[%zu] is not a usable AE title", i);
+		/* AE titles compare without their leading/trailing spaces. */
+		while (*s == ' ')
+			s++;
+		copy_str(c->allowed[c->nallowed], 17, s);
+		for (size_t k = strlen(c->allowed[c->nallowed]); k > 0 && c->allowed[c->nallowed][k - 1] == ' '; k--)
+			c->allowed[c->nallowed][k - 1] = 0;
+		c->nallowed++;
+	}
+	c->max_assoc = (int)np_config_int(cfg, "dicom.max_associations");
+	c->max_pdu = (uint32_t)np_config_int(cfg, "dicom.max_pdu_bytes");
+	c->artim_s = (int)np_config_int(cfg, "dicom.artim_seconds");
+	c->idle_s = (int)np_config_int(cfg, "dicom.idle_seconds");
+	c->tls_enabled = np_config_bool(cfg, "dicom.tls.enabled");
+	c->tls_port = (int)np_config_int(cfg, "dicom.tls.port");
+	c->verify_client = np_config_bool(cfg, "dicom.tls.verify_client");
+	copy_str(c->cert_file, sizeof c->cert_file, np_config_str(cfg, "dicom.tls.cert_file"));
+	copy_str(c->key_file, sizeof c->key_file, np_config_str(cfg, "dicom.tls.key_file"));
+	copy_str(c->ca_file, sizeof c->ca_file, np_config_str(cfg, "dicom.tls.ca_file"));
+	if (ov && ov->port && c->tls_enabled)
+		c->tls_port = ov->port;
+	return 0;
+}
+
+/* ---- the store ---- */
+
+struct study_lock {
+	char name[80];
+	char npuid[37];
+	int dirfd, lockfd;
+	unsigned long long used;
+};
+
+struct np_recv_store {
+	char home[PATH_MAX];
+	char calling_ae[17];
+	int tmpfd, incomingfd;
+	unsigned long long seq, tick;
+	/* the instance in flight */
+	int fd;
+	char tmpname[96];
+	char sop_class[65], sop_inst[65], ts[65];
+	size_t meta_len;
+	struct study_lock locks[MAX_LOCKS];
+	int nlocks, studies;
+};
+
+struct np_recv_store *np_recv_store_new(const char *home, const char *calling_ae, struct np_err *err)
+{
+	struct np_recv_store *s = calloc(1, sizeof *s);
+	if (!s) {
+		np_err_sys(err, ENOMEM, "unable to allocate the store");
+		return NULL;
+	}
+	copy_str(s->home, sizeof s->home, home);
+	copy_str(s->calling_ae, sizeof s->calling_ae, calling_ae);
+	s->fd = -1;
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/spool/tmp", home);
+	s->tmpfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snprintf(p, sizeof p, "%s/spool/incoming", home);
+	s->incomingfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->tmpfd < 0 || s->incomingfd < 0) {
+		np_err_sys(err, errno, "unable to open %s/spool/{tmp,incoming}", home);
+		np_recv_store_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void unlock_one(struct study_lock *l)
+{
+	close(l->lockfd); /* drops the flock */
+	close(l->dirfd);
+}
+
+void np_recv_store_free(struct np_recv_store *s)
+{
+	if (!s)
+		return;
+	if (s->fd >= 0) {
+		close(s->fd);
+		unlinkat(s->tmpfd, s->tmpname, 0);
+	}
+	for (int i = 0; i < s->nlocks; i++)
+		unlock_one(&s->locks[i]);
+	if (s->tmpfd >= 0)
+		close(s->tmpfd);
+	if (s->incomingfd >= 0)
+		close(s->incomingfd);
+	free(s);
+}
+
+int np_recv_store_studies(const struct np_recv_store *s)
+{
+	return s->studies;
+}
+
+static unsigned local_status(int e)
+{
+	(void)e;
+	/* Every local failure (ENOSPC, EDQUOT, EIO, EMFILE...) is "out of
+	 * resources": the sender keeps the instance and retries later. */
+	return NP_DIMSE_OUT_OF_RESOURCES;
+}
+
+#ifdef NP_TEST_HOOKS
+/* $NP_RECV_FAULT_ENOSPC=K: the K-th instance of this process fails its
+ * data write with ENOSPC (disk-full tests without a full disk). */
+static int fault_enospc(unsigned long long seq)
+{
+	const char *k = getenv("NP_RECV_FAULT_ENOSPC");
+	return k && strtoull(k, NULL, 10) == seq;
+}
+#else
+static int fault_enospc(unsigned long long seq)
+{
+	(void)seq;
+	return 0;
+}
+#endif
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	while (n > 0) {
+		ssize_t r = write(fd, b, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		b += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static void drop_tmp(struct np_recv_store *s)
+{
+	if (s->fd >= 0) {
+		close(s->fd);
+		unlinkat(s->tmpfd, s->tmpname, 0);
+		s->fd = -1;
+	}
+}
+
+static unsigned st_begin(void *ctx, const struct np_ul_store_req *req)
+{
+	struct np_recv_store *s = ctx;
+	drop_tmp(s);
+	s->seq++;
+	snprintf(s->tmpname, sizeof s->tmpname, "np-recv.%ld.%llu.part", (long)getpid(), s->seq);
+	copy_str(s->sop_class, sizeof s->sop_class, req->sop_class);
+	copy_str(s->sop_inst, sizeof s->sop_inst, req->sop_inst);
+	copy_str(s->ts, sizeof s->ts, req->ts);
+	s->fd = openat(s->tmpfd, s->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (s->fd < 0) {
+		np_warn(NULL, "unable to create a file in spool/tmp: %s", strerror(errno));
+		return local_status(errno);
+	}
+	unsigned char meta[768];
+	s->meta_len = np_ul_meta_build(meta, sizeof meta, req->sop_class, req->sop_inst, req->ts, s->calling_ae);
+	if (!s->meta_len) {
+		drop_tmp(s);
+		return NP_DIMSE_CANNOT_UNDERSTAND;
+	}
+	if (write_all(s->fd, meta, s->meta_len) < 0) {
+		int e = errno;
+		np_warn(NULL, "unable to write spool/tmp/%s: %s", s->tmpname, strerror(e));
+		drop_tmp(s);
+		return local_status(e);
+	}
+	return 0;
+}
+
+static unsigned st_data(void *ctx, const void *p, size_t n)
+{
+	struct np_recv_store *s = ctx;
+	int r = write_all(s->fd, p, n);
+	if (r == 0 && fault_enospc(s->seq)) {
+		errno = ENOSPC;
+		r = -1;
+	}
+	if (r < 0) {
+		int e = errno;
+		np_warn(NULL, "unable to write spool/tmp/%s: %s", s->tmpname, strerror(e));
+		drop_tmp(s);
+		return local_status(e);
+	}
+	return 0;
+}
+
+/* A name safe for the file system: the UID itself when valid, else
+ * "unsafe-" and 32 hex digits of its SHA-256 (flagged by the caller). */
+static int safe_name(char *out, size_t n, const char *uid, const char *suffix)
+{
+	if (np_dicom_uid_valid(uid)) {
+		snprintf(out, n, "%s%s", uid, suffix);
+		return 0;
+	}
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdl = 0;
+	EVP_Digest(uid, strlen(uid), md, &mdl, EVP_sha256(), NULL);
+	char hex[33];
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	snprintf(out, n, "unsafe-%s%s", hex, suffix);
+	return 1;
+}
+
+/* Create name in dirfd exclusively with content (temp file in spool/tmp,
+ * fsync, link). An existing file is kept. Returns 0 or -1 (errno). */
+static int create_once(struct np_recv_store *s, int dirfd, const char *name, const char *content)
+{
+	char tmp[96];
+	snprintf(tmp, sizeof tmp, "np-recv.%ld.%llu.%s", (long)getpid(), ++s->seq, name);
+	int fd = openat(s->tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -1;
+	int r = write_all(fd, content, strlen(content));
+	if (r == 0)
+		r = fsync(fd);
+	int e = errno;
+	close(fd);
+	if (r == 0 && linkat(s->tmpfd, tmp, dirfd, name, 0) < 0 && errno != EEXIST) {
+		r = -1;
+		e = errno;
+	}
+	unlinkat(s->tmpfd, tmp, 0);
+	errno = e;
+	return r;
+}
+
+static void read_npuid(struct study_lock *l)
+{
+	l->npuid[0] = 0;
+	int fd = openat(l->dirfd, "npuid", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, l->npuid, 36);
+	close(fd);
+	l->npuid[n == 36 ? 36 : 0] = 0;
+	if (!np_uuid_valid(l->npuid))
+		l->npuid[0] = 0;
+}
+
+/* The locked study folder for name: from the table, or created/opened and
+ * locked shared (see COORD.md: re-check the inode after flock, since
+ * np-stable may have renamed the folder away meanwhile). */
+static struct study_lock *study_lock(struct np_recv_store *s, const char *name, int unsafe)
+{
+	for (int i = 0; i < s->nlocks; i++)
+		if (!strcmp(s->locks[i].name, name)) {
+			s->locks[i].used = ++s->tick;
+			return &s->locks[i];
+		}
+	if (s->nlocks == MAX_LOCKS) {
+		int lru = 0;
+		for (int i = 1; i < s->nlocks; i++)
+			if (s->locks[i].used < s->locks[lru].used)
+				lru = i;
+		unlock_one(&s->locks[lru]);
+		s->locks[lru] = s->locks[--s->nlocks];
+	}
+	for (int attempt = 0; attempt < 10; attempt++) {
+		int created = mkdirat(s->incomingfd, name, 0750) == 0;
+		if (!created && errno != EEXIST)
+			return NULL;
+		if (created)
+			np_crash_point("recv-mkdir");
+		int dirfd = openat(s->incomingfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dirfd < 0) {
+			if (errno == ENOENT)
+				continue;
+			return NULL;
+		}
+		int lockfd = openat(dirfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+		if (lockfd < 0 || flock(lockfd, LOCK_SH) < 0) {
+			int e = errno;
+			if (lockfd >= 0)
+				close(lockfd);
+			close(dirfd);
+			errno = e;
+			return NULL;
+		}
+		struct stat a, b;
+		if (fstat(dirfd, &a) < 0 || fstatat(s->incomingfd, name, &b, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+			close(lockfd);
+			close(dirfd);
+			continue; /* stabilized under us: start a fresh folder */
+		}
+		struct study_lock *l = &s->locks[s->nlocks];
+		copy_str(l->name, sizeof l->name, name);
+		l->dirfd = dirfd;
+		l->lockfd = lockfd;
+		l->used = ++s->tick;
+		read_npuid(l);
+		if (!l->npuid[0]) {
+			/* New folder (or one whose creator died before this step). */
+			char id[37], now[32], *src = NULL;
+			np_time_iso(now);
+			if (np_uuid4(id, NULL) < 0)
+				goto fail;
+			json_t *j = json_pack("{s:s, s:s}", "calling_ae", s->calling_ae, "first_arrival", now);
+			if (unsafe)
+				json_object_set_new(j, "unsafe_study_uid", json_true());
+			src = json_dumps(j, JSON_COMPACT);
+			json_decref(j);
+			int r = src ? create_once(s, dirfd, "source.json", src) : -1;
+			free(src);
+			if (r < 0 || create_once(s, dirfd, "npuid", id) < 0 || fsync(dirfd) < 0)
+				goto fail;
+			read_npuid(l);
+		}
+		if (created && fsync(s->incomingfd) < 0)
+			goto fail;
+		s->nlocks++;
+		s->studies++;
+		return l;
+	fail:;
+		int e = errno;
+		close(lockfd);
+		close(dirfd);
+		errno = e;
+		return NULL;
+	}
+	errno = EAGAIN;
+	return NULL;
+}
+
+static int find_uids(struct np_recv_store *s, struct np_dsw_uids *u, off_t size)
+{
+	size_t len = (size_t)size - s->meta_len;
+	if (len == 0)
+		return -1;
+	int kind = np_ul_ts_kind(s->ts);
+	if (kind < 0)
+		return -1;
+	/* mmap: only the pages of the header are touched, whatever the size. */
+	long pg = sysconf(_SC_PAGESIZE);
+	off_t base = (off_t)(s->meta_len / (size_t)pg * (size_t)pg);
+	size_t skip = s->meta_len - (size_t)base;
+	int rfd = openat(s->tmpfd, s->tmpname, O_RDONLY | O_CLOEXEC);
+	if (rfd < 0)
+		return -1;
+	void *m = mmap(NULL, len + skip, PROT_READ, MAP_PRIVATE, rfd, base);
+	close(rfd);
+	if (m == MAP_FAILED)
+		return -1;
+	const unsigned char *p = (const unsigned char *)m + skip;
+	int r = kind == 3 ? np_dsw_uids_deflated(p, len, DEFLATE_LOOKAHEAD, u) : np_dsw_uids(p, len, kind, u);
+	munmap(m, len + skip);
+	return r;
+}
+
+static unsigned st_end(void *ctx, int complete)
+{
+	struct np_recv_store *s = ctx;
+	if (!complete) {
+		drop_tmp(s);
+		return 0;
+	}
+	struct stat st;
+	if (fstat(s->fd, &st) < 0) {
+		drop_tmp(s);
+		return NP_DIMSE_OUT_OF_RESOURCES;
+	}
+	struct np_dsw_uids u;
+	int r = find_uids(s, &u, st.st_size);
+	if (r != 0 || !u.have_study || !u.have_inst || !u.study[0]) {
+		np_warn(NULL, "refused an instance whose data set cannot be read (walk=%d study=%d instance=%d) calling=%s",
+			r, u.have_study, u.have_inst, s->calling_ae);
+		drop_tmp(s);
+		return NP_DIMSE_CANNOT_UNDERSTAND;
+	}
+	if (strcmp(u.sop_inst, s->sop_inst) || (u.have_class && strcmp(u.sop_class, s->sop_class))) {
+		np_warn(NULL, "refused an instance whose data set UIDs differ from the C-STORE command calling=%s",
+			s->calling_ae);
+		drop_tmp(s);
+		return NP_DIMSE_DATASET_MISMATCH;
+	}
+	if (fsync(s->fd) < 0) {
+		int e = errno;
+		np_warn(NULL, "unable to fsync spool/tmp/%s: %s", s->tmpname, strerror(e));
+		drop_tmp(s);
+		return local_status(e);
+	}
+	np_crash_point("recv-fsynced");
+	char dname[80], fname[80];
+	int unsafe_study = safe_name(dname, sizeof dname, u.study, "");
+	int unsafe_inst = safe_name(fname, sizeof fname, s->sop_inst, ".dcm");
+	struct study_lock *l = study_lock(s, dname, unsafe_study);
+	if (!l) {
+		int e = errno;
+		np_warn(NULL, "unable to prepare a study folder in spool/incoming: %s", strerror(e));
+		drop_tmp(s);
+		return local_status(e);
+	}
+	if (unsafe_study || unsafe_inst)
+		np_warn(l->npuid, "stored under a safe name: %s UID is not a valid DICOM UID (flagged %s)",
+			unsafe_study ? "study" : "instance", unsafe_study ? dname : fname);
+	/* rename over an older copy of the same instance: atomic replacement */
+	if (renameat(s->tmpfd, s->tmpname, l->dirfd, fname) < 0 || fsync(l->dirfd) < 0) {
+		int e = errno;
+		np_warn(l->npuid, "unable to move an instance into spool/incoming/%s: %s", dname, strerror(e));
+		drop_tmp(s);
+		return local_status(e);
+	}
+	close(s->fd);
+	s->fd = -1;
+	np_crash_point("recv-renamed");
+	return 0;
+}
+
+const struct np_ul_store_ops np_recv_store_ops = {.begin = st_begin, .data = st_data, .end = st_end, .stop = NULL};
+
+/* ---- the daemon ---- */
+
+static volatile sig_atomic_t child_stop;
+
+static void on_child_term(int sig)
+{
+	(void)sig;
+	child_stop = 1;
+}
+
+static int stop_requested(void *ctx)
+{
+	(void)ctx;
+	return child_stop;
+}
+
+struct listener {
+	int fd;
+	int tls;
+	char bind[64];
+	int port;
+};
+
+static int listen_on(struct listener *L, const char *bind_addr, int port, int tls, struct np_err *err)
+{
+	char ps[16];
+	snprintf(ps, sizeof ps, "%d", port);
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
+	int g = getaddrinfo(*bind_addr ? bind_addr : NULL, ps, &hints, &res);
+	if (g)
+		return np_err_set(err, NP_ERR_PERM, "unable to resolve bind address %s: %s", bind_addr, gai_strerror(g));
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return np_err_sys(err, e, "unable to listen on %s port %d", bind_addr, port);
+	}
+	freeaddrinfo(res);
+	np_ul_sock_tune(fd); /* accepted sockets inherit TCP_NODELAY on Linux; set again per socket anyway */
+	L->fd = fd;
+	L->tls = tls;
+	L->port = port;
+	copy_str(L->bind, sizeof L->bind, bind_addr);
+	return 0;
+}
+
+static void peer_name(int fd, char *out, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	char host[64] = "?";
+	int port = 0;
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+			port = ntohs(a->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+			port = ntohs(a->sin6_port);
+		}
+	}
+	snprintf(out, n, "%s:%d", host, port);
+}
+
+/* Peek the first byte within ARTIM: 0x01 is an A-ASSOCIATE-RQ, 0x16 a TLS
+ * handshake record. Returns the byte, or -1 (closed or timed out). */
+static int first_byte(int fd, int timeout_ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int r;
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR && !child_stop);
+	if (r <= 0)
+		return -1;
+	unsigned char b;
+	ssize_t n = recv(fd, &b, 1, MSG_PEEK);
+	return n == 1 ? b : -1;
+}
+
+static void record_rejection(const char *home, const char *detail)
+{
+	struct np_err err = {0};
+	struct np_db *db = np_db_open(home, &err);
+	if (!db || np_db_event(db, NULL, "association_rejected", "warning", detail, &err) < 0)
+		np_log_err(NULL, &err);
+	np_db_close(db);
+}
+
+/* One association, start to end; fd is owned (closed here). */
+static void serve(const struct np_recv_cfg *c, struct np_tls_ctx *tlsctx, int fd, int tls)
+{
+	double t0 = np_mono();
+	char peer[80];
+	peer_name(fd, peer, sizeof peer);
+	np_ul_sock_tune(fd);
+	int b = first_byte(fd, c->artim_s * 1000);
+	if (b < 0) {
+		np_info(NULL, "connection closed or ARTIM expired before any PDU peer=%s", peer);
+		close(fd);
+		return;
+	}
+	if (tls && b == 0x01) {
+		np_warn(NULL, "plain DICOM on TLS port: rejected peer=%s port=%d (configure the sender for TLS)", peer,
+			c->tls_port);
+		np_ul_send_reject(fd, NP_RJ_PERMANENT, NP_RJ_SRC_USER, NP_RJ_USER_NO_REASON);
+		close(fd);
+		return;
+	}
+	if (!tls && b == 0x16) {
+		np_warn(NULL, "TLS on plain DICOM port: closed peer=%s port=%d (sender uses TLS; enable dicom.tls or "
+			      "configure the sender without TLS)",
+			peer, c->port);
+		close(fd);
+		return;
+	}
+	struct np_err err = {0};
+	struct np_tls *t = NULL;
+	if (tls && !(t = np_tls_accept(tlsctx, fd, c->artim_s * 1000, &err))) {
+		np_warn(NULL, "%s peer=%s", err.msg, peer);
+		close(fd);
+		return;
+	}
+	struct np_ul *ul = np_ul_new(fd, t, c->max_pdu, c->artim_s * 1000, &err);
+	if (!ul) {
+		np_log_err(NULL, &err);
+		np_tls_close(t);
+		close(fd);
+		return;
+	}
+	const char *allowed[NP_RECV_MAX_ALLOWED];
+	for (size_t i = 0; i < c->nallowed; i++)
+		allowed[i] = c->allowed[i];
+	struct np_ul_scp_cfg sc = {.ae_title = c->ae_title,
+				   .allowed_aets = allowed,
+				   .nallowed = c->nallowed,
+				   .artim_s = c->artim_s,
+				   .idle_s = c->idle_s};
+	struct np_ul_reject rj;
+	int r = np_ul_scp_associate(ul, &sc, &rj, &err);
+	if (r == 1) {
+		char detail[256];
+		snprintf(detail, sizeof detail, "peer=%s calling_ae=%s called_ae=%s reason=%s", peer, ul->calling_ae,
+			 ul->called_ae, np_ul_reject_text(rj.source, rj.reason));
+		np_warn(NULL, "association rejected %s", detail);
+		record_rejection(c->home, detail);
+	} else if (r < 0) {
+		np_warn(NULL, "association failed peer=%s: %s", peer, err.msg);
+	} else {
+		int accepted = 0;
+		for (int i = 0; i < ul->npc; i++)
+			accepted += ul->pc[i].result == NP_PC_ACCEPT;
+		ul->timeout_ms = c->idle_s * 1000;
+		struct np_recv_store *st = np_recv_store_new(c->home, ul->calling_ae, &err);
+		const char *end = "error";
+		if (!st) {
+			np_log_err(NULL, &err);
+			np_ul_abort(ul, 2, 0);
+		} else {
+			struct np_ul_store_ops ops = np_recv_store_ops;
+			ops.stop = stop_requested;
+			int sr = np_ul_scp_serve(ul, &ops, st, &err);
+			end = sr == 0 ? "released" : sr == 1 ? (child_stop ? "stopped" : "aborted") : "error";
+		}
+		np_info(NULL,
+			"association peer=%s calling=%s called=%s tls=%s contexts=%d/%d instances=%llu studies=%d "
+			"bytes=%llu seconds=%.3f end=%s%s%s",
+			peer, ul->calling_ae, ul->called_ae, t ? np_tls_version(t) : "no", accepted, ul->npc,
+			ul->instances, st ? np_recv_store_studies(st) : 0, ul->bytes, np_mono() - t0, end,
+			!strcmp(end, "error") || !strcmp(end, "aborted") ? " why=" : "",
+			!strcmp(end, "error") || !strcmp(end, "aborted") ? err.msg : "");
+		np_recv_store_free(st);
+	}
+	np_ul_free(ul);
+	np_tls_close(t);
+	close(fd);
+}
+
+/* Remove partial files a killed np-recv left in spool/tmp (their process is
+ * gone); never those of a running process. */
+static void clean_tmp(const char *home)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/spool/tmp", home);
+	DIR *d = opendir(p);
+	if (!d)
+		return;
+	struct dirent *e;
+	int n = 0;
+	while ((e = readdir(d))) {
+		long pid;
+		if (sscanf(e->d_name, "np-recv.%ld.", &pid) != 1)
+			continue;
+		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	if (n)
+		np_info(NULL, "removed %d partial files of an earlier run from spool/tmp", n);
+}
+
+static int load(const char *home, const struct np_recv_overrides *ov, struct np_recv_cfg *c, struct np_err *err)
+{
+	struct np_config cfg;
+	if (np_config_load(&cfg, home, err) < 0)
+		return -1;
+	int r = np_recv_cfg_from(c, &cfg, ov, err);
+	np_config_free(&cfg);
+	return r;
+}
+
+static struct np_tls_ctx *make_tls(const struct np_recv_cfg *c, struct np_err *err)
+{
+	if (!c->tls_enabled)
+		return NULL;
+	return np_tls_server_ctx(c->cert_file, c->key_file, c->ca_file, c->verify_client, err);
+}
+
+static int open_listener(const struct np_recv_cfg *c, struct listener *L, struct np_err *err)
+{
+	int port = c->tls_enabled ? c->tls_port : c->port;
+	if (L->fd >= 0 && L->port == port && L->tls == c->tls_enabled && !strcmp(L->bind, c->bind))
+		return 0;
+	struct listener n = {.fd = -1};
+	if (listen_on(&n, c->bind, port, c->tls_enabled, err) < 0)
+		return -1;
+	if (L->fd >= 0)
+		close(L->fd);
+	*L = n;
+	np_info(NULL, "listening bind=%s port=%d tls=%s ae=%s max_associations=%d", c->bind, port,
+		c->tls_enabled ? (c->verify_client ? "mutual" : "yes") : "no", c->ae_title, c->max_assoc);
+	return 0;
+}
+
+int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_err *err)
+{
+	static struct np_recv_cfg cfg, next;
+	if (load(home, ov, &cfg, err) < 0)
+		return -1;
+	if (np_spool_init(home, err) < 0)
+		return -1;
+	clean_tmp(home);
+	struct np_tls_ctx *tlsctx = make_tls(&cfg, err);
+	if (cfg.tls_enabled && !tlsctx)
+		return -1;
+	struct listener L = {.fd = -1};
+	if (open_listener(&cfg, &L, err) < 0) {
+		np_tls_ctx_free(tlsctx);
+		return -1;
+	}
+	int inproc = getenv("NP_RECV_INPROCESS") != NULL; /* for bench/recv.sh: the measured alternative */
+
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	signal(SIGPIPE, SIG_IGN);
+	static pid_t kids[1024]; /* dicom.max_associations is at most 1024 */
+	int nchild = 0, stopping = 0;
+	while (!stopping || nchild > 0) {
+		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = stopping ? -1 : L.fd, .events = POLLIN}};
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof si) == sizeof si) {
+				if (si.ssi_signo == SIGCHLD) {
+					pid_t w;
+					while ((w = waitpid(-1, NULL, WNOHANG)) > 0)
+						for (int k = 0; k < nchild; k++)
+							if (kids[k] == w) {
+								kids[k] = kids[--nchild];
+								break;
+							}
+				} else if (si.ssi_signo == SIGHUP && !stopping) {
+					struct np_err e2 = {0};
+					struct np_tls_ctx *nt = NULL;
+					if (load(home, ov, &next, &e2) < 0 || (next.tls_enabled && !(nt = make_tls(&next, &e2))) ||
+					    open_listener(&next, &L, &e2) < 0) {
+						np_error(NULL, "reload failed, keeping the running settings: %s", e2.msg);
+						np_tls_ctx_free(nt);
+					} else {
+						np_tls_ctx_free(tlsctx);
+						tlsctx = nt;
+						cfg = next;
+						np_info(NULL, "settings reloaded");
+					}
+				} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+					if (!stopping)
+						np_info(NULL, "stopping: waiting for %d associations", nchild);
+					stopping = 1;
+					close(L.fd);
+					L.fd = -1;
+					for (int k = 0; k < nchild; k++)
+						kill(kids[k], SIGTERM);
+				}
+			}
+		}
+		if (!stopping && (p[1].revents & POLLIN)) {
+			int fd = accept4(L.fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd < 0)
+				continue;
+			if (nchild >= cfg.max_assoc || nchild >= (int)(sizeof kids / sizeof kids[0])) {
+				char peer[80];
+				peer_name(fd, peer, sizeof peer);
+				np_warn(NULL, "association refused: %d associations already open (dicom.max_associations) peer=%s",
+					nchild, peer);
+				if (!L.tls)
+					np_ul_send_reject(fd, NP_RJ_TRANSIENT, NP_RJ_SRC_PRESENTATION, NP_RJ_PRES_LIMIT);
+				close(fd);
+				continue;
+			}
+			if (inproc) {
+				serve(&cfg, tlsctx, fd, L.tls);
+				continue;
+			}
+			pid_t pid = fork();
+			if (pid == 0) {
+				close(L.fd);
+				close(sfd);
+				struct sigaction sa = {.sa_handler = on_child_term};
+				sigaction(SIGTERM, &sa, NULL);
+				sigaction(SIGINT, &sa, NULL);
+				signal(SIGHUP, SIG_IGN);
+				signal(SIGCHLD, SIG_DFL);
+				sigprocmask(SIG_UNBLOCK, &set, NULL);
+				serve(&cfg, tlsctx, fd, L.tls);
+				_exit(0);
+			}
+			if (pid > 0)
+				kids[nchild++] = pid;
+			else
+				np_warn(NULL, "unable to fork: %s", strerror(errno));
+			close(fd);
+		}
+	}
+	if (L.fd >= 0)
+		close(L.fd);
+	close(sfd);
+	np_tls_ctx_free(tlsctx);
+	np_info(NULL, "stopped");
+	return 0;
+}

@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "np_stable.h"
+
+#include "np_config.h"
+#include "np_db.h"
+#include "np_err.h"
+#include "np_fs.h"
+#include "np_json.h"
+#include "np_log.h"
+#include "np_scan.h"
+#include "np_spool.h"
+#include "np_study.h"
+#include "np_util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+enum why { WHY_QUIET, WHY_MAX_WAIT, WHY_FORCED };
+static const char *const why_name[] = {"quiet", "max_wait", "forced"};
+
+static double iso_to_epoch(const char *s)
+{
+	struct tm tm = {0};
+	const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+	if (!end)
+		return -1;
+	return (double)timegm(&tm);
+}
+
+/* Read a small file relative to a folder fd into buf; -1 when absent. */
+static int read_at(int dfd, const char *name, char *buf, size_t bufsz)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, bufsz - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = 0;
+	return 0;
+}
+
+/* The first arrival of an incoming study: source.json, else the npuid
+ * file's mtime, else the folder's. */
+static double first_arrival(int dfd, double fallback)
+{
+	char buf[4096];
+	if (read_at(dfd, "source.json", buf, sizeof buf) == 0) {
+		json_t *o = json_loads(buf, 0, NULL);
+		double t = iso_to_epoch(np_json_str(o, "first_arrival", NULL));
+		json_decref(o);
+		if (t > 0)
+			return t;
+	}
+	struct stat st;
+	if (fstatat(dfd, "npuid", &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return (double)st.st_mtim.tv_sec;
+	return fallback;
+}
+
+static struct np_db *use_db(struct np_db *db, const char *home, struct np_db **own)
+{
+	*own = NULL;
+	if (db)
+		return db;
+	struct np_err e = {0};
+	*own = np_db_open(home, &e);
+	if (!*own)
+		np_log_err(NULL, &e);
+	return *own;
+}
+
+static int has_event(struct np_db *db, const char *npuid, const char *type)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+	if (sqlite3_prepare_v2(db->h, "SELECT 1 FROM events WHERE npuid=?1 AND type=?2 LIMIT 1", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, npuid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, type, -1, SQLITE_TRANSIENT);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+void np_stable_index(struct np_db *db, const char *npuid, const char *state, json_t *m, const char *reason)
+{
+	struct np_err e = {0};
+	if (!db)
+		return;
+	if (np_db_study_put(db, npuid, state, m, &e) < 0)
+		np_log_err(npuid, &e);
+	char detail[256];
+	long long series = np_json_int(m, "counts.series", 0), inst = np_json_int(m, "counts.instances", 0);
+	const char *src = np_json_str(m, "source", "dicom");
+	if (!has_event(db, npuid, "study_stabilized")) {
+		snprintf(detail, sizeof detail, "source=%s series=%lld instances=%lld reason=%s", src, series, inst,
+			 reason);
+		if (np_db_event(db, npuid, "study_stabilized", "info", detail, &e) < 0)
+			np_log_err(npuid, &e);
+	}
+	if (!has_event(db, npuid, "new_dataset_received")) {
+		snprintf(detail, sizeof detail, "source=%s format=%s series=%lld instances=%lld", src,
+			 np_json_str(m, "format", "dicom"), series, inst);
+		if (np_db_event(db, npuid, "new_dataset_received", "info", detail, &e) < 0)
+			np_log_err(npuid, &e);
+	}
+}
+
+/* The most recent earlier study with the same StudyInstanceUID, if any. */
+static void linked_npuid(struct np_db *db, const char *study_uid, const char *npuid, char out[64])
+{
+	out[0] = 0;
+	sqlite3_stmt *st;
+	if (!db || sqlite3_prepare_v2(db->h,
+				      "SELECT npuid FROM studies WHERE study_uid=?1 AND npuid!=?2 AND state!='incoming'"
+				      " ORDER BY created_at DESC LIMIT 1",
+				      -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(st, 1, study_uid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, npuid, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, 64, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+/* Steps after the folder left incoming/: tmp/st-<npuid>/dicom exists. */
+static int finish(const char *home, struct np_db *db, const struct np_config *cfg, const char *npuid, struct np_err *err)
+{
+	char t[PATH_MAX], dicom[PATH_MAX], p[PATH_MAX], q[PATH_MAX], dst[PATH_MAX];
+	snprintf(t, sizeof t, "%s/spool/tmp/st-%s", home, npuid);
+	snprintf(dicom, sizeof dicom, "%s/dicom", t);
+	if (np_spool_study_dir(home, "stable", npuid, dst, sizeof dst, err) < 0)
+		return -1;
+	/* The receiver's bookkeeping files move up next to the manifest. */
+	static const char *const meta[] = {"npuid", "source.json", NULL};
+	for (int i = 0; meta[i]; i++) {
+		snprintf(p, sizeof p, "%s/%s", dicom, meta[i]);
+		snprintf(q, sizeof q, "%s/%s", t, meta[i]);
+		if (np_exists(p) && rename(p, q) < 0)
+			return np_err_sys(err, errno, "unable to move %s of the study", meta[i]);
+	}
+	snprintf(p, sizeof p, "%s/.lock", dicom);
+	unlink(p);
+	char buf[4096];
+	enum why why = WHY_QUIET;
+	int tfd = open(t, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (tfd < 0)
+		return np_err_sys(err, errno, "unable to open the study build folder");
+	if (read_at(tfd, "reason", buf, sizeof buf) == 0)
+		for (int i = 0; i <= WHY_FORCED; i++)
+			if (!strcmp(buf, why_name[i]))
+				why = (enum why)i;
+	double first = first_arrival(tfd, np_now());
+	char ae[64] = "";
+	if (read_at(tfd, "source.json", buf, sizeof buf) == 0) {
+		json_t *o = json_loads(buf, 0, NULL);
+		snprintf(ae, sizeof ae, "%s", np_json_str(o, "calling_ae", ""));
+		json_decref(o);
+	}
+	close(tfd);
+
+	json_t *m = np_study_new(npuid, "dicom", "dicom");
+	char iso[32];
+	np_time_iso_at((time_t)first, iso);
+	json_object_set_new(m, "created_at", json_string(iso));
+	json_object_set_new(m, "received_at", json_string(iso));
+	np_time_iso(iso);
+	json_object_set_new(m, "stable_at", json_string(iso));
+	json_object_set_new(m, "source_ae", *ae ? json_string(ae) : json_null());
+	json_object_set_new(m, "stabilized_by", json_string(why_name[why]));
+	if (np_scan_dicom(dicom, cfg, m, err) < 0) {
+		json_decref(m);
+		return -1;
+	}
+	if (!json_array_size(json_object_get(m, "products"))) {
+		json_object_set_new(m, "products", json_deep_copy(np_config_get(cfg, "dicom.default_products")));
+		json_object_set_new(m, "products_source", json_string("default"));
+	}
+	if (np_config_bool(cfg, "groups.auto_assign") && *np_config_str(cfg, "groups.auto_assign_group"))
+		json_object_set_new(m, "group", json_string(np_config_str(cfg, "groups.auto_assign_group")));
+	if (why == WHY_MAX_WAIT)
+		np_study_flag(m, "max_wait_exceeded");
+	if (why == WHY_FORCED)
+		np_study_flag(m, "forced");
+	char link[64];
+	linked_npuid(db, np_json_str(m, "study.study_instance_uid", ""), npuid, link);
+	if (*link) {
+		json_object_set_new(m, "linked_npuid", json_string(link));
+		np_study_flag(m, "late_arrival");
+	}
+	if (json_array_size(json_object_get(m, "study_uids")) > 1)
+		np_study_flag(m, "multiple_study_uids");
+	if (np_study_save(t, m, err) < 0) {
+		json_decref(m);
+		return -1;
+	}
+	snprintf(p, sizeof p, "%s/history.jsonl", t);
+	if (!np_exists(p) && np_spool_history(t, "incoming", "stable", why_name[why], err) < 0) {
+		json_decref(m);
+		return -1;
+	}
+	np_crash_point("stable.manifest");
+	if (np_rename_durable(t, dst, err) < 0) {
+		json_decref(m);
+		return -1;
+	}
+	np_crash_point("stable.renamed");
+	/* Build leftovers go only now: a concurrent recovery must keep seeing
+	 * the locked build until the rename. */
+	snprintf(p, sizeof p, "%s/reason", dst);
+	unlink(p);
+	snprintf(p, sizeof p, "%s/.build.lock", dst);
+	unlink(p);
+	np_stable_index(db, npuid, "stable", m, why_name[why]);
+	np_info(npuid, "study stabilized series=%lld instances=%lld reason=%s%s%s",
+		np_json_int(m, "counts.series", 0), np_json_int(m, "counts.instances", 0), why_name[why],
+		*link ? " linked=" : "", link);
+	json_decref(m);
+	return 0;
+}
+
+/* Lock, move out of incoming/, finish. Returns 0 done, 1 busy (an
+ * association holds the study), 2 gone, -1 error. */
+static int stabilize(const char *home, struct np_db *db, const struct np_config *cfg, const char *uid, enum why why,
+		     char npuid_out[37], struct np_err *err)
+{
+	char dir[PATH_MAX], t[PATH_MAX], p[PATH_MAX];
+	if (np_spool_study_dir(home, "incoming", uid, dir, sizeof dir, err) < 0)
+		return -1;
+	int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0)
+		return errno == ENOENT ? 2 : np_err_sys(err, errno, "unable to open incoming study");
+	int lfd = openat(dfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (lfd < 0) {
+		close(dfd);
+		return np_err_sys(err, errno, "unable to open the study lock");
+	}
+	int rc = -1;
+	if (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+		rc = errno == EWOULDBLOCK ? 1 : np_err_sys(err, errno, "unable to lock the study");
+		goto out;
+	}
+	struct stat a, b;
+	if (fstat(dfd, &a) < 0 || stat(dir, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+		rc = 2;
+		goto out;
+	}
+	char npuid[64];
+	if (read_at(dfd, "npuid", npuid, sizeof npuid) < 0 || !np_uuid_valid(npuid)) {
+		/* np-recv normally writes it; assign one so a re-run reuses it. */
+		if (np_uuid4(npuid, err) < 0)
+			goto out;
+		snprintf(p, sizeof p, "%s/npuid", dir);
+		char line[40];
+		int n = snprintf(line, sizeof line, "%s\n", npuid);
+		if (np_write_atomic(p, line, (size_t)n, 0640, err) < 0)
+			goto out;
+	}
+	for (char *c = npuid; *c; c++)
+		*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+	snprintf(t, sizeof t, "%s/spool/tmp/st-%s", home, npuid);
+	if (np_mkdirs(t, 0750, err) < 0)
+		goto out;
+	int bfd = open(t, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	int blk = bfd < 0 ? -1 : openat(bfd, ".build.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (bfd >= 0)
+		close(bfd);
+	if (blk < 0 || flock(blk, LOCK_EX | LOCK_NB) < 0) {
+		if (blk >= 0)
+			close(blk);
+		rc = np_err_set(err, NP_ERR_TEMP, "study is being built by another process");
+		goto out;
+	}
+	snprintf(p, sizeof p, "%s/reason", t);
+	if (np_write_atomic(p, why_name[why], strlen(why_name[why]), 0640, err) < 0) {
+		close(blk);
+		goto out;
+	}
+	snprintf(p, sizeof p, "%s/dicom", t);
+	if (np_rename_durable(dir, p, err) < 0) {
+		close(blk);
+		goto out;
+	}
+	np_crash_point("stable.moved");
+	/* Out of incoming/: an association that was waiting for the lock sees
+	 * the path gone and starts a fresh folder. */
+	close(lfd);
+	lfd = -1;
+	rc = finish(home, db, cfg, npuid, err);
+	if (rc == 0 && npuid_out)
+		snprintf(npuid_out, 37, "%s", npuid);
+	close(blk);
+out:
+	if (lfd >= 0)
+		close(lfd);
+	close(dfd);
+	return rc;
+}
+
+/* Index an incoming study so the UI lists it with Stable = No. */
+static void index_incoming(struct np_db *db, const char *uid, int dfd, double mtime, long long files)
+{
+	char npuid[64];
+	if (!db || read_at(dfd, "npuid", npuid, sizeof npuid) < 0 || !np_uuid_valid(npuid))
+		return;
+	json_t *m = np_study_new(npuid, "dicom", "dicom");
+	char iso[32], buf[4096];
+	np_time_iso_at((time_t)first_arrival(dfd, mtime), iso);
+	json_object_set_new(m, "created_at", json_string(iso));
+	json_object_set_new(m, "study", json_pack("{s:s}", "study_instance_uid", uid));
+	json_object_set_new(m, "counts", json_pack("{s:I, s:I}", "instances", (json_int_t)files, "series", (json_int_t)0));
+	json_object_set_new(m, "products", json_null());
+	if (read_at(dfd, "source.json", buf, sizeof buf) == 0) {
+		json_t *o = json_loads(buf, 0, NULL);
+		if (json_is_string(json_object_get(o, "calling_ae")))
+			json_object_set(m, "source_ae", json_object_get(o, "calling_ae"));
+		json_decref(o);
+	}
+	struct np_err e = {0};
+	if (np_db_study_put(db, npuid, "incoming", m, &e) < 0)
+		np_log_err(npuid, &e);
+	json_decref(m);
+}
+
+static long long count_instances(int dfd)
+{
+	int fd = dup(dfd);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	long long n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && strcmp(e->d_name, "npuid") && strcmp(e->d_name, "source.json"))
+			n++;
+	closedir(d);
+	return n;
+}
+
+struct scan_ctx {
+	struct np_db *db;
+	const struct np_config *cfg;
+	double now;
+	int done;
+};
+
+static int scan_one(const char *home, const char *state, const char *uid, const char *dir, void *vctx)
+{
+	(void)state;
+	struct scan_ctx *c = vctx;
+	if (!np_dicom_uid_valid(uid)) {
+		np_warn(NULL, "ignoring incoming folder that is not a StudyInstanceUID");
+		return 0;
+	}
+	int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0)
+		return 0;
+	struct stat st;
+	if (fstat(dfd, &st) < 0) {
+		close(dfd);
+		return 0;
+	}
+	double mtime = (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
+	double quiet = c->now - mtime;
+	double age = c->now - first_arrival(dfd, mtime);
+	index_incoming(c->db, uid, dfd, mtime, count_instances(dfd));
+	close(dfd);
+	enum why why;
+	if (quiet >= (double)np_config_int(c->cfg, "dicom.stabilization_seconds"))
+		why = WHY_QUIET;
+	else if (age >= 60.0 * (double)np_config_int(c->cfg, "dicom.max_wait_minutes"))
+		why = WHY_MAX_WAIT;
+	else
+		return 0;
+	struct np_err e = {0};
+	int rc = stabilize(home, c->db, c->cfg, uid, why, NULL, &e);
+	if (rc == 0)
+		c->done++;
+	else if (rc == 1)
+		np_debug(NULL, "incoming study quiet but an association holds it quiet_s=%.0f", quiet);
+	else if (rc < 0)
+		np_log_err(NULL, &e);
+	return 0;
+}
+
+int np_stable_scan(const char *home, struct np_db *db, const struct np_config *cfg, int *done, struct np_err *err)
+{
+	struct np_db *own;
+	db = use_db(db, home, &own);
+	struct scan_ctx c = {db, cfg, np_now(), 0};
+	int rc = np_spool_each(home, "incoming", scan_one, &c, err);
+	np_db_close(own);
+	if (done)
+		*done = c.done;
+	return rc < 0 ? -1 : 0;
+}
+
+struct find_ctx {
+	const char *npuid;
+	char uid[128];
+};
+
+static int find_by_npuid(const char *home, const char *state, const char *uid, const char *dir, void *vctx)
+{
+	(void)home;
+	(void)state;
+	struct find_ctx *f = vctx;
+	char p[PATH_MAX], buf[64];
+	snprintf(p, sizeof p, "%s/npuid", dir);
+	struct np_err e = {0};
+	char *s = np_read_file(p, 128, NULL, &e);
+	if (!s)
+		return 0;
+	snprintf(buf, sizeof buf, "%.36s", s);
+	free(s);
+	if (strcasecmp(buf, f->npuid))
+		return 0;
+	snprintf(f->uid, sizeof f->uid, "%s", uid);
+	return 1;
+}
+
+int np_stable_force(const char *home, const char *id, char npuid_out[37], struct np_err *err)
+{
+	struct np_config cfg;
+	if (np_config_load(&cfg, home, err) < 0)
+		return -1;
+	struct find_ctx f = {id, ""};
+	if (np_uuid_valid(id)) {
+		if (np_spool_each(home, "incoming", find_by_npuid, &f, err) < 0) {
+			np_config_free(&cfg);
+			return -1;
+		}
+	} else if (np_dicom_uid_valid(id)) {
+		snprintf(f.uid, sizeof f.uid, "%s", id);
+	} else {
+		np_config_free(&cfg);
+		return np_err_set(err, NP_ERR_PERM, "not a StudyInstanceUID or npuid");
+	}
+	struct np_db *own;
+	struct np_db *db = use_db(NULL, home, &own);
+	int rc = *f.uid ? stabilize(home, db, &cfg, f.uid, WHY_FORCED, npuid_out, err) : 2;
+	np_db_close(own);
+	np_config_free(&cfg);
+	if (rc == 1)
+		return np_err_set(err, NP_ERR_TEMP, "an association is still sending this study; try again when it ends");
+	if (rc == 2)
+		return np_err_sys(err, ENOENT, "no such study waiting in incoming");
+	return rc;
+}
+
+struct rec_ctx {
+	struct np_db *db;
+	int n;
+};
+
+static int recover_indexed(const char *home, const char *state, const char *npuid, const char *dir, void *vctx)
+{
+	(void)home;
+	struct rec_ctx *c = vctx;
+	if (!c->db || !np_uuid_valid(npuid) || has_event(c->db, npuid, "study_stabilized"))
+		return 0;
+	json_t *m = np_study_load(dir, NULL);
+	if (m) {
+		np_stable_index(c->db, npuid, state, m, np_json_str(m, "stabilized_by", "recovered"));
+		c->n++;
+	}
+	json_decref(m);
+	return 0;
+}
+
+int np_stable_recover(const char *home, struct np_db *db, const struct np_config *cfg, struct np_err *err)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof tmp, "%s/spool/tmp", home);
+	DIR *d = opendir(tmp);
+	if (!d)
+		return errno == ENOENT ? 0 : np_err_sys(err, errno, "unable to read spool/tmp");
+	struct np_db *own;
+	db = use_db(db, home, &own);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "st-", 3) || !np_uuid_valid(e->d_name + 3))
+			continue;
+		char t[PATH_MAX], p[PATH_MAX];
+		snprintf(t, sizeof t, "%s/%s", tmp, e->d_name);
+		snprintf(p, sizeof p, "%s/.build.lock", t);
+		int blk = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+		if (blk < 0 || flock(blk, LOCK_EX | LOCK_NB) < 0) {
+			if (blk >= 0)
+				close(blk);
+			continue;
+		}
+		snprintf(p, sizeof p, "%s/dicom", t);
+		struct np_err e2 = {0};
+		if (!np_is_dir(p)) {
+			/* Crashed before the study left incoming/: nothing to keep. */
+			if (np_rmtree(t, &e2) < 0)
+				np_log_err(NULL, &e2);
+		} else if (finish(home, db, cfg, e->d_name + 3, &e2) < 0) {
+			np_log_err(e->d_name + 3, &e2);
+		} else {
+			n++;
+		}
+		close(blk);
+	}
+	closedir(d);
+	struct rec_ctx c = {db, 0};
+	np_spool_each(home, "stable", recover_indexed, &c, NULL);
+	np_db_close(own);
+	return n + c.n;
+}
