@@ -17,7 +17,8 @@ let n = 0, failed = 0;
 const ok = (cond, name, extra) => { n++; if (!cond) failed++; console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${name}`); if (!cond && extra) console.log('# ' + String(extra).replace(/\n/g, '\n# ')); };
 const step = async (name, fn) => {
   try { await fn(); } catch (e) {
-    ok(false, name, e.stack || e);
+    const shown = await page.textContent('#toast').catch(() => '');
+    ok(false, name, (shown ? 'UI says: ' + shown + '\n' : '') + (e.stack || e));
     // leave no dialog open to block the next steps
     await page.evaluate(() => document.querySelectorAll('dialog').forEach((d) => { d.close(); d.remove(); })).catch(() => {});
   }
@@ -154,7 +155,7 @@ await step('settings', async () => {
   ok((await page.textContent('#settings-error')).includes('dicom.port'), 'an invalid setting is refused naming the key');
   await page.fill('#set-dicom-port', '11113');
   await page.click('#save-settings');
-  await page.waitForFunction(() => document.querySelector('#settings-error') && document.querySelector('#settings-error').textContent === '' && document.querySelector('#set-dicom-ae_title'));
+  await page.waitForFunction(() => document.querySelector('#toast').textContent.includes('Settings saved'));
   const s = JSON.parse((await api('/api/settings')).body);
   ok(s.dicom.ae_title === 'UI_TEST_SCP' && s.dicom.port === 11113, 'settings are saved through the form', JSON.stringify(s.dicom));
   ok((await page.inputValue('#set-cloud-service_password')) === '********', 'secrets are shown masked');
