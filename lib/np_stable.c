@@ -497,7 +497,8 @@ int np_stable_recover(const char *home, struct np_db *db, const struct np_config
 	int n = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, "st-", 3) || !np_uuid_valid(e->d_name + 3))
+		int imp = !strncmp(e->d_name, "imp-", 4) && np_uuid_valid(e->d_name + 4);
+		if (!imp && (strncmp(e->d_name, "st-", 3) || !np_uuid_valid(e->d_name + 3)))
 			continue;
 		char t[PATH_MAX], p[PATH_MAX];
 		snprintf(t, sizeof t, "%s/%s", tmp, e->d_name);
@@ -510,8 +511,9 @@ int np_stable_recover(const char *home, struct np_db *db, const struct np_config
 		}
 		snprintf(p, sizeof p, "%s/dicom", t);
 		struct np_err e2 = {0};
-		if (!np_is_dir(p)) {
-			/* Crashed before the study left incoming/: nothing to keep. */
+		if (imp || !np_is_dir(p)) {
+			/* A crashed import (np-import starts over), or a build
+			 * that crashed before the study left incoming/. */
 			if (np_rmtree(t, &e2) < 0)
 				np_log_err(NULL, &e2);
 		} else if (finish(home, db, cfg, e->d_name + 3, &e2) < 0) {
