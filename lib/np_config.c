@@ -91,7 +91,7 @@ int np_config_load(struct np_config *cfg, const char *home, struct np_err *err)
 	json_decref(user);
 	if (!cfg->root)
 		return np_err_sys(err, ENOMEM, "unable to load settings");
-	if (np_schema_validate(np_config_schema(), cfg->root, err) < 0) {
+	if (np_schema_validate(np_config_schema(), cfg->root, err) < 0 || np_template_check_settings(cfg->root, err) < 0) {
 		char msg[sizeof err->msg];
 		snprintf(msg, sizeof msg, "%s", err->msg);
 		np_err_set(err, NP_ERR_PERM, "%s: %s", path, msg);

@@ -17,8 +17,9 @@ struct np_config {
 	char home[PATH_MAX];
 };
 
-/* Load and validate. On a bad file: -1 with a permanent err naming the file,
- * key and rule; the caller exits 100 before doing anything else. */
+/* Load and validate (schema, then templates as np_config_check does). On a
+ * bad file: -1 with a permanent err naming the file, key and rule; the caller
+ * exits 100 before doing anything else. */
 int np_config_load(struct np_config *cfg, const char *home, struct np_err *err);
 void np_config_free(struct np_config *cfg);
 

@@ -44,6 +44,45 @@ const char *np_dcm_transfer_syntax(struct np_dcm *d);
 /* 1 if the file had a Part 10 meta header. */
 int np_dcm_has_meta(struct np_dcm *d);
 
+/* ---- np_dcm_build (result delivery, issue 7): lib/np_dcm_build.cc ----
+ * Result objects that belong to the ORIGINAL study: the Patient and General
+ * Study modules are copied from study_file (one instance of the study as
+ * received), in a new series. Output is Part 10, Explicit VR Little Endian,
+ * written atomically to out_path. Errors: permanent for an unreadable source
+ * or bad input, temporary for I/O. No PHI in error messages. */
+struct np_dcm_result_info {
+	const char *sop_instance_uid;	 /* required; kept by the caller so a resend is identical */
+	const char *series_instance_uid; /* required; a new series in the original study */
+	int series_number;
+	const char *series_description;
+	const char *document_title; /* PDF: Document Title */
+	const char *manufacturer;
+	const char *software_versions; /* may be NULL */
+};
+
+enum { NP_DCM_SR_TEXT, NP_DCM_SR_NUM };
+
+/* One content item under the SR's root CONTAINER (relationship CONTAINS).
+ * Codes are (value, scheme, meaning); units default to UCUM "1". */
+struct np_dcm_sr_item {
+	int type;
+	const char *code_value, *code_scheme, *code_meaning;
+	const char *text; /* TEXT: UTF-8; a trademark sign becomes "(TM)" if the study is not UTF-8 compatible */
+	double value;	  /* NUM */
+	const char *unit_value, *unit_scheme, *unit_meaning;
+};
+
+/* A new UID "2.25.<128 random bits as decimal>" (at most 44 chars). */
+int np_dcm_uid_new(char out[65], struct np_err *err);
+/* Encapsulated PDF Storage of pdf (must start with "%PDF-"); odd lengths are
+ * padded with one NUL and (0042,0015) holds the exact length. */
+int np_dcm_build_pdf(const char *study_file, const struct np_dcm_result_info *info, const void *pdf,
+		     size_t pdf_len, const char *out_path, struct np_err *err);
+/* Comprehensive SR: root CONTAINER "Diagnostic imaging report" (LOINC
+ * 18748-4), language en-US, then items in order. */
+int np_dcm_build_sr(const char *study_file, const struct np_dcm_result_info *info,
+		    const struct np_dcm_sr_item *items, size_t n, const char *out_path, struct np_err *err);
+
 /* --- ingest (np-stable, np-import, np-qc) --- */
 /* Raw value bytes of a private element (group, private creator, low 8 bits
  * of the element), untouched: for binary VRs such as FD vectors. Copies at

@@ -5,6 +5,7 @@
 #include "np_db.h"
 #include "np_err.h"
 #include "np_fs.h"
+#include "np_group.h"
 #include "np_json.h"
 #include "np_log.h"
 #include "np_scan.h"
@@ -190,8 +191,14 @@ static int finish(const char *home, struct np_db *db, const struct np_config *cf
 		json_object_set_new(m, "products", json_deep_copy(np_config_get(cfg, "dicom.default_products")));
 		json_object_set_new(m, "products_source", json_string("default"));
 	}
-	if (np_config_bool(cfg, "groups.auto_assign") && *np_config_str(cfg, "groups.auto_assign_group"))
+	if (db) {
+		/* Same-products rule, group creation and re-opening live in np_group. */
+		struct np_err gerr = {0};
+		if (np_group_auto_assign(home, db, cfg, m, &gerr) < 0)
+			np_log_err(npuid, &gerr);
+	} else if (np_config_bool(cfg, "groups.auto_assign") && *np_config_str(cfg, "groups.auto_assign_group")) {
 		json_object_set_new(m, "group", json_string(np_config_str(cfg, "groups.auto_assign_group")));
+	}
 	if (why == WHY_MAX_WAIT)
 		np_study_flag(m, "max_wait_exceeded");
 	if (why == WHY_FORCED)

@@ -18,15 +18,16 @@ static const struct {
 	const char *name;
 	unsigned where;
 } known[] = {
-	{"npuid", S | E},     {"order_id", S | E},  {"product", S | E},	 {"status", S},	     {"state", S | E},
-	{"date", S | E | G},  {"format", S | G},    {"accession", S},	 {"filename", S | G}, {"study_name", S | E},
-	{"report_base64", R}, {"event", E},	    {"event_title", E},	 {"level", E},	     {"detail", E},
-	{"count", E | G},     {"group_name", E | G}, {"report_type", G}, {"agent", S | E | G},
+    {"npuid", S | E},	  {"order_id", S | E},	 {"product", S | E}, {"status", S},	   {"state", S | E},
+    {"date", S | E | G},  {"format", S | G},	 {"accession", S},   {"filename", S | G},  {"study_name", S | E},
+    {"report_base64", R}, {"event", E},		 {"event_title", E}, {"level", E},	   {"detail", E},
+    {"count", E | G},	  {"group_name", E | G}, {"report_type", G}, {"agent", S | E | G},
 };
 
 const char *const np_template_names[] = {
-	"npuid", "order_id", "product", "status", "state",	 "date",  "format",	 "accession", "filename", "study_name",
-	"report_base64", "event", "event_title", "level", "detail", "count", "group_name", "report_type", "agent", NULL,
+    "npuid",	 "order_id", "product",	   "status",	    "state", "date",	    "format",
+    "accession", "filename", "study_name", "report_base64", "event", "event_title", "level",
+    "detail",	 "count",    "group_name", "report_type",   "agent", NULL,
 };
 
 #undef S
@@ -34,8 +35,14 @@ const char *const np_template_names[] = {
 #undef E
 #undef G
 
-static int ident_start(char c) { return c >= 'a' && c <= 'z'; }
-static int ident_char(char c) { return ident_start(c) || (c >= '0' && c <= '9') || c == '_'; }
+static int ident_start(char c)
+{
+	return c >= 'a' && c <= 'z';
+}
+static int ident_char(char c)
+{
+	return ident_start(c) || (c >= '0' && c <= '9') || c == '_';
+}
 
 /* At p == '{': length of "{name}" when p starts a placeholder, else 0. */
 static size_t placeholder_at(const char *p)
@@ -179,7 +186,8 @@ int np_template_check(const char *tpl, unsigned allowed, const char *what, struc
 			continue;
 		int k = known_index(p + 1, n - 2);
 		if (k < 0)
-			return np_err_set(err, NP_ERR_PERM, "%s: unknown placeholder {%.*s}", what, (int)(n - 2), p + 1);
+			return np_err_set(err, NP_ERR_PERM, "%s: unknown placeholder {%.*s}", what, (int)(n - 2),
+					  p + 1);
 		if (!(known[k].where & allowed))
 			return np_err_set(err, NP_ERR_PERM, "%s: placeholder {%.*s} is not available here", what,
 					  (int)(n - 2), p + 1);
@@ -214,8 +222,7 @@ int np_template_check_settings(json_t *settings, struct np_err *err)
 	json_t *dests = np_json_path(settings, "delivery.destinations");
 	size_t i;
 	json_t *d;
-	json_array_foreach(dests, i, d)
-	{
+	json_array_foreach (dests, i, d) {
 		char prefix[64];
 		snprintf(prefix, sizeof prefix, "delivery.destinations.%zu", i);
 		if (check_dest(d, NP_TPL_F_STUDY, prefix, err) < 0)

@@ -7,5 +7,7 @@
 
 void fault_arm(const char *call, int nth, int err);
 void fault_reset(void);
+/* How many times the wrapped call ran (failed or not) since the start. */
+int fault_calls(const char *call);
 
 #endif

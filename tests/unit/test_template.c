@@ -13,10 +13,10 @@
 #include <cmocka.h>
 
 static const struct np_tpl_var vars[] = {
-	{"npuid", "0b0c8f6e-2d1a-4b5e-9c1f-3a2b1c0d9e8f"},
-	{"order_id", "ord-\"1\"\\x"},
-	{"detail", "line1\nline2\t\x01"},
-	{"group_name", "../etc/passwd"},
+    {"npuid", "0b0c8f6e-2d1a-4b5e-9c1f-3a2b1c0d9e8f"},
+    {"order_id", "ord-\"1\"\\x"},
+    {"detail", "line1\nline2\t\x01"},
+    {"group_name", "../etc/passwd"},
 };
 #define NV (sizeof vars / sizeof vars[0])
 
@@ -96,9 +96,9 @@ static void settings_are_checked_on_save(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(placeholders_and_literal_braces), cmocka_unit_test(json_context_escapes_values),
-		cmocka_unit_test(line_and_filename_contexts),	   cmocka_unit_test(unknown_placeholders),
-		cmocka_unit_test(settings_are_checked_on_save),
+	    cmocka_unit_test(placeholders_and_literal_braces), cmocka_unit_test(json_context_escapes_values),
+	    cmocka_unit_test(line_and_filename_contexts),      cmocka_unit_test(unknown_placeholders),
+	    cmocka_unit_test(settings_are_checked_on_save),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

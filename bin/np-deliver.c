@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+// np-deliver: deliver a study's results to the configured destinations.
+#include "np_deliver.h"
+#include "np_err.h"
+#include "np_log.h"
+#include "np_spool.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: np-deliver [--home DIR] [--dest N] STUDYDIR     deliver what is missing\n"
+		   "       np-deliver [--home DIR] --resend [--dest N] STUDYDIR   send again\n"
+		   "       np-deliver [--home DIR] --test N|failure|group     the Test Delivery button\n"
+		   "exit: 0 delivered, 1 a destination failed for good, 100 permanent error,\n"
+		   "      111 attempts remain or temporary error (retry later)\n");
+}
+
+int main(int argc, char **argv)
+{
+	np_log_init(argv[0]);
+	static const struct option opts[] = {{"home", required_argument, 0, 'H'}, {"dest", required_argument, 0, 'd'},
+					     {"resend", no_argument, 0, 'r'},	  {"test", required_argument, 0, 't'},
+					     {"help", no_argument, 0, 'h'},	  {0}};
+	const char *home_opt = NULL, *test = NULL;
+	int dest = -1, flags = 0, c;
+	while ((c = getopt_long(argc, argv, "H:d:rt:h", opts, NULL)) != -1) {
+		char *end;
+		switch (c) {
+		case 'H':
+			home_opt = optarg;
+			break;
+		case 'd':
+			dest = (int)strtol(optarg, &end, 10);
+			if (end == optarg || *end || dest < 0)
+				return usage(stderr), NP_EXIT_PERM;
+			break;
+		case 'r':
+			flags |= NP_DELIVER_RESEND;
+			break;
+		case 't':
+			test = optarg;
+			break;
+		case 'h':
+			return usage(stdout), 0;
+		default:
+			return usage(stderr), NP_EXIT_PERM;
+		}
+	}
+	if (test ? optind != argc : optind + 1 != argc)
+		return usage(stderr), NP_EXIT_PERM;
+	struct np_err err = {0};
+	char home[PATH_MAX];
+	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0) {
+		np_log_err(NULL, &err);
+		return np_err_exit_code(&err);
+	}
+	if (test) {
+		char msg[512] = "";
+		if (np_deliver_test(home, test, msg, sizeof msg, &err) < 0) {
+			np_log_err(NULL, &err);
+			return np_err_exit_code(&err);
+		}
+		printf("%s\n", msg);
+		return 0;
+	}
+	char dir[PATH_MAX];
+	if (!realpath(argv[optind], dir)) {
+		np_error(NULL, "unable to find study folder %s", argv[optind]);
+		return NP_EXIT_PERM;
+	}
+	const char *npuid = strrchr(dir, '/') + 1;
+	int failed = 0;
+	int rc = np_deliver_study(home, dir, dest, flags, &failed, &err);
+	if (rc < 0) {
+		np_log_err(npuid, &err);
+		return np_err_exit_code(&err);
+	}
+	if (rc == 1)
+		return NP_EXIT_TEMP;
+	return failed ? NP_EXIT_NO : NP_EXIT_OK;
+}

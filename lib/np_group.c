@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "np_group.h"
+
+#include "np_config.h"
+#include "np_db.h"
+#include "np_err.h"
+#include "np_json.h"
+#include "np_log.h"
+#include "np_spool.h"
+#include "np_study.h"
+#include "np_util.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int np_group_name_valid(const char *name)
+{
+	if (!name || !*name || strlen(name) > 128)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	/* Leading or trailing blanks make two names look alike in the UI. */
+	return name[0] != ' ' && name[strlen(name) - 1] != ' ';
+}
+
+static int db_fail(struct np_db *db, struct np_err *err)
+{
+	int code = sqlite3_errcode(db->h);
+	return np_err_set(err,
+			  code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_FULL || code == SQLITE_IOERR
+			      ? NP_ERR_TEMP
+			      : NP_ERR_PERM,
+			  "database error: %s", sqlite3_errmsg(db->h));
+}
+
+static sqlite3_stmt *prep(struct np_db *db, const char *sql, struct np_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
+		db_fail(db, err);
+		return NULL;
+	}
+	return st;
+}
+
+/* Run a statement with up to three text parameters (NULL binds NULL). */
+static int exec3(struct np_db *db, const char *sql, const char *a, const char *b, const char *c, struct np_err *err)
+{
+	sqlite3_stmt *st = prep(db, sql, err);
+	if (!st)
+		return -1;
+	const char *v[3] = {a, b, c};
+	for (int i = 0; i < 3 && i < sqlite3_bind_parameter_count(st); i++) {
+		if (v[i])
+			sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_null(st, i + 1);
+	}
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		db_fail(db, err);
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* Products as a sorted JSON array of strings (new reference); NULL when v is
+ * not an array of strings. A missing value is the empty list. */
+static json_t *products_norm(json_t *v)
+{
+	json_t *out = json_array();
+	if (!v || json_is_null(v))
+		return out;
+	if (!json_is_array(v))
+		return json_decref(out), NULL;
+	size_t i;
+	json_t *p;
+	json_array_foreach (v, i, p) {
+		if (!json_is_string(p) || !*json_string_value(p))
+			return json_decref(out), NULL;
+		size_t j = 0;
+		while (j < json_array_size(out) &&
+		       strcmp(json_string_value(json_array_get(out, j)), json_string_value(p)) < 0)
+			j++;
+		if (j < json_array_size(out) &&
+		    !strcmp(json_string_value(json_array_get(out, j)), json_string_value(p)))
+			continue;
+		json_array_insert(out, j, p);
+	}
+	return out;
+}
+
+static json_t *products_parse(const char *s)
+{
+	json_t *v = s ? json_loads(s, 0, NULL) : NULL;
+	json_t *n = products_norm(v);
+	json_decref(v);
+	return n ? n : json_array();
+}
+
+static char *products_text(json_t *norm)
+{
+	char *s = json_dumps(norm, JSON_COMPACT);
+	return s ? s : strdup("[]");
+}
+
+/* 1 if the group exists, 0 if not, -1 on error; *products (may be NULL)
+ * receives its sorted product list. */
+static int group_load(struct np_db *db, const char *name, json_t **products, struct np_err *err)
+{
+	sqlite3_stmt *st = prep(db, "SELECT products FROM groups WHERE name=?1", err);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && products)
+		*products = products_parse(col(st, 0));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(db, err);
+	return rc == SQLITE_ROW;
+}
+
+int np_group_create(struct np_db *db, const char *name, json_t *products, const char *description, struct np_err *err)
+{
+	if (!np_group_name_valid(name))
+		return np_err_set(err, NP_ERR_PERM, "invalid group name (1-128 characters, no control characters)");
+	json_t *norm = products_norm(products);
+	if (!norm)
+		return np_err_set(err, NP_ERR_PERM, "products must be a list of product names");
+	int have = group_load(db, name, NULL, err);
+	if (have != 0) {
+		json_decref(norm);
+		return have < 0 ? -1 : np_err_set(err, NP_ERR_PERM, "group \"%s\" already exists", name);
+	}
+	char now[32], *ptext = products_text(norm);
+	np_time_iso(now);
+	sqlite3_stmt *st =
+	    prep(db, "INSERT INTO groups (name, products, description, created_at) VALUES (?1, ?2, ?3, ?4)", err);
+	int rc = -1;
+	if (st) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, ptext, -1, SQLITE_TRANSIENT);
+		if (description)
+			sqlite3_bind_text(st, 3, description, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 4, now, -1, SQLITE_TRANSIENT);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, err);
+		sqlite3_finalize(st);
+	}
+	free(ptext);
+	json_decref(norm);
+	return rc;
+}
+
+/* The folder of study npuid, wherever it is (claimed or not), and its state. */
+static int study_dir(const char *home, const char *npuid, char *out, size_t outsz, char state[32], struct np_err *err)
+{
+	int claimed = 0;
+	if (!np_uuid_valid(npuid))
+		return np_err_set(err, NP_ERR_PERM, "invalid study id");
+	int rc = np_spool_find(home, npuid, state, 32, &claimed, err);
+	if (rc < 0)
+		return -1;
+	if (rc > 0)
+		return np_err_set(err, NP_ERR_PERM, "study %s not found", npuid);
+	if (claimed) {
+		if (snprintf(out, outsz, "%s/spool/%s/.work/%s", home, state, npuid) >= (int)outsz)
+			return np_err_set(err, NP_ERR_PERM, "path too long");
+		return 0;
+	}
+	return np_spool_study_dir(home, state, npuid, out, outsz, err);
+}
+
+/* Set (name) or clear (NULL) the study's group in its manifest, then in the
+ * index. */
+static int study_set_group(const char *home, struct np_db *db, const char *npuid, const char *name, struct np_err *err)
+{
+	char dir[PATH_MAX], state[32];
+	if (study_dir(home, npuid, dir, sizeof dir, state, err) < 0)
+		return -1;
+	json_t *m = np_study_load(dir, err);
+	if (!m)
+		return -1;
+	json_object_set_new(m, "group", str_or_null(name));
+	int rc = np_study_save(dir, m, err);
+	if (rc == 0)
+		rc = np_db_study_put(db, npuid, state, m, err);
+	json_decref(m);
+	return rc;
+}
+
+static int reopen(struct np_db *db, const char *name, struct np_err *err)
+{
+	return exec3(db, "UPDATE groups SET completed_at=NULL WHERE name=?1", name, NULL, NULL, err);
+}
+
+int np_group_assign(const char *home, struct np_db *db, const char *name, const char *npuid, struct np_err *err)
+{
+	json_t *gp = NULL;
+	int have = group_load(db, name, &gp, err);
+	if (have <= 0)
+		return have < 0 ? -1 : np_err_set(err, NP_ERR_PERM, "group \"%s\" does not exist", name ? name : "");
+	char dir[PATH_MAX], state[32];
+	json_t *m = NULL, *sp = NULL;
+	int rc = -1;
+	if (study_dir(home, npuid, dir, sizeof dir, state, err) < 0 || !(m = np_study_load(dir, err)))
+		goto out;
+	sp = products_norm(json_object_get(m, "products"));
+	if (!sp) {
+		np_err_set(err, NP_ERR_PERM, "study %s has an invalid product list", npuid);
+		goto out;
+	}
+	long long members = 0;
+	sqlite3_stmt *st = prep(db, "SELECT count(*) FROM studies WHERE group_name=?1 AND npuid != ?2", err);
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, npuid, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		members = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (json_array_size(gp) == 0 && members == 0) {
+		/* An empty group without products takes them from its first study. */
+		char *t = products_text(sp);
+		rc = exec3(db, "UPDATE groups SET products=?2 WHERE name=?1", name, t, NULL, err);
+		free(t);
+		if (rc < 0)
+			goto out;
+	} else if (!json_equal(gp, sp)) {
+		char *a = products_text(sp), *b = products_text(gp);
+		np_err_set(
+		    err, NP_ERR_PERM,
+		    "all studies of a group must use the same products: study %s uses %s but group \"%s\" uses %s",
+		    npuid, a, name, b);
+		free(a);
+		free(b);
+		rc = -1;
+		goto out;
+	}
+	const char *old = np_json_str(m, "group", NULL);
+	int same = old && !strcmp(old, name);
+	if (!same) {
+		json_object_set_new(m, "group", json_string(name));
+		if (np_study_save(dir, m, err) < 0)
+			goto out;
+	}
+	rc = np_db_study_put(db, npuid, state, m, err);
+	if (rc == 0 && !same)
+		rc = reopen(db, name, err);
+	if (rc == 0 && !same)
+		np_info(npuid, "study assigned to group \"%s\"", name);
+out:
+	json_decref(gp);
+	json_decref(sp);
+	json_decref(m);
+	return rc;
+}
+
+int np_group_unassign(const char *home, struct np_db *db, const char *npuid, struct np_err *err)
+{
+	if (study_set_group(home, db, npuid, NULL, err) < 0)
+		return -1;
+	np_info(npuid, "study removed from its group");
+	return 0;
+}
+
+/* The npuids of the group's members (new reference). */
+static json_t *members(struct np_db *db, const char *name, struct np_err *err)
+{
+	sqlite3_stmt *st = prep(db, "SELECT npuid FROM studies WHERE group_name=?1 ORDER BY created_at, npuid", err);
+	if (!st)
+		return NULL;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	json_t *a = json_array();
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(a, json_string(col(st, 0)));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(a);
+		db_fail(db, err);
+		return NULL;
+	}
+	return a;
+}
+
+static int kv_move(struct np_db *db, const char *prefix, const char *from, const char *to, struct np_err *err)
+{
+	char kf[256], kt[256];
+	snprintf(kf, sizeof kf, "%s%s", prefix, from);
+	snprintf(kt, sizeof kt, "%s%s", prefix, to);
+	if (exec3(db, "UPDATE kv SET key=?2 WHERE key=?1", kf, kt, NULL, err) < 0)
+		return -1;
+	return 0;
+}
+
+int np_group_rename(const char *home, struct np_db *db, const char *from, const char *to, struct np_err *err)
+{
+	if (!np_group_name_valid(to))
+		return np_err_set(err, NP_ERR_PERM, "invalid group name (1-128 characters, no control characters)");
+	int have = group_load(db, from, NULL, err);
+	if (have <= 0)
+		return have < 0 ? -1 : np_err_set(err, NP_ERR_PERM, "group \"%s\" does not exist", from);
+	if (!strcmp(from, to))
+		return 0;
+	if ((have = group_load(db, to, NULL, err)) != 0)
+		return have < 0 ? -1 : np_err_set(err, NP_ERR_PERM, "group \"%s\" already exists", to);
+	/* New row first, studies next, old row last: a crash leaves both names and
+	 * re-running the rename finishes the job. */
+	if (exec3(
+		db,
+		"INSERT INTO groups (name, products, description, created_at, completed_at, report_sent_at)"
+		" SELECT ?2, products, description, created_at, completed_at, report_sent_at FROM groups WHERE name=?1",
+		from, to, NULL, err) < 0)
+		return -1;
+	json_t *ids = members(db, from, err);
+	if (!ids)
+		return -1;
+	size_t i;
+	json_t *id;
+	json_array_foreach (ids, i, id) {
+		if (study_set_group(home, db, json_string_value(id), to, err) < 0) {
+			json_decref(ids);
+			return -1;
+		}
+	}
+	json_decref(ids);
+	if (kv_move(db, "group_autosent:", from, to, err) < 0 ||
+	    exec3(db, "DELETE FROM groups WHERE name=?1", from, NULL, NULL, err) < 0)
+		return -1;
+	np_info(NULL, "group renamed from \"%s\" to \"%s\"", from, to);
+	return 0;
+}
+
+int np_group_delete(const char *home, struct np_db *db, const char *name, int force, struct np_err *err)
+{
+	int have = group_load(db, name, NULL, err);
+	if (have <= 0)
+		return have < 0 ? -1 : np_err_set(err, NP_ERR_PERM, "group \"%s\" does not exist", name);
+	json_t *ids = members(db, name, err);
+	if (!ids)
+		return -1;
+	if (json_array_size(ids) && !force) {
+		size_t n = json_array_size(ids);
+		json_decref(ids);
+		return np_err_set(err, NP_ERR_PERM, "group \"%s\" has %zu studies; unassign them first or force", name,
+				  n);
+	}
+	size_t i;
+	json_t *id;
+	json_array_foreach (ids, i, id) {
+		if (study_set_group(home, db, json_string_value(id), NULL, err) < 0) {
+			json_decref(ids);
+			return -1;
+		}
+	}
+	json_decref(ids);
+	char key[256];
+	snprintf(key, sizeof key, "group_autosent:%s", name);
+	if (exec3(db, "DELETE FROM kv WHERE key=?1", key, NULL, NULL, err) < 0 ||
+	    exec3(db, "DELETE FROM groups WHERE name=?1", name, NULL, NULL, err) < 0)
+		return -1;
+	np_info(NULL, "group \"%s\" deleted", name);
+	return 0;
+}
+
+/* Groups named by studies but missing from the table (index rebuilt from the
+ * spool): re-create them with the products of their first study. */
+static int reconcile(struct np_db *db, struct np_err *err)
+{
+	return np_db_exec(db,
+			  "INSERT OR IGNORE INTO groups (name, products, created_at)"
+			  " SELECT group_name, coalesce(products, '[]'), min(created_at) FROM studies"
+			  " WHERE group_name IS NOT NULL AND group_name != '' GROUP BY group_name",
+			  err);
+}
+
+static const char group_sql[] =
+    "SELECT g.name, g.products, g.description, g.created_at, g.completed_at, g.report_sent_at,"
+    " (SELECT count(*) FROM studies s WHERE s.group_name=g.name),"
+    " (SELECT count(*) FROM studies s WHERE s.group_name=g.name AND s.state IN ('done','failed','cancelled'))"
+    " FROM groups g";
+
+static json_t *group_row(sqlite3_stmt *st)
+{
+	long long n = sqlite3_column_int64(st, 6), term = sqlite3_column_int64(st, 7);
+	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:b}", "name", col(st, 0), "products",
+			 products_parse(col(st, 1)), "description", str_or_null(col(st, 2)), "created_at",
+			 str_or_null(col(st, 3)), "completed_at", str_or_null(col(st, 4)), "report_sent_at",
+			 str_or_null(col(st, 5)), "studies", n, "terminal", term, "complete", n > 0 && n == term);
+}
+
+json_t *np_group_list(struct np_db *db, struct np_err *err)
+{
+	if (reconcile(db, err) < 0)
+		return NULL;
+	char sql[sizeof group_sql + 32];
+	snprintf(sql, sizeof sql, "%s ORDER BY g.name", group_sql);
+	sqlite3_stmt *st = prep(db, sql, err);
+	if (!st)
+		return NULL;
+	json_t *a = json_array();
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(a, group_row(st));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(a);
+		db_fail(db, err);
+		return NULL;
+	}
+	return a;
+}
+
+json_t *np_group_get(struct np_db *db, const char *name, struct np_err *err)
+{
+	if (reconcile(db, err) < 0)
+		return NULL;
+	char sql[sizeof group_sql + 32];
+	snprintf(sql, sizeof sql, "%s WHERE g.name=?1", group_sql);
+	sqlite3_stmt *st = prep(db, sql, err);
+	if (!st)
+		return NULL;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	json_t *g = NULL;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		g = group_row(st);
+	sqlite3_finalize(st);
+	if (!g) {
+		if (rc == SQLITE_DONE)
+			np_err_set(err, NP_ERR_PERM, "group \"%s\" does not exist", name);
+		else
+			db_fail(db, err);
+		return NULL;
+	}
+	st = prep(
+	    db, "SELECT npuid, state, order_id, created_at FROM studies WHERE group_name=?1 ORDER BY created_at, npuid",
+	    err);
+	if (!st) {
+		json_decref(g);
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	json_t *mem = json_array(), *states = json_object();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *state = col(st, 1);
+		json_array_append_new(mem,
+				      json_pack("{s:s, s:s, s:o, s:o}", "npuid", col(st, 0), "state", state, "order_id",
+						str_or_null(col(st, 2)), "created_at", str_or_null(col(st, 3))));
+		json_object_set_new(states, state,
+				    json_integer(json_integer_value(json_object_get(states, state)) + 1));
+	}
+	sqlite3_finalize(st);
+	json_object_set_new(g, "members", mem);
+	json_object_set_new(g, "states", states);
+	if (rc != SQLITE_DONE) {
+		json_decref(g);
+		db_fail(db, err);
+		return NULL;
+	}
+	return g;
+}
+
+int np_group_auto_assign(const char *home, struct np_db *db, const struct np_config *cfg, json_t *manifest,
+			 struct np_err *err)
+{
+	(void)home;
+	const char *name = np_config_str(cfg, "groups.auto_assign_group");
+	const char *npuid = np_json_str(manifest, "npuid", NULL);
+	if (!np_config_bool(cfg, "groups.auto_assign") || !*name)
+		return 0;
+	if (strcmp(np_json_str(manifest, "format", ""), "dicom") != 0 || np_json_str(manifest, "group", NULL))
+		return 0;
+	json_t *sp = products_norm(json_object_get(manifest, "products"));
+	json_t *gp = NULL;
+	int rc = sp ? group_load(db, name, &gp, err) : 0;
+	if (rc < 0)
+		goto out;
+	if (!sp) {
+		np_warn(npuid, "not auto-assigned: invalid product list");
+		goto out;
+	}
+	if (rc == 0) {
+		if (np_group_create(db, name, sp, NULL, err) < 0) {
+			rc = -1;
+			goto out;
+		}
+	} else if (json_array_size(gp) && !json_equal(gp, sp)) {
+		np_warn(npuid, "not auto-assigned to group \"%s\": products differ", name);
+		rc = 0;
+		goto out;
+	} else if (!json_array_size(gp)) {
+		char *t = products_text(sp);
+		rc = exec3(db, "UPDATE groups SET products=?2 WHERE name=?1 AND products='[]'", name, t, NULL, err);
+		free(t);
+		if (rc < 0)
+			goto out;
+	}
+	json_object_set_new(manifest, "group", json_string(name));
+	if (reopen(db, name, err) < 0) {
+		rc = -1;
+		goto out;
+	}
+	np_info(npuid, "study auto-assigned to group \"%s\"", name);
+	rc = 1;
+out:
+	json_decref(sp);
+	json_decref(gp);
+	return rc;
+}
+
+int np_group_check(struct np_db *db, const char *name, int *became, struct np_err *err)
+{
+	if (became)
+		*became = 0;
+	json_t *g = np_group_get(db, name, err);
+	if (!g)
+		return -1;
+	int complete = json_is_true(json_object_get(g, "complete"));
+	int was = json_is_string(json_object_get(g, "completed_at"));
+	long long n = json_integer_value(json_object_get(g, "studies"));
+	json_decref(g);
+	if (complete && !was) {
+		char now[32], detail[300];
+		np_time_iso(now);
+		if (exec3(db, "UPDATE groups SET completed_at=?2 WHERE name=?1", name, now, NULL, err) < 0)
+			return -1;
+		snprintf(detail, sizeof detail, "group=%s studies=%lld", name, n);
+		if (np_db_event(db, NULL, "group_processing_completed", "info", detail, err) < 0)
+			return -1;
+		np_info(NULL, "group \"%s\" completed studies=%lld", name, n);
+		if (became)
+			*became = 1;
+	} else if (!complete && was) {
+		/* A study added behind our back (index rebuilt, manual edit). */
+		if (reopen(db, name, err) < 0)
+			return -1;
+	}
+	return complete;
+}
+
+int np_group_mark_sent(struct np_db *db, const char *name, struct np_err *err)
+{
+	char now[32];
+	np_time_iso(now);
+	return exec3(db, "UPDATE groups SET report_sent_at=?2 WHERE name=?1", name, now, NULL, err);
+}

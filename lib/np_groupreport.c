@@ -1,0 +1,766 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "np_groupreport.h"
+
+#include "np_config.h"
+#include "np_db.h"
+#include "np_err.h"
+#include "np_fs.h"
+#include "np_group.h"
+#include "np_json.h"
+#include "np_log.h"
+#include "np_spool.h"
+#include "np_study.h"
+#include "np_template.h"
+#include "np_util.h"
+
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a growing buffer ---- */
+struct buf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+static void buf_str(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+/* One CSV field, RFC 4180: quoted when it holds a quote, comma, CR or LF. */
+static void csv_field(struct buf *b, const char *s, int first)
+{
+	if (!first)
+		buf_add(b, ",", 1);
+	if (!s)
+		return;
+	if (!strpbrk(s, "\",\r\n")) {
+		buf_str(b, s);
+		return;
+	}
+	buf_add(b, "\"", 1);
+	for (const char *p = s; *p; p++) {
+		if (*p == '"')
+			buf_add(b, "\"", 1);
+		buf_add(b, p, 1);
+	}
+	buf_add(b, "\"", 1);
+}
+
+/* Free text that a spreadsheet would run as a formula gets a leading quote
+ * (OWASP "CSV injection"); numbers are left alone. */
+static void csv_text(struct buf *b, const char *s)
+{
+	if (s && strchr("=+-@\t\r", s[0]) && s[0]) {
+		char *q = malloc(strlen(s) + 2);
+		if (!q) {
+			b->oom = 1;
+			return;
+		}
+		q[0] = '\'';
+		strcpy(q + 1, s);
+		csv_field(b, q, 0);
+		free(q);
+		return;
+	}
+	csv_field(b, s, 0);
+}
+
+/* ---- results ---- */
+
+/* Indexes in the order of the IFU output specification come first. */
+static const char *const known_indexes[] = {"Atypical", "PSPvsMSAp", "FWpSN", "FWPutamen", "FWSCP", "FWMCP", NULL};
+
+/* The text of one index value: {"value": x} or x, number or string. */
+static char *index_text(json_t *v)
+{
+	if (json_is_object(v))
+		v = json_object_get(v, "value");
+	if (json_is_string(v))
+		return strdup(json_string_value(v));
+	if (json_is_number(v))
+		return json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(12));
+	if (json_is_boolean(v))
+		return strdup(json_is_true(v) ? "true" : "false");
+	return NULL;
+}
+
+/* Read STUDYDIR/results/ *.json (not failure.*) into {product: {index: text}}
+ * with the group's products (sorted) as the keys when they can be told.
+ * Returns a new object, the results date in date[11] when present. */
+static json_t *study_results(const char *dir, json_t *gprods, char date[11])
+{
+	json_t *out = json_object();
+	char rdir[PATH_MAX];
+	date[0] = 0;
+	if (snprintf(rdir, sizeof rdir, "%s/results", dir) >= (int)sizeof rdir)
+		return out;
+	DIR *d = opendir(rdir);
+	if (!d)
+		return out;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (e->d_name[0] == '.' || n < 6 || strcmp(e->d_name + n - 5, ".json") ||
+		    !strncmp(e->d_name, "failure", 7))
+			continue;
+		char path[PATH_MAX];
+		if (snprintf(path, sizeof path, "%s/%s", rdir, e->d_name) >= (int)sizeof path)
+			continue;
+		json_t *j = np_json_load(path, 8 << 20, NULL);
+		json_t *res = json_object_get(j, "results");
+		if (!json_is_object(res))
+			res = json_object_get(j, "result");
+		if (!json_is_object(res)) {
+			json_decref(j);
+			continue;
+		}
+		const char *prod = np_json_str(j, "product", NULL);
+		if (!prod)
+			prod = np_json_str(j, "productName", NULL);
+		if (!prod)
+			prod = np_json_str(j, "processing_type", NULL);
+		int known = 0;
+		size_t i;
+		json_t *gp;
+		json_array_foreach (gprods, i, gp) {
+			known |= prod && !strcmp(prod, json_string_value(gp));
+		}
+		char stem[256];
+		if (!known && json_array_size(gprods) == 1) {
+			prod = json_string_value(json_array_get(gprods, 0));
+		} else if (!prod) {
+			snprintf(stem, sizeof stem, "%.*s", (int)(n - 5), e->d_name);
+			prod = stem;
+		}
+		const char *dt = np_json_str(j, "date", NULL);
+		if (dt && strlen(dt) >= 10 && !date[0])
+			snprintf(date, 11, "%.10s", dt);
+		json_t *po = json_object_get(out, prod);
+		if (!po) {
+			po = json_object();
+			json_object_set_new(out, prod, po);
+		}
+		const char *k;
+		json_t *v;
+		json_object_foreach (res, k, v) {
+			char *t = index_text(v);
+			if (t)
+				json_object_set_new(po, k, json_string(t));
+			free(t);
+		}
+		json_decref(j);
+	}
+	closedir(d);
+	return out;
+}
+
+/* Add index name k to the product's column list once. */
+static void column_add(json_t *cols, const char *k)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach (cols, i, c) {
+		if (!strcmp(json_string_value(c), k))
+			return;
+	}
+	json_array_append_new(cols, json_string(k));
+}
+
+static int study_locate(const char *home, const char *npuid, char *dir, size_t dirsz)
+{
+	char state[32];
+	int claimed = 0;
+	if (np_spool_find(home, npuid, state, sizeof state, &claimed, NULL) != 0)
+		return -1;
+	if (claimed)
+		return snprintf(dir, dirsz, "%s/spool/%s/.work/%s", home, state, npuid) < (int)dirsz ? 0 : -1;
+	return np_spool_study_dir(home, state, npuid, dir, dirsz, NULL);
+}
+
+int np_groupreport_csv(const char *home, struct np_db *db, const struct np_config *cfg, const char *name, char **csv,
+		       size_t *len, int *rows, struct np_err *err)
+{
+	json_t *g = np_group_get(db, name, err);
+	if (!g)
+		return -1;
+	int with_name = np_config_bool(cfg, "groups.include_study_name");
+	json_t *gprods = json_object_get(g, "products"), *mem = json_object_get(g, "members");
+	size_t nm = json_array_size(mem);
+	json_t *per = json_array(); /* per study: {dir-found, results, date, name, order} */
+	json_t *cols = json_object();
+	size_t i;
+	json_t *p;
+	json_array_foreach (gprods, i, p) {
+		json_object_set_new(cols, json_string_value(p), json_object());
+	}
+	for (i = 0; i < nm; i++) {
+		json_t *m = json_array_get(mem, i);
+		const char *npuid = np_json_str(m, "npuid", "");
+		char dir[PATH_MAX], date[11] = "";
+		json_t *res = NULL, *man = NULL, *order = NULL;
+		if (study_locate(home, npuid, dir, sizeof dir) == 0) {
+			res = study_results(dir, gprods, date);
+			man = np_study_load(dir, NULL);
+			char op[PATH_MAX];
+			if (snprintf(op, sizeof op, "%s/order.json", dir) < (int)sizeof op)
+				order = np_json_load(op, 1 << 20, NULL);
+		}
+		if (!res)
+			res = json_object();
+		const char *oid = np_json_str(m, "order_id", NULL);
+		if (!oid)
+			oid = np_json_str(order, "orderId", NULL);
+		if (!oid)
+			oid = np_json_str(order, "order_id", NULL);
+		if (!date[0])
+			snprintf(date, sizeof date, "%.10s", np_json_str(m, "created_at", ""));
+		json_array_append_new(per, json_pack("{s:o, s:s, s:s?, s:s?}", "results", res, "date", date, "name",
+						     np_json_str(man, "study_name", NULL), "order", oid));
+		json_decref(man);
+		json_decref(order);
+		const char *prod;
+		json_t *po;
+		json_object_foreach (res, prod, po) {
+			json_t *seen = json_object_get(cols, prod);
+			if (!seen)
+				continue; /* not a product of this group */
+			const char *k;
+			json_t *v;
+			json_object_foreach (po, k, v) {
+				json_object_set(seen, k, json_true());
+			}
+		}
+	}
+	/* Columns: the IFU's indexes in its order, then any others by name. */
+	json_array_foreach (gprods, i, p) {
+		json_t *seen = json_object_get(cols, json_string_value(p)), *c = json_array();
+		for (int k = 0; known_indexes[k]; k++)
+			if (json_object_get(seen, known_indexes[k]))
+				column_add(c, known_indexes[k]);
+		size_t first_other = json_array_size(c);
+		const char *k;
+		json_t *v;
+		json_object_foreach (seen, k, v) {
+			size_t at = json_array_size(c);
+			column_add(c, k);
+			if (json_array_size(c) == at)
+				continue;
+			/* insertion sort among the others */
+			while (at > first_other && strcmp(json_string_value(json_array_get(c, at - 1)), k) > 0)
+				at--;
+			if (at != json_array_size(c) - 1) {
+				json_array_remove(c, json_array_size(c) - 1);
+				json_array_insert_new(c, at, json_string(k));
+			}
+		}
+		json_object_set_new(cols, json_string_value(p), c);
+	}
+	struct buf b = {0};
+	csv_field(&b, "npuid", 1);
+	if (with_name)
+		csv_field(&b, "study_name", 0);
+	csv_field(&b, "order_id", 0);
+	csv_field(&b, "state", 0);
+	csv_field(&b, "date", 0);
+	json_array_foreach (gprods, i, p) {
+		json_t *c = json_object_get(cols, json_string_value(p)), *k;
+		size_t j;
+		json_array_foreach (c, j, k) {
+			char h[512];
+			snprintf(h, sizeof h, "%s:%s", json_string_value(p), json_string_value(k));
+			csv_field(&b, h, 0);
+		}
+	}
+	buf_str(&b, "\r\n");
+	for (i = 0; i < nm; i++) {
+		json_t *m = json_array_get(mem, i), *s = json_array_get(per, i);
+		csv_field(&b, np_json_str(m, "npuid", ""), 1);
+		if (with_name)
+			csv_text(&b, np_json_str(s, "name", ""));
+		csv_field(&b, np_json_str(s, "order", ""), 0);
+		csv_field(&b, np_json_str(m, "state", ""), 0);
+		csv_field(&b, np_json_str(s, "date", ""), 0);
+		json_t *res = json_object_get(s, "results");
+		size_t pi;
+		json_array_foreach (gprods, pi, p) {
+			json_t *c = json_object_get(cols, json_string_value(p)), *k;
+			json_t *po = json_object_get(res, json_string_value(p));
+			size_t j;
+			json_array_foreach (c, j, k) {
+				csv_field(&b, np_json_str(po, json_string_value(k), ""), 0);
+			}
+		}
+		buf_str(&b, "\r\n");
+	}
+	json_decref(per);
+	json_decref(cols);
+	json_decref(g);
+	if (b.oom) {
+		free(b.p);
+		return np_err_sys(err, ENOMEM, "unable to build the report");
+	}
+	*csv = b.p;
+	*len = b.len;
+	if (rows)
+		*rows = (int)nm;
+	return 0;
+}
+
+/* ---- file names and templates ---- */
+
+static void safe_copy(struct buf *b, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char c = (char)*p;
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+		      c == '_' || c == '-'))
+			c = '_';
+		buf_add(b, &c, 1);
+	}
+}
+
+static void date_of(time_t t, char out[11])
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+int np_groupreport_filename(const struct np_config *cfg, const char *name, time_t t, char *out, size_t outsz,
+			    struct np_err *err)
+{
+	const char *tmpl = np_config_str(cfg, "groups.filename_template");
+	char date[11];
+	date_of(t, date);
+	const struct np_tpl_var vars[] = {
+	    {"group_name", name},
+	    {"report_type", np_config_str(cfg, "groups.report_type")},
+	    {"date", date},
+	};
+	char *r = np_template_render(*tmpl ? tmpl : "{group_name}_{report_type}_{date}.csv", NP_TPL_FILENAME, vars,
+				     sizeof vars / sizeof vars[0], err);
+	if (!r)
+		return -1;
+	/* Stricter than the template's file-name context: portable characters only. */
+	struct buf b = {0};
+	safe_copy(&b, r);
+	free(r);
+	if (b.oom || !b.p || !strcmp(b.p, "_") || outsz < 2) {
+		free(b.p);
+		return np_err_set(err, NP_ERR_PERM, "empty report file name");
+	}
+	if (b.p[0] == '.')
+		b.p[0] = '_';
+	if (b.len > 200)
+		b.p[200] = 0;
+	snprintf(out, outsz, "%s", b.p);
+	free(b.p);
+	return 0;
+}
+
+static char *base64(const char *data, size_t len)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = malloc((len + 2) / 3 * 4 + 1);
+	if (!out)
+		return NULL;
+	size_t o = 0;
+	const unsigned char *s = (const unsigned char *)data;
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v =
+		    (unsigned)s[i] << 16 | (i + 1 < len ? (unsigned)s[i + 1] << 8 : 0) | (i + 2 < len ? s[i + 2] : 0);
+		out[o++] = tab[v >> 18 & 63];
+		out[o++] = tab[v >> 12 & 63];
+		out[o++] = i + 1 < len ? tab[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < len ? tab[v & 63] : '=';
+	}
+	out[o] = 0;
+	return out;
+}
+
+/* ---- delivery ---- */
+
+static size_t sink(char *p, size_t sz, size_t n, void *ctx)
+{
+	(void)p;
+	(void)ctx;
+	return sz * n;
+}
+
+static int curl_fail(CURLcode rc, const char *what, struct np_err *err)
+{
+	int temp = rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+		   rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING ||
+		   rc == CURLE_SSL_CONNECT_ERROR;
+	return np_err_set(err, temp ? NP_ERR_TEMP : NP_ERR_PERM, "unable to send the group report by %s: %s", what,
+			  curl_easy_strerror(rc));
+}
+
+static int send_email(const char *home, const struct np_config *cfg, const char *filename, const char *csv, size_t len,
+		      const struct np_tpl_var *vars, size_t nvars, struct np_err *err)
+{
+	const char *host = np_config_str(cfg, "smtp.host"), *sec = np_config_str(cfg, "smtp.security");
+	const char *rcpts = np_config_str(cfg, "groups.delivery.recipients");
+	if (!*host || !*rcpts)
+		return np_err_set(err, NP_ERR_PERM,
+				  "group report e-mail needs smtp.host and groups.delivery.recipients");
+	char url[600], from[300];
+	snprintf(url, sizeof url, "%s://%s:%lld", strcmp(sec, "smtps") ? "smtp" : "smtps", host,
+		 np_config_int(cfg, "smtp.port"));
+	snprintf(from, sizeof from, "<%s>", np_config_str(cfg, "smtp.from"));
+	char *subject =
+	    np_template_render(np_config_str(cfg, "groups.delivery.subject_template"), NP_TPL_LINE, vars, nvars, err);
+	char *body = np_template_render(np_config_str(cfg, "groups.delivery.email_body_template"), NP_TPL_TEXT, vars,
+					nvars, err);
+	char *password = np_config_secret(home, "smtp.password", NULL);
+	CURL *c = curl_easy_init();
+	struct curl_slist *to = NULL, *hdr = NULL;
+	curl_mime *mime = NULL;
+	int rc = -1;
+	if (!subject || !body)
+		goto out; /* err says why */
+	if (!c) {
+		np_err_sys(err, ENOMEM, "unable to send the group report");
+		goto out;
+	}
+	char *list = strdup(rcpts), *save = NULL;
+	struct buf tohdr = {0};
+	for (char *r = list ? strtok_r(list, ",", &save) : NULL; r; r = strtok_r(NULL, ",", &save)) {
+		while (*r == ' ')
+			r++;
+		size_t n = strlen(r);
+		while (n && r[n - 1] == ' ')
+			r[--n] = 0;
+		if (!n)
+			continue;
+		char a[320];
+		snprintf(a, sizeof a, "<%s>", r);
+		to = curl_slist_append(to, a);
+		if (tohdr.len)
+			buf_str(&tohdr, ", ");
+		buf_str(&tohdr, r);
+	}
+	free(list);
+	char h[1200];
+	snprintf(h, sizeof h, "To: %s", tohdr.p ? tohdr.p : "");
+	free(tohdr.p);
+	hdr = curl_slist_append(hdr, h);
+	snprintf(h, sizeof h, "From: %s", np_config_str(cfg, "smtp.from"));
+	hdr = curl_slist_append(hdr, h);
+	for (char *s = subject; *s; s++)
+		if (*s == '\r' || *s == '\n')
+			*s = ' ';
+	snprintf(h, sizeof h, "Subject: %s", subject);
+	hdr = curl_slist_append(hdr, h);
+	mime = curl_mime_init(c);
+	curl_mimepart *part = curl_mime_addpart(mime);
+	curl_mime_data(part, body, CURL_ZERO_TERMINATED);
+	curl_mime_type(part, "text/plain; charset=utf-8");
+	part = curl_mime_addpart(mime);
+	curl_mime_data(part, csv, len);
+	curl_mime_type(part, "text/csv; charset=utf-8");
+	curl_mime_filename(part, filename);
+	curl_mime_encoder(part, "base64");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, to);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (!strcmp(sec, "starttls"))
+		curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+	if (*np_config_str(cfg, "smtp.ca_file"))
+		curl_easy_setopt(c, CURLOPT_CAINFO, np_config_str(cfg, "smtp.ca_file"));
+	if (*np_config_str(cfg, "smtp.username")) {
+		curl_easy_setopt(c, CURLOPT_USERNAME, np_config_str(cfg, "smtp.username"));
+		curl_easy_setopt(c, CURLOPT_PASSWORD, password ? password : "");
+	}
+	CURLcode cr = curl_easy_perform(c);
+	rc = cr == CURLE_OK ? 0 : curl_fail(cr, "e-mail", err);
+out:
+	curl_mime_free(mime);
+	curl_slist_free_all(to);
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(c);
+	free(subject);
+	free(body);
+	free(password);
+	return rc;
+}
+
+static int send_rest(const char *home, const struct np_config *cfg, const struct np_tpl_var *vars, size_t nvars,
+		     struct np_err *err)
+{
+	const char *url = np_config_str(cfg, "groups.delivery.url");
+	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
+		return np_err_set(err, NP_ERR_PERM, "groups.delivery.url must be an http or https URL");
+	const char *tmpl = np_config_str(cfg, "groups.delivery.body_template");
+	int json = tmpl[strspn(tmpl, " \t\r\n")] == '{';
+	char *body = np_template_render(tmpl, json ? NP_TPL_JSON : NP_TPL_TEXT, vars, nvars, err);
+	char *secret = np_config_secret(home, "groups.delivery.password", NULL);
+	const char *auth = np_config_str(cfg, "groups.delivery.auth");
+	CURL *c = curl_easy_init();
+	struct curl_slist *hdr = NULL;
+	int rc = -1;
+	if (!body)
+		goto out; /* err says why */
+	if (!c) {
+		np_err_sys(err, ENOMEM, "unable to send the group report");
+		goto out;
+	}
+	hdr =
+	    curl_slist_append(hdr, json ? "Content-Type: application/json" : "Content-Type: text/plain; charset=utf-8");
+	json_t *hs = np_config_get(cfg, "groups.delivery.headers");
+	const char *k;
+	json_t *v;
+	char h[2048];
+	json_object_foreach (hs, k, v) {
+		if (json_is_string(v) && !strpbrk(k, "\r\n:") && !strpbrk(json_string_value(v), "\r\n")) {
+			snprintf(h, sizeof h, "%s: %s", k, json_string_value(v));
+			hdr = curl_slist_append(hdr, h);
+		}
+	}
+	if (!strcmp(auth, "bearer")) {
+		snprintf(h, sizeof h, "Authorization: Bearer %s", secret ? secret : "");
+		hdr = curl_slist_append(hdr, h);
+	} else if (!strcmp(auth, "basic")) {
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(c, CURLOPT_USERNAME, np_config_str(cfg, "groups.delivery.username"));
+		curl_easy_setopt(c, CURLOPT_PASSWORD, secret ? secret : "");
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	if (!strcmp(np_config_str(cfg, "groups.delivery.method"), "PUT"))
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	CURLcode cr = curl_easy_perform(c);
+	long status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (cr != CURLE_OK)
+		rc = curl_fail(cr, "REST", err);
+	else if (status < 200 || status > 299)
+		rc = np_err_set(err, status >= 500 || status == 429 ? NP_ERR_TEMP : NP_ERR_PERM,
+				"group report REST endpoint answered HTTP %ld", status);
+	else
+		rc = 0;
+out:
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(c);
+	free(body);
+	free(secret);
+	return rc;
+}
+
+/* The one place a group report leaves the machine. */
+static int deliver(const char *home, const struct np_config *cfg, const char *filename, const char *csv, size_t len,
+		   const struct np_tpl_var *vars, size_t nvars, struct np_err *err)
+{
+	const char *type = np_config_str(cfg, "groups.delivery.type");
+	if (!strcmp(type, "email"))
+		return send_email(home, cfg, filename, csv, len, vars, nvars, err);
+	if (!strcmp(type, "rest"))
+		return send_rest(home, cfg, vars, nvars, err);
+	if (!strcmp(type, "none"))
+		return 0;
+	return np_err_set(err, NP_ERR_PERM, "group reports cannot be delivered by %s (use email, rest or none)", type);
+}
+
+/* Fill the template values and deliver. */
+static int deliver_report(const char *home, const struct np_config *cfg, const char *name, const char *filename,
+			  const char *csv, size_t len, int rows, const char *products, struct np_err *err)
+{
+	char date[11], studies[16];
+	date_of((time_t)np_now(), date);
+	snprintf(studies, sizeof studies, "%d", rows);
+	char *b64 = base64(csv, len);
+	if (!b64)
+		return np_err_sys(err, ENOMEM, "unable to encode the group report");
+	const struct np_tpl_var vars[] = {
+	    {"group_name", name},  {"report_type", np_config_str(cfg, "groups.report_type")},
+	    {"date", date},	   {"filename", filename},
+	    {"count", studies},	   {"format", "csv"},
+	    {"product", products}, {"report_base64", b64},
+	    {"npuid", ""},	   {"order_id", ""},
+	    {"accession", ""},	   {"status", "sent"},
+	};
+	size_t nvars = sizeof vars / sizeof vars[0];
+	int rc = deliver(home, cfg, filename, csv, len, vars, nvars, err);
+	free(b64);
+	return rc;
+}
+
+static char *products_joined(json_t *g)
+{
+	struct buf b = {0};
+	buf_add(&b, "", 0);
+	size_t i;
+	json_t *p;
+	json_array_foreach (json_object_get(g, "products"), i, p) {
+		if (i)
+			buf_add(&b, ";", 1);
+		buf_str(&b, json_string_value(p));
+	}
+	return b.p;
+}
+
+int np_groupreport_send(const char *home, struct np_db *db, const struct np_config *cfg, const char *name,
+			const char *why, struct np_err *err)
+{
+	char *csv = NULL, filename[256], detail[512];
+	size_t len = 0;
+	int rows = 0;
+	json_t *g = np_group_get(db, name, err);
+	if (!g)
+		return -1;
+	char *products = products_joined(g);
+	json_decref(g);
+	if (np_groupreport_csv(home, db, cfg, name, &csv, &len, &rows, err) < 0 ||
+	    np_groupreport_filename(cfg, name, (time_t)np_now(), filename, sizeof filename, err) < 0) {
+		free(csv);
+		free(products);
+		return -1;
+	}
+	const char *type = np_config_str(cfg, "groups.delivery.type");
+	if (!strcmp(type, "none")) {
+		np_info(NULL, "group \"%s\" report not sent: delivery method is none reason=%s", name, why);
+		free(csv);
+		free(products);
+		return 0;
+	}
+	int rc = deliver_report(home, cfg, name, filename, csv, len, rows, products ? products : "", err);
+	free(csv);
+	free(products);
+	struct np_err e2 = {0};
+	if (rc == 0) {
+		snprintf(detail, sizeof detail, "group=%s studies=%d method=%s reason=%s file=%s", name, rows, type,
+			 why, filename);
+		np_info(NULL, "group report sent %s", detail);
+		if (np_group_mark_sent(db, name, &e2) < 0 ||
+		    np_db_event(db, NULL, "group_report_sent", "info", detail, &e2) < 0)
+			np_log_err(NULL, &e2);
+	} else {
+		snprintf(detail, sizeof detail, "group=%s method=%s reason=%s error=%s", name, type, why, err->msg);
+		np_error(NULL, "group report send failed %s", detail);
+		if (np_db_event(db, NULL, "group_report_send_failed", "error", detail, &e2) < 0)
+			np_log_err(NULL, &e2);
+	}
+	return rc;
+}
+
+int np_groupreport_test(const char *home, const struct np_config *cfg, struct np_err *err)
+{
+	char date[11], filename[256], csv[512];
+	date_of((time_t)np_now(), date);
+	if (np_groupreport_filename(cfg, "test", (time_t)np_now(), filename, sizeof filename, err) < 0)
+		return -1;
+	int n = snprintf(csv, sizeof csv,
+			 "npuid,order_id,state,date,Atypical/MSAp/PSP-v1.0:Atypical\r\n"
+			 "00000000-0000-4000-8000-000000000000,test,done,%s,0.5\r\n",
+			 date);
+	if (!strcmp(np_config_str(cfg, "groups.delivery.type"), "none"))
+		return np_err_set(err, NP_ERR_PERM, "the group report delivery method is none: nothing to test");
+	if (deliver_report(home, cfg, "test", filename, csv, (size_t)n, 1, "Atypical/MSAp/PSP-v1.0", err) < 0)
+		return -1;
+	np_info(NULL, "group report test delivery sent method=%s", np_config_str(cfg, "groups.delivery.type"));
+	return 0;
+}
+
+int np_groupreport_auto(const char *home, struct np_db *db, const struct np_config *cfg, struct np_err *err)
+{
+	json_t *list = np_group_list(db, err);
+	if (!list)
+		return -1;
+	int failed = 0, autosend = np_config_bool(cfg, "groups.auto_send_on_complete");
+	size_t i;
+	json_t *g;
+	json_array_foreach (list, i, g) {
+		const char *name = np_json_str(g, "name", "");
+		struct np_err e = {0};
+		int complete = np_group_check(db, name, NULL, &e);
+		if (complete < 0) {
+			np_log_err(NULL, &e);
+			failed++;
+			continue;
+		}
+		if (!complete || !autosend || !strcmp(np_config_str(cfg, "groups.delivery.type"), "none"))
+			continue;
+		json_t *now = np_group_get(db, name, &e);
+		const char *completed = np_json_str(now, "completed_at", "");
+		char key[256], val[64];
+		snprintf(key, sizeof key, "group_autosent:%s", name);
+		char *prev = np_db_kv_get(db, key);
+		/* "<completed_at> <attempts>": 3 attempts per completion, as for result deliveries */
+		int tries = 0;
+		size_t cl = strlen(completed);
+		if (prev && !strncmp(prev, completed, cl) && prev[cl] == ' ')
+			tries = atoi(prev + cl + 1);
+		free(prev);
+		if (*completed && tries >= 0 && tries < 3) {
+			int rc = np_groupreport_send(home, db, cfg, name, "complete", &e);
+			snprintf(val, sizeof val, "%s %d", completed, rc == 0 ? -1 : tries + 1);
+			if (rc < 0)
+				failed++;
+			struct np_err e2 = {0};
+			if (np_db_kv_set(db, key, val, &e2) < 0)
+				np_log_err(NULL, &e2);
+		}
+		json_decref(now);
+	}
+	json_decref(list);
+	return failed;
+}
+
+int np_groupreport_scheduled(const char *home, struct np_db *db, const struct np_config *cfg, struct np_err *err)
+{
+	json_t *list = np_group_list(db, err);
+	if (!list)
+		return -1;
+	int failed = 0;
+	size_t i;
+	json_t *g;
+	json_array_foreach (list, i, g) {
+		if (json_integer_value(json_object_get(g, "studies")) == 0)
+			continue;
+		struct np_err e = {0};
+		if (np_groupreport_send(home, db, cfg, np_json_str(g, "name", ""), "schedule", &e) < 0)
+			failed++;
+	}
+	json_decref(list);
+	return failed;
+}

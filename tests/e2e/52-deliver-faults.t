@@ -1,0 +1,72 @@
+#!/bin/sh
+# np-deliver faults: a destination down then up is delivered on a retry
+# without resending the others; down for good fails after 3 attempts with
+# the event; back-off between attempts; a crash before sending converges.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$NP_TOP/tests/peers/deliver.sh"
+plan 22
+st() { jget "$STUDY/deliveries.json" "\",\".join('%s/%d' % (e['state'], e['attempts']) for e in d['destinations'])"; }
+events() { sqlite3 "$NP_HOME/db/agent.sqlite" "select count(*) from events where type='$1' and npuid='$2'"; }
+U=1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a6b
+results_study $U
+HOOK_PORT=$(free_port)
+PACS=$(free_port)
+webhook_start "$T/up"
+UP=$HOOK_PORT
+HOOK_PORT=$(free_port)
+dests() { printf '{"delivery":{"retry_delay_s":%s,"destinations":[%s]}}' "$1" "$2"; }
+REST() { printf '{"type":"rest","url":"http://127.0.0.1:%s/r"}' "$1"; }
+settings "$(dests 0 "$(REST $HOOK_PORT),$(REST $UP),{\"type\":\"dicom_pdf\",\"host\":\"127.0.0.1\",\"port\":$PACS,\"ae_title\":\"DEST\"}")"
+
+"$BIN/np-deliver" "$STUDY" 2>"$T/log"; rc=$?
+is "$rc" 111 "two destinations down: exit 111 (retry later)"
+is "$(st)" "pending/1,sent/1,pending/1" "the reachable destination is sent, the others pending"
+like "$(jget "$STUDY/deliveries.json" 'd["destinations"][0]["error"]')" "REST request failed" "the error is recorded"
+webhook_start "$T/down"
+storescp_start "$T/rx" "$PACS" +xa
+"$BIN/np-deliver" "$STUDY" 2>>"$T/log"; rc=$?
+is "$rc" 0 "destinations up again: delivered on the retry"
+is "$(st)" "sent/2,sent/1,sent/2" "each destination sent once"
+is "$(ls "$T/up" | wc -l)" 1 "the destination already served was not sent again"
+is "$(ls "$T/rx" | wc -l)" 1 "the PACS got the PDF on the retry"
+is "$(events report_delivered $U)" 1 "report_delivered once all were sent"
+"$BIN/np-deliver" "$STUDY" 2>>"$T/log"; rc=$?
+is "$rc $(ls "$T/up" "$T/down" | grep -c json)" "0 2" "a re-run sends nothing more"
+
+V=2f3e4d5c-6b7a-4899-8a1b-2c3d4e5f6a7b
+results_study $V --no-dicom
+DEAD=$(free_port)
+settings "$(dests 0 "$(REST $DEAD),$(REST $UP)")"
+"$BIN/np-deliver" "$STUDY" 2>>"$T/log"; r1=$?
+"$BIN/np-deliver" "$STUDY" 2>>"$T/log"; r2=$?
+"$BIN/np-deliver" "$STUDY" 2>>"$T/log"; r3=$?
+is "$r1 $r2 $r3" "111 111 1" "down for good: 111, 111, then 1 after the third attempt"
+is "$(st)" "failed/3,sent/1" "failed after 3 attempts; the other destination sent once"
+is "$(events report_delivery_failed $V)" 1 "one report_delivery_failed event"
+like "$(sqlite3 "$NP_HOME/db/agent.sqlite" "select detail from events where type='report_delivery_failed' and npuid='$V'")" \
+	"^report dest=0 type=rest attempts=3" "the event names the destination, not the patient"
+is "$(events report_delivered $V)" 0 "no report_delivered while a destination failed"
+"$BIN/np-deliver" "$STUDY" 2>>"$T/log"; rc=$?
+is "$rc $(st)" "1 failed/3,sent/1" "no fourth attempt"
+"$BIN/np-deliver" --resend --dest 0 "$STUDY" 2>>"$T/log"; rc=$?
+is "$rc $(st)" "111 pending/1,sent/1" "--resend gives the failed destination three new attempts"
+
+W=3a4b5c6d-7e8f-4a01-9b2c-3d4e5f6a7b8c
+results_study $W --no-dicom
+settings "$(dests 3600 "$(REST $DEAD)")"
+"$BIN/np-deliver" "$STUDY" 2>>"$T/log"
+"$BIN/np-deliver" "$STUDY" 2>>"$T/log"; rc=$?
+is "$rc $(st)" "111 pending/1" "within the back-off nothing is attempted"
+NP_FAKE_NOW=$(($(date +%s) + 3700)) "$BIN/np-deliver" "$STUDY" 2>>"$T/log"
+is "$(st)" "pending/2" "after the back-off the second attempt is made"
+
+X=4b5c6d7e-8f90-4a12-8c3d-4e5f6a7b8c9d
+results_study $X --no-dicom
+settings "$(dests 0 "$(REST $UP)")"
+n0=$(ls "$T/up" | wc -l)
+NP_CRASH_AT=deliver_before_send "$BIN/np-deliver" "$STUDY" 2>>"$T/log"; rc=$?
+is "$rc $(st)" "77 sending/1" "crash before sending: the attempt is on record"
+"$BIN/np-deliver" "$STUDY" 2>>"$T/log"; rc=$?
+is "$rc $(st)" "0 sent/2" "the re-run converges"
+is "$(($(ls "$T/up" | wc -l) - n0))" 1 "and sent exactly once"
+nok "no PHI in the logs" grep -qaE 'Doe\^John|MRN-000123|ACC20240001|CANARY' "$T/log"

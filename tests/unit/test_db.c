@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "np_db.h"
+#include "np_err.h"
+#include "np_spool.h"
+#include "np_study.h"
+
+#include "unit.h"
+
+#include <string.h>
+#include <unistd.h>
+
+static void mkstudy(const char *state, const char *id, const char *name)
+{
+	char dir[600];
+	snprintf(dir, sizeof dir, "%s/spool/%s/%s", tmp, state, id);
+	assert_int_equal(np_mkdirs(dir, 0750, NULL), 0);
+	json_t *m = np_study_new(id, "dicom", "dicom");
+	json_object_set_new(json_object_get(m, "patient"), "name", json_string(name));
+	json_object_set_new(json_object_get(m, "counts"), "instances", json_integer(12));
+	assert_int_equal(np_study_save(dir, m, NULL), 0);
+	json_decref(m);
+}
+
+/* First column of the first row of sql, as text ("" if none). */
+static const char *one(struct np_db *db, const char *sql)
+{
+	static char out[256];
+	sqlite3_stmt *st;
+	out[0] = 0;
+	assert_int_equal(sqlite3_prepare_v2(db->h, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, sizeof out, "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return out;
+}
+
+static void open_migrates_and_uses_wal(void **state)
+{
+	(void)state;
+	struct np_err err = {0};
+	struct np_db *db = np_db_open(tmp, &err);
+	assert_non_null(db);
+	int v = atoi(one(db, "PRAGMA user_version"));
+	assert_true(v >= 1);
+	assert_string_equal(one(db, "PRAGMA journal_mode"), "wal");
+	assert_string_equal(one(db, "SELECT count(*) FROM sqlite_master WHERE name IN"
+				    " ('studies','events','groups','audit','sessions','metrics','kv')"),
+			    "7");
+	np_db_close(db);
+	/* Re-opening keeps the version; a newer schema is refused. */
+	db = np_db_open(tmp, &err);
+	assert_int_equal(atoi(one(db, "PRAGMA user_version")), v);
+	assert_int_equal(np_db_exec(db, "PRAGMA user_version = 9999", &err), 0);
+	np_db_close(db);
+	assert_null(np_db_open(tmp, &err));
+	assert_int_equal(err.cls, NP_ERR_PERM);
+	assert_non_null(strstr(err.msg, "newer"));
+}
+
+static void missing_file_is_rebuilt_from_the_spool(void **state)
+{
+	(void)state;
+	struct np_err err = {0};
+	assert_int_equal(np_spool_init(tmp, &err), 0);
+	mkstudy("qc-failed", "s1", "CANARY^ONE");
+	mkstudy("done", "s2", "CANARY^TWO");
+	mkstudy("ready", "s3", "CANARY^THREE");
+	assert_int_equal(np_spool_claim(tmp, "ready", "s3", &err), 0);
+	struct np_db *db = np_db_open(tmp, &err);
+	assert_non_null(db);
+	assert_string_equal(one(db, "SELECT group_concat(npuid || '=' || state, ' ') FROM"
+				    " (SELECT * FROM studies ORDER BY npuid)"),
+			    "s1=qc-failed s2=done s3=ready");
+	assert_string_equal(one(db, "SELECT patient_name FROM studies WHERE npuid='s2'"), "CANARY^TWO");
+	assert_string_equal(one(db, "SELECT instances FROM studies WHERE npuid='s2'"), "12");
+	assert_int_equal(np_db_kv_set(db, "agent_id", "A1", &err), 0);
+	np_db_close(db);
+	/* Delete the database (and its WAL): the next open rebuilds the studies. */
+	unlink(at("db/agent.sqlite"));
+	unlink(at("db/agent.sqlite-wal"));
+	unlink(at("db/agent.sqlite-shm"));
+	np_rmtree(at("spool/done/s2"), NULL);
+	db = np_db_open(tmp, &err);
+	assert_non_null(db);
+	assert_string_equal(one(db, "SELECT count(*) FROM studies"), "2");
+	assert_null(np_db_kv_get(db, "agent_id"));
+	/* np_db_rebuild drops rows of studies that left the spool. */
+	np_rmtree(at("spool/qc-failed/s1"), NULL);
+	assert_int_equal(np_db_rebuild(db, &err), 0);
+	assert_string_equal(one(db, "SELECT group_concat(npuid) FROM studies"), "s3");
+	np_db_close(db);
+}
+
+static void rows_columns_events_kv(void **state)
+{
+	(void)state;
+	struct np_err err = {0};
+	assert_int_equal(np_spool_init(tmp, &err), 0);
+	struct np_db *db = np_db_open(tmp, &err);
+	assert_non_null(db);
+	/* A state change for a study the index does not know yet adds it. */
+	mkstudy("stable", "s9", "CANARY^NINE");
+	assert_int_equal(np_db_study_state(db, "s9", "stable", &err), 0);
+	assert_string_equal(one(db, "SELECT patient_name || '/' || stable FROM studies WHERE npuid='s9'"),
+			    "CANARY^NINE/1");
+	assert_int_equal(np_db_study_set(db, "s9", "qc_result", "passed", &err), 0);
+	assert_int_equal(np_db_study_set(db, "s9", "patient_name; DROP TABLE studies", "x", &err), -1);
+	assert_int_equal(err.cls, NP_ERR_PERM);
+	/* A put from the manifest keeps what other stages recorded. */
+	assert_int_equal(np_db_study_put(db, "s9", "qc-passed", NULL, &err), 0);
+	assert_string_equal(one(db, "SELECT qc_result || '/' || state FROM studies WHERE npuid='s9'"),
+			    "passed/qc-passed");
+	assert_int_equal(np_db_event(db, "s9", "qc_passed", NULL, "checks=12", &err), 0);
+	assert_int_equal(np_db_event(db, NULL, "low_disk", "warning", "free=5%", &err), 0);
+	assert_string_equal(one(db, "SELECT group_concat(type || ':' || level || ':' || notified, ' ') FROM events"),
+			    "qc_passed:info:0 low_disk:warning:0");
+	assert_int_equal(np_db_study_delete(db, "s9", &err), 0);
+	assert_string_equal(one(db, "SELECT count(*) FROM studies"), "0");
+	assert_null(np_db_kv_get(db, "k"));
+	assert_int_equal(np_db_kv_set(db, "k", "v1", &err), 0);
+	assert_int_equal(np_db_kv_set(db, "k", "v2", &err), 0);
+	char *v = np_db_kv_get(db, "k");
+	assert_string_equal(v, "v2");
+	free(v);
+	assert_int_equal(np_db_exec(db, "not sql", &err), -1);
+	assert_int_equal(np_db_exec(db, "UPDATE audit SET actor='x'", &err), 0);
+	assert_int_equal(np_db_exec(db, "INSERT INTO audit (ts, action) VALUES ('t','login');"
+				     " UPDATE audit SET actor='x'",
+				     &err),
+			 -1);
+	np_db_close(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(open_migrates_and_uses_wal, tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(missing_file_is_rebuilt_from_the_spool, tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(rows_columns_events_kv, tmp_setup, tmp_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
