@@ -101,6 +101,9 @@ $(B)/peers/%.so: tests/peers/%.c | $(B)/peers
 $(B)/peers/%: tests/peers/%.c $(B)/lib/libnp.a | $(B)/peers
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
 
+# np-httpd exports one OpenSSL 1.1 name for Debian's CivetWeb (lib/np_httpd_tls.c).
+$(B)/sbin/np-httpd $(BS)/sbin/np-httpd: LDFLAGS += -Wl,--export-dynamic-symbol=SSL_get_peer_certificate
+
 # ---- sanitizer build with test hooks (NP_CRASH_AT) ----
 SAN_CPP := $(CPPFLAGS) -DNP_TEST_HOOKS=1
 $(BS)/obj/%.o: lib/%.c | $(BS)/obj

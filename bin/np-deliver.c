@@ -16,8 +16,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: np-deliver [--home DIR] [--dest N] STUDYDIR     deliver what is missing\n"
 		   "       np-deliver [--home DIR] --resend [--dest N] STUDYDIR   send again\n"
 		   "       np-deliver [--home DIR] --test N|failure|group     the Test Delivery button\n"
-		   "exit: 0 delivered, 1 a destination failed for good, 100 permanent error,\n"
-		   "      111 attempts remain or temporary error (retry later)\n");
+		   "exit: 0 finished (sent, or failed for good after 3 attempts: see deliveries.json),\n"
+		   "      100 permanent error, 111 attempts remain or temporary error (retry later)\n");
 }
 
 int main(int argc, char **argv)
@@ -82,5 +82,10 @@ int main(int argc, char **argv)
 	}
 	if (rc == 1)
 		return NP_EXIT_TEMP;
-	return failed ? NP_EXIT_NO : NP_EXIT_OK;
+	/* Failed destinations are a delivery state, not a processing failure:
+	 * the study goes on to done/ and its report stays there for a manual
+	 * resend (the events and deliveries.json tell the user). */
+	if (failed)
+		np_warn(npuid, "finished with failed destinations=%d", failed);
+	return NP_EXIT_OK;
 }

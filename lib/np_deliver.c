@@ -217,6 +217,16 @@ static int study_load(struct study *s, const char *dir, struct np_err *err)
 	copy_str(s->accession, sizeof s->accession, acc ? acc : np_json_str(manifest, "study.accession", ""));
 	json_decref(order);
 	json_decref(manifest);
+	if (!*s->accession) {
+		/* Not in the manifest (e.g. an older np-stable): the original header. */
+		char src[PATH_MAX], dcmdir[PATH_MAX];
+		snprintf(dcmdir, sizeof dcmdir, "%s/dicom", dir);
+		struct np_dcm *d = find_original(dcmdir, src, sizeof src, 0) ? np_dcm_open(src, NP_DCM_HEADER_ONLY, NULL)
+									      : NULL;
+		if (d)
+			np_dcm_get(d, "0008,0050", s->accession, sizeof s->accession);
+		np_dcm_close(d);
+	}
 
 	if (find_result(s, "json", s->results_json, sizeof s->results_json))
 		s->results = np_json_load(s->results_json, 16 << 20, NULL);

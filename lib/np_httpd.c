@@ -173,6 +173,11 @@ json_t *np__body_json(struct np_req *r)
 		len += (size_t)n;
 	}
 	struct np_err err = {0};
+	if (!np_json_depth_ok(buf, len, 32)) {
+		free(buf);
+		np__reply_error(r, 400, "bad_json", "the body nests deeper than 32 levels");
+		return NULL;
+	}
 	json_t *v = np_json_parse(buf, len, "request body", &err);
 	free(buf);
 	if (!v) {
@@ -346,6 +351,25 @@ static int dispatch(struct np_req *r)
 	return hit->fn(r);
 }
 
+/* Plain HTTP when HTTPS is on: send the client to the same host on the
+ * HTTPS port. (CivetWeb's own "r" ports redirect to its
+ * authentication_domain, not to the host the client asked for.) */
+static int redirect_https(struct np_req *r, int port)
+{
+	const char *host = mg_get_header(r->c, "Host");
+	char h[256] = "localhost", loc[2400];
+	if (host) {
+		size_t n = strcspn(host, ":");
+		if (n && n < sizeof h && host[0] != '[' && strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") >= n)
+			snprintf(h, sizeof h, "%.*s", (int)n, host);
+	}
+	const char *uri = r->ri->request_uri && r->ri->request_uri[0] == '/' ? r->ri->request_uri : "/";
+	snprintf(loc, sizeof loc, "Location: https://%s:%d%s%s%s\r\n", h, port, uri, r->query[0] ? "?" : "", r->query);
+	if (strpbrk(loc + 10, "\r\n") != loc + strlen(loc) - 2)
+		snprintf(loc, sizeof loc, "Location: https://%s:%d/\r\n", h, port);
+	return np__reply_bytes(r, 301, "text/plain", "", 0, loc);
+}
+
 static int begin_request(struct mg_connection *c)
 {
 	struct np_httpd *h = mg_get_user_data(mg_get_context(c));
@@ -360,7 +384,9 @@ static int begin_request(struct mg_connection *c)
 	snprintf(r.actor, sizeof r.actor, "-");
 	cfg_snapshot(h, &r.cfg);
 	int status;
-	if (r.path[0] != '/')
+	if (!r.ri->is_ssl && h->https_port)
+		status = redirect_https(&r, h->https_port);
+	else if (r.path[0] != '/')
 		status = np__reply_error(&r, 400, "bad_request", "bad request target");
 	else if (is_api(r.path))
 		status = dispatch(&r);
@@ -433,7 +459,9 @@ struct np_httpd *np_httpd_start(const struct np_httpd_opts *o, struct np_err *er
 	int rp = (int)np_config_int(&tmp, "http.redirect_port");
 	const char *bind = np_config_str(&tmp, "http.bind");
 	if (tls && rp > 0)
-		snprintf(ports, sizeof ports, "%s:%d%s,%s:%dr", bind, p, "s", bind, rp);
+		h->https_port = p;
+	if (tls && rp > 0)
+		snprintf(ports, sizeof ports, "%s:%ds,%s:%d", bind, p, bind, rp);
 	else
 		snprintf(ports, sizeof ports, "%s:%d%s", bind, p, tls ? "s" : "");
 	snprintf(port, sizeof port, "%d", p);

@@ -2,6 +2,7 @@
 /* np_httpd_api: route handlers over the index, the spool and the settings.
  * Actions that belong to a pipeline stage call that stage's library
  * function; until one exists in this build the action answers 501. */
+#include "np_cloud.h"
 #include "np_db.h"
 #include "np_err.h"
 #include "np_fs.h"
@@ -518,13 +519,22 @@ int np_h_force_stable(struct np_req *r)
 int np_h_study_cancel(struct np_req *r)
 {
 	const char *id;
-	char dir[PATH_MAX], state[32];
+	char dir[PATH_MAX], state[32], msg[256] = "";
 	if (npuid_param(r, &id) < 0 || study_dir(r, id, dir, sizeof dir, state, sizeof state) < 0)
 		return 400;
 	if (np_spool_state_terminal(state))
 		return np__reply_error(r, 409, "conflict", "study %s is already %s", id, state);
-	np__audit(r, "cancel", id, NULL, "unavailable");
-	return np__reply_not_impl(r, "order cancel (cloud)");
+	struct np_err err = {0};
+	if (np_cloud_cancel_order(r->srv->home, id, msg, sizeof msg, &err) < 0) {
+		np__audit(r, "cancel", id, NULL, "failure");
+		return np__reply_err(r, &err);
+	}
+	np__audit(r, "cancel", id, NULL, "success");
+	char now[32] = "";
+	int claimed = 0;
+	np_spool_find(r->srv->home, id, now, sizeof now, &claimed, NULL);
+	return np__reply_json(r, 200, json_pack("{s:s,s:s,s:s}", "npuid", id, "state", now[0] ? now : state, "message",
+						 msg));
 }
 
 int np_h_study_check_status(struct np_req *r)
@@ -533,7 +543,17 @@ int np_h_study_check_status(struct np_req *r)
 	char dir[PATH_MAX], state[32];
 	if (npuid_param(r, &id) < 0 || study_dir(r, id, dir, sizeof dir, state, sizeof state) < 0)
 		return 400;
-	return np__reply_not_impl(r, "order status check (cloud)");
+	struct np_err err = {0};
+	json_t *order = NULL;
+	int rc = np_cloud_check_status(r->srv->home, id, &order, &err);
+	if (rc < 0)
+		return np__reply_err(r, &err);
+	if (rc == 1) {
+		json_decref(order);
+		return np__reply_error(r, 409, "no_order", "study %s has no cloud order yet (state %s)", id, state);
+	}
+	return np__reply_json(r, 200, json_pack("{s:s,s:s,s:o}", "npuid", id, "state", state, "order",
+						 order ? order : json_object()));
 }
 
 int np_h_study_group(struct np_req *r)
@@ -790,8 +810,12 @@ static void diff_keys(json_t *a, json_t *b, const char *prefix, json_t *out)
 		json_t *x = json_object_get(a, k), *y = json_object_get(b, k);
 		if (json_is_object(x) && json_is_object(y))
 			diff_keys(x, y, p, out);
-		else if (!json_equal(x, y))
-			json_array_append_new(out, json_string(p));
+		else if (!json_equal(x, y)) {
+			size_t i = 0;
+			while (i < json_array_size(out) && strcmp(json_string_value(json_array_get(out, i)), p) < 0)
+				i++;
+			json_array_insert_new(out, i, json_string(p));
+		}
 	}
 	json_decref(keys);
 }
@@ -843,7 +867,7 @@ int np_h_settings_put(struct np_req *r)
 	if (np_httpd_reload(r->srv, &err) < 0)
 		np_log_err(NULL, &err);
 	struct np_config now;
-	now.root = NULL;
+	snprintf(now.home, sizeof now.home, "%s", r->srv->home);
 	pthread_mutex_lock(&r->srv->lock);
 	now.root = json_incref(r->srv->cfg);
 	pthread_mutex_unlock(&r->srv->lock);
@@ -868,7 +892,14 @@ int np_h_test_delivery(struct np_req *r)
 	return np__reply_not_impl(r, "test delivery (deliver)");
 }
 int np_h_test_notification(struct np_req *r) { return np__reply_not_impl(r, "test notification (deliver)"); }
-int np_h_refresh_token(struct np_req *r) { return np__reply_not_impl(r, "token refresh (cloud)"); }
+int np_h_refresh_token(struct np_req *r)
+{
+	char msg[256] = "";
+	struct np_err err = {0};
+	if (np_cloud_refresh_token(r->srv->home, msg, sizeof msg, &err) < 0)
+		return np__reply_error(r, err.cls == NP_ERR_TEMP ? 502 : 400, "cloud_error", "%s", err.msg);
+	return np__reply_json(r, 200, json_pack("{s:b,s:s}", "ok", 1, "message", msg));
+}
 
 /* ---- TLS ---- */
 

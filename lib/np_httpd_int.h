@@ -37,6 +37,7 @@ struct np_httpd {
 	json_t *uploads;  /* upload id -> {"received","limit","state"} */
 	json_t *throttle; /* client -> {"fails","until"} */
 	pthread_key_t dbkey;
+	int https_port; /* when set, plain HTTP requests are redirected here */
 	unsigned char hkey[32]; /* session HMAC key (etc/secrets/http.session_key) */
 };
 
@@ -127,6 +128,10 @@ int np_studies_q_where(const struct np_studies_q *q, int search_phi, char *where
 		       int *nbind);
 /* The ORDER BY column for q->sort (always one of a fixed list). */
 const char *np_studies_q_order(const struct np_studies_q *q);
+
+/* 1 if the JSON text nests arrays/objects at most max deep (checked before
+ * jansson parses it recursively on a small worker stack). */
+int np_json_depth_ok(const char *buf, size_t len, int max);
 
 /* One s6-log line "@tai64n prog: level: id msg" or "ISO prog: ..." parsed
  * into a new JSON object {"ts","service","level","id","message"}; NULL if

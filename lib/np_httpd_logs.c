@@ -190,6 +190,13 @@ static int send_zip(struct np_req *r)
 	int fd = mkstemp(tmp);
 	if (fd < 0)
 		return np__reply_error(r, 503, "unavailable", "unable to create a temporary file");
+	/* CivetWeb's worker threads have small stacks: big buffers on the heap. */
+	char *buf = malloc(65536);
+	if (!buf) {
+		close(fd);
+		unlink(tmp);
+		return np__reply_error(r, 503, "unavailable", "out of memory");
+	}
 	struct archive *a = archive_write_new();
 	archive_write_set_format_zip(a);
 	archive_write_open_fd(a, fd);
@@ -224,10 +231,9 @@ static int send_zip(struct np_req *r)
 			archive_entry_set_perm(ae, 0644);
 			archive_entry_set_mtime(ae, st.st_mtime, 0);
 			archive_write_header(a, ae);
-			char buf[65536];
 			ssize_t n;
 			off_t left = st.st_size;
-			while (left > 0 && (n = read(in, buf, sizeof buf)) > 0) {
+			while (left > 0 && (n = read(in, buf, 65536)) > 0) {
 				if (n > left)
 					n = (ssize_t)left;
 				archive_write_data(a, buf, (size_t)n);
@@ -243,6 +249,7 @@ static int send_zip(struct np_req *r)
 		closedir(d);
 	archive_write_close(a);
 	archive_write_free(a);
+	free(buf);
 	close(fd);
 	int rc = np__reply_file(r, tmp, "application/zip", "neuropacs-logs.zip");
 	unlink(tmp);

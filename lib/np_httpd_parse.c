@@ -414,3 +414,25 @@ json_t *np_log_line_parse(const char *service, const char *line, size_t len)
 	json_object_set_new(o, "message", m ? m : json_string("(invalid UTF-8)"));
 	return o;
 }
+
+int np_json_depth_ok(const char *buf, size_t len, int max)
+{
+	int depth = 0, in_str = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = 0;
+		} else if (c == '"') {
+			in_str = 1;
+		} else if (c == '[' || c == '{') {
+			if (++depth > max)
+				return 0;
+		} else if (c == ']' || c == '}') {
+			depth--;
+		}
+	}
+	return 1;
+}

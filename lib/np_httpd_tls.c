@@ -7,6 +7,7 @@
 #include "np_httpd_int.h"
 #include "np_util.h"
 
+#include <dlfcn.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -256,4 +257,27 @@ void np_httpd_tls_free(struct np_httpd *h)
 {
 	pair_free(h->tls);
 	h->tls = NULL;
+}
+
+/* Work-around for Debian 12's CivetWeb 1.15 (libcivetweb1 1.15+dfsg-4): it
+ * loads OpenSSL with dlopen("libssl.so") and looks up
+ * SSL_get_peer_certificate, which OpenSSL 3 has only as a macro, so it gets a
+ * NULL pointer and every HTTPS connection crashes right after the handshake.
+ * np-httpd interposes dlopen for that one library name and answers with the
+ * program's global scope, where libssl is linked and the function below is
+ * exported (--export-dynamic-symbol in the Makefile). */
+#undef SSL_get_peer_certificate
+X509 *SSL_get_peer_certificate(const SSL *s);
+X509 *SSL_get_peer_certificate(const SSL *s) { return SSL_get1_peer_certificate(s); }
+
+void *dlopen(const char *file, int mode)
+{
+	static void *(*real)(const char *, int);
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "dlopen");
+	if (!real)
+		return NULL;
+	if (file && !strcmp(file, "libssl.so"))
+		return real(NULL, mode);
+	return real(file, mode);
 }

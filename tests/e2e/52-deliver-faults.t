@@ -40,14 +40,14 @@ settings "$(dests 0 "$(REST $DEAD),$(REST $UP)")"
 "$BIN/np-deliver" "$STUDY" 2>>"$T/log"; r1=$?
 "$BIN/np-deliver" "$STUDY" 2>>"$T/log"; r2=$?
 "$BIN/np-deliver" "$STUDY" 2>>"$T/log"; r3=$?
-is "$r1 $r2 $r3" "111 111 1" "down for good: 111, 111, then 1 after the third attempt"
+is "$r1 $r2 $r3" "111 111 0" "down for good: 111, 111, then finished (0) after the third attempt"
 is "$(st)" "failed/3,sent/1" "failed after 3 attempts; the other destination sent once"
 is "$(events report_delivery_failed $V)" 1 "one report_delivery_failed event"
 like "$(sqlite3 "$NP_HOME/db/agent.sqlite" "select detail from events where type='report_delivery_failed' and npuid='$V'")" \
 	"^report dest=0 type=rest attempts=3" "the event names the destination, not the patient"
 is "$(events report_delivered $V)" 0 "no report_delivered while a destination failed"
 "$BIN/np-deliver" "$STUDY" 2>>"$T/log"; rc=$?
-is "$rc $(st)" "1 failed/3,sent/1" "no fourth attempt"
+is "$rc $(st)" "0 failed/3,sent/1" "no fourth attempt"
 "$BIN/np-deliver" --resend --dest 0 "$STUDY" 2>>"$T/log"; rc=$?
 is "$rc $(st)" "111 pending/1,sent/1" "--resend gives the failed destination three new attempts"
 

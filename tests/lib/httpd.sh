@@ -18,12 +18,8 @@ req() {
 	curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' -X "$_m" "$@" "$URL$_p"
 }
 jget() {
-	/usr/bin/python3 -c '
-import json,sys
-v=json.load(open(sys.argv[1]))
-for k in sys.argv[2].split(".") if sys.argv[2] else []:
-    v=v[int(k)] if isinstance(v,list) else v.get(k)
-print(json.dumps(v) if isinstance(v,(dict,list)) else ("" if v is None else v))' "$1" "$2"
+	_jp=$(printf '%s' "$2" | sed -E 's/\.([0-9]+)/[\1]/g; s/^([0-9]+)/[\1]/')
+	jq -r ".${_jp} | if . == null then \"\" elif type == \"object\" or type == \"array\" then tojson else tostring end" "$1"
 }
 seed_study() {
 	_d="$NP_HOME/spool/$1/$2"
@@ -31,7 +27,7 @@ seed_study() {
 	cat > "$_d/manifest.json" <<EOM
 {"npuid":"$2","source":"dicom","format":"dicom","created_at":"${4:-2026-11-20T10:00:00.000Z}",
  "study_name":"${3:-CANARY STUDY}","patient":{"name":"CANARY^PATIENT","id":"CANARY-PID-1","age":"061Y","sex":"F","birth_date":"19650101"},
- "study":{"study_instance_uid":"1.2.3.$RANDOM","accession_number":"CANARY-ACC","study_date":"20261120","description":"MR BRAIN"},
+ "study":{"study_instance_uid":"1.2.3.$$","accession_number":"CANARY-ACC","study_date":"20261120","description":"MR BRAIN"},
  "group":${5:-null},"products":["PDvMSA"],"counts":{"instances":10,"series":2,"bytes":1000},"series":[],"flags":[]}
 EOM
 }

@@ -1,0 +1,1927 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* np_deid: the per-file engine. Parse -> tree of elements pointing into the
+ * input -> actions at every depth -> serialize -> re-parse and self-check.
+ * Every length is checked before use; malformed input is a permanent error. */
+#include "np_deid.h"
+#include "np_dcm.h"
+#include "np_err.h"
+#include "np_internal.h"
+
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <pthread.h>
+#include <regex.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const np_deid_count_names[NP_DC_N] = {
+    "files",	    "skipped",	     "duplicates", "removed",	 "emptied",	 "uid_replaced",     "date_shifted",
+    "date_removed", "text_scrubbed", "zip_masked", "age_capped", "private_kept", "private_scrubbed", "private_removed",
+    "seq_removed",  "group_removed",
+};
+
+/* Implementation Class UID of files written by np-deid (2.25 + a fixed UUID). */
+#define IMPL_UID "2.25.242591570254402624883390412651338462787"
+#define IMPL_NAME "NPDEID_1"
+#define MAX_DEPTH 32
+
+/* ---------- arena: every tree node of one file, freed at once ---------- */
+struct chunk {
+	struct chunk *next;
+	size_t used, cap;
+	unsigned char data[];
+};
+struct arena {
+	struct chunk *head;
+	int oom;
+};
+
+static void *ar_alloc(struct arena *a, size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	if (!a->head || a->head->cap - a->head->used < n) {
+		size_t cap = n > 65536 ? n : 65536;
+		struct chunk *c = malloc(sizeof *c + cap);
+		if (!c) {
+			a->oom = 1;
+			return NULL;
+		}
+		c->next = a->head;
+		c->used = 0;
+		c->cap = cap;
+		a->head = c;
+	}
+	void *p = a->head->data + a->head->used;
+	a->head->used += n;
+	return p;
+}
+
+static void ar_free(struct arena *a)
+{
+	while (a->head) {
+		struct chunk *n = a->head->next;
+		free(a->head);
+		a->head = n;
+	}
+}
+
+/* ---------- tree ---------- */
+enum { K_VAL, K_SEQ, K_ENCAP };
+struct ds;
+struct item {
+	struct ds *ds;
+	unsigned char undef;
+};
+struct el {
+	uint16_t g, e;
+	char vr[3];
+	unsigned char kind, undef, drop, implicit_items;
+	const unsigned char *v;
+	uint32_t vlen;
+	struct item *items;
+	int nitems;
+};
+struct ds {
+	struct el *el;
+	int n, cap;
+};
+
+static struct el *ds_push(struct arena *a, struct ds *d)
+{
+	if (d->n == d->cap) {
+		int cap = d->cap ? d->cap * 2 : 32;
+		struct el *n = ar_alloc(a, sizeof *n * (size_t)cap);
+		if (!n)
+			return NULL;
+		if (d->n)
+			memcpy(n, d->el, sizeof *n * (size_t)d->n);
+		d->el = n;
+		d->cap = cap;
+	}
+	struct el *e = &d->el[d->n++];
+	memset(e, 0, sizeof *e);
+	return e;
+}
+
+/* ---------- reader ---------- */
+struct rd {
+	const unsigned char *b;
+	size_t n;
+	int expl, be;
+	struct arena *ar;
+	struct np_err *err;
+};
+
+static uint16_t rd16(const struct rd *r, size_t p)
+{
+	return r->be ? (uint16_t)(r->b[p] << 8 | r->b[p + 1]) : (uint16_t)(r->b[p] | r->b[p + 1] << 8);
+}
+static uint32_t rd32(const struct rd *r, size_t p)
+{
+	const unsigned char *b = r->b + p;
+	return r->be ? (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]
+		     : (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[1] << 8 | b[0];
+}
+
+static const char long_vrs[][3] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"};
+static const char all_vrs[][3] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT",
+				  "OB", "OD", "OF", "OL", "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST",
+				  "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV"};
+
+static int vr_long(const char *vr)
+{
+	for (size_t i = 0; i < sizeof long_vrs / sizeof *long_vrs; i++)
+		if (vr[0] == long_vrs[i][0] && vr[1] == long_vrs[i][1])
+			return 1;
+	return 0;
+}
+static int vr_valid(const unsigned char *v)
+{
+	for (size_t i = 0; i < sizeof all_vrs / sizeof *all_vrs; i++)
+		if (v[0] == (unsigned char)all_vrs[i][0] && v[1] == (unsigned char)all_vrs[i][1])
+			return 1;
+	return 0;
+}
+static int vr_is(const struct el *e, const char *vr)
+{
+	return e->vr[0] == vr[0] && e->vr[1] == vr[1];
+}
+
+static int vr_text(const char *vr)
+{
+	static const char t[][3] = {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT",
+				    "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"};
+	for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+		if (vr[0] == t[i][0] && vr[1] == t[i][1])
+			return 1;
+	return 0;
+}
+
+/* Maximum value length of a text VR (PS3.5 6.2), 0 = unlimited. */
+static size_t vr_max(const char *vr)
+{
+	static const struct {
+		char vr[3];
+		size_t max;
+	} m[] = {{"AE", 16}, {"AS", 4},	    {"CS", 16}, {"DA", 8},  {"DS", 16},	  {"DT", 26}, {"IS", 12},
+		 {"LO", 64}, {"LT", 10240}, {"PN", 64}, {"SH", 16}, {"ST", 1024}, {"TM", 14}, {"UI", 64}};
+	for (size_t i = 0; i < sizeof m / sizeof *m; i++)
+		if (vr[0] == m[i].vr[0] && vr[1] == m[i].vr[1])
+			return m[i].max;
+	return 0;
+}
+
+static int bad(struct rd *r, const char *what)
+{
+	return np_err_set(r->err, NP_ERR_PERM, "malformed DICOM: %s", what);
+}
+
+static int parse_ds(struct rd *r, size_t *pos, size_t end, int in_undef_item, int depth, struct ds *out);
+
+static int implicit_vr(uint16_t g, uint16_t e, char vr[3])
+{
+	if (e == 0) {
+		memcpy(vr, "UL", 3);
+		return 1;
+	}
+	if (g & 1) {
+		if (e >= 0x10 && e <= 0xFF) {
+			memcpy(vr, "LO", 3);
+			return 1;
+		}
+		memcpy(vr, "UN", 3);
+		return 0;
+	}
+	if (g == 0x7FE0 && e == 0x0010) {
+		memcpy(vr, "OW", 3);
+		return 1;
+	}
+	if (np_dcm_dict_vr(g, e, vr))
+		return 1;
+	memcpy(vr, "UN", 3);
+	return 0;
+}
+
+/* Items of a sequence in [*pos, end) (end = n for undefined length). */
+static int parse_items(struct rd *r, size_t *pos, size_t end, int undef, int depth, struct el *e)
+{
+	int cap = 0;
+	for (;;) {
+		if (!undef && *pos == end)
+			return 0;
+		if (end - *pos < 8)
+			return bad(r, "truncated sequence");
+		uint16_t g = rd16(r, *pos), el = rd16(r, *pos + 2);
+		uint32_t len = rd32(r, *pos + 4);
+		*pos += 8;
+		if (g != 0xFFFE)
+			return bad(r, "expected an item");
+		if (el == 0xE0DD) {
+			if (!undef)
+				return bad(r, "sequence delimiter in a defined-length sequence");
+			return 0;
+		}
+		if (el != 0xE000)
+			return bad(r, "expected an item");
+		if (e->nitems == cap) {
+			cap = cap ? cap * 2 : 4;
+			struct item *n = ar_alloc(r->ar, sizeof *n * (size_t)cap);
+			if (!n)
+				return np_err_set(r->err, NP_ERR_TEMP, "out of memory");
+			if (e->nitems)
+				memcpy(n, e->items, sizeof *n * (size_t)e->nitems);
+			e->items = n;
+		}
+		struct item *it = &e->items[e->nitems++];
+		it->ds = ar_alloc(r->ar, sizeof *it->ds);
+		if (!it->ds)
+			return np_err_set(r->err, NP_ERR_TEMP, "out of memory");
+		memset(it->ds, 0, sizeof *it->ds);
+		if (len == 0xFFFFFFFFu) {
+			it->undef = 1;
+			if (parse_ds(r, pos, end, 1, depth + 1, it->ds) < 0)
+				return -1;
+		} else {
+			it->undef = 0;
+			if (len > end - *pos)
+				return bad(r, "item longer than its sequence");
+			if (parse_ds(r, pos, *pos + len, 0, depth + 1, it->ds) < 0)
+				return -1;
+		}
+	}
+}
+
+static int parse_ds(struct rd *r, size_t *pos, size_t end, int in_undef_item, int depth, struct ds *out)
+{
+	if (depth > MAX_DEPTH)
+		return bad(r, "sequences nested too deeply");
+	uint32_t last = 0;
+	while (*pos < end) {
+		if (end - *pos < 8)
+			return bad(r, "truncated element");
+		uint16_t g = rd16(r, *pos), e = rd16(r, *pos + 2);
+		if (g == 0xFFFE) {
+			if (e == 0xE00D && in_undef_item) {
+				*pos += 8;
+				return 0;
+			}
+			return bad(r, "unexpected delimiter");
+		}
+		uint32_t tag = (uint32_t)g << 16 | e;
+		if (out->n && tag <= last)
+			return bad(r, "elements out of order");
+		last = tag;
+		struct el *x = ds_push(r->ar, out);
+		if (!x)
+			return np_err_set(r->err, NP_ERR_TEMP, "out of memory");
+		x->g = g;
+		x->e = e;
+		uint32_t len;
+		int known = 1;
+		if (r->expl) {
+			const unsigned char *v = r->b + *pos + 4;
+			if (!vr_valid(v))
+				return bad(r, "invalid VR");
+			x->vr[0] = (char)v[0];
+			x->vr[1] = (char)v[1];
+			if (vr_long(x->vr)) {
+				if (end - *pos < 12)
+					return bad(r, "truncated element");
+				len = rd32(r, *pos + 8);
+				*pos += 12;
+			} else {
+				len = rd16(r, *pos + 6);
+				*pos += 8;
+			}
+		} else {
+			known = implicit_vr(g, e, x->vr);
+			len = rd32(r, *pos + 4);
+			*pos += 8;
+		}
+		if (len == 0xFFFFFFFFu) {
+			if (g == 0x7FE0 && e == 0x0010 && r->expl) {
+				/* encapsulated pixel data: fragments up to the sequence delimiter, kept raw */
+				size_t s = *pos;
+				for (;;) {
+					if (end - *pos < 8)
+						return bad(r, "truncated pixel data");
+					uint16_t ig = rd16(r, *pos), ie = rd16(r, *pos + 2);
+					uint32_t il = rd32(r, *pos + 4);
+					*pos += 8;
+					if (ig != 0xFFFE)
+						return bad(r, "bad pixel data fragment");
+					if (ie == 0xE0DD)
+						break;
+					if (ie != 0xE000 || il == 0xFFFFFFFFu || il > end - *pos)
+						return bad(r, "bad pixel data fragment");
+					*pos += il;
+				}
+				x->kind = K_ENCAP;
+				x->v = r->b + s;
+				x->vlen = (uint32_t)(*pos - s);
+				continue;
+			}
+			if (vr_is(x, "SQ") || vr_is(x, "UN") || !known) {
+				x->kind = K_SEQ;
+				x->undef = 1;
+				if (vr_is(x, "UN") && r->expl) {
+					/* PS3.5 6.2.2: UN of undefined length holds implicit VR LE items */
+					struct rd sub = *r;
+					sub.expl = 0;
+					sub.be = 0;
+					x->implicit_items = 1;
+					if (parse_items(&sub, pos, end, 1, depth, x) < 0)
+						return -1;
+				} else if (parse_items(r, pos, end, 1, depth, x) < 0) {
+					return -1;
+				}
+				continue;
+			}
+			return bad(r, "undefined length on a non-sequence element");
+		}
+		if (len > end - *pos)
+			return bad(r, "element longer than the file");
+		if (vr_is(x, "SQ")) {
+			x->kind = K_SEQ;
+			size_t s_end = *pos + len;
+			if (parse_items(r, pos, s_end, 0, depth, x) < 0)
+				return -1;
+			continue;
+		}
+		x->kind = K_VAL;
+		x->v = r->b + *pos;
+		x->vlen = len;
+		*pos += len;
+	}
+	if (in_undef_item)
+		return bad(r, "item without delimiter");
+	return 0;
+}
+
+/* ---------- file level parse ---------- */
+enum { TS_IMPLICIT, TS_EXPLICIT, TS_BIG };
+struct file {
+	struct ds meta, ds;
+	char ts[65];
+	int enc;
+	int had_meta;
+	const unsigned char *pix; /* pixel data value (or encapsulated bytes) */
+	uint32_t pixlen;
+};
+
+static void val_str(const struct el *e, char *out, size_t outsz)
+{
+	size_t n = e->vlen;
+	if (e->kind != K_VAL)
+		n = 0;
+	while (n && (e->v[n - 1] == ' ' || e->v[n - 1] == 0))
+		n--;
+	size_t s = 0;
+	while (s < n && e->v[s] == ' ')
+		s++;
+	if (n - s >= outsz)
+		n = s + outsz - 1;
+	memcpy(out, e->v + s, n - s);
+	out[n - s] = 0;
+}
+
+static struct el *ds_find(struct ds *d, uint16_t g, uint16_t e)
+{
+	uint32_t t = (uint32_t)g << 16 | e;
+	int lo = 0, hi = d->n - 1;
+	while (lo <= hi) {
+		int m = (lo + hi) / 2;
+		uint32_t mt = (uint32_t)d->el[m].g << 16 | d->el[m].e;
+		if (mt == t)
+			return &d->el[m];
+		if (mt < t)
+			lo = m + 1;
+		else
+			hi = m - 1;
+	}
+	return NULL;
+}
+
+int np_deid_sniff(const unsigned char *in, size_t len)
+{
+	if (len >= 132 && !memcmp(in + 128, "DICM", 4))
+		return 1;
+	if (len < 8)
+		return 0;
+	uint16_t g = (uint16_t)(in[0] | in[1] << 8);
+	if (g != 0x0008 && g != 0x0002)
+		return 0;
+	return 1;
+}
+
+static int parse_file(const unsigned char *b, size_t n, struct arena *ar, struct file *f, struct np_err *err)
+{
+	struct rd r = {.b = b, .n = n, .expl = 1, .be = 0, .ar = ar, .err = err};
+	size_t pos = 0;
+	memset(f, 0, sizeof *f);
+	if (n >= 132 && !memcmp(b + 128, "DICM", 4)) {
+		f->had_meta = 1;
+		pos = 132;
+		/* the meta group is explicit VR LE; it ends where group 0002 ends */
+		size_t end = pos;
+		while (end + 8 <= n && b[end] == 0x02 && b[end + 1] == 0x00) {
+			if (!vr_valid(b + end + 4))
+				return np_err_set(err, NP_ERR_PERM, "malformed DICOM: bad meta header");
+			char vr[3] = {(char)b[end + 4], (char)b[end + 5], 0};
+			size_t l, h = 8;
+			if (vr_long(vr)) {
+				if (end + 12 > n)
+					return np_err_set(err, NP_ERR_PERM, "malformed DICOM: truncated meta header");
+				l = rd32(&r, end + 8);
+				h = 12;
+			} else {
+				l = rd16(&r, end + 6);
+			}
+			if (l > n - end - h)
+				return np_err_set(err, NP_ERR_PERM, "malformed DICOM: truncated meta header");
+			end += h + l;
+		}
+		if (parse_ds(&r, &pos, end, 0, 0, &f->meta) < 0)
+			return -1;
+		struct el *ts = ds_find(&f->meta, 0x0002, 0x0010);
+		if (ts)
+			val_str(ts, f->ts, sizeof f->ts);
+	} else if (!np_deid_sniff(b, n)) {
+		return np_err_set(err, NP_ERR_PERM, "not a DICOM file");
+	}
+	if (!f->ts[0]) {
+		/* no meta header or no transfer syntax in it: infer from the encoding */
+		if (n - pos >= 6 && vr_valid(b + pos + 4))
+			strcpy(f->ts, "1.2.840.10008.1.2.1");
+		else
+			strcpy(f->ts, "1.2.840.10008.1.2");
+	}
+	if (!strcmp(f->ts, "1.2.840.10008.1.2")) {
+		f->enc = TS_IMPLICIT;
+		r.expl = 0;
+	} else if (!strcmp(f->ts, "1.2.840.10008.1.2.2")) {
+		f->enc = TS_BIG;
+		r.be = 1;
+	} else if (!strcmp(f->ts, "1.2.840.10008.1.2.1.99")) {
+		return np_err_set(err, NP_ERR_PERM, "deflated transfer syntax is not supported");
+	} else {
+		f->enc = TS_EXPLICIT;
+	}
+	if (parse_ds(&r, &pos, n, 0, 0, &f->ds) < 0)
+		return -1;
+	struct el *px = ds_find(&f->ds, 0x7FE0, 0x0010);
+	if (px) {
+		f->pix = px->v;
+		f->pixlen = px->vlen;
+	}
+	return 0;
+}
+
+/* ---------- writer ---------- */
+struct wb {
+	unsigned char *p;
+	size_t n, cap;
+	int oom, be;
+};
+
+static void wb_need(struct wb *w, size_t k)
+{
+	if (w->oom || w->cap - w->n >= k)
+		return;
+	size_t cap = w->cap ? w->cap : 4096;
+	while (cap - w->n < k)
+		cap *= 2;
+	unsigned char *p = realloc(w->p, cap);
+	if (!p) {
+		w->oom = 1;
+		return;
+	}
+	w->p = p;
+	w->cap = cap;
+}
+static void wb_put(struct wb *w, const void *s, size_t k)
+{
+	wb_need(w, k);
+	if (w->oom)
+		return;
+	if (k)
+		memcpy(w->p + w->n, s, k);
+	w->n += k;
+}
+static void wb16(struct wb *w, uint16_t v)
+{
+	unsigned char b[2];
+	if (w->be) {
+		b[0] = (unsigned char)(v >> 8);
+		b[1] = (unsigned char)v;
+	} else {
+		b[0] = (unsigned char)v;
+		b[1] = (unsigned char)(v >> 8);
+	}
+	wb_put(w, b, 2);
+}
+static void put32(unsigned char *b, uint32_t v, int be)
+{
+	if (be) {
+		b[0] = (unsigned char)(v >> 24);
+		b[1] = (unsigned char)(v >> 16);
+		b[2] = (unsigned char)(v >> 8);
+		b[3] = (unsigned char)v;
+	} else {
+		b[0] = (unsigned char)v;
+		b[1] = (unsigned char)(v >> 8);
+		b[2] = (unsigned char)(v >> 16);
+		b[3] = (unsigned char)(v >> 24);
+	}
+}
+static void wb32(struct wb *w, uint32_t v)
+{
+	unsigned char b[4];
+	put32(b, v, w->be);
+	wb_put(w, b, 4);
+}
+
+static void write_ds(struct wb *w, const struct ds *d, int expl);
+
+static void write_el(struct wb *w, const struct el *x, int expl)
+{
+	wb16(w, x->g);
+	wb16(w, x->e);
+	if (x->kind == K_ENCAP) {
+		wb_put(w, "OB\0\0", 4);
+		wb32(w, 0xFFFFFFFFu);
+		wb_put(w, x->v, x->vlen);
+		return;
+	}
+	size_t lenpos;
+	if (expl) {
+		wb_put(w, x->vr, 2);
+		if (vr_long(x->vr)) {
+			wb16(w, 0);
+			lenpos = w->n;
+			wb32(w, 0);
+		} else {
+			lenpos = w->n;
+			wb16(w, 0);
+		}
+	} else {
+		lenpos = w->n;
+		wb32(w, 0);
+	}
+	if (x->kind == K_VAL) {
+		wb_put(w, x->v, x->vlen);
+		if (w->oom)
+			return;
+		if (expl && !vr_long(x->vr)) {
+			unsigned char *b = w->p + lenpos;
+			uint16_t l = (uint16_t)x->vlen;
+			b[0] = (unsigned char)(w->be ? l >> 8 : l);
+			b[1] = (unsigned char)(w->be ? l : l >> 8);
+		} else {
+			put32(w->p + lenpos, x->vlen, w->be);
+		}
+		return;
+	}
+	/* sequence: keep the input's length style, back-patch defined lengths */
+	int ibe = w->be;
+	int iexpl = expl;
+	if (x->implicit_items) {
+		iexpl = 0;
+		w->be = 0;
+	}
+	size_t start = w->n;
+	for (int i = 0; i < x->nitems; i++) {
+		const struct item *it = &x->items[i];
+		wb16(w, 0xFFFE);
+		wb16(w, 0xE000);
+		size_t ipos = w->n;
+		wb32(w, it->undef ? 0xFFFFFFFFu : 0);
+		size_t istart = w->n;
+		write_ds(w, it->ds, iexpl);
+		if (it->undef) {
+			wb16(w, 0xFFFE);
+			wb16(w, 0xE00D);
+			wb32(w, 0);
+		} else if (!w->oom) {
+			put32(w->p + ipos, (uint32_t)(w->n - istart), w->be);
+		}
+	}
+	if (x->undef) {
+		wb16(w, 0xFFFE);
+		wb16(w, 0xE0DD);
+		wb32(w, 0);
+	}
+	w->be = ibe;
+	if (w->oom)
+		return;
+	put32(w->p + lenpos, x->undef ? 0xFFFFFFFFu : (uint32_t)(w->n - start), w->be);
+}
+
+static void write_ds(struct wb *w, const struct ds *d, int expl)
+{
+	for (int i = 0; i < d->n; i++)
+		if (!d->el[i].drop)
+			write_el(w, &d->el[i], expl);
+}
+
+/* ---------- the action table ---------- */
+enum {
+	A_DEF = 0, /* by VR: SQ recurse, UI remap, DA/DT shift, TM keep, PN empty */
+	A_X,	   /* remove */
+	A_Z,	   /* empty value */
+	A_K,	   /* keep */
+	A_TXT,	   /* clean descriptor: regex + known-value scrub */
+	A_ZIP,
+	A_AGE,
+	A_ACC,
+	A_SWV,
+	A_UKEEP, /* a UID that names a class, syntax or scheme, not an instance */
+	A_D,	 /* replace with a dummy (Type 1 in some IODs) */
+};
+#define T(g, e) ((uint32_t)(0x##g) << 16 | 0x##e)
+static const struct act {
+	uint32_t tag;
+	unsigned char a;
+} acts[] = {
+    {T(0002, 0010), A_UKEEP}, {T(0002, 0012), A_UKEEP}, {T(0004, 1510), A_UKEEP}, {T(0004, 1512), A_UKEEP},
+    {T(0008, 0014), A_DEF},   {T(0008, 0016), A_UKEEP}, {T(0008, 001A), A_UKEEP}, {T(0008, 0050), A_ACC},
+    {T(0008, 0054), A_X},     {T(0008, 0055), A_X},	{T(0008, 0062), A_UKEEP}, {T(0008, 0080), A_X},
+    {T(0008, 0081), A_X},     {T(0008, 0082), A_X},	{T(0008, 0090), A_Z},	  {T(0008, 0092), A_X},
+    {T(0008, 0094), A_X},     {T(0008, 0095), A_X},	{T(0008, 0096), A_X},	  {T(0008, 009C), A_X},
+    {T(0008, 009D), A_X},     {T(0008, 010C), A_UKEEP}, {T(0008, 010D), A_UKEEP}, {T(0008, 0117), A_UKEEP},
+    {T(0008, 0201), A_X},     {T(0008, 1010), A_X},	{T(0008, 1030), A_TXT},	  {T(0008, 103E), A_TXT},
+    {T(0008, 1040), A_X},     {T(0008, 1041), A_X},	{T(0008, 1048), A_X},	  {T(0008, 1049), A_X},
+    {T(0008, 1050), A_X},     {T(0008, 1052), A_X},	{T(0008, 1060), A_X},	  {T(0008, 1062), A_X},
+    {T(0008, 1070), A_X},     {T(0008, 1072), A_X},	{T(0008, 1080), A_X},	  {T(0008, 1084), A_X},
+    {T(0008, 1120), A_X},     {T(0008, 1150), A_UKEEP}, {T(0008, 1190), A_X},	  {T(0008, 2111), A_TXT},
+    {T(0008, 4000), A_X},     {T(0010, 0010), A_Z},	{T(0010, 0020), A_Z},	  {T(0010, 0021), A_X},
+    {T(0010, 0022), A_X},     {T(0010, 0024), A_X},	{T(0010, 0026), A_X},	  {T(0010, 0027), A_X},
+    {T(0010, 0028), A_X},     {T(0010, 0040), A_K},	{T(0010, 0050), A_X},	  {T(0010, 0101), A_X},
+    {T(0010, 0102), A_X},     {T(0010, 1000), A_X},	{T(0010, 1001), A_X},	  {T(0010, 1002), A_X},
+    {T(0010, 1005), A_X},     {T(0010, 1010), A_AGE},	{T(0010, 1020), A_X},	  {T(0010, 1030), A_X},
+    {T(0010, 1040), A_ZIP},   {T(0010, 1050), A_X},	{T(0010, 1060), A_X},	  {T(0010, 1080), A_X},
+    {T(0010, 1081), A_X},     {T(0010, 1090), A_X},	{T(0010, 1100), A_X},	  {T(0010, 2000), A_X},
+    {T(0010, 2110), A_X},     {T(0010, 2150), A_X},	{T(0010, 2152), A_X},	  {T(0010, 2154), A_X},
+    {T(0010, 2155), A_X},     {T(0010, 2160), A_X},	{T(0010, 2180), A_X},	  {T(0010, 21A0), A_X},
+    {T(0010, 21B0), A_X},     {T(0010, 21C0), A_X},	{T(0010, 21D0), A_X},	  {T(0010, 21F0), A_X},
+    {T(0010, 2203), A_X},     {T(0010, 2297), A_X},	{T(0010, 2298), A_X},	  {T(0010, 2299), A_X},
+    {T(0010, 4000), A_X},     {T(0018, 1000), A_D},	{T(0018, 1004), A_X},	  {T(0018, 1005), A_X},
+    {T(0018, 1007), A_X},     {T(0018, 1008), A_X},	{T(0018, 1020), A_SWV},	  {T(0018, 1030), A_TXT},
+    {T(0018, 1400), A_TXT},   {T(0018, 4000), A_X},	{T(0018, 700A), A_X},	  {T(0018, 9424), A_TXT},
+    {T(0020, 0010), A_Z},     {T(0020, 4000), A_TXT},	{T(0020, 9158), A_X},	  {T(0032, 1030), A_X},
+    {T(0032, 1031), A_X},     {T(0032, 1032), A_X},	{T(0032, 1033), A_X},	  {T(0032, 1060), A_X},
+    {T(0032, 1070), A_X},     {T(0032, 4000), A_TXT},	{T(0038, 0010), A_X},	  {T(0038, 0011), A_X},
+    {T(0038, 0014), A_X},     {T(0038, 0040), A_X},	{T(0038, 0060), A_X},	  {T(0038, 0061), A_X},
+    {T(0038, 0062), A_X},     {T(0038, 0064), A_X},	{T(0038, 0300), A_X},	  {T(0038, 0400), A_X},
+    {T(0038, 0500), A_X},     {T(0038, 4000), A_X},	{T(0040, 0001), A_X},	  {T(0040, 0006), A_X},
+    {T(0040, 0007), A_TXT},   {T(0040, 0009), A_X},	{T(0040, 000B), A_X},	  {T(0040, 0010), A_X},
+    {T(0040, 0011), A_X},     {T(0040, 0012), A_X},	{T(0040, 0241), A_X},	  {T(0040, 0242), A_X},
+    {T(0040, 0243), A_X},     {T(0040, 0253), A_X},	{T(0040, 0254), A_TXT},	  {T(0040, 0280), A_X},
+    {T(0040, 0310), A_X},     {T(0040, 1001), A_X},	{T(0040, 1002), A_X},	  {T(0040, 1004), A_X},
+    {T(0040, 1005), A_X},     {T(0040, 1010), A_X},	{T(0040, 1011), A_X},	  {T(0040, 1101), A_X},
+    {T(0040, 1102), A_X},     {T(0040, 1103), A_X},	{T(0040, 1104), A_X},	  {T(0040, 1400), A_X},
+    {T(0040, 2001), A_TXT},   {T(0040, 2008), A_X},	{T(0040, 2009), A_X},	  {T(0040, 2010), A_X},
+    {T(0040, 2011), A_X},     {T(0040, 2016), A_X},	{T(0040, 2017), A_X},	  {T(0040, 2400), A_X},
+    {T(0040, 3001), A_X},     {T(0040, 4036), A_X},	{T(0040, 4037), A_X},	  {T(0040, A073), A_X},
+    {T(0040, A075), A_X},     {T(0040, A123), A_X},	{T(0040, DB0C), A_UKEEP}, {T(0040, DB0D), A_UKEEP},
+    {T(0070, 0084), A_Z},     {T(0070, 0086), A_X},	{T(0088, 0130), A_X},	  {T(0088, 0200), A_X},
+    {T(0088, 0904), A_X},     {T(0088, 0906), A_X},	{T(0088, 0910), A_X},	  {T(0088, 0912), A_X},
+    {T(0400, 0010), A_UKEEP}, {T(0400, 0402), A_X},	{T(0400, 0403), A_X},	  {T(0400, 0500), A_X},
+    {T(0400, 0561), A_X},     {T(4008, 4000), A_TXT},	{T(4FFE, 0001), A_X},	  {T(FFFA, FFFA), A_X},
+    {T(FFFC, FFFC), A_X},
+};
+#undef T
+
+static int act_of(uint32_t tag)
+{
+	int lo = 0, hi = (int)(sizeof acts / sizeof *acts) - 1;
+	while (lo <= hi) {
+		int m = (lo + hi) / 2;
+		if (acts[m].tag == tag)
+			return acts[m].a;
+		if (acts[m].tag < tag)
+			lo = m + 1;
+		else
+			hi = m - 1;
+	}
+	return A_DEF;
+}
+
+/* Diffusion-critical vendor elements kept byte for byte (cloud-api.md 7):
+ * group, private creator (prefix match), element byte. */
+static const struct keep {
+	uint16_t g;
+	const char *creator;
+	unsigned char e;
+} keeps[] = {
+    {0x0019, "GEMS_ACQU_01", 0xBB},
+    {0x0019, "GEMS_ACQU_01", 0xBC},
+    {0x0019, "GEMS_ACQU_01", 0xBD},
+    {0x0019, "GEMS_ACQU_01", 0xE0},
+    {0x0043, "GEMS_PARM_01", 0x39},
+    {0x0019, "SIEMENS MR HEADER", 0x0A},
+    {0x0019, "SIEMENS MR HEADER", 0x0C},
+    {0x0019, "SIEMENS MR HEADER", 0x0D},
+    {0x0019, "SIEMENS MR HEADER", 0x0E},
+    {0x0019, "SIEMENS MR HEADER", 0x27},
+    {0x0029, "SIEMENS CSA HEADER", 0x10},
+    {0x2001, "Philips Imaging DD 001", 0x03},
+    {0x2001, "Philips Imaging DD 001", 0x04},
+    {0x2005, "Philips MR Imaging DD 001", 0xB0},
+    {0x2005, "Philips MR Imaging DD 001", 0xB1},
+    {0x2005, "Philips MR Imaging DD 001", 0xB2},
+    {0x2005, "Philips MR Imaging DD 0", 0x15},
+    {0x2005, "Philips MR Imaging DD 0", 0x99},
+};
+
+static int keep_of(uint16_t g, const char *creator, unsigned char e)
+{
+	for (size_t i = 0; i < sizeof keeps / sizeof *keeps; i++)
+		if (keeps[i].g == g && keeps[i].e == e && !strncmp(creator, keeps[i].creator, strlen(keeps[i].creator)))
+			return (int)i;
+	return -1;
+}
+
+/* ---------- tag statistics for the report ---------- */
+struct np_deid_tagstat {
+	uint64_t *key;
+	long *cnt;
+	size_t cap, n;
+};
+
+struct np_deid_tagstat *np_deid_tagstat_new(void)
+{
+	return calloc(1, sizeof(struct np_deid_tagstat));
+}
+void np_deid_tagstat_free(struct np_deid_tagstat *t)
+{
+	if (!t)
+		return;
+	free(t->key);
+	free(t->cnt);
+	free(t);
+}
+
+/* key: tag | action << 32 | (keep index + 1) << 40 */
+void np__deid_tagstat_add(struct np_deid_tagstat *t, uint64_t key, long k)
+{
+	if (!t)
+		return;
+	if (2 * (t->n + 1) > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		uint64_t *nk = calloc(cap, sizeof *nk);
+		long *nc = calloc(cap, sizeof *nc);
+		if (!nk || !nc) {
+			free(nk);
+			free(nc);
+			return;
+		}
+		for (size_t i = 0; i < t->cap; i++) {
+			if (!t->key[i])
+				continue;
+			size_t h = (t->key[i] * 0x9E3779B97F4A7C15ull >> 20) & (cap - 1);
+			while (nk[h])
+				h = (h + 1) & (cap - 1);
+			nk[h] = t->key[i];
+			nc[h] = t->cnt[i];
+		}
+		free(t->key);
+		free(t->cnt);
+		t->key = nk;
+		t->cnt = nc;
+		t->cap = cap;
+	}
+	size_t h = (key * 0x9E3779B97F4A7C15ull >> 20) & (t->cap - 1);
+	while (t->key[h] && t->key[h] != key)
+		h = (h + 1) & (t->cap - 1);
+	if (!t->key[h]) {
+		t->key[h] = key;
+		t->n++;
+	}
+	t->cnt[h] += k;
+}
+
+size_t np__deid_tagstat_each(const struct np_deid_tagstat *t, size_t i, uint64_t *key, long *cnt)
+{
+	for (; t && i < t->cap; i++)
+		if (t->key[i]) {
+			*key = t->key[i];
+			*cnt = t->cnt[i];
+			return i + 1;
+		}
+	return 0;
+}
+
+const char *np__deid_keep_creator(int idx, unsigned *group, unsigned *elem)
+{
+	if (idx < 0 || (size_t)idx >= sizeof keeps / sizeof *keeps)
+		return NULL;
+	*group = keeps[idx].g;
+	*elem = keeps[idx].e;
+	return keeps[idx].creator;
+}
+
+/* ---------- pseudonyms ---------- */
+static void hmac(const struct np_deid_opts *o, const char *dom, const char *s, unsigned char out[32])
+{
+	unsigned int n = 32;
+	char buf[160];
+	int k = snprintf(buf, sizeof buf, "%s:%s", dom, s);
+	if (k < 0 || (size_t)k >= sizeof buf)
+		k = (int)sizeof buf - 1;
+	HMAC(EVP_sha256(), o->key, (int)o->keylen, (const unsigned char *)buf, (size_t)k, out, &n);
+}
+
+void np_deid_uid(const struct np_deid_opts *o, const char *orig, char *out)
+{
+	unsigned char h[32];
+	hmac(o, "uid", orig, h);
+	/* 128 bits as a decimal number, cut to fit 64 characters */
+	unsigned __int128 v = 0;
+	for (int i = 0; i < 16; i++)
+		v = v << 8 | h[i];
+	char dig[48];
+	int nd = 0;
+	do {
+		dig[nd++] = (char)('0' + (int)(v % 10));
+		v /= 10;
+	} while (v && nd < 47);
+	size_t rl = strlen(o->uid_root);
+	int room = 64 - (int)rl - 1;
+	if (room > nd)
+		room = nd;
+	if (room < 1)
+		room = 1;
+	memcpy(out, o->uid_root, rl);
+	out[rl] = '.';
+	int j = (int)rl + 1;
+	int first = 1;
+	for (int i = nd - 1; i >= nd - room; i--) {
+		if (first && dig[i] == '0' && room > 1) {
+			out[j++] = '1'; /* no leading zero in a UID component */
+			first = 0;
+			continue;
+		}
+		first = 0;
+		out[j++] = dig[i];
+	}
+	out[j] = 0;
+}
+
+int np_deid_offset(const struct np_deid_opts *o, const char *study_uid)
+{
+	unsigned char h[32];
+	hmac(o, "date-offset", study_uid, h);
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | h[i];
+	int r = o->shift_range > 0 ? o->shift_range : 1;
+	int off = (int)(v % (uint64_t)(2 * r)) - r; /* [-r, r-1] */
+	if (off >= 0)
+		off++; /* [-r, -1] u [1, r] */
+	return off;
+}
+
+/* ---------- dates (proleptic Gregorian, days from civil) ---------- */
+static long days_from_civil(long y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	long era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (long)doe - 719468;
+}
+static void civil_from_days(long z, long *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	long era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	long yy = (long)yoe + era * 400;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = yy + (*m <= 2);
+}
+
+int np_deid_shift_da(const char *da, int days, char *out)
+{
+	for (int i = 0; i < 8; i++)
+		if (!isdigit((unsigned char)da[i]))
+			return -1;
+	long y = (da[0] - '0') * 1000 + (da[1] - '0') * 100 + (da[2] - '0') * 10 + (da[3] - '0');
+	unsigned m = (unsigned)((da[4] - '0') * 10 + (da[5] - '0')), d = (unsigned)((da[6] - '0') * 10 + (da[7] - '0'));
+	static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+		return -1;
+	long z = days_from_civil(y, m, d) + days;
+	civil_from_days(z, &y, &m, &d);
+	if (y < 1 || y > 9999)
+		return -1;
+	snprintf(out, 9, "%04ld%02u%02u", y, m, d);
+	return 0;
+}
+
+/* ---------- text scrubbing ---------- */
+enum { P_URL, P_EMAIL, P_IP, P_SSN, P_PHONE, P_MRN, P_ACCT, P_N };
+static const struct {
+	const char *re;
+	const char *rep;
+	int icase;
+	int bound; /* 1: no digit around; 2: no letter before */
+} pats[P_N] = {
+    {"(https?|ftp|file)://[^[:space:]\\\\]+|www\\.[^[:space:]\\\\]+", "[URL_REMOVED]", 1, 0},
+    {"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}", "[EMAIL_REMOVED]", 0, 0},
+    {"[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}", "[IP_ADDRESS_REMOVED]", 0, 1},
+    {"[0-9]{3}-[0-9]{2}-[0-9]{4}", "[SSN_REMOVED]", 0, 1},
+    {"(\\+[0-9]{1,3}[-. ]?)?(\\([0-9]{3}\\) ?|[0-9]{3}[-. ])[0-9]{3}[-. ][0-9]{4}|\\+[0-9]{1,3}[-. ][0-9]{3}[-. "
+     "][0-9]{4}",
+     "[PHONE_REMOVED]", 0, 1},
+    {"(MRN|MR|RN)[ #:-]*[0-9]{3,}", "[MRN_REMOVED]", 1, 2},
+    {"(ACCOUNT|ACCT|ACC)[ #:-]*[0-9]{3,}", "[ACCOUNT_REMOVED]", 1, 2},
+};
+static regex_t pat_re[P_N];
+static int pat_ok;
+static pthread_once_t pat_once = PTHREAD_ONCE_INIT;
+
+static void pat_init(void)
+{
+	for (int i = 0; i < P_N; i++)
+		if (regcomp(&pat_re[i], pats[i].re, REG_EXTENDED | (pats[i].icase ? REG_ICASE : 0)))
+			return;
+	pat_ok = 1;
+}
+
+/* growable string */
+struct sb {
+	char *p;
+	size_t n, cap;
+	int oom;
+};
+static void sb_put(struct sb *s, const char *t, size_t k)
+{
+	if (s->oom)
+		return;
+	if (s->cap - s->n < k + 1) {
+		size_t cap = s->cap ? s->cap : 64;
+		while (cap - s->n < k + 1)
+			cap *= 2;
+		char *p = realloc(s->p, cap);
+		if (!p) {
+			s->oom = 1;
+			return;
+		}
+		s->p = p;
+		s->cap = cap;
+	}
+	memcpy(s->p + s->n, t, k);
+	s->n += k;
+	s->p[s->n] = 0;
+}
+
+static int bound_ok(const char *s, size_t len, size_t a, size_t b, int kind)
+{
+	if (kind == 1) {
+		if (a > 0 && (isdigit((unsigned char)s[a - 1]) || s[a - 1] == '.'))
+			return 0;
+		if (b < len &&
+		    (isdigit((unsigned char)s[b]) || (s[b] == '.' && b + 1 < len && isdigit((unsigned char)s[b + 1]))))
+			return 0;
+	} else if (kind == 2) {
+		if (a > 0 && isalpha((unsigned char)s[a - 1]))
+			return 0;
+	}
+	return 1;
+}
+
+/* One pattern over s: returns a new string (or NULL when nothing matched). */
+static char *scrub_one(int p, const char *s, int *hits)
+{
+	size_t len = strlen(s), off = 0;
+	struct sb o = {0};
+	int any = 0;
+	while (off <= len) {
+		regmatch_t m;
+		if (regexec(&pat_re[p], s + off, 1, &m, off ? REG_NOTBOL : 0))
+			break;
+		size_t a = off + (size_t)m.rm_so, b = off + (size_t)m.rm_eo;
+		if (b == a) {
+			off = a + 1;
+			continue;
+		}
+		if (!bound_ok(s, len, a, b, pats[p].bound)) {
+			/* not at a boundary: keep one character and look again */
+			sb_put(&o, s + off, a + 1 - off);
+			off = a + 1;
+			continue;
+		}
+		sb_put(&o, s + off, a - off);
+		sb_put(&o, pats[p].rep, strlen(pats[p].rep));
+		off = b;
+		any = 1;
+		(*hits)++;
+	}
+	if (!any) {
+		free(o.p);
+		return NULL;
+	}
+	if (off < len)
+		sb_put(&o, s + off, len - off);
+	if (o.oom) {
+		free(o.p);
+		return NULL;
+	}
+	if (!o.p)
+		return strdup("");
+	return o.p;
+}
+
+char *np_deid_scrub_text(const char *s, size_t len, int *hits)
+{
+	pthread_once(&pat_once, pat_init);
+	char *cur = strndup(s, len);
+	if (!cur)
+		return NULL;
+	if (!pat_ok)
+		return cur;
+	/* every pattern needs a digit, an '@' or a "www"/"://" */
+	int cand = 0;
+	for (size_t i = 0; cur[i]; i++)
+		if (isdigit((unsigned char)cur[i]) || cur[i] == '@' || cur[i] == ':' || cur[i] == 'w' ||
+		    cur[i] == 'W') {
+			cand = 1;
+			break;
+		}
+	if (!cand)
+		return cur;
+	for (int p = 0; p < P_N; p++) {
+		char *n = scrub_one(p, cur, hits);
+		if (n) {
+			free(cur);
+			cur = n;
+		}
+	}
+	return cur;
+}
+
+/* ---------- per-file context ---------- */
+struct needles {
+	char **s;
+	int n, cap;
+};
+static void nd_add(struct needles *v, const char *s, size_t len)
+{
+	for (int i = 0; i < v->n; i++)
+		if (strlen(v->s[i]) == len && !memcmp(v->s[i], s, len))
+			return;
+	if (v->n == v->cap) {
+		int cap = v->cap ? v->cap * 2 : 16;
+		char **n = realloc(v->s, sizeof *n * (size_t)cap);
+		if (!n)
+			return;
+		v->s = n;
+		v->cap = cap;
+	}
+	char *d = strndup(s, len);
+	if (d)
+		v->s[v->n++] = d;
+}
+static void nd_free(struct needles *v)
+{
+	for (int i = 0; i < v->n; i++)
+		free(v->s[i]);
+	free(v->s);
+	memset(v, 0, sizeof *v);
+}
+
+struct ctx {
+	const struct np_deid_opts *o;
+	struct arena *ar;
+	struct np_deid_file *f;
+	struct np_deid_tagstat *ts;
+	int offset;
+	struct needles scrub; /* known PHI strings replaced in free text */
+	struct needles check; /* original values that must not appear in the output */
+	struct np_err *err;
+};
+
+static void count(struct ctx *c, int which, const struct el *x, int act)
+{
+	c->f->counts[which]++;
+	if (x)
+		np__deid_tagstat_add(c->ts,
+				     (uint64_t)((uint32_t)x->g << 16 | x->e) | (uint64_t)(unsigned char)act << 32, 1);
+}
+
+static int set_val(struct ctx *c, struct el *x, const char *s, size_t len)
+{
+	size_t mx = vr_max(x->vr);
+	if (mx && len > mx)
+		len = mx;
+	size_t pl = len + (len & 1);
+	unsigned char *p = ar_alloc(c->ar, pl ? pl : 1);
+	if (!p)
+		return np_err_set(c->err, NP_ERR_TEMP, "out of memory");
+	memcpy(p, s, len);
+	if (len & 1)
+		p[len] = vr_is(x, "UI") || vr_is(x, "OB") ? 0 : ' ';
+	x->v = p;
+	x->vlen = (uint32_t)pl;
+	x->kind = K_VAL;
+	return 0;
+}
+
+static void collect_value(struct ctx *c, const struct el *x)
+{
+	char v[1024];
+	if (x->kind != K_VAL || !vr_text(x->vr) || vr_is(x, "UI"))
+		return;
+	val_str(x, v, sizeof v);
+	size_t n = strlen(v);
+	if (n >= 5)
+		nd_add(&c->check, v, n);
+	if (n >= 4)
+		nd_add(&c->scrub, v, n);
+	if (vr_is(x, "PN") || vr_is(x, "LO") || vr_is(x, "SH")) {
+		/* name components and words: "Doe^John" also hides "John Doe" */
+		size_t s = 0;
+		for (size_t i = 0; i <= n; i++) {
+			if (i == n || v[i] == '^' || v[i] == '=' || v[i] == ' ' || v[i] == ',') {
+				if (i - s >= 3 && vr_is(x, "PN"))
+					nd_add(&c->scrub, v + s, i - s);
+				s = i + 1;
+			}
+		}
+	}
+}
+
+/* Values that name or identify someone or something (not descriptions,
+ * which may legitimately repeat a kept Study Description). */
+static int identity_tag(uint32_t t, const struct el *x)
+{
+	if (vr_is(x, "DS") || vr_is(x, "IS") || vr_is(x, "CS") || vr_is(x, "AS"))
+		return 0;
+	if (vr_is(x, "PN") || (t >= 0x00100000 && t <= 0x00101090))
+		return 1;
+	switch (t) {
+	case 0x00080050:
+	case 0x00080080:
+	case 0x00080081:
+	case 0x00080092:
+	case 0x00080094:
+	case 0x00081010:
+	case 0x00081040:
+	case 0x00102154:
+	case 0x00102155:
+	case 0x00102297:
+	case 0x00102298:
+	case 0x00102299:
+	case 0x00181000:
+	case 0x00380010:
+	case 0x00380060:
+	case 0x00400009:
+	case 0x00400253:
+	case 0x00401001:
+	case 0x00402016:
+	case 0x00402017:
+	case 0x00401102:
+	case 0x00401103:
+	case 0x00401104:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Pass 1: gather the values this file loses, for free-text scrubbing and the self-check. */
+static void collect(struct ctx *c, struct ds *d)
+{
+	for (int i = 0; i < d->n; i++) {
+		struct el *x = &d->el[i];
+		if (x->g & 1)
+			continue;
+		int a = act_of((uint32_t)x->g << 16 | x->e);
+		if (x->kind == K_SEQ) {
+			for (int k = 0; k < x->nitems; k++)
+				collect(c, x->items[k].ds);
+			continue;
+		}
+		if ((a == A_X || a == A_Z || a == A_D || a == A_ZIP || (a == A_ACC && !c->o->keep_accession) ||
+		     (a == A_DEF && vr_is(x, "PN"))) &&
+		    identity_tag((uint32_t)x->g << 16 | x->e, x)) {
+			collect_value(c, x);
+		} else if (a == A_DEF && (vr_is(x, "DA") || vr_is(x, "DT"))) {
+			char v[64];
+			val_str(x, v, sizeof v);
+			if (strlen(v) >= 8 && (vr_is(x, "DA") || vr_is(x, "DT"))) {
+				nd_add(&c->check, v, 8);
+				nd_add(&c->scrub, v, 8);
+			}
+		}
+	}
+}
+
+static int ieq(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i]))
+			return 0;
+	return 1;
+}
+
+/* Replace known PHI values (whole words, any case) with [REMOVED]. */
+static char *scrub_known(struct ctx *c, char *s, int *hits)
+{
+	for (int k = 0; k < c->scrub.n; k++) {
+		const char *nd = c->scrub.s[k];
+		size_t nl = strlen(nd), len = strlen(s);
+		if (nl > len)
+			continue;
+		struct sb o = {0};
+		size_t off = 0;
+		int any = 0;
+		for (size_t i = 0; i + nl <= len;) {
+			if (ieq(s + i, nd, nl) && (i == 0 || !isalnum((unsigned char)s[i - 1])) &&
+			    (i + nl == len || !isalnum((unsigned char)s[i + nl]))) {
+				sb_put(&o, s + off, i - off);
+				sb_put(&o, "[REMOVED]", 9);
+				i += nl;
+				off = i;
+				any = 1;
+				(*hits)++;
+			} else {
+				i++;
+			}
+		}
+		if (any) {
+			sb_put(&o, s + off, len - off);
+			if (o.oom) {
+				free(o.p);
+				continue;
+			}
+			free(s);
+			s = o.p;
+		} else {
+			free(o.p);
+		}
+	}
+	return s;
+}
+
+static int is_std_uid(const char *u)
+{
+	return !strncmp(u, "1.2.840.10008.", 14);
+}
+
+/* Remap UID-looking tokens (4+ dots) inside free text. */
+static char *scrub_uids(struct ctx *c, char *s, int *hits)
+{
+	size_t len = strlen(s);
+	struct sb o = {0};
+	size_t off = 0;
+	int any = 0;
+	for (size_t i = 0; i < len;) {
+		if (!isdigit((unsigned char)s[i]) || (i > 0 && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '.'))) {
+			i++;
+			continue;
+		}
+		size_t j = i, dots = 0;
+		while (j < len && (isdigit((unsigned char)s[j]) || s[j] == '.')) {
+			dots += s[j] == '.';
+			j++;
+		}
+		while (j > i && s[j - 1] == '.') {
+			j--;
+			dots--;
+		}
+		if (dots >= 4 && j - i <= 64 && (j == len || !isalnum((unsigned char)s[j]))) {
+			char u[65], nu[65];
+			memcpy(u, s + i, j - i);
+			u[j - i] = 0;
+			if (!is_std_uid(u)) {
+				np_deid_uid(c->o, u, nu);
+				nd_add(&c->check, u, strlen(u));
+				sb_put(&o, s + off, i - off);
+				sb_put(&o, nu, strlen(nu));
+				off = j;
+				any = 1;
+				(*hits)++;
+			}
+		}
+		i = j > i ? j : i + 1;
+	}
+	if (!any) {
+		free(o.p);
+		return s;
+	}
+	sb_put(&o, s + off, len - off);
+	if (o.oom) {
+		free(o.p);
+		return s;
+	}
+	free(s);
+	return o.p;
+}
+
+/* Clean a text value in place. Returns 1 changed, 0 not, -1 error. */
+static int clean_text(struct ctx *c, struct el *x)
+{
+	if (x->kind != K_VAL || !x->vlen)
+		return 0;
+	size_t n = x->vlen;
+	while (n && (x->v[n - 1] == ' ' || x->v[n - 1] == 0))
+		n--;
+	int hits = 0;
+	char *s = np_deid_scrub_text((const char *)x->v, n, &hits);
+	if (!s)
+		return np_err_set(c->err, NP_ERR_TEMP, "out of memory");
+	s = scrub_uids(c, s, &hits);
+	s = scrub_known(c, s, &hits);
+	int r = 0;
+	if (hits) {
+		r = set_val(c, x, s, strlen(s)) < 0 ? -1 : 1;
+	}
+	free(s);
+	return r;
+}
+
+static int is_textlike(const struct el *x)
+{
+	if (x->kind != K_VAL)
+		return 0;
+	if (vr_text(x->vr) && !vr_is(x, "UN"))
+		return 1;
+	if (!vr_is(x, "UN"))
+		return 0;
+	size_t n = x->vlen;
+	while (n && (x->v[n - 1] == 0 || x->v[n - 1] == ' '))
+		n--;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = x->v[i];
+		if (ch < 0x20 && ch != '\r' && ch != '\n' && ch != '\t')
+			return 0;
+		if (ch == 0x7F)
+			return 0;
+	}
+	return 1;
+}
+
+static int remap_uid_el(struct ctx *c, struct el *x)
+{
+	if (x->kind != K_VAL || !x->vlen)
+		return 0;
+	char v[1024], out[1024];
+	val_str(x, v, sizeof v);
+	size_t on = 0;
+	int changed = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(v, "\\", &save); t; t = strtok_r(NULL, "\\", &save)) {
+		char nu[65];
+		const char *w = t;
+		if (*t && !is_std_uid(t)) {
+			np_deid_uid(c->o, t, nu);
+			nd_add(&c->check, t, strlen(t));
+			w = nu;
+			changed = 1;
+		}
+		size_t k = strlen(w);
+		if (on + k + 2 >= sizeof out)
+			break;
+		if (on)
+			out[on++] = '\\';
+		memcpy(out + on, w, k);
+		on += k;
+	}
+	if (!changed)
+		return 0;
+	count(c, NP_DC_UID, x, 'U');
+	return set_val(c, x, out, on);
+}
+
+static int shift_el(struct ctx *c, struct el *x)
+{
+	char v[256], out[300];
+	val_str(x, v, sizeof v);
+	if (!v[0])
+		return 0;
+	size_t on = 0;
+	int isdt = vr_is(x, "DT");
+	for (size_t i = 0; v[i];) {
+		/* copy separators, shift each 8-digit date that starts a value or range end */
+		if (v[i] == '\\' || v[i] == '-') {
+			out[on++] = v[i++];
+			continue;
+		}
+		size_t j = i;
+		while (v[j] && v[j] != '\\' && (isdt || v[j] != '-'))
+			j++;
+		char nd[9];
+		if (j - i < 8 || np_deid_shift_da(v + i, c->offset, nd) < 0 || (!isdt && j - i != 8)) {
+			/* unparseable: drop the value rather than leak it */
+			count(c, NP_DC_DATE_REMOVED, x, 'Z');
+			return set_val(c, x, "", 0);
+		}
+		memcpy(out + on, nd, 8);
+		on += 8;
+		size_t rest = j - i - 8;
+		if (on + rest >= sizeof out - 2)
+			return set_val(c, x, "", 0);
+		memcpy(out + on, v + i + 8, rest);
+		on += rest;
+		i = j;
+	}
+	count(c, NP_DC_DATE_SHIFTED, x, 'S');
+	return set_val(c, x, out, on);
+}
+
+/* Safe Harbor: 3-digit ZIP zones with 20,000 people or fewer become 000. */
+static const char *const small_zip3[] = {"036", "059", "063", "102", "203", "556", "692", "790", "821",
+					 "823", "830", "831", "878", "879", "884", "890", "893"};
+
+static int zip_el(struct ctx *c, struct el *x)
+{
+	char v[1024];
+	val_str(x, v, sizeof v);
+	if (c->o->mask_zip) {
+		/* the last 5-digit group not part of a longer number */
+		const char *zip = NULL;
+		for (size_t i = 0; v[i]; i++)
+			if ((i == 0 || !isdigit((unsigned char)v[i - 1])) && isdigit((unsigned char)v[i])) {
+				size_t j = i;
+				while (isdigit((unsigned char)v[j]))
+					j++;
+				if (j - i == 5)
+					zip = v + i;
+			}
+		if (zip) {
+			char z[6];
+			memcpy(z, zip, 3);
+			memcpy(z + 3, "00", 3);
+			for (size_t k = 0; k < sizeof small_zip3 / sizeof *small_zip3; k++)
+				if (!memcmp(z, small_zip3[k], 3))
+					memcpy(z, "000", 3);
+			count(c, NP_DC_ZIP_MASKED, x, 'M');
+			return set_val(c, x, z, 5);
+		}
+	}
+	x->drop = 1;
+	count(c, NP_DC_REMOVED, x, 'X');
+	return 0;
+}
+
+static int age_el(struct ctx *c, struct el *x)
+{
+	char v[32];
+	val_str(x, v, sizeof v);
+	if (!v[0])
+		return 0;
+	if (strlen(v) != 4 || !isdigit((unsigned char)v[0]) || !isdigit((unsigned char)v[1]) ||
+	    !isdigit((unsigned char)v[2]) || !strchr("DWMY", v[3])) {
+		count(c, NP_DC_EMPTIED, x, 'Z');
+		return set_val(c, x, "", 0);
+	}
+	if (c->o->cap_age && v[3] == 'Y' && atoi(v) > 89) {
+		count(c, NP_DC_AGE_CAPPED, x, 'C');
+		return set_val(c, x, "090Y", 4);
+	}
+	return 0;
+}
+
+struct creator {
+	uint16_t g;
+	unsigned char block;
+	int used;
+	struct el *el;
+	char name[65];
+};
+
+static int apply(struct ctx *c, struct ds *d, int depth);
+
+static int apply_items(struct ctx *c, struct el *x, int depth)
+{
+	for (int k = 0; k < x->nitems; k++)
+		if (apply(c, x->items[k].ds, depth + 1) < 0)
+			return -1;
+	return 0;
+}
+
+static int apply_private(struct ctx *c, struct el *x, struct creator *cr, int ncr, int depth)
+{
+	uint16_t g = x->g, e = x->e;
+	if (g <= 0x0007 || g == 0xFFFF || (e >= 0x0001 && e <= 0x000F) || (e >= 0x0100 && e <= 0x0FFF)) {
+		x->drop = 1;
+		count(c, NP_DC_PRIV_REMOVED, x, 'X');
+		return 0;
+	}
+	unsigned char block = (unsigned char)(e >> 8);
+	struct creator *owner = NULL;
+	for (int i = 0; i < ncr; i++)
+		if (cr[i].g == g && cr[i].block == block)
+			owner = &cr[i];
+	int keep = owner ? keep_of(g, owner->name, (unsigned char)e) : -1;
+	if (keep >= 0) {
+		owner->used = 1;
+		c->f->counts[NP_DC_PRIV_KEPT]++;
+		np__deid_tagstat_add(c->ts,
+				     (uint64_t)((uint32_t)g << 16 | (0x1000u | (e & 0xFF))) | (uint64_t)'K' << 32 |
+					 (uint64_t)(keep + 1) << 40,
+				     1);
+		return 0;
+	}
+	uint64_t gk = (uint64_t)((uint32_t)g << 16 | 0xFFFF);
+	if (x->kind == K_SEQ) {
+		if (owner)
+			owner->used = 1;
+		return apply_items(c, x, depth);
+	}
+	if (owner && is_textlike(x)) {
+		owner->used = 1;
+		int r = vr_is(x, "UI") ? remap_uid_el(c, x) : clean_text(c, x);
+		if (r < 0)
+			return -1;
+		if (r > 0 && !vr_is(x, "UI")) {
+			c->f->counts[NP_DC_PRIV_SCRUBBED]++;
+			np__deid_tagstat_add(c->ts, gk | (uint64_t)'T' << 32, 1);
+		}
+		return 0;
+	}
+	x->drop = 1;
+	c->f->counts[NP_DC_PRIV_REMOVED]++;
+	np__deid_tagstat_add(c->ts, gk | (uint64_t)'X' << 32, 1);
+	return 0;
+}
+
+static int apply(struct ctx *c, struct ds *d, int depth)
+{
+	struct creator cr[64];
+	int ncr = 0;
+	for (int i = 0; i < d->n; i++) {
+		struct el *x = &d->el[i];
+		uint32_t tag = (uint32_t)x->g << 16 | x->e;
+		if (x->e == 0x0000) { /* group lengths: stale after any change */
+			x->drop = 1;
+			c->f->counts[NP_DC_GROUP_REMOVED]++;
+			continue;
+		}
+		if (x->g & 1) {
+			if (x->e >= 0x0010 && x->e <= 0x00FF && x->g > 0x0007 && x->g != 0xFFFF) {
+				if (ncr == 64) {
+					x->drop = 1;
+					continue;
+				}
+				struct creator *k = &cr[ncr++];
+				k->g = x->g;
+				k->block = (unsigned char)x->e;
+				k->used = 0;
+				k->el = x;
+				val_str(x, k->name, sizeof k->name);
+				continue;
+			}
+			if (apply_private(c, x, cr, ncr, depth) < 0)
+				return -1;
+			continue;
+		}
+		if ((x->g >= 0x5000 && x->g <= 0x50FF) || (x->g >= 0x6000 && x->g <= 0x60FF)) {
+			x->drop = 1; /* curves and overlays (data, comments, labels) */
+			c->f->counts[NP_DC_GROUP_REMOVED]++;
+			np__deid_tagstat_add(c->ts, (uint64_t)((uint32_t)x->g << 16 | 0xFFFF) | (uint64_t)'X' << 32, 1);
+			continue;
+		}
+		int a = act_of(tag);
+		switch (a) {
+		case A_X:
+			x->drop = 1;
+			count(c, x->kind == K_SEQ ? NP_DC_SEQ_REMOVED : NP_DC_REMOVED, x, 'X');
+			continue;
+		case A_Z:
+			if (x->kind == K_SEQ) {
+				x->nitems = 0;
+			} else if (x->vlen) {
+				if (set_val(c, x, "", 0) < 0)
+					return -1;
+			}
+			count(c, NP_DC_EMPTIED, x, 'Z');
+			continue;
+		case A_K:
+		case A_UKEEP:
+			continue;
+		case A_D:
+			if (x->kind == K_VAL && x->vlen) {
+				count(c, NP_DC_EMPTIED, x, 'D');
+				if (set_val(c, x, "DEIDENTIFIED", 12) < 0)
+					return -1;
+			}
+			continue;
+		case A_TXT: {
+			int r = clean_text(c, x);
+			if (r < 0)
+				return -1;
+			if (r)
+				count(c, NP_DC_TEXT_SCRUBBED, x, 'C');
+			continue;
+		}
+		case A_ZIP:
+			if (zip_el(c, x) < 0)
+				return -1;
+			continue;
+		case A_AGE:
+			if (age_el(c, x) < 0)
+				return -1;
+			continue;
+		case A_ACC:
+			if (!c->o->keep_accession) {
+				if (x->vlen && set_val(c, x, "", 0) < 0)
+					return -1;
+				count(c, NP_DC_EMPTIED, x, 'Z');
+			}
+			continue;
+		case A_SWV:
+			if (c->o->remove_swv) {
+				x->drop = 1;
+				count(c, NP_DC_REMOVED, x, 'X');
+			}
+			continue;
+		default:
+			break;
+		}
+		if (x->kind == K_SEQ) {
+			if (apply_items(c, x, depth) < 0)
+				return -1;
+		} else if (x->kind == K_ENCAP) {
+			continue;
+		} else if (vr_is(x, "UI")) {
+			if (remap_uid_el(c, x) < 0)
+				return -1;
+		} else if (vr_is(x, "DA") || vr_is(x, "DT")) {
+			if (!x->vlen)
+				continue;
+			if (c->o->shift_dates) {
+				if (shift_el(c, x) < 0)
+					return -1;
+			} else {
+				count(c, NP_DC_DATE_REMOVED, x, 'Z');
+				if (set_val(c, x, "", 0) < 0)
+					return -1;
+			}
+		} else if (vr_is(x, "TM")) {
+			if (!c->o->shift_dates && x->vlen) {
+				count(c, NP_DC_DATE_REMOVED, x, 'Z');
+				if (set_val(c, x, "", 0) < 0)
+					return -1;
+			}
+		} else if (vr_is(x, "PN")) {
+			if (x->vlen) {
+				count(c, NP_DC_EMPTIED, x, 'Z');
+				if (set_val(c, x, "", 0) < 0)
+					return -1;
+			}
+		}
+	}
+	/* a private creator goes with its last surviving element */
+	for (int i = 0; i < ncr; i++)
+		if (!cr[i].used)
+			cr[i].el->drop = 1;
+	return 0;
+}
+
+/* Insert or replace a top-level element (keeps the tag order). */
+static struct el *put_el(struct ctx *c, struct ds *d, uint16_t g, uint16_t e, const char *vr)
+{
+	struct el *x = ds_find(d, g, e);
+	if (!x) {
+		if (!ds_push(c->ar, d))
+			return NULL;
+		uint32_t t = (uint32_t)g << 16 | e;
+		int i = d->n - 1;
+		while (i > 0 && ((uint32_t)d->el[i - 1].g << 16 | d->el[i - 1].e) > t) {
+			d->el[i] = d->el[i - 1];
+			i--;
+		}
+		x = &d->el[i];
+		memset(x, 0, sizeof *x);
+		x->g = g;
+		x->e = e;
+	}
+	x->drop = 0;
+	x->vr[0] = vr[0];
+	x->vr[1] = vr[1];
+	x->vr[2] = 0;
+	x->kind = K_VAL;
+	x->nitems = 0;
+	return x;
+}
+
+static int put_str(struct ctx *c, struct ds *d, uint16_t g, uint16_t e, const char *vr, const char *s)
+{
+	struct el *x = put_el(c, d, g, e, vr);
+	if (!x)
+		return np_err_set(c->err, NP_ERR_TEMP, "out of memory");
+	return set_val(c, x, s, strlen(s));
+}
+
+static int add_code(struct ctx *c, struct el *sq, const char *code, const char *meaning)
+{
+	struct item *n = ar_alloc(c->ar, sizeof *n * (size_t)(sq->nitems + 1));
+	struct ds *d = ar_alloc(c->ar, sizeof *d);
+	if (!n || !d)
+		return np_err_set(c->err, NP_ERR_TEMP, "out of memory");
+	if (sq->nitems)
+		memcpy(n, sq->items, sizeof *n * (size_t)sq->nitems);
+	memset(d, 0, sizeof *d);
+	n[sq->nitems].ds = d;
+	n[sq->nitems].undef = 0;
+	sq->items = n;
+	sq->nitems++;
+	if (put_str(c, d, 0x0008, 0x0100, "SH", code) < 0 || put_str(c, d, 0x0008, 0x0102, "SH", "DCM") < 0 ||
+	    put_str(c, d, 0x0008, 0x0104, "LO", meaning) < 0)
+		return -1;
+	return 0;
+}
+
+/* (0012,0062/0063/0064) and (0028,0303): say what was done. */
+static int mark(struct ctx *c, struct ds *d)
+{
+	if (put_str(c, d, 0x0012, 0x0062, "CS", "YES") < 0 ||
+	    put_str(c, d, 0x0012, 0x0063, "LO", "np-deid 1: PS3.15 Basic Profile with options") < 0)
+		return -1;
+	struct el *sq = put_el(c, d, 0x0012, 0x0064, "SQ");
+	if (!sq)
+		return np_err_set(c->err, NP_ERR_TEMP, "out of memory");
+	sq->kind = K_SEQ;
+	sq->undef = 0;
+	sq->items = NULL;
+	if (add_code(c, sq, "113100", "Basic Application Confidentiality Profile") < 0 ||
+	    add_code(c, sq, "113105", "Clean Descriptors Option") < 0 ||
+	    (c->o->shift_dates &&
+	     add_code(c, sq, "113107", "Retain Longitudinal Temporal Information Modified Dates Option") < 0) ||
+	    add_code(c, sq, "113108", "Retain Patient Characteristics Option") < 0 ||
+	    add_code(c, sq, "113111", "Retain Safe Private Option") < 0)
+		return -1;
+	return put_str(c, d, 0x0028, 0x0303, "CS", c->o->shift_dates ? "MODIFIED" : "REMOVED");
+}
+
+static void write_meta(struct wb *w, const struct file *f, const char *sop_class, const char *sop_uid)
+{
+	struct wb m = {0};
+	const char *vals[][3] = {
+	    {"UI", sop_class, NULL}, {"UI", sop_uid, NULL},   {"UI", f->ts, NULL},
+	    {"UI", IMPL_UID, NULL},  {"SH", IMPL_NAME, NULL},
+	};
+	static const uint16_t els[] = {0x0002, 0x0003, 0x0010, 0x0012, 0x0013};
+	wb16(&m, 0x0002);
+	wb16(&m, 0x0001);
+	wb_put(&m, "OB\0\0", 4);
+	wb32(&m, 2);
+	wb_put(&m, "\0\1", 2);
+	for (size_t i = 0; i < sizeof els / sizeof *els; i++) {
+		size_t l = strlen(vals[i][1]);
+		wb16(&m, 0x0002);
+		wb16(&m, els[i]);
+		wb_put(&m, vals[i][0], 2);
+		wb16(&m, (uint16_t)(l + (l & 1)));
+		wb_put(&m, vals[i][1], l);
+		if (l & 1)
+			wb_put(&m, vals[i][0][0] == 'U' ? "\0" : " ", 1);
+	}
+	unsigned char pre[128] = {0};
+	wb_put(w, pre, 128);
+	wb_put(w, "DICM", 4);
+	wb16(w, 0x0002);
+	wb16(w, 0x0000);
+	wb_put(w, "UL", 2);
+	wb16(w, 4);
+	wb32(w, (uint32_t)m.n);
+	wb_put(w, m.p, m.n);
+	w->oom |= m.oom;
+	free(m.p);
+}
+
+static const unsigned char *find_mem(const unsigned char *h, size_t hl, const char *n, size_t nl)
+{
+	if (!nl || nl > hl)
+		return NULL;
+	return memmem(h, hl, n, nl);
+}
+
+/* Step 6 for one file: the output parses, keeps class, UIDs and pixel data,
+ * and holds none of the original values outside pixel data. */
+static int verify(struct ctx *c, const unsigned char *out, size_t outlen, const struct file *in, const char *sop_class,
+		  const char *sop_uid)
+{
+	struct arena ar = {0};
+	struct file of;
+	struct np_err e2;
+	int rc = -1;
+	if (parse_file(out, outlen, &ar, &of, &e2) < 0) {
+		np_err_set(c->err, e2.cls, "self-check: the output does not parse (%s)", e2.msg);
+		goto done;
+	}
+	char v[65];
+	struct el *x = ds_find(&of.ds, 0x0008, 0x0016);
+	if (!x || (val_str(x, v, sizeof v), strcmp(v, sop_class))) {
+		np_err_set(c->err, NP_ERR_PERM, "self-check: SOP Class UID changed");
+		goto done;
+	}
+	x = ds_find(&of.meta, 0x0002, 0x0003);
+	if (!x || (val_str(x, v, sizeof v), strcmp(v, sop_uid))) {
+		np_err_set(c->err, NP_ERR_PERM, "self-check: Media Storage SOP Instance UID mismatch");
+		goto done;
+	}
+	if (in->pixlen != of.pixlen || (in->pixlen && memcmp(in->pix, of.pix, in->pixlen))) {
+		np_err_set(c->err, NP_ERR_PERM, "self-check: pixel data changed");
+		goto done;
+	}
+	/* scan everything but the pixel data value */
+	size_t a = of.pix ? (size_t)(of.pix - out) : outlen, b = of.pix ? a + of.pixlen : outlen;
+	for (int k = 0; k < c->check.n; k++) {
+		const char *nd = c->check.s[k];
+		size_t nl = strlen(nd);
+		if (find_mem(out, a, nd, nl) || find_mem(out + b, outlen - b, nd, nl)) {
+			np_err_set(c->err, NP_ERR_PERM,
+				   "self-check: an original value of a removed attribute "
+				   "is still in the output");
+			goto done;
+		}
+	}
+	rc = 0;
+done:
+	ar_free(&ar);
+	return rc;
+}
+
+int np_deid_buffer(const unsigned char *in, size_t len, const struct np_deid_opts *o, struct np_deid_tagstat *ts,
+		   unsigned char **out, size_t *outlen, struct np_deid_file *f, struct np_err *err)
+{
+	struct arena ar = {0};
+	struct file fl;
+	struct ctx c = {.o = o, .ar = &ar, .f = f, .ts = ts, .err = err};
+	struct wb w = {0};
+	int rc = -1;
+	*out = NULL;
+	*outlen = 0;
+	memset(f, 0, sizeof *f);
+	if (parse_file(in, len, &ar, &fl, err) < 0)
+		goto done;
+	char sop_class[65] = "", study[65] = "", series[65] = "", sop[65] = "";
+	struct el *x;
+	if ((x = ds_find(&fl.ds, 0x0008, 0x0016)))
+		val_str(x, sop_class, sizeof sop_class);
+	if (!strcmp(sop_class, "1.2.840.10008.1.3.10") ||
+	    (!sop_class[0] && (x = ds_find(&fl.meta, 0x0002, 0x0002)) &&
+	     (val_str(x, sop_class, sizeof sop_class), !strcmp(sop_class, "1.2.840.10008.1.3.10")))) {
+		rc = 0; /* DICOMDIR: paths and patient records, never copied */
+		goto done;
+	}
+	if ((x = ds_find(&fl.ds, 0x0020, 0x000D)))
+		val_str(x, study, sizeof study);
+	if ((x = ds_find(&fl.ds, 0x0020, 0x000E)))
+		val_str(x, series, sizeof series);
+	if ((x = ds_find(&fl.ds, 0x0008, 0x0018)))
+		val_str(x, sop, sizeof sop);
+	if (!sop_class[0] || !study[0] || !series[0] || !sop[0]) {
+		np_err_set(err, NP_ERR_PERM,
+			   "not a DICOM instance: SOP Class, Study, Series or SOP Instance UID missing");
+		goto done;
+	}
+	c.offset = o->fixed_offset ? o->date_offset : np_deid_offset(o, study);
+	f->offset = c.offset;
+	collect(&c, &fl.ds);
+	if (apply(&c, &fl.ds, 0) < 0 || mark(&c, &fl.ds) < 0)
+		goto done;
+	if (ar.oom) {
+		np_err_set(err, NP_ERR_TEMP, "out of memory");
+		goto done;
+	}
+	snprintf(f->sop_class, sizeof f->sop_class, "%s", sop_class);
+	snprintf(f->orig_study, sizeof f->orig_study, "%s", study);
+	snprintf(f->orig_series, sizeof f->orig_series, "%s", series);
+	snprintf(f->orig_sop, sizeof f->orig_sop, "%s", sop);
+	np_deid_uid(o, study, f->study_uid);
+	np_deid_uid(o, series, f->series_uid);
+	np_deid_uid(o, sop, f->sop_uid);
+	write_meta(&w, &fl, sop_class, f->sop_uid);
+	w.be = fl.enc == TS_BIG;
+	write_ds(&w, &fl.ds, fl.enc != TS_IMPLICIT);
+	if (w.oom) {
+		np_err_set(err, NP_ERR_TEMP, "out of memory");
+		goto done;
+	}
+	if (verify(&c, w.p, w.n, &fl, sop_class, f->sop_uid) < 0)
+		goto done;
+	f->counts[NP_DC_FILES] = 1;
+	*out = w.p;
+	*outlen = w.n;
+	w.p = NULL;
+	rc = 1;
+done:
+	free(w.p);
+	nd_free(&c.scrub);
+	nd_free(&c.check);
+	ar_free(&ar);
+	return rc;
+}
