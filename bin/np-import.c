@@ -23,7 +23,10 @@ static void usage(FILE *f)
 		   "--group-upload imports every *.zip of DIR (one study each) into group G.\n");
 }
 
-static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 /* Every *.zip of dir, one study each; keeps going past a bad one. */
 static int group_upload(const char *home, const char *dir, const struct np_import_opts *o)
@@ -72,12 +75,16 @@ static int group_upload(const char *home, const char *dir, const struct np_impor
 int main(int argc, char **argv)
 {
 	np_log_init(argv[0]);
-	static const struct option opts[] = {
-		{"home", required_argument, 0, 'H'},  {"name", required_argument, 0, 'n'},
-		{"accession", required_argument, 0, 'a'}, {"age", required_argument, 0, 'A'},
-		{"sex", required_argument, 0, 's'},   {"group", required_argument, 0, 'g'},
-		{"product", required_argument, 0, 'p'}, {"group-upload", required_argument, 0, 'G'},
-		{"help", no_argument, 0, 'h'},        {0}};
+	static const struct option opts[] = {{"home", required_argument, 0, 'H'},
+					     {"name", required_argument, 0, 'n'},
+					     {"accession", required_argument, 0, 'a'},
+					     {"age", required_argument, 0, 'A'},
+					     {"sex", required_argument, 0, 's'},
+					     {"group", required_argument, 0, 'g'},
+					     {"product", required_argument, 0, 'p'},
+					     {"group-upload", required_argument, 0, 'G'},
+					     {"help", no_argument, 0, 'h'},
+					     {0}};
 	const char *home_opt = NULL, *gdir = NULL;
 	const char *products[64];
 	struct np_import_opts o = {0};
@@ -85,13 +92,27 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "H:n:a:A:s:g:p:G:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'H': home_opt = optarg; break;
-		case 'n': o.name = optarg; break;
-		case 'a': o.accession = optarg; break;
-		case 'A': o.age = optarg; break;
-		case 's': o.sex = optarg; break;
-		case 'g': o.group = optarg; break;
-		case 'G': gdir = optarg; break;
+		case 'H':
+			home_opt = optarg;
+			break;
+		case 'n':
+			o.name = optarg;
+			break;
+		case 'a':
+			o.accession = optarg;
+			break;
+		case 'A':
+			o.age = optarg;
+			break;
+		case 's':
+			o.sex = optarg;
+			break;
+		case 'g':
+			o.group = optarg;
+			break;
+		case 'G':
+			gdir = optarg;
+			break;
 		case 'p':
 			if (o.nproducts == sizeof products / sizeof products[0]) {
 				np_error(NULL, "too many --product options");
@@ -99,8 +120,12 @@ int main(int argc, char **argv)
 			}
 			products[o.nproducts++] = optarg;
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return NP_EXIT_PERM;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return NP_EXIT_PERM;
 		}
 	}
 	if (gdir ? optind != argc || !o.group : optind + 1 != argc) {

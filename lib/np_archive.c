@@ -122,14 +122,16 @@ int np_archive_extract(const char *path, const char *destdir, const struct np_ar
 			goto out;
 		}
 		if (++entries > max_entries) {
-			np_err_set(err, NP_ERR_PERM, "the archive has more than %lld entries; refused (ZIP bomb?)", max_entries);
+			np_err_set(err, NP_ERR_PERM, "the archive has more than %lld entries; refused (ZIP bomb?)",
+				   max_entries);
 			goto out;
 		}
 		const char *name = archive_entry_pathname(e);
 		char nb[PATH_MAX], *comp[64];
 		int nc;
 		if (!name || split_name(name, nb, sizeof nb, comp, 64, &nc) < 0) {
-			np_err_set(err, NP_ERR_PERM, "entry %lld has an unsafe name (absolute path or '..'); refused", entries);
+			np_err_set(err, NP_ERR_PERM, "entry %lld has an unsafe name (absolute path or '..'); refused",
+				   entries);
 			goto out;
 		}
 		mode_t type = archive_entry_filetype(e);
@@ -148,7 +150,8 @@ int np_archive_extract(const char *path, const char *destdir, const struct np_ar
 		if (skipped(comp, nc))
 			continue;
 		if (archive_entry_size_is_set(e) && archive_entry_size(e) > max_bytes - total) {
-			np_err_set(err, NP_ERR_PERM, "the archive expands beyond %lld bytes; refused (ZIP bomb?)", max_bytes);
+			np_err_set(err, NP_ERR_PERM, "the archive expands beyond %lld bytes; refused (ZIP bomb?)",
+				   max_bytes);
 			goto out;
 		}
 		if (type == AE_IFDIR) {
@@ -161,7 +164,8 @@ int np_archive_extract(const char *path, const char *destdir, const struct np_ar
 			continue;
 		}
 		int d = open_dirs(root, comp, nc - 1);
-		int fd = d < 0 ? -1 : openat(d, comp[nc - 1], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+		int fd =
+		    d < 0 ? -1 : openat(d, comp[nc - 1], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
 		int oe = errno;
 		if (d >= 0)
 			close(d);
@@ -179,15 +183,15 @@ int np_archive_extract(const char *path, const char *destdir, const struct np_ar
 				break;
 			if (n < 0) {
 				close(fd);
-				np_err_set(err, NP_ERR_PERM, "corrupt or truncated ZIP archive in entry %lld (%s)", entries,
-					   archive_error_string(a));
+				np_err_set(err, NP_ERR_PERM, "corrupt or truncated ZIP archive in entry %lld (%s)",
+					   entries, archive_error_string(a));
 				goto out;
 			}
 			total += n;
 			if (total > max_bytes) {
 				close(fd);
-				np_err_set(err, NP_ERR_PERM, "the archive expands beyond %lld bytes; refused (ZIP bomb?)",
-					   max_bytes);
+				np_err_set(err, NP_ERR_PERM,
+					   "the archive expands beyond %lld bytes; refused (ZIP bomb?)", max_bytes);
 				goto out;
 			}
 			for (la_ssize_t off = 0; off < n;) {

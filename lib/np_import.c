@@ -6,6 +6,7 @@
 #include "np_db.h"
 #include "np_err.h"
 #include "np_fs.h"
+#include "np_group.h"
 #include "np_json.h"
 #include "np_log.h"
 #include "np_meta.h"
@@ -40,9 +41,10 @@ int np_import_check_opts(const struct np_import_opts *o, struct np_err *err)
 	if (o->sex && *o->sex && np_meta_sex_norm(o->sex, buf) < 0)
 		return np_err_set(err, NP_ERR_PERM, "patient sex: expected M, F, MALE or FEMALE");
 	if (o->accession && *o->accession && !np_meta_accession_valid(o->accession))
-		return np_err_set(err, NP_ERR_PERM, "accession number: expected 1-64 printable characters without '\\'");
-	if (o->group && (strlen(o->group) > 128 || !*o->group))
-		return np_err_set(err, NP_ERR_PERM, "group: expected 1-128 characters");
+		return np_err_set(err, NP_ERR_PERM,
+				  "accession number: expected 1-64 printable characters without '\\'");
+	if (o->group && !np_group_name_valid(o->group))
+		return np_err_set(err, NP_ERR_PERM, "group: expected 1-128 characters without control characters");
 	for (size_t i = 0; i < o->nproducts; i++) {
 		const char *p = o->products[i];
 		if (!p || !*p || strlen(p) > 64)
@@ -171,7 +173,10 @@ static int walk(const char *dir, int depth, struct found *f, long long max_files
 	return rc;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static const char *base(const char *p)
 {
@@ -196,7 +201,10 @@ static void safe_name(const char *in, char *out, size_t outsz)
 	size_t i = 0;
 	for (; in[i] && i + 1 < outsz; i++) {
 		char c = in[i];
-		out[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ? c : '_';
+		out[i] =
+		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-'
+			? c
+			: '_';
 	}
 	out[i] = 0;
 	if (out[0] == '.')
@@ -250,23 +258,40 @@ static int place(const char *src, const char *dst, int move, struct np_err *err)
 	return rc;
 }
 
-/* Products of an existing group (its JSON array in the index), or NULL. */
+/* Products of an existing group, or NULL when the group is new. */
 static json_t *group_products(struct np_db *db, const char *group)
 {
-	sqlite3_stmt *st;
-	json_t *out = NULL;
-	if (!db || sqlite3_prepare_v2(db->h, "SELECT products FROM groups WHERE name=?1", -1, &st, NULL) != SQLITE_OK)
-		return NULL;
-	sqlite3_bind_text(st, 1, group, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-		out = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-		if (!json_is_array(out) || !json_array_size(out)) {
-			json_decref(out);
-			out = NULL;
-		}
+	struct np_err e = {0};
+	json_t *g = db ? np_group_get(db, group, &e) : NULL;
+	json_t *p = json_incref(json_object_get(g, "products"));
+	json_decref(g);
+	if (p && !json_array_size(p)) {
+		json_decref(p);
+		p = NULL;
 	}
-	sqlite3_finalize(st);
-	return out;
+	return p;
+}
+
+/* Same products as sets. */
+static int same_products(json_t *a, json_t *b)
+{
+	size_t i, j;
+	json_t *x, *y;
+	json_array_foreach (a, i, x) {
+		int found = 0;
+		json_array_foreach (b, j, y)
+			found |= json_equal(x, y);
+		if (!found)
+			return 0;
+	}
+	json_array_foreach (b, j, y) {
+		int found = 0;
+		json_array_foreach (a, i, x)
+			found |= json_equal(x, y);
+		if (!found)
+			return 0;
+	}
+	return 1;
 }
 
 static void set_meta(json_t *m, const char *section, const char *key, const char *srckey, const char *form,
@@ -353,7 +378,8 @@ static int build(struct job *j, const char *path, struct np_err *err)
 	if (!nifti && nn)
 		np_warn(j->npuid, "upload: .bval/.bvec files beside DICOM files ignored");
 	if (nifti && f->nii.n > 1)
-		return np_err_set(err, NP_ERR_PERM, "the upload has %zu NIfTI files; upload one DWI series per study", f->nii.n);
+		return np_err_set(err, NP_ERR_PERM, "the upload has %zu NIfTI files; upload one DWI series per study",
+				  f->nii.n);
 	if (f->links)
 		np_warn(j->npuid, "upload: %lld symbolic link(s) ignored", f->links);
 	/* The sidecar: required for NIfTI, optional for DICOM, at most one. */
@@ -371,7 +397,8 @@ static int build(struct job *j, const char *path, struct np_err *err)
 			}
 		}
 		if (!sidecar)
-			return np_err_set(err, NP_ERR_PERM, "the upload has %zu JSON files; keep one sidecar", f->json.n);
+			return np_err_set(err, NP_ERR_PERM, "the upload has %zu JSON files; keep one sidecar",
+					  f->json.n);
 	} else if (nifti) {
 		return np_err_set(err, NP_ERR_PERM, "NIfTI uploads need a JSON sidecar with PatientAge and PatientSex");
 	}
@@ -387,7 +414,8 @@ static int build(struct job *j, const char *path, struct np_err *err)
 			return -1;
 	}
 	if (nifti && (f->bval.n > 1 || f->bvec.n > 1))
-		return np_err_set(err, NP_ERR_PERM, "the upload has several .bval or .bvec files; upload one bundle per study");
+		return np_err_set(err, NP_ERR_PERM,
+				  "the upload has several .bval or .bvec files; upload one bundle per study");
 
 	/* Lay the study out. */
 	snprintf(j->study, sizeof j->study, "%s/study", j->work);
@@ -396,7 +424,8 @@ static int build(struct job *j, const char *path, struct np_err *err)
 	if (np_mkdirs(sub, 0750, err) < 0)
 		return -1;
 	if (nifti) {
-		const char *parts[4] = {f->nii.v[0], f->bval.n ? f->bval.v[0] : NULL, f->bvec.n ? f->bvec.v[0] : NULL, sidecar};
+		const char *parts[4] = {f->nii.v[0], f->bval.n ? f->bval.v[0] : NULL, f->bvec.n ? f->bvec.v[0] : NULL,
+					sidecar};
 		for (int i = 0; i < 4; i++) {
 			if (!parts[i])
 				continue;
@@ -438,8 +467,9 @@ static int build(struct job *j, const char *path, struct np_err *err)
 			np_study_flag(m, "nifti_prefix_mismatch");
 		}
 		json_object_set_new(m, "nifti", n);
-		json_object_set_new(m, "counts", json_pack("{s:i, s:i, s:I}", "series", 1, "instances", 0, "bytes",
-							    (json_int_t)np_tree_bytes(sub)));
+		json_object_set_new(
+		    m, "counts",
+		    json_pack("{s:i, s:i, s:I}", "series", 1, "instances", 0, "bytes", (json_int_t)np_tree_bytes(sub)));
 		json_object_set_new(m, "study", json_object());
 		json_object_set_new(m, "patient", json_object());
 	} else {
@@ -450,9 +480,10 @@ static int build(struct job *j, const char *path, struct np_err *err)
 			return np_err_set(err, NP_ERR_PERM, "no readable DICOM instance in the upload");
 		size_t nst = json_array_size(json_object_get(m, "study_uids"));
 		if (nst > 1)
-			return np_err_set(err, NP_ERR_PERM,
-					  "the upload holds %zu studies (StudyInstanceUIDs); upload one study per folder or ZIP",
-					  nst);
+			return np_err_set(
+			    err, NP_ERR_PERM,
+			    "the upload holds %zu studies (StudyInstanceUIDs); upload one study per folder or ZIP",
+			    nst);
 		if (np_json_int(m, "counts.unreadable", 0))
 			np_warn(j->npuid, "upload: %lld file(s) named .dcm are not readable DICOM",
 				np_json_int(m, "counts.unreadable", 0));
@@ -475,25 +506,38 @@ static int build(struct job *j, const char *path, struct np_err *err)
 		json_object_set_new(m, "study_name", json_string(o->name));
 	if (o->group && *o->group)
 		json_object_set_new(m, "group", json_string(o->group));
+	/* Products: the form, else the group's, else the DICOM tag's, else
+	 * the defaults. Every study of a group uses the group's products. */
+	json_t *gp = NULL;
+	struct np_db *db = NULL;
+	if (o->group && *o->group) {
+		if (!(db = np_db_open(j->home, err)))
+			return -1;
+		gp = group_products(db, o->group);
+	}
 	if (o->nproducts) {
 		json_t *p = json_array();
 		for (size_t i = 0; i < o->nproducts; i++)
 			json_array_append_new(p, json_string(o->products[i]));
 		json_object_set_new(m, "products", p);
 		json_object_set_new(m, "products_source", json_string("form"));
-	} else {
-		struct np_err e = {0};
-		struct np_db *db = o->group && *o->group ? np_db_open(j->home, &e) : NULL;
-		json_t *gp = group_products(db, o->group);
-		np_db_close(db);
-		if (gp) {
-			json_object_set_new(m, "products", gp);
-			json_object_set_new(m, "products_source", json_string("group"));
-		} else if (!json_array_size(json_object_get(m, "products"))) {
-			json_object_set_new(m, "products", json_deep_copy(np_config_get(&j->cfg, "dicom.default_products")));
-			json_object_set_new(m, "products_source", json_string("default"));
-		}
+	} else if (gp) {
+		json_object_set_new(m, "products", json_incref(gp));
+		json_object_set_new(m, "products_source", json_string("group"));
+	} else if (!json_array_size(json_object_get(m, "products"))) {
+		json_object_set_new(m, "products", json_deep_copy(np_config_get(&j->cfg, "dicom.default_products")));
+		json_object_set_new(m, "products_source", json_string("default"));
 	}
+	int grc = 0;
+	if (gp && !same_products(gp, json_object_get(m, "products")))
+		grc = np_err_set(err, NP_ERR_PERM, "products: every study of group %s must use the group's products",
+				 o->group);
+	else if (db && !gp)
+		grc = np_group_create(db, o->group, json_object_get(m, "products"), NULL, err);
+	json_decref(gp);
+	np_db_close(db);
+	if (grc < 0)
+		return -1;
 	if (np_study_save(j->study, m, err) < 0 || np_spool_history(j->study, "", "stable", "upload", err) < 0)
 		return -1;
 	np_crash_point("import.built");

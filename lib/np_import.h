@@ -14,11 +14,11 @@
 struct np_err;
 
 struct np_import_opts {
-	const char *name;      /* study name (5-50 of letters, digits, space / : -) or NULL */
-	const char *accession; /* or NULL */
-	const char *age;       /* NNNY/M/W/D, a number of years, 90+ variants; or NULL */
-	const char *sex;       /* M, F, MALE, FEMALE; or NULL */
-	const char *group;     /* group name or NULL */
+	const char *name;	     /* study name (5-50 of letters, digits, space / : -) or NULL */
+	const char *accession;	     /* or NULL */
+	const char *age;	     /* NNNY/M/W/D, a number of years, 90+ variants; or NULL */
+	const char *sex;	     /* M, F, MALE, FEMALE; or NULL */
+	const char *group;	     /* group name or NULL */
 	const char *const *products; /* nproducts product names; none: group's, tag's or defaults */
 	size_t nproducts;
 	long long max_bytes;   /* expanded upload cap; <= 0: upload.max_upload_gb */

@@ -1,7 +1,7 @@
 #!/bin/sh
 # np-import: folders, ZIPs, NIfTI bundles, metadata precedence, group upload, hostile ZIPs.
 . "$(dirname "$0")/../lib/tap.sh"
-plan 32
+plan 33
 PY=/usr/bin/python3
 D=$NP_TOP/tests/data
 "$PY" "$D/make_mr_study.py" "$T/study" --ndir 6 --nsl 2 >/dev/null || bail "study generator failed"
@@ -58,6 +58,7 @@ is "$rc $(echo "$out" | grep -c '^[0-9a-f-]\{36\}	')" "100 2" "group upload impo
 like "$out" "FAILED	c.zip	" "the refused archive is named on stdout"
 is "$(sql "select count(*) from studies where group_name='Cohort B'")" 2 "all in the group"
 before=$((before + 2))
+like "$("$BIN/np-import" --group "Cohort B" --product OTHER "$T/study" 2>&1)" "every study of group Cohort B must use the group's products" "a group keeps one product list"
 
 # Hostile archives: refused, nothing left behind.
 "$PY" "$D/make_hostile_zips.py" "$T/hz" "$T/study/S001"

@@ -23,14 +23,16 @@ static void ages(void **state)
 	(void)state;
 	static const struct {
 		const char *in, *out;
-	} ok[] = {{"045Y", "045Y"}, {"45", "045Y"}, {" 48 ", "048Y"}, {"6m", "006M"}, {"003W", "003W"}, {"010D", "010D"},
-		  {"90+", "090Y"},  {"90+Y", "090Y"}, {"090+Y", "090Y"}, {">89", "090Y"}, {"0", "000Y"}};
+	} ok[] = {{"045Y", "045Y"},  {"45", "045Y"},   {" 48 ", "048Y"}, {"6m", "006M"},
+		  {"003W", "003W"},  {"010D", "010D"}, {"90+", "090Y"},	 {"90+Y", "090Y"},
+		  {"090+Y", "090Y"}, {">89", "090Y"},  {"0", "000Y"}};
 	char out[8];
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
 		assert_int_equal(np_meta_age_norm(ok[i].in, out, sizeof out), 0);
 		assert_string_equal(out, ok[i].out);
 	}
-	static const char *const bad[] = {"", "Y", "45 years", "4x", "1000Y", "045Y5", "-3", "91+", "89+", ">50", "45.5", "200"};
+	static const char *const bad[] = {"",	"Y",   "45 years", "4x",  "1000Y", "045Y5",
+					  "-3", "91+", "89+",	   ">50", "45.5",  "200"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(np_meta_age_norm(bad[i], out, sizeof out), -1);
 	assert_int_equal(np_meta_age_years("054Y"), 54);
@@ -93,13 +95,15 @@ static void qc_report_schema(void **state)
 	char dir[4200];
 	snprintf(dir, sizeof dir, "%s/spool/stable/0b0c8f6e-2d1a-4b5e-9c1f-3a2b1c0d9e8f", home);
 	assert_int_equal(np_mkdirs(dir, 0750, &err), 0);
-	json_t *m = json_pack(
-		"{s:s, s:s, s:s, s:{s:s}, s:{s:s, s:n}, s:{s:i}, s:[s], s:[{s:i, s:s, s:s, s:[s], s:i, s:i, s:[s], s:{s:[s], s:[i,i], s:i, s:i}}]}",
-		"npuid", "0b0c8f6e-2d1a-4b5e-9c1f-3a2b1c0d9e8f", "format", "dicom", "source", "dicom", "study", "description",
-		"MRI Brain with DTI Non-Contrast", "patient", "age", "065Y", "sex", "counts", "instances", 10, "modalities",
-		"MR", "series", "number", 5, "description", "neuropacs DTI", "modality", "MR", "transfer_syntaxes",
-		"1.2.840.10008.1.2.4.50", "lossy_flagged", 0, "burned_in", 0, "sop_classes", "1.2.840.10008.5.1.4.1.1.4",
-		"diffusion", "indicators", "standard", "b_values", 0, 1000, "directions", 32, "b0_volumes", 2);
+	json_t *m =
+	    json_pack("{s:s, s:s, s:s, s:{s:s}, s:{s:s, s:n}, s:{s:i}, s:[s], s:[{s:i, s:s, s:s, s:[s], s:i, s:i, "
+		      "s:[s], s:{s:[s], s:[i,i], s:i, s:i}}]}",
+		      "npuid", "0b0c8f6e-2d1a-4b5e-9c1f-3a2b1c0d9e8f", "format", "dicom", "source", "dicom", "study",
+		      "description", "MRI Brain with DTI Non-Contrast", "patient", "age", "065Y", "sex", "counts",
+		      "instances", 10, "modalities", "MR", "series", "number", 5, "description", "neuropacs DTI",
+		      "modality", "MR", "transfer_syntaxes", "1.2.840.10008.1.2.4.50", "lossy_flagged", 0, "burned_in",
+		      0, "sop_classes", "1.2.840.10008.5.1.4.1.1.4", "diffusion", "indicators", "standard", "b_values",
+		      0, 1000, "directions", 32, "b0_volumes", 2);
 	assert_non_null(m);
 	char mp[4300];
 	snprintf(mp, sizeof mp, "%s/manifest.json", dir);
@@ -113,9 +117,9 @@ static void qc_report_schema(void **state)
 	assert_non_null(schema);
 	assert_int_equal(np_schema_validate(schema, report, &err), 0);
 	assert_string_equal(np_json_str(report, "result", ""), "failed");
-	assert_string_equal(np_json_str(report, "checks.2.status", ""), "fail");   /* demographics */
-	assert_string_equal(np_json_str(report, "checks.4.status", ""), "fail");   /* lossless */
-	assert_string_equal(np_json_str(report, "checks.5.status", ""), "pass");   /* acquisition */
+	assert_string_equal(np_json_str(report, "checks.2.status", ""), "fail"); /* demographics */
+	assert_string_equal(np_json_str(report, "checks.4.status", ""), "fail"); /* lossless */
+	assert_string_equal(np_json_str(report, "checks.5.status", ""), "pass"); /* acquisition */
 	assert_int_equal(np_qc_bypass_dir(home, dir, "alice", &err), 0);
 	json_decref(report);
 	char qp[4300];
@@ -132,10 +136,10 @@ static void qc_report_schema(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(ages),
-		cmocka_unit_test(sexes_and_names),
-		cmocka_unit_test(sidecars),
-		cmocka_unit_test(qc_report_schema),
+	    cmocka_unit_test(ages),
+	    cmocka_unit_test(sexes_and_names),
+	    cmocka_unit_test(sidecars),
+	    cmocka_unit_test(qc_report_schema),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
