@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,10 +225,7 @@ static int build_zip(const char *zpath, const char *deid, struct files *fs, size
 		np_err_set(err, NP_ERR_TEMP, "unable to finish the ZIP: %s", archive_error_string(a));
 		goto done;
 	}
-	if (fsync(z.fd) < 0) {
-		np_err_sys(err, errno, "unable to fsync %s", zpath);
-		goto done;
-	}
+	/* No fsync: the ZIP is scratch, rebuilt from deid/ after a crash. */
 	rc = 0;
 done:
 	if (a)
@@ -242,6 +240,49 @@ done:
 		unlink(zpath);
 	}
 	return rc;
+}
+
+/* ZIP i+1 is packed on a second thread while ZIP i is on the wire. */
+struct build {
+	pthread_t th;
+	int running;
+	const char *deid;
+	struct files *fs;
+	size_t first, count;
+	const char *sidecar;
+	char zpath[PATH_MAX];
+	char sha[65];
+	long long bytes;
+	int rc;
+	struct np_err err;
+};
+
+static void *build_main(void *arg)
+{
+	struct build *b = arg;
+	b->rc = build_zip(b->zpath, b->deid, b->fs, b->first, b->count, b->sidecar, b->sha, &b->bytes, &b->err);
+	return NULL;
+}
+
+static int build_start(struct build *b)
+{
+	memset(&b->err, 0, sizeof b->err);
+	b->rc = -1;
+	if (pthread_create(&b->th, NULL, build_main, b) != 0) {
+		build_main(b); /* no thread: pack inline */
+		b->running = 0;
+		return 0;
+	}
+	b->running = 1;
+	return 0;
+}
+
+static int build_wait(struct build *b)
+{
+	if (b->running)
+		pthread_join(b->th, NULL);
+	b->running = 0;
+	return b->rc;
 }
 
 /* PatientAge/PatientSex (and AccessionNumber when allowed) for the cloud:
@@ -423,39 +464,77 @@ static int upload(struct ctx *c, struct np_err *err)
 	snprintf(tmpdir, sizeof tmpdir, "%s/spool/tmp", c->home);
 	if (np_mkdirs(tmpdir, 0700, err) < 0)
 		goto done;
-	for (size_t i = 0; i < np; i++) {
+	struct build bs[2];
+	memset(bs, 0, sizeof bs);
+	size_t next = 0; /* next part to pack */
+	int cur = 0;	 /* bs[cur] holds the part being uploaded */
+#define NEXT_PENDING()                                                                                                 \
+	do {                                                                                                           \
+		while (next < np && np_json_str(json_array_get(parts, next), "etag", NULL))                           \
+			next++;                                                                                        \
+	} while (0)
+	NEXT_PENDING();
+	size_t packing = next;
+	if (next < np) {
+		struct build *b = &bs[cur];
+		json_t *p = json_array_get(parts, next);
+		b->deid = c->deid, b->fs = &c->fs, b->sidecar = next == 0 ? sidecar : NULL;
+		b->first = (size_t)np_json_int(p, "first", 0), b->count = (size_t)np_json_int(p, "count", 0);
+		snprintf(b->zpath, sizeof b->zpath, "%s/%s.z%zu.zip", tmpdir, c->npuid, next);
+		build_start(b);
+		next++;
+	}
+	while (packing < np) {
+		size_t i = packing;
+		struct build *b = &bs[cur], *nb = &bs[!cur];
 		json_t *p = json_array_get(parts, i);
-		if (np_json_str(p, "etag", NULL))
-			continue;
-		char zpath[PATH_MAX], sha[65], etag[256];
-		long long zbytes = 0;
-		snprintf(zpath, sizeof zpath, "%s/%s.z%zu.zip", tmpdir, c->npuid, i);
-		if (build_zip(zpath, c->deid, &c->fs, (size_t)np_json_int(p, "first", 0), (size_t)np_json_int(p, "count", 0),
-			      i == 0 ? sidecar : NULL, sha, &zbytes, err) < 0)
+		if (build_wait(b) < 0) {
+			*err = b->err;
 			goto done;
+		}
+		NEXT_PENDING();
+		size_t after = next;
+		if (next < np) {
+			json_t *q = json_array_get(parts, next);
+			nb->deid = c->deid, nb->fs = &c->fs, nb->sidecar = next == 0 ? sidecar : NULL;
+			nb->first = (size_t)np_json_int(q, "first", 0), nb->count = (size_t)np_json_int(q, "count", 0);
+			snprintf(nb->zpath, sizeof nb->zpath, "%s/%s.z%zu.zip", tmpdir, c->npuid, next);
+			build_start(nb);
+			next++;
+		}
+		char etag[256];
 		int r = -1;
 		for (int attempt = 0;; attempt++) {
-			r = np_cloud_upload_zip(cl, oid, (int)i, i + 1 == np, zpath, etag, err);
+			r = np_cloud_upload_zip(cl, oid, (int)i, i + 1 == np, b->zpath, etag, err);
 			if (r == 0 || err->cls == NP_ERR_PERM || attempt >= max_retries)
 				break;
 			np_warn(c->npuid, "upload attempt failed zip=%zu attempt=%d: %s", i, attempt + 1, err->msg);
 			backoff(attempt);
 		}
-		unlink(zpath);
-		if (r < 0)
+		unlink(b->zpath);
+		if (r < 0) {
+			if (build_wait(nb) == 0)
+				unlink(nb->zpath);
 			goto done;
+		}
 		char now[32];
 		np_time_iso(now);
-		json_object_set_new(p, "sha256", json_string(sha));
-		json_object_set_new(p, "bytes", json_integer(zbytes));
+		json_object_set_new(p, "sha256", json_string(b->sha));
+		json_object_set_new(p, "bytes", json_integer(b->bytes));
 		json_object_set_new(p, "etag", json_string(etag));
 		json_object_set_new(p, "uploaded_at", json_string(now));
 		np_order_set_status(o, c->db, c->npuid, NP_ORDER_UPLOADING, (int)((i + 1) * 100 / np), "");
-		if (save(c, err) < 0)
+		if (save(c, err) < 0) {
+			if (build_wait(nb) == 0)
+				unlink(nb->zpath);
 			goto done;
-		np_info(c->npuid, "zip uploaded order=%s zip=%zu/%zu bytes=%lld sha256=%s", oid, i + 1, np, zbytes, sha);
+		}
+		np_info(c->npuid, "zip uploaded order=%s zip=%zu/%zu bytes=%lld sha256=%s", oid, i + 1, np, b->bytes, b->sha);
 		np_crash_point("upload_zip_acked");
+		packing = after;
+		cur = !cur;
 	}
+#undef NEXT_PENDING
 	json_t *started = json_object_get(o, "jobs_started");
 	if (!json_is_array(started)) {
 		started = json_array();

@@ -221,8 +221,8 @@ static int study_load(struct study *s, const char *dir, struct np_err *err)
 		/* Not in the manifest (e.g. an older np-stable): the original header. */
 		char src[PATH_MAX], dcmdir[PATH_MAX];
 		snprintf(dcmdir, sizeof dcmdir, "%s/dicom", dir);
-		struct np_dcm *d = find_original(dcmdir, src, sizeof src, 0) ? np_dcm_open(src, NP_DCM_HEADER_ONLY, NULL)
-									      : NULL;
+		struct np_dcm *d =
+		    find_original(dcmdir, src, sizeof src, 0) ? np_dcm_open(src, NP_DCM_HEADER_ONLY, NULL) : NULL;
 		if (d)
 			np_dcm_get(d, "0008,0050", s->accession, sizeof s->accession);
 		np_dcm_close(d);
@@ -625,47 +625,63 @@ int np_deliver_study(const char *home, const char *dir, int only, int flags, int
 			remaining++;
 			continue;
 		}
-		char now[32];
-		iso_now(now);
-		int attempts = (int)np_json_int(e, "attempts", 0) + 1;
-		json_object_set_new(e, "attempts", json_integer(attempts));
-		json_object_set_new(e, "state", json_string("sending"));
-		json_object_set_new(e, "last_attempt_at", json_string(now));
-		if (save_state(path, state, err) < 0)
-			goto out;
-		np_crash_point("deliver_before_send");
-		struct np_err se = {0};
-		double t0 = np_mono();
-		if (attempt(&cfg, &s, i, dest, state, &se) == 0) {
+		/* A resend is a manual action on a study no queue retries: make
+		 * every attempt now, waiting the back-off capped at 5 s. */
+		for (;;) {
+			int pending = 0;
+			char now[32];
 			iso_now(now);
-			json_object_set_new(e, "state", json_string("sent"));
-			json_object_set_new(e, "sent_at", json_string(now));
-			json_object_set_new(e, "error", json_null());
-			np_info(s.npuid, "delivered dest=%zu type=%s attempt=%d ms=%.0f", i, type, attempts,
-				(np_mono() - t0) * 1000);
-			nsent++;
-		} else {
-			json_object_set_new(e, "error", json_string(se.msg));
-			char detail[640];
-			if (attempts >= NP_DELIVER_ATTEMPTS) {
-				json_object_set_new(e, "state", json_string("failed"));
-				np_error(s.npuid, "delivery failed dest=%zu type=%s attempts=%d: %s", i, type, attempts,
-					 se.msg);
-				snprintf(detail, sizeof detail, "%s dest=%zu type=%s attempts=%d: %s",
-					 s.failure_kind ? "failure report" : "report", i, type, attempts, se.msg);
-				record_event(&db, home, s.npuid, "report_delivery_failed", "error", detail);
-				nfailed++;
+			int attempts = (int)np_json_int(e, "attempts", 0) + 1;
+			json_object_set_new(e, "attempts", json_integer(attempts));
+			json_object_set_new(e, "state", json_string("sending"));
+			json_object_set_new(e, "last_attempt_at", json_string(now));
+			if (save_state(path, state, err) < 0)
+				goto out;
+			np_crash_point("deliver_before_send");
+			struct np_err se = {0};
+			double t0 = np_mono();
+			if (attempt(&cfg, &s, i, dest, state, &se) == 0) {
+				iso_now(now);
+				json_object_set_new(e, "state", json_string("sent"));
+				json_object_set_new(e, "sent_at", json_string(now));
+				json_object_set_new(e, "error", json_null());
+				np_info(s.npuid, "delivered dest=%zu type=%s attempt=%d ms=%.0f", i, type, attempts,
+					(np_mono() - t0) * 1000);
+				nsent++;
 			} else {
-				json_object_set_new(e, "state", json_string("pending"));
-				json_object_set_new(e, "next_attempt",
-						    json_real(np_now() + delay * (double)(1 << (attempts - 1))));
-				np_warn(s.npuid, "delivery attempt failed dest=%zu type=%s attempt=%d: %s", i, type,
-					attempts, se.msg);
-				remaining++;
+				json_object_set_new(e, "error", json_string(se.msg));
+				char detail[640];
+				if (attempts >= NP_DELIVER_ATTEMPTS) {
+					json_object_set_new(e, "state", json_string("failed"));
+					np_error(s.npuid, "delivery failed dest=%zu type=%s attempts=%d: %s", i, type,
+						 attempts, se.msg);
+					snprintf(detail, sizeof detail, "%s dest=%zu type=%s attempts=%d: %s",
+						 s.failure_kind ? "failure report" : "report", i, type, attempts,
+						 se.msg);
+					record_event(&db, home, s.npuid, "report_delivery_failed", "error", detail);
+					nfailed++;
+				} else {
+					json_object_set_new(e, "state", json_string("pending"));
+					json_object_set_new(
+					    e, "next_attempt",
+					    json_real(np_now() + delay * (double)(1 << (attempts - 1))));
+					np_warn(s.npuid, "delivery attempt failed dest=%zu type=%s attempt=%d: %s", i,
+						type, attempts, se.msg);
+					pending = 1;
+				}
 			}
+			if (save_state(path, state, err) < 0)
+				goto out;
+			if (!pending)
+				break;
+			if (!(flags & NP_DELIVER_RESEND)) {
+				remaining++;
+				break;
+			}
+			double wait = json_number_value(json_object_get(e, "next_attempt")) - np_now();
+			if (wait > 0)
+				usleep((useconds_t)((wait > 5 ? 5 : wait) * 1e6));
 		}
-		if (save_state(path, state, err) < 0)
-			goto out;
 	}
 	if (!remaining && !nfailed && !s.failure_kind && !np_json_bool(state, "delivered_event", 0)) {
 		char detail[64];

@@ -65,7 +65,10 @@ int np_deliver_echo(const struct np_config *cfg, json_t *dest, struct np_err *er
 /* ---- studies ---- */
 
 enum {
-	NP_DELIVER_RESEND = 1, /* forget the state of the chosen destinations and send again */
+	/* Forget the state of the chosen destinations and send again, making
+	 * all NP_DELIVER_ATTEMPTS attempts in this call (back-off capped at 5 s):
+	 * a finished study is not in a queue that would retry it. */
+	NP_DELIVER_RESEND = 1,
 };
 
 /* Deliver a study folder's results: results/report.pdf and the results

@@ -3,6 +3,7 @@
 
 #include "np_config.h"
 #include "np_db.h"
+#include "np_deliver.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_group.h"
@@ -13,13 +14,13 @@
 #include "np_template.h"
 #include "np_util.h"
 
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- a growing buffer ---- */
 struct buf {
@@ -386,242 +387,44 @@ int np_groupreport_filename(const struct np_config *cfg, const char *name, time_
 	return 0;
 }
 
-static char *base64(const char *data, size_t len)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = malloc((len + 2) / 3 * 4 + 1);
-	if (!out)
-		return NULL;
-	size_t o = 0;
-	const unsigned char *s = (const unsigned char *)data;
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned v =
-		    (unsigned)s[i] << 16 | (i + 1 < len ? (unsigned)s[i + 1] << 8 : 0) | (i + 2 < len ? s[i + 2] : 0);
-		out[o++] = tab[v >> 18 & 63];
-		out[o++] = tab[v >> 12 & 63];
-		out[o++] = i + 1 < len ? tab[v >> 6 & 63] : '=';
-		out[o++] = i + 2 < len ? tab[v & 63] : '=';
-	}
-	out[o] = 0;
-	return out;
-}
+/* ---- delivery (np_deliver's senders) ---- */
 
-/* ---- delivery ---- */
-
-static size_t sink(char *p, size_t sz, size_t n, void *ctx)
-{
-	(void)p;
-	(void)ctx;
-	return sz * n;
-}
-
-static int curl_fail(CURLcode rc, const char *what, struct np_err *err)
-{
-	int temp = rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_COULDNT_RESOLVE_HOST ||
-		   rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING ||
-		   rc == CURLE_SSL_CONNECT_ERROR;
-	return np_err_set(err, temp ? NP_ERR_TEMP : NP_ERR_PERM, "unable to send the group report by %s: %s", what,
-			  curl_easy_strerror(rc));
-}
-
-static int send_email(const char *home, const struct np_config *cfg, const char *filename, const char *csv, size_t len,
-		      const struct np_tpl_var *vars, size_t nvars, struct np_err *err)
-{
-	const char *host = np_config_str(cfg, "smtp.host"), *sec = np_config_str(cfg, "smtp.security");
-	const char *rcpts = np_config_str(cfg, "groups.delivery.recipients");
-	if (!*host || !*rcpts)
-		return np_err_set(err, NP_ERR_PERM,
-				  "group report e-mail needs smtp.host and groups.delivery.recipients");
-	char url[600], from[300];
-	snprintf(url, sizeof url, "%s://%s:%lld", strcmp(sec, "smtps") ? "smtp" : "smtps", host,
-		 np_config_int(cfg, "smtp.port"));
-	snprintf(from, sizeof from, "<%s>", np_config_str(cfg, "smtp.from"));
-	char *subject =
-	    np_template_render(np_config_str(cfg, "groups.delivery.subject_template"), NP_TPL_LINE, vars, nvars, err);
-	char *body = np_template_render(np_config_str(cfg, "groups.delivery.email_body_template"), NP_TPL_TEXT, vars,
-					nvars, err);
-	char *password = np_config_secret(home, "smtp.password", NULL);
-	CURL *c = curl_easy_init();
-	struct curl_slist *to = NULL, *hdr = NULL;
-	curl_mime *mime = NULL;
-	int rc = -1;
-	if (!subject || !body)
-		goto out; /* err says why */
-	if (!c) {
-		np_err_sys(err, ENOMEM, "unable to send the group report");
-		goto out;
-	}
-	char *list = strdup(rcpts), *save = NULL;
-	struct buf tohdr = {0};
-	for (char *r = list ? strtok_r(list, ",", &save) : NULL; r; r = strtok_r(NULL, ",", &save)) {
-		while (*r == ' ')
-			r++;
-		size_t n = strlen(r);
-		while (n && r[n - 1] == ' ')
-			r[--n] = 0;
-		if (!n)
-			continue;
-		char a[320];
-		snprintf(a, sizeof a, "<%s>", r);
-		to = curl_slist_append(to, a);
-		if (tohdr.len)
-			buf_str(&tohdr, ", ");
-		buf_str(&tohdr, r);
-	}
-	free(list);
-	char h[1200];
-	snprintf(h, sizeof h, "To: %s", tohdr.p ? tohdr.p : "");
-	free(tohdr.p);
-	hdr = curl_slist_append(hdr, h);
-	snprintf(h, sizeof h, "From: %s", np_config_str(cfg, "smtp.from"));
-	hdr = curl_slist_append(hdr, h);
-	for (char *s = subject; *s; s++)
-		if (*s == '\r' || *s == '\n')
-			*s = ' ';
-	snprintf(h, sizeof h, "Subject: %s", subject);
-	hdr = curl_slist_append(hdr, h);
-	mime = curl_mime_init(c);
-	curl_mimepart *part = curl_mime_addpart(mime);
-	curl_mime_data(part, body, CURL_ZERO_TERMINATED);
-	curl_mime_type(part, "text/plain; charset=utf-8");
-	part = curl_mime_addpart(mime);
-	curl_mime_data(part, csv, len);
-	curl_mime_type(part, "text/csv; charset=utf-8");
-	curl_mime_filename(part, filename);
-	curl_mime_encoder(part, "base64");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
-	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, to);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (!strcmp(sec, "starttls"))
-		curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
-	if (*np_config_str(cfg, "smtp.ca_file"))
-		curl_easy_setopt(c, CURLOPT_CAINFO, np_config_str(cfg, "smtp.ca_file"));
-	if (*np_config_str(cfg, "smtp.username")) {
-		curl_easy_setopt(c, CURLOPT_USERNAME, np_config_str(cfg, "smtp.username"));
-		curl_easy_setopt(c, CURLOPT_PASSWORD, password ? password : "");
-	}
-	CURLcode cr = curl_easy_perform(c);
-	rc = cr == CURLE_OK ? 0 : curl_fail(cr, "e-mail", err);
-out:
-	curl_mime_free(mime);
-	curl_slist_free_all(to);
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
-	free(subject);
-	free(body);
-	free(password);
-	return rc;
-}
-
-static int send_rest(const char *home, const struct np_config *cfg, const struct np_tpl_var *vars, size_t nvars,
-		     struct np_err *err)
-{
-	const char *url = np_config_str(cfg, "groups.delivery.url");
-	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
-		return np_err_set(err, NP_ERR_PERM, "groups.delivery.url must be an http or https URL");
-	const char *tmpl = np_config_str(cfg, "groups.delivery.body_template");
-	int json = tmpl[strspn(tmpl, " \t\r\n")] == '{';
-	char *body = np_template_render(tmpl, json ? NP_TPL_JSON : NP_TPL_TEXT, vars, nvars, err);
-	char *secret = np_config_secret(home, "groups.delivery.password", NULL);
-	const char *auth = np_config_str(cfg, "groups.delivery.auth");
-	CURL *c = curl_easy_init();
-	struct curl_slist *hdr = NULL;
-	int rc = -1;
-	if (!body)
-		goto out; /* err says why */
-	if (!c) {
-		np_err_sys(err, ENOMEM, "unable to send the group report");
-		goto out;
-	}
-	hdr =
-	    curl_slist_append(hdr, json ? "Content-Type: application/json" : "Content-Type: text/plain; charset=utf-8");
-	json_t *hs = np_config_get(cfg, "groups.delivery.headers");
-	const char *k;
-	json_t *v;
-	char h[2048];
-	json_object_foreach (hs, k, v) {
-		if (json_is_string(v) && !strpbrk(k, "\r\n:") && !strpbrk(json_string_value(v), "\r\n")) {
-			snprintf(h, sizeof h, "%s: %s", k, json_string_value(v));
-			hdr = curl_slist_append(hdr, h);
-		}
-	}
-	if (!strcmp(auth, "bearer")) {
-		snprintf(h, sizeof h, "Authorization: Bearer %s", secret ? secret : "");
-		hdr = curl_slist_append(hdr, h);
-	} else if (!strcmp(auth, "basic")) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERNAME, np_config_str(cfg, "groups.delivery.username"));
-		curl_easy_setopt(c, CURLOPT_PASSWORD, secret ? secret : "");
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	if (!strcmp(np_config_str(cfg, "groups.delivery.method"), "PUT"))
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	CURLcode cr = curl_easy_perform(c);
-	long status = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (cr != CURLE_OK)
-		rc = curl_fail(cr, "REST", err);
-	else if (status < 200 || status > 299)
-		rc = np_err_set(err, status >= 500 || status == 429 ? NP_ERR_TEMP : NP_ERR_PERM,
-				"group report REST endpoint answered HTTP %ld", status);
-	else
-		rc = 0;
-out:
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
-	free(body);
-	free(secret);
-	return rc;
-}
-
-/* The one place a group report leaves the machine. */
-static int deliver(const char *home, const struct np_config *cfg, const char *filename, const char *csv, size_t len,
-		   const struct np_tpl_var *vars, size_t nvars, struct np_err *err)
-{
-	const char *type = np_config_str(cfg, "groups.delivery.type");
-	if (!strcmp(type, "email"))
-		return send_email(home, cfg, filename, csv, len, vars, nvars, err);
-	if (!strcmp(type, "rest"))
-		return send_rest(home, cfg, vars, nvars, err);
-	if (!strcmp(type, "none"))
-		return 0;
-	return np_err_set(err, NP_ERR_PERM, "group reports cannot be delivered by %s (use email, rest or none)", type);
-}
-
-/* Fill the template values and deliver. */
+/* Send the CSV to groups.delivery: it is written to spool/tmp for the
+ * sender (which base64-encodes it for {report_base64} and attaches it to
+ * e-mails) and removed afterwards. */
 static int deliver_report(const char *home, const struct np_config *cfg, const char *name, const char *filename,
 			  const char *csv, size_t len, int rows, const char *products, struct np_err *err)
 {
-	char date[11], studies[16];
+	char date[11], count[16], id[37], tmp[PATH_MAX];
 	date_of((time_t)np_now(), date);
-	snprintf(studies, sizeof studies, "%d", rows);
-	char *b64 = base64(csv, len);
-	if (!b64)
-		return np_err_sys(err, ENOMEM, "unable to encode the group report");
+	snprintf(count, sizeof count, "%d", rows);
+	if (np_uuid4(id, err) < 0)
+		return -1;
+	if (snprintf(tmp, sizeof tmp, "%s/spool/tmp", home) >= (int)sizeof tmp || np_mkdirs(tmp, 0750, err) < 0)
+		return np_err_set(err, NP_ERR_PERM, "unable to prepare the group report");
+	snprintf(tmp, sizeof tmp, "%s/spool/tmp/group-report-%s.csv", home, id);
+	if (np_write_atomic(tmp, csv, len, 0640, err) < 0)
+		return -1;
 	const struct np_tpl_var vars[] = {
-	    {"group_name", name},  {"report_type", np_config_str(cfg, "groups.report_type")},
-	    {"date", date},	   {"filename", filename},
-	    {"count", studies},	   {"format", "csv"},
-	    {"product", products}, {"report_base64", b64},
-	    {"npuid", ""},	   {"order_id", ""},
-	    {"accession", ""},	   {"status", "sent"},
+	    {"group_name", name},
+	    {"report_type", np_config_str(cfg, "groups.report_type")},
+	    {"date", date},
+	    {"filename", filename},
+	    {"count", count},
+	    {"format", "csv"},
+	    {"product", products},
+	    {"status", "sent"},
+	    {"agent", np_config_str(cfg, "dicom.ae_title")},
 	};
-	size_t nvars = sizeof vars / sizeof vars[0];
-	int rc = deliver(home, cfg, filename, csv, len, vars, nvars, err);
-	free(b64);
+	struct np_deliver_item item = {tmp, filename, "text/csv", NULL, vars, sizeof vars / sizeof vars[0]};
+	json_t *dest = np_config_get(cfg, "groups.delivery");
+	int rc;
+	if (!strncmp(np_json_str(dest, "type", "none"), "dicom", 5))
+		rc = np_err_set(err, NP_ERR_PERM,
+				"group reports cannot be delivered by DICOM (use email, rest or none)");
+	else
+		rc = np_deliver_send(cfg, dest, "groups.delivery.password", &item, err);
+	unlink(tmp);
 	return rc;
 }
 

@@ -4,13 +4,19 @@
  * function; until one exists in this build the action answers 501. */
 #include "np_cloud.h"
 #include "np_db.h"
+#include "np_deliver.h"
 #include "np_err.h"
 #include "np_fs.h"
+#include "np_group.h"
+#include "np_groupreport.h"
 #include "np_httpd_int.h"
 #include "np_httpd_tls.h"
 #include "np_json.h"
 #include "np_log.h"
+#include "np_notify.h"
+#include "np_qc.h"
 #include "np_spool.h"
+#include "np_stable.h"
 #include "np_study.h"
 #include "np_ul.h"
 #include "np_util.h"
@@ -501,19 +507,47 @@ int np_h_bypass_qc(struct np_req *r)
 		return 400;
 	if (strcmp(state, "qc-failed"))
 		return np__reply_error(r, 409, "conflict", "study %s is %s, not qc-failed", id, state);
-	np__audit(r, "bypass_qc", id, NULL, "unavailable");
-	return np__reply_not_impl(r, "QC bypass (np_qc_bypass)");
+	struct np_err err = {0};
+	/* who is the role and method, never a person's name: it lands in qc.json */
+	if (np_qc_bypass(r->srv->home, id, r->sid[0] || r->srv->insecure_no_auth ? "admin" : "-", &err) < 0) {
+		np__audit(r, "bypass_qc", id, NULL, "failure");
+		return np__reply_err(r, &err);
+	}
+	np__audit(r, "bypass_qc", id, NULL, "success");
+	char now[32] = "";
+	int claimed = 0;
+	np_spool_find(r->srv->home, id, now, sizeof now, &claimed, NULL);
+	return np__reply_json(r, 200, json_pack("{s:s,s:s,s:s}", "npuid", id, "state", now, "qc_result", "bypassed"));
 }
 
+/* Body {"neuropacsId"} (or {"studyInstanceUid"}) of an incoming study. */
 int np_h_force_stable(struct np_req *r)
 {
-	char id[37], dir[PATH_MAX], state[32];
-	if (body_npuid(r, id) < 0 || study_dir(r, id, dir, sizeof dir, state, sizeof state) < 0)
+	json_t *b = np__body_json(r);
+	if (!b)
 		return 400;
-	if (strcmp(state, "incoming"))
-		return np__reply_error(r, 409, "conflict", "study %s is already stable (%s)", id, state);
-	np__audit(r, "force_stable", id, NULL, "unavailable");
-	return np__reply_not_impl(r, "force stable (np_stable_force)");
+	const char *id = json_string_value(json_object_get(b, "neuropacsId"));
+	const char *uid = json_string_value(json_object_get(b, "studyInstanceUid"));
+	char key[80];
+	if (id && np_uuid_valid(id))
+		snprintf(key, sizeof key, "%s", id);
+	else if (!id && uid && np_dicom_uid_valid(uid))
+		snprintf(key, sizeof key, "%s", uid);
+	else {
+		json_decref(b);
+		return bad_param(r, "neuropacsId: expected a UUID (or studyInstanceUid: a DICOM UID)");
+	}
+	json_decref(b);
+	struct np_err err = {0};
+	char npuid[37] = "";
+	if (np_stable_force(r->srv->home, key, npuid, &err) < 0) {
+		np__audit(r, "force_stable", np_uuid_valid(key) ? key : NULL, NULL, "failure");
+		if (err.sys == ENOENT)
+			return np__reply_error(r, 404, "not_found", "no incoming study %s", key);
+		return np__reply_err(r, &err);
+	}
+	np__audit(r, "force_stable", npuid, NULL, "success");
+	return np__reply_json(r, 200, json_pack("{s:s,s:s}", "npuid", npuid, "state", "stable"));
 }
 
 int np_h_study_cancel(struct np_req *r)
@@ -559,20 +593,27 @@ int np_h_study_check_status(struct np_req *r)
 int np_h_study_group(struct np_req *r)
 {
 	const char *id;
-	char dir[PATH_MAX], state[32];
 	if (npuid_param(r, &id) < 0)
 		return 400;
 	json_t *b = np__body_json(r);
 	if (!b)
 		return 400;
-	const char *g = json_string_value(json_object_get(b, "group"));
-	int ok = g && *g && strlen(g) <= 100;
+	json_t *gv = json_object_get(b, "group");
+	char g[128] = "";
+	int ok = json_is_null(gv) || (json_is_string(gv) && np_group_name_valid(json_string_value(gv)));
+	if (json_is_string(gv))
+		snprintf(g, sizeof g, "%s", json_string_value(gv));
 	json_decref(b);
 	if (!ok)
-		return bad_param(r, "group: a group name of 1 to 100 characters");
-	if (study_dir(r, id, dir, sizeof dir, state, sizeof state) < 0)
-		return 404;
-	return np__reply_not_impl(r, "group assignment (groups)");
+		return bad_param(r, "group: a valid group name, or null to take the study out of its group");
+	struct np_db *db = req_db(r);
+	struct np_err err = {0};
+	if (!db)
+		return 503;
+	int rc = g[0] ? np_group_assign(r->srv->home, db, g, id, &err) : np_group_unassign(r->srv->home, db, id, &err);
+	if (rc < 0)
+		return np__reply_err(r, &err);
+	return np__reply_json(r, 200, json_pack("{s:s,s:o}", "npuid", id, "group", g[0] ? json_string(g) : json_null()));
 }
 
 /* ---- results ---- */
@@ -680,11 +721,24 @@ int np_h_reports(struct np_req *r)
 int np_h_result_resend(struct np_req *r)
 {
 	const char *id;
-	char dir[PATH_MAX], state[32];
-	if (npuid_param(r, &id) < 0 || study_dir(r, id, dir, sizeof dir, state, sizeof state) < 0)
+	char dir[PATH_MAX], state[32], buf[16];
+	long dest = -1;
+	if (npuid_param(r, &id) < 0)
 		return 400;
-	np__audit(r, "manual_delivery", id, NULL, "unavailable");
-	return np__reply_not_impl(r, "re-send (deliver)");
+	if (np_query_get(r->query, "destination", buf, sizeof buf) == 1 && ((dest = atol(buf)) < 0 || dest > 4))
+		return bad_param(r, "destination: 0 to 4 (default every destination)");
+	if (study_dir(r, id, dir, sizeof dir, state, sizeof state) < 0)
+		return 404;
+	struct np_err err = {0};
+	int failed = 0;
+	int rc = np_deliver_study(r->srv->home, dir, (int)dest, NP_DELIVER_RESEND, &failed, &err);
+	if (rc < 0) {
+		np__audit(r, "manual_delivery", id, "scope=study", "failure");
+		return np__reply_err(r, &err);
+	}
+	np__audit(r, "manual_delivery", id, "scope=study", rc == 0 && !failed ? "success" : "partial");
+	return np__reply_json(r, 200, json_pack("{s:s,s:b,s:i,s:o}", "npuid", id, "finished", rc == 0, "failed", failed,
+						 "deliveries", load_opt(dir, "deliveries.json")));
 }
 
 /* ---- groups ---- */
@@ -692,63 +746,25 @@ int np_h_result_resend(struct np_req *r)
 int np_h_groups(struct np_req *r)
 {
 	struct np_db *db = req_db(r);
+	struct np_err err = {0};
 	if (!db)
 		return 503;
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db->h,
-			       "SELECT g.name, g.products, g.description, g.created_at, g.completed_at, g.report_sent_at,"
-			       " (SELECT count(*) FROM studies s WHERE s.group_name = g.name) FROM groups g ORDER BY g.created_at DESC",
-			       -1, &st, NULL) != SQLITE_OK)
-		return np__reply_error(r, 500, "internal", "database error");
-	json_t *items = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *prod = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
-		json_array_append_new(items, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "name", col_json(st, 0),
-						       "products", prod ? prod : json_array(), "description",
-						       col_json(st, 2), "created_at", col_json(st, 3), "completed_at",
-						       col_json(st, 4), "report_sent_at", col_json(st, 5), "studies",
-						       col_json(st, 6)));
-	}
-	sqlite3_finalize(st);
-	return np__reply_json(r, 200, json_pack("{s:o}", "items", items));
+	json_t *l = np_group_list(db, &err);
+	if (!l)
+		return np__reply_err(r, &err);
+	return np__reply_json(r, 200, json_pack("{s:o}", "items", l));
 }
 
 int np_h_group_get(struct np_req *r)
 {
 	struct np_db *db = req_db(r);
+	struct np_err err = {0};
 	if (!db)
 		return 503;
-	sqlite3_stmt *st;
-	json_t *g = NULL;
-	if (sqlite3_prepare_v2(db->h,
-			       "SELECT name, products, description, created_at, completed_at, report_sent_at FROM groups"
-			       " WHERE name = ?",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, r->param[0], -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			json_t *prod = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
-			g = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "name", col_json(st, 0), "products",
-				      prod ? prod : json_array(), "description", col_json(st, 2), "created_at",
-				      col_json(st, 3), "completed_at", col_json(st, 4), "report_sent_at", col_json(st, 5));
-		}
-		sqlite3_finalize(st);
-	}
+	json_t *g = np_group_get(db, r->param[0], &err);
 	if (!g)
-		return np__reply_error(r, 404, "not_found", "no such group");
-	json_t *members = json_array();
-	if (sqlite3_prepare_v2(db->h,
-			       "SELECT npuid, state, qc_result, order_status, created_at FROM studies WHERE group_name = ?"
-			       " ORDER BY created_at",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, r->param[0], -1, SQLITE_TRANSIENT);
-		while (sqlite3_step(st) == SQLITE_ROW)
-			json_array_append_new(members, json_pack("{s:o,s:o,s:o,s:o,s:o}", "npuid", col_json(st, 0), "state",
-								 col_json(st, 1), "qc_result", col_json(st, 2),
-								 "order_status", col_json(st, 3), "created_at",
-								 col_json(st, 4)));
-		sqlite3_finalize(st);
-	}
-	json_object_set_new(g, "studies", members);
+		return err.cls == NP_ERR_PERM ? np__reply_error(r, 404, "not_found", "no such group")
+					      : np__reply_err(r, &err);
 	return np__reply_json(r, 200, g);
 }
 
@@ -759,19 +775,76 @@ int np_h_group_create(struct np_req *r)
 		return 400;
 	const char *n = json_string_value(json_object_get(b, "name"));
 	json_t *p = json_object_get(b, "products");
-	int ok = n && *n && strlen(n) <= 100 && json_is_array(p) && json_array_size(p) > 0;
+	const char *d = json_string_value(json_object_get(b, "description"));
+	if (!n || !np_group_name_valid(n) || (p && !json_is_array(p) && !json_is_null(p))) {
+		json_decref(b);
+		return bad_param(r, "name: a valid group name; products: an array of product ids");
+	}
+	struct np_db *db = req_db(r);
+	struct np_err err = {0};
+	if (!db) {
+		json_decref(b);
+		return 503;
+	}
+	int rc = np_group_create(db, n, json_is_array(p) ? p : NULL, d, &err);
+	json_t *g = rc == 0 ? np_group_get(db, n, &err) : NULL;
 	json_decref(b);
-	if (!ok)
-		return bad_param(r, "name (1 to 100 characters) and products (a non-empty array) are required");
-	return np__reply_not_impl(r, "group creation (groups)");
+	if (rc < 0)
+		return strstr(err.msg, "exist") ? np__reply_error(r, 409, "conflict", "%s", err.msg) : np__reply_err(r, &err);
+	return np__reply_json(r, 201, g ? g : json_object());
 }
 
-int np_h_group_delete(struct np_req *r) { return np__reply_not_impl(r, "group deletion (groups)"); }
-int np_h_group_report(struct np_req *r) { return np__reply_not_impl(r, "group report (groups)"); }
+int np_h_group_delete(struct np_req *r)
+{
+	char f[8] = "";
+	np_query_get(r->query, "force", f, sizeof f);
+	struct np_db *db = req_db(r);
+	struct np_err err = {0};
+	if (!db)
+		return 503;
+	json_t *g = np_group_get(db, r->param[0], &err);
+	if (!g)
+		return np__reply_error(r, 404, "not_found", "no such group");
+	json_decref(g);
+	if (np_group_delete(r->srv->home, db, r->param[0], !strcmp(f, "1") || !strcmp(f, "true"), &err) < 0)
+		return np__reply_error(r, 409, "conflict", "%s", err.msg);
+	return np__reply_json(r, 200, json_pack("{s:s,s:b}", "name", r->param[0], "deleted", 1));
+}
+
+int np_h_group_report(struct np_req *r)
+{
+	struct np_db *db = req_db(r);
+	struct np_err err = {0};
+	char *csv = NULL, name[256], hdr[400];
+	size_t len = 0;
+	if (!db)
+		return 503;
+	if (np_groupreport_csv(r->srv->home, db, &r->cfg, r->param[0], &csv, &len, NULL, &err) < 0)
+		return err.cls == NP_ERR_PERM ? np__reply_error(r, 404, "not_found", "%s", err.msg) : np__reply_err(r, &err);
+	if (np_groupreport_filename(&r->cfg, r->param[0], (time_t)np_now(), name, sizeof name, &err) < 0)
+		snprintf(name, sizeof name, "group-report.csv");
+	snprintf(hdr, sizeof hdr, "Content-Disposition: attachment; filename=\"%s\"\r\n", name);
+	int rc = np__reply_bytes(r, 200, "text/csv; charset=utf-8", csv, len, hdr);
+	free(csv);
+	return rc;
+}
+
 int np_h_group_report_send(struct np_req *r)
 {
-	np__audit(r, "manual_delivery", NULL, "scope=group_report", "unavailable");
-	return np__reply_not_impl(r, "group report delivery (groups)");
+	struct np_db *db = req_db(r);
+	struct np_err err = {0};
+	if (!db)
+		return 503;
+	json_t *g = np_group_get(db, r->param[0], &err);
+	if (!g)
+		return np__reply_error(r, 404, "not_found", "no such group");
+	json_decref(g);
+	if (np_groupreport_send(r->srv->home, db, &r->cfg, r->param[0], "manual", &err) < 0) {
+		np__audit(r, "manual_delivery", NULL, "scope=group_report", "failure");
+		return np__reply_error(r, err.cls == NP_ERR_TEMP ? 502 : 400, "delivery_failed", "%s", err.msg);
+	}
+	np__audit(r, "manual_delivery", NULL, "scope=group_report", "success");
+	return np__reply_json(r, 200, json_pack("{s:s,s:b}", "name", r->param[0], "sent", 1));
 }
 
 int np_h_sidecar_template(struct np_req *r)
@@ -886,12 +959,43 @@ int np_h_settings_put(struct np_req *r)
 	return np__reply_json(r, 200, o);
 }
 
+/* Body {"destination": "0".."4" | "failure" | "group"} (default "0"). */
 int np_h_test_delivery(struct np_req *r)
 {
-	np__audit(r, "manual_delivery", NULL, "scope=test", "unavailable");
-	return np__reply_not_impl(r, "test delivery (deliver)");
+	char which[16] = "0", msg[512] = "";
+	const char *ct = mg_get_header(r->c, "Content-Type");
+	if (r->ri->content_length > 0 || (ct && *ct)) {
+		json_t *b = np__body_json(r);
+		if (!b)
+			return 400;
+		json_t *d = json_object_get(b, "destination");
+		if (json_is_integer(d))
+			snprintf(which, sizeof which, "%lld", (long long)json_integer_value(d));
+		else if (json_is_string(d))
+			snprintf(which, sizeof which, "%s", json_string_value(d));
+		json_decref(b);
+	}
+	if (strcmp(which, "failure") && strcmp(which, "group") &&
+	    !(strlen(which) == 1 && which[0] >= '0' && which[0] <= '4'))
+		return bad_param(r, "destination: 0 to 4, failure or group");
+	struct np_err err = {0};
+	if (np_deliver_test(r->srv->home, which, msg, sizeof msg, &err) < 0) {
+		np__audit(r, "manual_delivery", NULL, "scope=test", "failure");
+		return np__reply_error(r, err.cls == NP_ERR_TEMP ? 502 : 400, "delivery_failed", "%s", err.msg);
+	}
+	np__audit(r, "manual_delivery", NULL, "scope=test", "success");
+	return np__reply_json(r, 200, json_pack("{s:b,s:s}", "ok", 1, "message", msg));
 }
-int np_h_test_notification(struct np_req *r) { return np__reply_not_impl(r, "test notification (deliver)"); }
+
+int np_h_test_notification(struct np_req *r)
+{
+	char msg[512] = "";
+	struct np_err err = {0};
+	if (np_notify_test(r->srv->home, msg, sizeof msg, &err) < 0)
+		return np__reply_error(r, err.cls == NP_ERR_TEMP ? 502 : 400, "notification_failed", "%s", err.msg);
+	return np__reply_json(r, 200, json_pack("{s:b,s:s}", "ok", 1, "message", msg));
+}
+
 int np_h_refresh_token(struct np_req *r)
 {
 	char msg[256] = "";

@@ -173,17 +173,19 @@ static unsigned local_status(int e)
 }
 
 #ifdef NP_TEST_HOOKS
-/* $NP_RECV_FAULT_ENOSPC=K: the K-th instance of this process fails its
- * data write with ENOSPC (disk-full tests without a full disk). */
-static int fault_enospc(unsigned long long seq)
+/* $NP_RECV_FAULT_ENOSPC=N: once an association process has written N data
+ * set bytes, writes fail with ENOSPC (a disk filling up mid-instance). */
+static int fault_enospc(size_t n)
 {
+	static unsigned long long written;
 	const char *k = getenv("NP_RECV_FAULT_ENOSPC");
-	return k && strtoull(k, NULL, 10) == seq;
+	written += n;
+	return k && written > strtoull(k, NULL, 10);
 }
 #else
-static int fault_enospc(unsigned long long seq)
+static int fault_enospc(size_t n)
 {
-	(void)seq;
+	(void)n;
 	return 0;
 }
 #endif
@@ -245,7 +247,7 @@ static unsigned st_data(void *ctx, const void *p, size_t n)
 {
 	struct np_recv_store *s = ctx;
 	int r = write_all(s->fd, p, n);
-	if (r == 0 && fault_enospc(s->seq)) {
+	if (r == 0 && fault_enospc(n)) {
 		errno = ENOSPC;
 		r = -1;
 	}

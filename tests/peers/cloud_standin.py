@@ -151,6 +151,12 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *a):
         pass
 
+    def setup(self):
+        # Headers and body go out in separate writes: without TCP_NODELAY every
+        # small reply waits for the client's delayed ACK (about 40 ms).
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().setup()
+
     @property
     def S(self):
         return self.server.st
@@ -276,14 +282,15 @@ class Handler(BaseHTTPRequestHandler):
             os.makedirs(d, exist_ok=True)
             out = open(os.path.join(d, "put-%s.zip" % parts[3]), "wb")
         left = n
+        buf = memoryview(bytearray(1 << 20))
         while left > 0:
-            chunk = self.rfile.read(min(left, 1 << 20))
-            if not chunk:
+            got = self.rfile.readinto(buf[:min(left, 1 << 20)])
+            if not got:
                 break
-            md5.update(chunk)
+            md5.update(buf[:got])
             if out:
-                out.write(chunk)
-            left -= len(chunk)
+                out.write(buf[:got])
+            left -= got
         if out:
             out.close()
         with S.lock:

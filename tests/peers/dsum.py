@@ -3,10 +3,12 @@
 # dsum.py FILE...: one line per Part 10 file, "<SOPInstanceUID> <sha256 of
 # the data set bytes after the file meta header> <transfer syntax>", sorted.
 # Used to check that np-recv stored every data set byte-identical to what
-# the sender had.
+# the sender had. A deflated data set is hashed inflated: senders such as
+# storescu re-deflate it on the wire with their own compression level.
 import hashlib
 import struct
 import sys
+import zlib
 
 LONG = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
 
@@ -35,5 +37,8 @@ out = []
 for f in sys.argv[1:]:
     b = open(f, "rb").read()
     m, off = meta(b)
-    out.append("%s %s %s" % (m.get(3, "?"), hashlib.sha256(b[off:]).hexdigest(), m.get(0x10, "?")))
+    ds = b[off:]
+    if m.get(0x10) == "1.2.840.10008.1.2.1.99":
+        ds = zlib.decompressobj(-15).decompress(ds)
+    out.append("%s %s %s" % (m.get(3, "?"), hashlib.sha256(ds).hexdigest(), m.get(0x10, "?")))
 print("\n".join(sorted(out)))

@@ -4,6 +4,7 @@
 #   server.crt/.key    SAN localhost + 127.0.0.1, serverAuth + clientAuth (one cert for
 #                      peers that are both SCP and SCU, e.g. Orthanc)
 #   client.crt/.key    clientAuth, for mutual TLS
+#   rogue.crt/.key     self-signed, trusted by nobody
 set -eu
 d=$1
 mkdir -p "$d"
@@ -23,4 +24,7 @@ extendedKeyUsage=serverAuth,clientAuth"
 	q x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out $n.crt -extfile $n.ext
 	rm -f $n.csr $n.ext
 done
+chmod 600 ./*.key
+# rogue.crt/.key: self-signed, trusted by nobody (negative mutual-TLS tests)
+q req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout rogue.key -out rogue.crt -days 2 -subj "/CN=np-test-rogue"
 chmod 600 ./*.key

@@ -1,0 +1,120 @@
+#!/bin/sh
+# bench/upload.sh [SET_MB] [RSS_SET_MB]: np-upload vs curl -T of the same ZIP
+# bytes to the same kind of sink (the cloud stand-in's presigned PUT, bodies
+# discarded), over HTTP and HTTPS on loopback; then np-upload's peak RSS on a
+# bigger set. Run by hand after `make`; not part of make check.
+#   SET_MB       size of the timed set (default 1024)
+#   RSS_SET_MB   size of the RSS set (default 2048)
+set -eu
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+SET_MB=${1:-1024}
+RSS_MB=${2:-2048}
+B=$TOP/build/bin
+W=$(mktemp -d "${TMPDIR:-/tmp}/np-bench-upload.XXXXXX")
+PIDS=""
+cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"; }
+trap cleanup EXIT INT TERM
+export NP_HOME=$W/home
+mkdir -p "$NP_HOME/etc" "$NP_HOME/db"
+for s in ready uploaded failed tmp; do mkdir -p "$NP_HOME/spool/$s"; done
+
+# A de-identified set of SET_MB MiB in 512 KiB "instances" (incompressible).
+mkset() { # DIR MB
+	mkdir -p "$1/deid/S1"
+	/usr/bin/python3 - "$1/deid/S1" "$2" <<'PY'
+import os, sys
+d, mb = sys.argv[1], int(sys.argv[2])
+blk = os.urandom(1 << 20)
+for i in range(mb * 2):
+    with open(os.path.join(d, "IM%06d.dcm" % i), "wb") as f:
+        f.write(blk[(i % 2) * 524288:][:524288])
+PY
+	echo '{"npuid":"x","patient":{"age":"060Y","sex":"F"},"products":["Atypical/MSAp/PSP-v1.0"]}' >"$1/manifest.json"
+}
+
+standin() { # NAME [tls]; sets URL
+	mkdir -p "$W/$1"
+	if [ "${2:-}" = tls ]; then
+		(cd "$W" && [ -f ca.crt ] || {
+			openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 1 -subj "/CN=bench CA" \
+				-addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign >/dev/null 2>&1
+			openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj "/CN=127.0.0.1" >/dev/null 2>&1
+			printf 'subjectAltName=IP:127.0.0.1\n' >ext.cnf
+			openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt -days 1 \
+				-extfile ext.cnf >/dev/null 2>&1; })
+		/usr/bin/python3 "$TOP/tests/peers/cloud_standin.py" --state "$W/$1" --fault discard=1 \
+			--tls-cert "$W/srv.crt" --tls-key "$W/srv.key" >/dev/null 2>&1 &
+	else
+		/usr/bin/python3 "$TOP/tests/peers/cloud_standin.py" --state "$W/$1" --fault discard=1 >/dev/null 2>&1 &
+	fi
+	PIDS="$PIDS $!"
+	i=0; while [ ! -s "$W/$1/url" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	URL=$(cat "$W/$1/url")
+}
+
+settings() { # URL
+	printf '{"cloud":{"api_url":"%s","ca_file":"%s"}}\n' "$1" "$W/ca.crt" >"$NP_HOME/etc/neuropacs.json"
+	printf 'test-api-key' | "$B/np-config" set-secret cloud.api_key
+}
+
+now() { date +%s.%N; }
+
+# Run np-upload on a fresh copy of the set; prints seconds; leaves order.json in $W/last-order.json.
+run_upload() { # SETDIR
+	u=$(/usr/bin/python3 -c 'import uuid;print(uuid.uuid4())')
+	mkdir -p "$NP_HOME/spool/ready/$u"
+	cp -al "$1/deid" "$NP_HOME/spool/ready/$u/deid"
+	cp "$1/manifest.json" "$NP_HOME/spool/ready/$u/"
+	t0=$(now)
+	/usr/bin/time -f "%M %e %U %S" -o "$W/rss" "$B/np-upload" "$NP_HOME/spool/ready/$u" 2>"$W/upload.log"
+	t1=$(now)
+	cp "$NP_HOME/spool/ready/$u/order.json" "$W/last-order.json"
+	echo "# np-upload rss/elapsed/user/sys: $(cat "$W/rss")" >&2
+	rm -rf "$NP_HOME/spool/ready/$u"
+	echo "$t1 - $t0" | bc
+}
+
+# The same ZIPs np-upload made (same plan, stored entries), for curl -T.
+make_zips() { # SETDIR OUTDIR
+	/usr/bin/python3 - "$1/deid" "$W/last-order.json" "$2" <<'PY'
+import json, os, sys, zipfile
+deid, order, out = sys.argv[1:]
+files = sorted(os.path.relpath(os.path.join(r, f), deid) for r, _, fs in os.walk(deid) for f in fs)
+os.makedirs(out, exist_ok=True)
+for i, p in enumerate(json.load(open(order))["parts"]):
+    with zipfile.ZipFile(os.path.join(out, "z%04d.zip" % i), "w", zipfile.ZIP_STORED) as z:
+        for f in files[p["first"]:p["first"] + p["count"]]:
+            z.write(os.path.join(deid, f), os.path.basename(f))
+PY
+}
+
+run_curl() { # URL ZIPDIR
+	list=$(ls "$2" | tr '\n' ',' | sed 's/,$//')
+	t0=$(now)
+	(cd "$2" && /usr/bin/time -f "# curl rss/elapsed/user/sys: %M %e %U %S" curl -s --cacert "$W/ca.crt" -T "{$list}" "$1/s3/bench/0/" -o /dev/null)
+	t1=$(now)
+	echo "$t1 - $t0" | bc
+}
+
+echo "# set: $SET_MB MiB in 512 KiB files; sink: cloud stand-in presigned PUT (bodies discarded)"
+mkset "$W/set" "$SET_MB"
+standin http
+HTTP=$URL
+standin https tls
+HTTPS=$URL
+for proto in HTTP HTTPS; do
+	eval url=\$$proto
+	settings "$url"
+	tu=$(run_upload "$W/set")
+	[ -d "$W/zips" ] || make_zips "$W/set" "$W/zips"
+	tc=$(run_curl "$url" "$W/zips")
+	zb=$(du -sb "$W/zips" | cut -f1)
+	printf '%-5s np-upload %6.2f s (%6.0f MB/s, packaging + API calls included)   curl -T %6.2f s (%6.0f MB/s)   ratio %.2f\n' \
+		"$proto" "$tu" "$(echo "$zb / $tu / 1000000" | bc -l)" "$tc" "$(echo "$zb / $tc / 1000000" | bc -l)" \
+		"$(echo "$tu / $tc" | bc -l)"
+done
+rm -rf "$W/zips" "$W/set"
+mkset "$W/big" "$RSS_MB"
+settings "$HTTPS"
+tb=$(run_upload "$W/big")
+printf 'RSS   np-upload of a %s MiB set over HTTPS: peak RSS, elapsed, user, sys: %s (KiB, s), %.1f s\n' "$RSS_MB" "$(cat "$W/rss")" "$tb"

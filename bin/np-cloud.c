@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+// np-cloud: the cloud actions of the Settings and Studies pages from a shell
+// (the same library calls np-httpd makes).
+#include "np_cloud.h"
+#include "np_config.h"
+#include "np_err.h"
+#include "np_json.h"
+#include "np_log.h"
+#include "np_spool.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: np-cloud [--home DIR] refresh-token\n"
+		   "       np-cloud [--home DIR] status NPUID     check a study's order now\n"
+		   "       np-cloud [--home DIR] cancel NPUID     cancel a study's order\n"
+		   "       np-cloud [--home DIR] list-orders      orders visible to the service user (v2)\n");
+}
+
+int main(int argc, char **argv)
+{
+	np_log_init(argv[0]);
+	static const struct option opts[] = {{"home", required_argument, 0, 'H'}, {"help", no_argument, 0, 'h'}, {0}};
+	const char *home_opt = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
+		if (c == 'H')
+			home_opt = optarg;
+		else if (c == 'h')
+			return usage(stdout), 0;
+		else
+			return usage(stderr), NP_EXIT_PERM;
+	}
+	if (optind >= argc)
+		return usage(stderr), NP_EXIT_PERM;
+	const char *cmd = argv[optind], *arg = optind + 1 < argc ? argv[optind + 1] : NULL;
+	struct np_err err = {0};
+	char home[PATH_MAX], msg[256] = "";
+	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0)
+		return np_log_err(NULL, &err), np_err_exit_code(&err);
+	int rc = -1;
+	if (!strcmp(cmd, "refresh-token")) {
+		rc = np_cloud_refresh_token(home, msg, sizeof msg, &err);
+	} else if (!strcmp(cmd, "cancel") && arg) {
+		rc = np_cloud_cancel_order(home, arg, msg, sizeof msg, &err);
+	} else if (!strcmp(cmd, "status") && arg) {
+		json_t *o = NULL;
+		rc = np_cloud_check_status(home, arg, &o, &err);
+		if (rc == 1)
+			snprintf(msg, sizeof msg, "no cloud order yet");
+		else if (rc == 0)
+			snprintf(msg, sizeof msg, "%s %lld%% %s", np_json_str(o, "status", "?"), np_json_int(o, "progress", 0),
+				 np_json_str(o, "info", ""));
+		json_decref(o);
+		rc = rc < 0 ? -1 : 0;
+	} else if (!strcmp(cmd, "list-orders")) {
+		struct np_config cfg;
+		if (np_config_load(&cfg, home, &err) == 0) {
+			struct np_cloud *cl = np_cloud_open(&cfg, &err);
+			json_t *out = NULL;
+			rc = cl ? np_cloud_list_orders(cl, &out, &err) : -1;
+			if (rc == 1)
+				snprintf(msg, sizeof msg, "protocol v1 has no list of orders");
+			else if (rc == 0)
+				json_dumpf(out, stdout, JSON_INDENT(2)), putchar('\n');
+			rc = rc < 0 ? -1 : 0;
+			json_decref(out);
+			np_cloud_close(cl);
+			np_config_free(&cfg);
+		}
+	} else {
+		return usage(stderr), NP_EXIT_PERM;
+	}
+	if (rc < 0)
+		return np_log_err(arg, &err), np_err_exit_code(&err);
+	if (msg[0])
+		printf("%s\n", msg);
+	return 0;
+}

@@ -1,0 +1,36 @@
+#!/bin/sh
+# np-recv against bad input from a scripted peer (tests/peers/pdu.py):
+# garbage, truncated PDUs, lengths beyond the data, PDVs for a context that
+# was not accepted, a data set whose SOP Instance UID differs from the
+# command's, a peer vanishing mid-instance, a full disk (fault injection),
+# an unsafe Study Instance UID, ARTIM. Nothing partial may reach incoming/.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$NP_TOP/tests/peers/recv.sh"
+plan 18
+PDU=$NP_TOP/tests/peers/pdu.py
+recv_config '{"artim_seconds": 1}'
+# the disk "fills up" after 1 MB of data set bytes per association
+NP_RECV_FAULT_ENOSPC=1000000 recv_start
+run() { /usr/bin/python3 "$PDU" "$RECV_PORT" NEUROPACS_SCP "$@" 2>&1; }
+
+is "$(run contexts)" "pc 1 0 pc 3 3 pc 5 4" "contexts: storage accepted, C-FIND class and unknown syntax refused with their reasons"
+is "$(run garbage)" "abort" "an unknown PDU type gets an A-ABORT"
+is "$(run truncated-rq)" "sent" "a truncated A-ASSOCIATE-RQ ..."
+is "$(run biglen)" "abort" "a P-DATA longer than the announced maximum gets an A-ABORT"
+is "$(run pdvlen)" "abort" "a PDV longer than its PDU gets an A-ABORT"
+is "$(run badpc)" "abort" "a PDV for a context that was not accepted gets an A-ABORT"
+is "$(run truncated-pdu)" "sent" "a P-DATA cut short ..."
+is "$(run mismatch)" "status a900" "a data set whose SOP Instance UID differs from the command gets A900"
+is "$(run vanish)" "vanished" "a peer vanishing mid-instance ..."
+is "$(run big)" "status a700" "a full disk gets A700"
+is "$(incoming_count)" 0 "nothing of the refused, vanished or disk-full instances reached incoming/"
+wait_for "[ -z \"\$(ls '$NP_HOME/spool/tmp')\" ]" 5
+is "$(ls "$NP_HOME/spool/tmp" | wc -l | tr -d ' ')" 0 "and no partial file stays in spool/tmp"
+is "$(run store)" "status 0000" "np-recv still serves a good instance afterwards"
+is "$(run unsafe)" "status 0000" "an unsafe Study Instance UID is stored ..."
+U=$(ls "$NP_HOME/spool/incoming" | grep '^unsafe-')
+like "$U" '^unsafe-[0-9a-f]{32}$' "... under a safe name"
+like "$(cat "$NP_HOME/spool/incoming/$U/source.json")" '"unsafe_study_uid": ?true' "... and flagged in source.json"
+like "$(run artim)" "closed after [12] s" "a silent peer is dropped when ARTIM expires"
+kill -0 "$RECV_PID"
+is "$?" 0 "np-recv survived it all"
