@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static void usage(FILE *f) { fprintf(f, "usage: np-index [--home DIR] --rebuild | --check\n"); }
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: np-index [--home DIR] --rebuild | --check\n");
+}
 
 struct check {
 	struct np_db *db;

@@ -157,8 +157,8 @@ static void defer(struct runner *r, const char *id, int code, const char **to)
 	e.last_exit = code;
 	if (e.attempts >= r->max_attempts) {
 		char reason[256];
-		snprintf(reason, sizeof reason, "%s failed temporarily %d times (last exit %d)", r->cmdname,
-			 e.attempts, code);
+		snprintf(reason, sizeof reason, "%s failed temporarily %d times (last exit %d)", r->cmdname, e.attempts,
+			 code);
 		np_queue_save(r->home, r->from, id, &e, NULL);
 		*to = "failed";
 		route(r, id, "failed", reason, 1);
@@ -200,8 +200,7 @@ static void finished(struct runner *r, struct job *j, int status)
 	} else {
 		defer(r, j->id, code, &to);
 	}
-	np_info(j->id, "ran cmd=%s exit=%d seconds=%.2f attempt=%d to=%s", r->cmdname, code, secs, j->attempt,
-		to);
+	np_info(j->id, "ran cmd=%s exit=%d seconds=%.2f attempt=%d to=%s", r->cmdname, code, secs, j->attempt, to);
 }
 
 static void reap(struct runner *r)
@@ -317,24 +316,44 @@ static int run(struct runner *r)
 
 static int parse(struct runner *r, int argc, char **argv, const char **home_opt)
 {
-	static const struct option opts[] = {
-		{"home", required_argument, 0, 'H'},	     {"jobs", required_argument, 0, 'j'},
-		{"once", no_argument, 0, 'o'},		     {"max-attempts", required_argument, 0, 'm'},
-		{"backoff-base", required_argument, 0, 'b'}, {"backoff-cap", required_argument, 0, 'c'},
-		{"poll", required_argument, 0, 'p'},	     {"help", no_argument, 0, 'h'},
-		{0}};
+	static const struct option opts[] = {{"home", required_argument, 0, 'H'},
+					     {"jobs", required_argument, 0, 'j'},
+					     {"once", no_argument, 0, 'o'},
+					     {"max-attempts", required_argument, 0, 'm'},
+					     {"backoff-base", required_argument, 0, 'b'},
+					     {"backoff-cap", required_argument, 0, 'c'},
+					     {"poll", required_argument, 0, 'p'},
+					     {"help", no_argument, 0, 'h'},
+					     {0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "+H:j:om:b:c:p:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'H': *home_opt = optarg; break;
-		case 'j': r->jobs = atoi(optarg); break;
-		case 'o': r->once = 1; break;
-		case 'm': r->max_attempts = atoi(optarg); break;
-		case 'b': r->base = strtod(optarg, NULL); break;
-		case 'c': r->cap = strtod(optarg, NULL); break;
-		case 'p': r->poll = strtod(optarg, NULL); break;
-		case 'h': usage(stdout); exit(0);
-		default: return -1;
+		case 'H':
+			*home_opt = optarg;
+			break;
+		case 'j':
+			r->jobs = atoi(optarg);
+			break;
+		case 'o':
+			r->once = 1;
+			break;
+		case 'm':
+			r->max_attempts = atoi(optarg);
+			break;
+		case 'b':
+			r->base = strtod(optarg, NULL);
+			break;
+		case 'c':
+			r->cap = strtod(optarg, NULL);
+			break;
+		case 'p':
+			r->poll = strtod(optarg, NULL);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return -1;
 		}
 	}
 	if (argc - optind < 5 || strcmp(argv[optind + 3], "--") || r->jobs < 1 || r->jobs > MAX_JOBS ||

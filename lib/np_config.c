@@ -91,7 +91,8 @@ int np_config_load(struct np_config *cfg, const char *home, struct np_err *err)
 	json_decref(user);
 	if (!cfg->root)
 		return np_err_sys(err, ENOMEM, "unable to load settings");
-	if (np_schema_validate(np_config_schema(), cfg->root, err) < 0 || np_template_check_settings(cfg->root, err) < 0) {
+	if (np_schema_validate(np_config_schema(), cfg->root, err) < 0 ||
+	    np_template_check_settings(cfg->root, err) < 0) {
 		char msg[sizeof err->msg];
 		snprintf(msg, sizeof msg, "%s", err->msg);
 		np_err_set(err, NP_ERR_PERM, "%s: %s", path, msg);
@@ -107,13 +108,22 @@ void np_config_free(struct np_config *cfg)
 	cfg->root = NULL;
 }
 
-json_t *np_config_get(const struct np_config *cfg, const char *path) { return np_json_path(cfg->root, path); }
+json_t *np_config_get(const struct np_config *cfg, const char *path)
+{
+	return np_json_path(cfg->root, path);
+}
 const char *np_config_str(const struct np_config *cfg, const char *path)
 {
 	return np_json_str(cfg->root, path, "");
 }
-long long np_config_int(const struct np_config *cfg, const char *path) { return np_json_int(cfg->root, path, 0); }
-int np_config_bool(const struct np_config *cfg, const char *path) { return np_json_bool(cfg->root, path, 0); }
+long long np_config_int(const struct np_config *cfg, const char *path)
+{
+	return np_json_int(cfg->root, path, 0);
+}
+int np_config_bool(const struct np_config *cfg, const char *path)
+{
+	return np_json_bool(cfg->root, path, 0);
+}
 
 static int secret_path(char *out, size_t sz, const char *home, const char *key, struct np_err *err)
 {
@@ -168,8 +178,7 @@ static int walk_secrets(json_t *sch, json_t *v, char *path, size_t sz, secret_fn
 	const char *key;
 	json_t *val;
 	void *tmp;
-	json_object_foreach_safe(v, tmp, key, val)
-	{
+	json_object_foreach_safe (v, tmp, key, val) {
 		snprintf(path + plen, sz - plen, "%s%s", plen ? "." : "", key);
 		json_t *sub = np_schema_at(np_config_schema(), path);
 		(void)sch;
@@ -183,8 +192,7 @@ static int walk_secrets(json_t *sch, json_t *v, char *path, size_t sz, secret_fn
 			size_t i;
 			json_t *it;
 			size_t l2 = strlen(path);
-			json_array_foreach(val, i, it)
-			{
+			json_array_foreach (val, i, it) {
 				snprintf(path + l2, sz - l2, ".%zu", i);
 				if (walk_secrets(sub, it, path, sz, fn, ctx) < 0)
 					return -1;
@@ -248,8 +256,7 @@ static void add_secret_keys(json_t *sch, json_t *v)
 	json_t *props = json_object_get(sch, "properties");
 	const char *key;
 	json_t *sub;
-	json_object_foreach(props, key, sub)
-	{
+	json_object_foreach (props, key, sub) {
 		if (json_is_true(json_object_get(sub, "writeOnly")) && json_is_object(v) && !json_object_get(v, key))
 			json_object_set_new(v, key, json_string(""));
 		else if (json_is_object(json_object_get(v, key)))

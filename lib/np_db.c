@@ -17,45 +17,45 @@
 
 /* Each entry moves the schema from version i to i+1. Append only. */
 static const char *const migrations[] = {
-	/* 1: studies, events, groups, audit, sessions, metrics, kv */
-	"CREATE TABLE studies ("
-	" npuid TEXT PRIMARY KEY, state TEXT NOT NULL, source TEXT, format TEXT,"
-	" study_uid TEXT, study_name TEXT, accession TEXT, patient_name TEXT, patient_id TEXT,"
-	" patient_age TEXT, patient_sex TEXT, study_date TEXT, study_description TEXT, modalities TEXT,"
-	" calling_ae TEXT, group_name TEXT, products TEXT, qc_result TEXT, order_id TEXT, order_status TEXT,"
-	" order_progress INTEGER, instances INTEGER, series INTEGER, bytes INTEGER, stable INTEGER DEFAULT 0,"
-	" linked_npuid TEXT, flags TEXT, created_at TEXT, updated_at TEXT, stable_at TEXT);"
-	"CREATE INDEX studies_state ON studies(state, created_at);"
-	"CREATE INDEX studies_created ON studies(created_at);"
-	"CREATE INDEX studies_group ON studies(group_name, created_at);"
-	"CREATE INDEX studies_qc ON studies(qc_result, created_at);"
-	"CREATE INDEX studies_study_uid ON studies(study_uid);"
-	"CREATE TABLE events (id INTEGER PRIMARY KEY, ts TEXT NOT NULL, npuid TEXT, type TEXT NOT NULL,"
-	" level TEXT NOT NULL DEFAULT 'info', detail TEXT, notified INTEGER NOT NULL DEFAULT 0);"
-	"CREATE INDEX events_ts ON events(ts);"
-	"CREATE INDEX events_npuid ON events(npuid);"
-	"CREATE INDEX events_pending ON events(notified) WHERE notified = 0;"
-	"CREATE TABLE groups (name TEXT PRIMARY KEY, products TEXT NOT NULL DEFAULT '[]', description TEXT,"
-	" created_at TEXT, completed_at TEXT, report_sent_at TEXT);"
-	"CREATE TABLE audit (id INTEGER PRIMARY KEY, ts TEXT NOT NULL, actor TEXT, role TEXT, client TEXT,"
-	" action TEXT NOT NULL, npuid TEXT, detail TEXT, outcome TEXT);"
-	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
-	"CREATE TABLE sessions (id TEXT PRIMARY KEY, actor TEXT, role TEXT, method TEXT, created_at REAL,"
-	" last_seen REAL, csrf TEXT, saml_epoch TEXT);"
-	"CREATE TABLE metrics (ts TEXT NOT NULL, name TEXT NOT NULL, value REAL, labels TEXT);"
-	"CREATE INDEX metrics_name_ts ON metrics(name, ts);"
-	"CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT);",
-	/* 2 (httpd): indexes for /api/results, the audit listing and session
-	 * expiry; audit rows can only be deleted by retention, which first sets
-	 * kv audit_purge_before to its cutoff and then deletes older rows. */
-	"CREATE INDEX studies_updated ON studies(updated_at);"
-	"CREATE INDEX studies_state_updated ON studies(state, updated_at);"
-	"CREATE INDEX audit_ts ON audit(ts);"
-	"CREATE INDEX audit_action ON audit(action, ts);"
-	"CREATE INDEX sessions_last_seen ON sessions(last_seen);"
-	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
-	" WHEN old.ts >= ifnull((SELECT value FROM kv WHERE key = 'audit_purge_before'), '')"
-	" BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;",
+    /* 1: studies, events, groups, audit, sessions, metrics, kv */
+    "CREATE TABLE studies ("
+    " npuid TEXT PRIMARY KEY, state TEXT NOT NULL, source TEXT, format TEXT,"
+    " study_uid TEXT, study_name TEXT, accession TEXT, patient_name TEXT, patient_id TEXT,"
+    " patient_age TEXT, patient_sex TEXT, study_date TEXT, study_description TEXT, modalities TEXT,"
+    " calling_ae TEXT, group_name TEXT, products TEXT, qc_result TEXT, order_id TEXT, order_status TEXT,"
+    " order_progress INTEGER, instances INTEGER, series INTEGER, bytes INTEGER, stable INTEGER DEFAULT 0,"
+    " linked_npuid TEXT, flags TEXT, created_at TEXT, updated_at TEXT, stable_at TEXT);"
+    "CREATE INDEX studies_state ON studies(state, created_at);"
+    "CREATE INDEX studies_created ON studies(created_at);"
+    "CREATE INDEX studies_group ON studies(group_name, created_at);"
+    "CREATE INDEX studies_qc ON studies(qc_result, created_at);"
+    "CREATE INDEX studies_study_uid ON studies(study_uid);"
+    "CREATE TABLE events (id INTEGER PRIMARY KEY, ts TEXT NOT NULL, npuid TEXT, type TEXT NOT NULL,"
+    " level TEXT NOT NULL DEFAULT 'info', detail TEXT, notified INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX events_ts ON events(ts);"
+    "CREATE INDEX events_npuid ON events(npuid);"
+    "CREATE INDEX events_pending ON events(notified) WHERE notified = 0;"
+    "CREATE TABLE groups (name TEXT PRIMARY KEY, products TEXT NOT NULL DEFAULT '[]', description TEXT,"
+    " created_at TEXT, completed_at TEXT, report_sent_at TEXT);"
+    "CREATE TABLE audit (id INTEGER PRIMARY KEY, ts TEXT NOT NULL, actor TEXT, role TEXT, client TEXT,"
+    " action TEXT NOT NULL, npuid TEXT, detail TEXT, outcome TEXT);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+    "CREATE TABLE sessions (id TEXT PRIMARY KEY, actor TEXT, role TEXT, method TEXT, created_at REAL,"
+    " last_seen REAL, csrf TEXT, saml_epoch TEXT);"
+    "CREATE TABLE metrics (ts TEXT NOT NULL, name TEXT NOT NULL, value REAL, labels TEXT);"
+    "CREATE INDEX metrics_name_ts ON metrics(name, ts);"
+    "CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT);",
+    /* 2 (httpd): indexes for /api/results, the audit listing and session
+     * expiry; audit rows can only be deleted by retention, which first sets
+     * kv audit_purge_before to its cutoff and then deletes older rows. */
+    "CREATE INDEX studies_updated ON studies(updated_at);"
+    "CREATE INDEX studies_state_updated ON studies(state, updated_at);"
+    "CREATE INDEX audit_ts ON audit(ts);"
+    "CREATE INDEX audit_action ON audit(action, ts);"
+    "CREATE INDEX sessions_last_seen ON sessions(last_seen);"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " WHEN old.ts >= ifnull((SELECT value FROM kv WHERE key = 'audit_purge_before'), '')"
+    " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;",
 };
 
 int np_db_exec(struct np_db *db, const char *sql, struct np_err *err)
@@ -63,9 +63,10 @@ int np_db_exec(struct np_db *db, const char *sql, struct np_err *err)
 	char *msg = NULL;
 	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		int code = sqlite3_errcode(db->h);
-		np_err_set(err, code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_FULL || code == SQLITE_IOERR
-					? NP_ERR_TEMP
-					: NP_ERR_PERM,
+		np_err_set(err,
+			   code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_FULL || code == SQLITE_IOERR
+			       ? NP_ERR_TEMP
+			       : NP_ERR_PERM,
 			   "database error: %s", msg ? msg : sqlite3_errmsg(db->h));
 		sqlite3_free(msg);
 		return -1;
@@ -154,8 +155,9 @@ static int step_done(struct np_db *db, sqlite3_stmt *st, struct np_err *err)
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		return np_err_set(err, rc == SQLITE_BUSY || rc == SQLITE_FULL || rc == SQLITE_IOERR ? NP_ERR_TEMP : NP_ERR_PERM,
-				  "database error: %s", sqlite3_errmsg(db->h));
+		return np_err_set(
+		    err, rc == SQLITE_BUSY || rc == SQLITE_FULL || rc == SQLITE_IOERR ? NP_ERR_TEMP : NP_ERR_PERM,
+		    "database error: %s", sqlite3_errmsg(db->h));
 	}
 	return 0;
 }
@@ -195,18 +197,19 @@ static void bind_json(sqlite3_stmt *st, int i, json_t *v)
 
 int np_db_study_put(struct np_db *db, const char *npuid, const char *state, json_t *m, struct np_err *err)
 {
-	sqlite3_stmt *st = prep(db,
-				"INSERT OR REPLACE INTO studies (npuid, state, source, format, study_uid, study_name,"
-				" accession, patient_name, patient_id, patient_age, patient_sex, study_date,"
-				" study_description, modalities, calling_ae, group_name, products, instances, series, bytes,"
-				" stable, linked_npuid, flags, created_at, updated_at, stable_at, qc_result, order_id,"
-				" order_status, order_progress)"
-				" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,"
-				"?24,?25,?26,"
-				" (SELECT qc_result FROM studies WHERE npuid=?1), (SELECT order_id FROM studies WHERE npuid=?1),"
-				" (SELECT order_status FROM studies WHERE npuid=?1),"
-				" (SELECT order_progress FROM studies WHERE npuid=?1))",
-				err);
+	sqlite3_stmt *st =
+	    prep(db,
+		 "INSERT OR REPLACE INTO studies (npuid, state, source, format, study_uid, study_name,"
+		 " accession, patient_name, patient_id, patient_age, patient_sex, study_date,"
+		 " study_description, modalities, calling_ae, group_name, products, instances, series, bytes,"
+		 " stable, linked_npuid, flags, created_at, updated_at, stable_at, qc_result, order_id,"
+		 " order_status, order_progress)"
+		 " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,"
+		 "?24,?25,?26,"
+		 " (SELECT qc_result FROM studies WHERE npuid=?1), (SELECT order_id FROM studies WHERE npuid=?1),"
+		 " (SELECT order_status FROM studies WHERE npuid=?1),"
+		 " (SELECT order_progress FROM studies WHERE npuid=?1))",
+		 err);
 	if (!st)
 		return -1;
 	char now[32];
@@ -246,7 +249,8 @@ int np_db_study_put(struct np_db *db, const char *npuid, const char *state, json
 
 int np_db_study_state(struct np_db *db, const char *npuid, const char *state, struct np_err *err)
 {
-	sqlite3_stmt *st = prep(db, "UPDATE studies SET state=?2, updated_at=?3, stable=(?2 != 'incoming') WHERE npuid=?1", err);
+	sqlite3_stmt *st =
+	    prep(db, "UPDATE studies SET state=?2, updated_at=?3, stable=(?2 != 'incoming') WHERE npuid=?1", err);
 	if (!st)
 		return -1;
 	char now[32];
@@ -271,9 +275,8 @@ int np_db_study_state(struct np_db *db, const char *npuid, const char *state, st
 
 int np_db_study_set(struct np_db *db, const char *npuid, const char *column, const char *value, struct np_err *err)
 {
-	static const char *const allowed[] = {"qc_result", "order_id",  "order_status", "order_progress",
-					      "group_name", "study_name", "products",     "flags",
-					      "linked_npuid", NULL};
+	static const char *const allowed[] = {"qc_result",  "order_id", "order_status", "order_progress", "group_name",
+					      "study_name", "products", "flags",	"linked_npuid",	  NULL};
 	int ok = 0;
 	for (int i = 0; allowed[i]; i++)
 		ok |= !strcmp(allowed[i], column);

@@ -98,13 +98,14 @@ extern "C" struct np_dcm *np_dcm_open(const char *path, int flags, struct np_err
 		/* GDCM aborts or allocates gigabytes on lengths that run past
 		 * the end of the file (see np_dcm_scan.c). */
 		if (!np__dcm_lengths_ok(path)) {
-			np_err_set(err, NP_ERR_PERM, "%s is not a readable DICOM file (truncated or bad lengths)", path);
+			np_err_set(err, NP_ERR_PERM, "%s is not a readable DICOM file (truncated or bad lengths)",
+				   path);
 			return nullptr;
 		}
 		np_dcm *d = new np_dcm;
 		d->reader.SetFileName(path);
-		bool ok = (flags & NP_DCM_HEADER_ONLY) ? d->reader.ReadUpToTag(gdcm::Tag(0x7fe0, 0x0010))
-						       : d->reader.Read();
+		bool ok =
+		    (flags & NP_DCM_HEADER_ONLY) ? d->reader.ReadUpToTag(gdcm::Tag(0x7fe0, 0x0010)) : d->reader.Read();
 		if (!ok) {
 			delete d;
 			np_err_set(err, NP_ERR_PERM, "%s is not a readable DICOM file", path);
@@ -127,7 +128,10 @@ extern "C" struct np_dcm *np_dcm_open(const char *path, int flags, struct np_err
 	return nullptr;
 }
 
-extern "C" void np_dcm_close(struct np_dcm *d) { delete d; }
+extern "C" void np_dcm_close(struct np_dcm *d)
+{
+	delete d;
+}
 
 extern "C" int np_dcm_get(struct np_dcm *d, const char *tagpath, char *out, size_t outsz)
 {
@@ -203,9 +207,15 @@ extern "C" int np_dcm_get_private(struct np_dcm *d, unsigned group, const char *
 	}
 }
 
-extern "C" const char *np_dcm_transfer_syntax(struct np_dcm *d) { return d->ts.c_str(); }
+extern "C" const char *np_dcm_transfer_syntax(struct np_dcm *d)
+{
+	return d->ts.c_str();
+}
 
-extern "C" int np_dcm_has_meta(struct np_dcm *d) { return d->meta ? 1 : 0; }
+extern "C" int np_dcm_has_meta(struct np_dcm *d)
+{
+	return d->meta ? 1 : 0;
+}
 
 extern "C" int np_dcm_get_private_raw(struct np_dcm *d, unsigned group, const char *creator, unsigned elem, void *out,
 				      size_t outsz, size_t *len)

@@ -37,8 +37,7 @@ int np_dcm_get_double(struct np_dcm *d, const char *tagpath, double *out);
 int np_dcm_items(struct np_dcm *d, const char *tagpath);
 /* Private element: group, private creator, element byte (low 8 bits, e.g.
  * 0x0C for (0019,xx0C)). Same returns as np_dcm_get. */
-int np_dcm_get_private(struct np_dcm *d, unsigned group, const char *creator, unsigned elem, char *out,
-		       size_t outsz);
+int np_dcm_get_private(struct np_dcm *d, unsigned group, const char *creator, unsigned elem, char *out, size_t outsz);
 /* Transfer syntax UID of the dataset (from the meta header, or inferred). */
 const char *np_dcm_transfer_syntax(struct np_dcm *d);
 /* 1 if the file had a Part 10 meta header. */
@@ -76,12 +75,12 @@ struct np_dcm_sr_item {
 int np_dcm_uid_new(char out[65], struct np_err *err);
 /* Encapsulated PDF Storage of pdf (must start with "%PDF-"); odd lengths are
  * padded with one NUL and (0042,0015) holds the exact length. */
-int np_dcm_build_pdf(const char *study_file, const struct np_dcm_result_info *info, const void *pdf,
-		     size_t pdf_len, const char *out_path, struct np_err *err);
+int np_dcm_build_pdf(const char *study_file, const struct np_dcm_result_info *info, const void *pdf, size_t pdf_len,
+		     const char *out_path, struct np_err *err);
 /* Comprehensive SR: root CONTAINER "Diagnostic imaging report" (LOINC
  * 18748-4), language en-US, then items in order. */
-int np_dcm_build_sr(const char *study_file, const struct np_dcm_result_info *info,
-		    const struct np_dcm_sr_item *items, size_t n, const char *out_path, struct np_err *err);
+int np_dcm_build_sr(const char *study_file, const struct np_dcm_result_info *info, const struct np_dcm_sr_item *items,
+		    size_t n, const char *out_path, struct np_err *err);
 
 /* --- ingest (np-stable, np-import, np-qc) --- */
 /* Raw value bytes of a private element (group, private creator, low 8 bits

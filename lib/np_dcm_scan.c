@@ -22,7 +22,10 @@ struct scan {
 	int be;		 /* retired explicit VR big endian */
 };
 
-static unsigned u16(const unsigned char *p) { return (unsigned)p[0] | (unsigned)p[1] << 8; }
+static unsigned u16(const unsigned char *p)
+{
+	return (unsigned)p[0] | (unsigned)p[1] << 8;
+}
 static uint32_t u32(const unsigned char *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -39,7 +42,8 @@ static uint32_t rd32(const struct scan *s, const unsigned char *p)
 
 static int long_vr(const unsigned char *vr)
 {
-	static const char *const v[] = {"OB", "OW", "OF", "OD", "OL", "OV", "SQ", "UC", "UR", "UT", "UN", "SV", "UV", NULL};
+	static const char *const v[] = {"OB", "OW", "OF", "OD", "OL", "OV", "SQ",
+					"UC", "UR", "UT", "UN", "SV", "UV", NULL};
 	for (int i = 0; v[i]; i++)
 		if (vr[0] == v[i][0] && vr[1] == v[i][1])
 			return 1;
@@ -212,7 +216,8 @@ int np__dcm_lengths_ok(const char *path)
 				}
 				if (len >= 17 && !memcmp(ts, "1.2.840.10008.1.2", 17) && (len == 17 || ts[17] == 0))
 					s.explicit_vr = 0;
-				else if (len >= 19 && !memcmp(ts, "1.2.840.10008.1.2.2", 19) && (len == 19 || ts[19] == 0))
+				else if (len >= 19 && !memcmp(ts, "1.2.840.10008.1.2.2", 19) &&
+					 (len == 19 || ts[19] == 0))
 					s.be = 1;
 				else if (len >= 22 && !memcmp(ts, "1.2.840.10008.1.2.1.99", 22))
 					s.explicit_vr = -1;

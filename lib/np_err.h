@@ -20,8 +20,7 @@ struct np_err {
 
 /* Fill err (may be NULL) with class and a printf-style message. Returns -1 so
  * callers can write `return np_err_set(...)`. */
-int np_err_set(struct np_err *err, enum np_err_class cls, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int np_err_set(struct np_err *err, enum np_err_class cls, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Like np_err_set for a failed system call: appends ": strerror(e)" and picks
  * the class from errno (np_err_class_of). Returns -1. */
 int np_err_sys(struct np_err *err, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

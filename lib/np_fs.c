@@ -243,7 +243,10 @@ static int rmtree_at(int dfd, const char *name, struct np_err *err)
 	return rc;
 }
 
-int np_rmtree(const char *path, struct np_err *err) { return rmtree_at(AT_FDCWD, path, err); }
+int np_rmtree(const char *path, struct np_err *err)
+{
+	return rmtree_at(AT_FDCWD, path, err);
+}
 
 int np_exists(const char *path)
 {

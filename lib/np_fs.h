@@ -41,7 +41,10 @@ int np_path_join(char *out, size_t outsz, const char *a, const char *b, struct n
 #ifdef NP_TEST_HOOKS
 void np_crash_point(const char *point);
 #else
-static inline void np_crash_point(const char *point) { (void)point; }
+static inline void np_crash_point(const char *point)
+{
+	(void)point;
+}
 #endif
 
 #endif

@@ -101,8 +101,7 @@ int np_json_merge(json_t *dst, json_t *src)
 {
 	const char *key;
 	json_t *val;
-	json_object_foreach(src, key, val)
-	{
+	json_object_foreach (src, key, val) {
 		json_t *cur = json_object_get(dst, key);
 		if (json_is_object(cur) && json_is_object(val)) {
 			if (np_json_merge(cur, val) < 0)

@@ -25,9 +25,15 @@ void np_log_init(const char *p)
 				max_level = (enum np_log_level)i;
 }
 
-void np_log_set_level(enum np_log_level lvl) { max_level = lvl; }
+void np_log_set_level(enum np_log_level lvl)
+{
+	max_level = lvl;
+}
 
-const char *np_log_prog(void) { return prog; }
+const char *np_log_prog(void)
+{
+	return prog;
+}
 
 void np_log(enum np_log_level lvl, const char *id, const char *fmt, ...)
 {

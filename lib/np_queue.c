@@ -75,8 +75,8 @@ int np_queue_save(const char *home, const char *stage, const char *id, const str
 	if (journal_path(home, stage, id, path, sizeof path, err) < 0 ||
 	    journal_dir(home, stage, dir, sizeof dir, err) < 0 || np_mkdirs(dir, 0750, err) < 0)
 		return -1;
-	json_t *o = json_pack("{s:i, s:f, s:i}", "attempts", e->attempts, "next_try", e->next_try, "last_exit",
-			      e->last_exit);
+	json_t *o =
+	    json_pack("{s:i, s:f, s:i}", "attempts", e->attempts, "next_try", e->next_try, "last_exit", e->last_exit);
 	if (o && e->to[0])
 		json_object_set_new(o, "to", json_string(e->to));
 	if (o && e->reason[0])

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <regex.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,10 +51,13 @@ static size_t utf8_len(const char *s)
 	return n;
 }
 
-static int fail(struct np_err *err, const char *path, const char *fmt, const char *a, double x)
+__attribute__((format(printf, 3, 4))) static int fail(struct np_err *err, const char *path, const char *fmt, ...)
 {
 	char what[256];
-	snprintf(what, sizeof what, fmt, a ? a : "", x);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
 	return np_err_set(err, NP_ERR_PERM, "%s: %s", *path ? path : "(top)", what);
 }
 
@@ -65,24 +69,26 @@ static int validate(json_t *root, json_t *s, json_t *v, char *path, size_t paths
 	int secret = json_is_true(json_object_get(s, "writeOnly"));
 	json_t *t = json_object_get(s, "type");
 	if (json_is_string(t) && !type_ok(json_string_value(t), v))
-		return fail(err, path, "must be of type %s", json_string_value(t), 0);
+		return fail(err, path, "must be of type %s", json_string_value(t));
 	if (json_is_array(t)) {
 		size_t i;
 		json_t *ti;
 		int ok = 0;
-		json_array_foreach(t, i, ti) ok |= type_ok(json_string_value(ti), v);
+		json_array_foreach (t, i, ti)
+			ok |= type_ok(json_string_value(ti), v);
 		if (!ok)
-			return fail(err, path, "has the wrong type%s", "", 0);
+			return fail(err, path, "has the wrong type");
 	}
 	json_t *en = json_object_get(s, "enum");
 	if (json_is_array(en)) {
 		size_t i;
 		json_t *ei;
 		int ok = 0;
-		json_array_foreach(en, i, ei) ok |= json_equal(ei, v);
+		json_array_foreach (en, i, ei)
+			ok |= json_equal(ei, v);
 		if (!ok) {
 			char *list = json_dumps(en, JSON_COMPACT | JSON_ENCODE_ANY);
-			int rc = fail(err, path, "must be one of %s", list, 0);
+			int rc = fail(err, path, "must be one of %s", list ? list : "");
 			free(list);
 			return rc;
 		}
@@ -91,18 +97,18 @@ static int validate(json_t *root, json_t *s, json_t *v, char *path, size_t paths
 		double x = json_number_value(v);
 		json_t *mn = json_object_get(s, "minimum"), *mx = json_object_get(s, "maximum");
 		if (json_is_number(mn) && x < json_number_value(mn))
-			return fail(err, path, "%smust be at least %g", "", json_number_value(mn));
+			return fail(err, path, "must be at least %g", json_number_value(mn));
 		if (json_is_number(mx) && x > json_number_value(mx))
-			return fail(err, path, "%smust be at most %g", "", json_number_value(mx));
+			return fail(err, path, "must be at most %g", json_number_value(mx));
 	}
 	if (json_is_string(v)) {
 		const char *str = json_string_value(v);
 		size_t n = utf8_len(str);
 		json_t *mn = json_object_get(s, "minLength"), *mx = json_object_get(s, "maxLength");
 		if (json_is_integer(mn) && n < (size_t)json_integer_value(mn))
-			return fail(err, path, "%smust be at least %g characters long", "", (double)json_integer_value(mn));
+			return fail(err, path, "must be at least %g characters long", (double)json_integer_value(mn));
 		if (json_is_integer(mx) && n > (size_t)json_integer_value(mx))
-			return fail(err, path, "%smust be at most %g characters long", "", (double)json_integer_value(mx));
+			return fail(err, path, "must be at most %g characters long", (double)json_integer_value(mx));
 		const char *pat = json_string_value(json_object_get(s, "pattern"));
 		if (pat) {
 			regex_t re;
@@ -110,8 +116,8 @@ static int validate(json_t *root, json_t *s, json_t *v, char *path, size_t paths
 				int m = regexec(&re, str, 0, NULL, 0);
 				regfree(&re);
 				if (m != 0)
-					return secret ? fail(err, path, "does not have the required form%s", "", 0)
-						      : fail(err, path, "does not match the pattern %s", pat, 0);
+					return secret ? fail(err, path, "does not have the required form")
+						      : fail(err, path, "does not match the pattern %s", pat);
 			}
 		}
 	}
@@ -122,20 +128,18 @@ static int validate(json_t *root, json_t *s, json_t *v, char *path, size_t paths
 		json_t *req = json_object_get(s, "required");
 		size_t i;
 		json_t *ri;
-		json_array_foreach(req, i, ri)
-		{
+		json_array_foreach (req, i, ri) {
 			if (json_is_string(ri) && !json_object_get(v, json_string_value(ri)))
-				return fail(err, path, "the key \"%s\" is required", json_string_value(ri), 0);
+				return fail(err, path, "the key \"%s\" is required", json_string_value(ri));
 		}
 		const char *key;
 		json_t *val;
-		json_object_foreach(v, key, val)
-		{
+		json_object_foreach (v, key, val) {
 			snprintf(path + plen, pathsz - plen, "%s%s", plen ? "." : "", key);
 			json_t *sub = json_object_get(props, key);
 			if (!sub) {
 				if (json_is_false(addl))
-					return fail(err, path, "is not a known setting%s", "", 0);
+					return fail(err, path, "is not a known setting");
 				sub = json_is_object(addl) ? addl : NULL;
 			}
 			if (sub && validate(root, sub, val, path, pathsz, err) < 0)
@@ -147,15 +151,14 @@ static int validate(json_t *root, json_t *s, json_t *v, char *path, size_t paths
 		json_t *mn = json_object_get(s, "minItems"), *mx = json_object_get(s, "maxItems");
 		size_t n = json_array_size(v);
 		if (json_is_integer(mn) && n < (size_t)json_integer_value(mn))
-			return fail(err, path, "%smust have at least %g items", "", (double)json_integer_value(mn));
+			return fail(err, path, "must have at least %g items", (double)json_integer_value(mn));
 		if (json_is_integer(mx) && n > (size_t)json_integer_value(mx))
-			return fail(err, path, "%smust have at most %g items", "", (double)json_integer_value(mx));
+			return fail(err, path, "must have at most %g items", (double)json_integer_value(mx));
 		json_t *items = json_object_get(s, "items");
 		size_t i;
 		json_t *it;
 		if (items)
-			json_array_foreach(v, i, it)
-			{
+			json_array_foreach (v, i, it) {
 				snprintf(path + plen, pathsz - plen, "%s%zu", plen ? "." : "", i);
 				if (validate(root, items, it, path, pathsz, err) < 0)
 					return -1;
@@ -182,8 +185,7 @@ static json_t *defaults_of(json_t *root, json_t *s)
 		json_t *out = json_is_object(d) ? json_deep_copy(d) : json_object();
 		const char *key;
 		json_t *sub;
-		json_object_foreach(props, key, sub)
-		{
+		json_object_foreach (props, key, sub) {
 			json_t *dv = defaults_of(root, sub);
 			if (dv && !json_object_get(out, key))
 				json_object_set_new(out, key, dv);
@@ -195,7 +197,10 @@ static json_t *defaults_of(json_t *root, json_t *s)
 	return d ? json_deep_copy(d) : NULL;
 }
 
-json_t *np_schema_defaults(json_t *schema) { return defaults_of(schema, schema); }
+json_t *np_schema_defaults(json_t *schema)
+{
+	return defaults_of(schema, schema);
+}
 
 json_t *np_schema_at(json_t *schema, const char *path)
 {

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 const char *const np_spool_states[] = {"incoming", "stable", "qc-passed", "qc-failed", "ready", "uploaded",
-				       "results",  "done",   "failed",    "cancelled", NULL};
+				       "results",  "done",   "failed",	  "cancelled", NULL};
 
 int np_spool_state_valid(const char *name)
 {
@@ -77,10 +77,12 @@ int np_spool_init(const char *home, struct np_err *err)
 	return 0;
 }
 
-static int valid_id(const char *id) { return id && *id && !strchr(id, '/') && strcmp(id, ".") && strcmp(id, ".."); }
+static int valid_id(const char *id)
+{
+	return id && *id && !strchr(id, '/') && strcmp(id, ".") && strcmp(id, "..");
+}
 
-int np_spool_study_dir(const char *home, const char *state, const char *id, char *out, size_t outsz,
-		       struct np_err *err)
+int np_spool_study_dir(const char *home, const char *state, const char *id, char *out, size_t outsz, struct np_err *err)
 {
 	if (!valid_id(id))
 		return np_err_set(err, NP_ERR_PERM, "invalid study id");
@@ -194,7 +196,8 @@ int np_spool_move(const char *home, struct np_db *db, const char *id, const char
 	const char *have = np_is_dir(srcw) ? srcw : np_is_dir(src) ? src : NULL;
 	if (have) {
 		if (np_is_dir(dst))
-			return np_err_set(err, NP_ERR_PERM, "cannot move to %s: a study with this id is already there", to);
+			return np_err_set(err, NP_ERR_PERM, "cannot move to %s: a study with this id is already there",
+					  to);
 		if (np_rename_durable(have, dst, err) < 0)
 			return -1;
 	} else if (!np_is_dir(dst)) {
@@ -287,8 +290,7 @@ static int by_mtime(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static int each_in(const char *home, const char *state, const char *sub, np_spool_fn fn, void *ctx,
-		   struct np_err *err)
+static int each_in(const char *home, const char *state, const char *sub, np_spool_fn fn, void *ctx, struct np_err *err)
 {
 	char dirpath[PATH_MAX];
 	snprintf(dirpath, sizeof dirpath, "%s/spool/%s%s", home, state, sub);
@@ -297,8 +299,12 @@ static int each_in(const char *home, const char *state, const char *sub, np_spoo
 		return errno == ENOENT ? 0 : np_err_sys(err, errno, "unable to read %s", dirpath);
 	size_t n = 0, cap = 64;
 	struct entry *v = malloc(cap * sizeof *v);
+	if (!v) {
+		closedir(d);
+		return np_err_sys(err, ENOMEM, "unable to list %s", dirpath);
+	}
 	struct dirent *e;
-	while (v && (e = readdir(d))) {
+	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof v->name)
 			continue;
 		char p[PATH_MAX];
@@ -310,8 +316,8 @@ static int each_in(const char *home, const char *state, const char *sub, np_spoo
 			struct entry *nv = realloc(v, (cap *= 2) * sizeof *v);
 			if (!nv) {
 				free(v);
-				v = NULL;
-				break;
+				closedir(d);
+				return np_err_sys(err, ENOMEM, "unable to list %s", dirpath);
 			}
 			v = nv;
 		}
@@ -320,8 +326,6 @@ static int each_in(const char *home, const char *state, const char *sub, np_spoo
 		n++;
 	}
 	closedir(d);
-	if (!v)
-		return np_err_sys(err, ENOMEM, "unable to list %s", dirpath);
 	qsort(v, n, sizeof *v, by_mtime);
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {

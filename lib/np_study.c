@@ -50,6 +50,8 @@ void np_study_flag(json_t *m, const char *flag)
 	}
 	size_t i;
 	json_t *f;
-	json_array_foreach(flags, i, f) if (json_is_string(f) && !strcmp(json_string_value(f), flag)) return;
+	json_array_foreach (flags, i, f)
+		if (json_is_string(f) && !strcmp(json_string_value(f), flag))
+			return;
 	json_array_append_new(flags, json_string(flag));
 }

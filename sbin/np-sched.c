@@ -61,15 +61,16 @@ struct run {
 
 static struct run runs[NJOBS];
 static char home[PATH_MAX], bindir[PATH_MAX];
-static double fake_base = -1, mono_base;
+static double fake_base = -1, mono_base, fake_rate = 1;
 
 /* Wall-clock seconds. With $NP_FAKE_NOW (test builds) the fake time starts
- * there and moves on with the monotonic clock, so schedules can be tested. */
+ * there and moves on with the monotonic clock, $NP_FAKE_RATE times as fast,
+ * so schedules can be tested in seconds. */
 static double now_s(void)
 {
 	if (fake_base < 0)
 		return np_now();
-	return fake_base + (np_mono() - mono_base);
+	return fake_base + (np_mono() - mono_base) * fake_rate;
 }
 
 static void kv_key(char *out, size_t sz, int i)
@@ -243,10 +244,15 @@ int main(int argc, char **argv)
 	if (optind != argc || (once && listing))
 		return usage(stderr), NP_EXIT_PERM;
 	struct np_err err = {0};
+#ifdef NP_TEST_HOOKS
 	if (getenv("NP_FAKE_NOW") && *getenv("NP_FAKE_NOW")) {
 		fake_base = np_now();
 		mono_base = np_mono();
+		const char *rate = getenv("NP_FAKE_RATE");
+		if (rate && atof(rate) >= 1)
+			fake_rate = atof(rate);
 	}
+#endif
 	struct np_db *db = NULL;
 	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 ||
 	    np_paths_bindir(bindir, sizeof bindir, &err) < 0 || np_spool_init(home, &err) < 0 ||
@@ -296,6 +302,7 @@ int main(int argc, char **argv)
 		}
 		if (once && !running)
 			break;
+		wait /= fake_rate;
 		if (wait < 0.05)
 			wait = 0.05;
 		struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};

@@ -4,7 +4,7 @@
 # missed while stopped runs once, SIGHUP re-reads the schedule, missing
 # programs are skipped.
 . "$(dirname "$0")/../lib/tap.sh"
-plan 12
+plan 14
 export TZ=UTC
 MK=$NP_TOP/tests/data/make_group_study.py
 P=Atypical/MSAp/PSP-v1.0
@@ -80,3 +80,13 @@ wait_for '[ "$(posts)" -ge 3 ]' 15
 is "$(posts)" 3 "after SIGHUP the new schedule fires"
 stop_pid $pid
 like "$(cat "$T/hup.log")" "reloading settings" "the reload is logged"
+
+# No overlapping runs: a clock 60 times as fast makes the heartbeat due every
+# second while each run takes two.
+printf '#!/bin/sh\necho start >> "%s/slow"\nsleep 2\necho end >> "%s/slow"\n' "$T" "$T" > "$T/fakebin/np-heartbeat"
+sed -i 's/"heartbeat_cron": "0 8 \* \* \*"/"heartbeat_cron": "* * * * *"/' "$NP_HOME/etc/neuropacs.json"
+NP_FAKE_NOW=$((mon + 21 * 86400)) NP_FAKE_RATE=60 "$SBIN/np-sched" 2> "$T/slow.log" & pid=$!
+wait_for 'grep -q "job heartbeat still running" "$T/slow.log"' 15
+stop_pid $pid
+like "$(cat "$T/slow.log")" "job heartbeat still running \(pid [0-9]+\): this run is skipped" "a job still running is not started again"
+nok "runs never overlap (no start after start)" sh -c "tr '\\n' ' ' < '$T/slow' | grep -q 'start start'"

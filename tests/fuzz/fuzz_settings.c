@@ -20,8 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	np_schema_validate(np_config_schema(), doc, &err);
 	const char *key;
 	json_t *v;
-	json_object_foreach(doc, key, v)
-	{
+	json_object_foreach (doc, key, v) {
 		json_t *sub = np_schema_at(np_config_schema(), key);
 		if (sub)
 			np_schema_validate(sub, v, &err);

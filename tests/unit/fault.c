@@ -27,7 +27,10 @@ void fault_arm(const char *call, int nth, int err)
 	armed_errno = err;
 }
 
-void fault_reset(void) { armed[0] = 0; }
+void fault_reset(void)
+{
+	armed[0] = 0;
+}
 
 static int trip(const char *call)
 {
@@ -40,12 +43,21 @@ static int trip(const char *call)
 	return 1;
 }
 
-int __wrap_fsync(int fd) { return calls_fsync++, trip("fsync") ? -1 : __real_fsync(fd); }
-int __wrap_rename(const char *a, const char *b) { return calls_rename++, trip("rename") ? -1 : __real_rename(a, b); }
+int __wrap_fsync(int fd)
+{
+	return calls_fsync++, trip("fsync") ? -1 : __real_fsync(fd);
+}
+int __wrap_rename(const char *a, const char *b)
+{
+	return calls_rename++, trip("rename") ? -1 : __real_rename(a, b);
+}
 ssize_t __wrap_write(int fd, const void *buf, size_t n)
 {
 	return calls_write++, trip("write") ? -1 : __real_write(fd, buf, n);
 }
 
 /* Every unit test binary speaks TAP, also when run by hand or by prove. */
-__attribute__((constructor)) static void tap_output(void) { setenv("CMOCKA_MESSAGE_OUTPUT", "TAP", 0); }
+__attribute__((constructor)) static void tap_output(void)
+{
+	setenv("CMOCKA_MESSAGE_OUTPUT", "TAP", 0);
+}

@@ -151,11 +151,11 @@ static void secrets_never_land_in_the_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(defaults_match_the_guide, setup, teardown),
-		cmocka_unit_test(shipped_defaults_equal_schema_defaults),
-		cmocka_unit_test_setup_teardown(user_file_overrides_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_value_names_the_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(secrets_never_land_in_the_json, setup, teardown),
+	    cmocka_unit_test_setup_teardown(defaults_match_the_guide, setup, teardown),
+	    cmocka_unit_test(shipped_defaults_equal_schema_defaults),
+	    cmocka_unit_test_setup_teardown(user_file_overrides_defaults, setup, teardown),
+	    cmocka_unit_test_setup_teardown(bad_value_names_the_key, setup, teardown),
+	    cmocka_unit_test_setup_teardown(secrets_never_land_in_the_json, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

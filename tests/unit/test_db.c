@@ -124,9 +124,10 @@ static void rows_columns_events_kv(void **state)
 	free(v);
 	assert_int_equal(np_db_exec(db, "not sql", &err), -1);
 	assert_int_equal(np_db_exec(db, "UPDATE audit SET actor='x'", &err), 0);
-	assert_int_equal(np_db_exec(db, "INSERT INTO audit (ts, action) VALUES ('t','login');"
-				     " UPDATE audit SET actor='x'",
-				     &err),
+	assert_int_equal(np_db_exec(db,
+				    "INSERT INTO audit (ts, action) VALUES ('t','login');"
+				    " UPDATE audit SET actor='x'",
+				    &err),
 			 -1);
 	np_db_close(db);
 }
@@ -134,9 +135,9 @@ static void rows_columns_events_kv(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(open_migrates_and_uses_wal, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(missing_file_is_rebuilt_from_the_spool, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(rows_columns_events_kv, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(open_migrates_and_uses_wal, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(missing_file_is_rebuilt_from_the_spool, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(rows_columns_events_kv, tmp_setup, tmp_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,7 +19,10 @@ static void put(struct buf *b, const void *p, size_t n)
 	memcpy(b->b + b->n, p, n);
 	b->n += n;
 }
-static void u16(struct buf *b, unsigned v) { put(b, (unsigned char[]){v & 0xff, v >> 8}, 2); }
+static void u16(struct buf *b, unsigned v)
+{
+	put(b, (unsigned char[]){v & 0xff, v >> 8}, 2);
+}
 static void u32(struct buf *b, unsigned long v)
 {
 	put(b, (unsigned char[]){v & 0xff, v >> 8 & 0xff, v >> 16 & 0xff, v >> 24 & 0xff}, 4);
@@ -200,10 +203,10 @@ static void damaged_files_fail_cleanly(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(reads_strings_sequences_private_binary, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(bad_paths_are_refused, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(raw_dataset_without_meta, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(damaged_files_fail_cleanly, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(reads_strings_sequences_private_binary, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(bad_paths_are_refused, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(raw_dataset_without_meta, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(damaged_files_fail_cleanly, tmp_setup, tmp_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

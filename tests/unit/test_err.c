@@ -61,10 +61,10 @@ static void long_messages_are_truncated(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(classes_follow_errno),
-		cmocka_unit_test(sys_appends_strerror_and_returns_minus_one),
-		cmocka_unit_test(set_and_exit_codes),
-		cmocka_unit_test(long_messages_are_truncated),
+	    cmocka_unit_test(classes_follow_errno),
+	    cmocka_unit_test(sys_appends_strerror_and_returns_minus_one),
+	    cmocka_unit_test(set_and_exit_codes),
+	    cmocka_unit_test(long_messages_are_truncated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,9 +50,9 @@ static void write_atomic_failures_leave_nothing_half_written(void **state)
 		int nth, err;
 		enum np_err_class cls;
 	} cases[] = {
-		{"write", 1, ENOSPC, NP_ERR_TEMP},
-		{"fsync", 1, EIO, NP_ERR_TEMP},
-		{"rename", 1, EXDEV, NP_ERR_PERM},
+	    {"write", 1, ENOSPC, NP_ERR_TEMP},
+	    {"fsync", 1, EIO, NP_ERR_TEMP},
+	    {"rename", 1, EXDEV, NP_ERR_PERM},
 	};
 	assert_int_equal(np_write_atomic(at("m.json"), "{\"v\":1}", 7, 0640, NULL), 0);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -164,13 +164,13 @@ static void rmtree_and_sizes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(write_atomic_replaces_whole, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(write_atomic_failures_leave_nothing_half_written, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(write_atomic_syncs_file_and_folder, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(append_line_adds_newline_and_fails_cleanly, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(read_file_limits, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(rename_durable_and_failure, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(rmtree_and_sizes, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(write_atomic_replaces_whole, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(write_atomic_failures_leave_nothing_half_written, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(write_atomic_syncs_file_and_folder, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(append_line_adds_newline_and_fails_cleanly, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(read_file_limits, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(rename_durable_and_failure, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(rmtree_and_sizes, tmp_setup, tmp_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -77,10 +77,10 @@ static void merge_is_recursive(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(dotted_paths_and_arrays),
-		cmocka_unit_test(parse_errors_name_the_place),
-		cmocka_unit_test_setup_teardown(save_is_sorted_indented_and_atomic, tmp_setup, tmp_teardown),
-		cmocka_unit_test(merge_is_recursive),
+	    cmocka_unit_test(dotted_paths_and_arrays),
+	    cmocka_unit_test(parse_errors_name_the_place),
+	    cmocka_unit_test_setup_teardown(save_is_sorted_indented_and_atomic, tmp_setup, tmp_teardown),
+	    cmocka_unit_test(merge_is_recursive),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,7 +43,10 @@ static void line_format_and_one_write(void **state)
 	free(out);
 }
 
-static void injected(void) { np_warn(NULL, "name=%s", "DOE^JOHN\nnp-test: info: - forged line\r"); }
+static void injected(void)
+{
+	np_warn(NULL, "name=%s", "DOE^JOHN\nnp-test: info: - forged line\r");
+}
 
 static void newlines_cannot_forge_lines(void **state)
 {
@@ -54,7 +57,10 @@ static void newlines_cannot_forge_lines(void **state)
 	free(out);
 }
 
-static void debug_filtered(void) { np_debug(NULL, "hidden"), np_error(NULL, "shown"); }
+static void debug_filtered(void)
+{
+	np_debug(NULL, "hidden"), np_error(NULL, "shown");
+}
 
 static void levels_filter(void **state)
 {
@@ -114,11 +120,11 @@ static void errors_by_class(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(line_format_and_one_write, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(newlines_cannot_forge_lines, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(levels_filter, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(long_lines_truncated_but_terminated, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(errors_by_class, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(line_format_and_one_write, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(newlines_cannot_forge_lines, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(levels_filter, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(long_lines_truncated_but_terminated, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(errors_by_class, tmp_setup, tmp_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

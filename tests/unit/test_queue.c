@@ -123,11 +123,11 @@ static void one_runner_per_stage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(backoff_is_exponential_capped_and_jittered),
-		cmocka_unit_test_setup_teardown(journal_round_trip, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(recover_finishes_routes_and_returns_claims, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(route_moves_and_clears, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(one_runner_per_stage, tmp_setup, tmp_teardown),
+	    cmocka_unit_test(backoff_is_exponential_capped_and_jittered),
+	    cmocka_unit_test_setup_teardown(journal_round_trip, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(recover_finishes_routes_and_returns_claims, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(route_moves_and_clears, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(one_runner_per_stage, tmp_setup, tmp_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

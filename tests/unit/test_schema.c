@@ -7,16 +7,16 @@
 #include <string.h>
 
 static const char *schema_text =
-	"{\"type\":\"object\",\"additionalProperties\":false,\"definitions\":{"
-	"  \"port\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":65535,\"default\":104}},"
-	" \"properties\":{"
-	"  \"dicom\":{\"type\":\"object\",\"properties\":{"
-	"    \"port\":{\"$ref\":\"#/definitions/port\"},"
-	"    \"ae\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":16,\"pattern\":\"^[A-Z_]+$\",\"default\":\"NP\"},"
-	"    \"mode\":{\"enum\":[\"a\",\"b\"],\"default\":\"a\"},"
-	"    \"key\":{\"type\":\"string\",\"writeOnly\":true,\"pattern\":\"^k-\"}}},"
-	"  \"list\":{\"type\":\"array\",\"maxItems\":2,\"items\":{\"type\":[\"string\",\"null\"]},\"default\":[]},"
-	"  \"req\":{\"type\":\"object\",\"required\":[\"id\"],\"properties\":{\"id\":{\"type\":\"string\"}}}}}";
+    "{\"type\":\"object\",\"additionalProperties\":false,\"definitions\":{"
+    "  \"port\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":65535,\"default\":104}},"
+    " \"properties\":{"
+    "  \"dicom\":{\"type\":\"object\",\"properties\":{"
+    "    \"port\":{\"$ref\":\"#/definitions/port\"},"
+    "    \"ae\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":16,\"pattern\":\"^[A-Z_]+$\",\"default\":\"NP\"},"
+    "    \"mode\":{\"enum\":[\"a\",\"b\"],\"default\":\"a\"},"
+    "    \"key\":{\"type\":\"string\",\"writeOnly\":true,\"pattern\":\"^k-\"}}},"
+    "  \"list\":{\"type\":\"array\",\"maxItems\":2,\"items\":{\"type\":[\"string\",\"null\"]},\"default\":[]},"
+    "  \"req\":{\"type\":\"object\",\"required\":[\"id\"],\"properties\":{\"id\":{\"type\":\"string\"}}}}}";
 
 static json_t *schema;
 
@@ -54,8 +54,8 @@ static void valid_documents_pass(void **state)
 {
 	(void)state;
 	assert_string_equal(check("{}"), "");
-	assert_string_equal(check("{\"dicom\":{\"port\":11112,\"ae\":\"NEURO_PACS\",\"mode\":\"b\"},\"list\":[\"x\",null]}"),
-			    "");
+	assert_string_equal(
+	    check("{\"dicom\":{\"port\":11112,\"ae\":\"NEURO_PACS\",\"mode\":\"b\"},\"list\":[\"x\",null]}"), "");
 }
 
 static void each_rule_names_the_key(void **state)
@@ -86,7 +86,8 @@ static void defaults_and_lookup(void **state)
 {
 	(void)state;
 	json_t *d = np_schema_defaults(schema);
-	json_t *want = json_loads("{\"dicom\":{\"port\":104,\"ae\":\"NP\",\"mode\":\"a\"},\"list\":[],\"req\":{}}", 0, NULL);
+	json_t *want =
+	    json_loads("{\"dicom\":{\"port\":104,\"ae\":\"NP\",\"mode\":\"a\"},\"list\":[],\"req\":{}}", 0, NULL);
 	assert_true(json_equal(d, want));
 	json_decref(d);
 	json_decref(want);
@@ -100,10 +101,10 @@ static void defaults_and_lookup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(valid_documents_pass, setup, teardown),
-		cmocka_unit_test_setup_teardown(each_rule_names_the_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(secrets_are_never_quoted, setup, teardown),
-		cmocka_unit_test_setup_teardown(defaults_and_lookup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(valid_documents_pass, setup, teardown),
+	    cmocka_unit_test_setup_teardown(each_rule_names_the_key, setup, teardown),
+	    cmocka_unit_test_setup_teardown(secrets_are_never_quoted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(defaults_and_lookup, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -238,12 +238,12 @@ static void walks_oldest_first(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(home_and_layout, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(move_records_history_and_index, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(rerun_after_crash_between_rename_and_history, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(move_refuses_and_reports, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(claim_unclaim_recover, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(walks_oldest_first, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(home_and_layout, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(move_records_history_and_index, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(rerun_after_crash_between_rename_and_history, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(move_refuses_and_reports, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(claim_unclaim_recover, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(walks_oldest_first, tmp_setup, tmp_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

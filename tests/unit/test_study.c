@@ -19,8 +19,9 @@ static void new_manifest_has_the_documented_keys(void **state)
 	assert_int_equal(np_json_int(m, "manifest_version", 0), 1);
 	assert_string_equal(np_json_str(m, "npuid", ""), "0b9f0f4e-1111-4222-8333-944444444444");
 	assert_string_equal(np_json_str(m, "source", ""), "dicom");
-	static const char *const keys[] = {"created_at", "study",    "patient",	  "series", "counts",
-					   "transfer_syntaxes", "products", "flags", "group",  "study_name", NULL};
+	static const char *const keys[] = {
+	    "created_at", "study", "patient", "series",	    "counts", "transfer_syntaxes",
+	    "products",	  "flags", "group",   "study_name", NULL};
 	for (int i = 0; keys[i]; i++)
 		assert_non_null(json_object_get(m, keys[i]));
 	assert_int_equal(np_json_int(m, "counts.instances", -1), 0);
@@ -83,13 +84,14 @@ static void manifests_match_the_schema(void **state)
 	assert_non_null(schema);
 	json_t *m = np_study_new("0b9f0f4e-1111-4222-8333-944444444444", "dicom", "dicom");
 	assert_int_equal(np_schema_validate(schema, m, &err), 0);
-	json_t *filled = json_loads("{\"study\":{\"study_instance_uid\":\"1.2.3\",\"accession_number\":\"A1\"},"
-				    "\"patient\":{\"name\":\"CANARY^X\",\"age\":null,\"sex\":\"F\"},"
-				    "\"series\":[{\"series_instance_uid\":\"1.2.3.4\",\"number\":3,\"instances\":6,"
-				    "\"transfer_syntaxes\":[\"1.2.840.10008.1.2.1\"],\"diffusion\":{\"b_values\":[0,1000]}}],"
-				    "\"counts\":{\"series\":1,\"instances\":6,\"bytes\":100,\"unreadable\":0},"
-				    "\"products\":[\"PD\"],\"group\":\"g1\",\"stable_at\":\"2026-11-27T22:04:48.115Z\"}",
-				    0, NULL);
+	json_t *filled =
+	    json_loads("{\"study\":{\"study_instance_uid\":\"1.2.3\",\"accession_number\":\"A1\"},"
+		       "\"patient\":{\"name\":\"CANARY^X\",\"age\":null,\"sex\":\"F\"},"
+		       "\"series\":[{\"series_instance_uid\":\"1.2.3.4\",\"number\":3,\"instances\":6,"
+		       "\"transfer_syntaxes\":[\"1.2.840.10008.1.2.1\"],\"diffusion\":{\"b_values\":[0,1000]}}],"
+		       "\"counts\":{\"series\":1,\"instances\":6,\"bytes\":100,\"unreadable\":0},"
+		       "\"products\":[\"PD\"],\"group\":\"g1\",\"stable_at\":\"2026-11-27T22:04:48.115Z\"}",
+		       0, NULL);
 	assert_int_equal(np_json_merge(m, filled), 0);
 	assert_int_equal(np_schema_validate(schema, m, &err), 0);
 	json_object_set_new(m, "npuid", json_string("../../etc"));
@@ -107,10 +109,10 @@ static void manifests_match_the_schema(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(new_manifest_has_the_documented_keys),
-		cmocka_unit_test_setup_teardown(save_load_round_trip, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(bad_manifests_are_permanent_errors, tmp_setup, tmp_teardown),
-		cmocka_unit_test(manifests_match_the_schema),
+	    cmocka_unit_test(new_manifest_has_the_documented_keys),
+	    cmocka_unit_test_setup_teardown(save_load_round_trip, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(bad_manifests_are_permanent_errors, tmp_setup, tmp_teardown),
+	    cmocka_unit_test(manifests_match_the_schema),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

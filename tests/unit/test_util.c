@@ -79,9 +79,11 @@ static void random_bytes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(uuid4_form_and_uniqueness), cmocka_unit_test(uuid_validation),
-		cmocka_unit_test(dicom_uids),		     cmocka_unit_test(times),
-		cmocka_unit_test(random_bytes),
+	    cmocka_unit_test(uuid4_form_and_uniqueness),
+	    cmocka_unit_test(uuid_validation),
+	    cmocka_unit_test(dicom_uids),
+	    cmocka_unit_test(times),
+	    cmocka_unit_test(random_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
