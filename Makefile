@@ -176,7 +176,7 @@ lint:
 	mandoc -Tlint -W warning $(wildcard man/man*/*.[1578])
 	clang-format --dry-run -Werror $(FORMAT_SRC)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 --library=tests/lib/cppcheck.cfg \
-		--suppress=missingIncludeSystem -Ilib $(LIB_C) $(BIN_SRC) $(SBIN_SRC)
+		--suppress=missingIncludeSystem --suppressions-list=tests/lib/cppcheck.supp -Ilib $(LIB_C) $(BIN_SRC) $(SBIN_SRC)
 
 clean:
 	rm -rf build
