@@ -11,14 +11,51 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: np-cloud [--home DIR] refresh-token\n"
-		   "       np-cloud [--home DIR] status NPUID     check a study's order now\n"
-		   "       np-cloud [--home DIR] cancel NPUID     cancel a study's order\n"
-		   "       np-cloud [--home DIR] list-orders      orders visible to the service user (v2)\n");
+	fprintf(
+	    f,
+	    "usage: np-cloud [--home DIR] refresh-token\n"
+	    "       np-cloud [--home DIR] status NPUID     check a study's order now\n"
+	    "       np-cloud [--home DIR] cancel NPUID     cancel a study's order\n"
+	    "       np-cloud [--home DIR] list-orders      orders visible to the service user (v2)\n"
+	    "       np-cloud [--home DIR] qc NPUID [txt|csv|json]   the cloud's QC check of an uploaded order (v1)\n");
+}
+
+/* The cloud's QC report of a study's order, printed as the cloud sends it. */
+static int qc(const char *home, const char *npuid, const char *fmt, char *msg, size_t msgsz, struct np_err *err)
+{
+	char state[32], dir[PATH_MAX];
+	int claimed = 0;
+	int f = np_spool_find(home, npuid, state, sizeof state, &claimed, err);
+	if (f != 0)
+		return f < 0 ? -1 : np_err_set(err, NP_ERR_PERM, "study %s not found", npuid);
+	snprintf(dir, sizeof dir, "%s/spool/%s/%s%s", home, state, claimed ? ".work/" : "", npuid);
+	json_t *o = np_order_load(dir, err);
+	const char *oid = o ? np_json_str(o, "order_id", NULL) : NULL;
+	struct np_config cfg;
+	int rc = -1;
+	if (!oid) {
+		if (o)
+			np_err_set(err, NP_ERR_PERM, "study %s has no cloud order yet", npuid);
+	} else if (np_config_load(&cfg, home, err) == 0) {
+		struct np_cloud *cl = np_cloud_open(&cfg, err);
+		char *out = NULL;
+		rc = cl ? np_cloud_qc_check(cl, oid, fmt, &out, err) : -1;
+		if (rc == 1)
+			snprintf(msg, msgsz, "protocol v2 has no QC check call");
+		else if (rc == 0)
+			fputs(out, stdout);
+		rc = rc < 0 ? -1 : 0;
+		free(out);
+		np_cloud_close(cl);
+		np_config_free(&cfg);
+	}
+	json_decref(o);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -53,10 +90,12 @@ int main(int argc, char **argv)
 		if (rc == 1)
 			snprintf(msg, sizeof msg, "no cloud order yet");
 		else if (rc == 0)
-			snprintf(msg, sizeof msg, "%s %lld%% %s", np_json_str(o, "status", "?"), np_json_int(o, "progress", 0),
-				 np_json_str(o, "info", ""));
+			snprintf(msg, sizeof msg, "%s %lld%% %s", np_json_str(o, "status", "?"),
+				 np_json_int(o, "progress", 0), np_json_str(o, "info", ""));
 		json_decref(o);
 		rc = rc < 0 ? -1 : 0;
+	} else if (!strcmp(cmd, "qc") && arg) {
+		rc = qc(home, arg, optind + 2 < argc ? argv[optind + 2] : "txt", msg, sizeof msg, &err);
 	} else if (!strcmp(cmd, "list-orders")) {
 		struct np_config cfg;
 		if (np_config_load(&cfg, home, &err) == 0) {

@@ -26,7 +26,7 @@ static void usage(FILE *f)
 /* Result formats and the file each lands in under results/. */
 static const struct {
 	const char *format, *file;
-} formats[] = {{"json", "result.json"}, {"txt", "result.txt"}, {"xml", "result.xml"},
+} formats[] = {{"json", "result.json"}, {"txt", "result.txt"},	      {"xml", "result.xml"},
 	       {"png", "result.png"},	{"features", "features.csv"}, {"pdf", "report.pdf"}};
 
 struct ctx {

@@ -150,8 +150,8 @@ static la_ssize_t zwrite(struct archive *a, void *ud, const void *buf, size_t n)
 	return (la_ssize_t)n;
 }
 
-static int add_entry(struct archive *a, const char *name, const char *path, const void *mem, long long size,
-		     char *buf, size_t bufsz, struct np_err *err)
+static int add_entry(struct archive *a, const char *name, const char *path, const void *mem, long long size, char *buf,
+		     size_t bufsz, struct np_err *err)
 {
 	struct archive_entry *e = archive_entry_new();
 	archive_entry_set_pathname(e, name);
@@ -165,8 +165,8 @@ static int add_entry(struct archive *a, const char *name, const char *path, cons
 		return np_err_set(err, NP_ERR_TEMP, "unable to add %s to the ZIP: %s", name, archive_error_string(a));
 	if (mem)
 		return archive_write_data(a, mem, (size_t)size) == (la_ssize_t)size
-			       ? 0
-			       : np_err_set(err, NP_ERR_TEMP, "unable to write the ZIP: %s", archive_error_string(a));
+			   ? 0
+			   : np_err_set(err, NP_ERR_TEMP, "unable to write the ZIP: %s", archive_error_string(a));
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return np_err_sys(err, errno, "unable to open %s", path);
@@ -411,8 +411,8 @@ static json_t *make_plan(struct files *fs, long long limit)
 		acc += fs->v[i].size;
 	}
 	if (fs->n > first || !fs->n)
-		json_array_append_new(parts,
-				      json_pack("{s:I, s:I}", "first", (json_int_t)first, "count", (json_int_t)(fs->n - first)));
+		json_array_append_new(
+		    parts, json_pack("{s:I, s:I}", "first", (json_int_t)first, "count", (json_int_t)(fs->n - first)));
 	return parts;
 }
 
@@ -470,7 +470,7 @@ static int upload(struct ctx *c, struct np_err *err)
 	int cur = 0;	 /* bs[cur] holds the part being uploaded */
 #define NEXT_PENDING()                                                                                                 \
 	do {                                                                                                           \
-		while (next < np && np_json_str(json_array_get(parts, next), "etag", NULL))                           \
+		while (next < np && np_json_str(json_array_get(parts, next), "etag", NULL))                            \
 			next++;                                                                                        \
 	} while (0)
 	NEXT_PENDING();
@@ -529,7 +529,8 @@ static int upload(struct ctx *c, struct np_err *err)
 				unlink(nb->zpath);
 			goto done;
 		}
-		np_info(c->npuid, "zip uploaded order=%s zip=%zu/%zu bytes=%lld sha256=%s", oid, i + 1, np, b->bytes, b->sha);
+		np_info(c->npuid, "zip uploaded order=%s zip=%zu/%zu bytes=%lld sha256=%s", oid, i + 1, np, b->bytes,
+			b->sha);
 		np_crash_point("upload_zip_acked");
 		packing = after;
 		cur = !cur;
@@ -542,13 +543,13 @@ static int upload(struct ctx *c, struct np_err *err)
 	}
 	size_t k;
 	json_t *prod;
-	json_array_foreach(products(c), k, prod)
-	{
+	json_array_foreach (products(c), k, prod) {
 		const char *pn = json_string_value(prod);
 		int done_already = 0;
 		size_t j;
 		json_t *s;
-		json_array_foreach(started, j, s) done_already |= pn && json_is_string(s) && !strcmp(json_string_value(s), pn);
+		json_array_foreach (started, j, s)
+			done_already |= pn && json_is_string(s) && !strcmp(json_string_value(s), pn);
 		if (!pn || done_already)
 			continue;
 		if (np_cloud_run_job(cl, oid, pn, err) < 0)
@@ -611,7 +612,8 @@ static int run(struct ctx *c)
 		return give_up(c, "the de-identified set is empty");
 	json_t *plan = json_object_get(c->order, "parts");
 	if (!json_is_array(plan)) {
-		json_object_set_new(c->order, "parts", make_plan(&c->fs, np_config_int(&c->cfg, "upload.zip_part_mb") << 20));
+		json_object_set_new(c->order, "parts",
+				    make_plan(&c->fs, np_config_int(&c->cfg, "upload.zip_part_mb") << 20));
 		json_object_set_new(c->order, "files", json_integer((json_int_t)c->fs.n));
 		json_object_set_new(c->order, "bytes", json_integer(c->fs.bytes));
 		np_order_set_status(c->order, c->db, c->npuid, NP_ORDER_UPLOADING, 0, "");
@@ -635,8 +637,8 @@ static int run(struct ctx *c)
 	if (save(c, &err) < 0)
 		return np_log_err(c->npuid, &err), np_err_exit_code(&err);
 	char detail[160];
-	snprintf(detail, sizeof detail, "order %s: %zu files in %zu ZIPs", np_json_str(c->order, "order_id", ""), c->fs.n,
-		 json_array_size(json_object_get(c->order, "parts")));
+	snprintf(detail, sizeof detail, "order %s: %zu files in %zu ZIPs", np_json_str(c->order, "order_id", ""),
+		 c->fs.n, json_array_size(json_object_get(c->order, "parts")));
 	if (c->db && np_db_event(c->db, c->npuid, "upload_succeeded", "info", detail, &err) < 0)
 		np_log_err(c->npuid, &err);
 	np_info(c->npuid, "upload succeeded %s", detail);

@@ -33,9 +33,9 @@ struct np_cloud {
 	char *password; /* v2 */
 	struct np_http *http;
 	int connected;
-	char conn_id[128];	 /* v1 session */
-	unsigned char aes[16];	 /* v1 session key */
-	char token[4096];	 /* v2 bearer */
+	char conn_id[128];     /* v1 session */
+	unsigned char aes[16]; /* v1 session key */
+	char token[4096];      /* v2 bearer */
 };
 
 static void free_secret(char *s)
@@ -80,7 +80,8 @@ struct np_cloud *np_cloud_open(const struct np_config *cfg, struct np_err *err)
 		cl->user = strdup(np_config_str(cfg, "cloud.service_user"));
 		cl->password = np_config_secret(cfg->home, "cloud.service_password", &e2);
 		if (!cl->password || !cl->user || !*cl->user) {
-			np_err_set(err, NP_ERR_PERM, "cloud protocol v2 needs cloud.service_user and cloud.service_password%s%s",
+			np_err_set(err, NP_ERR_PERM,
+				   "cloud protocol v2 needs cloud.service_user and cloud.service_password%s%s",
 				   e2.msg[0] ? ": " : "", e2.msg);
 			np_cloud_close(cl);
 			return NULL;
@@ -173,8 +174,8 @@ static int v1_connect(struct np_cloud *cl, struct np_err *err)
 	snprintf(hdr_origin, sizeof hdr_origin, "Origin-Type: %s", cl->origin);
 	const char *h1[] = {hdr_origin, NULL};
 	snprintf(url, sizeof url, "%s/api/getPubKey/", cl->base);
-	struct np_http_req req = {.method = "GET", .url = url, .headers = h1, .upload_fd = -1, .response_fd = -1,
-				  .max_response = 1 << 20};
+	struct np_http_req req = {
+	    .method = "GET", .url = url, .headers = h1, .upload_fd = -1, .response_fd = -1, .max_response = 1 << 20};
 	struct np_http_resp r;
 	if (np_http_do(cl->http, &req, &r, err) < 0)
 		return np_http_resp_free(&r), -1;
@@ -203,8 +204,14 @@ static int v1_connect(struct np_cloud *cl, struct np_err *err)
 	snprintf(url, sizeof url, "%s/api/connect/", cl->base);
 	snprintf(hdr_key, sizeof hdr_key, "X-Api-Key: %s", cl->api_key);
 	const char *h2[] = {"Content-Type: text/plain", hdr_origin, hdr_key, NULL};
-	struct np_http_req req2 = {.method = "POST", .url = url, .headers = h2, .body = ct, .body_len = strlen(ct),
-				   .upload_fd = -1, .response_fd = -1, .max_response = 1 << 20};
+	struct np_http_req req2 = {.method = "POST",
+				   .url = url,
+				   .headers = h2,
+				   .body = ct,
+				   .body_len = strlen(ct),
+				   .upload_fd = -1,
+				   .response_fd = -1,
+				   .max_response = 1 << 20};
 	int hr = np_http_do(cl->http, &req2, &r, err);
 	np_crypto_wipe(hdr_key, sizeof hdr_key);
 	if (hr < 0) {
@@ -264,8 +271,13 @@ static int v1_call(struct np_cloud *cl, const char *method, const char *name, js
 			if (!blob)
 				return -1;
 		}
-		struct np_http_req req = {.method = method, .url = url, .headers = hs, .body = blob,
-					  .body_len = blob ? strlen(blob) : 0, .upload_fd = -1, .response_fd = -1,
+		struct np_http_req req = {.method = method,
+					  .url = url,
+					  .headers = hs,
+					  .body = blob,
+					  .body_len = blob ? strlen(blob) : 0,
+					  .upload_fd = -1,
+					  .response_fd = -1,
 					  .max_response = 256u << 20};
 		struct np_http_resp r;
 		int hr = np_http_do(cl->http, &req, &r, err);
@@ -361,8 +373,8 @@ static int v2_token(struct np_cloud *cl, int force, struct np_err *err)
 	free(b);
 	snprintf(ho, sizeof ho, "Origin-Type: %s", cl->origin);
 	const char *hs[] = {ha, ho, "Accept: application/json", NULL};
-	struct np_http_req req = {.method = "GET", .url = url, .headers = hs, .upload_fd = -1, .response_fd = -1,
-				  .max_response = 1 << 16};
+	struct np_http_req req = {
+	    .method = "GET", .url = url, .headers = hs, .upload_fd = -1, .response_fd = -1, .max_response = 1 << 16};
 	struct np_http_resp r;
 	int hr = np_http_do(cl->http, &req, &r, err);
 	np_crypto_wipe(ha, sizeof ha);
@@ -408,8 +420,13 @@ static int v2_call(struct np_cloud *cl, const char *method, const char *path, js
 		snprintf(ho, sizeof ho, "Origin-Type: %s", cl->origin);
 		const char *hs[] = {ha, ho, "Content-Type: application/json", "Accept: application/json", NULL};
 		char *js = body ? json_dumps(body, JSON_COMPACT) : NULL;
-		struct np_http_req req = {.method = method, .url = url, .headers = hs, .body = js,
-					  .body_len = js ? strlen(js) : 0, .upload_fd = -1, .response_fd = -1,
+		struct np_http_req req = {.method = method,
+					  .url = url,
+					  .headers = hs,
+					  .body = js,
+					  .body_len = js ? strlen(js) : 0,
+					  .upload_fd = -1,
+					  .response_fd = -1,
 					  .max_response = 256u << 20};
 		struct np_http_resp r;
 		int hr = np_http_do(cl->http, &req, &r, err);
@@ -522,8 +539,13 @@ static int put_file(struct np_cloud *cl, const char *url, const char *path, char
 		close(fd);
 		return np_err_sys(err, e, "unable to stat %s", path);
 	}
-	struct np_http_req req = {.method = "PUT", .url = url, .upload_fd = fd, .upload_off = 0,
-				  .upload_len = st.st_size, .response_fd = -1, .max_response = 1 << 20};
+	struct np_http_req req = {.method = "PUT",
+				  .url = url,
+				  .upload_fd = fd,
+				  .upload_off = 0,
+				  .upload_len = st.st_size,
+				  .response_fd = -1,
+				  .max_response = 1 << 20};
 	struct np_http_resp r;
 	int rc = np_http_do(cl->http, &req, &r, err);
 	close(fd);
@@ -558,8 +580,8 @@ int np_cloud_upload_zip(struct np_cloud *cl, const char *order_id, int zip_index
 		json_decref(rep);
 		if (!upload_id[0])
 			return np_err_set(err, NP_ERR_TEMP, "multipart initiate: reply has no upload_id");
-		b = json_pack("{s:s, s:s, s:i, s:i}", "order_id", order_id, "upload_id", upload_id, "zip_index", zip_index,
-			      "parts", 1);
+		b = json_pack("{s:s, s:s, s:i, s:i}", "order_id", order_id, "upload_id", upload_id, "zip_index",
+			      zip_index, "parts", 1);
 		rc = v2_call(cl, "POST", "/upload/multipart/presigned-urls", b, &rep, -1, NULL, err);
 		json_decref(b);
 		if (rc < 0)
@@ -670,11 +692,11 @@ int np_cloud_status(struct np_cloud *cl, const char *order_id, struct np_cloud_s
 		const char *v = np_json_str(rep, "status", "");
 		static const struct {
 			const char *wire, *ui;
-		} map[] = {{"QUEUED", NP_ORDER_QUEUED},	      {"PENDING", NP_ORDER_QUEUED},
-			   {"UPLOADING", NP_ORDER_UPLOADING}, {"DX_STARTED", NP_ORDER_PROCESSING},
+		} map[] = {{"QUEUED", NP_ORDER_QUEUED},		{"PENDING", NP_ORDER_QUEUED},
+			   {"UPLOADING", NP_ORDER_UPLOADING},	{"DX_STARTED", NP_ORDER_PROCESSING},
 			   {"PROCESSING", NP_ORDER_PROCESSING}, {"COMPLETED", NP_ORDER_COMPLETED},
-			   {"DELIVERED", NP_ORDER_COMPLETED}, {"FAILED", NP_ORDER_FAILED},
-			   {"EXPIRED", NP_ORDER_EXPIRED},     {"CANCELLED", NP_ORDER_CANCELLED}};
+			   {"DELIVERED", NP_ORDER_COMPLETED},	{"FAILED", NP_ORDER_FAILED},
+			   {"EXPIRED", NP_ORDER_EXPIRED},	{"CANCELLED", NP_ORDER_CANCELLED}};
 		for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
 			if (!strcasecmp(v, map[i].wire))
 				s = map[i].ui;
@@ -728,8 +750,7 @@ static int v2_download(struct np_cloud *cl, const char *what, const char *order_
 	return finish_tmp(fd, tmp, path, rc == 0, err);
 }
 
-int np_cloud_result(struct np_cloud *cl, const char *order_id, const char *format, const char *path,
-		    struct np_err *err)
+int np_cloud_result(struct np_cloud *cl, const char *order_id, const char *format, const char *path, struct np_err *err)
 {
 	static const char *const v1fmt[] = {"txt", "xml", "json", "png", "features", NULL};
 	if (is_v2(cl))
@@ -861,8 +882,9 @@ int np_cloud_refresh_token(const char *home, char *msg, size_t msgsz, struct np_
 		return -1;
 	int rc = np_cloud_reconnect(cl, err);
 	if (rc == 0)
-		snprintf(msg, msgsz, "%s", is_v2(cl) ? "new access token cached"
-						      : "protocol v1 has no token; a new encrypted session was opened");
+		snprintf(msg, msgsz, "%s",
+			 is_v2(cl) ? "new access token cached"
+				   : "protocol v1 has no token; a new encrypted session was opened");
 	np_cloud_close(cl);
 	return rc;
 }
@@ -962,14 +984,16 @@ int np_cloud_cancel_order(const char *home, const char *npuid, char *msg, size_t
 	np_config_free(&cfg);
 	snprintf(msg, msgsz, "%s",
 		 !strcmp(scope, "cloud") ? "order cancelled at the Neuropacs cloud"
-		 : oid ? "cancelled locally only: cloud protocol v1 has no cancel, the cloud may still process the order"
-		       : "cancelled before upload");
+		 : oid
+		     ? "cancelled locally only: cloud protocol v1 has no cancel, the cloud may still process the order"
+		     : "cancelled before upload");
 	struct np_db *db = np_db_open(home, NULL);
 	np_order_set_status(order, db, npuid, NP_ORDER_CANCELLED, (int)np_json_int(order, "progress", 0), msg);
 	json_object_set_new(order, "cancel_scope", json_string(scope));
 	int rc = np_order_save(dir, order, err);
 	json_decref(order);
-	if (rc == 0 && !claimed && (!strcmp(state, "ready") || !strcmp(state, "uploaded") || !strcmp(state, "qc-passed")))
+	if (rc == 0 && !claimed &&
+	    (!strcmp(state, "ready") || !strcmp(state, "uploaded") || !strcmp(state, "qc-passed")))
 		rc = np_spool_move(home, db, npuid, state, "cancelled", "order cancelled", err);
 	np_db_close(db);
 	if (rc == 0)

@@ -170,7 +170,8 @@ int np_http_do(struct np_http *h, const struct np_http_req *req, struct np_http_
 	CURL *c = h->curl;
 	memset(resp, 0, sizeof *resp);
 	curl_easy_reset(c);
-	struct sink sink = {.resp = resp, .max = req->max_response ? req->max_response : 64u << 20, .fd = req->response_fd};
+	struct sink sink = {
+	    .resp = resp, .max = req->max_response ? req->max_response : 64u << 20, .fd = req->response_fd};
 	struct src src = {.fd = req->upload_fd, .off = req->upload_off, .left = req->upload_len};
 	struct curl_slist *hl = NULL;
 	for (const char *const *p = req->headers; p && *p; p++)

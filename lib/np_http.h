@@ -21,22 +21,22 @@ struct np_http_opts {
 };
 
 struct np_http_req {
-	const char *method;	     /* "GET", "POST", "PUT", "PATCH" */
+	const char *method; /* "GET", "POST", "PUT", "PATCH" */
 	const char *url;
-	const char *const *headers;  /* NULL-terminated "Name: value" list, may be NULL */
-	const void *body;	     /* request body in memory (may be NULL) */
+	const char *const *headers; /* NULL-terminated "Name: value" list, may be NULL */
+	const void *body;	    /* request body in memory (may be NULL) */
 	size_t body_len;
-	int upload_fd;		     /* >= 0: PUT upload_len bytes from this fd at upload_off instead */
+	int upload_fd; /* >= 0: PUT upload_len bytes from this fd at upload_off instead */
 	off_t upload_off, upload_len;
-	size_t max_response;	     /* larger bodies are an error; 0 = 64 MiB */
-	int response_fd;	     /* >= 0: write the body there instead of memory */
+	size_t max_response; /* larger bodies are an error; 0 = 64 MiB */
+	int response_fd;     /* >= 0: write the body there instead of memory */
 };
 
 struct np_http_resp {
 	long status;
 	char *body; /* malloc'd, NUL-terminated (empty when sent to response_fd) */
 	size_t len;
-	char etag[256];	  /* ETag response header, verbatim (quotes kept) */
+	char etag[256]; /* ETag response header, verbatim (quotes kept) */
 	char content_type[128];
 };
 

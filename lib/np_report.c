@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 const char np_report_disclaimer[] =
-	"Patient management decisions should not be made solely on the basis of analysis by neuropacs\u2122.";
+    "Patient management decisions should not be made solely on the basis of analysis by neuropacs\u2122.";
 const char np_report_not_clinical[] = "Not for clinical use.";
 
 static const struct {
@@ -73,7 +73,7 @@ static int build(json_t *r, json_t *order, struct line *ls, int max)
 	do {                                                                                                           \
 		if (n < max) {                                                                                         \
 			ls[n].kind = k;                                                                                \
-			snprintf(ls[n].text, sizeof ls[n].text, __VA_ARGS__);                                         \
+			snprintf(ls[n].text, sizeof ls[n].text, __VA_ARGS__);                                          \
 			n++;                                                                                           \
 		}                                                                                                      \
 	} while (0)
@@ -94,7 +94,8 @@ static int build(json_t *r, json_t *order, struct line *ls, int max)
 	double a = 0, m = 0;
 	if (np_report_value(r, "Atypical", NULL, &a)) {
 		L('b', "Atypical score: %.3f (%s)", a, a >= 0.5 ? "positive" : "negative");
-		L('n', "The result indicates that there is %sevidence of Atypical Parkinsonism.", a >= 0.5 ? "" : "no ");
+		L('n', "The result indicates that there is %sevidence of Atypical Parkinsonism.",
+		  a >= 0.5 ? "" : "no ");
 		if (a >= 0.5 && np_report_value(r, "PSPvsMSAp", NULL, &m)) {
 			L('b', "MSAp-vs-PSP score: %.3f (%s)", m, m >= 0.5 ? "PSP" : "MSAp");
 			L('n', "The result indicates that the findings are more consistent with %s.",

@@ -4,7 +4,7 @@
 # crypto matches the worked example of cloud-api.md 3.2.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NP_TOP/tests/peers/cloud.sh"
-plan 24
+plan 25
 ok "stand-in v1 crypto matches the worked example (cloud-api.md 3.2)" /usr/bin/python3 "$CLOUD_PEER" --vector
 
 U=4d1f0e2a-6b1c-4c55-9a0e-1e2f3a4b5c6d
@@ -46,3 +46,4 @@ ok "results in every format" sh -c "cd '$STUDY/results' && test -s result.json -
 pdftotext "$STUDY/results/report.pdf" "$T/report.txt" 2>/dev/null
 like "$(tr '\n' ' ' < "$T/report.txt")" "Patient management decisions should not be made solely on the basis of analysis by neuropacs" "local PDF has the required sentence"
 nok "no PHI or secret in any log" grep -qaE 'Doe\^John|MRN-000123|test-api-key|Service-Password' "$T/up.log" "$T/poll.log"
+like "$("$BIN/np-cloud" qc $U 2>&1)" "QC PASSED" "np-cloud qc prints the cloud's QC report (v1 qcCheck)"

@@ -144,7 +144,7 @@ static void test_digest(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(test_worked_example), cmocka_unit_test(test_fresh_iv),
-					   cmocka_unit_test(test_padding),	 cmocka_unit_test(test_b64),
-					   cmocka_unit_test(test_oaep),		 cmocka_unit_test(test_digest)};
+					   cmocka_unit_test(test_padding),	  cmocka_unit_test(test_b64),
+					   cmocka_unit_test(test_oaep),		  cmocka_unit_test(test_digest)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
