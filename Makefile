@@ -52,7 +52,7 @@ SAN_PROGS  := $(call progs,$(BS))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BS)/tests/%,$(UNIT_SRC))
 PEER_BINS  := $(patsubst tests/peers/%.c,$(B)/peers/%,$(PEER_SRC)) $(patsubst tests/peers/%.c,$(B)/peers/%.so,$(SHIM_SRC))
 
-.PHONY: vendor all check run demo install clean lint deps deps-build deps-run deps-test san unit fuzz bench-deps
+.PHONY: vendor all check run demo install clean lint deps deps-build deps-run deps-test san unit fuzz bench-deps browser-deps
 .DELETE_ON_ERROR:
 
 all: deps-build $(B)/lib/libnp.a $(PROGS) $(PEER_BINS) vendor
@@ -144,9 +144,18 @@ $(BF)/libnp.a: $(call objs,$(BF))
 $(BF)/%: tests/fuzz/%.c $(BF)/libnp.a
 	clang -std=c11 $(FUZZ_CFLAGS) -fsanitize=fuzzer $(DEPFLAGS) -MF $(@D)/.$(@F).d -o $@ $< $(BF)/libnp.a $(LDFLAGS) $(LDLIBS)
 
+# ---- browser test tooling (playwright-core from npm, drives Debian's chromium) ----
+BROWSER_MODULES := $(B)/browser/node_modules/playwright-core/package.json
+browser-deps: $(BROWSER_MODULES)
+$(BROWSER_MODULES): tests/browser/package.json tests/browser/package-lock.json
+	@mkdir -p $(B)/browser && cp tests/browser/package.json tests/browser/package-lock.json $(B)/browser/
+	@cd $(B)/browser && { npm ci --no-audit --no-fund --ignore-scripts >/dev/null 2>&1 && touch node_modules/playwright-core/package.json; } \
+		|| echo "warning: npm could not install playwright-core; browser tests will be skipped"
+
 # ---- tests ----
 # NP_BUILD tells tests where the binaries under test are (the sanitizer build).
 check: deps-build deps-run deps-test all san
+	@$(MAKE) --no-print-directory browser-deps
 	@$(MAKE) --no-print-directory fuzz || echo "fuzz targets not built (clang missing?)"
 	NP_TOP=$(CURDIR) NP_BUILD=$(CURDIR)/$(BS) NP_PLAIN=$(CURDIR)/$(B) \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

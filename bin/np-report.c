@@ -99,7 +99,8 @@ int main(int argc, char **argv)
 		free(csv);
 	}
 	if (rc < 0) {
-		np_log_err(NULL, &err);
+		if (mode != 's') /* a failed send was logged with its group by the library */
+			np_log_err(NULL, &err);
 		exit_code = np_err_exit_code(&err);
 	}
 	np_db_close(db);

@@ -30,8 +30,8 @@ int np_groupreport_csv(const char *home, struct np_db *db, const struct np_confi
 int np_groupreport_filename(const struct np_config *cfg, const char *name, time_t t, char *out, size_t outsz,
 			    struct np_err *err);
 
-/* Build the report of `name` and deliver it to groups.delivery (email, rest;
- * "none" delivers nothing and succeeds). Records group_report_sent or
+/* Build the report of `name` and deliver it to groups.delivery with
+ * np_deliver_send (email, rest; "none" delivers nothing and succeeds). Records group_report_sent or
  * group_report_send_failed and, on success, report_sent_at. `why` ("manual",
  * "complete", "schedule") goes to the log and the event detail. Returns 0,
  * or -1 with err (temporary for network errors). */

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+// Logs: view, filter, search, live stream, download as file, CSV, JSON or ZIP.
+import { get, qs } from '../api.js';
+import { h, clear, showError } from '../ui.js';
+
+export const title = 'Logs';
+const st = { service: '', level: '', q: '', since: '', until: '' };
+let tbody, source = null, streamBtn;
+
+function filters() {
+  return { service: st.service, level: st.level, q: st.q, since: st.since, until: st.until };
+}
+
+function line(e) {
+  return h('tr', { class: 'level-' + (e.level || '') }, h('td', {}, e.ts || ''), h('td', {}, e.service || ''),
+    h('td', {}, e.level || ''), h('td', {}, e.id && e.id !== '-' ? e.id : ''), h('td', {}, e.message || ''));
+}
+
+export async function render(view) {
+  stopStream();
+  const svc = h('select', { id: 'log-service' }, h('option', { value: '' }, 'All services'));
+  const lvl = h('select', { id: 'log-level' }, ['', 'error', 'warning', 'info', 'debug'].map((l) => h('option', { value: l, selected: st.level === l }, l || 'Any level')));
+  const q = h('input', { type: 'search', id: 'log-search', placeholder: 'Search text or id', value: st.q });
+  const since = h('input', { type: 'datetime-local', id: 'log-since' });
+  const until = h('input', { type: 'datetime-local', id: 'log-until' });
+  const iso = (v) => (v ? new Date(v).toISOString() : '');
+  const apply = () => {
+    Object.assign(st, { service: svc.value, level: lvl.value, q: q.value.trim(), since: iso(since.value), until: iso(until.value) });
+    if (source) { stopStream(); startStream(); }
+    refresh().catch(showError);
+  };
+  for (const el of [svc, lvl, since, until]) el.addEventListener('change', apply);
+  q.addEventListener('keydown', (e) => { if (e.key === 'Enter') apply(); });
+  streamBtn = h('button', { type: 'button', id: 'stream-logs', 'aria-pressed': 'false', onclick: () => (source ? stopStream() : startStream()) }, 'Stream logs');
+  const dl = (format, label) => h('a', { class: 'button', id: 'log-dl-' + format, href: '/api/logs/download' + qs({ format, ...filters() }), download: '',
+    onclick: (e) => { e.currentTarget.href = '/api/logs/download' + qs({ format, ...filters() }); } }, label);
+  tbody = h('tbody');
+  clear(view, h('h1', {}, 'Logs'),
+    h('div', { class: 'filters' }, h('label', {}, 'Service', svc), h('label', {}, 'Level', lvl), h('label', {}, 'Search', q),
+      h('label', {}, 'Since', since), h('label', {}, 'Until', until), streamBtn,
+      h('span', {}, 'Download: '), dl('file', 'File'), dl('csv', 'CSV'), dl('json', 'JSON'), dl('zip', 'ZIP')),
+    h('table', { class: 'logs', id: 'logs' }, h('thead', {}, h('tr', {}, ['Time', 'Service', 'Level', 'Id', 'Message'].map((c) => h('th', { scope: 'col' }, c)))), tbody));
+  get('/api/logs/services').then((s) => {
+    for (const x of s.items || []) svc.append(h('option', { value: x, selected: st.service === x }, x));
+  }).catch(() => {});
+  window.addEventListener('hashchange', stopStream, { once: true });
+  await refresh();
+}
+
+export async function refresh() {
+  if (!tbody || !tbody.isConnected) return;
+  const d = await get('/api/logs' + qs({ ...filters(), limit: 500 }));
+  const items = d.items || [];
+  clear(tbody, items.length ? items.slice().reverse().map(line) : h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No log entries match.')));
+}
+
+function startStream() {
+  source = new EventSource('/api/logs/stream' + qs(filters()));
+  source.onmessage = (ev) => {
+    try { tbody.prepend(line(JSON.parse(ev.data))); } catch (_) { /* keep-alive */ }
+    while (tbody.rows.length > 2000) tbody.deleteRow(-1);
+  };
+  source.onerror = () => { if (source && source.readyState === EventSource.CLOSED) stopStream(); };
+  streamBtn.textContent = 'Stop streaming';
+  streamBtn.setAttribute('aria-pressed', 'true');
+}
+
+function stopStream() {
+  if (source) source.close();
+  source = null;
+  if (streamBtn) { streamBtn.textContent = 'Stream logs'; streamBtn.setAttribute('aria-pressed', 'false'); }
+}

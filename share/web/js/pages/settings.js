@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+// Settings: the form is generated from the settings JSON Schema, so a new
+// setting needs no new UI code. Secrets show as "********" and are kept
+// unless replaced.
+import { get, post, put } from '../api.js';
+import { h, clear, toast, showError, openDialog } from '../ui.js';
+
+export const title = 'Settings';
+let schema, form, errBox;
+
+function resolve(node) {
+  while (node && node.$ref) node = schema.definitions[node.$ref.split('/').pop()];
+  return node || {};
+}
+
+const WORDS = { api: 'API', url: 'URL', idp: 'IdP', sp: 'SP', tls: 'TLS', ae: 'AE', aets: 'AE titles', ca: 'CA', pem: 'PEM',
+  mb: 'MB', gb: 'GB', cpu: 'CPU', id: 'ID', dicom: 'DICOM', smtp: 'SMTP', saml: 'SAML', pdu: 'PDU', uid: 'UID', nameid: 'NameID' };
+function label(key, node) {
+  if (node.title) return node.title;
+  const s = key.split('_').map((w) => WORDS[w] || w).join(' ');
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function field(key, node, value, path) {
+  node = resolve(node);
+  const id = 'set-' + path.replace(/\./g, '-');
+  const help = node.description ? h('span', { class: 'help' }, node.description) : null;
+  if (node.type === 'object' && node.properties) {
+    return h('fieldset', { dataset: { group: path } }, h('legend', {}, label(key, node)), help,
+      h('div', { class: 'form-grid' }, Object.entries(node.properties).map(([k, n]) => field(k, n, value ? value[k] : undefined, path + '.' + k))));
+  }
+  if (node.type === 'array' && node.items && resolve(node.items).type === 'object') return destinations(key, node, value || [], path);
+  let input;
+  if (node.type === 'boolean') {
+    input = h('input', { type: 'checkbox', id, checked: !!value, dataset: { path, kind: 'bool' } });
+    return h('div', { class: 'check' }, h('label', { class: 'inline', for: id }, input, label(key, node)), help);
+  }
+  if (node.enum) {
+    input = h('select', { id, dataset: { path, kind: node.type === 'integer' ? 'int' : 'str' } },
+      node.enum.map((v) => h('option', { value: v, selected: v === value }, String(v))));
+  } else if (node.type === 'integer' || node.type === 'number') {
+    input = h('input', { type: 'number', id, value: value ?? '', min: node.minimum, max: node.maximum, dataset: { path, kind: 'int' } });
+  } else if (node.type === 'array') {
+    input = h('textarea', { id, rows: 2, dataset: { path, kind: 'list' } }, (value || []).join('\n'));
+  } else if (node.type === 'object') {
+    input = h('textarea', { id, rows: 2, dataset: { path, kind: 'json' } }, JSON.stringify(value || {}, null, 1));
+  } else if (node.writeOnly) {
+    input = h('input', { type: 'password', id, value: value || '', autocomplete: 'new-password', dataset: { path, kind: 'secret' } });
+  } else if (/_template$|_pem$/.test(key) || (node.maxLength || 0) > 4096) {
+    input = h('textarea', { id, rows: 3, dataset: { path, kind: 'str' } }, value ?? '');
+  } else {
+    input = h('input', { id, value: value ?? '', maxlength: node.maxLength, dataset: { path, kind: 'str' } });
+  }
+  const extra = path === 'saml.idp_metadata_url'
+    ? h('button', { type: 'button', id: 'saml-fetch', onclick: () => samlFetch(input.value).catch(showError) }, 'Fetch') : null;
+  return h('label', { for: id }, label(key, node), input, extra, help);
+}
+
+function destinations(key, node, list, path) {
+  const box = h('div', { id: 'set-' + path.replace(/\./g, '-') });
+  const max = node.maxItems || 5;
+  const redraw = () => {
+    clear(box, list.map((d, i) => h('fieldset', { dataset: { group: path + '.' + i } },
+      h('legend', {}, `Destination ${i + 1}`),
+      h('div', { class: 'form-grid' }, Object.entries(resolve(node.items).properties).map(([k, n]) => field(k, n, d[k], `${path}.${i}.${k}`))),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', onclick: () => testDelivery(i).catch(showError) }, 'Test Delivery'),
+        h('button', { type: 'button', class: 'danger', onclick: () => { list.splice(i, 1); redraw(); } }, 'Remove')))),
+    list.length < max ? h('button', { type: 'button', id: 'add-destination', onclick: () => { collectInto(list, path); list.push({ type: 'none' }); redraw(); } }, 'Add destination') : null);
+  };
+  redraw();
+  return h('fieldset', { dataset: { list: path } }, h('legend', {}, label(key, node)), h('span', { class: 'help' }, node.description || ''), box);
+}
+
+// Keep values typed in destination fields when the list is redrawn.
+function collectInto(list, path) {
+  const v = collect();
+  const parts = path.split('.');
+  let cur = v;
+  for (const p of parts) cur = cur ? cur[p] : undefined;
+  if (Array.isArray(cur)) cur.forEach((d, i) => { list[i] = d; });
+}
+
+function setPath(obj, path, val) {
+  const parts = path.split('.');
+  let cur = obj;
+  parts.slice(0, -1).forEach((p, i) => {
+    const nextIsIndex = /^\d+$/.test(parts[i + 1]);
+    if (cur[p] === undefined) cur[p] = nextIsIndex ? [] : {};
+    cur = cur[p];
+  });
+  cur[parts[parts.length - 1]] = val;
+}
+
+function collect() {
+  const out = {};
+  for (const el of form.querySelectorAll('[data-path]')) {
+    const k = el.dataset.kind;
+    let v;
+    if (k === 'bool') v = el.checked;
+    else if (k === 'int') v = el.value === '' ? undefined : Number(el.value);
+    else if (k === 'list') v = el.value.split(/[\n,]/).map((x) => x.trim()).filter(Boolean);
+    else if (k === 'json') { try { v = JSON.parse(el.value || '{}'); } catch (_) { throw new Error(el.dataset.path + ': not valid JSON'); } }
+    else v = el.value;
+    if (v !== undefined) setPath(out, el.dataset.path, v);
+  }
+  for (const fs of form.querySelectorAll('[data-list]')) {
+    if (!fs.querySelector('[data-path]')) setPath(out, fs.dataset.list, []);
+  }
+  return out;
+}
+
+async function save() {
+  errBox.textContent = '';
+  let body;
+  try { body = collect(); } catch (e) { errBox.textContent = e.message; return; }
+  try {
+    const r = await put('/api/settings', body);
+    toast(`Settings saved (${(r.changed || []).length} changed).`);
+    await render(document.getElementById('view'));
+  } catch (e) {
+    errBox.textContent = e.message;
+    const key = (e.message.split(':')[0] || '').trim();
+    const el = form.querySelector(`[data-path="${CSS.escape(key)}"]`);
+    if (el) el.focus();
+  }
+}
+
+async function testDelivery(i) {
+  const r = await post('/api/settings/test-delivery', { destination: i });
+  toast(r && r.message ? r.message : 'Test delivery sent.');
+}
+
+async function samlFetch(url) {
+  const r = await post('/api/saml/fetch-metadata', url ? { url } : {});
+  for (const [k, v] of Object.entries(r.saml || r)) {
+    const el = form.querySelector(`[data-path="saml.${CSS.escape(k)}"]`);
+    if (el && typeof v === 'string') el.value = v;
+  }
+  toast('IdP metadata fetched: review and save.');
+}
+
+async function action(fn, done) {
+  try { const r = await fn(); toast(done(r)); } catch (e) { showError(e); }
+}
+
+function tlsDialog() {
+  const cert = h('textarea', { id: 'tls-cert', rows: 6, placeholder: '-----BEGIN CERTIFICATE-----' });
+  const key = h('textarea', { id: 'tls-key', rows: 6, placeholder: '-----BEGIN PRIVATE KEY-----' });
+  const ca = h('textarea', { id: 'tls-ca', rows: 4 });
+  const fileInto = (ta) => h('input', { type: 'file', accept: '.pem,.crt,.key', onchange: async (e) => { ta.value = await e.target.files[0].text(); } });
+  openDialog('Upload TLS certificate', [
+    h('label', {}, 'TLS Certificate (PEM)', fileInto(cert), cert),
+    h('label', {}, 'TLS Private Key (PEM)', fileInto(key), key),
+    h('label', {}, 'CA Certificate (PEM, optional)', fileInto(ca), ca),
+    h('p', { class: 'help' }, 'The key must match the certificate and the chain must verify; the current certificate stays active otherwise.'),
+  ], [{ label: 'Upload', primary: true, onClick: async () => {
+    await post('/api/tls/certificate', { certificate: cert.value, private_key: key.value, ca_certificate: ca.value || undefined });
+    toast('TLS certificate installed.');
+  } }]);
+}
+
+async function updates() {
+  const r = await get('/api/updates');
+  openDialog('Updates', [
+    h('p', {}, `Running version ${r.current}. ` + (r.latest ? `Latest release ${r.latest}.` : 'No release information available.')),
+    r.update_available ? h('p', {}, 'An update is available. ', r.instructions || 'See the README for how to update the container or the package.') : h('p', {}, r.message || 'This agent is up to date.'),
+  ]);
+}
+
+export async function render(view) {
+  schema = await get('/api/settings/schema');
+  const values = await get('/api/settings');
+  errBox = h('p', { class: 'error', role: 'alert', id: 'settings-error' });
+  form = h('form', { id: 'settings-form', novalidate: true, onsubmit: (e) => { e.preventDefault(); save(); } },
+    Object.entries(schema.properties).map(([k, n]) => field(k, n, values[k], k)),
+    errBox,
+    h('button', { type: 'submit', class: 'primary', id: 'save-settings' }, 'Save settings'));
+  clear(view, h('h1', {}, 'Settings'),
+    h('div', { class: 'filters' },
+      h('button', { type: 'button', id: 'refresh-token', onclick: () => action(() => post('/api/cloud/refresh-token'), (r) => (r && r.message) || 'Token refreshed.') }, 'Refresh Token'),
+      h('button', { type: 'button', id: 'check-updates', onclick: () => updates().catch(showError) }, 'Check for Updates'),
+      h('button', { type: 'button', id: 'test-notification', onclick: () => action(() => post('/api/settings/test-notification'), (r) => (r && r.message) || 'Test notification sent.') }, 'Test Notification'),
+      h('button', { type: 'button', id: 'tls-upload', onclick: tlsDialog }, 'Upload TLS certificate')),
+    form);
+}
+
+export async function refresh() { /* never reload over unsaved edits */ }
