@@ -3,7 +3,8 @@
  * (encrypted session: RSA-OAEP key exchange, AES-128-CTR bodies, per-ZIP
  * multipart uploads) or v2 (OAuth2 bearer REST API with the bodies of
  * share/cloud-v2.json), chosen by cloud.protocol. See np-upload(1),
- * np-poll(1) and the order file format in np-order(5).
+ * np-poll(1) and the order file format in np-order(5)
+ * (order.json).
  *
  * Secrets (API key, service password, session AES key, bearer token) stay in
  * memory, are wiped on close, and never appear in logs or err messages. The

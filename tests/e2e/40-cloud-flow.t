@@ -4,7 +4,7 @@
 # crypto matches the worked example of cloud-api.md 3.2.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NP_TOP/tests/peers/cloud.sh"
-plan 25
+plan 27
 ok "stand-in v1 crypto matches the worked example (cloud-api.md 3.2)" /usr/bin/python3 "$CLOUD_PEER" --vector
 
 U=4d1f0e2a-6b1c-4c55-9a0e-1e2f3a4b5c6d
@@ -34,6 +34,16 @@ like "$(grep '"method": "PUT"' "$R" | head -1)" '"content_type": null, "auth": f
 like "$(grep multipartUploadRequest "$R" | head -1)" '"zipIndex": "0"' "multipart request carries zipIndex as a string"
 like "$(grep completeMultipartUpload "$R" | tail -1)" '"finalPart": 1' "last ZIP completes with finalPart 1"
 is "$(cat "$CLOUD_DIR"/received/*/0/sidecar.json)" '{"PatientAge":"054Y","PatientSex":"M"}' "sidecar carries age and sex only"
+# The same study de-identified by the real np-deid, uploaded too.
+V=4d1f0e2a-6b1c-4c55-9a0e-000000000002
+A=$STUDY
+cloud_clone $V
+rm -rf "$STUDY/deid"
+"$BIN/np-deid" --study "$STUDY" 2>"$T/deid.log"
+ok "np-deid --study makes deid/" test -d "$STUDY/deid"
+"$BIN/np-upload" "$STUDY" 2>>"$T/up.log"; rc=$?
+is "$rc" 0 "the np-deid set uploads"
+STUDY=$A
 nok "PHI canary never reaches the cloud" grep -rqaE 'Doe\^John|MRN-000123|ACC20240001|SSN-123|Springfield|555-0100' "$CLOUD_DIR"
 
 mv "$STUDY" "$NP_HOME/spool/uploaded/$U"; STUDY=$NP_HOME/spool/uploaded/$U
