@@ -8,7 +8,7 @@
 # retired ones included (old modalities still send them), minus the three
 # that are not storage services: Storage Commitment Push/Pull and the
 # Media Storage Directory (DICOMDIR) class.
-#   /usr/bin/python3 lib/gen_sopclass.py > lib/np_sopclass.c
+#   /usr/bin/python3 lib/gen_sopclass.py | clang-format --assume-filename=lib/np_sopclass.c > lib/np_sopclass.c
 import pydicom
 from pydicom._uid_dict import UID_dictionary
 

@@ -121,8 +121,8 @@ static int walk_elements(struct walk *w, int kind, size_t end, int depth)
 			/* Undefined-length UN holds implicit VR LE (PS3.5 6.2.2). */
 			int k = (kind != NP_DSW_IMPLICIT_LE && w->off >= 12 && w->p[w->off - 8] == 'U' &&
 				 w->p[w->off - 7] == 'N')
-					? NP_DSW_IMPLICIT_LE
-					: kind;
+				    ? NP_DSW_IMPLICIT_LE
+				    : kind;
 			int r = walk_items(w, k, UNDEFINED, depth + 1);
 			if (r)
 				return r;

@@ -62,11 +62,11 @@ int np_recv_cfg_from(struct np_recv_cfg *c, const struct np_config *cfg, const s
 	json_t *al = np_config_get(cfg, "dicom.allowed_calling_aets");
 	size_t i;
 	json_t *v;
-	json_array_foreach(al, i, v)
-	{
+	json_array_foreach (al, i, v) {
 		const char *s = json_string_value(v);
 		if (!s || !*s || strlen(s) > 16 || c->nallowed >= NP_RECV_MAX_ALLOWED)
-			return np_err_set(err, NP_ERR_PERM, "dicom.allowed_calling_aets[%zu] is not a usable AE title", i);
+			return np_err_set(err, NP_ERR_PERM, "dicom.allowed_calling_aets[%zu] is not a usable AE title",
+					  i);
 		/* AE titles compare without their leading/trailing spaces. */
 		while (*s == ' ')
 			s++;
@@ -439,7 +439,8 @@ static unsigned st_end(void *ctx, int complete)
 	struct np_dsw_uids u;
 	int r = find_uids(s, &u, st.st_size);
 	if (r != 0 || !u.have_study || !u.have_inst || !u.study[0]) {
-		np_warn(NULL, "refused an instance whose data set cannot be read (walk=%d study=%d instance=%d) calling=%s",
+		np_warn(NULL,
+			"refused an instance whose data set cannot be read (walk=%d study=%d instance=%d) calling=%s",
 			r, u.have_study, u.have_inst, s->calling_ae);
 		drop_tmp(s);
 		return NP_DIMSE_CANNOT_UNDERSTAND;
@@ -515,7 +516,8 @@ static int listen_on(struct listener *L, const char *bind_addr, int port, int tl
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
 	int g = getaddrinfo(*bind_addr ? bind_addr : NULL, ps, &hints, &res);
 	if (g)
-		return np_err_set(err, NP_ERR_PERM, "unable to resolve bind address %s: %s", bind_addr, gai_strerror(g));
+		return np_err_set(err, NP_ERR_PERM, "unable to resolve bind address %s: %s", bind_addr,
+				  gai_strerror(g));
 	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (fd >= 0)
@@ -602,8 +604,9 @@ static void serve(const struct np_recv_cfg *c, struct np_tls_ctx *tlsctx, int fd
 		return;
 	}
 	if (!tls && b == 0x16) {
-		np_warn(NULL, "TLS on plain DICOM port: closed peer=%s port=%d (sender uses TLS; enable dicom.tls or "
-			      "configure the sender without TLS)",
+		np_warn(NULL,
+			"TLS on plain DICOM port: closed peer=%s port=%d (sender uses TLS; enable dicom.tls or "
+			"configure the sender without TLS)",
 			peer, c->port);
 		close(fd);
 		return;
@@ -775,9 +778,11 @@ int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_
 				} else if (si.ssi_signo == SIGHUP && !stopping) {
 					struct np_err e2 = {0};
 					struct np_tls_ctx *nt = NULL;
-					if (load(home, ov, &next, &e2) < 0 || (next.tls_enabled && !(nt = make_tls(&next, &e2))) ||
+					if (load(home, ov, &next, &e2) < 0 ||
+					    (next.tls_enabled && !(nt = make_tls(&next, &e2))) ||
 					    open_listener(&next, &L, &e2) < 0) {
-						np_error(NULL, "reload failed, keeping the running settings: %s", e2.msg);
+						np_error(NULL, "reload failed, keeping the running settings: %s",
+							 e2.msg);
 						np_tls_ctx_free(nt);
 					} else {
 						np_tls_ctx_free(tlsctx);
@@ -803,10 +808,13 @@ int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_
 			if (nchild >= cfg.max_assoc || nchild >= (int)(sizeof kids / sizeof kids[0])) {
 				char peer[80];
 				peer_name(fd, peer, sizeof peer);
-				np_warn(NULL, "association refused: %d associations already open (dicom.max_associations) peer=%s",
+				np_warn(NULL,
+					"association refused: %d associations already open (dicom.max_associations) "
+					"peer=%s",
 					nchild, peer);
 				if (!L.tls)
-					np_ul_send_reject(fd, NP_RJ_TRANSIENT, NP_RJ_SRC_PRESENTATION, NP_RJ_PRES_LIMIT);
+					np_ul_send_reject(fd, NP_RJ_TRANSIENT, NP_RJ_SRC_PRESENTATION,
+							  NP_RJ_PRES_LIMIT);
 				close(fd);
 				continue;
 			}

@@ -148,8 +148,8 @@ static void set_timeouts(int fd, int timeout_ms)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-static struct np_tls *handshake(struct np_tls_ctx *ctx, int fd, int server, const char *servername,
-				int timeout_ms, struct np_err *err)
+static struct np_tls *handshake(struct np_tls_ctx *ctx, int fd, int server, const char *servername, int timeout_ms,
+				struct np_err *err)
 {
 	SSL *s = SSL_new(ctx->ctx);
 	struct np_tls *t = calloc(1, sizeof *t);

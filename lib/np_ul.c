@@ -43,34 +43,31 @@ enum { AB_SRC_USER = 0, AB_SRC_PROVIDER = 2 };
 
 /* Transfer syntaxes accepted as they are (QC decides what it can use). */
 static const char *const supported_ts[] = {
-	NP_TS_EXPLICIT_LE,
-	NP_TS_IMPLICIT_LE,
-	NP_TS_EXPLICIT_BE,
-	NP_TS_DEFLATED_LE,
-	"1.2.840.10008.1.2.1.98", /* encapsulated uncompressed explicit LE */
-	"1.2.840.10008.1.2.4.50", /* JPEG baseline */
-	"1.2.840.10008.1.2.4.51", /* JPEG extended */
-	"1.2.840.10008.1.2.4.57", /* JPEG lossless process 14 */
-	"1.2.840.10008.1.2.4.70", /* JPEG lossless SV1 */
-	"1.2.840.10008.1.2.4.80", /* JPEG-LS lossless */
-	"1.2.840.10008.1.2.4.81", /* JPEG-LS near-lossless */
-	"1.2.840.10008.1.2.4.90", /* JPEG 2000 lossless */
-	"1.2.840.10008.1.2.4.91", /* JPEG 2000 */
-	"1.2.840.10008.1.2.4.92", /* JPEG 2000 part 2 lossless */
-	"1.2.840.10008.1.2.4.93", /* JPEG 2000 part 2 */
-	"1.2.840.10008.1.2.4.201", /* HTJ2K lossless */
-	"1.2.840.10008.1.2.4.202", /* HTJ2K lossless RPCL */
-	"1.2.840.10008.1.2.4.203", /* HTJ2K */
-	"1.2.840.10008.1.2.4.100", /* MPEG2 MP@ML */
-	"1.2.840.10008.1.2.4.101", /* MPEG2 MP@HL */
-	"1.2.840.10008.1.2.4.102", /* MPEG-4 AVC/H.264 HP 4.1 */
-	"1.2.840.10008.1.2.4.103", /* MPEG-4 AVC/H.264 BD HP 4.1 */
-	"1.2.840.10008.1.2.4.104", /* MPEG-4 AVC/H.264 HP 4.2 2D */
-	"1.2.840.10008.1.2.4.105", /* MPEG-4 AVC/H.264 HP 4.2 3D */
-	"1.2.840.10008.1.2.4.106", /* MPEG-4 AVC/H.264 stereo HP 4.2 */
-	"1.2.840.10008.1.2.4.107", /* HEVC/H.265 main 5.1 */
-	"1.2.840.10008.1.2.4.108", /* HEVC/H.265 main 10 5.1 */
-	"1.2.840.10008.1.2.5",	   /* RLE lossless */
+    NP_TS_EXPLICIT_LE,	       NP_TS_IMPLICIT_LE,	 NP_TS_EXPLICIT_BE,
+    NP_TS_DEFLATED_LE,	       "1.2.840.10008.1.2.1.98", /* encapsulated uncompressed explicit LE */
+    "1.2.840.10008.1.2.4.50",				 /* JPEG baseline */
+    "1.2.840.10008.1.2.4.51",				 /* JPEG extended */
+    "1.2.840.10008.1.2.4.57",				 /* JPEG lossless process 14 */
+    "1.2.840.10008.1.2.4.70",				 /* JPEG lossless SV1 */
+    "1.2.840.10008.1.2.4.80",				 /* JPEG-LS lossless */
+    "1.2.840.10008.1.2.4.81",				 /* JPEG-LS near-lossless */
+    "1.2.840.10008.1.2.4.90",				 /* JPEG 2000 lossless */
+    "1.2.840.10008.1.2.4.91",				 /* JPEG 2000 */
+    "1.2.840.10008.1.2.4.92",				 /* JPEG 2000 part 2 lossless */
+    "1.2.840.10008.1.2.4.93",				 /* JPEG 2000 part 2 */
+    "1.2.840.10008.1.2.4.201",				 /* HTJ2K lossless */
+    "1.2.840.10008.1.2.4.202",				 /* HTJ2K lossless RPCL */
+    "1.2.840.10008.1.2.4.203",				 /* HTJ2K */
+    "1.2.840.10008.1.2.4.100",				 /* MPEG2 MP@ML */
+    "1.2.840.10008.1.2.4.101",				 /* MPEG2 MP@HL */
+    "1.2.840.10008.1.2.4.102",				 /* MPEG-4 AVC/H.264 HP 4.1 */
+    "1.2.840.10008.1.2.4.103",				 /* MPEG-4 AVC/H.264 BD HP 4.1 */
+    "1.2.840.10008.1.2.4.104",				 /* MPEG-4 AVC/H.264 HP 4.2 2D */
+    "1.2.840.10008.1.2.4.105",				 /* MPEG-4 AVC/H.264 HP 4.2 3D */
+    "1.2.840.10008.1.2.4.106",				 /* MPEG-4 AVC/H.264 stereo HP 4.2 */
+    "1.2.840.10008.1.2.4.107",				 /* HEVC/H.265 main 5.1 */
+    "1.2.840.10008.1.2.4.108",				 /* HEVC/H.265 main 10 5.1 */
+    "1.2.840.10008.1.2.5",				 /* RLE lossless */
 };
 
 int np_ul_ts_supported(const char *uid)
@@ -117,12 +114,18 @@ const char *np_ul_reject_text(int source, int reason)
 
 /* ---- byte order helpers ---- */
 
-static uint16_t be16(const unsigned char *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint16_t be16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
 static uint32_t be32(const unsigned char *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
-static uint16_t le16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint16_t le16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
 static uint32_t le32(const unsigned char *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -331,8 +334,7 @@ static int read_pdu(struct np_ul *ul, int *type, uint32_t *len, int intr_ok, str
 	if (r != 0) {
 		if (r < 0 && errno == ETIMEDOUT)
 			return np_err_set(err, NP_ERR_TEMP, "timed out reading a PDU of %u bytes", *len);
-		return np_err_set(err, NP_ERR_TEMP, "connection closed in a PDU (type 0x%02x, %u bytes)", *type,
-				  *len);
+		return np_err_set(err, NP_ERR_TEMP, "connection closed in a PDU (type 0x%02x, %u bytes)", *type, *len);
 	}
 	ul->bytes += 6 + (unsigned long long)*len;
 	return 0;
@@ -353,7 +355,7 @@ void np_ul_abort(struct np_ul *ul, int source, int reason)
 
 void np_ul_send_reject(int fd, int result, int source, int reason)
 {
-	unsigned char p[10] = {PDU_ASSOC_RJ, 0, 0, 0, 0, 4, 0, (unsigned char)result, (unsigned char)source,
+	unsigned char p[10] = {PDU_ASSOC_RJ,	     0, 0, 0, 0, 4, 0, (unsigned char)result, (unsigned char)source,
 			       (unsigned char)reason};
 	ssize_t r = send(fd, p, sizeof p, MSG_NOSIGNAL | MSG_DONTWAIT);
 	(void)r;
@@ -397,7 +399,8 @@ int np_ul_parse_assoc(const unsigned char *p, size_t n, int ac, struct np_ul_ass
 				unsigned st = v[so];
 				size_t sl = be16(v + so + 2);
 				if (sl > len - so - 4)
-					return np_err_set(err, NP_ERR_PERM, "sub-item 0x%02x length %zu exceeds its item", st, sl);
+					return np_err_set(err, NP_ERR_PERM,
+							  "sub-item 0x%02x length %zu exceeds its item", st, sl);
 				const unsigned char *sv = v + so + 4;
 				so += 4 + sl;
 				if (st == 0x30) {
@@ -406,11 +409,13 @@ int np_ul_parse_assoc(const unsigned char *p, size_t n, int ac, struct np_ul_ass
 				} else if (st == 0x40) {
 					if (rq->pc[i].nts < NP_UL_MAX_TS) {
 						if (copy_uid(rq->pc[i].ts[rq->pc[i].nts], sv, sl) < 0)
-							return np_err_set(err, NP_ERR_PERM, "transfer syntax UID too long");
+							return np_err_set(err, NP_ERR_PERM,
+									  "transfer syntax UID too long");
 						rq->pc[i].nts++;
 					}
 				} else {
-					return np_err_set(err, NP_ERR_PERM, "unknown presentation context sub-item 0x%02x", st);
+					return np_err_set(err, NP_ERR_PERM,
+							  "unknown presentation context sub-item 0x%02x", st);
 				}
 			}
 		} else if (type == 0x50) {
@@ -421,17 +426,19 @@ int np_ul_parse_assoc(const unsigned char *p, size_t n, int ac, struct np_ul_ass
 				unsigned st = v[so];
 				size_t sl = be16(v + so + 2);
 				if (sl > len - so - 4)
-					return np_err_set(err, NP_ERR_PERM, "user sub-item 0x%02x length %zu exceeds its item", st,
-							  sl);
+					return np_err_set(err, NP_ERR_PERM,
+							  "user sub-item 0x%02x length %zu exceeds its item", st, sl);
 				const unsigned char *sv = v + so + 4;
 				so += 4 + sl;
 				if (st == 0x51) {
 					if (sl != 4)
-						return np_err_set(err, NP_ERR_PERM, "maximum length sub-item of %zu bytes", sl);
+						return np_err_set(err, NP_ERR_PERM,
+								  "maximum length sub-item of %zu bytes", sl);
 					rq->max_pdu = be32(sv);
 				} else if (st == 0x52) {
 					if (copy_uid(rq->impl_uid, sv, sl) < 0)
-						return np_err_set(err, NP_ERR_PERM, "implementation class UID too long");
+						return np_err_set(err, NP_ERR_PERM,
+								  "implementation class UID too long");
 				} else if (st == 0x53) {
 					rq->async_proposed = 1;
 				} else if (st == 0x55) {
@@ -503,8 +510,7 @@ static int sop_acceptable(const char *as)
 	return !strcmp(as, NP_UL_VERIFICATION) || np_sopclass_find(as) != NULL;
 }
 
-int np_ul_scp_associate(struct np_ul *ul, const struct np_ul_scp_cfg *cfg, struct np_ul_reject *rj,
-			struct np_err *err)
+int np_ul_scp_associate(struct np_ul *ul, const struct np_ul_scp_cfg *cfg, struct np_ul_reject *rj, struct np_err *err)
 {
 	ul->timeout_ms = cfg->artim_s * 1000;
 	int type;
@@ -558,7 +564,7 @@ int np_ul_scp_associate(struct np_ul *ul, const struct np_ul_scp_cfg *cfg, struc
 		rj->result = NP_RJ_PERMANENT;
 		rj->source = rs;
 		rj->reason = rr;
-		unsigned char p[10] = {PDU_ASSOC_RJ, 0, 0, 0, 0, 4, 0, NP_RJ_PERMANENT, (unsigned char)rs,
+		unsigned char p[10] = {PDU_ASSOC_RJ,	 0, 0, 0, 0, 4, 0, NP_RJ_PERMANENT, (unsigned char)rs,
 				       (unsigned char)rr};
 		io_write(ul, p, sizeof p);
 		free(rq);
@@ -580,10 +586,10 @@ int np_ul_scp_associate(struct np_ul *ul, const struct np_ul_scp_cfg *cfg, struc
 			pc->result = NP_PC_TS_NOT_SUPPORTED;
 			for (int t = 0; t < rq->pc[i].nts; t++) {
 				const char *ts = rq->pc[i].ts[t];
-				int ok = !strcmp(pc->as, NP_UL_VERIFICATION) ? np_ul_ts_kind(ts) == 0 ||
-										       np_ul_ts_kind(ts) == 1 ||
-										       np_ul_ts_kind(ts) == 2
-									     : np_ul_ts_supported(ts);
+				int ok =
+				    !strcmp(pc->as, NP_UL_VERIFICATION)
+					? np_ul_ts_kind(ts) == 0 || np_ul_ts_kind(ts) == 1 || np_ul_ts_kind(ts) == 2
+					: np_ul_ts_supported(ts);
 				if (ok) {
 					snprintf(pc->ts, sizeof pc->ts, "%s", ts);
 					pc->result = NP_PC_ACCEPT;
@@ -628,7 +634,8 @@ int np_ul_parse_command(const unsigned char *p, size_t n, struct np_ul_cmd *c, s
 		if (g != 0)
 			return np_err_set(err, NP_ERR_PERM, "element (%04x,%04x) in a command set", g, e);
 		if (len > n - off - 8)
-			return np_err_set(err, NP_ERR_PERM, "command element (0000,%04x) length %u exceeds the set", e, len);
+			return np_err_set(err, NP_ERR_PERM, "command element (0000,%04x) length %u exceeds the set", e,
+					  len);
 		off += 8 + len;
 		switch (e) {
 		case 0x0002:
@@ -752,8 +759,8 @@ struct serve_state {
 	unsigned char cmd[CMD_MAX];
 	size_t cmdlen;
 	int cmd_pc;
-	int in_data;   /* a C-STORE command arrived; its data set is expected */
-	int begun;     /* begin() accepted the instance: end() is owed */
+	int in_data; /* a C-STORE command arrived; its data set is expected */
+	int begun;   /* begin() accepted the instance: end() is owed */
 	unsigned status;
 	struct np_ul_cmd c;
 	uint8_t data_pc;
@@ -777,7 +784,8 @@ static int on_command(struct np_ul *ul, struct serve_state *s, const struct np_u
 	if (c->command == CMD_C_ECHO_RQ) {
 		if (c->dataset_type != DATASET_NONE)
 			return protocol_error(ul, err, "C-ECHO-RQ with a data set");
-		struct np_ul_cmd r = {.command = CMD_C_ECHO_RSP, .msg_id_resp = c->msg_id, .dataset_type = DATASET_NONE};
+		struct np_ul_cmd r = {
+		    .command = CMD_C_ECHO_RSP, .msg_id_resp = c->msg_id, .dataset_type = DATASET_NONE};
 		snprintf(r.sop_class, sizeof r.sop_class, "%s", pc->as);
 		return send_command(ul, pc->id, &r, 1, err);
 	}
@@ -795,7 +803,7 @@ static int on_command(struct np_ul *ul, struct serve_state *s, const struct np_u
 		return 0;
 	}
 	struct np_ul_store_req req = {
-		.sop_class = c->sop_class, .sop_inst = c->sop_inst, .ts = pc->ts, .pc_id = pc->id, .msg_id = c->msg_id};
+	    .sop_class = c->sop_class, .sop_inst = c->sop_inst, .ts = pc->ts, .pc_id = pc->id, .msg_id = c->msg_id};
 	s->status = ops->begin(ctx, &req);
 	s->begun = s->status == 0;
 	return 0;
@@ -814,10 +822,8 @@ static int finish_store(struct np_ul *ul, struct serve_state *s, const struct np
 	s->in_data = 0;
 	if (st == 0)
 		ul->instances++;
-	struct np_ul_cmd r = {.command = CMD_C_STORE_RSP,
-			      .msg_id_resp = s->c.msg_id,
-			      .dataset_type = DATASET_NONE,
-			      .status = st};
+	struct np_ul_cmd r = {
+	    .command = CMD_C_STORE_RSP, .msg_id_resp = s->c.msg_id, .dataset_type = DATASET_NONE, .status = st};
 	snprintf(r.sop_class, sizeof r.sop_class, "%s", s->c.sop_class);
 	snprintf(r.sop_inst, sizeof r.sop_inst, "%s", s->c.sop_inst);
 	return send_command(ul, s->data_pc, &r, 1, err);
@@ -831,8 +837,8 @@ static void drop_instance(struct serve_state *s, const struct np_ul_store_ops *o
 	s->in_data = 0;
 }
 
-static int on_pdata(struct np_ul *ul, struct serve_state *s, uint32_t len, const struct np_ul_store_ops *ops,
-		    void *ctx, struct np_err *err)
+static int on_pdata(struct np_ul *ul, struct serve_state *s, uint32_t len, const struct np_ul_store_ops *ops, void *ctx,
+		    struct np_err *err)
 {
 	const unsigned char *p = ul->buf;
 	size_t off = 0;
@@ -1154,7 +1160,8 @@ static int read_response(struct np_ul *ul, unsigned want_cmd, struct np_ul_cmd *
 		}
 		if (type != PDU_PDATA) {
 			np_ul_abort(ul, AB_SRC_USER, AB_UNEXPECTED_PDU);
-			return np_err_set(err, NP_ERR_PERM, "unexpected PDU type 0x%02x while waiting for a response", type);
+			return np_err_set(err, NP_ERR_PERM, "unexpected PDU type 0x%02x while waiting for a response",
+					  type);
 		}
 		size_t off = 0;
 		while (off < len) {
@@ -1187,7 +1194,8 @@ static int read_response(struct np_ul *ul, unsigned want_cmd, struct np_ul_cmd *
 				}
 				if (out->command != want_cmd || out->msg_id_resp != ul->msg_id) {
 					np_ul_abort(ul, AB_SRC_USER, AB_UNEXPECTED_PDU);
-					return np_err_set(err, NP_ERR_PERM, "unexpected DIMSE response 0x%04x to message %u",
+					return np_err_set(err, NP_ERR_PERM,
+							  "unexpected DIMSE response 0x%04x to message %u",
 							  out->command, out->msg_id_resp);
 				}
 				return 0;
@@ -1214,8 +1222,7 @@ int np_ul_scu_echo(struct np_ul *ul, unsigned *status, struct np_err *err)
 
 /* Send a data set from memory or a file descriptor in PDVs that fit the
  * peer's maximum PDU. */
-static int send_dataset(struct np_ul *ul, uint8_t id, const unsigned char *mem, int fd, size_t len,
-			struct np_err *err)
+static int send_dataset(struct np_ul *ul, uint8_t id, const unsigned char *mem, int fd, size_t len, struct np_err *err)
 {
 	size_t room = ul->bufcap - 12;
 	if (ul->max_send && ul->max_send - 6 < room)
@@ -1384,7 +1391,8 @@ int np_ul_meta_parse(const unsigned char *p, size_t n, struct np_ul_meta *m, str
 			return np_err_set(err, NP_ERR_PERM, "file meta UID (0002,%04x) too long", e);
 	}
 	if (!m->sop_class[0] || !m->sop_inst[0] || !m->ts[0])
-		return np_err_set(err, NP_ERR_PERM, "file meta information lacks SOP class, instance or transfer syntax");
+		return np_err_set(err, NP_ERR_PERM,
+				  "file meta information lacks SOP class, instance or transfer syntax");
 	m->dataset_offset = off;
 	return 0;
 }
@@ -1437,11 +1445,10 @@ static size_t meta_elem(unsigned char *p, unsigned e, const char *vr, const void
 	return hl + padded;
 }
 
-size_t np_ul_meta_build(unsigned char *out, size_t outsz, const char *sop_class, const char *sop_inst,
-			const char *ts, const char *source_ae)
+size_t np_ul_meta_build(unsigned char *out, size_t outsz, const char *sop_class, const char *sop_inst, const char *ts,
+			const char *source_ae)
 {
-	if (strlen(sop_class) > 64 || strlen(sop_inst) > 64 || strlen(ts) > 64 ||
-	    (source_ae && strlen(source_ae) > 16))
+	if (strlen(sop_class) > 64 || strlen(sop_inst) > 64 || strlen(ts) > 64 || (source_ae && strlen(source_ae) > 16))
 		return 0;
 	/* 128 + 4 + group length 12 + version 14 + 3 UIDs (8+64) + impl UID
 	 * (8+64) + version (8+16) + AE (8+16) fits well under 600 bytes. */

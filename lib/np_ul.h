@@ -177,13 +177,13 @@ int np_ul_meta_parse(const unsigned char *p, size_t n, struct np_ul_meta *m, str
 /* Build a Part 10 preamble + meta header (explicit VR LE group 0002 with our
  * implementation class UID and version name; source_ae may be NULL) into
  * out. Returns its length, or 0 when it does not fit or a UID is too long. */
-size_t np_ul_meta_build(unsigned char *out, size_t outsz, const char *sop_class, const char *sop_inst,
-			const char *ts, const char *source_ae);
+size_t np_ul_meta_build(unsigned char *out, size_t outsz, const char *sop_class, const char *sop_inst, const char *ts,
+			const char *source_ae);
 
 /* ---- SCP (association acceptor) ---- */
 
 struct np_ul_scp_cfg {
-	const char *ae_title;		/* our (called) AE title */
+	const char *ae_title;		 /* our (called) AE title */
 	const char *const *allowed_aets; /* calling AE titles allowed; NULL or n=0: any */
 	size_t nallowed;
 	int artim_s, idle_s;
@@ -198,8 +198,7 @@ struct np_ul_reject {
  * syntax we support), and answer with A-ASSOCIATE-AC or -RJ. Returns 0
  * accepted, 1 rejected (rj filled, RJ sent), -1 protocol or network error
  * (err; an A-ABORT was sent when the peer sent garbage). */
-int np_ul_scp_associate(struct np_ul *ul, const struct np_ul_scp_cfg *cfg, struct np_ul_reject *rj,
-			struct np_err *err);
+int np_ul_scp_associate(struct np_ul *ul, const struct np_ul_scp_cfg *cfg, struct np_ul_reject *rj, struct np_err *err);
 /* Send an A-ASSOCIATE-RJ without reading anything (e.g. too many
  * associations). Best effort. */
 void np_ul_send_reject(int fd, int result, int source, int reason);

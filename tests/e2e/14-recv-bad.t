@@ -4,9 +4,10 @@
 # was not accepted, a data set whose SOP Instance UID differs from the
 # command's, a peer vanishing mid-instance, a full disk (fault injection),
 # an unsafe Study Instance UID, ARTIM. Nothing partial may reach incoming/.
+# Last, SIGTERM during an instance: it is finished and acknowledged first.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NP_TOP/tests/peers/recv.sh"
-plan 18
+plan 21
 PDU=$NP_TOP/tests/peers/pdu.py
 recv_config '{"artim_seconds": 1}'
 # the disk "fills up" after 1 MB of data set bytes per association
@@ -34,3 +35,13 @@ like "$(cat "$NP_HOME/spool/incoming/$U/source.json")" '"unsafe_study_uid": ?tru
 like "$(run artim)" "closed after [12] s" "a silent peer is dropped when ARTIM expires"
 kill -0 "$RECV_PID"
 is "$?" 0 "np-recv survived it all"
+
+run slow >"$T/slow" &
+SLOW=$!
+sleep 0.7
+kill -TERM "$RECV_PID"
+wait "$SLOW"
+is "$(cat "$T/slow")" "status 0000 then abort" "SIGTERM mid-instance: the instance is finished and acknowledged, then the association aborted"
+wait "$RECV_PID"
+is "$?" 0 "np-recv exits 0 after SIGTERM"
+like "$(tail -3 "$T/recv.log")" "end=stopped" "the association ends as stopped"

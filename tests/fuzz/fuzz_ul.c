@@ -48,8 +48,11 @@ static void scp(const uint8_t *data, size_t size)
 	struct np_ul *ul = np_ul_new(sv[1], NULL, 4096, 1000, &err);
 	if (ul) {
 		static const char *const allowed[] = {"SCU", "NP_SCU"};
-		struct np_ul_scp_cfg cfg = {
-			.ae_title = "NEUROPACS_SCP", .allowed_aets = allowed, .nallowed = size & 1 ? 2 : 0, .artim_s = 1, .idle_s = 1};
+		struct np_ul_scp_cfg cfg = {.ae_title = "NEUROPACS_SCP",
+					    .allowed_aets = allowed,
+					    .nallowed = size & 1 ? 2 : 0,
+					    .artim_s = 1,
+					    .idle_s = 1};
 		struct np_ul_reject rj;
 		if (np_ul_scp_associate(ul, &cfg, &rj, &err) == 0) {
 			struct np_ul_store_ops ops = {.begin = f_begin, .data = f_data, .end = f_end};

@@ -32,7 +32,8 @@ int main(int argc, char **argv)
 				key = argv[++i];
 			}
 		} else {
-			fprintf(stderr, "usage: np-scu [-a CALLING] [-c CALLED] [-e] [-t CA [CERT KEY]] HOST PORT [FILE...]\n");
+			fprintf(stderr,
+				"usage: np-scu [-a CALLING] [-c CALLED] [-e] [-t CA [CERT KEY]] HOST PORT [FILE...]\n");
 			return 100;
 		}
 	}
@@ -78,7 +79,7 @@ int main(int argc, char **argv)
 		return 100;
 	}
 	struct np_ul_scu_opts o = {
-		.host = host, .port = atoi(port), .calling_ae = calling, .called_ae = called, .timeout_s = 10, .tls = tls};
+	    .host = host, .port = atoi(port), .calling_ae = calling, .called_ae = called, .timeout_s = 10, .tls = tls};
 	struct np_ul *ul = np_ul_scu_connect(&o, pcs, npc, &err);
 	if (!ul) {
 		fprintf(stderr, "np-scu: %s\n", err.msg);

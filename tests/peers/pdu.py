@@ -135,7 +135,7 @@ def main():
         s.close()
         print("sent")
         return
-    elif scen in ("mismatch", "store", "unsafe", "vanish", "big"):
+    elif scen in ("mismatch", "store", "unsafe", "vanish", "big", "slow"):
         ds_inst = "1.2.826.0.1.3680043.2.1.7.999" if scen == "mismatch" else inst
         st = "../../../etc/evil" if scen == "unsafe" else study
         ds = dataset(ds_inst, st, pad=4 << 20 if scen in ("vanish", "big") else 0)
@@ -146,6 +146,8 @@ def main():
             chunks = chunks[:len(chunks) // 2]
         for i, c in enumerate(chunks):
             last = i == len(chunks) - 1 and scen != "vanish"
+            if scen == "slow" and last:
+                time.sleep(1.5)  # the test stops np-recv meanwhile
             s.sendall(pdata(1, 2 if last else 0, c))
         if scen == "vanish":
             time.sleep(0.2)
@@ -165,6 +167,10 @@ def main():
             if e == 0x900:
                 status = struct.unpack_from("<H", cmd, off + 8)[0]
             off += 8 + n
+        if scen == "slow":
+            t2, _ = recv_pdu(s)
+            print("status %04x then %s" % (status, "abort" if t2 == 7 else t2))
+            return
         print("status %04x" % status)
         s.sendall(struct.pack(">BBIxxxx", 5, 0, 4))
         recv_pdu(s)

@@ -117,9 +117,9 @@ static void parses_commands(void **state)
 	(void)state;
 	/* C-ECHO-RQ: group length, SOP class, command, message id, data set type. */
 	static const unsigned char echo[] = {
-		0, 0, 0, 0, 4, 0, 0, 0, 56, 0, 0, 0, 0, 0, 2, 0, 18, 0, 0, 0, '1', '.', '2', '.', '8', '4', '0',
-		'.', '1', '0', '0', '0', '8', '.', '1', '.', '1', 0, 0, 0, 0, 1, 2, 0, 0, 0, 0x30, 0, 0, 0, 0x10,
-		1, 2, 0, 0, 0, 7, 0, 0, 0, 0, 8, 2, 0, 0, 0, 1, 1};
+	    0,	  0,   0,   0,	 4,    0,   0,	 0,   56,  0,	0,   0,	  0,   0,   2, 0, 18, 0, 0, 0, '1', '.', '2',
+	    '.',  '8', '4', '0', '.',  '1', '0', '0', '0', '8', '.', '1', '.', '1', 0, 0, 0,  0, 1, 2, 0,   0,	 0,
+	    0x30, 0,   0,   0,	 0x10, 1,   2,	 0,   0,   0,	7,   0,	  0,   0,   0, 8, 2,  0, 0, 0, 1,   1};
 	struct np_ul_cmd c;
 	struct np_err err = {0};
 	assert_int_equal(np_ul_parse_command(echo, sizeof echo, &c, &err), 0);
@@ -140,8 +140,8 @@ static void meta_round_trip(void **state)
 {
 	(void)state;
 	unsigned char b[1024];
-	size_t n = np_ul_meta_build(b, sizeof b, "1.2.840.10008.5.1.4.1.1.4", "1.2.3.4.5", NP_TS_EXPLICIT_LE,
-				    "MODALITY");
+	size_t n =
+	    np_ul_meta_build(b, sizeof b, "1.2.840.10008.5.1.4.1.1.4", "1.2.3.4.5", NP_TS_EXPLICIT_LE, "MODALITY");
 	assert_true(n > 132);
 	struct np_ul_meta m;
 	struct np_err err = {0};
@@ -171,9 +171,12 @@ static void storage_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(parses_a_request),   cmocka_unit_test(rejects_every_truncation),
-		cmocka_unit_test(rejects_lengths_beyond_the_pdu), cmocka_unit_test(parses_commands),
-		cmocka_unit_test(meta_round_trip),    cmocka_unit_test(storage_table),
+	    cmocka_unit_test(parses_a_request),
+	    cmocka_unit_test(rejects_every_truncation),
+	    cmocka_unit_test(rejects_lengths_beyond_the_pdu),
+	    cmocka_unit_test(parses_commands),
+	    cmocka_unit_test(meta_round_trip),
+	    cmocka_unit_test(storage_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,166 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# bench/recv.sh: np-recv against DCMTK storescp (and Orthanc) on the same
+# generated MR study with a DTI series, sent by storescu over 1 association
+# and over 4 parallel associations. Run by hand (not part of make check):
+#   make && sh bench/recv.sh            # BENCH_NSL=30 slices (~1900 files)
+# Prints, per receiver and run: wall seconds, instances/s, MB/s, receiver
+# CPU seconds (user+sys, children included), peak RSS, and ratios against
+# storescp; plus this disk's fsync-per-file limit (write + fsync + rename +
+# fsync of the folder, one file at a time, files of the study's median
+# size), which bounds any receiver that makes each instance durable before
+# answering. storescp and Orthanc do not fsync.
+# Also measures the alternative to fork-per-association: np-recv serving
+# associations in-process (NP_RECV_INPROCESS=1), over 1 association and
+# with 200 back-to-back C-ECHO associations.
+set -eu
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${BENCH_OUT:-$TOP/bench/out}
+NSL=${BENCH_NSL:-30}
+SHIM=$TOP/build/peers/libbind127.so
+export TCP_NODELAY=1
+mkdir -p "$OUT"
+port() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+waitport() { i=0; until /usr/bin/python3 -c "import socket,sys;s=socket.socket();sys.exit(s.connect_ex(('127.0.0.1',$1)))" 2>/dev/null; do i=$((i+1)); [ $i -gt 200 ] && return 1; sleep 0.05; done; }
+now() { date +%s.%N; }
+
+STUDY=$OUT/study
+if [ ! -f "$STUDY/.done-$NSL" ]; then
+	rm -rf "$STUDY"
+	echo "generating the study (--ndir 60 --nsl $NSL)..."
+	/usr/bin/python3 "$TOP/tests/data/make_mr_study.py" "$STUDY" --ndir 60 --nsl "$NSL" >/dev/null
+	touch "$STUDY/.done-$NSL"
+fi
+find "$STUDY" -name '*.dcm' | sort >"$OUT/files"
+N=$(wc -l <"$OUT/files")
+BYTES=$(xargs cat <"$OUT/files" | wc -c)
+MB=$(echo "$BYTES" | awk '{printf "%.1f", $1/1e6}')
+# four parts of the study for the 4-association runs (hard links)
+rm -rf "$OUT/part"
+i=0
+while read -r f; do
+	d=$OUT/part/$((i % 4))
+	mkdir -p "$d"
+	ln "$f" "$d/$i.dcm"
+	i=$((i + 1))
+done <"$OUT/files"
+echo "study: $N instances, $MB MB; load average $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores"
+
+# ---- the disk's fsync-per-file limit ----
+MED=$(xargs stat -c %s <"$OUT/files" | sort -n | awk '{a[NR]=$1} END {print a[int(NR/2)+1]}')
+FS=$(/usr/bin/python3 - "$OUT/fsync" "$MED" 300 <<'PY'
+import os, sys, time, shutil
+d, size, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+shutil.rmtree(d, ignore_errors=True); os.makedirs(d + "/tmp"); os.makedirs(d + "/dst")
+data = os.urandom(size)
+dfd = os.open(d + "/dst", os.O_RDONLY | os.O_DIRECTORY)
+t = time.time()
+for i in range(n):
+    p = "%s/tmp/%d" % (d, i)
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    os.write(fd, data); os.fsync(fd); os.close(fd)
+    os.rename(p, "%s/dst/%d" % (d, i)); os.fsync(dfd)
+print("%.1f" % (n / (time.time() - t)))
+shutil.rmtree(d)
+PY
+)
+echo "fsync-per-file limit: $FS files/s (files of $MED bytes, one at a time)"
+
+# run NAME ASSOC START_CMD... : start a receiver under /usr/bin/time, send, stop.
+RESULTS=$OUT/results
+: >"$RESULTS"
+run() {
+	name=$1 assoc=$2 kind=$3
+	P=$(port)
+	R=$OUT/rx-$name-$assoc
+	rm -rf "$R"
+	mkdir -p "$R"
+	case $kind in
+	nprecv | nprecv-inproc)
+		mkdir -p "$R/home/etc"
+		printf '{"dicom": {"ae_title": "DEST"}}\n' >"$R/home/etc/neuropacs.json"
+		if [ "$kind" = nprecv-inproc ]; then export NP_RECV_INPROCESS=1; fi
+		/usr/bin/time -f '%U %S %M' -o "$R/time" "$TOP/build/sbin/np-recv" --home "$R/home" --port "$P" 2>"$R/log" &
+		unset NP_RECV_INPROCESS
+		;;
+	storescp)
+		LD_PRELOAD=$SHIM /usr/bin/time -f '%U %S %M' -o "$R/time" storescp -aet DEST -od "$R" "$P" 2>"$R/log" &
+		;;
+	orthanc)
+		mkdir -p "$R/db"
+		H=$(port)
+		printf '{"Name":"BENCH","StorageDirectory":"%s/db","IndexDirectory":"%s/db","HttpPort":%s,"DicomPort":%s,"DicomAet":"DEST","RemoteAccessAllowed":false,"AuthenticationEnabled":false,"Plugins":[],"SaveJobs":false,"DicomAlwaysAllowStore":true}\n' \
+			"$R" "$R" "$H" "$P" >"$R/orthanc.json"
+		LD_PRELOAD=$SHIM /usr/bin/time -f '%U %S %M' -o "$R/time" Orthanc "$R/orthanc.json" >"$R/log" 2>&1 &
+		;;
+	esac
+	pid=$!
+	waitport "$P"
+	t0=$(now)
+	if [ "$assoc" = 1 ]; then
+		storescu -aec DEST +sd +r +sp '*.dcm' 127.0.0.1 "$P" "$STUDY" >/dev/null 2>"$R/scu.err"
+	else
+		scus=
+		for p in "$OUT"/part/*; do
+			storescu -aec DEST +sd +r +sp '*.dcm' 127.0.0.1 "$P" "$p" >/dev/null 2>>"$R/scu.err" &
+			scus="$scus $!"
+		done
+		for j in $scus; do wait "$j" || true; done
+	fi
+	t1=$(now)
+	# /usr/bin/time's child is the receiver: signal it, not time itself
+	rpid=$(pgrep -P "$pid" | head -1)
+	kill "$rpid" 2>/dev/null
+	wait "$pid" 2>/dev/null || true
+	got=$(find "$R" -type f \( -name '*.dcm' -o -name 'MR.*' \) | wc -l)
+	[ "$kind" = orthanc ] && got=$(find "$R/db" -type f -size +1k | wc -l)
+	read -r u s rss <<EOF
+$(tail -n 1 "$R/time")
+EOF
+	echo "$name $assoc $t0 $t1 $u $s $rss $got" >>"$RESULTS"
+}
+
+for a in 1 4; do
+	run storescp $a storescp
+	run np-recv $a nprecv
+	run orthanc $a orthanc
+done
+run np-recv-inproc 1 nprecv-inproc
+
+# ---- association set-up cost: fork per association vs in-process ----
+echoes() {
+	name=$1 kind=$2
+	P=$(port)
+	R=$OUT/echo-$name
+	rm -rf "$R"
+	mkdir -p "$R/home/etc"
+	printf '{"dicom": {"ae_title": "DEST"}}\n' >"$R/home/etc/neuropacs.json"
+	if [ "$kind" = inproc ]; then export NP_RECV_INPROCESS=1; fi
+	"$TOP/build/sbin/np-recv" --home "$R/home" --port "$P" 2>"$R/log" &
+	pid=$!
+	unset NP_RECV_INPROCESS
+	waitport "$P"
+	t0=$(now)
+	i=0
+	while [ $i -lt 200 ]; do "$TOP/build/peers/np-scu" -c DEST -e 127.0.0.1 "$P" >/dev/null; i=$((i + 1)); done
+	t1=$(now)
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+	echo "$t0 $t1" | awk -v n="$name" '{printf "200 C-ECHO associations, %-22s %.2f ms each\n", n":", ($2-$1)*1000/200}'
+}
+echoes fork-per-association fork
+echoes in-process inproc
+
+echo
+awk -v n="$N" -v mb="$MB" -v fs="$FS" '
+{ name=$1; a=$2; w=$4-$3; cpu=$5+$6; key=name" "a
+  W[key]=w; C[key]=cpu; M[key]=$7; G[key]=$8; order[++k]=key }
+END {
+  printf "%-16s %5s %8s %9s %7s %8s %12s %9s %8s %9s\n", "receiver", "assoc", "wall s", "inst/s", "MB/s", "cpu s", "cpu ms/inst", "peak RSS", "stored", "vs storescp"
+  for (i=1; i<=k; i++) { key=order[i]; split(key, p, " ")
+    ref="storescp " p[2]
+    printf "%-16s %5s %8.2f %9.1f %7.1f %8.2f %12.3f %7.1fMB %8d %9.2fx\n", p[1], p[2], W[key], n/W[key], mb/W[key], C[key], C[key]*1000/n, M[key]/1024, G[key], W[key]/W[ref] }
+  printf "\nfsync-per-file limit %.1f files/s; np-recv over 1 association: %.2fx that limit\n", fs, (n/W["np-recv 1"])/fs
+  printf "np-recv 4 assoc wall / storescp 4 assoc wall: %.2f (target <= 1)\n", W["np-recv 4"]/W["storescp 4"]
+  printf "np-recv CPU per instance / storescp: %.2f (1 assoc), %.2f (4 assoc) (target <= 0.5)\n", C["np-recv 1"]/C["storescp 1"], C["np-recv 4"]/C["storescp 4"]
+}' "$RESULTS"
