@@ -22,8 +22,8 @@ int main(int argc, char **argv)
 {
 	np_log_init(argv[0]);
 	static const struct option opts[] = {{"home", required_argument, 0, 'H'}, {"bypass", no_argument, 0, 'b'},
-					     {"by", required_argument, 0, 'w'},   {"quiet", no_argument, 0, 'q'},
-					     {"help", no_argument, 0, 'h'},       {0}};
+					     {"by", required_argument, 0, 'w'},	  {"quiet", no_argument, 0, 'q'},
+					     {"help", no_argument, 0, 'h'},	  {0}};
 	const char *home_opt = NULL, *who = "admin";
 	int bypass = 0, quiet = 0, c;
 	while ((c = getopt_long(argc, argv, "H:bw:qh", opts, NULL)) != -1) {
@@ -74,7 +74,7 @@ int main(int argc, char **argv)
 			size_t i;
 			json_t *ch;
 			if (!quiet)
-				json_array_foreach(json_object_get(report, "checks"), i, ch)
+				json_array_foreach (json_object_get(report, "checks"), i, ch)
 					printf("%-8s %-20s %s\n", json_string_value(json_object_get(ch, "status")),
 					       json_string_value(json_object_get(ch, "id")),
 					       json_string_value(json_object_get(ch, "details")));

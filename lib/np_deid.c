@@ -917,7 +917,8 @@ int np_deid_shift_da(const char *da, int days, char *out)
 	long y = (da[0] - '0') * 1000 + (da[1] - '0') * 100 + (da[2] - '0') * 10 + (da[3] - '0');
 	unsigned m = (unsigned)((da[4] - '0') * 10 + (da[5] - '0')), d = (unsigned)((da[6] - '0') * 10 + (da[7] - '0'));
 	static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || (m == 2 && d == 29 && !leap))
 		return -1;
 	long z = days_from_civil(y, m, d) + days;
 	civil_from_days(z, &y, &m, &d);
@@ -1143,6 +1144,9 @@ static void collect_value(struct ctx *c, const struct el *x)
 		return;
 	val_str(x, v, sizeof v);
 	size_t n = strlen(v);
+	/* what this profile itself writes (a masked ZIP, the dummy) is no PHI */
+	if (!strcmp(v, "DEIDENTIFIED") || (n == 5 && strspn(v, "0123456789") == 5 && !strcmp(v + 3, "00")))
+		return;
 	if (n >= 5)
 		nd_add(&c->check, v, n);
 	if (n >= 4)
@@ -1278,7 +1282,7 @@ static int is_std_uid(const char *u)
 	return !strncmp(u, "1.2.840.10008.", 14);
 }
 
-/* Remap UID-looking tokens (4+ dots) inside free text. */
+/* Remap UID-looking tokens inside free text. */
 static char *scrub_uids(struct ctx *c, char *s, int *hits)
 {
 	size_t len = strlen(s);
@@ -1299,7 +1303,9 @@ static char *scrub_uids(struct ctx *c, char *s, int *hits)
 			j--;
 			dots--;
 		}
-		if (dots >= 4 && j - i <= 64 && (j == len || !isalnum((unsigned char)s[j]))) {
+		/* 4+ dots, or a long 2.25-style UID; an IP address has 3 dots and <= 15 chars */
+		if ((dots >= 4 || (dots >= 2 && j - i >= 16)) && j - i <= 64 &&
+		    (j == len || !isalnum((unsigned char)s[j]))) {
 			char u[65], nu[65];
 			memcpy(u, s + i, j - i);
 			u[j - i] = 0;

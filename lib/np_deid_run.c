@@ -151,14 +151,20 @@ static int walk(const char *root, const char *rel, struct flist *l, struct np_er
 			break;
 		}
 		snprintf(full, sizeof full, "%s/%s", root, r);
-		struct stat st;
-		if (lstat(full, &st) < 0) {
-			rc = np_err_sys(err, errno, "unable to stat a file in %s", root);
-			break;
+		/* d_type saves a stat per file; lstat only when the fs does not say */
+		int isdir = e->d_type == DT_DIR, isreg = e->d_type == DT_REG;
+		if (e->d_type == DT_UNKNOWN) {
+			struct stat st;
+			if (lstat(full, &st) < 0) {
+				rc = np_err_sys(err, errno, "unable to stat a file in %s", root);
+				break;
+			}
+			isdir = S_ISDIR(st.st_mode);
+			isreg = S_ISREG(st.st_mode);
 		}
-		if (S_ISDIR(st.st_mode))
+		if (isdir)
 			rc = walk(root, r, l, err);
-		else if (S_ISREG(st.st_mode) && fl_add(l, r) < 0)
+		else if (isreg && fl_add(l, r) < 0)
 			rc = np_err_set(err, NP_ERR_TEMP, "out of memory");
 	}
 	closedir(d);
@@ -280,6 +286,7 @@ static void *work(void *arg)
 	struct run *r = w->r;
 	unsigned char *buf = NULL;
 	size_t cap = 0;
+	char made[65] = ""; /* the series folder this worker created last */
 	for (;;) {
 		size_t i = atomic_fetch_add(&r->next, 1);
 		if (i >= r->files.n || atomic_load(&r->failed))
@@ -314,12 +321,13 @@ static void *work(void *arg)
 		char dir[PATH_MAX];
 		snprintf(res->rel, sizeof res->rel, "%s/%s.dcm", res->f.series_uid, res->f.sop_uid);
 		snprintf(dir, sizeof dir, "%s/%s", r->tmp, res->f.series_uid);
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		if (strcmp(made, res->f.series_uid) && mkdir(dir, 0755) < 0 && errno != EEXIST) {
 			np_err_sys(&err, errno, "unable to create an output folder");
 			free(out);
 			fail(r, &err);
 			break;
 		}
+		snprintf(made, sizeof made, "%s", res->f.series_uid);
 		snprintf(path, sizeof path, "%s/%s", r->tmp, res->rel);
 		int wr = write_out(path, out, outlen, &err);
 		if (wr < 0) {

@@ -181,7 +181,8 @@ int np_meta_sidecar_json(json_t *root, struct np_meta *out, struct np_err *err)
 		else if (json_is_string(v) && json_string_length(v) < sizeof buf)
 			snprintf(buf, sizeof buf, "%s", json_string_value(v));
 		else
-			return np_err_set(err, NP_ERR_PERM, "sidecar PatientAge: must be a string or a whole number (" AGE_RULE ")");
+			return np_err_set(err, NP_ERR_PERM,
+					  "sidecar PatientAge: must be a string or a whole number (" AGE_RULE ")");
 		if (np_meta_age_norm(buf, out->age, sizeof out->age) < 0)
 			return np_err_set(err, NP_ERR_PERM, "sidecar PatientAge: not a valid age; expected " AGE_RULE);
 	}

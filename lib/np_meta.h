@@ -13,8 +13,8 @@ struct np_err;
 
 /* Demographics with their origin; empty string = unknown. */
 struct np_meta {
-	char age[8];        /* normalised DICOM AS form: "045Y", "006M", "090Y" */
-	char sex[2];        /* "M" or "F" */
+	char age[8]; /* normalised DICOM AS form: "045Y", "006M", "090Y" */
+	char sex[2]; /* "M" or "F" */
 	char accession[65];
 };
 

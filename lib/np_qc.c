@@ -66,8 +66,8 @@ static void say(struct text *t, const char *fmt, ...)
 
 static void check(json_t *checks, const char *id, const char *title, const char *status, const char *details)
 {
-	json_array_append_new(checks, json_pack("{s:s, s:s, s:s, s:s}", "id", id, "title", title, "status", status,
-						"details", details));
+	json_array_append_new(
+	    checks, json_pack("{s:s, s:s, s:s, s:s}", "id", id, "title", title, "status", status, "details", details));
 }
 
 static const char *s_or(json_t *o, const char *k, const char *d)
@@ -80,12 +80,16 @@ static void series_label(json_t *s, char *out, size_t outsz)
 {
 	json_t *num = json_object_get(s, "number");
 	if (json_is_integer(num))
-		snprintf(out, outsz, "series %lld \"%s\"", (long long)json_integer_value(num), s_or(s, "description", ""));
+		snprintf(out, outsz, "series %lld \"%s\"", (long long)json_integer_value(num),
+			 s_or(s, "description", ""));
 	else
 		snprintf(out, outsz, "series \"%s\"", s_or(s, "description", ""));
 }
 
-static int is_diffusion(json_t *s) { return json_array_size(np_json_path(s, "diffusion.indicators")) > 0; }
+static int is_diffusion(json_t *s)
+{
+	return json_array_size(np_json_path(s, "diffusion.indicators")) > 0;
+}
 
 static int matches(json_t *rule, const char *value)
 {
@@ -93,8 +97,7 @@ static int matches(json_t *rule, const char *value)
 	json_t *vals = json_object_get(rule, "values");
 	size_t i;
 	json_t *v;
-	json_array_foreach(vals, i, v)
-	{
+	json_array_foreach (vals, i, v) {
 		const char *want = json_string_value(v);
 		if (!want)
 			continue;
@@ -104,7 +107,10 @@ static int matches(json_t *rule, const char *value)
 	return 0;
 }
 
-static const char *first_value(json_t *rule) { return np_json_str(rule, "values.0", ""); }
+static const char *first_value(json_t *rule)
+{
+	return np_json_str(rule, "values.0", "");
+}
 
 /* ---- DICOM checks ---- */
 
@@ -114,7 +120,8 @@ static void check_mri(json_t *checks, json_t *m)
 	int mr = 0;
 	size_t i;
 	json_t *s;
-	json_array_foreach(json_object_get(m, "series"), i, s) mr += !strcmp(s_or(s, "modality", ""), "MR");
+	json_array_foreach (json_object_get(m, "series"), i, s)
+		mr += !strcmp(s_or(s, "modality", ""), "MR");
 	if (np_json_int(m, "counts.instances", 0) == 0) {
 		say(&t, "no readable DICOM instance in the study; resend it from the PACS");
 		check(checks, "mri_series", "MRI series present", "fail", t.buf);
@@ -126,7 +133,8 @@ static void check_mri(json_t *checks, json_t *m)
 		return;
 	}
 	say(&t, "no MR series; modalities in the study:");
-	json_array_foreach(json_object_get(m, "modalities"), i, s) say(&t, "%s", json_string_value(s));
+	json_array_foreach (json_object_get(m, "modalities"), i, s)
+		say(&t, "%s", json_string_value(s));
 	say(&t, "send the brain MRI study with its DTI series");
 	check(checks, "mri_series", "MRI series present", "fail", t.buf);
 }
@@ -137,14 +145,12 @@ static void check_dwi(json_t *checks, json_t *m)
 	size_t i, j;
 	json_t *s, *ind;
 	char label[256];
-	json_array_foreach(json_object_get(m, "series"), i, s)
-	{
+	json_array_foreach (json_object_get(m, "series"), i, s) {
 		if (!is_diffusion(s))
 			continue;
 		series_label(s, label, sizeof label);
 		char how[128] = "";
-		json_array_foreach(np_json_path(s, "diffusion.indicators"), j, ind)
-		{
+		json_array_foreach (np_json_path(s, "diffusion.indicators"), j, ind) {
 			strncat(how, j ? ", " : "", sizeof how - strlen(how) - 1);
 			strncat(how, json_string_value(ind), sizeof how - strlen(how) - 1);
 		}
@@ -154,9 +160,10 @@ static void check_dwi(json_t *checks, json_t *m)
 		check(checks, "dwi_present", "DTI/DWI series present", "pass", t.buf);
 		return;
 	}
-	check(checks, "dwi_present", "DTI/DWI series present", "fail",
-	      "no series carries diffusion attributes (0018,9087)/(0018,9089), vendor diffusion tags (Siemens 0019,100C, "
-	      "GE 0043,1039, Philips 2005,1415) or a diffusion description; include the DTI series when sending");
+	check(
+	    checks, "dwi_present", "DTI/DWI series present", "fail",
+	    "no series carries diffusion attributes (0018,9087)/(0018,9089), vendor diffusion tags (Siemens 0019,100C, "
+	    "GE 0043,1039, Philips 2005,1415) or a diffusion description; include the DTI series when sending");
 }
 
 static void check_demographics(json_t *checks, json_t *m, const char *id, const char *title, int nifti)
@@ -174,12 +181,14 @@ static void check_demographics(json_t *checks, json_t *m, const char *id, const 
 	}
 	if (!sex) {
 		bad = 1;
-		say(&t, "patient sex is %s; give M or F (%s)", np_json_path(m, "patient.sex_raw") ? "not valid" : "missing",
-		    nifti ? "upload form or sidecar PatientSex" : "upload form, sidecar PatientSex or DICOM (0010,0040)");
+		say(&t, "patient sex is %s; give M or F (%s)",
+		    np_json_path(m, "patient.sex_raw") ? "not valid" : "missing",
+		    nifti ? "upload form or sidecar PatientSex"
+			  : "upload form, sidecar PatientSex or DICOM (0010,0040)");
 	}
 	if (!bad)
-		say(&t, "age %s and sex %s (age from %s, sex from %s)", age, sex, np_json_str(m, "metadata_sources.age", "dicom"),
-		    np_json_str(m, "metadata_sources.sex", "dicom"));
+		say(&t, "age %s and sex %s (age from %s, sex from %s)", age, sex,
+		    np_json_str(m, "metadata_sources.age", "dicom"), np_json_str(m, "metadata_sources.sex", "dicom"));
 	check(checks, id, title, bad ? "fail" : "pass", t.buf);
 }
 
@@ -198,15 +207,17 @@ static void check_ifu(json_t *checks, json_t *m, json_t *rules)
 		int found = 0;
 		size_t i;
 		json_t *s;
-		json_array_foreach(json_object_get(m, "series"), i, s) found |= matches(ser, s_or(s, "description", ""));
+		json_array_foreach (json_object_get(m, "series"), i, s)
+			found |= matches(ser, s_or(s, "description", ""));
 		if (!found) {
 			bad = 1;
 			char have[512] = "";
-			json_array_foreach(json_object_get(m, "series"), i, s) if (is_diffusion(s))
-			{
-				size_t l = strlen(have);
-				snprintf(have + l, sizeof have - l, "%s\"%s\"", l ? ", " : "", s_or(s, "description", ""));
-			}
+			json_array_foreach (json_object_get(m, "series"), i, s)
+				if (is_diffusion(s)) {
+					size_t l = strlen(have);
+					snprintf(have + l, sizeof have - l, "%s\"%s\"", l ? ", " : "",
+						 s_or(s, "description", ""));
+				}
 			say(&t, "no series described exactly \"%s\" (diffusion series found: %s)", first_value(ser),
 			    *have ? have : "none");
 		}
@@ -229,17 +240,17 @@ static void check_lossless(json_t *checks, json_t *m, json_t *rules)
 	size_t i, j;
 	json_t *s, *ts;
 	char label[256];
-	json_array_foreach(json_object_get(m, "series"), i, s)
-	{
+	json_array_foreach (json_object_get(m, "series"), i, s) {
 		series_label(s, label, sizeof label);
-		json_array_foreach(json_object_get(s, "transfer_syntaxes"), j, ts)
-		{
+		json_array_foreach (json_object_get(s, "transfer_syntaxes"), j, ts) {
 			int good = 0;
 			size_t k;
 			json_t *v;
-			json_array_foreach(ok, k, v) good |= json_equal(v, ts);
+			json_array_foreach (ok, k, v)
+				good |= json_equal(v, ts);
 			if (!good)
-				say(&t, "%s uses transfer syntax %s, which is not lossless", label, json_string_value(ts));
+				say(&t, "%s uses transfer syntax %s, which is not lossless", label,
+				    json_string_value(ts));
 		}
 		long long lossy = np_json_int(s, "lossy_flagged", 0);
 		if (lossy)
@@ -249,7 +260,8 @@ static void check_lossless(json_t *checks, json_t *m, json_t *rules)
 		say(&t, "send the original, uncompressed or losslessly compressed images");
 		check(checks, "lossless", "Lossless compression", "fail", t.buf);
 	} else {
-		check(checks, "lossless", "Lossless compression", "pass", "every instance uses a lossless transfer syntax");
+		check(checks, "lossless", "Lossless compression", "pass",
+		      "every instance uses a lossless transfer syntax");
 	}
 }
 
@@ -260,18 +272,18 @@ static void acq_judge(struct text *t, const char *label, json_t *bvals, long lon
 	double tol = (double)np_json_int(a, "b_value_tolerance", 50);
 	size_t i, j;
 	json_t *v, *w;
-	json_array_foreach(bvals, i, v)
-	{
+	json_array_foreach (bvals, i, v) {
 		int ok = 0;
-		json_array_foreach(json_object_get(a, "b_values"), j, w) ok |= fabs(json_number_value(v) - json_number_value(w)) <= tol;
+		json_array_foreach (json_object_get(a, "b_values"), j, w)
+			ok |= fabs(json_number_value(v) - json_number_value(w)) <= tol;
 		if (!ok)
 			say(t, "%s has b-value %lld (expected one of the specification's b-values)", label,
 			    (long long)json_number_value(v));
 	}
-	json_array_foreach(json_object_get(a, "b_values"), j, w)
-	{
+	json_array_foreach (json_object_get(a, "b_values"), j, w) {
 		int seen = 0;
-		json_array_foreach(bvals, i, v) seen |= fabs(json_number_value(v) - json_number_value(w)) <= tol;
+		json_array_foreach (bvals, i, v)
+			seen |= fabs(json_number_value(v) - json_number_value(w)) <= tol;
 		if (!seen)
 			say(t, "%s has no b=%lld volumes", label, (long long)json_number_value(w));
 	}
@@ -286,7 +298,8 @@ static void check_acq_dicom(json_t *checks, json_t *m, json_t *rules, int enable
 {
 	const char *id = "acquisition", *title = "Acquisition parameters (b-values, directions, b0 volumes)";
 	if (!enabled) {
-		check(checks, id, title, "skipped", "acquisition warnings are off in the settings (qc.acquisition_warnings)");
+		check(checks, id, title, "skipped",
+		      "acquisition warnings are off in the settings (qc.acquisition_warnings)");
 		return;
 	}
 	struct text t = {0};
@@ -294,8 +307,7 @@ static void check_acq_dicom(json_t *checks, json_t *m, json_t *rules, int enable
 	json_t *s;
 	char label[256];
 	int n = 0;
-	json_array_foreach(json_object_get(m, "series"), i, s)
-	{
+	json_array_foreach (json_object_get(m, "series"), i, s) {
 		json_t *d = json_object_get(s, "diffusion");
 		if (!json_array_size(json_object_get(d, "b_values")))
 			continue;
@@ -307,7 +319,8 @@ static void check_acq_dicom(json_t *checks, json_t *m, json_t *rules, int enable
 	if (!n)
 		check(checks, id, title, "skipped", "no series with readable b-values");
 	else
-		check(checks, id, title, t.n ? "warning" : "pass", t.n ? t.buf : "b-values, directions and b0 volumes follow the technical specification");
+		check(checks, id, title, t.n ? "warning" : "pass",
+		      t.n ? t.buf : "b-values, directions and b0 volumes follow the technical specification");
 }
 
 static void check_burned_in(json_t *checks, json_t *m)
@@ -316,19 +329,19 @@ static void check_burned_in(json_t *checks, json_t *m)
 	size_t i, j;
 	json_t *s, *c;
 	char label[256];
-	json_array_foreach(json_object_get(m, "series"), i, s)
-	{
+	json_array_foreach (json_object_get(m, "series"), i, s) {
 		series_label(s, label, sizeof label);
 		if (np_json_int(s, "burned_in", 0))
 			say(&t, "%s has Burned In Annotation (0028,0301) = YES", label);
-		json_array_foreach(json_object_get(s, "sop_classes"), j, c) if (!strncmp(json_string_value(c), "1.2.840.10008.5.1.4.1.1.7", 25))
-		{
-			say(&t, "%s is a secondary capture (screenshots often show patient data)", label);
-			break;
-		}
+		json_array_foreach (json_object_get(s, "sop_classes"), j, c)
+			if (!strncmp(json_string_value(c), "1.2.840.10008.5.1.4.1.1.7", 25)) {
+				say(&t, "%s is a secondary capture (screenshots often show patient data)", label);
+				break;
+			}
 	}
 	if (t.n)
-		say(&t, "check these images for patient data before processing; de-identification does not remove text in pixels");
+		say(&t, "check these images for patient data before processing; de-identification does not remove text "
+			"in pixels");
 	check(checks, "burned_in_phi", "Burned-in patient data", t.n ? "warning" : "pass",
 	      t.n ? t.buf : "no series is flagged as carrying burned-in annotations");
 }
@@ -342,17 +355,20 @@ static void check_nifti(json_t *checks, json_t *m, const char *studydir, json_t 
 	struct np_err e = {0};
 	json_t *n = np_scan_nifti(dir, &e);
 	if (!n) {
-		check(checks, "nifti_present", "NIfTI file present and readable", "fail", "the study has no nifti/ folder");
+		check(checks, "nifti_present", "NIfTI file present and readable", "fail",
+		      "the study has no nifti/ folder");
 		check(checks, "dti_files", "DTI files present and consistent (.nii, .bvec, .bval, .json)", "fail",
 		      "the study has no nifti/ folder");
 		check_demographics(checks, m, "sidecar_demographics", "Sidecar demographics (age and sex)", 1);
 		return;
 	}
 	if (!np_json_str(n, "files.nifti", NULL))
-		check(checks, "nifti_present", "NIfTI file present and readable", "fail", "no .nii or .nii.gz file was uploaded");
+		check(checks, "nifti_present", "NIfTI file present and readable", "fail",
+		      "no .nii or .nii.gz file was uploaded");
 	else if (!json_is_true(json_object_get(n, "header_ok")))
 		check(checks, "nifti_present", "NIfTI file present and readable", "fail",
-		      "the .nii file has no readable NIfTI-1/NIfTI-2 header; upload the file as written by the converter");
+		      "the .nii file has no readable NIfTI-1/NIfTI-2 header; upload the file as written by the "
+		      "converter");
 	else {
 		char buf[256];
 		snprintf(buf, sizeof buf, "NIfTI header readable, %lld volume(s)", np_json_int(n, "volumes", 0));
@@ -366,19 +382,24 @@ static void check_nifti(json_t *checks, json_t *m, const char *studydir, json_t 
 			say(&t, "the %s file is missing", ext[k]);
 	size_t i;
 	json_t *p;
-	json_array_foreach(json_object_get(n, "problems"), i, p) say(&t, "%s", json_string_value(p));
+	json_array_foreach (json_object_get(n, "problems"), i, p)
+		say(&t, "%s", json_string_value(p));
 	struct text w = {0};
 	if (json_is_true(json_object_get(n, "prefix_mismatch")))
 		say(&w, "the file names of the bundle do not share one prefix; check that they belong together");
 	if (t.n)
-		check(checks, "dti_files", "DTI files present and consistent (.nii, .bvec, .bval, .json)", "fail", t.buf);
+		check(checks, "dti_files", "DTI files present and consistent (.nii, .bvec, .bval, .json)", "fail",
+		      t.buf);
 	else
-		check(checks, "dti_files", "DTI files present and consistent (.nii, .bvec, .bval, .json)", w.n ? "warning" : "pass",
-		      w.n ? w.buf : "NIfTI, .bval, .bvec and sidecar present; volume, b-value and direction counts agree");
+		check(checks, "dti_files", "DTI files present and consistent (.nii, .bvec, .bval, .json)",
+		      w.n ? "warning" : "pass",
+		      w.n ? w.buf
+			  : "NIfTI, .bval, .bvec and sidecar present; volume, b-value and direction counts agree");
 	check_demographics(checks, m, "sidecar_demographics", "Sidecar demographics (age and sex)", 1);
 	const char *id = "acquisition", *title = "Acquisition parameters (b-values, directions, b0 volumes)";
 	if (!acq) {
-		check(checks, id, title, "skipped", "acquisition warnings are off in the settings (qc.acquisition_warnings)");
+		check(checks, id, title, "skipped",
+		      "acquisition warnings are off in the settings (qc.acquisition_warnings)");
 	} else if (!json_object_get(n, "b_values")) {
 		check(checks, id, title, "skipped", "no readable b-values");
 	} else {
@@ -397,8 +418,7 @@ static void mark_bypassed(json_t *report, const char *reason)
 {
 	size_t i;
 	json_t *c;
-	json_array_foreach(json_object_get(report, "checks"), i, c)
-	{
+	json_array_foreach (json_object_get(report, "checks"), i, c) {
 		if (strcmp(np_json_str(c, "status", ""), "fail"))
 			continue;
 		char buf[4096];
@@ -413,8 +433,7 @@ static const char *result_of(json_t *report)
 	int fail = 0, byp = 0;
 	size_t i;
 	json_t *c;
-	json_array_foreach(json_object_get(report, "checks"), i, c)
-	{
+	json_array_foreach (json_object_get(report, "checks"), i, c) {
 		fail |= !strcmp(np_json_str(c, "status", ""), "fail");
 		byp |= !strcmp(np_json_str(c, "status", ""), "bypassed");
 	}
@@ -429,7 +448,8 @@ static void index_result(const char *home, const char *npuid, const char *result
 		np_log_err(npuid, &e);
 		return;
 	}
-	if (np_db_study_set(db, npuid, "qc_result", result, &e) < 0 || np_db_event(db, npuid, event, !strcmp(event, "qc_failed") ? "warning" : "info", detail, &e) < 0)
+	if (np_db_study_set(db, npuid, "qc_result", result, &e) < 0 ||
+	    np_db_event(db, npuid, event, !strcmp(event, "qc_failed") ? "warning" : "info", detail, &e) < 0)
 		np_log_err(npuid, &e);
 	np_db_close(db);
 }
@@ -479,10 +499,9 @@ int np_qc_run(const char *home, const struct np_config *cfg, const char *studydi
 		size_t i;
 		json_t *c;
 		char why[160];
-		snprintf(why, sizeof why, "%s QC checks are disabled in the settings (qc.%s_enabled)", nifti ? "NIfTI" : "DICOM",
-			 nifti ? "nifti" : "dicom");
-		json_array_foreach(checks, i, c)
-		{
+		snprintf(why, sizeof why, "%s QC checks are disabled in the settings (qc.%s_enabled)",
+			 nifti ? "NIfTI" : "DICOM", nifti ? "nifti" : "dicom");
+		json_array_foreach (checks, i, c) {
 			json_object_set_new(c, "status", json_string("bypassed"));
 			json_object_set_new(c, "details", json_string(why));
 		}
@@ -495,7 +514,8 @@ int np_qc_run(const char *home, const struct np_config *cfg, const char *studydi
 	json_t *bypass = json_object_get(old, "bypass");
 	if (json_is_object(bypass)) {
 		char why[200];
-		snprintf(why, sizeof why, "by %s at %s", np_json_str(bypass, "by", "admin"), np_json_str(bypass, "at", ""));
+		snprintf(why, sizeof why, "by %s at %s", np_json_str(bypass, "by", "admin"),
+			 np_json_str(bypass, "at", ""));
 		mark_bypassed(report, why);
 		json_object_set(report, "bypass", bypass);
 	}
@@ -508,13 +528,14 @@ int np_qc_run(const char *home, const struct np_config *cfg, const char *studydi
 		size_t i;
 		json_t *c;
 		struct text t = {0};
-		json_array_foreach(checks, i, c) if (!strcmp(np_json_str(c, "status", ""), "fail"))
-		{
-			fails++;
-			say(&t, "%s", np_json_str(c, "id", ""));
-		}
+		json_array_foreach (checks, i, c)
+			if (!strcmp(np_json_str(c, "status", ""), "fail")) {
+				fails++;
+				say(&t, "%s", np_json_str(c, "id", ""));
+			}
 		char detail[600];
-		snprintf(detail, sizeof detail, "result=%s failed=%d%s%s", result, fails, fails ? " checks=" : "", t.buf);
+		snprintf(detail, sizeof detail, "result=%s failed=%d%s%s", result, fails, fails ? " checks=" : "",
+			 t.buf);
 		np_info(npuid, "qc %s", detail);
 		index_result(home, npuid, result, fails ? "qc_failed" : "qc_passed", detail);
 		rc = fails ? 1 : 0;
@@ -570,7 +591,8 @@ int np_qc_bypass(const char *home, const char *npuid, const char *who, struct np
 		return np_err_set(err, NP_ERR_TEMP, "study is being processed; try again shortly");
 	if (!strcmp(state, "incoming"))
 		return np_err_set(err, NP_ERR_PERM, "study is not stable yet");
-	if (np_spool_study_dir(home, state, npuid, dir, sizeof dir, err) < 0 || np_qc_bypass_dir(home, dir, who, err) < 0)
+	if (np_spool_study_dir(home, state, npuid, dir, sizeof dir, err) < 0 ||
+	    np_qc_bypass_dir(home, dir, who, err) < 0)
 		return -1;
 	if (!strcmp(state, "qc-failed"))
 		return np_spool_move(home, NULL, npuid, "qc-failed", "qc-passed", "qc bypassed", err);

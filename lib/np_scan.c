@@ -28,7 +28,10 @@
 
 /* ---- small JSON helpers ---- */
 
-static void set_str(json_t *o, const char *k, const char *v) { json_object_set_new(o, k, json_string(v)); }
+static void set_str(json_t *o, const char *k, const char *v)
+{
+	json_object_set_new(o, k, json_string(v));
+}
 
 /* Append s to the array at o[k] once (a string set). */
 static void add_unique(json_t *o, const char *k, const char *s)
@@ -42,7 +45,9 @@ static void add_unique(json_t *o, const char *k, const char *s)
 	}
 	size_t i;
 	json_t *v;
-	json_array_foreach(a, i, v) if (!strcmp(json_string_value(v), s)) return;
+	json_array_foreach (a, i, v)
+		if (!strcmp(json_string_value(v), s))
+			return;
 	json_array_append_new(a, json_string(s));
 }
 
@@ -137,14 +142,14 @@ static void dwi_summary(json_t *series)
 	const char *k;
 	json_t *v;
 	json_t *bvals = json_array();
-	json_object_foreach(keys, k, v)
-	{
+	json_object_foreach (keys, k, v) {
 		long long n = json_integer_value(v);
 		long b = strtol(k, NULL, 10);
 		int have = 0;
 		size_t i;
 		json_t *x;
-		json_array_foreach(bvals, i, x) have |= json_integer_value(x) == b;
+		json_array_foreach (bvals, i, x)
+			have |= json_integer_value(x) == b;
 		if (!have)
 			json_array_append_new(bvals, json_integer(b));
 		if (strchr(k, '|')) {
@@ -178,8 +183,8 @@ static int diffusion_words(const char *s)
  * numbers assume the usual private block 0x10; presence is what counts. */
 static int vendor_diffusion(struct np_dcm *d)
 {
-	static const char *const tags[] = {"2005,1415", "2005,1599", "0019,10BB", "0019,10BC", "0019,10BD",
-					   "0019,10E0", "0043,1039", "0019,100E", "0019,100C", "0019,1027", NULL};
+	static const char *const tags[] = {"2005,1415", "2005,1599", "0019,10BB", "0019,10BC", "0019,10BD", "0019,10E0",
+					   "0043,1039", "0019,100E", "0019,100C", "0019,1027", NULL};
 	char buf[64];
 	for (int i = 0; tags[i]; i++)
 		if (np_dcm_get(d, tags[i], buf, sizeof buf) == 1)
@@ -249,9 +254,15 @@ static void study_fields(struct scan_ctx *c, struct np_dcm *d)
 		const char *tag, *key;
 		int patient;
 	} f[] = {
-		{"0020,000D", "study_instance_uid", 0}, {"0008,1030", "description", 0}, {"0008,0020", "study_date", 0},
-		{"0008,0030", "study_time", 0},         {"0020,0010", "study_id", 0},    {"0008,0050", "accession_number", 0},
-		{"0010,0010", "name", 1},               {"0010,0020", "id", 1},          {"0010,0030", "birth_date", 1},
+	    {"0020,000D", "study_instance_uid", 0},
+	    {"0008,1030", "description", 0},
+	    {"0008,0020", "study_date", 0},
+	    {"0008,0030", "study_time", 0},
+	    {"0020,0010", "study_id", 0},
+	    {"0008,0050", "accession_number", 0},
+	    {"0010,0010", "name", 1},
+	    {"0010,0020", "id", 1},
+	    {"0010,0030", "birth_date", 1},
 	};
 	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
 		get(d, f[i].tag, buf, sizeof buf);
@@ -357,7 +368,8 @@ static void scan_one(struct scan_ctx *c, const char *path, long long size)
 		int seen = 0;
 		size_t i;
 		json_t *v;
-		json_array_foreach(c->study_uids, i, v) seen |= !strcmp(json_string_value(v), buf);
+		json_array_foreach (c->study_uids, i, v)
+			seen |= !strcmp(json_string_value(v), buf);
 		if (!seen)
 			json_array_append_new(c->study_uids, json_string(buf));
 	}
@@ -420,23 +432,31 @@ static void scan_one(struct scan_ctx *c, const char *path, long long size)
 static int by_number(const void *a, const void *b)
 {
 	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	long long nx = json_is_integer(json_object_get(x, "number")) ? json_integer_value(json_object_get(x, "number")) : 1LL << 40;
-	long long ny = json_is_integer(json_object_get(y, "number")) ? json_integer_value(json_object_get(y, "number")) : 1LL << 40;
+	long long nx = json_is_integer(json_object_get(x, "number")) ? json_integer_value(json_object_get(x, "number"))
+								     : 1LL << 40;
+	long long ny = json_is_integer(json_object_get(y, "number")) ? json_integer_value(json_object_get(y, "number"))
+								     : 1LL << 40;
 	if (nx != ny)
 		return nx < ny ? -1 : 1;
 	return strcmp(json_string_value(json_object_get(x, "series_instance_uid")),
 		      json_string_value(json_object_get(y, "series_instance_uid")));
 }
 
-static int name_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 int np_scan_dicom(const char *dicomdir, const struct np_config *cfg, json_t *m, struct np_err *err)
 {
 	struct scan_ctx c = {.cfg = cfg, .m = m, .series = json_object(), .study_uids = json_array()};
 	if (cfg) {
-		snprintf(c.product_tag[0], sizeof c.product_tag[0], "%s", np_config_str(cfg, "dicom.product_tag.group"));
-		snprintf(c.product_tag[1], sizeof c.product_tag[1], "%s", np_config_str(cfg, "dicom.product_tag.element"));
-		snprintf(c.product_tag[2], sizeof c.product_tag[2], "%s", np_config_str(cfg, "dicom.product_tag.creator"));
+		snprintf(c.product_tag[0], sizeof c.product_tag[0], "%s",
+			 np_config_str(cfg, "dicom.product_tag.group"));
+		snprintf(c.product_tag[1], sizeof c.product_tag[1], "%s",
+			 np_config_str(cfg, "dicom.product_tag.element"));
+		snprintf(c.product_tag[2], sizeof c.product_tag[2], "%s",
+			 np_config_str(cfg, "dicom.product_tag.creator"));
 	}
 	json_object_set_new(m, "transfer_syntaxes", json_array());
 	json_object_set_new(m, "modalities", json_array());
@@ -483,7 +503,9 @@ int np_scan_dicom(const char *dicomdir, const struct np_config *cfg, json_t *m, 
 	json_t **v = calloc(ns ? ns : 1, sizeof *v);
 	const char *k;
 	json_t *s;
-	json_object_foreach(c.series, k, s) { v[i++] = s; }
+	json_object_foreach (c.series, k, s) {
+		v[i++] = s;
+	}
 	qsort(v, ns, sizeof *v, by_number);
 	json_t *arr = json_array();
 	for (i = 0; i < ns; i++) {
@@ -497,9 +519,10 @@ int np_scan_dicom(const char *dicomdir, const struct np_config *cfg, json_t *m, 
 	}
 	free(v);
 	json_object_set_new(m, "series", arr);
-	json_object_set_new(m, "counts", json_pack("{s:I, s:I, s:I, s:I}", "series", (json_int_t)ns, "instances",
-						    (json_int_t)c.instances, "bytes", (json_int_t)c.bytes, "unreadable",
-						    (json_int_t)c.unreadable));
+	json_object_set_new(m, "counts",
+			    json_pack("{s:I, s:I, s:I, s:I}", "series", (json_int_t)ns, "instances",
+				      (json_int_t)c.instances, "bytes", (json_int_t)c.bytes, "unreadable",
+				      (json_int_t)c.unreadable));
 	json_object_set_new(m, "study_uids", c.study_uids);
 	if (c.unreadable)
 		np_study_flag(m, "unreadable_files");
@@ -538,7 +561,8 @@ static ssize_t read_head(const char *path, void *buf, size_t n)
 	ssize_t got = -1;
 	archive_read_support_filter_gzip(a);
 	archive_read_support_format_raw(a);
-	if (archive_read_open_filename(a, path, 65536) == ARCHIVE_OK && archive_read_next_header(a, &ae) == ARCHIVE_OK) {
+	if (archive_read_open_filename(a, path, 65536) == ARCHIVE_OK &&
+	    archive_read_next_header(a, &ae) == ARCHIVE_OK) {
 		got = 0;
 		while ((size_t)got < n) {
 			la_ssize_t r = archive_read_data(a, (char *)buf + got, n - (size_t)got);
@@ -697,9 +721,9 @@ json_t *np_scan_nifti(const char *dir, struct np_err *err)
 		}
 	}
 	closedir(d);
-	json_t *o = json_pack("{s:{s:s?, s:s?, s:s?, s:s?}, s:b, s:[], s:b}", "files", "nifti", *nii ? nii : NULL, "bval",
-			      *bval ? bval : NULL, "bvec", *bvec ? bvec : NULL, "json", *js ? js : NULL, "header_ok", 0,
-			      "problems", "prefix_mismatch", 0);
+	json_t *o = json_pack("{s:{s:s?, s:s?, s:s?, s:s?}, s:b, s:[], s:b}", "files", "nifti", *nii ? nii : NULL,
+			      "bval", *bval ? bval : NULL, "bvec", *bvec ? bvec : NULL, "json", *js ? js : NULL,
+			      "header_ok", 0, "problems", "prefix_mismatch", 0);
 	if (n_nii > 1)
 		problem(o, "%d NIfTI files found; one DWI volume series per study is expected", n_nii);
 	long long volumes = -1;

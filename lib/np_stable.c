@@ -139,7 +139,8 @@ static void linked_npuid(struct np_db *db, const char *study_uid, const char *np
 }
 
 /* Steps after the folder left incoming/: tmp/st-<npuid>/dicom exists. */
-static int finish(const char *home, struct np_db *db, const struct np_config *cfg, const char *npuid, struct np_err *err)
+static int finish(const char *home, struct np_db *db, const struct np_config *cfg, const char *npuid,
+		  struct np_err *err)
 {
 	char t[PATH_MAX], dicom[PATH_MAX], p[PATH_MAX], q[PATH_MAX], dst[PATH_MAX];
 	snprintf(t, sizeof t, "%s/spool/tmp/st-%s", home, npuid);
@@ -167,9 +168,11 @@ static int finish(const char *home, struct np_db *db, const struct np_config *cf
 				why = (enum why)i;
 	double first = first_arrival(tfd, np_now());
 	char ae[64] = "";
+	int unsafe = 0;
 	if (read_at(tfd, "source.json", buf, sizeof buf) == 0) {
 		json_t *o = json_loads(buf, 0, NULL);
 		snprintf(ae, sizeof ae, "%s", np_json_str(o, "calling_ae", ""));
+		unsafe = np_json_bool(o, "unsafe_study_uid", 0);
 		json_decref(o);
 	}
 	close(tfd);
@@ -199,6 +202,8 @@ static int finish(const char *home, struct np_db *db, const struct np_config *cf
 	} else if (np_config_bool(cfg, "groups.auto_assign") && *np_config_str(cfg, "groups.auto_assign_group")) {
 		json_object_set_new(m, "group", json_string(np_config_str(cfg, "groups.auto_assign_group")));
 	}
+	if (unsafe)
+		np_study_flag(m, "unsafe_study_uid");
 	if (why == WHY_MAX_WAIT)
 		np_study_flag(m, "max_wait_exceeded");
 	if (why == WHY_FORCED)
@@ -233,9 +238,8 @@ static int finish(const char *home, struct np_db *db, const struct np_config *cf
 	snprintf(p, sizeof p, "%s/.build.lock", dst);
 	unlink(p);
 	np_stable_index(db, npuid, "stable", m, why_name[why]);
-	np_info(npuid, "study stabilized series=%lld instances=%lld reason=%s%s%s",
-		np_json_int(m, "counts.series", 0), np_json_int(m, "counts.instances", 0), why_name[why],
-		*link ? " linked=" : "", link);
+	np_info(npuid, "study stabilized series=%lld instances=%lld reason=%s%s%s", np_json_int(m, "counts.series", 0),
+		np_json_int(m, "counts.instances", 0), why_name[why], *link ? " linked=" : "", link);
 	json_decref(m);
 	return 0;
 }
@@ -318,6 +322,20 @@ out:
 	return rc;
 }
 
+/* An incoming folder name: a StudyInstanceUID, or np-recv's
+ * "unsafe-<32 hex>" for a UID that is not safe as a file name. */
+static int incoming_name_valid(const char *name)
+{
+	if (np_dicom_uid_valid(name))
+		return 1;
+	if (strncmp(name, "unsafe-", 7) || strlen(name) != 7 + 32)
+		return 0;
+	for (const char *p = name + 7; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return 0;
+	return 1;
+}
+
 /* Index an incoming study so the UI lists it with Stable = No. */
 static void index_incoming(struct np_db *db, const char *uid, int dfd, double mtime, long long files)
 {
@@ -328,8 +346,10 @@ static void index_incoming(struct np_db *db, const char *uid, int dfd, double mt
 	char iso[32], buf[4096];
 	np_time_iso_at((time_t)first_arrival(dfd, mtime), iso);
 	json_object_set_new(m, "created_at", json_string(iso));
-	json_object_set_new(m, "study", json_pack("{s:s}", "study_instance_uid", uid));
-	json_object_set_new(m, "counts", json_pack("{s:I, s:I}", "instances", (json_int_t)files, "series", (json_int_t)0));
+	if (np_dicom_uid_valid(uid))
+		json_object_set_new(m, "study", json_pack("{s:s}", "study_instance_uid", uid));
+	json_object_set_new(m, "counts",
+			    json_pack("{s:I, s:I}", "instances", (json_int_t)files, "series", (json_int_t)0));
 	json_object_set_new(m, "products", json_null());
 	if (read_at(dfd, "source.json", buf, sizeof buf) == 0) {
 		json_t *o = json_loads(buf, 0, NULL);
@@ -372,7 +392,7 @@ static int scan_one(const char *home, const char *state, const char *uid, const 
 {
 	(void)state;
 	struct scan_ctx *c = vctx;
-	if (!np_dicom_uid_valid(uid)) {
+	if (!incoming_name_valid(uid)) {
 		np_warn(NULL, "ignoring incoming folder that is not a StudyInstanceUID");
 		return 0;
 	}
@@ -454,7 +474,7 @@ int np_stable_force(const char *home, const char *id, char npuid_out[37], struct
 			np_config_free(&cfg);
 			return -1;
 		}
-	} else if (np_dicom_uid_valid(id)) {
+	} else if (incoming_name_valid(id)) {
 		snprintf(f.uid, sizeof f.uid, "%s", id);
 	} else {
 		np_config_free(&cfg);
@@ -466,7 +486,8 @@ int np_stable_force(const char *home, const char *id, char npuid_out[37], struct
 	np_db_close(own);
 	np_config_free(&cfg);
 	if (rc == 1)
-		return np_err_set(err, NP_ERR_TEMP, "an association is still sending this study; try again when it ends");
+		return np_err_set(err, NP_ERR_TEMP,
+				  "an association is still sending this study; try again when it ends");
 	if (rc == 2)
 		return np_err_sys(err, ENOENT, "no such study waiting in incoming");
 	return rc;
@@ -504,7 +525,8 @@ int np_stable_recover(const char *home, struct np_db *db, const struct np_config
 	int n = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, "st-", 3) || !np_uuid_valid(e->d_name + 3))
+		int imp = !strncmp(e->d_name, "imp-", 4) && np_uuid_valid(e->d_name + 4);
+		if (!imp && (strncmp(e->d_name, "st-", 3) || !np_uuid_valid(e->d_name + 3)))
 			continue;
 		char t[PATH_MAX], p[PATH_MAX];
 		snprintf(t, sizeof t, "%s/%s", tmp, e->d_name);
@@ -517,8 +539,9 @@ int np_stable_recover(const char *home, struct np_db *db, const struct np_config
 		}
 		snprintf(p, sizeof p, "%s/dicom", t);
 		struct np_err e2 = {0};
-		if (!np_is_dir(p)) {
-			/* Crashed before the study left incoming/: nothing to keep. */
+		if (imp || !np_is_dir(p)) {
+			/* A crashed import (np-import starts over), or a build
+			 * that crashed before the study left incoming/. */
 			if (np_rmtree(t, &e2) < 0)
 				np_log_err(NULL, &e2);
 		} else if (finish(home, db, cfg, e->d_name + 3, &e2) < 0) {

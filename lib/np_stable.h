@@ -33,7 +33,7 @@ int np_stable_scan(const char *home, struct np_db *db, const struct np_config *c
 int np_stable_force(const char *home, const char *id, char npuid_out[37], struct np_err *err);
 
 /* Finish builds interrupted by a crash (spool/tmp/st-*), drop empty
- * leftovers, and record missing index rows and events for studies already
+ * leftovers and crashed imports (spool/tmp/imp-*), and record missing index rows and events for studies already
  * in stable/. Safe to run while another np-stable works (builds in progress
  * are locked). Returns the number of studies finished or -1. */
 int np_stable_recover(const char *home, struct np_db *db, const struct np_config *cfg, struct np_err *err);

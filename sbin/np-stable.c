@@ -110,7 +110,8 @@ int main(int argc, char **argv)
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGHUP, &sa, NULL);
 		np_info(NULL, "scanning incoming every %llds, stable after %llds quiet",
-			np_config_int(&cfg, "dicom.scan_interval_seconds"), np_config_int(&cfg, "dicom.stabilization_seconds"));
+			np_config_int(&cfg, "dicom.scan_interval_seconds"),
+			np_config_int(&cfg, "dicom.stabilization_seconds"));
 		while (!stop) {
 			if (reload) {
 				struct np_config fresh;

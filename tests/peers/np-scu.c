@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /* np-scu: a small C-ECHO / C-STORE SCU over lib/np_ul for the tests (and an
  * example of the SCU API np-deliver uses).
- *   np-scu [-a CALLING] [-c CALLED] [-e] [-t CA [CERT KEY]] HOST PORT [FILE...]
+ *   np-scu [-a CALLING] [-c CALLED] [-e] [-d MS] [-t CA [CERT KEY]] HOST PORT [FILE...]
  * Proposes one presentation context per (SOP class, transfer syntax) of the
  * files plus Verification, sends each file as it is, and prints one line per
- * file: "<status hex> <SOP instance UID>" after its response arrived. */
+ * file: "<status hex> <SOP instance UID>" after its response arrived.
+ * -d MS waits MS milliseconds before each file but the first and before the
+ * release: a slow association that stays open while idle. */
 #include "np_err.h"
 #include "np_tls.h"
 #include "np_ul.h"
@@ -12,12 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int main(int argc, char **argv)
 {
 	const char *calling = "NP_SCU", *called = "NEUROPACS_SCP", *ca = NULL, *cert = NULL, *key = NULL;
-	int echo = 0, i = 1;
+	int echo = 0, i = 1, delay_ms = 0;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-a") && i + 1 < argc)
 			calling = argv[++i];
@@ -25,6 +28,8 @@ int main(int argc, char **argv)
 			called = argv[++i];
 		else if (!strcmp(argv[i], "-e"))
 			echo = 1;
+		else if (!strcmp(argv[i], "-d") && i + 1 < argc)
+			delay_ms = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "-t") && i + 1 < argc) {
 			ca = argv[++i];
 			if (i + 2 < argc && argv[i + 1][0] != '-' && strstr(argv[i + 1], ".crt")) {
@@ -33,7 +38,8 @@ int main(int argc, char **argv)
 			}
 		} else {
 			fprintf(stderr,
-				"usage: np-scu [-a CALLING] [-c CALLED] [-e] [-t CA [CERT KEY]] HOST PORT [FILE...]\n");
+				"usage: np-scu [-a CALLING] [-c CALLED] [-e] [-d MS] [-t CA [CERT KEY]] HOST PORT [FILE...]
+");
 			return 100;
 		}
 	}
@@ -99,6 +105,8 @@ int main(int argc, char **argv)
 	}
 	for (int f = 0; f < nfiles; f++) {
 		struct np_ul_meta m;
+		if (f && delay_ms)
+			nanosleep(&(struct timespec){delay_ms / 1000, (delay_ms % 1000) * 1000000L}, NULL);
 		np_ul_meta_read(files[f], &m, &err);
 		if (np_ul_scu_store_file(ul, files[f], &st, &err) < 0) {
 			fprintf(stderr, "np-scu: %s: %s\n", files[f], err.msg);
@@ -111,6 +119,8 @@ int main(int argc, char **argv)
 		if (st != 0)
 			rc = 1;
 	}
+	if (delay_ms)
+		nanosleep(&(struct timespec){delay_ms / 1000, (delay_ms % 1000) * 1000000L}, NULL);
 	if (np_ul_release(ul, &err) < 0) {
 		fprintf(stderr, "np-scu: %s\n", err.msg);
 		rc = 111;

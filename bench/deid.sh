@@ -1,0 +1,78 @@
+#!/bin/sh
+# bench/deid.sh: np-deid against gdcmanon, dcmodify and cp -r on one generated
+# study. Run by hand from the top of a built checkout:
+#   sh bench/deid.sh [NDIR] [NSL] [JOBS]     (default 60 dirs x 40 slices = 2483 files)
+# Prints files/s, MB/s and ratios. Caches are warm for every tool (each input
+# is read once before timing); outputs go to the same file system.
+set -eu
+NDIR=${1:-60}
+NSL=${2:-40}
+JOBS=${3:-$(nproc)}
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+B=${TMPDIR:-/tmp}/np-bench-deid.$$
+trap 'rm -rf "$B"' EXIT INT TERM
+mkdir -p "$B/home"
+export NP_HOME=$B/home
+/usr/bin/python3 "$TOP/tests/data/make_mr_study.py" "$B/in" --ndir "$NDIR" --nsl "$NSL" >/dev/null
+rm -f "$B/in/dti.bval" "$B/in/dti.bvec"
+N=$(find "$B/in" -type f | wc -l)
+BYTES=$(du -sb "$B/in" | cut -f1)
+cat $(find "$B/in" -type f) >/dev/null
+now() { date +%s.%N; }
+# user + system seconds of all finished children: the second line of `times`,
+# which must run in this shell (not in a command substitution)
+cpu() { times >"$B/times"; sed -n 2p "$B/times" | sed 's/m/ /g; s/s//g' | awk '{ print $1 * 60 + $2 + $3 * 60 + $4 }'; }
+# run NAME CMD...: time CMD once (after a warm-up run for the cache of the output fs)
+run() {
+	name=$1
+	shift
+	rm -rf "$B/out"
+	sync
+	cpu >"$B/c0"
+	t0=$(now)
+	"$@" >/dev/null 2>&1 || { echo "$name failed" >&2; return 1; }
+	t1=$(now)
+	cpu >"$B/c1"
+	echo "$name $(echo "$t1 - $t0" | bc) $(echo "$(cat "$B/c1") - $(cat "$B/c0")" | bc)"
+}
+gdcmanon_all() {
+	mkdir -p "$B/out"
+	gdcmanon --continue --dumb --recursive --input "$B/in" --output "$B/out" \
+		--remove 0010,0010 --remove 0010,0020 --remove 0008,0090 --remove 0008,0080 --remove 0008,0081 \
+		--remove 0008,1070 --remove 0008,1050 --remove 0008,0050 --remove 0018,1000 --remove 0010,1040
+}
+gdcmanon_basic() {
+	mkdir -p "$B/out"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$B/k.pem" -out "$B/c.pem" -days 1 -subj /CN=bench 2>/dev/null
+	gdcmanon -c "$B/c.pem" --continue --recursive -i "$B/in" -o "$B/out"
+}
+dcmodify_all() {
+	cp -r "$B/in" "$B/out"
+	find "$B/out" -type f -name '*.dcm' -print0 | xargs -0 -n 500 -P "$JOBS" dcmodify -nb -ie \
+		-ea "(0010,0010)" -ea "(0010,0020)" -ea "(0010,0030)" -ea "(0010,1040)" -ea "(0010,2154)" \
+		-ea "(0008,0090)" -ea "(0008,0080)" -ea "(0008,0081)" -ea "(0008,1010)" -ea "(0008,1050)" \
+		-ea "(0008,1070)" -ea "(0008,0050)" -ea "(0018,1000)" -ea "(0010,1000)" -ea "(0010,0021)" -ep
+}
+echo "study: $N files, $((BYTES / 1048576)) MB, jobs $JOBS"
+R=$(
+	run cp cp -r "$B/in" "$B/out"
+	run np-deid "$TOP/build/bin/np-deid" --jobs "$JOBS" "$B/in" "$B/out"
+	run np-deid-1job "$TOP/build/bin/np-deid" --jobs 1 "$B/in" "$B/out"
+	run gdcmanon-basic gdcmanon_basic
+	run dcmodify dcmodify_all
+)
+echo "$R" | awk -v n="$N" -v b="$BYTES" '
+	{ t[$1] = $2; c[$1] = $3; order[NR] = $1 }
+	END {
+		printf "%-16s %8s %8s %10s %8s\n", "tool", "wall s", "cpu s", "files/s", "MB/s"
+		for (i = 1; i <= NR; i++) {
+			k = order[i]
+			printf "%-16s %8.2f %8.2f %10.0f %8.1f\n", k, t[k], c[k], n / t[k], b / 1048576 / t[k]
+		}
+		if (t["np-deid"] > 0) {
+			printf "wall: np-deid %.1fx gdcmanon, %.1fx dcmodify; %.2fx the time of cp -r\n",
+				t["gdcmanon-basic"] / t["np-deid"], t["dcmodify"] / t["np-deid"], t["np-deid"] / t["cp"]
+			printf "cpu:  np-deid %.1fx less than gdcmanon, %.1fx less than dcmodify; %.2fx cp -r\n",
+				c["gdcmanon-basic"] / c["np-deid"], c["dcmodify"] / c["np-deid"], c["np-deid"] / c["cp"]
+		}
+	}'
