@@ -15,6 +15,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: np-deliver [--home DIR] [--dest N] STUDYDIR     deliver what is missing\n"
 		   "       np-deliver [--home DIR] --resend [--dest N] STUDYDIR   send again\n"
+		   "       np-deliver [--home DIR] --failures     failure reports of studies in failed/\n"
 		   "       np-deliver [--home DIR] --test N|failure|group     the Test Delivery button\n"
 		   "exit: 0 finished (sent, or failed for good after 3 attempts: see deliveries.json),\n"
 		   "      100 permanent error, 111 attempts remain or temporary error (retry later)\n");
@@ -23,12 +24,16 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	np_log_init(argv[0]);
-	static const struct option opts[] = {{"home", required_argument, 0, 'H'}, {"dest", required_argument, 0, 'd'},
-					     {"resend", no_argument, 0, 'r'},	  {"test", required_argument, 0, 't'},
-					     {"help", no_argument, 0, 'h'},	  {0}};
+	static const struct option opts[] = {{"home", required_argument, 0, 'H'},
+					     {"dest", required_argument, 0, 'd'},
+					     {"resend", no_argument, 0, 'r'},
+					     {"failures", no_argument, 0, 'f'},
+					     {"test", required_argument, 0, 't'},
+					     {"help", no_argument, 0, 'h'},
+					     {0}};
 	const char *home_opt = NULL, *test = NULL;
-	int dest = -1, flags = 0, c;
-	while ((c = getopt_long(argc, argv, "H:d:rt:h", opts, NULL)) != -1) {
+	int dest = -1, flags = 0, failures = 0, c;
+	while ((c = getopt_long(argc, argv, "H:d:rft:h", opts, NULL)) != -1) {
 		char *end;
 		switch (c) {
 		case 'H':
@@ -45,13 +50,16 @@ int main(int argc, char **argv)
 		case 't':
 			test = optarg;
 			break;
+		case 'f':
+			failures = 1;
+			break;
 		case 'h':
 			return usage(stdout), 0;
 		default:
 			return usage(stderr), NP_EXIT_PERM;
 		}
 	}
-	if (test ? optind != argc : optind + 1 != argc)
+	if ((test || failures) ? optind != argc || (test && failures) : optind + 1 != argc)
 		return usage(stderr), NP_EXIT_PERM;
 	struct np_err err = {0};
 	char home[PATH_MAX];
@@ -67,6 +75,14 @@ int main(int argc, char **argv)
 		}
 		printf("%s\n", msg);
 		return 0;
+	}
+	if (failures) {
+		int n = 0, rc = np_deliver_failures(home, &n, &err);
+		if (rc < 0) {
+			np_log_err(NULL, &err);
+			return np_err_exit_code(&err);
+		}
+		return rc ? NP_EXIT_TEMP : NP_EXIT_OK;
 	}
 	char dir[PATH_MAX];
 	if (!realpath(argv[optind], dir)) {

@@ -12,6 +12,7 @@
 #include "np_json.h"
 #include "np_log.h"
 #include "np_schema.h"
+#include "np_spool.h"
 #include "np_study.h"
 #include "np_util.h"
 
@@ -129,22 +130,19 @@ static int find_result(const struct study *s, const char *ext, char *out, size_t
 	return found;
 }
 
+/* The failure report: results/failure.EXT for the wanted format, else the
+ * cloud's TXT or PNG; failure.json (np-poll's own record) only when asked. */
 static int find_failure(const struct study *s, const char *ext, char *out, size_t outsz)
 {
-	char p[PATH_MAX];
-	snprintf(p, sizeof p, "%s/results", s->dir);
-	char **names = list_dir(p);
-	int found = 0;
-	for (size_t i = 0; names && names[i]; i++) {
-		if (strncmp(names[i], "failure.", 8))
+	const char *const pref[] = {ext, "txt", "png", "pdf"};
+	for (size_t i = 0; i < sizeof pref / sizeof pref[0]; i++) {
+		if (!pref[i])
 			continue;
-		if (!found || (ext && !strcmp(ext_of(names[i]), ext))) {
-			snprintf(out, outsz, "%s/results/%s", s->dir, names[i]);
-			found = 1 + (ext && !strcmp(ext_of(names[i]), ext));
-		}
+		snprintf(out, outsz, "%s/results/failure.%s", s->dir, pref[i]);
+		if (np_exists(out) && !np_is_dir(out))
+			return 1;
 	}
-	free_list(names);
-	return found != 0;
+	return 0;
 }
 
 /* First readable instance of the original study under dir/dicom. */
@@ -544,6 +542,13 @@ int np_deliver_study(const char *home, const char *dir, int only, int flags, int
 	json_t *state = NULL, *dests = NULL;
 	if (study_load(&s, dir, err) < 0)
 		goto out;
+	if ((flags & NP_DELIVER_FAILURE) && !s.failure_kind) {
+		if (!find_failure(&s, NULL, s.failure, sizeof s.failure)) {
+			np_err_set(err, NP_ERR_PERM, "no failure report to deliver");
+			goto out;
+		}
+		s.failure_kind = 1;
+	}
 	char lockp[PATH_MAX], path[PATH_MAX];
 	snprintf(lockp, sizeof lockp, "%s/.deliver.lock", dir);
 	snprintf(path, sizeof path, "%s/deliveries.json", dir);
@@ -703,6 +708,62 @@ out:
 	study_free(&s);
 	np_config_free(&cfg);
 	return rc;
+}
+
+/* ---- failure reports of failed/ studies ---- */
+
+struct failures_ctx {
+	int count, remaining;
+};
+
+static int unfinished(const char *dir)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/deliveries.json", dir);
+	if (!np_exists(p))
+		return 1;
+	json_t *st = np_json_load(p, 4 << 20, NULL);
+	size_t i;
+	json_t *e;
+	int pending = 0;
+	json_array_foreach (json_object_get(st, "destinations"), i, e) {
+		const char *state = np_json_str(e, "state", "");
+		pending |= !strcmp(state, "pending") || !strcmp(state, "sending");
+	}
+	json_decref(st);
+	return pending;
+}
+
+static int failure_one(const char *home, const char *state, const char *id, const char *dir, void *vctx)
+{
+	(void)state;
+	struct failures_ctx *ctx = vctx;
+	struct study s;
+	memset(&s, 0, sizeof s);
+	s.dir = dir;
+	char f[PATH_MAX];
+	if (!find_failure(&s, NULL, f, sizeof f) || !unfinished(dir))
+		return 0;
+	struct np_err err = {0};
+	int failed = 0;
+	ctx->count++;
+	int rc = np_deliver_study(home, dir, -1, NP_DELIVER_FAILURE, &failed, &err);
+	if (rc < 0)
+		np_log_err(id, &err);
+	if (rc != 0 && !(rc < 0 && err.cls == NP_ERR_PERM))
+		ctx->remaining = 1;
+	return 0;
+}
+
+int np_deliver_failures(const char *home, int *count, struct np_err *err)
+{
+	struct failures_ctx ctx = {0, 0};
+	int rc = np_spool_each(home, "failed", failure_one, &ctx, err);
+	if (count)
+		*count = ctx.count;
+	if (rc < 0)
+		return -1;
+	return ctx.remaining;
 }
 
 /* ---- Test Delivery ---- */

@@ -69,6 +69,9 @@ enum {
 	 * all NP_DELIVER_ATTEMPTS attempts in this call (back-off capped at 5 s):
 	 * a finished study is not in a queue that would retry it. */
 	NP_DELIVER_RESEND = 1,
+	/* Deliver results/failure.* to failure_delivery even if result files
+	 * exist too (a study that ended in failed/). */
+	NP_DELIVER_FAILURE = 2,
 };
 
 /* Deliver a study folder's results: results/report.pdf and the results
@@ -84,6 +87,15 @@ enum {
  * counts the failed ones), 1 attempts remain (exit 111: retry later), -1
  * with err (the study cannot be delivered: no results, bad settings). */
 int np_deliver_study(const char *home, const char *dir, int dest, int flags, int *failed, struct np_err *err);
+
+/* Failure reports of studies that np-poll moved to failed/ (no queue runs
+ * there): np_deliver_study on each study in failed/ that has a
+ * results/failure.* report and whose deliveries.json is absent or still has
+ * a pending destination. A study once finished is never revisited, so
+ * turning failure_delivery on later does not resend old reports. *count
+ * (may be NULL) gets the number of studies attempted. Returns 0 all
+ * finished, 1 attempts remain, -1 with err. */
+int np_deliver_failures(const char *home, int *count, struct np_err *err);
 
 /* The "Test Delivery" button: which is "N" (delivery.destinations.N),
  * "failure" (failure_delivery) or "group" (groups.delivery). Sends a small

@@ -45,6 +45,8 @@ static const struct job jobs[] = {
     {"heartbeat", "telemetry.heartbeat_cron", NULL, "telemetry.heartbeat_enabled", {"np-heartbeat"}},
     /* Recorded events go out within a minute; the pipeline never waits on mail. */
     {"notify", NULL, "* * * * *", NULL, {"np-notify", "--pending"}},
+    /* Failure reports of studies np-poll moved to failed/, where no queue runs. */
+    {"failure-delivery", NULL, "* * * * *", NULL, {"np-deliver", "--failures"}},
 };
 enum { NJOBS = sizeof jobs / sizeof jobs[0] };
 

@@ -4,7 +4,7 @@
 # failure reports follow failure_delivery; Test Delivery; templates checked.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NP_TOP/tests/peers/deliver.sh"
-plan 20
+plan 21
 U=7d3e2f10-4c5b-4a69-8e7f-6a5b4c3d2e1f
 results_study $U --no-dicom
 sh "$PEERS/mkpki.sh" "$T/pki"
@@ -73,10 +73,21 @@ is "$(jget "$STUDY/deliveries.json" 'd["kind"], d["destinations"][0]["state"]')"
 	"deliveries.json records the failure report delivery"
 is "$(ls "$T/hook" | wc -l)" 1 "the failure report did not go to the result destinations"
 
+# A study np-poll moved to failed/ (no queue runs there): np-deliver --failures,
+# once; the failure report even though a partial result file exists.
+G=0c1d2e3f-4a5b-4c6d-8e7f-8a9b0c1d2e3f
+results_study $G --failure --no-dicom
+mkdir -p "$NP_HOME/spool/failed" && mv "$STUDY" "$NP_HOME/spool/failed/$G"
+printf '{}' >"$NP_HOME/spool/failed/$G/results/result.json"
+"$BIN/np-deliver" --failures 2>>"$T/deliver.log"; r1=$?
+"$BIN/np-deliver" --failures 2>>"$T/deliver.log"; r2=$?
+wait_for "[ -f '$T/mail/0003.eml' ]" 5
+is "$r1 $r2 $(ls "$T/mail" | grep -c eml)" "0 0 3" "--failures sends a failed/ study's failure report once"
+
 out=$("$BIN/np-deliver" --test 0 2>>"$T/deliver.log"); rc=$?
 is "$rc $out" "0 test report sent to destination 0 (email)" "Test Delivery by e-mail"
-wait_for "[ -f '$T/mail/0003.eml' ]" 5
-M=$T/mail/0003
+wait_for "[ -f '$T/mail/0004.eml' ]" 5
+M=$T/mail/0004
 is "$(mime 'a=list(m.iter_attachments())[0]; print(a.get_filename(), a.get_content()[:5])')" \
 	"neuropacs-test.pdf b'%PDF-'" "the test mail carries a generated PDF"
 out=$("$BIN/np-deliver" --test 1 2>>"$T/deliver.log"); rc=$?

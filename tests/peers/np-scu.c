@@ -38,8 +38,7 @@ int main(int argc, char **argv)
 			}
 		} else {
 			fprintf(stderr,
-				"usage: np-scu [-a CALLING] [-c CALLED] [-e] [-d MS] [-t CA [CERT KEY]] HOST PORT [FILE...]
-");
+				"usage: np-scu [-a CALLING] [-c CALLED] [-e] [-d MS] [-t CA [CERT KEY]] HOST PORT [FILE...]\n");
 			return 100;
 		}
 	}
