@@ -27,4 +27,6 @@ for p in $POINTS; do
 	"$BIN/np-index" --check >/dev/null 2>&1; irc=$?
 	is "$left:$irc" "0:0" "$p: nothing left in stable, .work or the journal; the index matches the spool"
 done
-is "$(grep -c 'finished interrupted move' "$T/log")" "$(grep -c 'finished interrupted move' "$T/log" | grep -v '^0$')" "interrupted moves were finished by recovery"
+# At least one per crash point between the journalled intent and its removal.
+n=$(grep -c 'finished interrupted move' "$T/log")
+ok "recovery finished the journalled moves ($n) instead of re-running filters" test "$n" -ge 4
