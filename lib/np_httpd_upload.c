@@ -6,11 +6,14 @@
  * stage. */
 #include "np_err.h"
 #include "np_fs.h"
+#include "np_import.h"
 #include "np_httpd_int.h"
 #include "np_log.h"
 #include "np_util.h"
 
 #include <civetweb.h>
+#include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
@@ -191,6 +194,98 @@ static int id_ok(const char *s)
 	return 1;
 }
 
+static const char *form_str(json_t *form, const char *k)
+{
+	const char *v = json_string_value(json_object_get(form, k));
+	return v && *v ? v : NULL;
+}
+
+/* np-import semantics: one study from the folder (or the single ZIP), or
+ * for type "group" one study per uploaded ZIP. */
+static int import(struct np_req *r, struct upload *u, const char *files)
+{
+	char prodbuf[512] = "", *prods[16];
+	size_t np = 0;
+	const char *pv = form_str(u->form, "products");
+	if (pv) {
+		snprintf(prodbuf, sizeof prodbuf, "%s", pv);
+		for (char *save = NULL, *t = strtok_r(prodbuf, ", ", &save); t && np < 16; t = strtok_r(NULL, ", ", &save))
+			prods[np++] = t;
+	}
+	struct np_import_opts o = {.name = form_str(u->form, "study_name"),
+				   .accession = form_str(u->form, "accession"),
+				   .age = form_str(u->form, "patient_age"),
+				   .sex = form_str(u->form, "patient_sex"),
+				   .group = form_str(u->form, "group"),
+				   .products = (const char *const *)prods,
+				   .nproducts = np,
+				   .max_bytes = u->limit};
+	struct np_err err = {0};
+	if (np_import_check_opts(&o, &err) < 0)
+		return np__reply_error(r, 400, "bad_request", "%s", err.msg);
+	const char *type = form_str(u->form, "type");
+	json_t *ids = json_array();
+	char npuid[37];
+	struct dirent **ents = NULL;
+	int n = scandir(files, &ents, NULL, alphasort), rc = 0;
+	int group = type && !strcmp(type, "group");
+	if (!group && (!type || strcmp(type, "zip") || n != 3)) {
+		rc = np_import_path(r->srv->home, files, &o, npuid, &err);
+		if (rc == 0)
+			json_array_append_new(ids, json_string(npuid));
+	} else {
+		for (int i = 0; i < n && rc == 0; i++) {
+			char p[PATH_MAX];
+			if (ents[i]->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof p, "%s/%s", files, ents[i]->d_name);
+			if (!np_is_dir(p) && (rc = np_import_path(r->srv->home, p, &o, npuid, &err)) == 0)
+				json_array_append_new(ids, json_string(npuid));
+		}
+	}
+	for (int i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	if (rc < 0) {
+		json_decref(ids);
+		return err.cls == NP_ERR_TEMP ? np__reply_err(r, &err)
+					      : np__reply_error(r, 400, "import_refused", "%s", err.msg);
+	}
+	np_info(NULL, "upload imported id=%s studies=%zu", u->id, json_array_size(ids));
+	return np__reply_json(r, 201, json_pack("{s:s,s:o}", "upload_id", u->id, "npuids", ids));
+}
+
+struct import_job {
+	struct np_req *r;
+	struct upload *u;
+	const char *files;
+	int status;
+};
+
+static void *import_thread(void *p)
+{
+	struct import_job *j = p;
+	j->status = import(j->r, j->u, j->files);
+	return NULL;
+}
+
+/* The import (DICOM parsing, settings, regexes) needs more stack than
+ * CivetWeb gives its workers: run it on a thread of its own and wait. */
+static int import_big_stack(struct np_req *r, struct upload *u, const char *files)
+{
+	struct import_job j = {r, u, files, 500};
+	pthread_attr_t a;
+	pthread_t t;
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 8 << 20);
+	int rc = pthread_create(&t, &a, import_thread, &j);
+	pthread_attr_destroy(&a);
+	if (rc != 0)
+		return np__reply_error(r, 503, "unavailable", "unable to start the import");
+	pthread_join(t, NULL);
+	return j.status;
+}
+
 int np_h_upload(struct np_req *r)
 {
 	const char *ct = mg_get_header(r->c, "Content-Type");
@@ -237,8 +332,8 @@ int np_h_upload(struct np_req *r)
 		status = np__reply_error(r, 400, "bad_request", "%s", msg);
 	} else {
 		np_info(NULL, "upload received id=%s files=%d bytes=%lld", u.id, u.files, u.received);
-		/* np_import_path (ingest) takes the folder from here. */
-		status = np__reply_not_impl(r, "import of uploads (np_import_path)");
+		progress(&u, "importing");
+		status = import_big_stack(r, &u, files);
 	}
 	progress(&u, status < 300 ? "imported" : "failed");
 	np_rmtree(u.dir, NULL);

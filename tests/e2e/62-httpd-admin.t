@@ -4,7 +4,7 @@
 # updates against a release feed, TLS certificate upload.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/httpd.sh"
-plan 44
+plan 46
 mkdir -p "$NP_HOME/etc/secrets" "$NP_HOME/log/np-recv" "$NP_HOME/log/np-stable"
 printf 'SUPER-SECRET-KEY' > "$NP_HOME/etc/secrets/cloud.api_key"
 cat > "$NP_HOME/log/np-recv/current" <<'EOF2'
@@ -63,6 +63,10 @@ is "$(req POST '/api/uploads?upload_id=test-upload-1' -F study_name=bad -F "file
 like "$(jget "$T/body" error.message)" study_name "... naming the field"
 is "$(req GET /api/uploads/test-upload-1)" 200 "upload progress is visible"
 is "$(jget "$T/body" received)" "$(( $(jget "$T/body" received) ))" "... with bytes received"
+/usr/bin/python3 "$NP_TOP/tests/data/make_mr_study.py" "$T/study" --ndir 6 --nsl 4 >/dev/null 2>&1
+set -- $(find "$T/study" -type f | sed 's/^/-F files=@/')
+is "$(req POST '/api/uploads?upload_id=test-upload-2' -F 'study_name=Upload Test 1' -F patient_age=61 -F patient_sex=F -F type=folder "$@")" 201 "a folder upload is imported"
+ok "... into spool/stable" test -d "$NP_HOME/spool/stable/$(jget "$T/body" npuids.0)"
 req PUT /api/settings -H "$J" -d '{"http":{"max_body_mb":1}}' >/dev/null
 head -c 1500000 /dev/urandom > "$T/big.dcm"
 is "$(req POST /api/uploads -H 'Expect:' -F "files=@$T/big.dcm")" 413 "an upload above http.max_body_mb is refused"
