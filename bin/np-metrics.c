@@ -25,8 +25,8 @@ int main(int argc, char **argv)
 {
 	np_log_init(argv[0]);
 	static const struct option opts[] = {{"home", required_argument, 0, 'H'}, {"json", no_argument, 0, 'j'},
-					     {"no-store", no_argument, 0, 's'},   {"no-alerts", no_argument, 0, 'a'},
-					     {"help", no_argument, 0, 'h'},       {0}};
+					     {"no-store", no_argument, 0, 's'},	  {"no-alerts", no_argument, 0, 'a'},
+					     {"help", no_argument, 0, 'h'},	  {0}};
 	const char *home_opt = NULL;
 	int json = 0, store = 1, alerts = 1, c;
 	while ((c = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {

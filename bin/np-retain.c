@@ -21,10 +21,8 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	np_log_init(argv[0]);
-	static const struct option opts[] = {{"home", required_argument, 0, 'H'},
-					     {"dry-run", no_argument, 0, 'n'},
-					     {"help", no_argument, 0, 'h'},
-					     {0}};
+	static const struct option opts[] = {
+	    {"home", required_argument, 0, 'H'}, {"dry-run", no_argument, 0, 'n'}, {"help", no_argument, 0, 'h'}, {0}};
 	const char *home_opt = NULL;
 	int dry = 0, c;
 	while ((c = getopt_long(argc, argv, "H:nh", opts, NULL)) != -1) {

@@ -172,8 +172,8 @@ int np_auth_resolve(struct np_req *r)
 		return -1;
 	}
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db->h, "SELECT actor, role, method, last_seen, saml_epoch FROM sessions WHERE id = ?", -1,
-			       &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db->h, "SELECT actor, role, method, last_seen, saml_epoch FROM sessions WHERE id = ?",
+			       -1, &st, NULL) != SQLITE_OK)
 		return 0;
 	sqlite3_bind_text(st, 1, sid, -1, SQLITE_TRANSIENT);
 	double now = np_now();
@@ -328,8 +328,8 @@ int np_h_login(struct np_req *r)
 		char hdr[64];
 		snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", (int)(until - np_now()) + 1);
 		np_warn(NULL, "login refused: too many failures client=%s", r->client);
-		static const char body[] =
-			"{\"error\":{\"code\":\"too_many_attempts\",\"message\":\"too many failed logins; wait and retry\"}}";
+		static const char body[] = "{\"error\":{\"code\":\"too_many_attempts\",\"message\":\"too many failed "
+					   "logins; wait and retry\"}}";
 		return np__reply_bytes(r, 429, "application/json", body, sizeof body - 1, hdr);
 	}
 	const char *mode = np_config_str(&r->cfg, "saml.auth_mode");
@@ -385,7 +385,8 @@ int np_h_logout(struct np_req *r)
 	struct np_err err = {0};
 	struct np_db *db = np__db(r->srv, &err);
 	sqlite3_stmt *st;
-	if (r->sid[0] && db && sqlite3_prepare_v2(db->h, "DELETE FROM sessions WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
+	if (r->sid[0] && db &&
+	    sqlite3_prepare_v2(db->h, "DELETE FROM sessions WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, r->sid, -1, SQLITE_TRANSIENT);
 		sqlite3_step(st);
 		sqlite3_finalize(st);
@@ -412,10 +413,12 @@ int np_h_session(struct np_req *r)
 		struct np_err err = {0};
 		struct np_db *db = np__db(r->srv, &err);
 		sqlite3_stmt *st;
-		if (db && sqlite3_prepare_v2(db->h, "SELECT csrf FROM sessions WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
+		if (db &&
+		    sqlite3_prepare_v2(db->h, "SELECT csrf FROM sessions WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
 			sqlite3_bind_text(st, 1, r->sid, -1, SQLITE_TRANSIENT);
 			if (sqlite3_step(st) == SQLITE_ROW)
-				json_object_set_new(o, "csrf_token", json_string((const char *)sqlite3_column_text(st, 0)));
+				json_object_set_new(o, "csrf_token",
+						    json_string((const char *)sqlite3_column_text(st, 0)));
 			sqlite3_finalize(st);
 		}
 	}

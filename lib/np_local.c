@@ -45,8 +45,7 @@ static int take_slot(const char *home, long long slots)
 	return -1;
 }
 
-static int add(char **argv, size_t max, int *argc, char **cur, char *end, const char *fmt, const char *a,
-	       long long n)
+static int add(char **argv, size_t max, int *argc, char **cur, char *end, const char *fmt, const char *a, long long n)
 {
 	if ((size_t)*argc + 1 >= max)
 		return -1;
@@ -180,8 +179,9 @@ static int allowed_output(const char *name)
  * in the pipeline's output. Names are also split at '^'. */
 static size_t phi_values(json_t *m, char vals[][128], size_t max)
 {
-	static const char *const keys[] = {"patient.name", "patient.id", "patient.birth_date", "study.accession_number",
-					   "study.study_instance_uid", "study_name", NULL};
+	static const char *const keys[] = {
+	    "patient.name", "patient.id", "patient.birth_date", "study.accession_number", "study.study_instance_uid",
+	    "study_name",   NULL};
 	size_t n = 0;
 	for (int i = 0; keys[i] && n < max; i++) {
 		const char *v = np_json_str(m, keys[i], "");
@@ -197,8 +197,7 @@ static size_t phi_values(json_t *m, char vals[][128], size_t max)
 	}
 	size_t i;
 	json_t *s;
-	json_array_foreach(json_object_get(m, "series"), i, s)
-	{
+	json_array_foreach (json_object_get(m, "series"), i, s) {
 		const char *uid = np_json_str(s, "series_instance_uid", "");
 		if (n < max && strlen(uid) >= 3)
 			snprintf(vals[n++], 128, "%s", uid);
@@ -260,8 +259,8 @@ static json_t *collect_outputs(const char *out, json_t *study, struct np_err *er
 		}
 		for (size_t i = 0; i < nphi; i++)
 			if (contains_ci(buf, len, phi[i])) {
-				np_err_set(err, NP_ERR_PERM, "pipeline output %s contains an identifying value of the study",
-					   e->d_name);
+				np_err_set(err, NP_ERR_PERM,
+					   "pipeline output %s contains an identifying value of the study", e->d_name);
 				failed = 1;
 				break;
 			}

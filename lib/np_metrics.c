@@ -109,7 +109,10 @@ static void disk_io(long long *rd, long long *wr)
 	fclose(f);
 }
 
-static double pct(long long part, long long whole) { return whole > 0 ? 100.0 * (double)part / (double)whole : 0; }
+static double pct(long long part, long long whole)
+{
+	return whole > 0 ? 100.0 * (double)part / (double)whole : 0;
+}
 
 static json_t *system_metrics(const char *home)
 {
@@ -246,8 +249,8 @@ json_t *np_metrics_collect(const char *home, const struct np_config *cfg, struct
 		return NULL;
 	char ts[32];
 	np_time_iso(ts);
-	json_t *m = json_pack("{s:s, s:s, s:s, s:s}", "agent_id", id, "runtime", runtime(cfg), "version", NP_VERSION,
-			      "ts", ts);
+	json_t *m =
+	    json_pack("{s:s, s:s, s:s, s:s}", "agent_id", id, "runtime", runtime(cfg), "version", NP_VERSION, "ts", ts);
 	free(id);
 	json_object_set_new(m, "system", system_metrics(home));
 	json_object_set_new(m, "services", services(home));
@@ -281,16 +284,15 @@ int np_metrics_store(struct np_db *db, json_t *snap, struct np_err *err)
 	}
 	const char *key;
 	json_t *v;
-	json_object_foreach(json_object_get(snap, "system"), key, v) if (json_is_number(v))
-		put_metric(st, ts, key, json_number_value(v), NULL);
-	json_object_foreach(json_object_get(snap, "queues"), key, v)
-	{
+	json_object_foreach (json_object_get(snap, "system"), key, v)
+		if (json_is_number(v))
+			put_metric(st, ts, key, json_number_value(v), NULL);
+	json_object_foreach (json_object_get(snap, "queues"), key, v) {
 		char labels[96];
 		snprintf(labels, sizeof labels, "{\"state\":\"%s\"}", key);
 		put_metric(st, ts, "queue_depth", json_number_value(v), labels);
 	}
-	json_object_foreach(json_object_get(snap, "services"), key, v)
-	{
+	json_object_foreach (json_object_get(snap, "services"), key, v) {
 		char labels[160];
 		snprintf(labels, sizeof labels, "{\"service\":\"%s\"}", key);
 		put_metric(st, ts, "service_up", json_is_true(json_object_get(v, "up")) ? 1.0 : 0.0, labels);
@@ -304,14 +306,14 @@ struct alert {
 	const char *event;
 	const char *metric;    /* key in snapshot.system */
 	const char *threshold; /* key in notifications.thresholds */
-	int below;             /* 1: alert when the value is below the threshold */
+	int below;	       /* 1: alert when the value is below the threshold */
 };
 
 static const struct alert alerts[] = {
-	{"high_cpu", "cpu_percent", "cpu_percent", 0},
-	{"high_memory", "memory_used_percent", "memory_percent", 0},
-	{"high_swap", "swap_used_percent", "swap_percent", 0},
-	{"low_disk", "disk_free_percent", "disk_free_percent", 1},
+    {"high_cpu", "cpu_percent", "cpu_percent", 0},
+    {"high_memory", "memory_used_percent", "memory_percent", 0},
+    {"high_swap", "swap_used_percent", "swap_percent", 0},
+    {"low_disk", "disk_free_percent", "disk_free_percent", 1},
 };
 
 #define HYSTERESIS 5.0
@@ -346,8 +348,8 @@ int np_metrics_alerts(struct np_db *db, const struct np_config *cfg, json_t *sna
 				return -1;
 			raised++;
 		} else if (active && clear) {
-			snprintf(detail, sizeof detail, "alert=%s metric=%s value=%.1f threshold=%.0f", a->event, a->metric,
-				 val, thr);
+			snprintf(detail, sizeof detail, "alert=%s metric=%s value=%.1f threshold=%.0f", a->event,
+				 a->metric, val, thr);
 			if (np_db_event(db, NULL, "metric_recovered", "info", detail, err) < 0 ||
 			    np_db_kv_set(db, kvkey, "0", err) < 0)
 				return -1;

@@ -11,9 +11,9 @@ struct np_db;
 struct np_config;
 
 struct np_retain_counts {
-	int studies;     /* study folders purged */
-	long long rows;  /* index rows purged (events, metrics, audit) */
-	int logs;        /* log files removed */
+	int studies;	/* study folders purged */
+	long long rows; /* index rows purged (events, metrics, audit) */
+	int logs;	/* log files removed */
 };
 
 /* States whose studies are purged once their last state change is older

@@ -85,7 +85,7 @@ static int interactive(const char *home, const struct np_config *cfg, json_t *s,
 #define ASK_INT(q, sec, key)                                                                                           \
 	do {                                                                                                           \
 		char cur[32];                                                                                          \
-		snprintf(cur, sizeof cur, "%lld", np_config_int(cfg, sec "." key));                                   \
+		snprintf(cur, sizeof cur, "%lld", np_config_int(cfg, sec "." key));                                    \
 		if (ask(q, cur, 0, buf, sizeof buf) < 0)                                                               \
 			return np_err_set(err, NP_ERR_PERM, "setup cancelled");                                        \
 		set_int(s, sec, key, strtoll(buf, NULL, 10));                                                          \
@@ -112,7 +112,8 @@ static int interactive(const char *home, const struct np_config *cfg, json_t *s,
 #undef ASK_INT
 	char *pw = np_config_secret(home, "cloud.service_password", NULL);
 	for (;;) {
-		if (ask("Service password (also the UI admin password; 15+ characters with lower, upper, digit, special)",
+		if (ask("Service password (also the UI admin password; 15+ characters with lower, upper, digit, "
+			"special)",
 			pw ? pw : "", 1, buf, sizeof buf) < 0) {
 			free(pw);
 			return np_err_set(err, NP_ERR_PERM, "setup cancelled");

@@ -43,8 +43,8 @@ int main(int argc, char **argv)
 		return np_err_exit_code(&err);
 	}
 	int ok = !strcmp(argv[1], "dicom")
-			 ? can_connect(np_config_str(&cfg, "dicom.bind"), np_config_int(&cfg, "dicom.port"))
-			 : can_connect(np_config_str(&cfg, "http.bind"), np_config_int(&cfg, "http.port"));
+		     ? can_connect(np_config_str(&cfg, "dicom.bind"), np_config_int(&cfg, "dicom.port"))
+		     : can_connect(np_config_str(&cfg, "http.bind"), np_config_int(&cfg, "http.port"));
 	np_config_free(&cfg);
 	return ok ? 0 : NP_EXIT_NO;
 }

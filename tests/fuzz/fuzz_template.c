@@ -17,8 +17,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(tpl, data, size);
 	tpl[size] = 0;
 	static const struct np_tpl_var vars[] = {
-		{"npuid", "0b0c8f6e-2d1a-4b5e-9c1f-3a2b1c0d9e8f"}, {"detail", "a\"b\\c\n\x01\x7f{npuid}{{"},
-		{"group_name", "../x/.y"}, {"report_base64", "JVBERi0="}, {"date", NULL},
+	    {"npuid", "0b0c8f6e-2d1a-4b5e-9c1f-3a2b1c0d9e8f"},
+	    {"detail", "a\"b\\c\n\x01\x7f{npuid}{{"},
+	    {"group_name", "../x/.y"},
+	    {"report_base64", "JVBERi0="},
+	    {"date", NULL},
 	};
 	for (int ctx = NP_TPL_TEXT; ctx <= NP_TPL_FILENAME; ctx++) {
 		struct np_err err = {0};

@@ -44,8 +44,8 @@ static void generated_passwords_follow_the_rules(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(rules_of_the_guide),
-		cmocka_unit_test(generated_passwords_follow_the_rules),
+	    cmocka_unit_test(rules_of_the_guide),
+	    cmocka_unit_test(generated_passwords_follow_the_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
