@@ -154,9 +154,13 @@ $(BROWSER_MODULES): tests/browser/package.json tests/browser/package-lock.json
 
 # ---- tests ----
 # NP_BUILD tells tests where the binaries under test are (the sanitizer build).
-check: deps-build deps-run deps-test all san
+# The builds run in parallel on every core; the tests run one after another
+# (they start servers and measure timeouts).
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+check: deps-build deps-run deps-test
+	@$(MAKE) --no-print-directory -j$(NPROC) all san
 	@$(MAKE) --no-print-directory browser-deps
-	@$(MAKE) --no-print-directory fuzz || echo "fuzz targets not built (clang missing?)"
+	@$(MAKE) --no-print-directory -j$(NPROC) fuzz || echo "fuzz targets not built (clang missing?)"
 	NP_TOP=$(CURDIR) NP_BUILD=$(CURDIR)/$(BS) NP_PLAIN=$(CURDIR)/$(B) \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	CMOCKA_MESSAGE_OUTPUT=TAP TCP_NODELAY=1 \
