@@ -28,6 +28,7 @@ start() {
 	echo "np-httpd did not start" >&2; exit 111
 }
 start
+curl -s -o /dev/null "$URL/health" # opens (creates and migrates) the index
 kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
 DB=$NP_HOME/db/agent.sqlite
 t0=$(date +%s.%N)
