@@ -28,6 +28,7 @@ start() {
 	echo "np-httpd did not start" >&2; exit 111
 }
 start
+curl -s -o /dev/null "$URL/health" # opens (creates and migrates) the index
 kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
 DB=$NP_HOME/db/agent.sqlite
 t0=$(date +%s.%N)
@@ -97,7 +98,7 @@ while IFS='|' read -r name path sql; do
 	rps=$(printf '%s\n' "$out" | awk '/Requests\/sec/ {print $2}')
 	errs=$(printf '%s\n%s\n' "$one" "$out" | awk '/Non-2xx/ {n += $NF} /Socket errors/ {gsub(",", ""); n += $4 + $6 + $8 + $10} END {print n + 0}')
 	set -- $(sql_lat "$sql" 200)
-	ratio=$(awk -v a="$p99" -v b="$2" 'BEGIN {printf "%.2f", b > 0 ? a / b : 0}')
+	ratio=$(awk -v a="$p99" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
 	printf '%-16s %9s %9s %9s %9s %7s | %9s %9s %8s %s\n' "$name" "$p50" "$p99" "$1" "$2" "$ratio" "$l50" "$l99" "$rps" "$errs"
 done < "$W/cases"
 echo "times in ms. api = np-httpd through HTTP with a session cookie (wrk -c1), JSON and PHI redaction included;"

@@ -469,6 +469,7 @@ struct np_httpd *np_httpd_start(const struct np_httpd_opts *o, struct np_err *er
 	const char *opts[] = {"listening_ports", ports, "num_threads", threads, "request_timeout_ms", "60000",
 			      "keep_alive_timeout_ms", "5000", "enable_keep_alive", "yes", "max_request_size", "16384",
 			      "enable_directory_listing", "no", "ssl_protocol_version", "4", "linger_timeout_ms", "1000",
+			      "tcp_nodelay", "1", /* header and body are separate writes: no Nagle delay */
 			      NULL};
 	struct mg_callbacks cb;
 	memset(&cb, 0, sizeof cb);
