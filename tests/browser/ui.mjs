@@ -179,9 +179,11 @@ if (process.env.NP_UPLOAD_ZIP) {
     await page.selectOption('#up-type', 'zip');
     await page.setInputFiles('#up-zip', process.env.NP_UPLOAD_ZIP);
     await page.locator('dialog[open] button', { hasText: 'Upload' }).click();
-    await page.waitForFunction(() => document.querySelector('#up-progress') && Number(document.querySelector('#up-progress').value) === 100, null, { timeout: 60000 });
-    ok(true, 'the upload progress bar reaches 100%');
-    await page.waitForSelector('dialog[open]', { state: 'detached', timeout: 60000 });
+    await page.waitForFunction(() => Number(document.querySelector('#up-progress').value) === 100 && document.querySelector('#up-percent').textContent.includes('uploaded'), null, { timeout: 60000 });
+    ok(true, 'the upload progress bar reaches 100% and shows the new study');
+    await shot('upload');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('dialog[open]', { state: 'detached' });
     const list = JSON.parse((await api('/api/studies?reveal=1&q=Browser%20Upload%201')).body);
     ok((list.items || []).length === 1, 'the uploaded study is listed', JSON.stringify(list));
   });

@@ -44,7 +44,7 @@ export async function openUpload(ctx, after) {
       h('label', {}, 'Files', folder, zip)),
     h('p', { class: 'help' }, 'Patient age and sex must come from this form, the DICOM metadata or a JSON sidecar. Precedence: this form, then the JSON sidecar, then DICOM metadata.'),
     warn, bar, pct,
-  ], [{ label: 'Upload', primary: true, closes: false, onClick: async (close) => {
+  ], [{ label: 'Upload', primary: true, closes: false, onClick: async () => {
     if (name.value && !NAME_RULE.test(name.value)) throw new Error('Study Name: 5–50 characters of letters, numbers, spaces, / : -');
     const files = type.value === 'zip' ? [...zip.files] : [...folder.files];
     if (!files.length) throw new Error('Choose a ' + (type.value === 'zip' ? 'ZIP archive' : 'folder') + ' to upload.');
@@ -59,8 +59,10 @@ export async function openUpload(ctx, after) {
     window.addEventListener('beforeunload', guard);
     try {
       const r = await upload('/api/uploads', form, (x) => { bar.value = Math.round(x * 100); pct.textContent = Math.round(x * 100) + '%'; });
-      toast('Upload complete' + (r && r.npuid ? ': ' + r.npuid : (r && r.npuids ? ': ' + r.npuids.join(', ') : '')) + '.');
-      close();
+      const ids = r && r.npuid ? [r.npuid] : (r && r.npuids) || [];
+      // The dialog stays open on the result so the new Neuropacs UID can be read.
+      pct.textContent = '100% · uploaded' + (ids.length ? ' as ' + ids.join(', ') : '');
+      toast('Upload complete.');
       if (after) await after();
     } finally {
       window.removeEventListener('beforeunload', guard);
