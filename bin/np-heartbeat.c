@@ -38,13 +38,13 @@ static json_t *body_of(const struct np_config *cfg, json_t *snap)
 		const char *k;
 		json_t *v;
 		int up = 0, all = 0;
-		json_object_foreach(svc, k, v)
-		{
+		json_object_foreach (svc, k, v) {
 			all++;
 			up += json_is_true(json_object_get(v, "up"));
 		}
-		json_object_set_new(b, "health", json_pack("{s:s, s:s, s:i, s:i}", "application", up == all ? "ok" : "degraded",
-							    "database", "ok", "services_up", up, "services", all));
+		json_object_set_new(b, "health",
+				    json_pack("{s:s, s:s, s:i, s:i}", "application", up == all ? "ok" : "degraded",
+					      "database", "ok", "services_up", up, "services", all));
 	}
 	return b;
 }
@@ -52,10 +52,8 @@ static json_t *body_of(const struct np_config *cfg, json_t *snap)
 int main(int argc, char **argv)
 {
 	np_log_init(argv[0]);
-	static const struct option opts[] = {{"home", required_argument, 0, 'H'},
-					     {"print", no_argument, 0, 'p'},
-					     {"help", no_argument, 0, 'h'},
-					     {0}};
+	static const struct option opts[] = {
+	    {"home", required_argument, 0, 'H'}, {"print", no_argument, 0, 'p'}, {"help", no_argument, 0, 'h'}, {0}};
 	const char *home_opt = NULL;
 	int print = 0, c;
 	while ((c = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {

@@ -36,7 +36,7 @@ static int group_upload(const char *home, const char *dir, const struct np_impor
 		np_error(NULL, "unable to read the group upload folder");
 		return NP_EXIT_PERM;
 	}
-	char *names[4096];
+	char *names[4096] = {0};
 	size_t n = 0;
 	struct dirent *e;
 	while ((e = readdir(d)) && n < sizeof names / sizeof names[0]) {

@@ -36,13 +36,16 @@ void np_httpd_routes_print(FILE *f)
 
 /* frame-ancestors 'self': the UI previews PDF reports in an iframe of its own. */
 static const char sec_headers[] =
-	"Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-	"img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'\r\n"
-	"X-Content-Type-Options: nosniff\r\n"
-	"X-Frame-Options: SAMEORIGIN\r\n"
-	"Referrer-Policy: no-referrer\r\n";
+    "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'\r\n"
+    "X-Content-Type-Options: nosniff\r\n"
+    "X-Frame-Options: SAMEORIGIN\r\n"
+    "Referrer-Policy: no-referrer\r\n";
 
-const char *np__sec_headers(void) { return sec_headers; }
+const char *np__sec_headers(void)
+{
+	return sec_headers;
+}
 
 static void start_headers(struct np_req *r, int status, const char *ctype)
 {
@@ -149,7 +152,8 @@ json_t *np__body_json(struct np_req *r)
 			if (cap > NP_HTTPD_JSON_MAX) {
 				free(buf);
 				mg_disable_connection_keep_alive(r->c);
-				np__reply_error(r, 413, "too_large", "the body is larger than %d bytes", NP_HTTPD_JSON_MAX);
+				np__reply_error(r, 413, "too_large", "the body is larger than %d bytes",
+						NP_HTTPD_JSON_MAX);
 				return NULL;
 			}
 			char *nb = realloc(buf, cap * 2);
@@ -192,7 +196,10 @@ json_t *np__body_json(struct np_req *r)
 	return v;
 }
 
-static void db_destroy(void *p) { np_db_close(p); }
+static void db_destroy(void *p)
+{
+	np_db_close(p);
+}
 
 struct np_db *np__db(struct np_httpd *h, struct np_err *err)
 {
@@ -227,7 +234,8 @@ void np__audit(struct np_req *r, const char *action, const char *npuid, const ch
 			sqlite3_bind_text(st, 7, detail, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 8, outcome, -1, SQLITE_TRANSIENT);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			np_error(npuid, "unable to write the audit record action=%s: %s", action, sqlite3_errmsg(db->h));
+			np_error(npuid, "unable to write the audit record action=%s: %s", action,
+				 sqlite3_errmsg(db->h));
 		sqlite3_finalize(st);
 	} else {
 		np_error(npuid, "unable to write the audit record action=%s", action);
@@ -286,7 +294,10 @@ static int is_api(const char *p)
 	       !strncmp(p, "/api-docs", 9);
 }
 
-static int is_write(const char *m) { return strcmp(m, "GET") && strcmp(m, "HEAD"); }
+static int is_write(const char *m)
+{
+	return strcmp(m, "GET") && strcmp(m, "HEAD");
+}
 
 static void cfg_snapshot(struct np_httpd *h, struct np_config *cfg)
 {
@@ -328,7 +339,8 @@ static int dispatch(struct np_req *r)
 		mg_response_header_add(r->c, "Content-Type", "application/json", -1);
 		mg_response_header_add_lines(r->c, sec_headers);
 		mg_response_header_add_lines(r->c, hdr);
-		static const char body[] = "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"method not allowed\"}}";
+		static const char body[] =
+		    "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"method not allowed\"}}";
 		char cl[16];
 		snprintf(cl, sizeof cl, "%zu", sizeof body - 1);
 		mg_response_header_add(r->c, "Content-Length", cl, -1);
@@ -360,7 +372,8 @@ static int redirect_https(struct np_req *r, int port)
 	char h[256] = "localhost", loc[2400];
 	if (host) {
 		size_t n = strcspn(host, ":");
-		if (n && n < sizeof h && host[0] != '[' && strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") >= n)
+		if (n && n < sizeof h && host[0] != '[' &&
+		    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") >= n)
 			snprintf(h, sizeof h, "%.*s", (int)n, host);
 	}
 	const char *uri = r->ri->request_uri && r->ri->request_uri[0] == '/' ? r->ri->request_uri : "/";
@@ -425,7 +438,10 @@ int np_httpd_reload(struct np_httpd *h, struct np_err *err)
 	return np_httpd_tls_reload(h, err);
 }
 
-static int init_ssl(void *ssl_ctx, void *user_data) { return np_httpd_tls_init_ctx(user_data, ssl_ctx); }
+static int init_ssl(void *ssl_ctx, void *user_data)
+{
+	return np_httpd_tls_init_ctx(user_data, ssl_ctx);
+}
 
 struct np_httpd *np_httpd_start(const struct np_httpd_opts *o, struct np_err *err)
 {
@@ -466,10 +482,26 @@ struct np_httpd *np_httpd_start(const struct np_httpd_opts *o, struct np_err *er
 		snprintf(ports, sizeof ports, "%s:%d%s", bind, p, tls ? "s" : "");
 	snprintf(port, sizeof port, "%d", p);
 	snprintf(threads, sizeof threads, "%d", 32);
-	const char *opts[] = {"listening_ports", ports, "num_threads", threads, "request_timeout_ms", "60000",
-			      "keep_alive_timeout_ms", "5000", "enable_keep_alive", "yes", "max_request_size", "16384",
-			      "enable_directory_listing", "no", "ssl_protocol_version", "4", "linger_timeout_ms", "1000",
-			      "tcp_nodelay", "1", /* header and body are separate writes: no Nagle delay */
+	const char *opts[] = {"listening_ports",
+			      ports,
+			      "num_threads",
+			      threads,
+			      "request_timeout_ms",
+			      "60000",
+			      "keep_alive_timeout_ms",
+			      "5000",
+			      "enable_keep_alive",
+			      "yes",
+			      "max_request_size",
+			      "16384",
+			      "enable_directory_listing",
+			      "no",
+			      "ssl_protocol_version",
+			      "4",
+			      "linger_timeout_ms",
+			      "1000",
+			      "tcp_nodelay",
+			      "1", /* header and body are separate writes: no Nagle delay */
 			      NULL};
 	struct mg_callbacks cb;
 	memset(&cb, 0, sizeof cb);

@@ -41,7 +41,10 @@ extern char **environ;
 
 static const char REDACTED[] = "[Redacted]";
 
-static int bad_param(struct np_req *r, const char *msg) { return np__reply_error(r, 400, "bad_request", "%s", msg); }
+static int bad_param(struct np_req *r, const char *msg)
+{
+	return np__reply_error(r, 400, "bad_request", "%s", msg);
+}
 
 /* The npuid path parameter, checked. */
 static int npuid_param(struct np_req *r, const char **id)
@@ -131,8 +134,11 @@ static const char *dicom_check(struct np_req *r)
 		return "ok";
 	static const char *const ts[] = {"1.2.840.10008.1.2"};
 	struct np_ul_propose pc = {"1.2.840.10008.1.1", ts, 1};
-	struct np_ul_scu_opts o = {.host = "127.0.0.1", .port = port, .calling_ae = "NP_HEALTH",
-				   .called_ae = np_config_str(&r->cfg, "dicom.ae_title"), .timeout_s = 3};
+	struct np_ul_scu_opts o = {.host = "127.0.0.1",
+				   .port = port,
+				   .calling_ae = "NP_HEALTH",
+				   .called_ae = np_config_str(&r->cfg, "dicom.ae_title"),
+				   .timeout_s = 3};
 	struct np_err err = {0};
 	struct np_ul *ul = np_ul_scu_connect(&o, &pc, 1, &err);
 	if (!ul)
@@ -159,7 +165,10 @@ int np_h_health(struct np_req *r)
 	return np__reply_json(r, good ? 200 : 503, o);
 }
 
-int np_h_api_health(struct np_req *r) { return np__reply_json(r, 200, json_pack("{s:s}", "status", "ok")); }
+int np_h_api_health(struct np_req *r)
+{
+	return np__reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
 
 static long count_dir(const char *path)
 {
@@ -238,7 +247,8 @@ static void prom_name(const char *in, char *out, size_t sz)
 {
 	size_t o = 0;
 	for (; *in && o + 1 < sz; in++)
-		out[o++] = (*in >= 'a' && *in <= 'z') || (*in >= 'A' && *in <= 'Z') || (*in >= '0' && *in <= '9') ? *in : '_';
+		out[o++] =
+		    (*in >= 'a' && *in <= 'z') || (*in >= 'A' && *in <= 'Z') || (*in >= '0' && *in <= '9') ? *in : '_';
 	out[o] = 0;
 }
 
@@ -251,8 +261,9 @@ int np_h_metrics(struct np_req *r)
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	fprintf(f, "# HELP np_up The agent web server is up.\n# TYPE np_up gauge\nnp_up 1\n");
-	fprintf(f, "# HELP np_httpd_uptime_seconds Seconds since np-httpd started.\n# TYPE np_httpd_uptime_seconds gauge\n"
-		   "np_httpd_uptime_seconds %.0f\n",
+	fprintf(f,
+		"# HELP np_httpd_uptime_seconds Seconds since np-httpd started.\n# TYPE np_httpd_uptime_seconds gauge\n"
+		"np_httpd_uptime_seconds %.0f\n",
 		np_now() - r->srv->started);
 	fprintf(f, "# HELP np_spool_studies Studies in each spool state.\n# TYPE np_spool_studies gauge\n");
 	json_t *q = queue_depths(r->srv);
@@ -282,10 +293,11 @@ int np_h_metrics(struct np_req *r)
 		sqlite3_finalize(st);
 	}
 	/* The latest sample of each metric np-metrics recorded. */
-	if (sqlite3_prepare_v2(db->h,
-			       "SELECT name, value FROM metrics m WHERE ts = (SELECT max(ts) FROM metrics WHERE name = m.name)"
-			       " GROUP BY name",
-			       -1, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		db->h,
+		"SELECT name, value FROM metrics m WHERE ts = (SELECT max(ts) FROM metrics WHERE name = m.name)"
+		" GROUP BY name",
+		-1, &st, NULL) == SQLITE_OK) {
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			char n[96];
 			prom_name((const char *)sqlite3_column_text(st, 0), n, sizeof n);
@@ -309,16 +321,16 @@ int np_h_openapi(struct np_req *r)
 /* ---- studies ---- */
 
 static const char STUDY_COLS[] =
-	"npuid, state, stable, source, format, study_name, accession, patient_name, patient_id, patient_age,"
-	" patient_sex, study_date, study_description, modalities, calling_ae, group_name, products, qc_result,"
-	" order_id, order_status, order_progress, instances, series, bytes, linked_npuid, flags, created_at,"
-	" updated_at, stable_at";
+    "npuid, state, stable, source, format, study_name, accession, patient_name, patient_id, patient_age,"
+    " patient_sex, study_date, study_description, modalities, calling_ae, group_name, products, qc_result,"
+    " order_id, order_status, order_progress, instances, series, bytes, linked_npuid, flags, created_at,"
+    " updated_at, stable_at";
 static const char *const study_keys[] = {
-	"npuid",       "state",	     "stable",	       "source",	 "format",     "study_name",
-	"accession",   "patient_name", "patient_id",     "patient_age",	 "patient_sex", "study_date",
-	"study_description", "modalities", "calling_ae", "group",	 "products",   "qc_result",
-	"order_id",    "order_status", "order_progress", "instances",	 "series",     "bytes",
-	"linked_npuid", "flags",	     "created_at",     "updated_at",	 "stable_at",  NULL};
+    "npuid",	    "state",	  "stable",	 "source",	 "format",     "study_name",	    "accession",
+    "patient_name", "patient_id", "patient_age", "patient_sex",	 "study_date", "study_description", "modalities",
+    "calling_ae",   "group",	  "products",	 "qc_result",	 "order_id",   "order_status",	    "order_progress",
+    "instances",    "series",	  "bytes",	 "linked_npuid", "flags",      "created_at",	    "updated_at",
+    "stable_at",    NULL};
 static int phi_col(const char *k)
 {
 	return !strcmp(k, "study_name") || !strcmp(k, "accession") || !strcmp(k, "patient_name") ||
@@ -385,7 +397,8 @@ int np_h_studies(struct np_req *r)
 	char last[160] = "";
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		json_array_append_new(items, study_row(st, q.reveal));
-		snprintf(last, sizeof last, "%s|%s", sqlite3_column_text(st, 26) ? (const char *)sqlite3_column_text(st, 26) : "",
+		snprintf(last, sizeof last, "%s|%s",
+			 sqlite3_column_text(st, 26) ? (const char *)sqlite3_column_text(st, 26) : "",
 			 (const char *)sqlite3_column_text(st, 0));
 	}
 	sqlite3_finalize(st);
@@ -567,8 +580,8 @@ int np_h_study_cancel(struct np_req *r)
 	char now[32] = "";
 	int claimed = 0;
 	np_spool_find(r->srv->home, id, now, sizeof now, &claimed, NULL);
-	return np__reply_json(r, 200, json_pack("{s:s,s:s,s:s}", "npuid", id, "state", now[0] ? now : state, "message",
-						 msg));
+	return np__reply_json(r, 200,
+			      json_pack("{s:s,s:s,s:s}", "npuid", id, "state", now[0] ? now : state, "message", msg));
 }
 
 int np_h_study_check_status(struct np_req *r)
@@ -586,8 +599,8 @@ int np_h_study_check_status(struct np_req *r)
 		json_decref(order);
 		return np__reply_error(r, 409, "no_order", "study %s has no cloud order yet (state %s)", id, state);
 	}
-	return np__reply_json(r, 200, json_pack("{s:s,s:s,s:o}", "npuid", id, "state", state, "order",
-						 order ? order : json_object()));
+	return np__reply_json(
+	    r, 200, json_pack("{s:s,s:s,s:o}", "npuid", id, "state", state, "order", order ? order : json_object()));
 }
 
 int np_h_study_group(struct np_req *r)
@@ -613,7 +626,8 @@ int np_h_study_group(struct np_req *r)
 	int rc = g[0] ? np_group_assign(r->srv->home, db, g, id, &err) : np_group_unassign(r->srv->home, db, id, &err);
 	if (rc < 0)
 		return np__reply_err(r, &err);
-	return np__reply_json(r, 200, json_pack("{s:s,s:o}", "npuid", id, "group", g[0] ? json_string(g) : json_null()));
+	return np__reply_json(r, 200,
+			      json_pack("{s:s,s:o}", "npuid", id, "group", g[0] ? json_string(g) : json_null()));
 }
 
 /* ---- results ---- */
@@ -651,10 +665,11 @@ int np_h_results(struct np_req *r)
 	if (!db)
 		return 503;
 	char sql[1024];
-	snprintf(sql, sizeof sql,
-		 "SELECT %s FROM studies WHERE state IN ('results','done','failed') ORDER BY updated_at DESC, npuid DESC"
-		 " LIMIT %ld OFFSET %ld",
-		 STUDY_COLS, size, (page - 1) * size);
+	snprintf(
+	    sql, sizeof sql,
+	    "SELECT %s FROM studies WHERE state IN ('results','done','failed') ORDER BY updated_at DESC, npuid DESC"
+	    " LIMIT %ld OFFSET %ld",
+	    STUDY_COLS, size, (page - 1) * size);
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
 		return np__reply_error(r, 500, "internal", "database error");
@@ -673,8 +688,8 @@ int np_h_results(struct np_req *r)
 		json_array_append_new(items, row);
 	}
 	sqlite3_finalize(st);
-	return np__reply_json(r, 200, json_pack("{s:o,s:I,s:I}", "items", items, "page", (json_int_t)page, "size",
-						 (json_int_t)size));
+	return np__reply_json(
+	    r, 200, json_pack("{s:o,s:I,s:I}", "items", items, "page", (json_int_t)page, "size", (json_int_t)size));
 }
 
 static int send_result(struct np_req *r, const char *id, const char *fmt, int inline_pdf)
@@ -686,7 +701,7 @@ static int send_result(struct np_req *r, const char *id, const char *fmt, int in
 		return np__reply_error(r, 404, "not_found", "no %s result for %s", fmt, id);
 	char name[80];
 	snprintf(name, sizeof name, "%s.%s", id, fmt);
-	const char *ct = !strcmp(fmt, "json") ? "application/json"
+	const char *ct = !strcmp(fmt, "json")  ? "application/json"
 			 : !strcmp(fmt, "xml") ? "application/xml"
 			 : !strcmp(fmt, "txt") ? "text/plain; charset=utf-8"
 			 : !strcmp(fmt, "png") ? "image/png"
@@ -737,8 +752,9 @@ int np_h_result_resend(struct np_req *r)
 		return np__reply_err(r, &err);
 	}
 	np__audit(r, "manual_delivery", id, "scope=study", rc == 0 && !failed ? "success" : "partial");
-	return np__reply_json(r, 200, json_pack("{s:s,s:b,s:i,s:o}", "npuid", id, "finished", rc == 0, "failed", failed,
-						 "deliveries", load_opt(dir, "deliveries.json")));
+	return np__reply_json(r, 200,
+			      json_pack("{s:s,s:b,s:i,s:o}", "npuid", id, "finished", rc == 0, "failed", failed,
+					"deliveries", load_opt(dir, "deliveries.json")));
 }
 
 /* ---- groups ---- */
@@ -790,7 +806,8 @@ int np_h_group_create(struct np_req *r)
 	json_t *g = rc == 0 ? np_group_get(db, n, &err) : NULL;
 	json_decref(b);
 	if (rc < 0)
-		return strstr(err.msg, "exist") ? np__reply_error(r, 409, "conflict", "%s", err.msg) : np__reply_err(r, &err);
+		return strstr(err.msg, "exist") ? np__reply_error(r, 409, "conflict", "%s", err.msg)
+						: np__reply_err(r, &err);
 	return np__reply_json(r, 201, g ? g : json_object());
 }
 
@@ -820,7 +837,8 @@ int np_h_group_report(struct np_req *r)
 	if (!db)
 		return 503;
 	if (np_groupreport_csv(r->srv->home, db, &r->cfg, r->param[0], &csv, &len, NULL, &err) < 0)
-		return err.cls == NP_ERR_PERM ? np__reply_error(r, 404, "not_found", "%s", err.msg) : np__reply_err(r, &err);
+		return err.cls == NP_ERR_PERM ? np__reply_error(r, 404, "not_found", "%s", err.msg)
+					      : np__reply_err(r, &err);
 	if (np_groupreport_filename(&r->cfg, r->param[0], (time_t)np_now(), name, sizeof name, &err) < 0)
 		snprintf(name, sizeof name, "group-report.csv");
 	snprintf(hdr, sizeof hdr, "Content-Disposition: attachment; filename=\"%s\"\r\n", name);
@@ -863,9 +881,15 @@ int np_h_sidecar_template(struct np_req *r)
 
 /* ---- settings ---- */
 
-int np_h_settings_get(struct np_req *r) { return np__reply_json(r, 200, np_config_masked(&r->cfg)); }
+int np_h_settings_get(struct np_req *r)
+{
+	return np__reply_json(r, 200, np_config_masked(&r->cfg));
+}
 
-int np_h_settings_schema(struct np_req *r) { return np__reply_json(r, 200, json_incref(np_config_schema())); }
+int np_h_settings_schema(struct np_req *r)
+{
+	return np__reply_json(r, 200, json_incref(np_config_schema()));
+}
 
 /* Dotted leaf paths whose values differ between a and b (values never logged). */
 static void diff_keys(json_t *a, json_t *b, const char *prefix, json_t *out)
@@ -933,8 +957,8 @@ int np_h_settings_put(struct np_req *r)
 			snprintf(key, sizeof key, "%.*s", (int)(c - err.msg), err.msg);
 		return np__reply_json(r, err.cls == NP_ERR_TEMP ? 503 : 400,
 				      json_pack("{s:{s:s,s:s,s:s}}", "error", "code",
-						err.cls == NP_ERR_TEMP ? "unavailable" : "invalid_settings", "message", err.msg,
-						"key", key));
+						err.cls == NP_ERR_TEMP ? "unavailable" : "invalid_settings", "message",
+						err.msg, "key", key));
 	}
 	json_decref(next);
 	if (np_httpd_reload(r->srv, &err) < 0)
@@ -1009,8 +1033,9 @@ int np_h_refresh_token(struct np_req *r)
 
 int np_h_tls_get(struct np_req *r)
 {
-	return np__reply_json(r, 200, json_pack("{s:b,s:o}", "enabled", np_config_bool(&r->cfg, "tls.enabled"), "active",
-						 np_httpd_tls_info(r->srv)));
+	return np__reply_json(r, 200,
+			      json_pack("{s:b,s:o}", "enabled", np_config_bool(&r->cfg, "tls.enabled"), "active",
+					np_httpd_tls_info(r->srv)));
 }
 
 static int save_pem(const char *home, const char *rel, const char *pem, mode_t mode, struct np_err *err)
@@ -1033,14 +1058,16 @@ int np_h_tls_upload(struct np_req *r)
 	const char *ca = json_string_value(json_object_get(b, "ca_certificate"));
 	if (!cert || !key || strlen(cert) > 262144 || strlen(key) > 65536 || (ca && strlen(ca) > 262144)) {
 		json_decref(b);
-		return bad_param(r, "certificate and private_key (PEM strings) are required; ca_certificate is optional");
+		return bad_param(r,
+				 "certificate and private_key (PEM strings) are required; ca_certificate is optional");
 	}
 	struct np_err err = {0};
 	json_t *info = NULL;
 	if (np_httpd_tls_check(cert, key, ca, &info, &err) < 0) {
 		json_decref(b);
 		np__audit(r, "certificate_upload", NULL, NULL, "refused");
-		return np__reply_error(r, 400, "invalid_certificate", "%s; the current certificate stays active", err.msg);
+		return np__reply_error(r, 400, "invalid_certificate", "%s; the current certificate stays active",
+				       err.msg);
 	}
 	if (save_pem(r->srv->home, "etc/tls/server.crt", cert, 0644, &err) < 0 ||
 	    save_pem(r->srv->home, "etc/tls/server.key", key, 0600, &err) < 0 ||
@@ -1069,8 +1096,8 @@ int np_h_tls_upload(struct np_req *r)
 	char detail[300];
 	snprintf(detail, sizeof detail, "not_after=%s", json_string_value(json_object_get(info, "not_after")));
 	np__audit(r, "certificate_upload", NULL, detail, "success");
-	return np__reply_json(r, 200, json_pack("{s:o,s:b}", "certificate", info, "active",
-						 np_config_bool(&r->cfg, "tls.enabled")));
+	return np__reply_json(
+	    r, 200, json_pack("{s:o,s:b}", "certificate", info, "active", np_config_bool(&r->cfg, "tls.enabled")));
 }
 
 /* ---- audit ---- */
@@ -1098,7 +1125,8 @@ int np_h_audit(struct np_req *r)
 	sqlite3_bind_text(st, 1, action, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, since, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, limit);
-	static const char *const cols[] = {"id", "ts", "actor", "role", "client", "action", "npuid", "detail", "outcome"};
+	static const char *const cols[] = {"id",     "ts",    "actor",	"role",	  "client",
+					   "action", "npuid", "detail", "outcome"};
 	json_t *items = json_array();
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		json_t *o = json_object();

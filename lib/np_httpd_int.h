@@ -37,7 +37,7 @@ struct np_httpd {
 	json_t *uploads;  /* upload id -> {"received","limit","state"} */
 	json_t *throttle; /* client -> {"fails","until"} */
 	pthread_key_t dbkey;
-	int https_port; /* when set, plain HTTP requests are redirected here */
+	int https_port;		/* when set, plain HTTP requests are redirected here */
 	unsigned char hkey[32]; /* session HMAC key (etc/secrets/http.session_key) */
 };
 
@@ -51,9 +51,9 @@ struct np_req {
 	const char *path;
 	const char *query;
 	char param[2][NP_HTTPD_PARAM_MAX];
-	enum np_role role;  /* of the caller; NP_ROLE_PUBLIC when anonymous */
-	char actor[128];    /* "service" or the SAML NameID; "-" anonymous */
-	char sid[80];       /* session id or "" */
+	enum np_role role; /* of the caller; NP_ROLE_PUBLIC when anonymous */
+	char actor[128];   /* "service" or the SAML NameID; "-" anonymous */
+	char sid[80];	   /* session id or "" */
 	char client[64];
 	struct np_config cfg; /* settings snapshot for this request */
 	struct np_db *db;     /* this thread's connection */
@@ -74,7 +74,7 @@ extern const size_t np_httpd_nroutes;
 /* Replies. Each returns the HTTP status it sent. json is stolen. */
 int np__reply_json(struct np_req *r, int status, json_t *json);
 int np__reply_error(struct np_req *r, int status, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 int np__reply_bytes(struct np_req *r, int status, const char *ctype, const void *buf, size_t len,
 		    const char *extra_headers);
 /* Send a file with its MIME type; attachment names a download. 404 when

@@ -51,7 +51,10 @@ static json_t *service_names(struct np_httpd *h)
 	return a;
 }
 
-int np_h_log_services(struct np_req *r) { return np__reply_json(r, 200, json_pack("{s:o}", "items", service_names(r->srv))); }
+int np_h_log_services(struct np_req *r)
+{
+	return np__reply_json(r, 200, json_pack("{s:o}", "items", service_names(r->srv)));
+}
 
 static const char *const levels[] = {"fatal", "error", "warning", "info", "debug", NULL};
 static int level_rank(const char *l)
@@ -79,7 +82,8 @@ static int parse_filter(struct np_req *r, struct log_filter *f)
 	    (f->level[0] && level_rank(f->level) == 3 && strcmp(f->level, "info")))
 		return np__reply_error(r, 400, "bad_request", "level: fatal, error, warning, info or debug"), -1;
 	if (np_query_get(r->query, "since", f->since, sizeof f->since) < 0 ||
-	    np_query_get(r->query, "until", f->until, sizeof f->until) < 0 || np_query_get(r->query, "q", f->q, sizeof f->q) < 0)
+	    np_query_get(r->query, "until", f->until, sizeof f->until) < 0 ||
+	    np_query_get(r->query, "q", f->q, sizeof f->q) < 0)
 		return np__reply_error(r, 400, "bad_request", "since/until/q: malformed or too long"), -1;
 	if (np_query_get(r->query, "limit", buf, sizeof buf) == 1 && ((f->limit = atol(buf)) < 1 || f->limit > 10000))
 		return np__reply_error(r, 400, "bad_request", "limit: 1 to 10000"), -1;
@@ -437,14 +441,16 @@ static int vercmp(const char *a, const char *b)
 int np_h_updates(struct np_req *r)
 {
 	const char *url = np_config_str(&r->cfg, "http.release_feed_url");
-	static const char howto[] = "container: docker compose pull && docker compose up -d (data in the /data volume is "
-				    "kept); package: install the new .deb and run s6-svscanctl -t on the agent's scan "
-				    "directory. See np-httpd(8).";
+	static const char howto[] =
+	    "container: docker compose pull && docker compose up -d (data in the /data volume is "
+	    "kept); package: install the new .deb and run s6-svscanctl -t on the agent's scan "
+	    "directory. See np-httpd(8).";
 	if (!url || !*url)
-		return np__reply_json(r, 200, json_pack("{s:s,s:n,s:b,s:b,s:s,s:s}", "current", NP_VERSION, "latest",
-							 "update_available", 0, "checked", 0, "message",
-							 "no release feed configured (http.release_feed_url)", "how_to_update",
-							 howto));
+		return np__reply_json(r, 200,
+				      json_pack("{s:s,s:n,s:b,s:b,s:s,s:s}", "current", NP_VERSION, "latest",
+						"update_available", 0, "checked", 0, "message",
+						"no release feed configured (http.release_feed_url)", "how_to_update",
+						howto));
 	CURL *c = curl_easy_init();
 	struct buf acc = {0};
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -466,8 +472,8 @@ int np_h_updates(struct np_req *r)
 	free(acc.p);
 	if (!feed) {
 		np_warn(NULL, "release feed unavailable curl=%d http=%ld", (int)cc, code);
-		return np__reply_error(r, 502, "feed_unavailable", "the release feed did not answer with JSON (curl %d, HTTP %ld)",
-				       (int)cc, code);
+		return np__reply_error(r, 502, "feed_unavailable",
+				       "the release feed did not answer with JSON (curl %d, HTTP %ld)", (int)cc, code);
 	}
 	/* {"version": ...} or a GitHub-style array of releases. */
 	json_t *rel = json_is_array(feed) ? json_array_get(feed, 0) : feed;

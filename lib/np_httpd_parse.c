@@ -121,10 +121,10 @@ static int in_list(const char *s, const char *const *list)
 	return 0;
 }
 
-static const char *const sort_cols[] = {"created_at", "updated_at", "state", "npuid", "study_date", "group_name",
-					"qc_result", NULL};
-static const char *const states[] = {"incoming", "stable", "qc-passed", "qc-failed", "ready", "uploaded", "results",
-				     "done", "failed", "cancelled", NULL};
+static const char *const sort_cols[] = {"created_at", "updated_at", "state",	 "npuid",
+					"study_date", "group_name", "qc_result", NULL};
+static const char *const states[] = {"incoming", "stable", "qc-passed", "qc-failed", "ready", "uploaded",
+				     "results",	 "done",   "failed",	"cancelled", NULL};
 static const char *const qc_values[] = {"passed", "failed", "bypassed", "pending", NULL};
 
 /* YYYY-MM-DD with an optional THH:MM:SS[.fff]Z tail. */
@@ -194,7 +194,8 @@ int np_studies_q_parse(const char *qs, struct np_studies_q *q, char *msg, size_t
 		return -1;
 	}
 	if ((q->from[0] && !iso_ok(q->from)) || (q->to[0] && !iso_ok(q->to))) {
-		snprintf(msg, msgsz, "%s: expected YYYY-MM-DD or an ISO 8601 UTC time", q->from[0] && !iso_ok(q->from) ? "from" : "to");
+		snprintf(msg, msgsz, "%s: expected YYYY-MM-DD or an ISO 8601 UTC time",
+			 q->from[0] && !iso_ok(q->from) ? "from" : "to");
 		return -1;
 	}
 	if (copy_param(qs, "sort", buf, sizeof buf, msg, msgsz) < 0)
@@ -202,7 +203,9 @@ int np_studies_q_parse(const char *qs, struct np_studies_q *q, char *msg, size_t
 	if (buf[0]) {
 		const char *col = buf[0] == '-' ? buf + 1 : buf;
 		if (!in_list(col, sort_cols)) {
-			snprintf(msg, msgsz, "sort: one of created_at, updated_at, state, npuid, study_date, group_name, qc_result");
+			snprintf(
+			    msg, msgsz,
+			    "sort: one of created_at, updated_at, state, npuid, study_date, group_name, qc_result");
 			return -1;
 		}
 		snprintf(q->sort, sizeof q->sort, "%s", col);
@@ -280,7 +283,7 @@ int np_studies_q_where(const struct np_studies_q *q, int search_phi, char *where
 	where[0] = 0;
 #define COND(fmt, v)                                                                                                   \
 	do {                                                                                                           \
-		if (cond(where, wsz, &len, &nc, n + 1, fmt) < 0)                                                      \
+		if (cond(where, wsz, &len, &nc, n + 1, fmt) < 0)                                                       \
 			return -1;                                                                                     \
 		binds[n++] = (v);                                                                                      \
 	} while (0)
@@ -302,8 +305,10 @@ int np_studies_q_where(const struct np_studies_q *q, int search_phi, char *where
 		COND("created_at <= ?%d", q->to);
 	if (q->q[0] && search_phi)
 		COND("(instr(npuid, lower(?%d)) OR instr(lower(ifnull(order_id,'')), lower(?%d)) OR"
-		     " instr(lower(ifnull(group_name,'')), lower(?%d)) OR instr(lower(ifnull(study_name,'')), lower(?%d)) OR"
-		     " instr(lower(ifnull(accession,'')), lower(?%d)) OR instr(lower(ifnull(patient_name,'')), lower(?%d)) OR"
+		     " instr(lower(ifnull(group_name,'')), lower(?%d)) OR instr(lower(ifnull(study_name,'')), "
+		     "lower(?%d)) OR"
+		     " instr(lower(ifnull(accession,'')), lower(?%d)) OR instr(lower(ifnull(patient_name,'')), "
+		     "lower(?%d)) OR"
 		     " instr(lower(ifnull(patient_id,'')), lower(?%d)))",
 		     q->q);
 	else if (q->q[0])

@@ -5,19 +5,54 @@
 #include "np_httpd_int.h"
 
 #define H(name) int name(struct np_req *r)
-H(np_h_health); H(np_h_api_health); H(np_h_status); H(np_h_metrics); H(np_h_openapi); H(np_h_api_docs);
-H(np_h_studies); H(np_h_study_info); H(np_h_study_qc); H(np_h_bypass_qc); H(np_h_force_stable);
-H(np_h_study_cancel); H(np_h_study_check_status); H(np_h_study_group);
-H(np_h_results); H(np_h_result_get); H(np_h_reports); H(np_h_result_resend);
-H(np_h_groups); H(np_h_group_get); H(np_h_group_create); H(np_h_group_delete); H(np_h_group_report);
-H(np_h_group_report_send); H(np_h_sidecar_template);
-H(np_h_upload); H(np_h_upload_status);
-H(np_h_logs); H(np_h_log_services); H(np_h_logs_stream); H(np_h_logs_download);
-H(np_h_settings_get); H(np_h_settings_put); H(np_h_settings_schema); H(np_h_test_delivery);
-H(np_h_test_notification); H(np_h_refresh_token); H(np_h_updates);
-H(np_h_tls_get); H(np_h_tls_upload); H(np_h_audit);
-H(np_h_login); H(np_h_logout); H(np_h_session);
-H(np_h_saml_metadata); H(np_h_saml_login); H(np_h_saml_acs); H(np_h_saml_fetch);
+H(np_h_health);
+H(np_h_api_health);
+H(np_h_status);
+H(np_h_metrics);
+H(np_h_openapi);
+H(np_h_api_docs);
+H(np_h_studies);
+H(np_h_study_info);
+H(np_h_study_qc);
+H(np_h_bypass_qc);
+H(np_h_force_stable);
+H(np_h_study_cancel);
+H(np_h_study_check_status);
+H(np_h_study_group);
+H(np_h_results);
+H(np_h_result_get);
+H(np_h_reports);
+H(np_h_result_resend);
+H(np_h_groups);
+H(np_h_group_get);
+H(np_h_group_create);
+H(np_h_group_delete);
+H(np_h_group_report);
+H(np_h_group_report_send);
+H(np_h_sidecar_template);
+H(np_h_upload);
+H(np_h_upload_status);
+H(np_h_logs);
+H(np_h_log_services);
+H(np_h_logs_stream);
+H(np_h_logs_download);
+H(np_h_settings_get);
+H(np_h_settings_put);
+H(np_h_settings_schema);
+H(np_h_test_delivery);
+H(np_h_test_notification);
+H(np_h_refresh_token);
+H(np_h_updates);
+H(np_h_tls_get);
+H(np_h_tls_upload);
+H(np_h_audit);
+H(np_h_login);
+H(np_h_logout);
+H(np_h_session);
+H(np_h_saml_metadata);
+H(np_h_saml_login);
+H(np_h_saml_acs);
+H(np_h_saml_fetch);
 #undef H
 
 #define PUB NP_ROLE_PUBLIC
@@ -25,61 +60,61 @@ H(np_h_saml_metadata); H(np_h_saml_login); H(np_h_saml_acs); H(np_h_saml_fetch);
 #define ADM NP_ROLE_ADMIN
 
 const struct np_route np_httpd_routes[] = {
-	/* health */
-	{"GET", "/health", PUB, np_h_health},
-	{"GET", "/api/health", PUB, np_h_api_health},
-	{"GET", "/api/status", USR, np_h_status},
-	{"GET", "/metrics", PUB, np_h_metrics},
-	{"GET", "/api/openapi.json", PUB, np_h_openapi},
-	{"GET", "/api-docs", PUB, np_h_api_docs},
-	/* authentication */
-	{"POST", "/api/auth/login", PUB, np_h_login},
-	{"POST", "/api/auth/logout", USR, np_h_logout},
-	{"GET", "/api/auth/session", PUB, np_h_session},
-	{"GET", "/api/saml/metadata", PUB, np_h_saml_metadata},
-	{"GET", "/api/saml/login", PUB, np_h_saml_login},
-	{"POST", "/api/saml/acs", PUB, np_h_saml_acs},
-	{"POST", "/api/saml/fetch-metadata", ADM, np_h_saml_fetch},
-	/* studies */
-	{"GET", "/api/studies", USR, np_h_studies},
-	{"GET", "/api/study-info/{}", USR, np_h_study_info},
-	{"GET", "/api/studies/{}/qc", USR, np_h_study_qc},
-	{"GET", "/api/studies/{}/status", USR, np_h_study_check_status},
-	{"POST", "/api/studies/{}/cancel", USR, np_h_study_cancel},
-	{"PUT", "/api/studies/{}/group", USR, np_h_study_group},
-	{"PUT", "/api/bypass-qc", ADM, np_h_bypass_qc},
-	{"PUT", "/api/force-stable", USR, np_h_force_stable},
-	/* results */
-	{"GET", "/api/results", USR, np_h_results},
-	{"GET", "/api/results/{}", USR, np_h_result_get},
-	{"POST", "/api/results/{}/resend", ADM, np_h_result_resend},
-	{"GET", "/api/reports", USR, np_h_reports},
-	/* groups */
-	{"GET", "/api/groups", USR, np_h_groups},
-	{"POST", "/api/groups", USR, np_h_group_create},
-	{"GET", "/api/groups/{}", USR, np_h_group_get},
-	{"DELETE", "/api/groups/{}", ADM, np_h_group_delete},
-	{"GET", "/api/groups/{}/report", USR, np_h_group_report},
-	{"POST", "/api/groups/{}/report/send", ADM, np_h_group_report_send},
-	/* uploads */
-	{"POST", "/api/uploads", USR, np_h_upload},
-	{"GET", "/api/uploads/sidecar-template", USR, np_h_sidecar_template},
-	{"GET", "/api/uploads/{}", USR, np_h_upload_status},
-	/* logs and audit */
-	{"GET", "/api/logs", USR, np_h_logs},
-	{"GET", "/api/logs/services", USR, np_h_log_services},
-	{"GET", "/api/logs/stream", USR, np_h_logs_stream},
-	{"GET", "/api/logs/download", USR, np_h_logs_download},
-	{"GET", "/api/audit", ADM, np_h_audit},
-	/* settings and administration */
-	{"GET", "/api/settings", ADM, np_h_settings_get},
-	{"PUT", "/api/settings", ADM, np_h_settings_put},
-	{"GET", "/api/settings/schema", USR, np_h_settings_schema},
-	{"POST", "/api/settings/test-delivery", ADM, np_h_test_delivery},
-	{"POST", "/api/settings/test-notification", ADM, np_h_test_notification},
-	{"POST", "/api/cloud/refresh-token", ADM, np_h_refresh_token},
-	{"GET", "/api/updates", ADM, np_h_updates},
-	{"GET", "/api/tls/certificate", ADM, np_h_tls_get},
-	{"POST", "/api/tls/certificate", ADM, np_h_tls_upload},
+    /* health */
+    {"GET", "/health", PUB, np_h_health},
+    {"GET", "/api/health", PUB, np_h_api_health},
+    {"GET", "/api/status", USR, np_h_status},
+    {"GET", "/metrics", PUB, np_h_metrics},
+    {"GET", "/api/openapi.json", PUB, np_h_openapi},
+    {"GET", "/api-docs", PUB, np_h_api_docs},
+    /* authentication */
+    {"POST", "/api/auth/login", PUB, np_h_login},
+    {"POST", "/api/auth/logout", USR, np_h_logout},
+    {"GET", "/api/auth/session", PUB, np_h_session},
+    {"GET", "/api/saml/metadata", PUB, np_h_saml_metadata},
+    {"GET", "/api/saml/login", PUB, np_h_saml_login},
+    {"POST", "/api/saml/acs", PUB, np_h_saml_acs},
+    {"POST", "/api/saml/fetch-metadata", ADM, np_h_saml_fetch},
+    /* studies */
+    {"GET", "/api/studies", USR, np_h_studies},
+    {"GET", "/api/study-info/{}", USR, np_h_study_info},
+    {"GET", "/api/studies/{}/qc", USR, np_h_study_qc},
+    {"GET", "/api/studies/{}/status", USR, np_h_study_check_status},
+    {"POST", "/api/studies/{}/cancel", USR, np_h_study_cancel},
+    {"PUT", "/api/studies/{}/group", USR, np_h_study_group},
+    {"PUT", "/api/bypass-qc", ADM, np_h_bypass_qc},
+    {"PUT", "/api/force-stable", USR, np_h_force_stable},
+    /* results */
+    {"GET", "/api/results", USR, np_h_results},
+    {"GET", "/api/results/{}", USR, np_h_result_get},
+    {"POST", "/api/results/{}/resend", ADM, np_h_result_resend},
+    {"GET", "/api/reports", USR, np_h_reports},
+    /* groups */
+    {"GET", "/api/groups", USR, np_h_groups},
+    {"POST", "/api/groups", USR, np_h_group_create},
+    {"GET", "/api/groups/{}", USR, np_h_group_get},
+    {"DELETE", "/api/groups/{}", ADM, np_h_group_delete},
+    {"GET", "/api/groups/{}/report", USR, np_h_group_report},
+    {"POST", "/api/groups/{}/report/send", ADM, np_h_group_report_send},
+    /* uploads */
+    {"POST", "/api/uploads", USR, np_h_upload},
+    {"GET", "/api/uploads/sidecar-template", USR, np_h_sidecar_template},
+    {"GET", "/api/uploads/{}", USR, np_h_upload_status},
+    /* logs and audit */
+    {"GET", "/api/logs", USR, np_h_logs},
+    {"GET", "/api/logs/services", USR, np_h_log_services},
+    {"GET", "/api/logs/stream", USR, np_h_logs_stream},
+    {"GET", "/api/logs/download", USR, np_h_logs_download},
+    {"GET", "/api/audit", ADM, np_h_audit},
+    /* settings and administration */
+    {"GET", "/api/settings", ADM, np_h_settings_get},
+    {"PUT", "/api/settings", ADM, np_h_settings_put},
+    {"GET", "/api/settings/schema", USR, np_h_settings_schema},
+    {"POST", "/api/settings/test-delivery", ADM, np_h_test_delivery},
+    {"POST", "/api/settings/test-notification", ADM, np_h_test_notification},
+    {"POST", "/api/cloud/refresh-token", ADM, np_h_refresh_token},
+    {"GET", "/api/updates", ADM, np_h_updates},
+    {"GET", "/api/tls/certificate", ADM, np_h_tls_get},
+    {"POST", "/api/tls/certificate", ADM, np_h_tls_upload},
 };
 const size_t np_httpd_nroutes = sizeof np_httpd_routes / sizeof np_httpd_routes[0];

@@ -53,7 +53,8 @@ int np_h_saml_metadata(struct np_req *r)
 static int kv_put(struct np_db *db, const char *k, double exp)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db->h, "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db->h, "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", -1, &st, NULL) !=
+	    SQLITE_OK)
 		return -1;
 	char v[32];
 	snprintf(v, sizeof v, "%.0f", exp);
@@ -93,7 +94,8 @@ static int kv_has(struct np_db *db, const char *k)
 static void kv_expire(struct np_db *db, double now)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db->h, "DELETE FROM kv WHERE key LIKE 'saml\\_%' ESCAPE '\\' AND CAST(value AS REAL) < ?", -1,
+	if (sqlite3_prepare_v2(db->h,
+			       "DELETE FROM kv WHERE key LIKE 'saml\\_%' ESCAPE '\\' AND CAST(value AS REAL) < ?", -1,
 			       &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_double(st, 1, now);
 		sqlite3_step(st);
@@ -188,14 +190,14 @@ int np_h_saml_acs(struct np_req *r)
 	acs_url(r, acs, sizeof acs);
 	const char *cert = np_config_str(&r->cfg, "saml.idp_cert_pem");
 	struct np_saml_expect exp = {
-		.idp_cert_pem = cert ? cert : "",
-		.idp_entity_id = np_config_str(&r->cfg, "saml.idp_entity_id"),
-		.sp_entity_id = np_config_str(&r->cfg, "saml.sp_entity_id"),
-		.acs_url = acs,
-		.require_signed = np_config_bool(&r->cfg, "saml.require_signed_assertions"),
-		.now = np_now(),
-		.skew = SKEW,
-		.group_attribute = np_config_str(&r->cfg, "saml.group_attribute"),
+	    .idp_cert_pem = cert ? cert : "",
+	    .idp_entity_id = np_config_str(&r->cfg, "saml.idp_entity_id"),
+	    .sp_entity_id = np_config_str(&r->cfg, "saml.sp_entity_id"),
+	    .acs_url = acs,
+	    .require_signed = np_config_bool(&r->cfg, "saml.require_signed_assertions"),
+	    .now = np_now(),
+	    .skew = SKEW,
+	    .group_attribute = np_config_str(&r->cfg, "saml.group_attribute"),
 	};
 	struct np_saml_result res;
 	int rc = np_saml_validate((const char *)xml, xl, &exp, &res, &err);
@@ -241,8 +243,8 @@ int np_h_saml_acs(struct np_req *r)
 	if (why)
 		return refuse(r, why);
 	char cookie[600], csrf[65];
-	if (np_auth_session_new(r, res.name_id, admin ? NP_ROLE_ADMIN : NP_ROLE_USER, "saml", cookie, sizeof cookie, csrf,
-				&err) < 0)
+	if (np_auth_session_new(r, res.name_id, admin ? NP_ROLE_ADMIN : NP_ROLE_USER, "saml", cookie, sizeof cookie,
+				csrf, &err) < 0)
 		return np__reply_err(r, &err);
 	np__audit(r, "login", NULL, "method=saml", "success");
 	char hdr[1400];
@@ -306,8 +308,8 @@ int np_h_saml_fetch(struct np_req *r)
 	curl_easy_cleanup(c);
 	if (cc != CURLE_OK || code != 200 || !b.p) {
 		free(b.p);
-		return np__reply_error(r, 502, "metadata_unavailable", "the IdP metadata could not be fetched (curl %d, HTTP %ld)",
-				       (int)cc, code);
+		return np__reply_error(r, 502, "metadata_unavailable",
+				       "the IdP metadata could not be fetched (curl %d, HTTP %ld)", (int)cc, code);
 	}
 	struct np_err err = {0};
 	json_t *md = np_saml_idp_metadata(b.p, b.n, &err);

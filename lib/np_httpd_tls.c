@@ -22,7 +22,7 @@
 struct np_tls_pair {
 	X509 *cert;
 	EVP_PKEY *key;
-	STACK_OF(X509) *chain; /* intermediates (and the CA) sent to clients */
+	STACK_OF(X509) * chain; /* intermediates (and the CA) sent to clients */
 	json_t *info;
 };
 
@@ -37,7 +37,7 @@ static void pair_free(struct np_tls_pair *p)
 	free(p);
 }
 
-static STACK_OF(X509) *read_certs(const char *pem)
+static STACK_OF(X509) * read_certs(const char *pem)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
 	BIO *b = BIO_new_mem_buf(pem, -1);
@@ -70,8 +70,7 @@ static void asn1_iso(const ASN1_TIME *t, char out[32])
 			 tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static struct np_tls_pair *pair_build(const char *cert_pem, const char *key_pem, const char *ca_pem,
-				      struct np_err *err)
+static struct np_tls_pair *pair_build(const char *cert_pem, const char *key_pem, const char *ca_pem, struct np_err *err)
 {
 	struct np_tls_pair *p = calloc(1, sizeof *p);
 	STACK_OF(X509) *certs = read_certs(cert_pem);
@@ -154,8 +153,7 @@ done:
 	return p;
 }
 
-int np_httpd_tls_check(const char *cert_pem, const char *key_pem, const char *ca_pem, json_t **info,
-		       struct np_err *err)
+int np_httpd_tls_check(const char *cert_pem, const char *key_pem, const char *ca_pem, json_t **info, struct np_err *err)
 {
 	struct np_tls_pair *p = pair_build(cert_pem, key_pem, ca_pem, err);
 	if (!p)
@@ -268,7 +266,10 @@ void np_httpd_tls_free(struct np_httpd *h)
  * exported (--export-dynamic-symbol in the Makefile). */
 #undef SSL_get_peer_certificate
 X509 *SSL_get_peer_certificate(const SSL *s);
-X509 *SSL_get_peer_certificate(const SSL *s) { return SSL_get1_peer_certificate(s); }
+X509 *SSL_get_peer_certificate(const SSL *s)
+{
+	return SSL_get1_peer_certificate(s);
+}
 
 void *dlopen(const char *file, int mode)
 {

@@ -41,8 +41,9 @@ static void progress(struct upload *u, const char *state)
 {
 	pthread_mutex_lock(&u->r->srv->lock);
 	json_object_set_new(u->r->srv->uploads, u->id,
-			    json_pack("{s:s,s:I,s:I,s:i,s:s}", "id", u->id, "received", (json_int_t)u->received, "total",
-				      (json_int_t)u->r->ri->content_length, "files", u->files, "state", state));
+			    json_pack("{s:s,s:I,s:I,s:i,s:s}", "id", u->id, "received", (json_int_t)u->received,
+				      "total", (json_int_t)u->r->ri->content_length, "files", u->files, "state",
+				      state));
 	pthread_mutex_unlock(&u->r->srv->lock);
 }
 
@@ -209,7 +210,8 @@ static int import(struct np_req *r, struct upload *u, const char *files)
 	const char *pv = form_str(u->form, "products");
 	if (pv) {
 		snprintf(prodbuf, sizeof prodbuf, "%s", pv);
-		for (char *save = NULL, *t = strtok_r(prodbuf, ", ", &save); t && np < 16; t = strtok_r(NULL, ", ", &save))
+		for (char *save = NULL, *t = strtok_r(prodbuf, ", ", &save); t && np < 16;
+		     t = strtok_r(NULL, ", ", &save))
 			prods[np++] = t;
 	}
 	struct np_import_opts o = {.name = form_str(u->form, "study_name"),
@@ -324,8 +326,8 @@ int np_h_upload(struct np_req *r)
 		status = np__reply_error(r, 413, "too_large", "the upload is larger than %lld MiB", u.limit >> 20);
 	} else if (u.failed || n < 0) {
 		mg_disable_connection_keep_alive(r->c);
-		status = np__reply_error(r, u.failed ? 503 : 400, u.failed ? "unavailable" : "bad_request",
-					 "%s", u.failed ? "unable to store the upload" : "malformed multipart body");
+		status = np__reply_error(r, u.failed ? 503 : 400, u.failed ? "unavailable" : "bad_request", "%s",
+					 u.failed ? "unable to store the upload" : "malformed multipart body");
 	} else if (!u.files) {
 		status = np__reply_error(r, 400, "bad_request", "no files in the upload");
 	} else if ((msg = check_form(u.form))) {

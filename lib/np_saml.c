@@ -183,10 +183,11 @@ static int verify_sig(xmlDoc *doc, xmlNode *el, const char *id, const struct np_
 		return np_err_set(err, NP_ERR_PERM, "SAML: the signature must have exactly one reference");
 	char uri[160];
 	if (attr(child(si, NS_DS, "Reference"), "URI", uri, sizeof uri) != 1 || uri[0] != '#' || strcmp(uri + 1, id))
-		return np_err_set(err, NP_ERR_PERM, "SAML: the signature does not reference the signed element's own ID");
+		return np_err_set(err, NP_ERR_PERM,
+				  "SAML: the signature does not reference the signed element's own ID");
 	xmlSecKeyPtr key =
-		xmlSecCryptoAppKeyLoadMemory((const xmlSecByte *)exp->idp_cert_pem, (xmlSecSize)strlen(exp->idp_cert_pem),
-					     xmlSecKeyDataFormatCertPem, NULL, NULL, NULL);
+	    xmlSecCryptoAppKeyLoadMemory((const xmlSecByte *)exp->idp_cert_pem, (xmlSecSize)strlen(exp->idp_cert_pem),
+					 xmlSecKeyDataFormatCertPem, NULL, NULL, NULL);
 	if (!key)
 		return np_err_set(err, NP_ERR_PERM, "SAML: the configured IdP certificate cannot be loaded");
 	xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(NULL);
@@ -230,7 +231,8 @@ int np_saml_validate(const char *xml, size_t len, const struct np_saml_expect *e
 		return np_err_set(err, NP_ERR_PERM, "SAML: the response is too large");
 	int rc = -1;
 	char buf[512], idbuf[128];
-	xmlDoc *doc = xmlReadMemory(xml, (int)len, "saml.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	xmlDoc *doc =
+	    xmlReadMemory(xml, (int)len, "saml.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!doc)
 		return np_err_set(err, NP_ERR_PERM, "SAML: the response is not well-formed XML");
 	if (doc->intSubset || doc->extSubset)
@@ -311,7 +313,8 @@ int np_saml_validate(const char *xml, size_t len, const struct np_saml_expect *e
 		double dn;
 		if (attr(d, "Recipient", buf, sizeof buf) != 1 || strcmp(buf, exp->acs_url))
 			FAIL("SAML: wrong Recipient");
-		if (attr(d, "NotOnOrAfter", buf, sizeof buf) != 1 || (dn = iso_time(buf)) < 0 || exp->now - exp->skew >= dn)
+		if (attr(d, "NotOnOrAfter", buf, sizeof buf) != 1 || (dn = iso_time(buf)) < 0 ||
+		    exp->now - exp->skew >= dn)
 			FAIL("SAML: the subject confirmation has expired");
 		if (attr(d, "InResponseTo", idbuf, sizeof idbuf) != 0 && strcmp(idbuf, res->in_response_to))
 			FAIL("SAML: InResponseTo differs between Response and Assertion");
@@ -353,7 +356,11 @@ static void xml_escape(const char *in, char *out, size_t sz)
 {
 	size_t o = 0;
 	for (; *in && o + 7 < sz; in++) {
-		const char *r = *in == '<' ? "&lt;" : *in == '>' ? "&gt;" : *in == '&' ? "&amp;" : *in == '"' ? "&quot;" : NULL;
+		const char *r = *in == '<'   ? "&lt;"
+				: *in == '>' ? "&gt;"
+				: *in == '&' ? "&amp;"
+				: *in == '"' ? "&quot;"
+					     : NULL;
 		if (r) {
 			memcpy(out + o, r, strlen(r));
 			o += strlen(r);
@@ -370,8 +377,8 @@ static void url_enc(const char *in, size_t n, char *out, size_t sz)
 	size_t o = 0;
 	for (size_t i = 0; i < n && o + 3 < sz; i++) {
 		unsigned char c = (unsigned char)in[i];
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-		    c == '.' || c == '~') {
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+		    c == '_' || c == '.' || c == '~') {
 			out[o++] = (char)c;
 		} else {
 			out[o++] = '%';
@@ -398,13 +405,14 @@ char *np_saml_authn_url(const char *idp_sso_url, const char *sp_entity_id, const
 	xml_escape(sp_entity_id, e_sp, sizeof e_sp);
 	xml_escape(acs_url, e_acs, sizeof e_acs);
 	xml_escape(idp_sso_url, e_dst, sizeof e_dst);
-	int n = snprintf(xml, sizeof xml,
-			 "<samlp:AuthnRequest xmlns:samlp=\"" NS_P "\" xmlns:saml=\"" NS_A "\" ID=\"%s\" Version=\"2.0\""
-			 " IssueInstant=\"%s\" Destination=\"%s\" AssertionConsumerServiceURL=\"%s\""
-			 " ProtocolBinding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\">"
-			 "<saml:Issuer>%s</saml:Issuer><samlp:NameIDPolicy Format=\"%s\" AllowCreate=\"true\"/>"
-			 "</samlp:AuthnRequest>",
-			 id_out, now, e_dst, e_acs, e_sp, np_saml_nameid_urn(nameid_format));
+	int n =
+	    snprintf(xml, sizeof xml,
+		     "<samlp:AuthnRequest xmlns:samlp=\"" NS_P "\" xmlns:saml=\"" NS_A "\" ID=\"%s\" Version=\"2.0\""
+		     " IssueInstant=\"%s\" Destination=\"%s\" AssertionConsumerServiceURL=\"%s\""
+		     " ProtocolBinding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\">"
+		     "<saml:Issuer>%s</saml:Issuer><samlp:NameIDPolicy Format=\"%s\" AllowCreate=\"true\"/>"
+		     "</samlp:AuthnRequest>",
+		     id_out, now, e_dst, e_acs, e_sp, np_saml_nameid_urn(nameid_format));
 	if (n < 0 || (size_t)n >= sizeof xml) {
 		np_err_set(err, NP_ERR_PERM, "SAML settings too long");
 		return NULL;
@@ -448,8 +456,8 @@ char *np_saml_authn_url(const char *idp_sso_url, const char *sp_entity_id, const
 	return url;
 }
 
-char *np_saml_sp_metadata(const char *sp_entity_id, const char *acs_url, const char *nameid_format,
-			  int want_signed, struct np_err *err)
+char *np_saml_sp_metadata(const char *sp_entity_id, const char *acs_url, const char *nameid_format, int want_signed,
+			  struct np_err *err)
 {
 	char e_sp[600], e_acs[1200];
 	xml_escape(sp_entity_id, e_sp, sizeof e_sp);
@@ -487,7 +495,8 @@ static xmlNode *find_desc(xmlNode *n, const char *ns, const char *name)
 json_t *np_saml_idp_metadata(const char *xml, size_t len, struct np_err *err)
 {
 	pthread_once(&once, init);
-	xmlDoc *doc = xmlReadMemory(xml, (int)len, "md.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	xmlDoc *doc =
+	    xmlReadMemory(xml, (int)len, "md.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!doc) {
 		np_err_set(err, NP_ERR_PERM, "the IdP metadata is not well-formed XML");
 		return NULL;
@@ -501,7 +510,8 @@ json_t *np_saml_idp_metadata(const char *xml, size_t len, struct np_err *err)
 		goto out;
 	}
 	for (xmlNode *c = idp->children; c; c = c->next) {
-		if (attr(c, "Binding", b, sizeof b) != 1 || strcmp(b, "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"))
+		if (attr(c, "Binding", b, sizeof b) != 1 ||
+		    strcmp(b, "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"))
 			continue;
 		if (is(c, NS_MD, "SingleSignOnService") && !sso[0])
 			attr(c, "Location", sso, sizeof sso);
@@ -531,8 +541,8 @@ json_t *np_saml_idp_metadata(const char *xml, size_t len, struct np_err *err)
 		snprintf(pem + p, pl - p, "-----END CERTIFICATE-----\n");
 		free(clean);
 	}
-	o = json_pack("{s:s,s:s,s:s,s:s}", "idp_entity_id", ent, "idp_sso_url", sso, "idp_slo_url", slo,
-		      "idp_cert_pem", pem ? pem : "");
+	o = json_pack("{s:s,s:s,s:s,s:s}", "idp_entity_id", ent, "idp_sso_url", sso, "idp_slo_url", slo, "idp_cert_pem",
+		      pem ? pem : "");
 	free(pem);
 	if (!o)
 		np_err_set(err, NP_ERR_PERM, "the metadata holds invalid text");

@@ -13,13 +13,13 @@
 struct np_err;
 
 struct np_saml_expect {
-	const char *idp_cert_pem;   /* the only key signatures may use */
-	const char *idp_entity_id;  /* Issuer */
-	const char *sp_entity_id;   /* Audience */
-	const char *acs_url;	    /* Destination and Recipient */
-	int require_signed;	    /* the assertion must be covered by a signature */
-	double now;		    /* seconds since the epoch (np_now) */
-	int skew;		    /* allowed clock skew, seconds */
+	const char *idp_cert_pem;    /* the only key signatures may use */
+	const char *idp_entity_id;   /* Issuer */
+	const char *sp_entity_id;    /* Audience */
+	const char *acs_url;	     /* Destination and Recipient */
+	int require_signed;	     /* the assertion must be covered by a signature */
+	double now;		     /* seconds since the epoch (np_now) */
+	int skew;		     /* allowed clock skew, seconds */
 	const char *group_attribute; /* attribute whose values are the groups */
 };
 
@@ -46,8 +46,8 @@ char *np_saml_authn_url(const char *idp_sso_url, const char *sp_entity_id, const
 			const char *nameid_format, const char *relay, char id_out[40], struct np_err *err);
 
 /* SP metadata XML (malloc'd). */
-char *np_saml_sp_metadata(const char *sp_entity_id, const char *acs_url, const char *nameid_format,
-			  int want_signed, struct np_err *err);
+char *np_saml_sp_metadata(const char *sp_entity_id, const char *acs_url, const char *nameid_format, int want_signed,
+			  struct np_err *err);
 
 /* Parse IdP metadata: {"idp_entity_id","idp_sso_url","idp_slo_url",
  * "idp_cert_pem"} (new reference) or NULL with err. */

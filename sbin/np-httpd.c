@@ -16,8 +16,16 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t got_term, got_hup;
-static void on_term(int s) { (void)s; got_term = 1; }
-static void on_hup(int s) { (void)s; got_hup = 1; }
+static void on_term(int s)
+{
+	(void)s;
+	got_term = 1;
+}
+static void on_hup(int s)
+{
+	(void)s;
+	got_hup = 1;
+}
 
 static void usage(FILE *f)
 {
@@ -46,24 +54,44 @@ static void find_vendor(const char *share, char *out, size_t sz)
 
 int main(int argc, char **argv)
 {
-	static const struct option lo[] = {{"home", 1, 0, 'H'},	   {"port", 1, 0, 'p'},
-					   {"webroot", 1, 0, 'w'}, {"vendor", 1, 0, 'v'},
-					   {"insecure-no-auth", 0, 0, 'I'}, {"routes", 0, 0, 'R'},
-					   {"help", 0, 0, 'h'},	   {0, 0, 0, 0}};
+	static const struct option lo[] = {{"home", 1, 0, 'H'},
+					   {"port", 1, 0, 'p'},
+					   {"webroot", 1, 0, 'w'},
+					   {"vendor", 1, 0, 'v'},
+					   {"insecure-no-auth", 0, 0, 'I'},
+					   {"routes", 0, 0, 'R'},
+					   {"help", 0, 0, 'h'},
+					   {0, 0, 0, 0}};
 	const char *home_opt = NULL, *share_opt = NULL, *vendor_opt = NULL;
 	struct np_httpd_opts o = {0};
 	int c;
 	np_log_init("np-httpd");
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
-		case 'H': home_opt = optarg; break;
-		case 'p': o.port = atoi(optarg); break;
-		case 'w': share_opt = optarg; break;
-		case 'v': vendor_opt = optarg; break;
-		case 'I': o.insecure_no_auth = 1; break;
-		case 'R': np_httpd_routes_print(stdout); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return NP_EXIT_PERM;
+		case 'H':
+			home_opt = optarg;
+			break;
+		case 'p':
+			o.port = atoi(optarg);
+			break;
+		case 'w':
+			share_opt = optarg;
+			break;
+		case 'v':
+			vendor_opt = optarg;
+			break;
+		case 'I':
+			o.insecure_no_auth = 1;
+			break;
+		case 'R':
+			np_httpd_routes_print(stdout);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return NP_EXIT_PERM;
 		}
 	}
 	if (optind != argc || o.port < 0 || o.port > 65535) {
