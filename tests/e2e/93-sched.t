@@ -32,7 +32,11 @@ at_exit "stop_pid $hpid"
 wait_port "$hport" || bail "webhook listener did not start"
 printf '#!/bin/sh\necho run >> "%s/heartbeats"\n' "$T" > "$T/fakebin/np-heartbeat"
 chmod +x "$T/fakebin/np-heartbeat"
-export PATH="$T/fakebin:$PATH"
+# np-sched looks for a job's program next to itself first: run a copy from
+# fakebin so the stand-in np-heartbeat wins over the real one.
+cp "$SBIN/np-sched" "$T/fakebin/np-sched"
+SCHED=$T/fakebin/np-sched
+export PATH="$T/fakebin:$BIN:$SBIN:$PATH"
 
 settings() { # $1 = group report cron
 	cat > "$NP_HOME/etc/neuropacs.json" <<JSON
@@ -49,11 +53,11 @@ a=$($MK "$NP_HOME" done --order O-1 --result "$P:Atypical=0.5")
 posts() { ls "$T/hook" | grep -c '\.body$'; }
 
 mon=$(date -u -d '2026-11-30 08:00' +%s) # a Monday
-list=$(NP_FAKE_NOW=$((mon - 3600)) "$SBIN/np-sched" --list)
+list=$(NP_FAKE_NOW=$((mon - 3600)) "$SCHED" --list)
 like "$list" "poll +0 8 \* \* \* +enabled +next=2026-11-30 08:00 UTC np-queue" "--list shows the poll cadence and its next run"
 like "$list" "group-reports +0 8 \* \* mon +enabled +next=2026-11-30 08:00 UTC np-report" "and the group report schedule"
 
-NP_FAKE_NOW=$((mon - 2)) "$SBIN/np-sched" 2> "$T/sched.log" & pid=$!
+NP_FAKE_NOW=$((mon - 2)) "$SCHED" 2> "$T/sched.log" & pid=$!
 wait_for '[ "$(posts)" -ge 1 ]' 15
 is "$(posts)" 1 "the scheduled report is sent at 08:00 without new completions"
 wait_for '[ -s "$T/heartbeats" ]' 5
@@ -65,14 +69,14 @@ is "$(sqlite3 "$DB" "SELECT value FROM kv WHERE key='sched_last:group-reports'")
 is "$(sqlite3 "$DB" "SELECT type FROM events WHERE type LIKE 'group_report%'")" "group_report_sent" "the sent event is recorded"
 
 # Stopped over the next Monday: the missed run happens once at start.
-NP_FAKE_NOW=$((mon + 7 * 86400 + 3600)) "$SBIN/np-sched" --once 2>> "$T/sched.log"
+NP_FAKE_NOW=$((mon + 7 * 86400 + 3600)) "$SCHED" --once 2>> "$T/sched.log"
 is "$(posts)" 2 "a run missed while stopped runs once at start"
-NP_FAKE_NOW=$((mon + 7 * 86400 + 3660)) "$SBIN/np-sched" --once 2>> "$T/sched.log"
+NP_FAKE_NOW=$((mon + 7 * 86400 + 3660)) "$SCHED" --once 2>> "$T/sched.log"
 is "$(posts)" 2 "and only once"
 
 # SIGHUP: a new schedule takes effect without a restart.
 settings "0 9 * * mon"
-NP_FAKE_NOW=$((mon + 14 * 86400 + 55)) "$SBIN/np-sched" 2> "$T/hup.log" & pid=$!
+NP_FAKE_NOW=$((mon + 14 * 86400 + 55)) "$SCHED" 2> "$T/hup.log" & pid=$!
 wait_for 'grep -q "started jobs" "$T/hup.log"' 10
 settings "1 8 * * mon"
 kill -HUP $pid
@@ -85,7 +89,7 @@ like "$(cat "$T/hup.log")" "reloading settings" "the reload is logged"
 # second while each run takes two.
 printf '#!/bin/sh\necho start >> "%s/slow"\nsleep 2\necho end >> "%s/slow"\n' "$T" "$T" > "$T/fakebin/np-heartbeat"
 sed -i 's/"heartbeat_cron": "0 8 \* \* \*"/"heartbeat_cron": "* * * * *"/' "$NP_HOME/etc/neuropacs.json"
-NP_FAKE_NOW=$((mon + 21 * 86400)) NP_FAKE_RATE=60 "$SBIN/np-sched" 2> "$T/slow.log" & pid=$!
+NP_FAKE_NOW=$((mon + 21 * 86400)) NP_FAKE_RATE=60 "$SCHED" 2> "$T/slow.log" & pid=$!
 wait_for 'grep -q "job heartbeat still running" "$T/slow.log"' 15
 stop_pid $pid
 like "$(cat "$T/slow.log")" "job heartbeat still running \(pid [0-9]+\): this run is skipped" "a job still running is not started again"
