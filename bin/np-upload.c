@@ -668,14 +668,8 @@ int main(int argc, char **argv)
 		np_log_err(NULL, &err);
 		return np_err_exit_code(&err);
 	}
-	snprintf(dir, sizeof dir, "%s", argv[optind]);
-	size_t dl = strlen(dir);
-	while (dl > 1 && dir[dl - 1] == '/')
-		dir[--dl] = 0;
-	const char *base = strrchr(dir, '/');
-	c.npuid = base ? base + 1 : dir;
-	if (!np_uuid_valid(c.npuid)) {
-		np_error(NULL, "%s is not a study folder (its name must be the study's npuid)", dir);
+	if (np_spool_study_arg(argv[optind], dir, sizeof dir, &c.npuid, &err) < 0) {
+		np_log_err(NULL, &err);
 		np_config_free(&c.cfg);
 		return NP_EXIT_PERM;
 	}

@@ -353,3 +353,18 @@ int np_spool_each_study(const char *home, np_spool_fn fn, void *ctx, struct np_e
 	}
 	return 0;
 }
+
+int np_spool_study_arg(const char *arg, char *dir, size_t dirsz, const char **npuid, struct np_err *err)
+{
+	if (snprintf(dir, dirsz, "%s", arg) >= (int)dirsz)
+		return np_err_set(err, NP_ERR_PERM, "study folder path too long");
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		dir[--n] = 0;
+	const char *base = strrchr(dir, '/');
+	*npuid = base ? base + 1 : dir;
+	if (!np_uuid_valid(*npuid))
+		return np_err_set(err, NP_ERR_PERM, "%s is not a study folder (its name must be the study's npuid)",
+				  dir);
+	return 0;
+}

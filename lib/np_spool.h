@@ -59,6 +59,12 @@ int np_spool_each(const char *home, const char *state, np_spool_fn fn, void *ctx
 /* Same over every state except incoming, including claimed studies. */
 int np_spool_each_study(const char *home, np_spool_fn fn, void *ctx, struct np_err *err);
 
+/* A study folder given on a command line: copy arg into dir without
+ * trailing slashes and point *npuid at its last component, which must be a
+ * UUID (the folder's name is the study's npuid). Returns 0, or -1 with a
+ * permanent err. */
+int np_spool_study_arg(const char *arg, char *dir, size_t dirsz, const char **npuid, struct np_err *err);
+
 /* Append one history line {"ts","from","to","reason"} to dir/history.jsonl. */
 int np_spool_history(const char *dir, const char *from, const char *to, const char *reason, struct np_err *err);
 
