@@ -673,6 +673,27 @@ static void serve(const struct np_recv_cfg *c, struct np_tls_ctx *tlsctx, int fd
 	close(fd);
 }
 
+/* Whether pid names a process that can still write: a killed association
+ * process stays a zombie until its new parent reaps it, and kill(pid, 0)
+ * succeeds on zombies, so its state in /proc decides. */
+static int pid_running(long pid)
+{
+	if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno != EPERM))
+		return 0;
+	char p[64], buf[512];
+	snprintf(p, sizeof p, "/proc/%ld/stat", pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = 0;
+	const char *rp = strrchr(buf, ')');
+	return !(rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'));
+}
+
 /* Remove partial files a killed np-recv left in spool/tmp (their process is
  * gone); never those of a running process. */
 static void clean_tmp(const char *home)
@@ -688,7 +709,7 @@ static void clean_tmp(const char *home)
 		long pid;
 		if (sscanf(e->d_name, "np-recv.%ld.", &pid) != 1)
 			continue;
-		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+		if (pid_running(pid))
 			continue;
 		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
 			n++;

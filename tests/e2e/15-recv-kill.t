@@ -28,6 +28,12 @@ is "$missing" 0 "every acknowledged instance is in incoming/"
 "$NP_TOP/tests/peers/dsum.py" $(find "$NP_HOME/spool/incoming" -name '*.dcm') | cut -d' ' -f1,2 >"$T/got"
 "$NP_TOP/tests/peers/dsum.py" $(find "$T/study" -name '*.dcm') | cut -d' ' -f1,2 >"$T/sent"
 is "$(comm -23 "$T/got" "$T/sent" | wc -l | tr -d ' ')" 0 "every stored instance is whole"
+# kill -9 returns before the processes are gone; a supervisor restarts
+# np-recv only after its process died, so wait the same way (a zombie
+# counts as gone: that is what np-recv must cope with).
+for k in $kids; do
+	wait_for "! ps -o stat= -p $k | grep -qv '^Z'" 10
+done
 recv_start
 ok "np-recv restarts on the same home" "$PLAIN/peers/np-scu" -e 127.0.0.1 "$RECV_PORT"
 is "$(ls "$NP_HOME/spool/tmp" | grep -c '^np-recv\.')" 0 "partial files of the killed run were removed"
