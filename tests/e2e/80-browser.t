@@ -68,7 +68,7 @@ for root, _, files in os.walk(d):
         ds = pydicom.dcmread(p)
         ds.PatientName = "UICANARY^%s" % name
         ds.PatientID = "UICANARY-MRN-%s" % name
-        ds.AccessionNumber = "UICANARY-ACC-%s" % name
+        ds.AccessionNumber = "UICANARY-A%s" % name[:6]
         if qc == "pass":
             ds.StudyDescription = "MRI Brain with DTI Non-Contrast"
             if "DTI" in str(ds.get("SeriesDescription", "")):
