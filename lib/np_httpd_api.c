@@ -363,7 +363,7 @@ static json_t *study_row(sqlite3_stmt *st, int reveal)
 	return o;
 }
 
-static void bind_all(sqlite3_stmt *st, const char *binds[8], int n)
+static void bind_all(sqlite3_stmt *st, const char *const binds[8], int n)
 {
 	for (int i = 0; i < n; i++)
 		sqlite3_bind_text(st, i + 1, binds[i], -1, SQLITE_STATIC);
@@ -372,6 +372,7 @@ static void bind_all(sqlite3_stmt *st, const char *binds[8], int n)
 int np_h_studies(struct np_req *r)
 {
 	struct np_studies_q q;
+	struct np_studies_sql s;
 	char msg[200];
 	if (np_studies_q_parse(r->query, &q, msg, sizeof msg) < 0)
 		return bad_param(r, msg);
@@ -380,45 +381,78 @@ int np_h_studies(struct np_req *r)
 	struct np_db *db = req_db(r);
 	if (!db)
 		return 503;
-	char where[2400], sql[4096];
-	const char *binds[8];
-	int nb = 0;
-	if (np_studies_q_where(&q, q.reveal, where, sizeof where, binds, &nb) < 0)
+	if (np_studies_sql(&q, q.reveal, STUDY_COLS, &s) < 0)
 		return bad_param(r, "query too complex");
-	const char *col = np_studies_q_order(&q);
-	snprintf(sql, sizeof sql, "SELECT %s FROM studies%s ORDER BY %s %s, npuid %s LIMIT %ld OFFSET %ld", STUDY_COLS,
-		 where, col, q.desc ? "DESC" : "ASC", q.desc ? "DESC" : "ASC", q.size,
-		 q.cursor[0] ? 0L : (q.page - 1) * q.size);
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+	sqlite3_stmt *st = np__db_stmt(r->srv, s.page);
+	if (!st)
 		return np__reply_error(r, 500, "internal", "database error: %s", sqlite3_errmsg(db->h));
-	bind_all(st, binds, nb);
+	bind_all(st, s.binds, s.nbind);
 	json_t *items = json_array();
 	char last[160] = "";
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int more = 0, rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((long)json_array_size(items) == q.size) {
+			more = 1;
+			break;
+		}
 		json_array_append_new(items, study_row(st, q.reveal));
 		snprintf(last, sizeof last, "%s|%s",
 			 sqlite3_column_text(st, 26) ? (const char *)sqlite3_column_text(st, 26) : "",
 			 (const char *)sqlite3_column_text(st, 0));
 	}
-	sqlite3_finalize(st);
-	json_t *o = json_pack("{s:o,s:I,s:I}", "items", items, "page", (json_int_t)q.page, "size", (json_int_t)q.size);
-	if (!q.cursor[0]) {
-		/* The count skips the keyset condition: it is the size of the filtered set. */
-		snprintf(sql, sizeof sql, "SELECT count(*) FROM studies%s", where);
-		if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) == SQLITE_OK) {
-			bind_all(st, binds, nb);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				json_object_set_new(o, "total", json_integer(sqlite3_column_int64(st, 0)));
-			sqlite3_finalize(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		json_decref(items);
+		return np__reply_error(r, 503, "unavailable", "database error: %s", sqlite3_errmsg(db->h));
+	}
+	long n = (long)json_array_size(items);
+	json_t *o = json_pack("{s:o,s:I,s:I,s:b}", "items", items, "page", (json_int_t)q.page, "size",
+			      (json_int_t)q.size, "has_more", more);
+	/* The total of the filtered set (not with a cursor: the keyset
+	 * condition is in the WHERE). A last page tells it for free; else it is
+	 * counted up to count_limit and, past that, only a lower bound. */
+	if (!q.cursor[0] && !more && (n || !s.offset)) {
+		json_object_set_new(o, "total", json_integer(s.offset + n));
+		json_object_set_new(o, "total_exact", json_true());
+	} else if (!q.cursor[0] && (st = np__db_stmt(r->srv, s.count))) {
+		bind_all(st, s.binds, s.nbind);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			long c = (long)sqlite3_column_int64(st, 0);
+			json_object_set_new(o, "total", json_integer(c > s.count_limit ? s.count_limit : c));
+			json_object_set_new(o, "total_exact", json_boolean(c <= s.count_limit));
 		}
+		sqlite3_reset(st);
 	}
 	json_object_set_new(o, "next_cursor",
-			    (long)json_array_size(items) == q.size && !strcmp(col, "created_at") ? json_string(last)
-												 : json_null());
+			    more && !strcmp(np_studies_q_order(&q), "created_at") ? json_string(last) : json_null());
 	if (q.reveal)
 		np__audit(r, "reveal", NULL, "scope=list", "success");
 	return np__reply_json(r, 200, o);
+}
+
+int np_httpd_studies_sql_print(FILE *f, const char *query, struct np_err *err)
+{
+	struct np_studies_q q;
+	struct np_studies_sql s;
+	char msg[200];
+	if (np_studies_q_parse(query, &q, msg, sizeof msg) < 0)
+		return np_err_set(err, NP_ERR_PERM, "%s", msg);
+	if (np_studies_sql(&q, q.reveal, STUDY_COLS, &s) < 0)
+		return np_err_set(err, NP_ERR_PERM, "query too complex");
+	for (int i = 0; i < s.nbind; i++) {
+		/* A double-quoted shell argument holding an SQL text literal. */
+		fprintf(f, ".parameter set ?%d \"'", i + 1);
+		for (const char *p = s.binds[i]; *p; p++) {
+			if ((unsigned char)*p < 0x20)
+				return np_err_set(err, NP_ERR_PERM, "a control character in a parameter");
+			fprintf(f, "%s%c", *p == '\'' ? "'" : *p == '"' || *p == '\\' ? "\\" : "", *p);
+		}
+		fprintf(f, "'\"\n");
+	}
+	fprintf(f, "%s;\n", s.page);
+	if (!q.cursor[0])
+		fprintf(f, "%s;\n", s.count);
+	return 0;
 }
 
 static json_t *load_opt(const char *dir, const char *name)
