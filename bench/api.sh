@@ -8,7 +8,8 @@
 # prints the statements and parameters GET /api/studies?QUERY runs (the
 # page, then the capped count when the page is full); Python's sqlite3
 # module (the same libsqlite3, the same mmap setting, prepared statements
-# cached as the server does) runs them REPS times and times each run.
+# cached as the server does) runs them for as long as wrk ran and times
+# each run.
 #
 # Latency: wrk with one connection (one request at a time, like the bare
 # query), p50/p99, ratio = api_p99 / sql_p99. Load: wrk with 64
@@ -20,7 +21,7 @@ set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 N=${1:-100000}
 SECS=${2:-10}
-REPS=${REPS:-300}
+REPS=${REPS:-1000}
 PY=/usr/bin/python3
 command -v wrk >/dev/null || { echo "bench/api.sh: wrk is not installed (apt-get install wrk)" >&2; exit 100; }
 W=$(mktemp -d "${TMPDIR:-/tmp}/np-bench-api.XXXXXX")
@@ -89,11 +90,11 @@ keyset page|size=50&cursor=$CUR
 EOF2
 
 # p50 and p99 in ms of the statements in file $1 (sqlite3 shell input from
-# np-httpd --studies-sql), run $2 times.
+# np-httpd --studies-sql), run at least $2 times and for $SECS seconds.
 sql_lat() {
-	$PY - "$DB" "$1" "$2" <<'PY'
+	$PY - "$DB" "$1" "$2" "$SECS" <<'PY'
 import re, sqlite3, sys, time
-db, path, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])
+db, path, reps, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 params, stmts = {}, []
 for line in open(path):
     m = re.match(r'''\.parameter set \?(\d+) "'(.*)'"$''', line.rstrip('\n'))
@@ -106,8 +107,10 @@ runs = [(s, [params[i] for i in range(1, max([int(x) for x in re.findall(r'\?(\d
         for s in stmts]
 c = sqlite3.connect(db, cached_statements=64)
 c.execute('PRAGMA mmap_size = 268435456')  # as np-httpd's connections
-t = []
-for _ in range(reps):
+# As many runs as fit in the seconds wrk ran (at least reps): both sides
+# meet the machine's other load for as long.
+t, end = [], time.monotonic() + secs
+while len(t) < reps or time.monotonic() < end:
     t0 = time.perf_counter()
     for s, a in runs:
         c.execute(s, a).fetchall()
@@ -152,6 +155,6 @@ while IFS='|' read -r name query; do
 		"$l50" "$l99" "$rps" "$e1" "$e64" "$verdict"
 done < "$W/cases"
 echo "times in ms. api = np-httpd through HTTP with a session cookie (wrk, 1 connection), JSON and PHI redaction"
-echo "included; sql = the server's statements (np-httpd --studies-sql) on the same libsqlite3, $REPS runs;"
+echo "included; sql = the server's statements (np-httpd --studies-sql) on the same libsqlite3, for as long;"
 echo "ratio = api_p99 / sql_p99 (target <= 3). c64 = the same request from 64 connections (2 wrk threads)."
 exit $fail
