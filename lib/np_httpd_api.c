@@ -501,10 +501,14 @@ static void cols_init(void)
 {
 	for (size_t i = 0; i < NCOLS; i++) {
 		const char *k = study_keys[i];
-		col_kind[i] = phi_col(k)							 ? COL_PHI
-			      : !strcmp(k, "products") || !strcmp(k, "flags") || !strcmp(k, "modalities") ? COL_JSON
-			      : !strcmp(k, "stable")							 ? COL_BOOL
-													 : COL_PLAIN;
+		if (phi_col(k))
+			col_kind[i] = COL_PHI;
+		else if (!strcmp(k, "products") || !strcmp(k, "flags") || !strcmp(k, "modalities"))
+			col_kind[i] = COL_JSON;
+		else if (!strcmp(k, "stable"))
+			col_kind[i] = COL_BOOL;
+		else
+			col_kind[i] = COL_PLAIN;
 		snprintf(col_key[i], sizeof col_key[i], "\"%s\":", k);
 	}
 }
@@ -534,8 +538,9 @@ static void study_row_text(struct jbuf *b, sqlite3_stmt *st, int reveal)
 		} else {
 			txt = sqlite3_column_text(st, i);
 			size_t n = txt ? (size_t)sqlite3_column_bytes(st, i) : 0;
-			json_t *v = txt && col_kind[i] == COL_JSON ? json_loadb((const char *)txt, n, JSON_DECODE_ANY, NULL)
-								   : NULL;
+			json_t *v = txt && col_kind[i] == COL_JSON
+					? json_loadb((const char *)txt, n, JSON_DECODE_ANY, NULL)
+					: NULL;
 			if (v)
 				jb_json(b, v);
 			else
@@ -591,7 +596,8 @@ int np_h_studies(struct np_req *r)
 		free(b.p);
 		return np__reply_error(r, 503, "unavailable", "database error: %s", sqlite3_errmsg(db->h));
 	}
-	json_t *o = json_pack("{s:I,s:I,s:b}", "page", (json_int_t)q.page, "size", (json_int_t)q.size, "has_more", more);
+	json_t *o =
+	    json_pack("{s:I,s:I,s:b}", "page", (json_int_t)q.page, "size", (json_int_t)q.size, "has_more", more);
 	/* The total of the filtered set (not with a cursor: the keyset
 	 * condition is in the WHERE). A last page tells it for free; else it is
 	 * counted up to count_limit and, past that, only a lower bound. */

@@ -67,11 +67,12 @@ export async function refresh() {
   const rows = (data.items || []).map(row);
   clear(tbody, rows.length ? rows : h('tr', {}, h('td', { colspan: 9, class: 'muted' }, 'No studies match.')));
   const total = data.total ?? rows.length;
+  const more = data.total_exact === false ? '+' : ''; // a large set is counted only so far
   const pages = Math.max(1, Math.ceil(total / st.size));
   clear(pager,
     h('button', { type: 'button', disabled: st.page <= 1, onclick: () => { st.page--; refresh().catch(showError); } }, 'Previous'),
-    h('span', { id: 'page-info' }, `Page ${st.page} of ${pages} · ${total} studies`),
-    h('button', { type: 'button', disabled: st.page >= pages, onclick: () => { st.page++; refresh().catch(showError); } }, 'Next'));
+    h('span', { id: 'page-info' }, `Page ${st.page} of ${pages}${more} · ${total}${more} studies`),
+    h('button', { type: 'button', disabled: !(data.has_more ?? st.page < pages), onclick: () => { st.page++; refresh().catch(showError); } }, 'Next'));
 }
 
 function name(s) {
