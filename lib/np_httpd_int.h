@@ -40,6 +40,11 @@ struct np_httpd {
 	pthread_key_t dbkey;
 	int https_port;		/* when set, plain HTTP requests are redirected here */
 	unsigned char hkey[32]; /* session HMAC key (etc/secrets/http.session_key) */
+	/* Password re-sync with the cloud (np_auth.c): one check at a time for
+	 * the whole server, and after refusals none before resync_until. */
+	pthread_mutex_t resync_lock;
+	double resync_until;
+	int resync_fails;
 };
 
 struct np_route;
