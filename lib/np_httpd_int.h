@@ -161,4 +161,11 @@ int np_json_depth_ok(const char *buf, size_t len, int max);
  * the line is empty. */
 json_t *np_log_line_parse(const char *service, const char *line, size_t len);
 
+/* ---- SAML Single Logout (np_httpd_saml.c) ---- */
+
+/* After the local session sid has ended: when it was a SAML login and
+ * saml.idp_slo_url is set, a signed LogoutRequest URL for the browser
+ * (malloc'd; the request is recorded as outstanding), else NULL. */
+char *np__saml_logout(struct np_req *r, const char *sid, const char *relay);
+
 #endif
