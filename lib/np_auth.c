@@ -178,12 +178,12 @@ int np_auth_resolve(struct np_req *r)
 			       -1, &st, NULL) != SQLITE_OK)
 		return 0;
 	sqlite3_bind_text(st, 1, sid, -1, SQLITE_TRANSIENT);
-	double now = np_now();
+	double now = np_now(), last = 0;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const char *actor = (const char *)sqlite3_column_text(st, 0);
 		const char *role = (const char *)sqlite3_column_text(st, 1);
 		const char *method = (const char *)sqlite3_column_text(st, 2);
-		double last = sqlite3_column_double(st, 3);
+		last = sqlite3_column_double(st, 3);
 		const char *epoch = (const char *)sqlite3_column_text(st, 4);
 		char cur[17];
 		np_auth_saml_epoch(r, cur);
@@ -195,6 +195,10 @@ int np_auth_resolve(struct np_req *r)
 		}
 	}
 	sqlite3_finalize(st);
+	/* Even an UPDATE that changes nothing takes the database's write lock:
+	 * every request of every worker would queue on it. */
+	if (r->sid[0] && last >= now - 30)
+		return 0;
 	const char *sql = r->sid[0] ? "UPDATE sessions SET last_seen = ?2 WHERE id = ?1 AND last_seen < ?2 - 30"
 				    : "DELETE FROM sessions WHERE id = ?1";
 	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) == SQLITE_OK) {
@@ -328,7 +332,8 @@ static int store_hash(struct np_req *r, const char *pw)
 {
 	char hb[128];
 	struct np_err err = {0};
-	if (np_auth_hash(pw, hb, sizeof hb, &err) < 0 || np_config_secret_set(r->srv->home, HASH_SECRET, hb, &err) < 0) {
+	if (np_auth_hash(pw, hb, sizeof hb, &err) < 0 ||
+	    np_config_secret_set(r->srv->home, HASH_SECRET, hb, &err) < 0) {
 		np_error(NULL, "unable to store the new password hash: %s", err.msg);
 		return 0;
 	}
@@ -460,17 +465,27 @@ int np_h_logout(struct np_req *r)
 	struct np_err err = {0};
 	struct np_db *db = np__db(r->srv, &err);
 	sqlite3_stmt *st;
+	/* The local session always ends first; SAML logout at the IdP follows
+	 * in the browser when it is configured. */
 	if (r->sid[0] && db &&
 	    sqlite3_prepare_v2(db->h, "DELETE FROM sessions WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, r->sid, -1, SQLITE_TRANSIENT);
 		sqlite3_step(st);
 		sqlite3_finalize(st);
 	}
-	np__audit(r, "logout", NULL, NULL, "success");
-	static const char body[] = "{\"authenticated\":false}";
-	return np__reply_bytes(r, 200, "application/json", body, sizeof body - 1,
-			       "Set-Cookie: np_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0\r\n"
-			       "Set-Cookie: np_csrf=; Path=/; SameSite=Strict; Max-Age=0\r\n");
+	char *slo = np__saml_logout(r, r->sid, "/");
+	np__audit(r, "logout", NULL, slo ? "method=saml_slo_request" : NULL, "success");
+	json_t *j = json_pack("{s:b}", "authenticated", 0);
+	if (slo)
+		json_object_set_new(j, "redirect", json_string(slo));
+	free(slo);
+	char *body = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	int rc = np__reply_bytes(r, 200, "application/json", body, strlen(body),
+				 "Set-Cookie: np_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0\r\n"
+				 "Set-Cookie: np_csrf=; Path=/; SameSite=Strict; Max-Age=0\r\n");
+	free(body);
+	return rc;
 }
 
 int np_h_session(struct np_req *r)

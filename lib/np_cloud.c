@@ -1015,7 +1015,8 @@ int np_cloud_verify_password(const struct np_config *cfg, const char *password, 
 	const char *proto = np_config_str(cfg, "cloud.protocol");
 	const char *user = np_config_str(cfg, "cloud.service_user");
 	if (!np_cloud_configured(cfg) || !proto || strcmp(proto, "v2") || !user || !*user)
-		return np_err_set(err, NP_ERR_PERM, "no cloud password check: needs cloud protocol v2 and a service user");
+		return np_err_set(err, NP_ERR_PERM,
+				  "no cloud password check: needs cloud protocol v2 and a service user");
 	struct np_cloud *cl = cloud_new(cfg, password, err);
 	if (!cl)
 		return -1;
