@@ -26,9 +26,10 @@ printf '%s' "$PW" | "$BIN/np-config" set-secret cloud.service_password
 
 NP_SBIN=$SBIN NP_BIN=$BIN NP_DEMO_CLOUD_PORT=$CPORT sh "$NP_TOP/sbin/np-run.sh" --demo >"$T/run.log" 2>&1 &
 RUN=$!
-at_exit "kill $RUN 2>/dev/null; s6-svscanctl -t '$NP_HOME/service' 2>/dev/null; stop_pid $RUN"
 ok "the demo starts: UI, DICOM and the cloud stand-in answer" sh -c "
 	. '$NP_TOP/tests/lib/tap.sh' >/dev/null; wait_port $HTTP 60 && wait_port $DICOM 30 && wait_port $CPORT 30"
+SVSCAN=$(pgrep -P $RUN -x s6-svscan)
+at_exit "kill $RUN 2>/dev/null; s6-svscanctl -t '$NP_HOME/service' 2>/dev/null; stop_pid $RUN; stop_pid ${SVSCAN:-$RUN}"
 like "$(cat "$T/run.log")" "DEMO: cloud stand-in on http://127.0.0.1:$CPORT" "it says it runs the demo cloud"
 is "$("$BIN/np-config" get cloud.api_url) $("$BIN/np-config" get cloud.demo)" "http://127.0.0.1:$CPORT true" \
 	"the home points at the stand-in, in demo mode"
