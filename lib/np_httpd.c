@@ -451,6 +451,7 @@ struct np_httpd *np_httpd_start(const struct np_httpd_opts *o, struct np_err *er
 		return NULL;
 	}
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->resync_lock, NULL);
 	pthread_key_create(&h->dbkey, db_destroy);
 	h->uploads = json_object();
 	h->throttle = json_object();
@@ -536,5 +537,6 @@ void np_httpd_stop(struct np_httpd *h)
 	json_decref(h->uploads);
 	json_decref(h->throttle);
 	pthread_mutex_destroy(&h->lock);
+	pthread_mutex_destroy(&h->resync_lock);
 	free(h);
 }

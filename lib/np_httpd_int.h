@@ -39,6 +39,11 @@ struct np_httpd {
 	pthread_key_t dbkey;
 	int https_port;		/* when set, plain HTTP requests are redirected here */
 	unsigned char hkey[32]; /* session HMAC key (etc/secrets/http.session_key) */
+	/* Password re-sync with the cloud (np_auth.c): one check at a time for
+	 * the whole server, and after refusals none before resync_until. */
+	pthread_mutex_t resync_lock;
+	double resync_until;
+	int resync_fails;
 };
 
 struct np_route;
@@ -137,5 +142,12 @@ int np_json_depth_ok(const char *buf, size_t len, int max);
  * into a new JSON object {"ts","service","level","id","message"}; NULL if
  * the line is empty. */
 json_t *np_log_line_parse(const char *service, const char *line, size_t len);
+
+/* ---- SAML Single Logout (np_httpd_saml.c) ---- */
+
+/* After the local session sid has ended: when it was a SAML login and
+ * saml.idp_slo_url is set, a signed LogoutRequest URL for the browser
+ * (malloc'd; the request is recorded as outstanding), else NULL. */
+char *np__saml_logout(struct np_req *r, const char *sid, const char *relay);
 
 #endif

@@ -367,13 +367,17 @@ json_t *np_log_line_parse(const char *service, const char *line, size_t len)
 	if (line[0] == '@') {
 		if (tai64n_iso(line, len, ts) == 0)
 			i = 25;
-	} else if (len >= 20 && isdigit((unsigned char)line[0]) && line[4] == '-' && line[10] == 'T') {
-		size_t e = 0;
+	} else if (len >= 20 && isdigit((unsigned char)line[0]) && line[4] == '-' &&
+		   (line[10] == 'T' || (line[10] == ' ' && line[13] == ':' && line[16] == ':'))) {
+		/* s6-log's T directive writes "YYYY-MM-DD HH:MM:SS.nnnnnnnnn": shown
+		 * and compared (since/until) as ISO 8601 with a 'T'. */
+		size_t e = 11;
 		while (e < len && e < 40 && line[e] != ' ')
 			e++;
 		size_t c = e < 31 ? e : 31;
 		memcpy(ts, line, c);
 		ts[c] = 0;
+		ts[10] = 'T';
 		i = e;
 	}
 	while (i < len && line[i] == ' ')

@@ -47,9 +47,15 @@ setAuto();
 
 document.getElementById('upload-btn').addEventListener('click', () => openUpload(ctx, refresh));
 document.getElementById('logout-btn').addEventListener('click', async () => {
-  try { await post('/api/auth/logout'); } catch (_) { /* session may be gone already */ }
+  let r = null;
+  try { r = await post('/api/auth/logout'); } catch (_) { /* session may be gone already */ }
   ctx.session = null;
-  showLogin();
+  // A SAML session also ends at the IdP (Single Logout), which sends the
+  // browser back to the agent.
+  if (r && r.redirect) { location.assign(r.redirect); return; }
+  let methods;
+  try { methods = (await get('/api/auth/session')).methods; } catch (_) { /* keep the default */ }
+  showLogin(methods);
 });
 window.addEventListener('np-unauthorized', () => {
   if (ctx.session) toast('Your session has ended. Please sign in again.', 'error');
