@@ -81,7 +81,7 @@ function showLogin(methods = ['password']) {
       }
     },
   }, h('label', { for: 'password' }, 'Service password', pw), h('button', { type: 'submit', class: 'primary' }, 'Sign in'), err);
-  const sso = h('a', { class: 'button', href: '/api/saml/login?relay=' + encodeURIComponent(location.hash || '#/studies') }, 'Sign in with SSO');
+  const sso = h('a', { class: 'button', href: '/api/saml/login?relay=' + encodeURIComponent('/' + (location.hash || '#/studies')) }, 'Sign in with SSO');
   clear(view, h('div', { class: 'login panel' }, h('h1', {}, 'Neuropacs Agent'),
     methods.includes('password') ? form : null, methods.includes('saml') ? sso : null));
   if (methods.includes('password')) pw.focus();
