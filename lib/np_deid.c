@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char *const np_deid_count_names[NP_DC_N] = {
     "files",	    "skipped",	     "duplicates", "removed",	 "emptied",	 "uid_replaced",     "date_shifted",
@@ -825,6 +826,23 @@ const char *np__deid_keep_creator(int idx, unsigned *group, unsigned *elem)
 }
 
 /* ---------- pseudonyms ---------- */
+/* The same few UIDs (study, series, frame of reference) and the study's
+ * offset come back in every file of a series, and a one-shot HMAC costs
+ * more than the rest of a small file's rewrite (OpenSSL 3 fetches the
+ * algorithms on every call). A small per-thread cache of recent results
+ * (4-way sets, most recent first), keyed by the whole input and the key,
+ * returns the same bytes. */
+#define HMAC_SETS 16
+#define HMAC_WAYS 4
+struct hmac_memo {
+	unsigned char key[64];
+	size_t keylen;
+	int len; /* of msg; 0 = empty slot */
+	char msg[160];
+	unsigned char mac[32];
+};
+static _Thread_local struct hmac_memo hmac_memo[HMAC_SETS][HMAC_WAYS];
+
 static void hmac(const struct np_deid_opts *o, const char *dom, const char *s, unsigned char out[32])
 {
 	unsigned int n = 32;
@@ -832,7 +850,27 @@ static void hmac(const struct np_deid_opts *o, const char *dom, const char *s, u
 	int k = snprintf(buf, sizeof buf, "%s:%s", dom, s);
 	if (k < 0 || (size_t)k >= sizeof buf)
 		k = (int)sizeof buf - 1;
-	HMAC(EVP_sha256(), o->key, (int)o->keylen, (const unsigned char *)buf, (size_t)k, out, &n);
+	uint32_t h = 2166136261u;
+	for (int i = 0; i < k; i++)
+		h = (h ^ (unsigned char)buf[i]) * 16777619u;
+	struct hmac_memo *set = hmac_memo[(h ^ h >> 16) % HMAC_SETS], hit;
+	int w = 0;
+	while (w < HMAC_WAYS && !(set[w].len == k && set[w].keylen == o->keylen && !memcmp(set[w].msg, buf, (size_t)k) &&
+				  !memcmp(set[w].key, o->key, o->keylen)))
+		w++;
+	if (w < HMAC_WAYS) {
+		hit = set[w];
+	} else {
+		HMAC(EVP_sha256(), o->key, (int)o->keylen, (const unsigned char *)buf, (size_t)k, hit.mac, &n);
+		memcpy(hit.key, o->key, o->keylen);
+		hit.keylen = o->keylen;
+		memcpy(hit.msg, buf, (size_t)k);
+		hit.len = k;
+		w = HMAC_WAYS - 1;
+	}
+	memmove(set + 1, set, sizeof *set * (size_t)w);
+	set[0] = hit;
+	memcpy(out, hit.mac, 32);
 }
 
 void np_deid_uid(const struct np_deid_opts *o, const char *orig, char *out)
@@ -1000,9 +1038,48 @@ static int bound_ok(const char *s, size_t len, size_t a, size_t b, int kind)
 	return 1;
 }
 
+static int has_ci(const char *s, const char *lower)
+{
+	size_t n = strlen(lower);
+	for (; *s; s++)
+		if (!strncasecmp(s, lower, n))
+			return 1;
+	return 0;
+}
+
+/* 0 when pattern p cannot match s: characters that every match of the
+ * pattern contains are missing. regexec is most of the cost of a text
+ * field, and most fields hold none of them. */
+static int may_match(int p, const char *s)
+{
+	int digits = 0;
+	for (const char *t = s; *t; t++)
+		digits += *t >= '0' && *t <= '9';
+	switch (p) {
+	case P_URL:
+		return strstr(s, "://") || has_ci(s, "www.");
+	case P_EMAIL:
+		return strchr(s, '@') != NULL;
+	case P_IP:
+		return digits >= 4 && strchr(s, '.');
+	case P_SSN:
+		return digits >= 9 && strchr(s, '-');
+	case P_PHONE:
+		return digits >= 8;
+	case P_MRN:
+		return digits >= 3 && strpbrk(s, "rR");
+	case P_ACCT:
+		return digits >= 3 && has_ci(s, "acc");
+	default:
+		return 1;
+	}
+}
+
 /* One pattern over s: returns a new string (or NULL when nothing matched). */
 static char *scrub_one(int p, const char *s, int *hits)
 {
+	if (!may_match(p, s))
+		return NULL;
 	size_t len = strlen(s), off = 0;
 	struct sb o = {0};
 	int any = 0;
@@ -1819,11 +1896,11 @@ static const unsigned char *find_mem(const unsigned char *h, size_t hl, const ch
 static int verify(struct ctx *c, const unsigned char *out, size_t outlen, const struct file *in, const char *sop_class,
 		  const char *sop_uid)
 {
-	struct arena ar = {0};
 	struct file of;
 	struct np_err e2;
 	int rc = -1;
-	if (parse_file(out, outlen, &ar, &of, &e2) < 0) {
+	/* the tree of the output goes into the input's arena: one allocation less per file */
+	if (parse_file(out, outlen, c->ar, &of, &e2) < 0) {
 		np_err_set(c->err, e2.cls, "self-check: the output does not parse (%s)", e2.msg);
 		goto done;
 	}
@@ -1856,7 +1933,6 @@ static int verify(struct ctx *c, const unsigned char *out, size_t outlen, const 
 	}
 	rc = 0;
 done:
-	ar_free(&ar);
 	return rc;
 }
 
@@ -1910,6 +1986,10 @@ int np_deid_buffer(const unsigned char *in, size_t len, const struct np_deid_opt
 	np_deid_uid(o, study, f->study_uid);
 	np_deid_uid(o, series, f->series_uid);
 	np_deid_uid(o, sop, f->sop_uid);
+	/* the output is about the input's size: allocate it once */
+	w.cap = len + 4096;
+	if (!(w.p = malloc(w.cap)))
+		w.oom = 1;
 	write_meta(&w, &fl, sop_class, f->sop_uid);
 	w.be = fl.enc == TS_BIG;
 	write_ds(&w, &fl.ds, fl.enc != TS_IMPLICIT);
