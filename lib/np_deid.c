@@ -3,13 +3,14 @@
  * input -> actions at every depth -> serialize -> re-parse and self-check.
  * Every length is checked before use; malformed input is a permanent error. */
 #include "np_deid.h"
-#include "np_dcm.h"
 #include "np_err.h"
 #include "np_internal.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdint.h>
@@ -200,8 +201,21 @@ static int implicit_vr(uint16_t g, uint16_t e, char vr[3])
 		memcpy(vr, "OW", 3);
 		return 1;
 	}
-	if (np_dcm_dict_vr(g, e, vr))
+	uint32_t t = (uint32_t)g << 16 | e;
+	unsigned lo = 0, hi = np__vrdict_n;
+	while (lo < hi) {
+		unsigned m = lo + (hi - lo) / 2;
+		if (np__vrdict[m].tag < t)
+			lo = m + 1;
+		else
+			hi = m;
+	}
+	if (lo < np__vrdict_n && np__vrdict[lo].tag == t) {
+		vr[0] = np__vrdict[lo].vr[0];
+		vr[1] = np__vrdict[lo].vr[1];
+		vr[2] = 0;
 		return 1;
+	}
 	memcpy(vr, "UN", 3);
 	return 0;
 }
@@ -843,13 +857,68 @@ struct hmac_memo {
 };
 static _Thread_local struct hmac_memo hmac_memo[HMAC_SETS][HMAC_WAYS];
 
+/* A miss: HMAC-SHA256 with a keyed context kept per thread, re-keyed only
+ * when the key changes (the one-shot HMAC() looks up HMAC and SHA-256 and
+ * derives the pads from the key on every call). Falls back to HMAC(). */
+static pthread_once_t mac_once = PTHREAD_ONCE_INIT;
+static EVP_MAC *mac_alg;
+static pthread_key_t mac_tls; /* this thread's EVP_MAC_CTX, freed at thread exit */
+static int mac_tls_ok;
+static _Thread_local unsigned char mac_for[64]; /* the key mac_tls holds */
+static _Thread_local size_t mac_forlen;
+
+static void mac_ctx_free(void *p)
+{
+	EVP_MAC_CTX_free(p);
+}
+static void mac_init(void)
+{
+	mac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	mac_tls_ok = mac_alg && pthread_key_create(&mac_tls, mac_ctx_free) == 0;
+}
+
+static void hmac_raw(const struct np_deid_opts *o, const char *msg, size_t len, unsigned char out[32])
+{
+	pthread_once(&mac_once, mac_init);
+	EVP_MAC_CTX *ctx = mac_tls_ok ? pthread_getspecific(mac_tls) : NULL;
+	if (mac_tls_ok && !ctx && (ctx = EVP_MAC_CTX_new(mac_alg)) && pthread_setspecific(mac_tls, ctx)) {
+		EVP_MAC_CTX_free(ctx);
+		ctx = NULL;
+	}
+	if (ctx) {
+		int ok;
+		size_t outl = 0;
+		if (mac_forlen && mac_forlen == o->keylen && !memcmp(mac_for, o->key, o->keylen)) {
+			ok = EVP_MAC_init(ctx, NULL, 0, NULL);
+		} else {
+			OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+					  OSSL_PARAM_construct_end()};
+			mac_forlen = 0;
+			ok = EVP_MAC_init(ctx, o->key, o->keylen, p);
+			if (ok) {
+				memcpy(mac_for, o->key, o->keylen);
+				mac_forlen = o->keylen;
+			}
+		}
+		if (ok && EVP_MAC_update(ctx, (const unsigned char *)msg, len) && EVP_MAC_final(ctx, out, &outl, 32) &&
+		    outl == 32)
+			return;
+		mac_forlen = 0;
+	}
+	unsigned int n = 32;
+	HMAC(EVP_sha256(), o->key, (int)o->keylen, (const unsigned char *)msg, len, out, &n);
+}
+
 static void hmac(const struct np_deid_opts *o, const char *dom, const char *s, unsigned char out[32])
 {
-	unsigned int n = 32;
 	char buf[160];
-	int k = snprintf(buf, sizeof buf, "%s:%s", dom, s);
-	if (k < 0 || (size_t)k >= sizeof buf)
-		k = (int)sizeof buf - 1;
+	size_t dl = strlen(dom), sl = strlen(s);
+	if (dl + 1 + sl >= sizeof buf)
+		sl = sizeof buf - 2 - dl;
+	memcpy(buf, dom, dl);
+	buf[dl] = ':';
+	memcpy(buf + dl + 1, s, sl);
+	int k = (int)(dl + 1 + sl);
 	uint32_t h = 2166136261u;
 	for (int i = 0; i < k; i++)
 		h = (h ^ (unsigned char)buf[i]) * 16777619u;
@@ -861,7 +930,7 @@ static void hmac(const struct np_deid_opts *o, const char *dom, const char *s, u
 	if (w < HMAC_WAYS) {
 		hit = set[w];
 	} else {
-		HMAC(EVP_sha256(), o->key, (int)o->keylen, (const unsigned char *)buf, (size_t)k, hit.mac, &n);
+		hmac_raw(o, buf, (size_t)k, hit.mac);
 		memcpy(hit.key, o->key, o->keylen);
 		hit.keylen = o->keylen;
 		memcpy(hit.msg, buf, (size_t)k);
@@ -962,7 +1031,14 @@ int np_deid_shift_da(const char *da, int days, char *out)
 	civil_from_days(z, &y, &m, &d);
 	if (y < 1 || y > 9999)
 		return -1;
-	snprintf(out, 9, "%04ld%02u%02u", y, m, d);
+	/* what snprintf "%04ld%02u%02u" wrote, without its cost */
+	for (int i = 3; i >= 0; i--, y /= 10)
+		out[i] = (char)('0' + y % 10);
+	out[4] = (char)('0' + m / 10);
+	out[5] = (char)('0' + m % 10);
+	out[6] = (char)('0' + d / 10);
+	out[7] = (char)('0' + d % 10);
+	out[8] = 0;
 	return 0;
 }
 

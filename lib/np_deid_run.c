@@ -275,13 +275,19 @@ static int write_out(const char *path, const unsigned char *b, size_t n, struct 
 	return 0;
 }
 
-static void sha256_hex(EVP_MD *md, const unsigned char *b, size_t n, char out[65])
+/* ctx: the worker's reusable digest context (EVP_Digest would allocate and
+ * free one per file), or NULL. */
+static void sha256_hex(EVP_MD_CTX *ctx, EVP_MD *md, const unsigned char *b, size_t n, char out[65])
 {
 	unsigned char h[32];
 	unsigned int hl = 32;
-	EVP_Digest(b, n, h, &hl, md, NULL);
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", h[i]);
+	if (!ctx || !EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, b, n) || !EVP_DigestFinal_ex(ctx, h, &hl))
+		EVP_Digest(b, n, h, &hl, md, NULL);
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = "0123456789abcdef"[h[i] >> 4];
+		out[2 * i + 1] = "0123456789abcdef"[h[i] & 15];
+	}
+	out[64] = 0;
 }
 
 struct worker {
@@ -294,6 +300,7 @@ static void *work(void *arg)
 	struct worker *w = arg;
 	struct run *r = w->r;
 	unsigned char *buf = NULL;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	size_t cap = 0;
 	char made[65] = ""; /* the series folder this worker created last */
 	int sh = w->idx;
@@ -356,11 +363,12 @@ static void *work(void *arg)
 		} else {
 			res->state = 1;
 			res->size = (long long)outlen;
-			sha256_hex(r->sha256, out, outlen, res->sha);
+			sha256_hex(md, r->sha256, out, outlen, res->sha);
 		}
 		free(out);
 	}
 	free(buf);
+	EVP_MD_CTX_free(md);
 	return NULL;
 }
 
