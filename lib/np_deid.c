@@ -924,8 +924,8 @@ static void hmac(const struct np_deid_opts *o, const char *dom, const char *s, u
 		h = (h ^ (unsigned char)buf[i]) * 16777619u;
 	struct hmac_memo *set = hmac_memo[(h ^ h >> 16) % HMAC_SETS], hit;
 	int w = 0;
-	while (w < HMAC_WAYS && !(set[w].len == k && set[w].keylen == o->keylen && !memcmp(set[w].msg, buf, (size_t)k) &&
-				  !memcmp(set[w].key, o->key, o->keylen)))
+	while (w < HMAC_WAYS && !(set[w].len == k && set[w].keylen == o->keylen &&
+				  !memcmp(set[w].msg, buf, (size_t)k) && !memcmp(set[w].key, o->key, o->keylen)))
 		w++;
 	if (w < HMAC_WAYS) {
 		hit = set[w];

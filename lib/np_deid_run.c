@@ -281,7 +281,8 @@ static void sha256_hex(EVP_MD_CTX *ctx, EVP_MD *md, const unsigned char *b, size
 {
 	unsigned char h[32];
 	unsigned int hl = 32;
-	if (!ctx || !EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, b, n) || !EVP_DigestFinal_ex(ctx, h, &hl))
+	if (!ctx || !EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, b, n) ||
+	    !EVP_DigestFinal_ex(ctx, h, &hl))
 		EVP_Digest(b, n, h, &hl, md, NULL);
 	for (int i = 0; i < 32; i++) {
 		out[2 * i] = "0123456789abcdef"[h[i] >> 4];
