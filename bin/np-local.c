@@ -8,7 +8,6 @@
 #include "np_spool.h"
 
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,11 +44,13 @@ int main(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return usage(stderr), NP_EXIT_PERM;
-	const char *dir = argv[optind];
-	char dcopy[PATH_MAX], home[PATH_MAX];
-	snprintf(dcopy, sizeof dcopy, "%s", dir);
-	const char *npuid = basename(dcopy);
+	char dir[PATH_MAX], home[PATH_MAX];
+	const char *npuid;
 	struct np_err err = {0};
+	if (np_spool_study_arg(argv[optind], dir, sizeof dir, &npuid, &err) < 0) {
+		np_log_err(NULL, &err);
+		return NP_EXIT_PERM;
+	}
 	struct np_config cfg;
 	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_config_load(&cfg, home, &err) < 0) {
 		np_log_err(npuid, &err);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "np_auth.h"
 
+#include "np_cloud.h"
 #include "np_config.h"
 #include "np_db.h"
 #include "np_err.h"
@@ -8,6 +9,7 @@
 #include "np_httpd_int.h"
 #include "np_json.h"
 #include "np_log.h"
+#include "np_password.h"
 #include "np_util.h"
 
 #include <civetweb.h>
@@ -176,12 +178,12 @@ int np_auth_resolve(struct np_req *r)
 			       -1, &st, NULL) != SQLITE_OK)
 		return 0;
 	sqlite3_bind_text(st, 1, sid, -1, SQLITE_TRANSIENT);
-	double now = np_now();
+	double now = np_now(), last = 0;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const char *actor = (const char *)sqlite3_column_text(st, 0);
 		const char *role = (const char *)sqlite3_column_text(st, 1);
 		const char *method = (const char *)sqlite3_column_text(st, 2);
-		double last = sqlite3_column_double(st, 3);
+		last = sqlite3_column_double(st, 3);
 		const char *epoch = (const char *)sqlite3_column_text(st, 4);
 		char cur[17];
 		np_auth_saml_epoch(r, cur);
@@ -193,6 +195,10 @@ int np_auth_resolve(struct np_req *r)
 		}
 	}
 	sqlite3_finalize(st);
+	/* Even an UPDATE that changes nothing takes the database's write lock:
+	 * every request of every worker would queue on it. */
+	if (r->sid[0] && last >= now - 30)
+		return 0;
 	const char *sql = r->sid[0] ? "UPDATE sessions SET last_seen = ?2 WHERE id = ?1 AND last_seen < ?2 - 30"
 				    : "DELETE FROM sessions WHERE id = ?1";
 	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) == SQLITE_OK) {
@@ -321,6 +327,89 @@ static int login_reply(struct np_req *r, const char *method)
 	return rc;
 }
 
+/* Store pw as the new local hash. Returns 1 when stored, else 0. */
+static int store_hash(struct np_req *r, const char *pw)
+{
+	char hb[128];
+	struct np_err err = {0};
+	if (np_auth_hash(pw, hb, sizeof hb, &err) < 0 ||
+	    np_config_secret_set(r->srv->home, HASH_SECRET, hb, &err) < 0) {
+		np_error(NULL, "unable to store the new password hash: %s", err.msg);
+		return 0;
+	}
+	return 1;
+}
+
+/* Re-sync after a password change, first case: the admin already entered
+ * the new service password in Settings (with v1, whose cloud has no
+ * password check, this and the API key check in Settings are the
+ * verification). Returns 1 when pw is that password and is now the hash. */
+static int resync_settings(struct np_req *r, const char *pw)
+{
+	struct np_err err = {0};
+	char *cur = np_config_secret(r->srv->home, "cloud.service_password", &err);
+	int ok = cur && strlen(cur) == strlen(pw) && CRYPTO_memcmp(cur, pw, strlen(pw)) == 0 && store_hash(r, pw);
+	if (cur) {
+		OPENSSL_cleanse(cur, strlen(cur));
+		free(cur);
+	}
+	if (ok)
+		np_info(NULL, "local password hash re-synchronised with the service password in Settings client=%s",
+			r->client);
+	return ok;
+}
+
+/* Re-sync, second case: the password was changed at the cloud (web portal)
+ * and nowhere here yet; v2 asks the cloud with a token request. So that the
+ * login form is no better a way to guess the cloud password than the cloud
+ * itself, only passwords that follow the cloud's rules are sent, one check
+ * runs at a time for the whole server (a parallel attempt is just a failed
+ * login), and after each refusal no check runs for 5 s, doubling up to 5
+ * minutes, whichever client asks; the per-client slowdown applies as well.
+ * *what says what happened: skipped, busy, waiting, refused, error or
+ * accepted. Returns 1 when the cloud accepted pw and it is now the local
+ * hash and the service password. */
+static int resync_cloud(struct np_req *r, const char *pw, const char **what)
+{
+	const char *proto = np_config_str(&r->cfg, "cloud.protocol");
+	const char *user = np_config_str(&r->cfg, "cloud.service_user");
+	struct np_err err = {0};
+	if (!np_cloud_configured(&r->cfg) || !proto || strcmp(proto, "v2") || !user || !*user ||
+	    np_password_check(pw, &err) < 0)
+		return *what = "skipped", 0;
+	struct np_httpd *h = r->srv;
+	if (pthread_mutex_trylock(&h->resync_lock) != 0)
+		return *what = "busy", 0;
+	if (np_now() < h->resync_until) {
+		pthread_mutex_unlock(&h->resync_lock);
+		return *what = "waiting", 0;
+	}
+	int rc = np_cloud_verify_password(&r->cfg, pw, &err);
+	if (rc == 0) {
+		h->resync_fails = 0;
+		h->resync_until = 0;
+	} else {
+		h->resync_fails++;
+		double wait = 5.0 * (double)(1 << (h->resync_fails < 7 ? h->resync_fails - 1 : 6));
+		h->resync_until = np_now() + (wait > 300 ? 300 : wait);
+	}
+	pthread_mutex_unlock(&h->resync_lock);
+	if (rc < 0) {
+		np_warn(NULL, "unable to check the password with the cloud: %s", err.msg);
+		return *what = "error", 0;
+	}
+	if (rc == 1)
+		return *what = "refused", 0;
+	*what = "accepted";
+	if (!store_hash(r, pw))
+		return 0;
+	if (np_config_secret_set(h->home, "cloud.service_password", pw, &err) < 0)
+		np_error(NULL, "unable to store the new service password: %s", err.msg);
+	np_info(NULL, "local password hash and service password re-synchronised with the cloud protocol=v2 client=%s",
+		r->client);
+	return 1;
+}
+
 int np_h_login(struct np_req *r)
 {
 	double until = throttle_until(r->srv, r->client);
@@ -346,34 +435,25 @@ int np_h_login(struct np_req *r)
 	struct np_err err = {0};
 	char *hash = np_config_secret(r->srv->home, HASH_SECRET, &err);
 	int ok = hash && np_auth_verify(pw, hash);
-	if (!ok) {
-		/* Re-sync after a password change: the service password set in
-		 * Settings (the one the cloud accepts) replaces the local hash. */
-		char *cloud = np_config_secret(r->srv->home, "cloud.service_password", &err);
-		if (cloud && strlen(cloud) == strlen(pw) && CRYPTO_memcmp(cloud, pw, strlen(pw)) == 0) {
-			char hb[128];
-			if (np_auth_hash(pw, hb, sizeof hb, &err) == 0 &&
-			    np_config_secret_set(r->srv->home, HASH_SECRET, hb, &err) == 0) {
-				ok = 1;
-				np_info(NULL, "local password hash re-synchronised with the service password");
-			}
-		}
-		if (cloud) {
-			OPENSSL_cleanse(cloud, strlen(cloud));
-			free(cloud);
-		}
-	}
 	free(hash);
+	const char *cloud = "-";
+	if (!ok && (ok = resync_settings(r, pw)))
+		cloud = "settings";
+	if (!ok)
+		ok = resync_cloud(r, pw, &cloud);
 	OPENSSL_cleanse((void *)pw, strlen(pw));
 	json_decref(b);
 	snprintf(r->actor, sizeof r->actor, "service");
 	if (!ok) {
 		int n = throttle_fail(r->srv, r->client);
-		np_warn(NULL, "login failed method=password client=%s failures=%d", r->client, n);
+		np_warn(NULL, "login failed method=password client=%s failures=%d cloud_check=%s", r->client, n, cloud);
 		r->role = NP_ROLE_PUBLIC;
 		np__audit(r, "login", NULL, "method=password", "failure");
 		return np__reply_error(r, 401, "bad_credentials", "wrong password");
 	}
+	if (strcmp(cloud, "-"))
+		np__audit(r, "password_resync", NULL, !strcmp(cloud, "accepted") ? "source=cloud" : "source=settings",
+			  "success");
 	throttle_ok(r->srv, r->client);
 	r->role = NP_ROLE_ADMIN;
 	np__audit(r, "login", NULL, "method=password", "success");
@@ -385,17 +465,27 @@ int np_h_logout(struct np_req *r)
 	struct np_err err = {0};
 	struct np_db *db = np__db(r->srv, &err);
 	sqlite3_stmt *st;
+	/* The local session always ends first; SAML logout at the IdP follows
+	 * in the browser when it is configured. */
 	if (r->sid[0] && db &&
 	    sqlite3_prepare_v2(db->h, "DELETE FROM sessions WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, r->sid, -1, SQLITE_TRANSIENT);
 		sqlite3_step(st);
 		sqlite3_finalize(st);
 	}
-	np__audit(r, "logout", NULL, NULL, "success");
-	static const char body[] = "{\"authenticated\":false}";
-	return np__reply_bytes(r, 200, "application/json", body, sizeof body - 1,
-			       "Set-Cookie: np_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0\r\n"
-			       "Set-Cookie: np_csrf=; Path=/; SameSite=Strict; Max-Age=0\r\n");
+	char *slo = np__saml_logout(r, r->sid, "/");
+	np__audit(r, "logout", NULL, slo ? "method=saml_slo_request" : NULL, "success");
+	json_t *j = json_pack("{s:b}", "authenticated", 0);
+	if (slo)
+		json_object_set_new(j, "redirect", json_string(slo));
+	free(slo);
+	char *body = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	int rc = np__reply_bytes(r, 200, "application/json", body, strlen(body),
+				 "Set-Cookie: np_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0\r\n"
+				 "Set-Cookie: np_csrf=; Path=/; SameSite=Strict; Max-Age=0\r\n");
+	free(body);
+	return rc;
 }
 
 int np_h_session(struct np_req *r)

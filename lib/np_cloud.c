@@ -36,6 +36,7 @@ struct np_cloud {
 	char conn_id[128];     /* v1 session */
 	unsigned char aes[16]; /* v1 session key */
 	char token[4096];      /* v2 bearer */
+	long token_status;     /* HTTP status of the last v2 token request */
 };
 
 static void free_secret(char *s)
@@ -57,7 +58,9 @@ const char *np_cloud_protocol(const struct np_cloud *cl)
 	return cl->proto;
 }
 
-struct np_cloud *np_cloud_open(const struct np_config *cfg, struct np_err *err)
+/* A client; password (v2) replaces the secret cloud.service_password when
+ * not NULL (np_cloud_verify_password). */
+static struct np_cloud *cloud_new(const struct np_config *cfg, const char *password, struct np_err *err)
 {
 	if (!np_cloud_configured(cfg)) {
 		np_err_set(err, NP_ERR_PERM, "cloud not configured (cloud.api_url is empty)");
@@ -78,7 +81,7 @@ struct np_cloud *np_cloud_open(const struct np_config *cfg, struct np_err *err)
 	struct np_err e2 = {0};
 	if (!strcmp(cl->proto, "v2")) {
 		cl->user = strdup(np_config_str(cfg, "cloud.service_user"));
-		cl->password = np_config_secret(cfg->home, "cloud.service_password", &e2);
+		cl->password = password ? strdup(password) : np_config_secret(cfg->home, "cloud.service_password", &e2);
 		if (!cl->password || !cl->user || !*cl->user) {
 			np_err_set(err, NP_ERR_PERM,
 				   "cloud protocol v2 needs cloud.service_user and cloud.service_password%s%s",
@@ -104,6 +107,11 @@ struct np_cloud *np_cloud_open(const struct np_config *cfg, struct np_err *err)
 		return NULL;
 	}
 	return cl;
+}
+
+struct np_cloud *np_cloud_open(const struct np_config *cfg, struct np_err *err)
+{
+	return cloud_new(cfg, NULL, err);
 }
 
 void np_cloud_close(struct np_cloud *cl)
@@ -378,6 +386,7 @@ static int v2_token(struct np_cloud *cl, int force, struct np_err *err)
 	struct np_http_resp r;
 	int hr = np_http_do(cl->http, &req, &r, err);
 	np_crypto_wipe(ha, sizeof ha);
+	cl->token_status = hr < 0 ? 0 : r.status;
 	if (hr < 0)
 		return np_http_resp_free(&r), -1;
 	if (r.status != 200) {
@@ -998,5 +1007,24 @@ int np_cloud_cancel_order(const char *home, const char *npuid, char *msg, size_t
 	np_db_close(db);
 	if (rc == 0)
 		np_info(npuid, "order cancelled scope=%s", scope);
+	return rc;
+}
+
+int np_cloud_verify_password(const struct np_config *cfg, const char *password, struct np_err *err)
+{
+	const char *proto = np_config_str(cfg, "cloud.protocol");
+	const char *user = np_config_str(cfg, "cloud.service_user");
+	if (!np_cloud_configured(cfg) || !proto || strcmp(proto, "v2") || !user || !*user)
+		return np_err_set(err, NP_ERR_PERM,
+				  "no cloud password check: needs cloud protocol v2 and a service user");
+	struct np_cloud *cl = cloud_new(cfg, password, err);
+	if (!cl)
+		return -1;
+	int rc = v2_token(cl, 1, err);
+	if (rc < 0 && (cl->token_status == 401 || cl->token_status == 403)) {
+		np_err_clear(err);
+		rc = 1;
+	}
+	np_cloud_close(cl);
 	return rc;
 }

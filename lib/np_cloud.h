@@ -108,4 +108,15 @@ int np_cloud_check_status(const char *home, const char *npuid, json_t **order_ou
  * worked on) is moved to cancelled/. */
 int np_cloud_cancel_order(const char *home, const char *npuid, char *msg, size_t msgsz, struct np_err *err);
 
+/* ---- Password re-sync after a cloud password change (issue 9) ---- */
+
+/* Ask the cloud whether password is the service user's password now: a v2
+ * token request with cloud.service_user and password (the secret is not
+ * read). On success the new token is cached like any other. Returns 0 when
+ * the cloud accepts it, 1 when it refuses it (HTTP 401/403), -1 with err
+ * when it cannot tell: permanent without protocol v2 and a service user,
+ * temporary for transport errors and 5xx. password is neither kept nor
+ * logged. */
+int np_cloud_verify_password(const struct np_config *cfg, const char *password, struct np_err *err);
+
 #endif

@@ -53,6 +53,7 @@ H(np_h_saml_metadata);
 H(np_h_saml_login);
 H(np_h_saml_acs);
 H(np_h_saml_fetch);
+H(np_h_saml_slo);
 #undef H
 
 #define PUB NP_ROLE_PUBLIC
@@ -74,6 +75,7 @@ const struct np_route np_httpd_routes[] = {
     {"GET", "/api/saml/metadata", PUB, np_h_saml_metadata},
     {"GET", "/api/saml/login", PUB, np_h_saml_login},
     {"POST", "/api/saml/acs", PUB, np_h_saml_acs},
+    {"GET", "/api/saml/slo", PUB, np_h_saml_slo},
     {"POST", "/api/saml/fetch-metadata", ADM, np_h_saml_fetch},
     /* studies */
     {"GET", "/api/studies", USR, np_h_studies},

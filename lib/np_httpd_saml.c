@@ -35,14 +35,66 @@ static void acs_url(struct np_req *r, char *out, size_t sz)
 	snprintf(out, sz, "%.*s/api/saml/acs", (int)n, base ? base : "");
 }
 
+static void slo_url(struct np_req *r, char *out, size_t sz)
+{
+	acs_url(r, out, sz);
+	size_t n = strlen(out);
+	if (n >= 3)
+		memcpy(out + n - 3, "slo", 3);
+}
+
+/* The SP signing key and certificate (etc/secrets/saml.sp_key and
+ * saml.sp_cert), made on first use. Both malloc'd. Returns 0 or -1. */
+static int sp_keys(struct np_req *r, char **key, char **cert, struct np_err *err)
+{
+	struct np_httpd *h = r->srv;
+	pthread_mutex_lock(&h->lock);
+	*key = np_config_secret(h->home, "saml.sp_key", err);
+	*cert = np_config_secret(h->home, "saml.sp_cert", err);
+	int rc = 0;
+	if ((!*key || !*cert) && !err->cls) {
+		free(*key);
+		free(*cert);
+		rc = np_saml_sp_keypair_new(np_config_str(&r->cfg, "saml.sp_entity_id"), key, cert, err);
+		if (rc == 0 && (np_config_secret_set(h->home, "saml.sp_cert", *cert, err) < 0 ||
+				np_config_secret_set(h->home, "saml.sp_key", *key, err) < 0))
+			rc = -1;
+		if (rc == 0)
+			np_info(NULL, "created the SAML SP signing key");
+	} else if (err->cls) {
+		rc = -1;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (rc < 0) {
+		if (*key)
+			np_crypto_wipe(*key, strlen(*key));
+		free(*key);
+		free(*cert);
+		*key = *cert = NULL;
+	}
+	return rc;
+}
+
+static void free_keys(char *key, char *cert)
+{
+	if (key)
+		np_crypto_wipe(key, strlen(key));
+	free(key);
+	free(cert);
+}
+
 int np_h_saml_metadata(struct np_req *r)
 {
-	char acs[1024];
+	char acs[1024], slo[1024], *key, *cert;
 	struct np_err err = {0};
 	acs_url(r, acs, sizeof acs);
+	slo_url(r, slo, sizeof slo);
+	if (sp_keys(r, &key, &cert, &err) < 0)
+		return np__reply_err(r, &err);
 	char *md = np_saml_sp_metadata(np_config_str(&r->cfg, "saml.sp_entity_id"), acs,
 				       np_config_str(&r->cfg, "saml.nameid_format"),
-				       np_config_bool(&r->cfg, "saml.require_signed_assertions"), &err);
+				       np_config_bool(&r->cfg, "saml.require_signed_assertions"), slo, cert, &err);
+	free_keys(key, cert);
 	if (!md)
 		return np__reply_err(r, &err);
 	int rc = np__reply_bytes(r, 200, "application/samlmetadata+xml", md, strlen(md), NULL);
@@ -151,6 +203,29 @@ static int refuse(struct np_req *r, const char *why)
 	return np__reply_error(r, 403, "saml_rejected", "%s", why);
 }
 
+/* What a later LogoutRequest must name: kv "slo:<session id>" ->
+ * {"n": NameID, "f": its Format, "i": SessionIndex}. Rows of sessions that
+ * no longer exist are dropped on the way. */
+static void remember_login(struct np_db *db, const char *sid, const struct np_saml_result *res)
+{
+	sqlite3_exec(db->h, "DELETE FROM kv WHERE key LIKE 'slo:%' AND substr(key, 5) NOT IN (SELECT id FROM sessions)",
+		     NULL, NULL, NULL);
+	json_t *j = json_pack("{s:s, s:s, s:s}", "n", res->name_id, "f", res->name_id_format, "i", res->session_index);
+	char *v = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	char k[100];
+	snprintf(k, sizeof k, "slo:%s", sid);
+	sqlite3_stmt *st;
+	if (v && sqlite3_prepare_v2(db->h, "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", -1, &st, NULL) ==
+		     SQLITE_OK) {
+		sqlite3_bind_text(st, 1, k, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, v, -1, SQLITE_TRANSIENT);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	free(v);
+}
+
 int np_h_saml_acs(struct np_req *r)
 {
 	snprintf(r->actor, sizeof r->actor, "-");
@@ -246,6 +321,7 @@ int np_h_saml_acs(struct np_req *r)
 	if (np_auth_session_new(r, res.name_id, admin ? NP_ROLE_ADMIN : NP_ROLE_USER, "saml", cookie, sizeof cookie,
 				csrf, &err) < 0)
 		return np__reply_err(r, &err);
+	remember_login(db, r->sid, &res);
 	np__audit(r, "login", NULL, "method=saml", "success");
 	char hdr[1400];
 	snprintf(hdr, sizeof hdr, "%sLocation: %s\r\n", cookie, relay);
@@ -317,4 +393,104 @@ int np_h_saml_fetch(struct np_req *r)
 	if (!md)
 		return np__reply_error(r, 502, "metadata_invalid", "%s", err.msg);
 	return np__reply_json(r, 200, md);
+}
+
+char *np__saml_logout(struct np_req *r, const char *sid, const char *relay)
+{
+	struct np_err err = {0};
+	struct np_db *db = np__db(r->srv, &err);
+	if (!db || !sid || !sid[0])
+		return NULL;
+	char k[100];
+	snprintf(k, sizeof k, "slo:%s", sid);
+	sqlite3_stmt *st;
+	json_t *j = NULL;
+	if (sqlite3_prepare_v2(db->h, "DELETE FROM kv WHERE key = ? RETURNING value", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, k, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			j = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+		sqlite3_finalize(st);
+	}
+	const char *slo = np_config_str(&r->cfg, "saml.idp_slo_url");
+	if (!j || !saml_on(r) || !slo || strncmp(slo, "http", 4)) {
+		json_decref(j);
+		return NULL;
+	}
+	char *key, *cert, id[40], rk[64];
+	char *url = NULL;
+	if (sp_keys(r, &key, &cert, &err) == 0) {
+		struct np_saml_logout lo = {
+		    .idp_slo_url = slo,
+		    .sp_entity_id = np_config_str(&r->cfg, "saml.sp_entity_id"),
+		    .name_id = json_string_value(json_object_get(j, "n")),
+		    .name_id_format = json_string_value(json_object_get(j, "f")),
+		    .session_index = json_string_value(json_object_get(j, "i")),
+		    .relay = relay && local_path(relay) ? relay : "/",
+		    .sp_key_pem = key,
+		};
+		if (lo.name_id)
+			url = np_saml_logout_url(&lo, id, &err);
+		free_keys(key, cert);
+	}
+	json_decref(j);
+	if (url) {
+		double now = np_now();
+		kv_expire(db, now);
+		snprintf(rk, sizeof rk, "saml_lreq:%s", id);
+		if (kv_put(db, rk, now + REQ_TTL) < 0) {
+			free(url);
+			url = NULL;
+		}
+	}
+	if (!url)
+		np_warn(NULL, "SAML logout request not sent (local session ended): %s", err.msg[0] ? err.msg : "-");
+	return url;
+}
+
+static int slo_refuse(struct np_req *r, const char *why)
+{
+	np_warn(NULL, "SAML logout response refused client=%s reason=%s", r->client, why);
+	np__audit(r, "logout", NULL, "method=saml_slo", "failure");
+	return np__reply_error(r, 403, "saml_rejected", "%s", why);
+}
+
+int np_h_saml_slo(struct np_req *r)
+{
+	snprintf(r->actor, sizeof r->actor, "-");
+	if (!saml_on(r))
+		return np__reply_error(r, 409, "saml_disabled", "SAML SSO is not enabled");
+	char probe[8];
+	if (np_query_get(r->query, "SAMLRequest", probe, sizeof probe) != 0)
+		return np__reply_error(r, 400, "bad_request",
+				       "IdP-initiated logout is not supported; this endpoint takes LogoutResponses");
+	if (np_query_get(r->query, "SAMLResponse", probe, sizeof probe) == 0)
+		return np__reply_error(r, 400, "bad_request", "SAMLResponse: a LogoutResponse by HTTP-Redirect");
+	char slo[1024];
+	slo_url(r, slo, sizeof slo);
+	const char *cert = np_config_str(&r->cfg, "saml.idp_cert_pem");
+	struct np_saml_expect exp = {
+	    .idp_cert_pem = cert ? cert : "",
+	    .idp_entity_id = np_config_str(&r->cfg, "saml.idp_entity_id"),
+	    .now = np_now(),
+	    .skew = SKEW,
+	};
+	struct np_saml_logout_result res;
+	struct np_err err = {0};
+	if (np_saml_logout_response(r->query, &exp, slo, &res, &err) < 0)
+		return slo_refuse(r, err.msg);
+	struct np_db *db = np__db(r->srv, &err);
+	if (!db)
+		return np__reply_err(r, &err);
+	char k[160];
+	snprintf(k, sizeof k, "saml_lreq:%s", res.in_response_to);
+	if (!kv_take(db, k, exp.now))
+		return slo_refuse(r, "SAML: InResponseTo names no outstanding logout request of this agent");
+	if (!local_path(res.relay))
+		snprintf(res.relay, sizeof res.relay, "/");
+	np_info(NULL, "SAML single logout completed client=%s idp_status=%s", r->client,
+		res.success ? "success" : "partial");
+	np__audit(r, "logout", NULL, "method=saml_slo", res.success ? "success" : "partial");
+	char hdr[700];
+	snprintf(hdr, sizeof hdr, "Location: %s\r\n", res.relay);
+	return np__reply_bytes(r, 303, "text/plain", "", 0, hdr);
 }

@@ -92,6 +92,10 @@ int np_recv_cfg_from(struct np_recv_cfg *c, const struct np_config *cfg, const s
 
 /* ---- the store ---- */
 
+/* Per association: a write buffer that holds most instances whole (one
+ * write system call each) and the head of larger ones' data sets. */
+enum { WBUF_CAP = 256 * 1024, HEAD_CAP = 64 * 1024 };
+
 struct study_lock {
 	char name[80];
 	char npuid[37];
@@ -103,12 +107,20 @@ struct np_recv_store {
 	char home[PATH_MAX];
 	char calling_ae[17];
 	int tmpfd, incomingfd;
+	pid_t pid; /* of the association process: names its files in spool/tmp */
 	unsigned long long seq, tick;
 	/* the instance in flight */
 	int fd;
 	char tmpname[96];
 	char sop_class[65], sop_inst[65], ts[65];
 	size_t meta_len;
+	/* Writes are gathered in wbuf (one write for most instances); the
+	 * first HEAD_CAP bytes of the data set are kept in head once wbuf was
+	 * flushed, so the UIDs are read from memory, not from the file. */
+	unsigned char *wbuf, *head;
+	size_t wlen, headlen;
+	unsigned long long size; /* bytes of the file so far, meta included */
+	int flushed;
 	struct study_lock locks[MAX_LOCKS];
 	int nlocks, studies;
 };
@@ -123,6 +135,7 @@ struct np_recv_store *np_recv_store_new(const char *home, const char *calling_ae
 	copy_str(s->home, sizeof s->home, home);
 	copy_str(s->calling_ae, sizeof s->calling_ae, calling_ae);
 	s->fd = -1;
+	s->pid = getpid();
 	char p[PATH_MAX];
 	snprintf(p, sizeof p, "%s/spool/tmp", home);
 	s->tmpfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -130,6 +143,13 @@ struct np_recv_store *np_recv_store_new(const char *home, const char *calling_ae
 	s->incomingfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->tmpfd < 0 || s->incomingfd < 0) {
 		np_err_sys(err, errno, "unable to open %s/spool/{tmp,incoming}", home);
+		np_recv_store_free(s);
+		return NULL;
+	}
+	s->wbuf = malloc(WBUF_CAP);
+	s->head = malloc(HEAD_CAP);
+	if (!s->wbuf || !s->head) {
+		np_err_sys(err, ENOMEM, "unable to allocate the store");
 		np_recv_store_free(s);
 		return NULL;
 	}
@@ -156,6 +176,8 @@ void np_recv_store_free(struct np_recv_store *s)
 		close(s->tmpfd);
 	if (s->incomingfd >= 0)
 		close(s->incomingfd);
+	free(s->wbuf);
+	free(s->head);
 	free(s);
 }
 
@@ -219,7 +241,7 @@ static unsigned st_begin(void *ctx, const struct np_ul_store_req *req)
 	struct np_recv_store *s = ctx;
 	drop_tmp(s);
 	s->seq++;
-	snprintf(s->tmpname, sizeof s->tmpname, "np-recv.%ld.%llu.part", (long)getpid(), s->seq);
+	snprintf(s->tmpname, sizeof s->tmpname, "np-recv.%ld.%llu.part", (long)s->pid, s->seq);
 	copy_str(s->sop_class, sizeof s->sop_class, req->sop_class);
 	copy_str(s->sop_inst, sizeof s->sop_inst, req->sop_inst);
 	copy_str(s->ts, sizeof s->ts, req->ts);
@@ -228,13 +250,34 @@ static unsigned st_begin(void *ctx, const struct np_ul_store_req *req)
 		np_warn(NULL, "unable to create a file in spool/tmp: %s", strerror(errno));
 		return local_status(errno);
 	}
-	unsigned char meta[768];
-	s->meta_len = np_ul_meta_build(meta, sizeof meta, req->sop_class, req->sop_inst, req->ts, s->calling_ae);
+	s->meta_len = np_ul_meta_build(s->wbuf, 768, req->sop_class, req->sop_inst, req->ts, s->calling_ae);
 	if (!s->meta_len) {
 		drop_tmp(s);
 		return NP_DIMSE_CANNOT_UNDERSTAND;
 	}
-	if (write_all(s->fd, meta, s->meta_len) < 0) {
+	s->wlen = s->meta_len;
+	s->size = s->meta_len;
+	s->headlen = 0;
+	s->flushed = 0;
+	return 0;
+}
+
+/* Write out wbuf; the first time, keep the head of the data set. */
+static unsigned flush_wbuf(struct np_recv_store *s)
+{
+	if (!s->flushed) {
+		size_t n = s->wlen - s->meta_len;
+		s->headlen = n < HEAD_CAP ? n : HEAD_CAP;
+		memcpy(s->head, s->wbuf + s->meta_len, s->headlen);
+		s->flushed = 1;
+	}
+	int r = write_all(s->fd, s->wbuf, s->wlen);
+	if (r == 0 && fault_enospc(s->wlen)) {
+		errno = ENOSPC;
+		r = -1;
+	}
+	s->wlen = 0;
+	if (r < 0) {
 		int e = errno;
 		np_warn(NULL, "unable to write spool/tmp/%s: %s", s->tmpname, strerror(e));
 		drop_tmp(s);
@@ -246,16 +289,19 @@ static unsigned st_begin(void *ctx, const struct np_ul_store_req *req)
 static unsigned st_data(void *ctx, const void *p, size_t n)
 {
 	struct np_recv_store *s = ctx;
-	int r = write_all(s->fd, p, n);
-	if (r == 0 && fault_enospc(n)) {
-		errno = ENOSPC;
-		r = -1;
-	}
-	if (r < 0) {
-		int e = errno;
-		np_warn(NULL, "unable to write spool/tmp/%s: %s", s->tmpname, strerror(e));
-		drop_tmp(s);
-		return local_status(e);
+	const unsigned char *b = p;
+	s->size += n;
+	while (n > 0) {
+		size_t k = WBUF_CAP - s->wlen < n ? WBUF_CAP - s->wlen : n;
+		memcpy(s->wbuf + s->wlen, b, k);
+		s->wlen += k;
+		b += k;
+		n -= k;
+		if (s->wlen == WBUF_CAP) {
+			unsigned st = flush_wbuf(s);
+			if (st)
+				return st;
+		}
 	}
 	return 0;
 }
@@ -283,7 +329,7 @@ static int safe_name(char *out, size_t n, const char *uid, const char *suffix)
 static int create_once(struct np_recv_store *s, int dirfd, const char *name, const char *content)
 {
 	char tmp[96];
-	snprintf(tmp, sizeof tmp, "np-recv.%ld.%llu.%s", (long)getpid(), ++s->seq, name);
+	snprintf(tmp, sizeof tmp, "np-recv.%ld.%llu.%s", (long)s->pid, ++s->seq, name);
 	int fd = openat(s->tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return -1;
@@ -399,14 +445,26 @@ static struct study_lock *study_lock(struct np_recv_store *s, const char *name, 
 	return NULL;
 }
 
-static int find_uids(struct np_recv_store *s, struct np_dsw_uids *u, off_t size)
+static int walk(const struct np_recv_store *s, const unsigned char *p, size_t len, struct np_dsw_uids *u)
 {
-	size_t len = (size_t)size - s->meta_len;
-	if (len == 0)
-		return -1;
 	int kind = np_ul_ts_kind(s->ts);
 	if (kind < 0)
 		return -1;
+	return kind == 3 ? np_dsw_uids_deflated(p, len, DEFLATE_LOOKAHEAD, u) : np_dsw_uids(p, len, kind, u);
+}
+
+/* The UIDs of the data set: from memory (all of a small instance, the head
+ * of a large one); from the file only when they lie beyond the head. */
+static int find_uids(struct np_recv_store *s, struct np_dsw_uids *u)
+{
+	size_t len = (size_t)(s->size - s->meta_len);
+	if (len == 0)
+		return -1;
+	if (!s->flushed)
+		return walk(s, s->wbuf + s->meta_len, len, u);
+	int r = walk(s, s->head, s->headlen, u);
+	if (r != 1 || s->headlen == len)
+		return r;
 	/* mmap: only the pages of the header are touched, whatever the size. */
 	long pg = sysconf(_SC_PAGESIZE);
 	off_t base = (off_t)(s->meta_len / (size_t)pg * (size_t)pg);
@@ -418,8 +476,7 @@ static int find_uids(struct np_recv_store *s, struct np_dsw_uids *u, off_t size)
 	close(rfd);
 	if (m == MAP_FAILED)
 		return -1;
-	const unsigned char *p = (const unsigned char *)m + skip;
-	int r = kind == 3 ? np_dsw_uids_deflated(p, len, DEFLATE_LOOKAHEAD, u) : np_dsw_uids(p, len, kind, u);
+	r = walk(s, (const unsigned char *)m + skip, len, u);
 	munmap(m, len + skip);
 	return r;
 }
@@ -431,13 +488,13 @@ static unsigned st_end(void *ctx, int complete)
 		drop_tmp(s);
 		return 0;
 	}
-	struct stat st;
-	if (fstat(s->fd, &st) < 0) {
-		drop_tmp(s);
-		return NP_DIMSE_OUT_OF_RESOURCES;
+	if (s->wlen) {
+		unsigned st = flush_wbuf(s);
+		if (st)
+			return st;
 	}
 	struct np_dsw_uids u;
-	int r = find_uids(s, &u, st.st_size);
+	int r = find_uids(s, &u);
 	if (r != 0 || !u.have_study || !u.have_inst || !u.study[0]) {
 		np_warn(NULL,
 			"refused an instance whose data set cannot be read (walk=%d study=%d instance=%d) calling=%s",

@@ -14,7 +14,13 @@
 #include "np_err.h"
 #include "np_util.h"
 
+#include <ctype.h>
 #include <libxml/parser.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 #include <libxml/tree.h>
 #include <libxml/valid.h>
 #include <pthread.h>
@@ -304,6 +310,11 @@ int np_saml_validate(const char *xml, size_t len, const struct np_saml_expect *e
 	if (count_children(subj, NS_A, "NameID") != 1 ||
 	    text_of(child(subj, NS_A, "NameID"), res->name_id, sizeof res->name_id) < 0 || !res->name_id[0])
 		FAIL("SAML: the subject needs exactly one plain-text NameID");
+	/* Kept for a later LogoutRequest; too long is the same as absent. */
+	if (attr(child(subj, NS_A, "NameID"), "Format", res->name_id_format, sizeof res->name_id_format) < 0)
+		res->name_id_format[0] = 0;
+	if (attr(child(as, NS_A, "AuthnStatement"), "SessionIndex", res->session_index, sizeof res->session_index) < 0)
+		res->session_index[0] = 0;
 	int conf_ok = 0;
 	for (xmlNode *sc = subj->children; sc; sc = sc->next) {
 		if (!is(sc, NS_A, "SubjectConfirmation") || attr(sc, "Method", buf, sizeof buf) != 1 ||
@@ -389,35 +400,25 @@ static void url_enc(const char *in, size_t n, char *out, size_t sz)
 	out[o] = 0;
 }
 
-char *np_saml_authn_url(const char *idp_sso_url, const char *sp_entity_id, const char *acs_url,
-			const char *nameid_format, const char *relay, char id_out[40], struct np_err *err)
+/* A message ID ("_" + 32 hex) and the IssueInstant. */
+static int new_id(char id_out[40], char now[32], struct np_err *err)
 {
 	unsigned char rnd[16];
-	char now[32], e_sp[600], e_acs[1200], e_dst[1200], xml[4096];
 	if (np_random(rnd, sizeof rnd, err) < 0)
-		return NULL;
+		return -1;
 	id_out[0] = '_';
 	for (int i = 0; i < 16; i++)
 		snprintf(id_out + 1 + 2 * i, 3, "%02x", rnd[i]);
 	np_time_iso_at((time_t)np_now(), now);
 	now[19] = 'Z';
 	now[20] = 0;
-	xml_escape(sp_entity_id, e_sp, sizeof e_sp);
-	xml_escape(acs_url, e_acs, sizeof e_acs);
-	xml_escape(idp_sso_url, e_dst, sizeof e_dst);
-	int n =
-	    snprintf(xml, sizeof xml,
-		     "<samlp:AuthnRequest xmlns:samlp=\"" NS_P "\" xmlns:saml=\"" NS_A "\" ID=\"%s\" Version=\"2.0\""
-		     " IssueInstant=\"%s\" Destination=\"%s\" AssertionConsumerServiceURL=\"%s\""
-		     " ProtocolBinding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\">"
-		     "<saml:Issuer>%s</saml:Issuer><samlp:NameIDPolicy Format=\"%s\" AllowCreate=\"true\"/>"
-		     "</samlp:AuthnRequest>",
-		     id_out, now, e_dst, e_acs, e_sp, np_saml_nameid_urn(nameid_format));
-	if (n < 0 || (size_t)n >= sizeof xml) {
-		np_err_set(err, NP_ERR_PERM, "SAML settings too long");
-		return NULL;
-	}
-	unsigned char def[4096];
+	return 0;
+}
+
+/* HTTP-Redirect encoding of a message: raw DEFLATE, then base64 (malloc'd). */
+static char *deflate_b64(const char *xml, size_t n, struct np_err *err)
+{
+	unsigned char def[8192];
 	z_stream z;
 	memset(&z, 0, sizeof z);
 	if (deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
@@ -435,7 +436,31 @@ char *np_saml_authn_url(const char *idp_sso_url, const char *sp_entity_id, const
 		np_err_set(err, NP_ERR_TEMP, "zlib error");
 		return NULL;
 	}
-	char *b64 = np_b64_encode(def, dl, err);
+	return np_b64_encode(def, dl, err);
+}
+
+char *np_saml_authn_url(const char *idp_sso_url, const char *sp_entity_id, const char *acs_url,
+			const char *nameid_format, const char *relay, char id_out[40], struct np_err *err)
+{
+	char now[32], e_sp[600], e_acs[1200], e_dst[1200], xml[4096];
+	if (new_id(id_out, now, err) < 0)
+		return NULL;
+	xml_escape(sp_entity_id, e_sp, sizeof e_sp);
+	xml_escape(acs_url, e_acs, sizeof e_acs);
+	xml_escape(idp_sso_url, e_dst, sizeof e_dst);
+	int n =
+	    snprintf(xml, sizeof xml,
+		     "<samlp:AuthnRequest xmlns:samlp=\"" NS_P "\" xmlns:saml=\"" NS_A "\" ID=\"%s\" Version=\"2.0\""
+		     " IssueInstant=\"%s\" Destination=\"%s\" AssertionConsumerServiceURL=\"%s\""
+		     " ProtocolBinding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\">"
+		     "<saml:Issuer>%s</saml:Issuer><samlp:NameIDPolicy Format=\"%s\" AllowCreate=\"true\"/>"
+		     "</samlp:AuthnRequest>",
+		     id_out, now, e_dst, e_acs, e_sp, np_saml_nameid_urn(nameid_format));
+	if (n < 0 || (size_t)n >= sizeof xml) {
+		np_err_set(err, NP_ERR_PERM, "SAML settings too long");
+		return NULL;
+	}
+	char *b64 = deflate_b64(xml, (size_t)n, err);
 	if (!b64)
 		return NULL;
 	size_t ul = strlen(idp_sso_url) + strlen(b64) * 3 + strlen(relay) * 3 + 64;
@@ -456,24 +481,54 @@ char *np_saml_authn_url(const char *idp_sso_url, const char *sp_entity_id, const
 	return url;
 }
 
-char *np_saml_sp_metadata(const char *sp_entity_id, const char *acs_url, const char *nameid_format, int want_signed,
-			  struct np_err *err)
+/* The base64 body of a PEM certificate, without header, footer or line
+ * breaks, into out; "" when pem holds no certificate. */
+static void pem_body(const char *pem, char *out, size_t sz)
 {
-	char e_sp[600], e_acs[1200];
+	const char *b = pem ? strstr(pem, "-----BEGIN CERTIFICATE-----") : NULL;
+	const char *e = b ? strstr(b, "-----END CERTIFICATE-----") : NULL;
+	size_t o = 0;
+	out[0] = 0;
+	if (!b || !e)
+		return;
+	for (b += 27; b < e && o + 1 < sz; b++)
+		if (*b != '\n' && *b != '\r' && *b != ' ')
+			out[o++] = *b;
+	out[o] = 0;
+}
+
+char *np_saml_sp_metadata(const char *sp_entity_id, const char *acs_url, const char *nameid_format, int want_signed,
+			  const char *slo_url, const char *cert_pem, struct np_err *err)
+{
+	char e_sp[600], e_acs[1200], e_slo[1200], cert[8192], kd[8400] = "", slo[1400] = "";
 	xml_escape(sp_entity_id, e_sp, sizeof e_sp);
 	xml_escape(acs_url, e_acs, sizeof e_acs);
+	pem_body(cert_pem, cert, sizeof cert);
+	if (cert[0])
+		snprintf(kd, sizeof kd,
+			 "    <md:KeyDescriptor use=\"signing\"><ds:KeyInfo xmlns:ds=\"" NS_DS "\"><ds:X509Data>"
+			 "<ds:X509Certificate>%s</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>\n",
+			 cert);
+	if (slo_url && *slo_url) {
+		xml_escape(slo_url, e_slo, sizeof e_slo);
+		snprintf(slo, sizeof slo,
+			 "    <md:SingleLogoutService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\""
+			 " Location=\"%s\"/>\n",
+			 e_slo);
+	}
 	char *out = NULL;
 	if (asprintf(&out,
 		     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		     "<md:EntityDescriptor xmlns:md=\"" NS_MD "\" entityID=\"%s\">\n"
 		     "  <md:SPSSODescriptor AuthnRequestsSigned=\"false\" WantAssertionsSigned=\"%s\""
 		     " protocolSupportEnumeration=\"" NS_P "\">\n"
+		     "%s%s"
 		     "    <md:NameIDFormat>%s</md:NameIDFormat>\n"
 		     "    <md:AssertionConsumerService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\""
 		     " Location=\"%s\" index=\"0\" isDefault=\"true\"/>\n"
 		     "  </md:SPSSODescriptor>\n"
 		     "</md:EntityDescriptor>\n",
-		     e_sp, want_signed ? "true" : "false", np_saml_nameid_urn(nameid_format), e_acs) < 0) {
+		     e_sp, want_signed ? "true" : "false", kd, slo, np_saml_nameid_urn(nameid_format), e_acs) < 0) {
 		np_err_set(err, NP_ERR_TEMP, "out of memory");
 		return NULL;
 	}
@@ -549,4 +604,296 @@ json_t *np_saml_idp_metadata(const char *xml, size_t len, struct np_err *err)
 out:
 	xmlFreeDoc(doc);
 	return o;
+}
+
+/* ---- Single Logout, SP-initiated, HTTP-Redirect binding ---- */
+
+#define SIGALG_RSA_SHA256 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+
+static char *url_enc_dup(const char *s, struct np_err *err)
+{
+	size_t l = strlen(s);
+	char *o = malloc(3 * l + 1);
+	if (!o)
+		np_err_set(err, NP_ERR_TEMP, "out of memory");
+	else
+		url_enc(s, l, o, 3 * l + 1);
+	return o;
+}
+
+int np_saml_sp_keypair_new(const char *cn, char **key_pem, char **cert_pem, struct np_err *err)
+{
+	*key_pem = *cert_pem = NULL;
+	EVP_PKEY *k = EVP_RSA_gen(2048);
+	X509 *x = X509_new();
+	BIO *kb = BIO_new(BIO_s_mem()), *cb = BIO_new(BIO_s_mem());
+	unsigned char serial[16];
+	int rc = -1;
+	if (!k || !x || !kb || !cb || np_random(serial, sizeof serial, err) < 0)
+		goto out;
+	serial[0] &= 0x7f;
+	BIGNUM *bn = BN_bin2bn(serial, sizeof serial, NULL);
+	X509_NAME *name = X509_get_subject_name(x);
+	if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) || !X509_set_version(x, 2) ||
+	    !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
+	    !X509_gmtime_adj(X509_getm_notAfter(x), 10L * 365 * 24 * 3600) || !X509_set_pubkey(x, k) ||
+	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, (int)strnlen(cn, 64), -1,
+					0) ||
+	    !X509_set_issuer_name(x, name) || !X509_sign(x, k, EVP_sha256()) ||
+	    !PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL) || !PEM_write_bio_X509(cb, x)) {
+		BN_free(bn);
+		goto out;
+	}
+	BN_free(bn);
+	char *p;
+	long n = BIO_get_mem_data(kb, &p);
+	*key_pem = strndup(p, (size_t)n);
+	n = BIO_get_mem_data(cb, &p);
+	*cert_pem = strndup(p, (size_t)n);
+	rc = *key_pem && *cert_pem ? 0 : -1;
+out:
+	if (rc < 0) {
+		if (!err || !err->cls)
+			np_err_set(err, NP_ERR_TEMP, "unable to create the SP signing key");
+		free(*key_pem);
+		free(*cert_pem);
+		*key_pem = *cert_pem = NULL;
+	}
+	BIO_free(kb);
+	BIO_free(cb);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return rc;
+}
+
+/* RSA-SHA256 signature of data with the PEM private key, base64 (malloc'd). */
+static char *sign_b64(const char *key_pem, const char *data, size_t n, struct np_err *err)
+{
+	BIO *b = BIO_new_mem_buf(key_pem, -1);
+	EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+	BIO_free(b);
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned char *sig = NULL;
+	size_t sl = 0;
+	char *out = NULL;
+	if (k && c && EVP_DigestSignInit(c, NULL, EVP_sha256(), NULL, k) == 1 &&
+	    EVP_DigestSign(c, NULL, &sl, (const unsigned char *)data, n) == 1 && (sig = malloc(sl)) &&
+	    EVP_DigestSign(c, sig, &sl, (const unsigned char *)data, n) == 1)
+		out = np_b64_encode(sig, sl, err);
+	else
+		np_err_set(err, NP_ERR_PERM, "SAML: unable to sign with the SP key");
+	free(sig);
+	EVP_MD_CTX_free(c);
+	EVP_PKEY_free(k);
+	return out;
+}
+
+char *np_saml_logout_url(const struct np_saml_logout *lo, char id_out[40], struct np_err *err)
+{
+	char now[32], e_sp[600], e_dst[1200], e_name[800], e_fmt[300], e_idx[300], fmt[340] = "", idx[360] = "",
+										   xml[4096];
+	if (new_id(id_out, now, err) < 0)
+		return NULL;
+	xml_escape(lo->sp_entity_id, e_sp, sizeof e_sp);
+	xml_escape(lo->idp_slo_url, e_dst, sizeof e_dst);
+	xml_escape(lo->name_id, e_name, sizeof e_name);
+	if (lo->name_id_format && *lo->name_id_format) {
+		xml_escape(lo->name_id_format, e_fmt, sizeof e_fmt);
+		snprintf(fmt, sizeof fmt, " Format=\"%s\"", e_fmt);
+	}
+	if (lo->session_index && *lo->session_index) {
+		xml_escape(lo->session_index, e_idx, sizeof e_idx);
+		snprintf(idx, sizeof idx, "<samlp:SessionIndex>%s</samlp:SessionIndex>", e_idx);
+	}
+	int n =
+	    snprintf(xml, sizeof xml,
+		     "<samlp:LogoutRequest xmlns:samlp=\"" NS_P "\" xmlns:saml=\"" NS_A "\" ID=\"%s\" Version=\"2.0\""
+		     " IssueInstant=\"%s\" Destination=\"%s\"><saml:Issuer>%s</saml:Issuer>"
+		     "<saml:NameID%s>%s</saml:NameID>%s</samlp:LogoutRequest>",
+		     id_out, now, e_dst, e_sp, fmt, e_name, idx);
+	if (n < 0 || (size_t)n >= sizeof xml) {
+		np_err_set(err, NP_ERR_PERM, "SAML settings too long");
+		return NULL;
+	}
+	char *b64 = deflate_b64(xml, (size_t)n, err), *eb = NULL, *er = NULL, *es = NULL, *sig = NULL, *q = NULL,
+	     *url = NULL;
+	if (!b64 || !(eb = url_enc_dup(b64, err)) || !(er = url_enc_dup(lo->relay ? lo->relay : "/", err)) ||
+	    !(es = url_enc_dup(SIGALG_RSA_SHA256, err)))
+		goto out;
+	/* The signed octets: SAMLRequest, RelayState, SigAlg as they appear
+	 * in the URL (SAML bindings 3.4.4.1). */
+	if (asprintf(&q, "SAMLRequest=%s&RelayState=%s&SigAlg=%s", eb, er, es) < 0) {
+		q = NULL;
+		np_err_set(err, NP_ERR_TEMP, "out of memory");
+		goto out;
+	}
+	char *esig = NULL;
+	if (!(sig = sign_b64(lo->sp_key_pem, q, strlen(q), err)) || !(esig = url_enc_dup(sig, err)))
+		goto out;
+	if (asprintf(&url, "%s%s%s&Signature=%s", lo->idp_slo_url, strchr(lo->idp_slo_url, '?') ? "&" : "?", q, esig) <
+	    0) {
+		url = NULL;
+		np_err_set(err, NP_ERR_TEMP, "out of memory");
+	}
+	free(esig);
+out:
+	free(b64);
+	free(eb);
+	free(er);
+	free(es);
+	free(sig);
+	free(q);
+	return url;
+}
+
+/* Percent-decoding of n bytes ('+' is a space); -1 when malformed or too long. */
+static int url_dec(const char *in, size_t n, char *out, size_t sz)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)in[i];
+		if (c == '%') {
+			unsigned v;
+			if (i + 2 >= n || !isxdigit((unsigned char)in[i + 1]) || !isxdigit((unsigned char)in[i + 2]) ||
+			    sscanf(in + i + 1, "%2x", &v) != 1)
+				return -1;
+			c = (int)v;
+			i += 2;
+		} else if (c == '+') {
+			c = ' ';
+		}
+		if (c == 0 || o + 1 >= sz)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = 0;
+	return 0;
+}
+
+/* Check the HTTP-Redirect signature of a query over the certificate. */
+static int verify_redirect(const char *cert_pem, const char *octets, size_t n, const char *sig_b64, struct np_err *err)
+{
+	size_t sl = 0;
+	unsigned char *sig = np_b64_decode(sig_b64, strlen(sig_b64), &sl, NULL);
+	BIO *b = BIO_new_mem_buf(cert_pem, -1);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	BIO_free(b);
+	EVP_PKEY *k = x ? X509_get_pubkey(x) : NULL;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	int ok = sig && k && c && EVP_DigestVerifyInit(c, NULL, EVP_sha256(), NULL, k) == 1 &&
+		 EVP_DigestVerify(c, sig, sl, (const unsigned char *)octets, n) == 1;
+	EVP_MD_CTX_free(c);
+	EVP_PKEY_free(k);
+	X509_free(x);
+	free(sig);
+	if (!ok)
+		return np_err_set(err, NP_ERR_PERM,
+				  "SAML: the logout response signature does not verify with the "
+				  "configured IdP certificate");
+	return 0;
+}
+
+int np_saml_logout_response(const char *query, const struct np_saml_expect *exp, const char *slo_endpoint,
+			    struct np_saml_logout_result *res, struct np_err *err)
+{
+	pthread_once(&once, init);
+	memset(res, 0, sizeof *res);
+	snprintf(res->relay, sizeof res->relay, "/");
+	if (!init_ok)
+		return np_err_set(err, NP_ERR_TEMP, "SAML: xmlsec could not be initialised");
+	if (!query || strlen(query) > (256 << 10))
+		return np_err_set(err, NP_ERR_PERM, "SAML: the logout response is missing or too large");
+	/* Raw (still encoded) values: the signature covers them as sent. */
+	static const char *const names[] = {"SAMLResponse", "RelayState", "SigAlg", "Signature"};
+	const char *val[4] = {NULL};
+	size_t vlen[4] = {0};
+	for (const char *p = query; *p;) {
+		const char *amp = strchr(p, '&');
+		size_t len = amp ? (size_t)(amp - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		for (int i = 0; eq && i < 4; i++)
+			if ((size_t)(eq - p) == strlen(names[i]) && !memcmp(p, names[i], strlen(names[i]))) {
+				if (val[i])
+					return np_err_set(err, NP_ERR_PERM, "SAML: %s given twice", names[i]);
+				val[i] = eq + 1;
+				vlen[i] = len - (size_t)(eq + 1 - p);
+			}
+		if (!amp)
+			break;
+		p = amp + 1;
+	}
+	if (!val[0])
+		return np_err_set(err, NP_ERR_PERM, "SAML: no SAMLResponse in the query");
+	if (!val[2] || !val[3])
+		return np_err_set(err, NP_ERR_PERM, "SAML: the logout response is not signed");
+	char sigalg[128], *sigb = malloc(vlen[3] + 1), *octets = NULL, *b64 = malloc(vlen[0] + 1);
+	xmlDoc *doc = NULL;
+	unsigned char *raw = NULL, *xml = NULL;
+	int rc = -1;
+	if (!sigb || !b64)
+		FAIL("SAML: out of memory");
+	if (url_dec(val[2], vlen[2], sigalg, sizeof sigalg) < 0 || strcmp(sigalg, SIGALG_RSA_SHA256))
+		FAIL("SAML: the logout response must be signed with RSA-SHA256");
+	if (url_dec(val[3], vlen[3], sigb, vlen[3] + 1) < 0)
+		FAIL("SAML: bad Signature encoding");
+	if (asprintf(&octets, "SAMLResponse=%.*s%s%.*s&SigAlg=%.*s", (int)vlen[0], val[0], val[1] ? "&RelayState=" : "",
+		     val[1] ? (int)vlen[1] : 0, val[1] ? val[1] : "", (int)vlen[2], val[2]) < 0) {
+		octets = NULL;
+		FAIL("SAML: out of memory");
+	}
+	if (verify_redirect(exp->idp_cert_pem, octets, strlen(octets), sigb, err) < 0)
+		goto out;
+	/* Only now, with the sender authenticated, is the message itself read. */
+	if (val[1] && (url_dec(val[1], vlen[1], res->relay, sizeof res->relay) < 0))
+		snprintf(res->relay, sizeof res->relay, "/");
+	size_t rl = 0, xl = 0;
+	if (url_dec(val[0], vlen[0], b64, vlen[0] + 1) < 0 || !(raw = np_b64_decode(b64, strlen(b64), &rl, NULL)))
+		FAIL("SAML: SAMLResponse is not base64");
+	size_t cap = 64 << 10;
+	if (!(xml = malloc(cap)))
+		FAIL("SAML: out of memory");
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	if (inflateInit2(&z, -15) != Z_OK)
+		FAIL("SAML: zlib error");
+	z.next_in = raw;
+	z.avail_in = (unsigned)rl;
+	z.next_out = xml;
+	z.avail_out = (unsigned)cap;
+	int zr = inflate(&z, Z_FINISH);
+	xl = cap - z.avail_out;
+	inflateEnd(&z);
+	if (zr != Z_STREAM_END)
+		FAIL("SAML: SAMLResponse does not inflate (or is larger than 64 KiB)");
+	doc = xmlReadMemory((const char *)xml, (int)xl, "slo.xml", NULL,
+			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (!doc)
+		FAIL("SAML: the logout response is not well-formed XML");
+	if (doc->intSubset || doc->extSubset)
+		FAIL("SAML: a DOCTYPE is not allowed");
+	if (!plain_tree(doc->children))
+		FAIL("SAML: comments, processing instructions and entities are not allowed");
+	xmlNode *lr = xmlDocGetRootElement(doc);
+	char buf[512];
+	if (!is(lr, NS_P, "LogoutResponse"))
+		FAIL("SAML: the document is not a samlp:LogoutResponse");
+	if (attr(lr, "Destination", buf, sizeof buf) != 0 && strcmp(buf, slo_endpoint))
+		FAIL("SAML: wrong Destination");
+	if (text_of(child(lr, NS_A, "Issuer"), buf, sizeof buf) < 0 || strcmp(buf, exp->idp_entity_id))
+		FAIL("SAML: wrong Issuer on the logout response");
+	if (attr(lr, "InResponseTo", res->in_response_to, sizeof res->in_response_to) != 1 || !res->in_response_to[0])
+		FAIL("SAML: the logout response names no request (InResponseTo)");
+	xmlNode *st = child(child(lr, NS_P, "Status"), NS_P, "StatusCode");
+	res->success =
+	    attr(st, "Value", buf, sizeof buf) == 1 && !strcmp(buf, "urn:oasis:names:tc:SAML:2.0:status:Success");
+	rc = 0;
+out:
+	if (doc)
+		xmlFreeDoc(doc);
+	free(xml);
+	free(raw);
+	free(octets);
+	free(sigb);
+	free(b64);
+	return rc;
 }

@@ -27,8 +27,10 @@ struct np_saml_result {
 	char response_id[128], assertion_id[128];
 	char in_response_to[128]; /* "" when unsolicited */
 	char name_id[256];
-	double not_on_or_after; /* end of the assertion's validity */
-	json_t *groups;		/* array of strings (new reference) */
+	double not_on_or_after;	  /* end of the assertion's validity */
+	json_t *groups;		  /* array of strings (new reference) */
+	char name_id_format[256]; /* NameID Format attribute, "" when absent */
+	char session_index[128];  /* AuthnStatement SessionIndex, "" when absent */
 };
 
 /* Check a decoded SAMLResponse document. Returns 0 with res filled (caller
@@ -45,9 +47,10 @@ int np_saml_validate(const char *xml, size_t len, const struct np_saml_expect *e
 char *np_saml_authn_url(const char *idp_sso_url, const char *sp_entity_id, const char *acs_url,
 			const char *nameid_format, const char *relay, char id_out[40], struct np_err *err);
 
-/* SP metadata XML (malloc'd). */
+/* SP metadata XML (malloc'd). slo_url (Single Logout service, HTTP-Redirect)
+ * and cert_pem (the SP signing certificate) are left out when NULL or "". */
 char *np_saml_sp_metadata(const char *sp_entity_id, const char *acs_url, const char *nameid_format, int want_signed,
-			  struct np_err *err);
+			  const char *slo_url, const char *cert_pem, struct np_err *err);
 
 /* Parse IdP metadata: {"idp_entity_id","idp_sso_url","idp_slo_url",
  * "idp_cert_pem"} (new reference) or NULL with err. */
@@ -55,5 +58,36 @@ json_t *np_saml_idp_metadata(const char *xml, size_t len, struct np_err *err);
 
 /* The NameID format URN for a settings value (email, persistent, ...). */
 const char *np_saml_nameid_urn(const char *setting);
+
+/* ---- Single Logout (SP-initiated, HTTP-Redirect binding) ---- */
+
+/* A new SP signing key (RSA 2048, PEM) and its self-signed certificate
+ * (10 years, CN = cn), both malloc'd. Returns 0, or -1 with err. */
+int np_saml_sp_keypair_new(const char *cn, char **key_pem, char **cert_pem, struct np_err *err);
+
+struct np_saml_logout {
+	const char *idp_slo_url, *sp_entity_id;
+	const char *name_id, *name_id_format, *session_index; /* from the login; format and index may be "" */
+	const char *relay;				      /* local path to return to */
+	const char *sp_key_pem;				      /* signs the request */
+};
+/* A LogoutRequest for lo, signed for the HTTP-Redirect binding (SigAlg
+ * RSA-SHA256 over SAMLRequest, RelayState and SigAlg as encoded): the URL
+ * to send the browser to (malloc'd), its ID in id_out; NULL with err. */
+char *np_saml_logout_url(const struct np_saml_logout *lo, char id_out[40], struct np_err *err);
+
+struct np_saml_logout_result {
+	char in_response_to[128]; /* the LogoutRequest ID it answers */
+	char relay[600];	  /* decoded RelayState ("/" when absent); the caller checks it */
+	int success;		  /* StatusCode Success */
+};
+/* Check a LogoutResponse received by HTTP-Redirect: query is the raw query
+ * string. The signature (SigAlg RSA-SHA256, required) is verified with
+ * exp->idp_cert_pem before the message is decoded; then Issuer
+ * (exp->idp_entity_id), Destination (slo_endpoint, when present) and
+ * InResponseTo are checked. Returns 0 with res, or -1 with a permanent err
+ * naming the rule. The caller matches InResponseTo with its requests. */
+int np_saml_logout_response(const char *query, const struct np_saml_expect *exp, const char *slo_endpoint,
+			    struct np_saml_logout_result *res, struct np_err *err);
 
 #endif

@@ -73,6 +73,8 @@ struct np_ul_pc {
 };
 
 /* One association (either role). Fields are read-only for callers. */
+#define NP_UL_RBUF 65536
+
 struct np_ul {
 	int fd;
 	struct np_tls *tls; /* NULL on plain TCP */
@@ -90,6 +92,8 @@ struct np_ul {
 	int released; /* A-RELEASE done */
 	int aborted;  /* A-ABORT sent or received */
 	unsigned long long instances, bytes;
+	unsigned char rbuf[NP_UL_RBUF]; /* read-ahead: bytes rpos..rlen not yet consumed */
+	size_t rpos, rlen;
 };
 
 /* ---- common ---- */

@@ -1,18 +1,27 @@
 // SPDX-License-Identifier: Apache-2.0
-// Browser test of the web UI: Debian's chromium driven by playwright-core.
+// Browser test of the web UI: Debian's chromium driven by playwright-core,
+// against an agent home filled by the pipeline (tests/e2e/80-browser.t).
 // usage: node ui.mjs BASE_URL PASSWORD OUTDIR   (prints TAP)
-// Env: NP_UPLOAD_ZIP (a study ZIP for the upload test), NP_CANARY (PHI that
-// must not be in the DOM until revealed).
+// Env: NP_HOME (the agent home), NP_CANARY (PHI, a regular expression, that
+// must not be in the DOM until revealed; its first word is the canary put in
+// the received studies), NP_STUDY_DIR and NP_UPLOAD_ZIP (a study folder and a
+// study ZIP for Manual Upload), NP_GROUP_DIR (a folder of study ZIPs),
+// NP_TLS_DIR (tls.crt, tls.key, other.key), NP_HOOK_DIR (requests the webhook
+// receiver recorded), CLOUD_URL (the cloud stand-in), NP_IDP_METADATA (URL of
+// IdP metadata).
 import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const require = createRequire(process.env.NP_NODE_MODULES ? join(process.env.NP_NODE_MODULES, 'x.js') : import.meta.url);
 const { chromium } = require('playwright-core');
 const [base, password, outdir] = process.argv.slice(2);
+const env = process.env;
 mkdirSync(outdir, { recursive: true });
-const canary = process.env.NP_CANARY || 'CANARY';
+const canary = new RegExp(env.NP_CANARY || 'CANARY');
+const revealed = (env.NP_CANARY || 'CANARY').split('|')[0];
 let n = 0, failed = 0;
 const ok = (cond, name, extra) => { n++; if (!cond) failed++; console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${name}`); if (!cond && extra) console.log('# ' + String(extra).replace(/\n/g, '\n# ')); };
 const step = async (name, fn) => {
@@ -26,19 +35,30 @@ const step = async (name, fn) => {
 
 const profile = mkdtempSync(join(tmpdir(), 'np-chromium-'));
 const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
+  executablePath: env.CHROMIUM || '/usr/bin/chromium', headless: true, acceptDownloads: true,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   viewport: { width: 1360, height: 900 },
 });
+ctx.setDefaultTimeout(15000);
 const page = ctx.pages()[0] || await ctx.newPage();
 const consoleErrors = [];
-page.on('console', (m) => { if (m.type() === 'error' && !/favicon|autocomplete|Failed to load resource/.test(m.text())) consoleErrors.push(m.text()); });
-page.on('pageerror', (e) => consoleErrors.push(String(e)));
+const watch = (p) => {
+  // A 4xx/5xx an action is expected to get (a refused certificate) is shown
+  // in the UI; the browser logs it as a failed resource, which is not an error.
+  p.on('console', (m) => { if (m.type() === 'error' && !/favicon|autocomplete|Failed to load resource/.test(m.text())) consoleErrors.push(m.text()); });
+  p.on('pageerror', (e) => consoleErrors.push(String(e)));
+};
+watch(page);
+
+// The API as the page's session sees it.
 const api = async (path, opts = {}) => page.evaluate(async ([p, o]) => {
   const csrf = (document.cookie.match(/np_csrf=([^;]+)/) || [])[1] || '';
   const r = await fetch(p, { ...o, headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': decodeURIComponent(csrf) } });
   return { status: r.status, body: await r.text() };
 }, [path, opts]);
+const apiJson = async (path) => JSON.parse((await api(path)).body);
+const studiesIn = async (state) => (await apiJson('/api/studies?size=100&state=' + state)).items || [];
+const stateOf = async (id) => (await apiJson('/api/study-info/' + id)).state;
 const shot = async (name) => {
   for (const theme of ['light', 'dark']) {
     await page.evaluate((t) => { document.documentElement.dataset.theme = t; }, theme);
@@ -46,6 +66,44 @@ const shot = async (name) => {
   }
   await page.evaluate(() => { document.documentElement.dataset.theme = localStorage.getItem('np-theme') || 'light'; });
 };
+const dialogButton = (label) => page.locator('dialog[open] footer button', { hasText: label });
+const closeDialog = async () => {
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('dialog[open]', { state: 'detached' });
+};
+const waitToast = (re) => page.waitForFunction((src) => new RegExp(src).test(document.querySelector('#toast').textContent), re.source);
+const go = async (name, ready) => {
+  await page.click(`a[data-page=${name}]`);
+  await page.waitForSelector(ready);
+};
+const row = (id) => page.locator(`#studies tr[data-npuid="${id}"]`);
+const action = (id, label) => row(id).locator('button', { hasText: new RegExp('^' + label + '$') });
+// A download started by click(); its bytes.
+const download = async (click) => {
+  const [d] = await Promise.all([page.waitForEvent('download'), click()]);
+  return { name: d.suggestedFilename(), body: readFileSync(await d.path()) };
+};
+// Requests the webhook receiver got, oldest first.
+const hook = () => readdirSync(env.NP_HOOK_DIR).filter((f) => f.endsWith('.json')).sort()
+  .map((f) => JSON.parse(readFileSync(join(env.NP_HOOK_DIR, f), 'utf8')));
+const hooked = (path) => hook().filter((r) => r.path === path);
+const waitHook = async (path, count) => {
+  for (let i = 0; i < 100 && hooked(path).length < count; i++) await page.waitForTimeout(100);
+  return hooked(path);
+};
+const cloudState = async () => (await fetch(env.CLOUD_URL + '/_state')).json();
+// Every file under dir (recursively) whose bytes match re.
+const grepTree = (dir, re) => {
+  const hits = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) hits.push(...grepTree(p, re));
+    else if (e.isFile() && statSync(p).size < 64 << 20 && re.test(readFileSync(p, 'latin1'))) hits.push(p);
+  }
+  return hits;
+};
+
+let done, qcFailed, processing, incoming;
 
 await step('login', async () => {
   await page.goto(base + '/');
@@ -61,92 +119,251 @@ await step('login', async () => {
   ok(await page.isVisible('#topbar'), 'password login opens the Studies page');
 });
 
-await step('studies', async () => {
-  const rows = await page.$$('#studies tbody tr[data-npuid]');
-  ok(rows.length >= 1, 'studies are listed');
-  const html = await page.content();
-  ok(!html.includes(canary), 'PHI is not in the DOM before Reveal');
-  ok((await page.textContent('#studies')).includes('[Redacted]'), 'PHI columns show [Redacted]');
+await step('studies from the pipeline', async () => {
+  [done] = await studiesIn('done');
+  [qcFailed] = await studiesIn('qc-failed');
+  [processing] = await studiesIn('uploaded');
+  [incoming] = await studiesIn('incoming');
+  ok(done && qcFailed && processing && incoming, 'the pipeline left a delivered, a QC-failed, a processing and a receiving study',
+    JSON.stringify((await apiJson('/api/studies')).items.map((s) => s.state)));
+  for (const s of [done, qcFailed, processing, incoming]) await page.waitForSelector(`#studies tr[data-npuid="${s.npuid}"]`);
+  ok(true, 'each of them is listed');
+  ok(!canary.test(await page.content()), 'PHI is not in the DOM before Reveal');
+  ok((await row(done.npuid).textContent()).includes('[Redacted]'), 'PHI columns show [Redacted]');
+  ok(/Delivered/.test(await row(done.npuid).textContent()) && /Receiving/.test(await row(incoming.npuid).textContent()) &&
+    /QC Failed/.test(await row(qcFailed.npuid).textContent()), 'each study shows its status');
+  ok((await row(done.npuid).locator('td').nth(4).textContent()) === 'Yes' && (await row(incoming.npuid).locator('td').nth(4).textContent()) === 'No',
+    'the Stable column tells a received study from a stable one');
   await shot('studies');
   await page.click('#reveal-all');
-  await page.waitForFunction((c) => document.querySelector('#studies').textContent.includes(c), canary);
+  await page.waitForFunction((c) => document.querySelector('#studies').textContent.includes(c), revealed);
   ok(true, 'Reveal all shows the PHI to an admin');
   await page.click('#reveal-all');
-  await page.waitForFunction((c) => !document.querySelector('#studies').textContent.includes(c), canary);
+  await page.waitForFunction((c) => !document.querySelector('#studies').textContent.includes(c), revealed);
   ok(true, 'Hide PHI removes it again');
   await page.selectOption('#filter-state', 'qc-failed');
-  await page.waitForFunction(() => [...document.querySelectorAll('#studies tbody tr[data-npuid]')].every((r) => r.textContent.includes('QC Failed')));
+  await page.waitForFunction(() => { const r = [...document.querySelectorAll('#studies tbody tr[data-npuid]')]; return r.length && r.every((x) => x.textContent.includes('QC Failed')); });
   ok(true, 'the status filter narrows the list');
   await page.selectOption('#filter-state', '');
+  await page.fill('#study-search', done.npuid);
+  await page.press('#study-search', 'Enter');
+  await page.waitForFunction((id) => { const r = document.querySelectorAll('#studies tbody tr[data-npuid]'); return r.length === 1 && r[0].dataset.npuid === id; }, done.npuid);
+  ok(true, 'search by Neuropacs UID finds the one study');
+  await page.fill('#study-search', '');
+  await page.press('#study-search', 'Enter');
+  await page.waitForSelector(`#studies tr[data-npuid="${incoming.npuid}"]`);
+});
+
+await step('check status', async () => {
+  await action(processing.npuid, 'Status').click();
+  await page.waitForSelector('dialog[open] #order-status');
+  const text = await page.textContent('dialog[open]');
+  const order = (await apiJson('/api/study-info/' + processing.npuid)).order || {};
+  ok(order.order_id && text.includes(order.order_id) && /Processing/.test(text), 'Check status asks the cloud and shows the order processing', text);
+  await shot('order-status');
+  await closeDialog();
 });
 
 await step('qc', async () => {
-  const row = page.locator('#studies tbody tr', { hasText: 'QC Failed' }).first();
-  const id = await row.getAttribute('data-npuid');
-  await row.locator('button', { hasText: 'QC' }).click();
+  await action(qcFailed.npuid, 'QC').click();
   await page.waitForSelector('dialog[open] #qc-checks');
-  ok((await page.textContent('dialog[open]')).includes('Bypassing QC can result in additional processing charges'), 'the QC report shows the bypass warning to admins');
+  const text = await page.textContent('dialog[open]');
+  ok(text.includes('Bypassing QC can result in additional processing charges'), 'the QC report shows the bypass warning to admins');
+  ok(/fail/i.test(await page.textContent('dialog[open] #qc-checks')), 'the QC report lists the failed checks np-qc wrote');
   await shot('qc-report');
-  await page.locator('dialog[open] button', { hasText: 'Bypass QC' }).click();
+  await dialogButton('Bypass QC').click();
   await page.waitForSelector('dialog[open]', { state: 'detached' });
-  const info = JSON.parse((await api('/api/study-info/' + id)).body);
-  ok(info.qc && /bypass/.test(JSON.stringify(info.qc)), 'Bypass QC is recorded for the study', JSON.stringify(info.qc));
+  const info = await apiJson('/api/study-info/' + qcFailed.npuid);
+  ok(info.state === 'qc-passed' && /bypass/.test(JSON.stringify(info.qc)), 'Bypass QC moves the study on and records the bypass', info.state + ' ' + JSON.stringify(info.qc));
+});
+
+await step('preview report', async () => {
+  const [res] = await Promise.all([
+    page.waitForResponse((r) => r.url().includes('/api/reports?neuropacsId=' + done.npuid)),
+    action(done.npuid, 'Report').click(),
+  ]);
+  ok(res.status() === 200 && res.headers()['content-type'] === 'application/pdf', 'Preview report loads the PDF the cloud returned', res.status());
+  await page.waitForTimeout(500);
+  await shot('report-preview');
+  await closeDialog();
 });
 
 await step('info dialog', async () => {
-  await page.locator('#studies tbody tr[data-npuid] button', { hasText: 'Info' }).first().click();
+  await action(done.npuid, 'Info').click();
   await page.waitForSelector('dialog[open] dl');
-  ok(!(await page.textContent('dialog[open]')).includes(canary), 'study information is redacted');
-  await page.locator('dialog[open] button', { hasText: 'Reveal' }).click();
-  await page.waitForFunction((c) => document.querySelector('dialog[open]').textContent.includes(c), canary);
+  const text = await page.textContent('dialog[open]');
+  ok(!canary.test(text) && text.includes('[Redacted]'), 'study information is redacted');
+  ok(text.includes('STORESCU') && text.includes('19'), 'study information shows the calling AE and the instance count np-recv recorded', text);
+  await shot('study-info');
+  await dialogButton('Reveal').click();
+  await page.waitForFunction((c) => document.querySelector('dialog[open]').textContent.includes(c), revealed);
   ok(true, 'Reveal in the dialog shows the PHI');
-  await page.keyboard.press('Escape');
-  await page.waitForSelector('dialog[open]', { state: 'detached' });
+  await closeDialog();
   ok(await page.evaluate(() => document.activeElement && document.activeElement.tagName === 'BUTTON'), 'focus returns to the opener after Escape');
+  ok(!canary.test(await page.content()), 'the revealed PHI leaves the DOM with the dialog');
+});
+
+await step('cancel order', async () => {
+  await action(processing.npuid, 'Cancel').click();
+  await dialogButton('Cancel order').click();
+  // Cloud protocol v1 (the default, used here) has no cancel call: the agent
+  // stops the order on its side and says so.
+  await waitToast(/cancelled locally only: cloud protocol v1 has no cancel/);
+  ok(true, 'Cancel order tells what was cancelled where');
+  await page.waitForFunction((id) => document.querySelector(`#studies tr[data-npuid="${id}"]`).textContent.includes('Cancelled'), processing.npuid);
+  const order = (await apiJson('/api/study-info/' + processing.npuid)).order || {};
+  ok((await stateOf(processing.npuid)) === 'cancelled' && order.status === 'Cancelled', 'the study moves to cancelled, its order too', JSON.stringify(order));
+  ok(await action(processing.npuid, 'Cancel').isDisabled(), 'a cancelled study offers no Cancel');
 });
 
 await step('groups', async () => {
-  await page.click('a[data-page=groups]');
-  await page.waitForSelector('#create-group');
+  await go('groups', '#create-group');
   await page.click('#create-group');
   await page.fill('#group-name', 'Cohort-A');
   await page.fill('#group-products', 'Atypical/MSAp/PSP-v1.0');
-  await page.locator('dialog[open] button', { hasText: 'Create' }).click();
+  await dialogButton('Create').click();
   await page.waitForSelector('#groups tr[data-group="Cohort-A"]');
-  ok(true, 'a group is created from the form');
-  await shot('groups');
-  await page.click('a[data-page=studies]');
-  await page.waitForSelector('#studies tbody tr[data-npuid]');
-  const row = page.locator('#studies tbody tr[data-npuid]').first();
-  const id = await row.getAttribute('data-npuid');
-  await row.locator('button', { hasText: 'Group' }).click();
-  await page.waitForSelector('#assign-group');
+  await page.click('#create-group');
+  await page.fill('#group-name', 'Cohort-B');
+  await page.fill('#group-products', 'Other/Product-v2.0');
+  await dialogButton('Create').click();
+  await page.waitForSelector('#groups tr[data-group="Cohort-B"]');
+  const g = await apiJson('/api/groups/Cohort-A');
+  ok(JSON.stringify(g.products) === '["Atypical/MSAp/PSP-v1.0"]', 'groups are created from the form', JSON.stringify(g));
+  const tpl = await download(() => page.click('text=Download JSON sidecar template'));
+  const t = JSON.parse(tpl.body.toString());
+  ok(tpl.name === 'sidecar-template.json' && 'patient_age' in t && 'patient_sex' in t, 'the JSON sidecar template downloads', tpl.body.toString());
+
+  await go('studies', '#studies tbody tr[data-npuid]');
+  await action(done.npuid, 'Group').click();
+  await page.selectOption('#assign-group', 'Cohort-B');
+  await dialogButton('Assign').click();
+  await waitToast(/same products/);
+  ok(true, 'assigning a study to a group of other products is refused with the rule');
+  await closeDialog();
+  await action(done.npuid, 'Group').click();
   await page.selectOption('#assign-group', 'Cohort-A');
-  await page.locator('dialog[open] button', { hasText: 'Assign' }).click();
-  await page.waitForSelector(`#studies tr[data-npuid="${id}"] .badge.group`);
-  ok(true, 'a study is assigned to the group');
+  await dialogButton('Assign').click();
+  await page.waitForSelector(`#studies tr[data-npuid="${done.npuid}"] .badge.group`);
+  ok((await apiJson('/api/groups/Cohort-A')).members.some((m) => m.npuid === done.npuid), 'a study is assigned to the group');
+
+  await go('groups', '#groups tr[data-group="Cohort-A"]');
+  await page.click('#upload-group');
+  await page.selectOption('#group-upload-group', 'Cohort-A');
+  await page.setInputFiles('#group-upload-files', env.NP_GROUP_DIR);
+  await dialogButton('Upload').click();
+  await page.waitForFunction(() => Number(document.querySelector('#group-upload-progress').value) === 100 && /uploaded into/.test(document.querySelector('#group-upload-percent').textContent));
+  ok(true, 'a folder of study ZIPs uploads into a group, progress to 100%');
+  await closeDialog();
+  const grp = await apiJson('/api/groups/Cohort-A');
+  ok(grp.members.length === 2, 'the uploaded study joins the group', JSON.stringify(grp.members));
+  await page.waitForFunction(() => document.querySelector('#groups tr[data-group="Cohort-A"]').children[2].textContent === '2');
+  await shot('groups');
+
+  await page.click('button[aria-label="View group Cohort-A"]');
+  await page.waitForSelector('dialog[open] #group-members');
+  ok((await page.textContent('dialog[open] #group-members')).includes(done.npuid), 'group details list its studies');
+  await shot('group-details');
+  const csv = await download(() => dialogButton('Download Report').click());
+  ok(/\.csv$/.test(csv.name) && csv.body.toString().startsWith('npuid') && csv.body.toString().includes(done.npuid),
+    'the group report downloads as CSV with the study', csv.name + '\n' + csv.body.toString().slice(0, 300));
+  const before = hooked('/group').length;
+  await dialogButton('Send Report').click();
+  await waitToast(/sent/i);
+  const sent = await waitHook('/group', before + 1);
+  let report = '';
+  try { report = Buffer.from(JSON.parse(sent[sent.length - 1].body).report, 'base64').toString(); } catch (_) { /* none */ }
+  ok(sent.length === before + 1 && report.startsWith('npuid') && report.includes(done.npuid), 'Send Report delivers the group report CSV to the group destination', report);
+  ok((await apiJson('/api/groups/Cohort-A')).report_sent_at, 'the group records when its report was sent');
 });
 
 await step('results', async () => {
-  await page.click('a[data-page=results]');
-  await page.waitForSelector('#results tbody tr');
+  await go('results', `#results tr[data-npuid="${done.npuid}"]`);
+  const r = page.locator(`#results tr[data-npuid="${done.npuid}"]`);
+  const magic = { json: (b) => !!JSON.parse(b.toString()), png: (b) => b.subarray(0, 4).toString('latin1') === '\x89PNG', pdf: (b) => b.subarray(0, 5).toString() === '%PDF-',
+    txt: (b) => b.length > 0 && !b.includes(0), xml: (b) => /^\s*<(\?xml|[A-Za-z])/.test(b.toString()) };
+  for (const f of ['json', 'png', 'pdf', 'txt', 'xml']) {
+    const d = await download(() => r.locator('a', { hasText: new RegExp('^' + f.toUpperCase() + '$') }).click());
+    let good = false;
+    try { good = d.name === `${done.npuid}.${f}` && magic[f](d.body); } catch (_) { /* not parseable */ }
+    ok(good, `the ${f.toUpperCase()} result downloads`, d.name + ' ' + d.body.subarray(0, 60).toString('latin1'));
+  }
   await shot('results');
-  ok(true, 'the Results page loads');
+  const [res] = await Promise.all([
+    page.waitForResponse((x) => x.url().includes('/api/reports?neuropacsId=' + done.npuid)),
+    r.locator('button', { hasText: 'View' }).click(),
+  ]);
+  ok(res.status() === 200 && res.headers()['content-type'] === 'application/pdf', 'View shows the report in the browser');
+  await closeDialog();
+  await r.locator('button', { hasText: 'Manage' }).click();
+  await page.waitForSelector('dialog[open] table');
+  const cells = await page.$$eval('dialog[open] tbody tr:first-child td', (t) => t.map((x) => x.textContent));
+  ok(cells[1].startsWith('RIS webhook') && cells[2] === 'sent' && cells[3] === '1', 'Manage shows the destination np-deliver sent the result to', cells.join(' | '));
+  await shot('results-manage');
+  const before = hooked('/results').length;
+  await page.locator('dialog[open] tbody button', { hasText: 'Re-send' }).click();
+  await waitToast(/deliver|sent|started/i);
+  const got = await waitHook('/results', before + 1);
+  ok(got.length === before + 1, 'Re-send delivers the result to the destination again');
+  await closeDialog();
+  const dl = (((await apiJson('/api/results')).items || []).find((x) => x.npuid === done.npuid) || {}).deliveries || {};
+  ok(JSON.stringify(dl).includes('"attempts"'), 'the delivery record is updated', JSON.stringify(dl));
 });
 
 await step('logs', async () => {
-  await page.click('a[data-page=logs]');
-  await page.waitForSelector('#logs tbody tr');
+  await go('logs', '#logs tbody tr');
+  await page.waitForFunction(() => document.querySelectorAll('#log-service option').length > 5);
+  const services = await page.$$eval('#log-service option', (o) => o.map((x) => x.value).filter(Boolean));
+  ok(['np-recv', 'np-stable', 'qc', 'prepare', 'upload', 'poll', 'deliver', 'np-httpd'].every((s) => services.includes(s)), 'every pipeline service has its log', services.join(' '));
+  ok(await page.$$eval('#logs tbody tr', (r) => r.every((x) => /^\d{4}-\d\d-\d\dT/.test(x.cells[0].textContent))), 'every line shows the time s6-log wrote');
   await shot('logs');
-  ok(await page.isVisible('#log-dl-zip'), 'the Logs page offers File, CSV, JSON and ZIP downloads');
+  await page.selectOption('#log-service', 'np-recv');
+  await page.waitForFunction(() => { const r = [...document.querySelectorAll('#logs tbody tr')]; return r.length && r.every((x) => x.cells[1].textContent === 'np-recv'); });
+  ok((await page.textContent('#logs')).includes('association'), 'the service filter shows np-recv\'s associations');
+  await page.selectOption('#log-service', '');
+  await page.selectOption('#log-level', 'warning');
+  await page.waitForFunction(() => { const r = [...document.querySelectorAll('#logs tbody tr')]; return r.length && r.every((x) => /^(warning|error|fatal)$/.test(x.cells[2].textContent)); });
+  ok((await page.textContent('#logs')).includes('login failed'), 'the level filter shows warnings, the failed login among them');
+  await page.selectOption('#log-level', '');
+  await page.fill('#log-search', 'stabilized');
+  await page.press('#log-search', 'Enter');
+  await page.waitForFunction(() => { const r = [...document.querySelectorAll('#logs tbody tr')]; return r.length >= 3 && r.every((x) => x.cells[4].textContent.includes('stabilized')); });
+  ok(true, 'search finds the lines np-stable wrote');
+  const csv = await download(() => page.click('#log-dl-csv'));
+  const csvText = csv.body.toString();
+  ok(csvText.startsWith('ts,service,level,id,message') && csvText.includes('stabilized') && !csvText.includes('association'), 'the CSV download holds the filtered lines', csvText.slice(0, 200));
+  const json = await download(() => page.click('#log-dl-json'));
+  let items = [];
+  try { const j = JSON.parse(json.body.toString()); items = Array.isArray(j) ? j : j.items || []; } catch (_) { /* not JSON */ }
+  ok(items.length >= 3 && items.every((e) => e.message.includes('stabilized')), 'the JSON download holds the filtered lines', json.body.toString().slice(0, 200));
+  await page.fill('#log-search', '');
+  await page.press('#log-search', 'Enter');
+  await page.selectOption('#log-service', 'np-recv');
+  const file = await download(() => page.click('#log-dl-file'));
+  ok(file.body.toString().includes('np-recv: info:'), 'the File download is the service\'s log as written', file.body.toString().slice(0, 200));
+  const zip = await download(() => page.click('#log-dl-zip'));
+  ok(zip.body.subarray(0, 2).toString() === 'PK' && zip.body.includes('log/np-httpd/current'), 'the ZIP download holds the log files');
+  await page.selectOption('#log-service', '');
+
+  // Live: a study stabilized by hand in another tab shows up in the stream.
   await page.click('#stream-logs');
   ok((await page.getAttribute('#stream-logs', 'aria-pressed')) === 'true', 'log streaming can be turned on');
+  await page.waitForTimeout(500);
+  const other = await ctx.newPage();
+  watch(other);
+  await other.goto(base + '/#/studies');
+  await other.locator(`#studies tr[data-npuid="${incoming.npuid}"] button`, { hasText: 'Stabilize' }).click();
+  await other.waitForFunction((id) => document.querySelector(`#studies tr[data-npuid="${id}"]`) && !document.querySelector(`#studies tr[data-npuid="${id}"]`).textContent.includes('Receiving'), incoming.npuid);
+  await other.close();
+  await page.waitForFunction((id) => [...document.querySelectorAll('#logs tbody tr')].some((r) => r.textContent.includes(id) && r.textContent.includes('force_stable')), incoming.npuid);
+  ok(true, 'the stream shows the audit line of a Stabilize done meanwhile in another tab');
+  ok((await stateOf(incoming.npuid)) === 'stable', 'Stabilize made the received study stable');
   await page.click('#stream-logs');
+  ok((await page.getAttribute('#stream-logs', 'aria-pressed')) === 'false', 'and turned off again');
 });
 
 await step('settings', async () => {
-  await page.click('a[data-page=settings]');
-  await page.waitForSelector('#settings-form');
+  await go('settings', '#settings-form');
   await shot('settings');
   await page.fill('#set-dicom-ae_title', 'UI_TEST_SCP');
   await page.fill('#set-dicom-port', '70000');
@@ -155,10 +372,65 @@ await step('settings', async () => {
   ok((await page.textContent('#settings-error')).includes('dicom.port'), 'an invalid setting is refused naming the key');
   await page.fill('#set-dicom-port', '11113');
   await page.click('#save-settings');
-  await page.waitForFunction(() => document.querySelector('#toast').textContent.includes('Settings saved'));
-  const s = JSON.parse((await api('/api/settings')).body);
+  await waitToast(/Settings saved/);
+  const s = await apiJson('/api/settings');
   ok(s.dicom.ae_title === 'UI_TEST_SCP' && s.dicom.port === 11113, 'settings are saved through the form', JSON.stringify(s.dicom));
+  ok(s.delivery.destinations.length === 1 && s.delivery.destinations[0].url.endsWith('/results'), 'the result destination is kept as it was', JSON.stringify(s.delivery));
   ok((await page.inputValue('#set-cloud-service_password')) === '********', 'secrets are shown masked');
+});
+
+await step('settings actions', async () => {
+  let before = hooked('/results').length;
+  await page.locator('[data-list="delivery.destinations"] button', { hasText: 'Test Delivery' }).first().click();
+  await waitToast(/./);
+  ok((await waitHook('/results', before + 1)).length === before + 1, 'Test Delivery sends to the destination');
+  before = hooked('/notify').length;
+  await page.click('#test-notification');
+  ok((await waitHook('/notify', before + 1)).length === before + 1, 'Test Notification reaches the webhook');
+  const connects = (await cloudState()).counts.connects;
+  await page.click('#refresh-token');
+  await waitToast(/token/i);
+  ok((await cloudState()).counts.connects === connects + 1, 'Refresh Token gets a new token from the cloud');
+  await page.click('#check-updates');
+  await page.waitForSelector('dialog[open] #updates');
+  const up = await page.textContent('dialog[open] #updates');
+  ok(/99\.1\.0/.test(up) && /update is available/.test(up) && /Faster uploads/.test(up), 'Check for Updates shows the newer release and its notes', up);
+  await shot('updates');
+  await closeDialog();
+});
+
+await step('tls certificate', async () => {
+  const dir = env.NP_TLS_DIR;
+  await page.click('#tls-upload');
+  await page.setInputFiles('#tls-cert-file', join(dir, 'tls.crt'));
+  await page.setInputFiles('#tls-key-file', join(dir, 'other.key'));
+  await page.waitForFunction(() => document.querySelector('#tls-key').value.includes('PRIVATE KEY'));
+  await dialogButton('Upload').click();
+  await page.waitForSelector('#tls-error:not(:empty)');
+  ok((await page.textContent('#tls-error')).includes('the private key does not match the certificate'), 'a key that does not match is refused with a readable error');
+  await shot('tls-upload');
+  await page.setInputFiles('#tls-key-file', join(dir, 'tls.key'));
+  await page.waitForFunction(() => document.querySelector('#tls-key').value.includes('PRIVATE KEY'));
+  await dialogButton('Upload').click();
+  await page.waitForSelector('dialog[open]', { state: 'detached' });
+  await waitToast(/TLS certificate installed: CN=agent\.example\.test/);
+  const s = await apiJson('/api/settings');
+  const stored = readFileSync(join(env.NP_HOME, s.tls.cert_file || 'none'), 'utf8');
+  ok(stored === readFileSync(join(dir, 'tls.crt'), 'utf8') && s.tls.key_file, 'the certificate is accepted and installed in the settings', JSON.stringify(s.tls));
+});
+
+await step('saml fetch', async () => {
+  await page.fill('#set-saml-idp_metadata_url', env.NP_IDP_METADATA);
+  await page.click('#saml-fetch');
+  await waitToast(/metadata fetched/);
+  ok((await page.inputValue('#set-saml-idp_entity_id')) === 'https://idp.example.test/saml' &&
+    (await page.inputValue('#set-saml-idp_sso_url')) === 'https://idp.example.test/sso' &&
+    (await page.inputValue('#set-saml-idp_slo_url')) === 'https://idp.example.test/slo', 'Fetch fills the IdP fields from the metadata');
+  ok((await page.inputValue('#set-saml-idp_cert_pem')).startsWith('-----BEGIN CERTIFICATE-----'), '... and its signing certificate');
+  await page.click('#save-settings');
+  await waitToast(/Settings saved/);
+  const s = await apiJson('/api/settings');
+  ok(s.saml.idp_entity_id === 'https://idp.example.test/saml' && s.saml.idp_metadata_url === env.NP_IDP_METADATA, 'the fetched IdP settings are saved', JSON.stringify(s.saml));
 });
 
 await step('dark mode', async () => {
@@ -167,27 +439,59 @@ await step('dark mode', async () => {
   await page.reload();
   await page.waitForSelector('#topbar:not([hidden])');
   ok((await page.evaluate(() => document.documentElement.dataset.theme)) === t, 'dark mode persists across reloads');
+  await page.click('#theme-btn');
 });
 
-if (process.env.NP_UPLOAD_ZIP) {
-  await step('upload', async () => {
-    await page.click('#upload-btn');
-    await page.waitForSelector('#up-type');
-    await page.fill('#up-name', 'Browser Upload 1');
-    await page.fill('#up-age', '67');
-    await page.selectOption('#up-sex', 'F');
-    await page.selectOption('#up-type', 'zip');
-    await page.setInputFiles('#up-zip', process.env.NP_UPLOAD_ZIP);
-    await page.locator('dialog[open] button', { hasText: 'Upload' }).click();
-    await page.waitForFunction(() => Number(document.querySelector('#up-progress').value) === 100 && document.querySelector('#up-percent').textContent.includes('uploaded'), null, { timeout: 60000 });
-    ok(true, 'the upload progress bar reaches 100% and shows the new study');
-    await shot('upload');
-    await page.keyboard.press('Escape');
-    await page.waitForSelector('dialog[open]', { state: 'detached' });
-    const list = JSON.parse((await api('/api/studies?reveal=1&q=Browser%20Upload%201')).body);
-    ok((list.items || []).length === 1, 'the uploaded study is listed', JSON.stringify(list));
-  });
-}
+const uploadStudy = async (type, files, name) => {
+  await page.click('#upload-btn');
+  await page.waitForSelector('#up-type');
+  await page.fill('#up-name', name);
+  await page.fill('#up-age', '67');
+  await page.selectOption('#up-sex', 'F');
+  await page.selectOption('#up-type', type);
+  await page.setInputFiles(type === 'zip' ? '#up-zip' : '#up-folder', files);
+  await dialogButton('Upload').click();
+  await page.waitForFunction(() => Number(document.querySelector('#up-progress').value) === 100 && document.querySelector('#up-percent').textContent.includes('uploaded'), null, { timeout: 60000 });
+};
+await step('upload', async () => {
+  await go('studies', '#studies tbody tr[data-npuid]');
+  await page.click('#upload-btn');
+  await page.waitForSelector('#up-type');
+  await page.fill('#up-name', 'no');
+  await page.selectOption('#up-type', 'zip');
+  await page.setInputFiles('#up-zip', env.NP_UPLOAD_ZIP);
+  await dialogButton('Upload').click();
+  await waitToast(/Study Name: 5–50 characters/);
+  ok(true, 'a study name against the rules is refused before upload');
+  await closeDialog();
+  await uploadStudy('folder', env.NP_STUDY_DIR, 'Browser Folder 1');
+  ok(true, 'the folder upload progress bar reaches 100% and shows the new study');
+  await closeDialog();
+  await uploadStudy('zip', env.NP_UPLOAD_ZIP, 'Browser Zip 1');
+  ok(true, 'the ZIP upload progress bar reaches 100% and shows the new study');
+  await shot('upload');
+  await closeDialog();
+  for (const name of ['Browser Folder 1', 'Browser Zip 1']) {
+    const list = await apiJson('/api/studies?reveal=1&q=' + encodeURIComponent(name));
+    const s = (list.items || [])[0] || {};
+    ok((list.items || []).length === 1 && s.state === 'stable', `the uploaded study "${name}" is listed, stable`, JSON.stringify(list));
+  }
+  await page.waitForFunction(() => document.querySelector('#studies').textContent.includes('[Redacted]'));
+  ok(!(await page.textContent('#studies')).includes('Browser Zip 1'), 'the study name of an upload is redacted like other PHI');
+});
+
+await step('session expiry', async () => {
+  await go('results', '#results tbody tr');
+  execFileSync('sqlite3', [join(env.NP_HOME, 'db/agent.sqlite'), 'UPDATE sessions SET last_seen = last_seen - 9 * 3600']);
+  await page.click('#refresh-btn');
+  await page.waitForSelector('#password');
+  ok((await page.textContent('#toast')).includes('Your session has ended'), 'an expired session sends the user to sign in, saying why');
+  ok(await page.isHidden('#topbar'), 'no page stays visible behind the sign-in');
+  await page.fill('#password', password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#results tbody tr');
+  ok(true, 'signing in again returns to the page the user was on');
+});
 
 await step('logout', async () => {
   await page.click('#logout-btn');
@@ -197,6 +501,10 @@ await step('logout', async () => {
 });
 
 ok(consoleErrors.length === 0, 'no JavaScript errors in the console', consoleErrors.join('\n'));
+const logHits = grepTree(join(env.NP_HOME, 'log'), canary);
+ok(logHits.length === 0, 'no PHI canary in any service log', logHits.join('\n'));
+const cloudHits = [env.NP_CLOUD_DIR, env.NP_HOOK_DIR].flatMap((d) => grepTree(d, new RegExp(revealed)));
+ok(cloudHits.length === 0, 'no canary from the identifying tags reached the cloud stand-in or the webhook', cloudHits.join('\n'));
 await ctx.close();
 rmSync(profile, { recursive: true, force: true });
 console.log(`1..${n}`);

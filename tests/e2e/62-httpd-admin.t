@@ -4,7 +4,7 @@
 # updates against a release feed, TLS certificate upload.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/httpd.sh"
-plan 46
+plan 47
 mkdir -p "$NP_HOME/etc/secrets" "$NP_HOME/log/np-recv" "$NP_HOME/log/np-stable"
 printf 'SUPER-SECRET-KEY' > "$NP_HOME/etc/secrets/cloud.api_key"
 cat > "$NP_HOME/log/np-recv/current" <<'EOF2'
@@ -12,7 +12,7 @@ cat > "$NP_HOME/log/np-recv/current" <<'EOF2'
 2026-11-27T10:00:01.000000000  np-recv: warning: 11111111-1111-4111-8111-111111111111 association rejected reason=aet
 EOF2
 cat > "$NP_HOME/log/np-stable/current" <<'EOF2'
-2026-11-27T10:00:02.000000000  np-stable: error: 22222222-2222-4222-8222-222222222222 unable to move study
+2026-11-27 10:00:02.000000000  np-stable: error: 22222222-2222-4222-8222-222222222222 unable to move study
 EOF2
 feed=$(free_port)
 mkdir -p "$T/feed" && echo '{"version":"9.9.9","notes":"big release"}' > "$T/feed/release.json"
@@ -44,6 +44,8 @@ is "$(req GET '/api/logs?level=warning')" 200 "filter by level"
 is "$(jq '.items | length' "$T/body")" 2 "... warning and worse"
 req GET '/api/logs?service=np-recv&q=REJECTED' >/dev/null
 is "$(jget "$T/body" items.0.id)" 11111111-1111-4111-8111-111111111111 "search is case-insensitive, with the study id parsed"
+req GET '/api/logs?service=np-stable' >/dev/null
+is "$(jq -r '.items[0] | .ts + " " + .level' "$T/body")" "2026-11-27T10:00:02.000000000 error" "s6-log's ISO 8601 timestamp (T directive) and the level are parsed"
 is "$(req GET '/api/logs?service=../etc')" 400 "bad service name refused"
 is "$(req GET '/api/logs/download?format=csv')" 200 "CSV download"
 like "$(head -1 "$T/body")" '^ts,service,level,id,message' "... with a header"

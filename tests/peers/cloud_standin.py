@@ -21,6 +21,7 @@ Faults (command line or POST /_control with a JSON object, merged):
   fail_analysis 1   orders started from now on fail
   steps N           checkStatus polls before an order finishes (default 2)
   discard 1         do not keep PUT bodies (benchmarks)
+  password PW       the service password changes to PW (v2 token requests)
 GET /_state returns counters as JSON.
 
 Usage: cloud_standin.py --port P --state DIR [--api-key K] [--tls-cert C --tls-key K]
@@ -135,7 +136,7 @@ class State:
         self.faults = {"fail_5xx": 0, "drop_put": 0, "slow_ms": 0, "fail_analysis": 0, "steps": 2, "discard": 0,
                        "expire_in": 0}
         self.counts = {"requests": 0, "puts": 0, "put_bytes": 0, "connects": 0, "completes": 0, "new_orders": 0,
-                       "dropped": 0, "errors_5xx": 0}
+                       "dropped": 0, "errors_5xx": 0, "token_refused": 0}
         self.logf = open(os.path.join(self.dir, "requests.jsonl"), "a")
 
     def log(self, rec):
@@ -236,6 +237,11 @@ class Handler(BaseHTTPRequestHandler):
                 self.S.faults.update(json.loads(self.body() or b"{}"))
             except ValueError:
                 return self.error(400, "bad control")
+            # A password change at the cloud (the web portal's "Forgot your
+            # password?"): tokens are requested with the new one from now on.
+            pw = self.S.faults.pop("password", None)
+            if pw is not None:
+                self.S.args.password = str(pw)
             if self.S.faults.pop("expire_sessions", 0):
                 with self.S.lock:
                     self.S.conns.clear()
@@ -452,6 +458,8 @@ class Handler(BaseHTTPRequestHandler):
             want = "Basic " + base64.b64encode(("%s:%s" % (S.args.user, S.args.password)).encode()).decode()
             S.log({"api": "v2", "call": p})
             if a != want:
+                with S.lock:
+                    S.counts["token_refused"] += 1
                 return self.error(401, "Invalid service user or password.")
             tok = uuid.uuid4().hex + uuid.uuid4().hex
             with S.lock:

@@ -47,9 +47,15 @@ setAuto();
 
 document.getElementById('upload-btn').addEventListener('click', () => openUpload(ctx, refresh));
 document.getElementById('logout-btn').addEventListener('click', async () => {
-  try { await post('/api/auth/logout'); } catch (_) { /* session may be gone already */ }
+  let r = null;
+  try { r = await post('/api/auth/logout'); } catch (_) { /* session may be gone already */ }
   ctx.session = null;
-  showLogin();
+  // A SAML session also ends at the IdP (Single Logout), which sends the
+  // browser back to the agent.
+  if (r && r.redirect) { location.assign(r.redirect); return; }
+  let methods;
+  try { methods = (await get('/api/auth/session')).methods; } catch (_) { /* keep the default */ }
+  showLogin(methods);
 });
 window.addEventListener('np-unauthorized', () => {
   if (ctx.session) toast('Your session has ended. Please sign in again.', 'error');
@@ -75,7 +81,7 @@ function showLogin(methods = ['password']) {
       }
     },
   }, h('label', { for: 'password' }, 'Service password', pw), h('button', { type: 'submit', class: 'primary' }, 'Sign in'), err);
-  const sso = h('a', { class: 'button', href: '/api/saml/login?relay=' + encodeURIComponent(location.hash || '#/studies') }, 'Sign in with SSO');
+  const sso = h('a', { class: 'button', href: '/api/saml/login?relay=' + encodeURIComponent('/' + (location.hash || '#/studies')) }, 'Sign in with SSO');
   clear(view, h('div', { class: 'login panel' }, h('h1', {}, 'Neuropacs Agent'),
     methods.includes('password') ? form : null, methods.includes('saml') ? sso : null));
   if (methods.includes('password')) pw.focus();

@@ -2,6 +2,7 @@
 // Groups: list, details, reports, creation (same products rule) and group upload.
 import { get, post, del, upload } from '../api.js';
 import { h, clear, toast, showError, openDialog, confirmDialog, badge, fmtDate, download } from '../ui.js';
+import { statusLabel } from './studies.js';
 
 export const title = 'Groups';
 let tbody, ctxRef;
@@ -35,14 +36,18 @@ export async function refresh() {
 
 async function details(name) {
   const g = await get(`/api/groups/${encodeURIComponent(name)}`);
-  const grp = g.group || g;
-  const members = g.studies || g.members || [];
+  const members = g.members || [];
   openDialog('Group ' + name, [
-    h('dl', { class: 'kv' }, h('dt', {}, 'Products'), h('dd', {}, (grp.products || []).join(', ')),
-      h('dt', {}, 'Description'), h('dd', {}, grp.description || '—'), h('dt', {}, 'Completed'), h('dd', {}, grp.completed_at ? fmtDate(grp.completed_at) : 'No')),
-    h('table', {}, h('thead', {}, h('tr', {}, ['Neuropacs UID', 'State', 'QC', 'Order status', 'Created'].map((c) => h('th', {}, c)))),
-      h('tbody', {}, members.map((m) => h('tr', {}, h('td', { class: 'mono' }, m.npuid), h('td', {}, badge(m.state)), h('td', {}, m.qc_result || '—'),
-        h('td', {}, m.order_status || '—'), h('td', {}, fmtDate(m.created_at)))))),
+    h('dl', { class: 'kv' }, h('dt', {}, 'Products'), h('dd', {}, (g.products || []).join(', ')),
+      h('dt', {}, 'Description'), h('dd', {}, g.description || '—'),
+      h('dt', {}, 'Studies'), h('dd', {}, `${g.studies ?? members.length} (${g.terminal ?? 0} finished)`),
+      h('dt', {}, 'Completed'), h('dd', {}, g.completed_at ? fmtDate(g.completed_at) : 'No'),
+      h('dt', {}, 'Report sent'), h('dd', {}, fmtDate(g.report_sent_at))),
+    members.length
+      ? h('table', { id: 'group-members' }, h('thead', {}, h('tr', {}, ['Neuropacs UID', 'State', 'Order', 'Received'].map((c) => h('th', {}, c)))),
+        h('tbody', {}, members.map((m) => h('tr', { dataset: { npuid: m.npuid } }, h('td', { class: 'mono' }, m.npuid), h('td', {}, badge(statusLabel(m), m.state)),
+          h('td', { class: 'mono' }, m.order_id || '—'), h('td', {}, fmtDate(m.created_at))))))
+      : h('p', { class: 'muted' }, 'No study in this group yet.'),
   ], [
     { label: 'Download Report', closes: false, onClick: () => download(`/api/groups/${encodeURIComponent(name)}/report`) },
     ...(ctxRef.isAdmin ? [{ label: 'Send Report', primary: true, onClick: async () => {
@@ -87,12 +92,13 @@ async function uploadGroup() {
   const g = await get('/api/groups');
   const sel = h('select', { id: 'group-upload-group' }, (g.items || []).map((x) => h('option', { value: x.name }, x.name)));
   const files = h('input', { type: 'file', id: 'group-upload-files', webkitdirectory: true, multiple: true });
-  const bar = h('progress', { max: 1, value: 0, hidden: true });
+  const bar = h('progress', { id: 'group-upload-progress', max: 100, value: 0, hidden: true });
+  const pct = h('span', { id: 'group-upload-percent', 'aria-live': 'polite' });
   openDialog('Upload New Group', [
     h('p', {}, 'Select a folder that holds one ZIP archive per study. Each ZIP holds a DICOM study (with an optional JSON sidecar) or a NIfTI file with matching .bvec, .bval and JSON sidecar.'),
     h('div', { class: 'form-grid' }, h('label', {}, 'Group', sel), h('label', {}, 'Folder of ZIPs', files)),
-    bar,
-  ], [{ label: 'Upload', primary: true, onClick: async () => {
+    bar, pct,
+  ], [{ label: 'Upload', primary: true, closes: false, onClick: async () => {
     const zips = [...files.files].filter((f) => f.name.toLowerCase().endsWith('.zip'));
     if (!zips.length) throw new Error('The folder has no ZIP archive.');
     const form = new FormData();
@@ -100,8 +106,10 @@ async function uploadGroup() {
     form.append('group', sel.value);
     for (const f of zips) form.append('files', f, f.name);
     bar.hidden = false;
-    const r = await upload('/api/uploads', form, (x) => { bar.value = x; });
-    toast(`Uploaded ${(r && r.npuids ? r.npuids.length : zips.length)} studies into ${sel.value}.`);
+    const r = await upload('/api/uploads', form, (x) => { bar.value = Math.round(x * 100); pct.textContent = Math.round(x * 100) + '%'; });
+    const n = r && r.npuids ? r.npuids.length : zips.length;
+    pct.textContent = `100% · ${n} ${n === 1 ? 'study' : 'studies'} uploaded into ${sel.value}`;
+    toast(`Uploaded ${n} ${n === 1 ? 'study' : 'studies'} into ${sel.value}.`);
     await refresh();
   } }]);
 }

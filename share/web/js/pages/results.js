@@ -54,10 +54,11 @@ async function manage(r) {
   const d = r.deliveries || {};
   const dests = d.destinations || [];
   const body = [
-    dests.length ? h('table', {}, h('thead', {}, h('tr', {}, ['#', 'Destination', 'State', 'Attempts', 'Last error', ''].map((c) => h('th', {}, c)))),
+    dests.length ? h('table', {}, h('thead', {}, h('tr', {}, ['#', 'Destination', 'State', 'Attempts', 'Last attempt', 'Last error', ''].map((c) => h('th', {}, c)))),
       h('tbody', {}, dests.map((x, i) => h('tr', {},
-        h('td', {}, String(x.index ?? i)), h('td', {}, x.name || x.type || ''), h('td', {}, badge(x.state || x.status || '—')),
-        h('td', {}, String(x.attempts ?? '')), h('td', {}, x.error || x.last_error || ''),
+        h('td', {}, String((x.index ?? i) + 1)), h('td', {}, [x.name || x.type || '', x.name ? h('div', { class: 'help' }, x.type) : null]),
+        h('td', {}, badge(x.state || x.status || '—')),
+        h('td', {}, String(x.attempts ?? '')), h('td', {}, fmtDate(x.sent_at || x.last_attempt_at)), h('td', {}, x.error || x.last_error || ''),
         h('td', {}, ctxRef.isAdmin ? h('button', { type: 'button', onclick: () => resend(r, x.index ?? i).catch(showError) }, 'Re-send') : null)))))
       : h('p', { class: 'muted' }, 'No delivery has been attempted for this study.'),
     ctxRef.isAdmin ? null : h('p', { class: 'help' }, 'Only admins can deliver results by hand.'),
@@ -66,7 +67,7 @@ async function manage(r) {
 }
 
 async function resend(r, dest) {
-  const res = await post(`/api/results/${r.npuid}/resend` + qs({ dest }));
+  const res = await post(`/api/results/${r.npuid}/resend` + qs({ destination: dest }));
   toast(res && res.message ? res.message : 'Delivery started.');
   await refresh();
 }

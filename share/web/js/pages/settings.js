@@ -3,7 +3,7 @@
 // setting needs no new UI code. Secrets show as "********" and are kept
 // unless replaced.
 import { get, post, put } from '../api.js';
-import { h, clear, toast, showError, openDialog } from '../ui.js';
+import { h, clear, toast, showError, openDialog, fmtDate } from '../ui.js';
 
 export const title = 'Settings';
 let schema, form, errBox;
@@ -148,24 +148,36 @@ function tlsDialog() {
   const cert = h('textarea', { id: 'tls-cert', rows: 6, placeholder: '-----BEGIN CERTIFICATE-----' });
   const key = h('textarea', { id: 'tls-key', rows: 6, placeholder: '-----BEGIN PRIVATE KEY-----' });
   const ca = h('textarea', { id: 'tls-ca', rows: 4 });
-  const fileInto = (ta) => h('input', { type: 'file', accept: '.pem,.crt,.key', onchange: async (e) => { ta.value = await e.target.files[0].text(); } });
+  const fileInto = (ta, id) => h('input', { type: 'file', id, 'aria-label': 'Read from a file', accept: '.pem,.crt,.cer,.key', onchange: async (e) => { if (e.target.files[0]) ta.value = await e.target.files[0].text(); } });
+  const err = h('p', { class: 'error', role: 'alert', id: 'tls-error' });
   openDialog('Upload TLS certificate', [
-    h('label', {}, 'TLS Certificate (PEM)', fileInto(cert), cert),
-    h('label', {}, 'TLS Private Key (PEM)', fileInto(key), key),
-    h('label', {}, 'CA Certificate (PEM, optional)', fileInto(ca), ca),
+    h('label', {}, 'TLS Certificate (PEM)', fileInto(cert, 'tls-cert-file'), cert),
+    h('label', {}, 'TLS Private Key (PEM)', fileInto(key, 'tls-key-file'), key),
+    h('label', {}, 'CA Certificate (PEM, optional)', fileInto(ca, 'tls-ca-file'), ca),
     h('p', { class: 'help' }, 'The key must match the certificate and the chain must verify; the current certificate stays active otherwise.'),
+    err,
   ], [{ label: 'Upload', primary: true, onClick: async () => {
-    await post('/api/tls/certificate', { certificate: cert.value, private_key: key.value, ca_certificate: ca.value || undefined });
-    toast('TLS certificate installed.');
+    err.textContent = '';
+    try {
+      const r = await post('/api/tls/certificate', { certificate: cert.value, private_key: key.value, ca_certificate: ca.value || undefined });
+      const c = r.certificate || {};
+      toast(`TLS certificate installed: ${c.subject || 'certificate'}, valid until ${fmtDate(c.not_after)}` +
+        (r.active ? '.' : ' (used once TLS is enabled in the TLS settings).'));
+    } catch (e) {
+      // Shown in the dialog, which stays open so the files can be corrected.
+      err.textContent = e.message;
+      return false;
+    }
   } }]);
 }
 
 async function updates() {
   const r = await get('/api/updates');
-  openDialog('Updates', [
-    h('p', {}, `Running version ${r.current}. ` + (r.latest ? `Latest release ${r.latest}.` : 'No release information available.')),
-    r.update_available ? h('p', {}, 'An update is available. ', r.instructions || 'See the README for how to update the container or the package.') : h('p', {}, r.message || 'This agent is up to date.'),
-  ]);
+  openDialog('Updates', h('div', { id: 'updates' },
+    h('p', {}, `Running version ${r.current}. ` + (r.latest ? `Latest release ${r.latest}.` : r.message ? r.message + '.' : 'No release information available.')),
+    r.update_available ? [h('p', {}, h('strong', {}, 'An update is available.')), r.notes ? h('p', {}, 'Release notes: ', r.notes) : null,
+      h('p', { class: 'help' }, 'How to update: ', r.how_to_update || 'see np-httpd(8).')]
+      : r.latest ? h('p', {}, 'This agent is up to date.') : null));
 }
 
 export async function render(view) {

@@ -66,12 +66,18 @@ export async function refresh() {
   const data = await get('/api/studies' + qs(q));
   const rows = (data.items || []).map(row);
   clear(tbody, rows.length ? rows : h('tr', {}, h('td', { colspan: 9, class: 'muted' }, 'No studies match.')));
-  const total = data.total ?? rows.length;
-  const pages = Math.max(1, Math.ceil(total / st.size));
+  // The list may come with a total, or (cheaper on a large index) only with
+  // has_more / next_cursor: the pager works with either.
+  // Past 1000 studies after the page the total is only a lower bound (total_exact false).
+  const total = typeof data.total === 'number' ? data.total : null;
+  const plus = data.total_exact === false ? '+' : '';
+  const more = data.has_more !== undefined ? !!data.has_more
+    : total !== null ? st.page * st.size < total : !!data.next_cursor || rows.length === st.size;
+  const info = total !== null ? `Page ${st.page} of ${Math.max(1, Math.ceil(total / st.size))}${plus} · ${total}${plus} studies` : `Page ${st.page}`;
   clear(pager,
     h('button', { type: 'button', disabled: st.page <= 1, onclick: () => { st.page--; refresh().catch(showError); } }, 'Previous'),
-    h('span', { id: 'page-info' }, `Page ${st.page} of ${pages} · ${total} studies`),
-    h('button', { type: 'button', disabled: st.page >= pages, onclick: () => { st.page++; refresh().catch(showError); } }, 'Next'));
+    h('span', { id: 'page-info' }, info),
+    h('button', { type: 'button', disabled: !more, onclick: () => { st.page++; refresh().catch(showError); } }, 'Next'));
 }
 
 function name(s) {
@@ -105,7 +111,15 @@ function row(s) {
 
 async function checkStatus(s) {
   const r = await get(`/api/studies/${s.npuid}/status`);
-  openDialog('Order status', h('dl', { class: 'kv' }, Object.entries(r).map(([k, v]) => [h('dt', {}, k), h('dd', {}, typeof v === 'object' ? JSON.stringify(v) : String(v))])));
+  const o = r.order || {};
+  const pct = Number(o.progress) || 0;
+  const kv = [['Neuropacs UID', r.npuid], ['Agent state', LABEL[r.state] || r.state], ['Order ID', o.order_id],
+    ['Order status', o.status], ['Products', (o.jobs_started || []).join(', ')], ['Information', o.info],
+    ['Uploaded', fmtDate(o.created_at)], ['Last update', fmtDate(o.updated_at)]];
+  openDialog('Order status', [
+    h('dl', { class: 'kv', id: 'order-status' }, kv.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v || '—')])),
+    h('label', {}, `Progress ${pct}%`, h('progress', { max: 100, value: pct })),
+  ]);
   refresh().catch(() => {});
 }
 
