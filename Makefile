@@ -2,6 +2,7 @@
 #   make            build build/lib/libnp.a, build/bin/*, build/sbin/*
 #   make check      install test peers, build (plain + ASan/UBSan), run every test with prove
 #   make run        install packages, build, start the supervised agent on ./var
+#   make demo       the same on ./var-demo with the cloud stand-in (synthetic results, marked DEMO)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make lint       mandoc -Tlint, clang-format check, cppcheck
 #   make clean
@@ -9,6 +10,7 @@
 PREFIX  ?= /usr/local
 DESTDIR ?=
 NP_HOME ?= $(CURDIR)/var
+DEMO_HOME ?= $(CURDIR)/var-demo
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 PKGS    := jansson sqlite3 libcurl openssl zlib libarchive libxml-2.0 xmlsec1-openssl cairo libcrypt
@@ -68,7 +70,7 @@ $(B)/vendor/node_modules/swagger-ui-dist/package.json: package.json package-lock
 
 # ---- Debian packages: listed once in deps/*.txt, installed when missing ----
 deps: deps-build deps-run deps-test
-deps-build deps-run deps-test: deps-%:
+deps-build deps-run deps-test deps-demo: deps-%:
 	@sh tests/lib/apt-ensure.sh deps/$*.txt
 
 # ---- shipped defaults and schema, embedded in libnp ----
@@ -169,6 +171,9 @@ check: deps-build deps-run deps-test
 # ---- run the appliance ----
 run: deps-build deps-run all
 	NP_HOME=$(NP_HOME) sh sbin/np-run.sh
+# A separate home, so the demo's synthetic results never mix with real ones.
+demo: deps-build deps-run deps-demo all
+	NP_HOME=$(DEMO_HOME) sh sbin/np-run.sh --demo
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/neuropacs \

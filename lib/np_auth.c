@@ -178,12 +178,12 @@ int np_auth_resolve(struct np_req *r)
 			       -1, &st, NULL) != SQLITE_OK)
 		return 0;
 	sqlite3_bind_text(st, 1, sid, -1, SQLITE_TRANSIENT);
-	double now = np_now();
+	double now = np_now(), last = 0;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const char *actor = (const char *)sqlite3_column_text(st, 0);
 		const char *role = (const char *)sqlite3_column_text(st, 1);
 		const char *method = (const char *)sqlite3_column_text(st, 2);
-		double last = sqlite3_column_double(st, 3);
+		last = sqlite3_column_double(st, 3);
 		const char *epoch = (const char *)sqlite3_column_text(st, 4);
 		char cur[17];
 		np_auth_saml_epoch(r, cur);
@@ -195,6 +195,10 @@ int np_auth_resolve(struct np_req *r)
 		}
 	}
 	sqlite3_finalize(st);
+	/* Even an UPDATE that changes nothing takes the database's write lock:
+	 * every request of every worker would queue on it. */
+	if (r->sid[0] && last >= now - 30)
+		return 0;
 	const char *sql = r->sid[0] ? "UPDATE sessions SET last_seen = ?2 WHERE id = ?1 AND last_seen < ?2 - 30"
 				    : "DELETE FROM sessions WHERE id = ?1";
 	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) == SQLITE_OK) {

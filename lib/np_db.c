@@ -56,6 +56,36 @@ static const char *const migrations[] = {
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     " WHEN old.ts >= ifnull((SELECT value FROM kv WHERE key = 'audit_purge_before'), '')"
     " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;",
+    /* 3 (httpd, /api/studies over 100k studies): the list indexes end in
+     * npuid, the sort's tie-break, so a page (and an OFFSET) walks one index
+     * with no sort; state and QC together have their own. The search box
+     * uses a trigram full-text index (substring match, case-insensitive)
+     * kept by triggers. The insert trigger replaces: a REPLACE into studies
+     * without recursive triggers leaves the old row's entry behind, and its
+     * rowid may come back. A stale entry names a rowid that is gone, so the
+     * join drops it. */
+    "DROP INDEX studies_state; DROP INDEX studies_created; DROP INDEX studies_group; DROP INDEX studies_qc;"
+    "CREATE INDEX studies_state ON studies(state, created_at, npuid);"
+    "CREATE INDEX studies_created ON studies(created_at, npuid);"
+    "CREATE INDEX studies_group ON studies(group_name, created_at, npuid);"
+    "CREATE INDEX studies_qc ON studies(qc_result, created_at, npuid);"
+    "CREATE INDEX studies_state_qc ON studies(state, qc_result, created_at, npuid);"
+    "CREATE VIRTUAL TABLE studies_fts USING fts5(npuid, order_id, group_name, study_name, accession,"
+    " patient_name, patient_id, tokenize = 'trigram');"
+    "INSERT INTO studies_fts (rowid, npuid, order_id, group_name, study_name, accession, patient_name, patient_id)"
+    " SELECT rowid, npuid, order_id, group_name, study_name, accession, patient_name, patient_id FROM studies;"
+    "CREATE TRIGGER studies_fts_insert AFTER INSERT ON studies BEGIN"
+    " INSERT OR REPLACE INTO studies_fts (rowid, npuid, order_id, group_name, study_name, accession, patient_name,"
+    " patient_id) VALUES (new.rowid, new.npuid, new.order_id, new.group_name, new.study_name, new.accession,"
+    " new.patient_name, new.patient_id); END;"
+    "CREATE TRIGGER studies_fts_delete AFTER DELETE ON studies BEGIN"
+    " DELETE FROM studies_fts WHERE rowid = old.rowid; END;"
+    "CREATE TRIGGER studies_fts_update AFTER UPDATE OF npuid, order_id, group_name, study_name, accession,"
+    " patient_name, patient_id ON studies BEGIN"
+    " DELETE FROM studies_fts WHERE rowid = old.rowid;"
+    " INSERT OR REPLACE INTO studies_fts (rowid, npuid, order_id, group_name, study_name, accession, patient_name,"
+    " patient_id) VALUES (new.rowid, new.npuid, new.order_id, new.group_name, new.study_name, new.accession,"
+    " new.patient_name, new.patient_id); END;",
 };
 
 int np_db_exec(struct np_db *db, const char *sql, struct np_err *err)
@@ -199,16 +229,24 @@ int np_db_study_put(struct np_db *db, const char *npuid, const char *state, json
 {
 	sqlite3_stmt *st =
 	    prep(db,
-		 "INSERT OR REPLACE INTO studies (npuid, state, source, format, study_uid, study_name,"
+		 "INSERT INTO studies (npuid, state, source, format, study_uid, study_name,"
 		 " accession, patient_name, patient_id, patient_age, patient_sex, study_date,"
 		 " study_description, modalities, calling_ae, group_name, products, instances, series, bytes,"
-		 " stable, linked_npuid, flags, created_at, updated_at, stable_at, qc_result, order_id,"
-		 " order_status, order_progress)"
+		 " stable, linked_npuid, flags, created_at, updated_at, stable_at)"
 		 " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,"
-		 "?24,?25,?26,"
-		 " (SELECT qc_result FROM studies WHERE npuid=?1), (SELECT order_id FROM studies WHERE npuid=?1),"
-		 " (SELECT order_status FROM studies WHERE npuid=?1),"
-		 " (SELECT order_progress FROM studies WHERE npuid=?1))",
+		 "?24,?25,?26)"
+		 /* An upsert, not a REPLACE: the row keeps its rowid (the update
+		  * trigger keeps the search index right) and the columns the
+		  * pipeline sets later (qc_result, order_*) keep their values. */
+		 " ON CONFLICT (npuid) DO UPDATE SET state=excluded.state, source=excluded.source,"
+		 " format=excluded.format, study_uid=excluded.study_uid, study_name=excluded.study_name,"
+		 " accession=excluded.accession, patient_name=excluded.patient_name, patient_id=excluded.patient_id,"
+		 " patient_age=excluded.patient_age, patient_sex=excluded.patient_sex, study_date=excluded.study_date,"
+		 " study_description=excluded.study_description, modalities=excluded.modalities,"
+		 " calling_ae=excluded.calling_ae, group_name=excluded.group_name, products=excluded.products,"
+		 " instances=excluded.instances, series=excluded.series, bytes=excluded.bytes, stable=excluded.stable,"
+		 " linked_npuid=excluded.linked_npuid, flags=excluded.flags, created_at=excluded.created_at,"
+		 " updated_at=excluded.updated_at, stable_at=excluded.stable_at",
 		 err);
 	if (!st)
 		return -1;

@@ -196,20 +196,70 @@ json_t *np__body_json(struct np_req *r)
 	return v;
 }
 
+/* A worker thread's connection and its last prepared statements: a
+ * listing is a handful of distinct SQL texts, asked again and again. */
+#define STMT_CACHE 16
+struct tdb {
+	struct np_db *db;
+	sqlite3_stmt *st[STMT_CACHE];
+	unsigned long used[STMT_CACHE], tick;
+};
+
 static void db_destroy(void *p)
 {
-	np_db_close(p);
+	struct tdb *t = p;
+	for (int i = 0; i < STMT_CACHE; i++)
+		sqlite3_finalize(t->st[i]);
+	np_db_close(t->db);
+	free(t);
 }
 
 struct np_db *np__db(struct np_httpd *h, struct np_err *err)
 {
-	struct np_db *db = pthread_getspecific(h->dbkey);
-	if (db)
-		return db;
-	db = np_db_open(h->home, err);
-	if (db)
-		pthread_setspecific(h->dbkey, db);
-	return db;
+	struct tdb *t = pthread_getspecific(h->dbkey);
+	if (t)
+		return t->db;
+	t = calloc(1, sizeof *t);
+	if (!t) {
+		np_err_sys(err, ENOMEM, "unable to open the database");
+		return NULL;
+	}
+	t->db = np_db_open(h->home, err);
+	if (!t->db) {
+		free(t);
+		return NULL;
+	}
+	/* Readers map the file instead of copying pages into each thread's
+	 * own cache; the mapping is shared by the kernel's page cache. */
+	sqlite3_exec(t->db->h, "PRAGMA mmap_size = 268435456", NULL, NULL, NULL);
+	pthread_setspecific(h->dbkey, t);
+	return t->db;
+}
+
+sqlite3_stmt *np__db_stmt(struct np_httpd *h, const char *sql)
+{
+	struct np_err err = {0};
+	if (!np__db(h, &err))
+		return NULL;
+	struct tdb *t = pthread_getspecific(h->dbkey);
+	int lru = 0;
+	for (int i = 0; i < STMT_CACHE; i++) {
+		if (t->st[i] && !strcmp(sqlite3_sql(t->st[i]), sql)) {
+			t->used[i] = ++t->tick;
+			sqlite3_reset(t->st[i]);
+			sqlite3_clear_bindings(t->st[i]);
+			return t->st[i];
+		}
+		if (t->used[i] < t->used[lru])
+			lru = i;
+	}
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v3(t->db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_finalize(t->st[lru]);
+	t->st[lru] = st;
+	t->used[lru] = ++t->tick;
+	return st;
 }
 
 void np__audit(struct np_req *r, const char *action, const char *npuid, const char *detail, const char *outcome)

@@ -241,6 +241,8 @@ int np_h_status(struct np_req *r)
 	char now[32];
 	np_time_iso(now);
 	json_object_set_new(o, "now", json_string(now));
+	/* The UI shows a DEMO banner: results come from the synthetic stand-in. */
+	json_object_set_new(o, "demo", json_boolean(np_config_bool(&r->cfg, "cloud.demo")));
 	return np__reply_json(r, 200, o);
 }
 
@@ -364,7 +366,194 @@ static json_t *study_row(sqlite3_stmt *st, int reveal)
 	return o;
 }
 
-static void bind_all(sqlite3_stmt *st, const char *binds[8], int n)
+/* The listing writes its JSON text straight from the rows: a jansson tree
+ * of 50 rows x 29 fields cost more than the query. Same text as
+ * study_row + json_dumps(JSON_COMPACT). */
+struct jbuf {
+	char *p;
+	size_t n, cap;
+	int oom;
+};
+
+static void jb_put(struct jbuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 16384;
+		while (cap < b->n + n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+	b->p[b->n] = 0;
+}
+
+static void jb_str(struct jbuf *b, const char *s)
+{
+	jb_put(b, s, strlen(s));
+}
+
+/* 1 when s[0..n) is UTF-8 as jansson takes it (no overlong forms, no
+ * surrogates, nothing past U+10FFFF). */
+static int utf8_ok(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i], cp;
+		size_t len;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xC2 && c <= 0xDF) {
+			len = 2;
+			cp = c & 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			len = 3;
+			cp = c & 0x0F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			len = 4;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (i + len > n)
+			return 0;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3F);
+		}
+		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+/* A JSON string; text that is not UTF-8 becomes "" (as col_json does). */
+static void jb_jstr(struct jbuf *b, const unsigned char *s, size_t n)
+{
+	if (!utf8_ok(s, n))
+		n = 0;
+	jb_put(b, "\"", 1);
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		jb_put(b, (const char *)s + run, i - run);
+		run = i + 1;
+		char e[8];
+		switch (c) {
+		case '"':
+		case '\\':
+			e[0] = '\\', e[1] = (char)c, e[2] = 0;
+			break;
+		case '\b':
+			strcpy(e, "\\b");
+			break;
+		case '\f':
+			strcpy(e, "\\f");
+			break;
+		case '\n':
+			strcpy(e, "\\n");
+			break;
+		case '\r':
+			strcpy(e, "\\r");
+			break;
+		case '\t':
+			strcpy(e, "\\t");
+			break;
+		default:
+			snprintf(e, sizeof e, "\\u%04X", c);
+			break;
+		}
+		jb_str(b, e);
+	}
+	jb_put(b, (const char *)s + run, n - run);
+	jb_put(b, "\"", 1);
+}
+
+/* Any JSON value through jansson (the rare cases: reals, JSON columns). */
+static void jb_json(struct jbuf *b, json_t *v)
+{
+	char *t = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	if (!t)
+		b->oom = 1;
+	else
+		jb_str(b, t);
+	free(t);
+	json_decref(v);
+}
+
+#define NCOLS (sizeof study_keys / sizeof study_keys[0] - 1)
+enum col_kind { COL_PLAIN, COL_PHI, COL_JSON, COL_BOOL };
+static enum col_kind col_kind[NCOLS];
+static char col_key[NCOLS][24]; /* "\"key\":" */
+static pthread_once_t cols_once = PTHREAD_ONCE_INIT;
+
+static void cols_init(void)
+{
+	for (size_t i = 0; i < NCOLS; i++) {
+		const char *k = study_keys[i];
+		if (phi_col(k))
+			col_kind[i] = COL_PHI;
+		else if (!strcmp(k, "products") || !strcmp(k, "flags") || !strcmp(k, "modalities"))
+			col_kind[i] = COL_JSON;
+		else if (!strcmp(k, "stable"))
+			col_kind[i] = COL_BOOL;
+		else
+			col_kind[i] = COL_PLAIN;
+		snprintf(col_key[i], sizeof col_key[i], "\"%s\":", k);
+	}
+}
+
+static void study_row_text(struct jbuf *b, sqlite3_stmt *st, int reveal)
+{
+	pthread_once(&cols_once, cols_init);
+	jb_put(b, "{", 1);
+	for (size_t i = 0; i < NCOLS; i++) {
+		if (i)
+			jb_put(b, ",", 1);
+		jb_str(b, col_key[i]);
+		int t = sqlite3_column_type(st, i);
+		const unsigned char *txt = NULL;
+		if (col_kind[i] == COL_BOOL) {
+			jb_str(b, t == SQLITE_INTEGER && sqlite3_column_int64(st, i) ? "true" : "false");
+		} else if (t == SQLITE_NULL) {
+			jb_str(b, "null");
+		} else if (col_kind[i] == COL_PHI && !reveal) {
+			jb_str(b, "\"[Redacted]\"");
+		} else if (t == SQLITE_INTEGER) {
+			char num[32];
+			snprintf(num, sizeof num, "%lld", (long long)sqlite3_column_int64(st, i));
+			jb_str(b, num);
+		} else if (t == SQLITE_FLOAT) {
+			jb_json(b, json_real(sqlite3_column_double(st, i)));
+		} else {
+			txt = sqlite3_column_text(st, i);
+			size_t n = txt ? (size_t)sqlite3_column_bytes(st, i) : 0;
+			json_t *v = txt && col_kind[i] == COL_JSON
+					? json_loadb((const char *)txt, n, JSON_DECODE_ANY, NULL)
+					: NULL;
+			if (v)
+				jb_json(b, v);
+			else
+				jb_jstr(b, txt ? txt : (const unsigned char *)"", n);
+		}
+	}
+	jb_put(b, "}", 1);
+}
+
+static void bind_all(sqlite3_stmt *st, const char *const binds[8], int n)
 {
 	for (int i = 0; i < n; i++)
 		sqlite3_bind_text(st, i + 1, binds[i], -1, SQLITE_STATIC);
@@ -373,6 +562,7 @@ static void bind_all(sqlite3_stmt *st, const char *binds[8], int n)
 int np_h_studies(struct np_req *r)
 {
 	struct np_studies_q q;
+	struct np_studies_sql s;
 	char msg[200];
 	if (np_studies_q_parse(r->query, &q, msg, sizeof msg) < 0)
 		return bad_param(r, msg);
@@ -381,45 +571,93 @@ int np_h_studies(struct np_req *r)
 	struct np_db *db = req_db(r);
 	if (!db)
 		return 503;
-	char where[2400], sql[4096];
-	const char *binds[8];
-	int nb = 0;
-	if (np_studies_q_where(&q, q.reveal, where, sizeof where, binds, &nb) < 0)
+	if (np_studies_sql(&q, q.reveal, STUDY_COLS, &s) < 0)
 		return bad_param(r, "query too complex");
-	const char *col = np_studies_q_order(&q);
-	snprintf(sql, sizeof sql, "SELECT %s FROM studies%s ORDER BY %s %s, npuid %s LIMIT %ld OFFSET %ld", STUDY_COLS,
-		 where, col, q.desc ? "DESC" : "ASC", q.desc ? "DESC" : "ASC", q.size,
-		 q.cursor[0] ? 0L : (q.page - 1) * q.size);
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+	sqlite3_stmt *st = np__db_stmt(r->srv, s.page);
+	if (!st)
 		return np__reply_error(r, 500, "internal", "database error: %s", sqlite3_errmsg(db->h));
-	bind_all(st, binds, nb);
-	json_t *items = json_array();
+	bind_all(st, s.binds, s.nbind);
+	struct jbuf b = {0};
 	char last[160] = "";
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_array_append_new(items, study_row(st, q.reveal));
+	long n = 0;
+	int more = 0, rc;
+	jb_str(&b, "{\"items\":[");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == q.size) {
+			more = 1;
+			break;
+		}
+		if (n++)
+			jb_put(&b, ",", 1);
+		study_row_text(&b, st, q.reveal);
 		snprintf(last, sizeof last, "%s|%s",
 			 sqlite3_column_text(st, 26) ? (const char *)sqlite3_column_text(st, 26) : "",
 			 (const char *)sqlite3_column_text(st, 0));
 	}
-	sqlite3_finalize(st);
-	json_t *o = json_pack("{s:o,s:I,s:I}", "items", items, "page", (json_int_t)q.page, "size", (json_int_t)q.size);
-	if (!q.cursor[0]) {
-		/* The count skips the keyset condition: it is the size of the filtered set. */
-		snprintf(sql, sizeof sql, "SELECT count(*) FROM studies%s", where);
-		if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) == SQLITE_OK) {
-			bind_all(st, binds, nb);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				json_object_set_new(o, "total", json_integer(sqlite3_column_int64(st, 0)));
-			sqlite3_finalize(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		free(b.p);
+		return np__reply_error(r, 503, "unavailable", "database error: %s", sqlite3_errmsg(db->h));
+	}
+	json_t *o =
+	    json_pack("{s:I,s:I,s:b}", "page", (json_int_t)q.page, "size", (json_int_t)q.size, "has_more", more);
+	/* The total of the filtered set (not with a cursor: the keyset
+	 * condition is in the WHERE). A last page tells it for free; else it is
+	 * counted up to count_limit and, past that, only a lower bound. */
+	if (!q.cursor[0] && !more && (n || !s.offset)) {
+		json_object_set_new(o, "total", json_integer(s.offset + n));
+		json_object_set_new(o, "total_exact", json_true());
+	} else if (!q.cursor[0] && (st = np__db_stmt(r->srv, s.count))) {
+		bind_all(st, s.binds, s.nbind);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			long c = (long)sqlite3_column_int64(st, 0);
+			json_object_set_new(o, "total", json_integer(c > s.count_limit ? s.count_limit : c));
+			json_object_set_new(o, "total_exact", json_boolean(c <= s.count_limit));
 		}
+		sqlite3_reset(st);
 	}
 	json_object_set_new(o, "next_cursor",
-			    (long)json_array_size(items) == q.size && !strcmp(col, "created_at") ? json_string(last)
-												 : json_null());
+			    more && !strcmp(np_studies_q_order(&q), "created_at") ? json_string(last) : json_null());
 	if (q.reveal)
 		np__audit(r, "reveal", NULL, "scope=list", "success");
-	return np__reply_json(r, 200, o);
+	/* The rest of the object after the items: {"page":...} without its "{". */
+	char *tail = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	jb_str(&b, "],");
+	jb_str(&b, tail ? tail + 1 : "");
+	free(tail);
+	if (b.oom || !tail) {
+		free(b.p);
+		return np__reply_error(r, 500, "internal", "out of memory");
+	}
+	int status = np__reply_bytes(r, 200, "application/json", b.p, b.n, NULL);
+	free(b.p);
+	return status;
+}
+
+int np_httpd_studies_sql_print(FILE *f, const char *query, struct np_err *err)
+{
+	struct np_studies_q q;
+	struct np_studies_sql s;
+	char msg[200];
+	if (np_studies_q_parse(query, &q, msg, sizeof msg) < 0)
+		return np_err_set(err, NP_ERR_PERM, "%s", msg);
+	if (np_studies_sql(&q, q.reveal, STUDY_COLS, &s) < 0)
+		return np_err_set(err, NP_ERR_PERM, "query too complex");
+	for (int i = 0; i < s.nbind; i++) {
+		/* A double-quoted shell argument holding an SQL text literal. */
+		fprintf(f, ".parameter set ?%d \"'", i + 1);
+		for (const char *p = s.binds[i]; *p; p++) {
+			if ((unsigned char)*p < 0x20)
+				return np_err_set(err, NP_ERR_PERM, "a control character in a parameter");
+			fprintf(f, "%s%c", *p == '\'' ? "'" : *p == '"' || *p == '\\' ? "\\" : "", *p);
+		}
+		fprintf(f, "'\"\n");
+	}
+	fprintf(f, "%s;\n", s.page);
+	if (!q.cursor[0])
+		fprintf(f, "%s;\n", s.count);
+	return 0;
 }
 
 static json_t *load_opt(const char *dir, const char *name)
@@ -635,15 +873,23 @@ int np_h_study_group(struct np_req *r)
 
 static const char *const result_fmts[] = {"json", "png", "pdf", "txt", "xml", NULL};
 
+/* results/report.FMT or result.FMT (as np-poll names them), else the first
+ * *.FMT; never np-poll's own index.json. */
 static int result_file(const char *dir, const char *fmt, char *out, size_t outsz)
 {
 	char rd[PATH_MAX];
 	snprintf(rd, sizeof rd, "%s/results", dir);
+	static const char *const stems[] = {"report", "result", "results"};
+	for (size_t i = 0; i < sizeof stems / sizeof stems[0]; i++) {
+		snprintf(out, outsz, "%s/%s.%s", rd, stems[i], fmt);
+		if (np_exists(out))
+			return 0;
+	}
 	struct dirent **ents;
 	int n = scandir(rd, &ents, NULL, alphasort), found = -1;
 	for (int i = 0; i < n; i++) {
 		const char *nm = ents[i]->d_name, *dot = strrchr(nm, '.');
-		if (found < 0 && nm[0] != '.' && dot && !strcasecmp(dot + 1, fmt)) {
+		if (found < 0 && nm[0] != '.' && strcmp(nm, "index.json") && dot && !strcasecmp(dot + 1, fmt)) {
 			snprintf(out, outsz, "%s/%s", rd, nm);
 			found = 0;
 		}

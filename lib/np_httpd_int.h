@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stddef.h>
 
 struct mg_connection;
@@ -100,6 +101,11 @@ json_t *np__body_json(struct np_req *r);
 void np__audit(struct np_req *r, const char *action, const char *npuid, const char *detail, const char *outcome);
 /* This thread's database connection (opened on first use); NULL on error. */
 struct np_db *np__db(struct np_httpd *h, struct np_err *err);
+/* A prepared statement for sql on this thread's connection, from a small
+ * per-thread cache: owned by the cache (reset it after use, never finalize
+ * it); valid until this thread asks for STMT_CACHE other texts. NULL when
+ * it does not prepare (sqlite3_errmsg tells why). */
+sqlite3_stmt *np__db_stmt(struct np_httpd *h, const char *sql);
 
 /* ---- parsers (np_httpd_parse.c; no CivetWeb, fuzzed) ---- */
 
@@ -126,11 +132,23 @@ struct np_studies_q {
 /* Parse the query string into q (defaults: sort=created_at desc, page 1,
  * size 50, max 500). Returns 0, or -1 with a message naming the parameter. */
 int np_studies_q_parse(const char *qs, struct np_studies_q *q, char *msg, size_t msgsz);
-/* Build the WHERE clause (from "WHERE ..." or "") with ?N placeholders into
- * where, the values to bind into binds (count in *nbind). search_phi says
- * whether the search may look at PHI columns. Returns 0 or -1 (overflow). */
-int np_studies_q_where(const struct np_studies_q *q, int search_phi, char *where, size_t wsz, const char *binds[8],
-		       int *nbind);
+/* The SQL GET /api/studies runs, with ?N placeholders and the values to
+ * bind (pointers into q and into s itself). The page asks for size + 1 rows:
+ * the extra one only tells there are more. The count of the filtered set
+ * stops after count_limit + 1 rows (the page's end plus
+ * NP_STUDIES_COUNT_AHEAD): an exact total of a large set would cost a walk
+ * over all of it on every page. The search (q->q) looks at npuid, order id
+ * and group, and at the PHI columns only when search_phi; 3 characters or
+ * more through the trigram index studies_fts. Returns 0 or -1 (too long). */
+#define NP_STUDIES_COUNT_AHEAD 1000L
+struct np_studies_sql {
+	char page[4096], count[3072];
+	const char *binds[8];
+	int nbind;
+	long offset, count_limit;
+	char match[400]; /* the FTS5 query for the search */
+};
+int np_studies_sql(const struct np_studies_q *q, int search_phi, const char *cols, struct np_studies_sql *s);
 /* The ORDER BY column for q->sort (always one of a fixed list). */
 const char *np_studies_q_order(const struct np_studies_q *q);
 

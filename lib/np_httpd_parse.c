@@ -275,8 +275,34 @@ static int cond(char *w, size_t wsz, size_t *len, int *nconds, int nb, const cha
 	return add(w, wsz, len, clause);
 }
 
-int np_studies_q_where(const struct np_studies_q *q, int search_phi, char *where, size_t wsz, const char *binds[8],
-		       int *nbind)
+/* The search through the trigram index: q->q as one FTS5 string (a
+ * substring, any case) in the non-PHI columns, or in all of them. */
+static int fts_match(const char *text, int search_phi, char *out, size_t outsz)
+{
+	size_t o = (size_t)snprintf(out, outsz, "%s\"", search_phi ? "" : "{npuid order_id group_name} : ");
+	for (const char *p = text; *p; p++) {
+		if (o + 4 > outsz)
+			return -1;
+		if (*p == '"')
+			out[o++] = '"';
+		out[o++] = *p;
+	}
+	out[o++] = '"';
+	out[o] = 0;
+	return 0;
+}
+
+/* Characters (not bytes) of UTF-8 text, up to 3. */
+static int chars3(const char *s)
+{
+	int n = 0;
+	for (; *s && n < 3; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+static int studies_where(const struct np_studies_q *q, int search_phi, struct np_studies_sql *s, char *where,
+			 size_t wsz)
 {
 	size_t len = 0;
 	int n = 0, nc = 0;
@@ -285,7 +311,7 @@ int np_studies_q_where(const struct np_studies_q *q, int search_phi, char *where
 	do {                                                                                                           \
 		if (cond(where, wsz, &len, &nc, n + 1, fmt) < 0)                                                       \
 			return -1;                                                                                     \
-		binds[n++] = (v);                                                                                      \
+		s->binds[n++] = (v);                                                                                   \
 	} while (0)
 	if (q->state[0])
 		COND("state = ?%d", q->state);
@@ -303,7 +329,13 @@ int np_studies_q_where(const struct np_studies_q *q, int search_phi, char *where
 		COND("created_at < date(?%d, '+1 day')", q->to); /* a bare date includes the whole day */
 	else if (q->to[0])
 		COND("created_at <= ?%d", q->to);
-	if (q->q[0] && search_phi)
+	/* Three characters or more go through the trigram index (it finds
+	 * nothing shorter); one or two scan the same columns. */
+	if (q->q[0] && chars3(q->q) == 3) {
+		if (fts_match(q->q, search_phi, s->match, sizeof s->match) < 0)
+			return -1;
+		COND("rowid IN (SELECT rowid FROM studies_fts WHERE studies_fts MATCH ?%d)", s->match);
+	} else if (q->q[0] && search_phi) {
 		COND("(instr(npuid, lower(?%d)) OR instr(lower(ifnull(order_id,'')), lower(?%d)) OR"
 		     " instr(lower(ifnull(group_name,'')), lower(?%d)) OR instr(lower(ifnull(study_name,'')), "
 		     "lower(?%d)) OR"
@@ -311,10 +343,11 @@ int np_studies_q_where(const struct np_studies_q *q, int search_phi, char *where
 		     "lower(?%d)) OR"
 		     " instr(lower(ifnull(patient_id,'')), lower(?%d)))",
 		     q->q);
-	else if (q->q[0])
+	} else if (q->q[0]) {
 		COND("(instr(npuid, lower(?%d)) OR instr(lower(ifnull(order_id,'')), lower(?%d)) OR"
 		     " instr(lower(ifnull(group_name,'')), lower(?%d)))",
 		     q->q);
+	}
 	if (q->cursor[0] && q->desc)
 		COND("(created_at, npuid) < (substr(?%d, 1, instr(?%d, '|') - 1), substr(?%d, instr(?%d, '|') + 1))",
 		     q->cursor);
@@ -322,7 +355,25 @@ int np_studies_q_where(const struct np_studies_q *q, int search_phi, char *where
 		COND("(created_at, npuid) > (substr(?%d, 1, instr(?%d, '|') - 1), substr(?%d, instr(?%d, '|') + 1))",
 		     q->cursor);
 #undef COND
-	*nbind = n;
+	s->nbind = n;
+	return 0;
+}
+
+int np_studies_sql(const struct np_studies_q *q, int search_phi, const char *cols, struct np_studies_sql *s)
+{
+	char where[2400];
+	memset(s, 0, sizeof *s);
+	if (studies_where(q, search_phi, s, where, sizeof where) < 0)
+		return -1;
+	const char *col = np_studies_q_order(q), *dir = q->desc ? "DESC" : "ASC";
+	s->offset = q->cursor[0] ? 0 : (q->page - 1) * q->size;
+	s->count_limit = s->offset + q->size + NP_STUDIES_COUNT_AHEAD;
+	if (snprintf(s->page, sizeof s->page, "SELECT %s FROM studies%s ORDER BY %s %s, npuid %s LIMIT %ld OFFSET %ld",
+		     cols, where, col, dir, dir, q->size + 1, s->offset) >= (int)sizeof s->page)
+		return -1;
+	if (snprintf(s->count, sizeof s->count, "SELECT count(*) FROM (SELECT 1 FROM studies%s LIMIT %ld)", where,
+		     s->count_limit + 1) >= (int)sizeof s->count)
+		return -1;
 	return 0;
 }
 

@@ -30,7 +30,8 @@ static void on_hup(int s)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: np-httpd [--home DIR] [--port N] [--webroot SHARE] [--vendor DIR] [--insecure-no-auth]\n"
-		   "       np-httpd --routes\n");
+		   "       np-httpd --routes\n"
+		   "       np-httpd --studies-sql QUERY\n");
 }
 
 /* Swagger UI from npm: <share>/vendor when installed, build/vendor in a
@@ -60,10 +61,12 @@ int main(int argc, char **argv)
 					   {"vendor", 1, 0, 'v'},
 					   {"insecure-no-auth", 0, 0, 'I'},
 					   {"routes", 0, 0, 'R'},
+					   {"studies-sql", 1, 0, 'S'},
 					   {"help", 0, 0, 'h'},
 					   {0, 0, 0, 0}};
 	const char *home_opt = NULL, *share_opt = NULL, *vendor_opt = NULL;
 	struct np_httpd_opts o = {0};
+	struct np_err err = {0};
 	int c;
 	np_log_init("np-httpd");
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -86,6 +89,12 @@ int main(int argc, char **argv)
 		case 'R':
 			np_httpd_routes_print(stdout);
 			return 0;
+		case 'S':
+			if (np_httpd_studies_sql_print(stdout, optarg, &err) < 0) {
+				np_log_err(NULL, &err);
+				return np_err_exit_code(&err);
+			}
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -99,7 +108,6 @@ int main(int argc, char **argv)
 		return NP_EXIT_PERM;
 	}
 	char home[PATH_MAX], share[PATH_MAX], vendor[PATH_MAX];
-	struct np_err err = {0};
 	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_spool_init(home, &err) < 0) {
 		np_log_err(NULL, &err);
 		return np_err_exit_code(&err);

@@ -24,15 +24,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch (mode) {
 	case 0: {
 		struct np_studies_q q;
-		char msg[200], where[2400], out[64];
-		const char *binds[8];
-		int nb;
+		struct np_studies_sql sql;
+		char msg[200], out[64];
 		np_query_get(s, "q", out, sizeof out);
 		np_query_get(s, "", out, 1);
 		if (np_studies_q_parse(s, &q, msg, sizeof msg) == 0) {
-			np_studies_q_where(&q, 1, where, sizeof where, binds, &nb);
-			np_studies_q_where(&q, 0, where, sizeof where, binds, &nb);
-			np_studies_q_order(&q);
+			np_studies_sql(&q, 1, "npuid", &sql);
+			np_studies_sql(&q, 0, "npuid", &sql);
 		}
 		break;
 	}

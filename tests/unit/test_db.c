@@ -132,12 +132,51 @@ static void rows_columns_events_kv(void **state)
 	np_db_close(db);
 }
 
+/* The search index (migration 3) follows every write of np_db. */
+static void search_index_follows_the_rows(void **state)
+{
+	(void)state;
+	struct np_err err = {0};
+	assert_int_equal(np_spool_init(tmp, &err), 0);
+	mkstudy("stable", "s1", "CANARY^ONE");
+	struct np_db *db = np_db_open(tmp, &err);
+	assert_non_null(db);
+	const char *hits = "SELECT group_concat(npuid) FROM studies WHERE rowid IN"
+			   " (SELECT rowid FROM studies_fts WHERE studies_fts MATCH '\"anary^on\"')";
+	assert_string_equal(one(db, hits), "s1");
+	assert_string_equal(one(db, "SELECT rowid FROM studies WHERE npuid='s1'"), "1");
+	/* np_db_study_put of a known study updates it in place (same rowid),
+	 * keeping what later stages set. */
+	assert_int_equal(np_db_study_set(db, "s1", "order_id", "ORD-42", &err), 0);
+	assert_int_equal(np_db_study_put(db, "s1", "qc-passed", NULL, &err), 0);
+	assert_string_equal(one(db, "SELECT rowid || '/' || state || '/' || order_id FROM studies WHERE npuid='s1'"),
+			    "1/qc-passed/ORD-42");
+	assert_string_equal(one(db, "SELECT group_concat(rowid) FROM studies_fts WHERE studies_fts MATCH"
+				    " '{order_id} : \"rd-4\"'"),
+			    "1");
+	/* The put without a manifest cleared the name: no longer found. */
+	assert_string_equal(one(db, hits), "");
+	assert_string_equal(one(db, "SELECT count(*) FROM studies_fts"), "1");
+	assert_int_equal(np_db_study_delete(db, "s1", &err), 0);
+	assert_string_equal(one(db, "SELECT count(*) FROM studies_fts"), "0");
+	mkstudy("done", "s2", "CANARY^TWO");
+	assert_int_equal(np_db_rebuild(db, &err), 0);
+	assert_string_equal(one(db, "SELECT group_concat(npuid) FROM studies WHERE rowid IN"
+				    " (SELECT rowid FROM studies_fts WHERE studies_fts MATCH '\"canary^two\"')"),
+			    "s2");
+	/* s1 is back too: it is still in the spool. */
+	assert_string_equal(one(db, "SELECT count(*) || '/' || (SELECT count(*) FROM studies) FROM studies_fts"),
+			    "2/2");
+	np_db_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(open_migrates_and_uses_wal, tmp_setup, tmp_teardown),
 	    cmocka_unit_test_setup_teardown(missing_file_is_rebuilt_from_the_spool, tmp_setup, tmp_teardown),
 	    cmocka_unit_test_setup_teardown(rows_columns_events_kv, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(search_index_follows_the_rows, tmp_setup, tmp_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -68,10 +68,12 @@ export async function refresh() {
   clear(tbody, rows.length ? rows : h('tr', {}, h('td', { colspan: 9, class: 'muted' }, 'No studies match.')));
   // The list may come with a total, or (cheaper on a large index) only with
   // has_more / next_cursor: the pager works with either.
+  // Past 1000 studies after the page the total is only a lower bound (total_exact false).
   const total = typeof data.total === 'number' ? data.total : null;
-  const more = total !== null ? st.page * st.size < total
-    : data.has_more !== undefined ? !!data.has_more : !!data.next_cursor || rows.length === st.size;
-  const info = total !== null ? `Page ${st.page} of ${Math.max(1, Math.ceil(total / st.size))} · ${total} studies` : `Page ${st.page}`;
+  const plus = data.total_exact === false ? '+' : '';
+  const more = data.has_more !== undefined ? !!data.has_more
+    : total !== null ? st.page * st.size < total : !!data.next_cursor || rows.length === st.size;
+  const info = total !== null ? `Page ${st.page} of ${Math.max(1, Math.ceil(total / st.size))}${plus} · ${total}${plus} studies` : `Page ${st.page}`;
   clear(pager,
     h('button', { type: 'button', disabled: st.page <= 1, onclick: () => { st.page--; refresh().catch(showError); } }, 'Previous'),
     h('span', { id: 'page-info' }, info),
