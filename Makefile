@@ -46,7 +46,8 @@ FUZZ_SRC:= $(wildcard tests/fuzz/fuzz_*.c)
 PEER_SRC:= $(filter-out tests/peers/lib%.c,$(wildcard tests/peers/*.c))
 SHIM_SRC:= $(wildcard tests/peers/lib*.c)
 
-objs = $(patsubst lib/%.c,$(1)/obj/%.o,$(LIB_C)) $(patsubst lib/%.cc,$(1)/obj/%.o,$(LIB_CC)) $(1)/obj/np_embedded.o
+objs = $(patsubst lib/%.c,$(1)/obj/%.o,$(LIB_C)) $(patsubst lib/%.cc,$(1)/obj/%.o,$(LIB_CC)) $(1)/obj/np_embedded.o \
+       $(1)/obj/np_vrdict.o
 progs = $(patsubst bin/%.c,$(1)/bin/%,$(BIN_SRC)) $(patsubst sbin/%.c,$(1)/sbin/%,$(SBIN_SRC))
 
 PROGS      := $(call progs,$(B))
@@ -84,6 +85,17 @@ $(B)/gen/np_embedded.c: $(EMBED) | $(B)/gen
 $(B)/obj/np_embedded.o: $(B)/gen/np_embedded.c | $(B)/obj
 	$(CC) -c -o $@ $<
 $(BS)/obj/np_embedded.o: $(B)/gen/np_embedded.c | $(BS)/obj
+	$(CC) -c -o $@ $<
+
+# ---- the VR of public elements, from GDCM's dictionary at build time, so
+# that np-deid does not load GDCM (lib/gen/np_vrdict.cc says why) ----
+$(B)/gen/np_vrdict_gen: lib/gen/np_vrdict.cc | $(B)/gen
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -o $@ $< $(LDFLAGS) $(GDCM_LIBS)
+$(B)/gen/np_vrdict.c: $(B)/gen/np_vrdict_gen
+	$< > $@
+$(B)/obj/np_vrdict.o: $(B)/gen/np_vrdict.c | $(B)/obj
+	$(CC) -c -o $@ $<
+$(BS)/obj/np_vrdict.o: $(B)/gen/np_vrdict.c | $(BS)/obj
 	$(CC) -c -o $@ $<
 
 # ---- plain build ----
@@ -140,6 +152,8 @@ $(BF)/obj/%.o: lib/%.c | $(BF)/obj
 $(BF)/obj/%.o: lib/%.cc | $(BF)/obj
 	clang++ $(FUZZ_CFLAGS) -fno-sanitize=vptr $(DEPFLAGS) -std=c++14 -c -o $@ $<
 $(BF)/obj/np_embedded.o: $(B)/gen/np_embedded.c | $(BF)/obj
+	clang -c -o $@ $<
+$(BF)/obj/np_vrdict.o: $(B)/gen/np_vrdict.c | $(BF)/obj
 	clang -c -o $@ $<
 $(BF)/libnp.a: $(call objs,$(BF))
 	rm -f $@ && ar rcs $@ $^
