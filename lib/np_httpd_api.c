@@ -622,7 +622,8 @@ int np_h_studies(struct np_req *r)
 		json_object_set_new(o, "total_exact", json_true());
 	} else if (!q.cursor[0] && broad) {
 		long low = s.offset + n + more;
-		json_object_set_new(o, "total", json_integer(s.search_only && s.broad_limit > low ? s.broad_limit : low));
+		json_object_set_new(o, "total",
+				    json_integer(s.search_only && s.broad_limit > low ? s.broad_limit : low));
 		json_object_set_new(o, "total_exact", json_false());
 	} else if (!q.cursor[0] && (st = np__db_stmt(r->srv, s.count))) {
 		bind_all(st, s.binds, s.nbind);

@@ -302,8 +302,8 @@ static int chars3(const char *s)
 }
 
 /* broad: the search as a test of each row (see np_studies_sql). */
-static int studies_where(const struct np_studies_q *q, int search_phi, int broad, struct np_studies_sql *s,
-			 char *where, size_t wsz)
+static int studies_where(const struct np_studies_q *q, int search_phi, int broad, struct np_studies_sql *s, char *where,
+			 size_t wsz)
 {
 	size_t len = 0;
 	int n = 0, nc = 0;
