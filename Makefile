@@ -2,6 +2,7 @@
 #   make            build build/lib/libnp.a, build/bin/*, build/sbin/*
 #   make check      install test peers, build (plain + ASan/UBSan), run every test with prove
 #   make run        install packages, build, start the supervised agent on ./var
+#   make demo       the same on ./var-demo with the cloud stand-in (synthetic results, marked DEMO)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make lint       mandoc -Tlint, clang-format check, cppcheck
 #   make clean
@@ -9,6 +10,7 @@
 PREFIX  ?= /usr/local
 DESTDIR ?=
 NP_HOME ?= $(CURDIR)/var
+DEMO_HOME ?= $(CURDIR)/var-demo
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 PKGS    := jansson sqlite3 libcurl openssl zlib libarchive libxml-2.0 xmlsec1-openssl cairo libcrypt
@@ -44,7 +46,8 @@ FUZZ_SRC:= $(wildcard tests/fuzz/fuzz_*.c)
 PEER_SRC:= $(filter-out tests/peers/lib%.c,$(wildcard tests/peers/*.c))
 SHIM_SRC:= $(wildcard tests/peers/lib*.c)
 
-objs = $(patsubst lib/%.c,$(1)/obj/%.o,$(LIB_C)) $(patsubst lib/%.cc,$(1)/obj/%.o,$(LIB_CC)) $(1)/obj/np_embedded.o
+objs = $(patsubst lib/%.c,$(1)/obj/%.o,$(LIB_C)) $(patsubst lib/%.cc,$(1)/obj/%.o,$(LIB_CC)) $(1)/obj/np_embedded.o \
+       $(1)/obj/np_vrdict.o
 progs = $(patsubst bin/%.c,$(1)/bin/%,$(BIN_SRC)) $(patsubst sbin/%.c,$(1)/sbin/%,$(SBIN_SRC))
 
 PROGS      := $(call progs,$(B))
@@ -68,7 +71,7 @@ $(B)/vendor/node_modules/swagger-ui-dist/package.json: package.json package-lock
 
 # ---- Debian packages: listed once in deps/*.txt, installed when missing ----
 deps: deps-build deps-run deps-test
-deps-build deps-run deps-test: deps-%:
+deps-build deps-run deps-test deps-demo: deps-%:
 	@sh tests/lib/apt-ensure.sh deps/$*.txt
 
 # ---- shipped defaults and schema, embedded in libnp ----
@@ -82,6 +85,17 @@ $(B)/gen/np_embedded.c: $(EMBED) | $(B)/gen
 $(B)/obj/np_embedded.o: $(B)/gen/np_embedded.c | $(B)/obj
 	$(CC) -c -o $@ $<
 $(BS)/obj/np_embedded.o: $(B)/gen/np_embedded.c | $(BS)/obj
+	$(CC) -c -o $@ $<
+
+# ---- the VR of public elements, from GDCM's dictionary at build time, so
+# that np-deid does not load GDCM (lib/gen/np_vrdict.cc says why) ----
+$(B)/gen/np_vrdict_gen: lib/gen/np_vrdict.cc | $(B)/gen
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -o $@ $< $(LDFLAGS) $(GDCM_LIBS)
+$(B)/gen/np_vrdict.c: $(B)/gen/np_vrdict_gen
+	$< > $@
+$(B)/obj/np_vrdict.o: $(B)/gen/np_vrdict.c | $(B)/obj
+	$(CC) -c -o $@ $<
+$(BS)/obj/np_vrdict.o: $(B)/gen/np_vrdict.c | $(BS)/obj
 	$(CC) -c -o $@ $<
 
 # ---- plain build ----
@@ -139,6 +153,8 @@ $(BF)/obj/%.o: lib/%.cc | $(BF)/obj
 	clang++ $(FUZZ_CFLAGS) -fno-sanitize=vptr $(DEPFLAGS) -std=c++14 -c -o $@ $<
 $(BF)/obj/np_embedded.o: $(B)/gen/np_embedded.c | $(BF)/obj
 	clang -c -o $@ $<
+$(BF)/obj/np_vrdict.o: $(B)/gen/np_vrdict.c | $(BF)/obj
+	clang -c -o $@ $<
 $(BF)/libnp.a: $(call objs,$(BF))
 	rm -f $@ && ar rcs $@ $^
 $(BF)/%: tests/fuzz/%.c $(BF)/libnp.a
@@ -169,6 +185,9 @@ check: deps-build deps-run deps-test
 # ---- run the appliance ----
 run: deps-build deps-run all
 	NP_HOME=$(NP_HOME) sh sbin/np-run.sh
+# A separate home, so the demo's synthetic results never mix with real ones.
+demo: deps-build deps-run deps-demo all
+	NP_HOME=$(DEMO_HOME) sh sbin/np-run.sh --demo
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/neuropacs \

@@ -2,11 +2,13 @@
 // np-config: check, show and change the agent's settings from a shell.
 #include "np_config.h"
 #include "np_err.h"
+#include "np_fs.h"
 #include "np_json.h"
 #include "np_log.h"
 #include "np_schema.h"
 #include "np_spool.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -19,7 +21,39 @@ static void usage(FILE *f)
 		   "       np-config [--home DIR] get KEY      print one setting (dotted key)\n"
 		   "       np-config [--home DIR] show         print all settings, secrets masked\n"
 		   "       np-config [--home DIR] set-secret KEY   read a secret from stdin\n"
+		   "       np-config [--home DIR] merge        merge a JSON object from stdin into the settings\n"
 		   "       np-config schema                    print the settings schema\n");
+}
+
+/* Merge a JSON object read from stdin into etc/neuropacs.json (only the keys
+ * given change), validated as a whole before it is written. */
+static int merge(const char *home, struct np_err *err)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/etc/neuropacs.json", home);
+	json_error_t je;
+	json_t *in = json_loadf(stdin, 0, &je), *cur = NULL;
+	int rc = NP_EXIT_PERM;
+	if (!json_is_object(in)) {
+		if (in)
+			np_error(NULL, "merge needs a JSON object on standard input");
+		else
+			np_error(NULL, "merge: standard input is not JSON (line %d: %s)", je.line, je.text);
+		goto out;
+	}
+	cur = np_exists(path) ? np_json_load(path, 4 << 20, err) : json_object();
+	if (!cur || np_json_merge(cur, in) < 0 || np_config_save(home, cur, err) < 0) {
+		if (!err->msg[0])
+			np_err_sys(err, ENOMEM, "unable to merge settings");
+		np_log_err(NULL, err);
+		rc = np_err_exit_code(err);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(in);
+	json_decref(cur);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -81,6 +115,8 @@ int main(int argc, char **argv)
 			np_log_err(NULL, &err);
 			rc = np_err_exit_code(&err);
 		}
+	} else if (!strcmp(cmd, "merge")) {
+		rc = merge(home, &err);
 	} else {
 		usage(stderr);
 		rc = NP_EXIT_PERM;

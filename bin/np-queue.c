@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,8 +92,15 @@ static void spawn(struct runner *r, const char *id, int attempt)
 	}
 	memcpy(argv, r->cmd, (size_t)argc * sizeof *argv);
 	argv[argc] = dir;
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* The command dies with us: a killed np-queue (s6-svc -k) is
+		 * restarted and recovers the claimed study; an orphaned command
+		 * must not go on working on it beside the new one (two uploads
+		 * sharing one temporary ZIP, a delivery made twice). */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(NP_EXIT_TEMP);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);

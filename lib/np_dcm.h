@@ -90,15 +90,6 @@ int np_dcm_build_sr(const char *study_file, const struct np_dcm_result_info *inf
 int np_dcm_get_private_raw(struct np_dcm *d, unsigned group, const char *creator, unsigned elem, void *out,
 			   size_t outsz, size_t *len);
 
-/* ---- de-identification (np-deid, lib/np_dcm_deid.cc) ---- */
-/* VR of a public element from GDCM's dictionary into vr (2 letters + NUL;
- * "OB or OW" -> "OW", "US or SS" -> "US"). Returns 1 known, 0 unknown. */
-int np_dcm_dict_vr(unsigned group, unsigned elem, char vr[3]);
-/* Full GDCM parse of a file held in memory (an independent check of files
- * written by np-deid). Returns 0, or -1 with a permanent err when GDCM
- * cannot read it (temporary for ENOMEM). */
-int np_dcm_parse_buffer(const void *buf, size_t len, struct np_err *err);
-
 #ifdef __cplusplus
 }
 #endif

@@ -3,19 +3,21 @@
  * input -> actions at every depth -> serialize -> re-parse and self-check.
  * Every length is checked before use; malformed input is a permanent error. */
 #include "np_deid.h"
-#include "np_dcm.h"
 #include "np_err.h"
 #include "np_internal.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char *const np_deid_count_names[NP_DC_N] = {
     "files",	    "skipped",	     "duplicates", "removed",	 "emptied",	 "uid_replaced",     "date_shifted",
@@ -199,8 +201,21 @@ static int implicit_vr(uint16_t g, uint16_t e, char vr[3])
 		memcpy(vr, "OW", 3);
 		return 1;
 	}
-	if (np_dcm_dict_vr(g, e, vr))
+	uint32_t t = (uint32_t)g << 16 | e;
+	unsigned lo = 0, hi = np__vrdict_n;
+	while (lo < hi) {
+		unsigned m = lo + (hi - lo) / 2;
+		if (np__vrdict[m].tag < t)
+			lo = m + 1;
+		else
+			hi = m;
+	}
+	if (lo < np__vrdict_n && np__vrdict[lo].tag == t) {
+		vr[0] = np__vrdict[lo].vr[0];
+		vr[1] = np__vrdict[lo].vr[1];
+		vr[2] = 0;
 		return 1;
+	}
 	memcpy(vr, "UN", 3);
 	return 0;
 }
@@ -825,14 +840,106 @@ const char *np__deid_keep_creator(int idx, unsigned *group, unsigned *elem)
 }
 
 /* ---------- pseudonyms ---------- */
+/* The same few UIDs (study, series, frame of reference) and the study's
+ * offset come back in every file of a series, and a one-shot HMAC costs
+ * more than the rest of a small file's rewrite (OpenSSL 3 fetches the
+ * algorithms on every call). A small per-thread cache of recent results
+ * (4-way sets, most recent first), keyed by the whole input and the key,
+ * returns the same bytes. */
+#define HMAC_SETS 16
+#define HMAC_WAYS 4
+struct hmac_memo {
+	unsigned char key[64];
+	size_t keylen;
+	int len; /* of msg; 0 = empty slot */
+	char msg[160];
+	unsigned char mac[32];
+};
+static _Thread_local struct hmac_memo hmac_memo[HMAC_SETS][HMAC_WAYS];
+
+/* A miss: HMAC-SHA256 with a keyed context kept per thread, re-keyed only
+ * when the key changes (the one-shot HMAC() looks up HMAC and SHA-256 and
+ * derives the pads from the key on every call). Falls back to HMAC(). */
+static pthread_once_t mac_once = PTHREAD_ONCE_INIT;
+static EVP_MAC *mac_alg;
+static pthread_key_t mac_tls; /* this thread's EVP_MAC_CTX, freed at thread exit */
+static int mac_tls_ok;
+static _Thread_local unsigned char mac_for[64]; /* the key mac_tls holds */
+static _Thread_local size_t mac_forlen;
+
+static void mac_ctx_free(void *p)
+{
+	EVP_MAC_CTX_free(p);
+}
+static void mac_init(void)
+{
+	mac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	mac_tls_ok = mac_alg && pthread_key_create(&mac_tls, mac_ctx_free) == 0;
+}
+
+static void hmac_raw(const struct np_deid_opts *o, const char *msg, size_t len, unsigned char out[32])
+{
+	pthread_once(&mac_once, mac_init);
+	EVP_MAC_CTX *ctx = mac_tls_ok ? pthread_getspecific(mac_tls) : NULL;
+	if (mac_tls_ok && !ctx && (ctx = EVP_MAC_CTX_new(mac_alg)) && pthread_setspecific(mac_tls, ctx)) {
+		EVP_MAC_CTX_free(ctx);
+		ctx = NULL;
+	}
+	if (ctx) {
+		int ok;
+		size_t outl = 0;
+		if (mac_forlen && mac_forlen == o->keylen && !memcmp(mac_for, o->key, o->keylen)) {
+			ok = EVP_MAC_init(ctx, NULL, 0, NULL);
+		} else {
+			OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+					  OSSL_PARAM_construct_end()};
+			mac_forlen = 0;
+			ok = EVP_MAC_init(ctx, o->key, o->keylen, p);
+			if (ok) {
+				memcpy(mac_for, o->key, o->keylen);
+				mac_forlen = o->keylen;
+			}
+		}
+		if (ok && EVP_MAC_update(ctx, (const unsigned char *)msg, len) && EVP_MAC_final(ctx, out, &outl, 32) &&
+		    outl == 32)
+			return;
+		mac_forlen = 0;
+	}
+	unsigned int n = 32;
+	HMAC(EVP_sha256(), o->key, (int)o->keylen, (const unsigned char *)msg, len, out, &n);
+}
+
 static void hmac(const struct np_deid_opts *o, const char *dom, const char *s, unsigned char out[32])
 {
-	unsigned int n = 32;
 	char buf[160];
-	int k = snprintf(buf, sizeof buf, "%s:%s", dom, s);
-	if (k < 0 || (size_t)k >= sizeof buf)
-		k = (int)sizeof buf - 1;
-	HMAC(EVP_sha256(), o->key, (int)o->keylen, (const unsigned char *)buf, (size_t)k, out, &n);
+	size_t dl = strlen(dom), sl = strlen(s);
+	if (dl + 1 + sl >= sizeof buf)
+		sl = sizeof buf - 2 - dl;
+	memcpy(buf, dom, dl);
+	buf[dl] = ':';
+	memcpy(buf + dl + 1, s, sl);
+	int k = (int)(dl + 1 + sl);
+	uint32_t h = 2166136261u;
+	for (int i = 0; i < k; i++)
+		h = (h ^ (unsigned char)buf[i]) * 16777619u;
+	struct hmac_memo *set = hmac_memo[(h ^ h >> 16) % HMAC_SETS], hit;
+	int w = 0;
+	while (w < HMAC_WAYS && !(set[w].len == k && set[w].keylen == o->keylen &&
+				  !memcmp(set[w].msg, buf, (size_t)k) && !memcmp(set[w].key, o->key, o->keylen)))
+		w++;
+	if (w < HMAC_WAYS) {
+		hit = set[w];
+	} else {
+		hmac_raw(o, buf, (size_t)k, hit.mac);
+		memcpy(hit.key, o->key, o->keylen);
+		hit.keylen = o->keylen;
+		memcpy(hit.msg, buf, (size_t)k);
+		hit.len = k;
+		w = HMAC_WAYS - 1;
+	}
+	memmove(set + 1, set, sizeof *set * (size_t)w);
+	set[0] = hit;
+	memcpy(out, hit.mac, 32);
 }
 
 void np_deid_uid(const struct np_deid_opts *o, const char *orig, char *out)
@@ -924,7 +1031,14 @@ int np_deid_shift_da(const char *da, int days, char *out)
 	civil_from_days(z, &y, &m, &d);
 	if (y < 1 || y > 9999)
 		return -1;
-	snprintf(out, 9, "%04ld%02u%02u", y, m, d);
+	/* what snprintf "%04ld%02u%02u" wrote, without its cost */
+	for (int i = 3; i >= 0; i--, y /= 10)
+		out[i] = (char)('0' + y % 10);
+	out[4] = (char)('0' + m / 10);
+	out[5] = (char)('0' + m % 10);
+	out[6] = (char)('0' + d / 10);
+	out[7] = (char)('0' + d % 10);
+	out[8] = 0;
 	return 0;
 }
 
@@ -1000,9 +1114,48 @@ static int bound_ok(const char *s, size_t len, size_t a, size_t b, int kind)
 	return 1;
 }
 
+static int has_ci(const char *s, const char *lower)
+{
+	size_t n = strlen(lower);
+	for (; *s; s++)
+		if (!strncasecmp(s, lower, n))
+			return 1;
+	return 0;
+}
+
+/* 0 when pattern p cannot match s: characters that every match of the
+ * pattern contains are missing. regexec is most of the cost of a text
+ * field, and most fields hold none of them. */
+static int may_match(int p, const char *s)
+{
+	int digits = 0;
+	for (const char *t = s; *t; t++)
+		digits += *t >= '0' && *t <= '9';
+	switch (p) {
+	case P_URL:
+		return strstr(s, "://") || has_ci(s, "www.");
+	case P_EMAIL:
+		return strchr(s, '@') != NULL;
+	case P_IP:
+		return digits >= 4 && strchr(s, '.');
+	case P_SSN:
+		return digits >= 9 && strchr(s, '-');
+	case P_PHONE:
+		return digits >= 8;
+	case P_MRN:
+		return digits >= 3 && strpbrk(s, "rR");
+	case P_ACCT:
+		return digits >= 3 && has_ci(s, "acc");
+	default:
+		return 1;
+	}
+}
+
 /* One pattern over s: returns a new string (or NULL when nothing matched). */
 static char *scrub_one(int p, const char *s, int *hits)
 {
+	if (!may_match(p, s))
+		return NULL;
 	size_t len = strlen(s), off = 0;
 	struct sb o = {0};
 	int any = 0;
@@ -1819,11 +1972,11 @@ static const unsigned char *find_mem(const unsigned char *h, size_t hl, const ch
 static int verify(struct ctx *c, const unsigned char *out, size_t outlen, const struct file *in, const char *sop_class,
 		  const char *sop_uid)
 {
-	struct arena ar = {0};
 	struct file of;
 	struct np_err e2;
 	int rc = -1;
-	if (parse_file(out, outlen, &ar, &of, &e2) < 0) {
+	/* the tree of the output goes into the input's arena: one allocation less per file */
+	if (parse_file(out, outlen, c->ar, &of, &e2) < 0) {
 		np_err_set(c->err, e2.cls, "self-check: the output does not parse (%s)", e2.msg);
 		goto done;
 	}
@@ -1856,7 +2009,6 @@ static int verify(struct ctx *c, const unsigned char *out, size_t outlen, const 
 	}
 	rc = 0;
 done:
-	ar_free(&ar);
 	return rc;
 }
 
@@ -1910,6 +2062,10 @@ int np_deid_buffer(const unsigned char *in, size_t len, const struct np_deid_opt
 	np_deid_uid(o, study, f->study_uid);
 	np_deid_uid(o, series, f->series_uid);
 	np_deid_uid(o, sop, f->sop_uid);
+	/* the output is about the input's size: allocate it once */
+	w.cap = len + 4096;
+	if (!(w.p = malloc(w.cap)))
+		w.oom = 1;
 	write_meta(&w, &fl, sop_class, f->sop_uid);
 	w.be = fl.enc == TS_BIG;
 	write_ds(&w, &fl.ds, fl.enc != TS_IMPLICIT);

@@ -6,8 +6,9 @@
  * elements whose values point into the input buffer, actions are applied at
  * every sequence depth, and the tree is serialized again. Values that are not
  * touched (pixel data, kept private elements, everything else) are copied
- * byte for byte; nothing is ever decoded. GDCM is used only for the
- * dictionary of implicit-VR files (np_dcm_dict_vr). */
+ * byte for byte; nothing is ever decoded. The VR of elements of implicit-VR
+ * files comes from a table made from GDCM's dictionary at build time
+ * (lib/gen/np_vrdict.cc): GDCM is not loaded at run time. */
 #ifndef NP_DEID_H
 #define NP_DEID_H
 

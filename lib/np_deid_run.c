@@ -190,11 +190,20 @@ struct run {
 	const struct np_deid_opts *o;
 	struct flist files;
 	struct result *res;
-	atomic_size_t next;
+	/* worker k starts on files [k*n/jobs, (k+1)*n/jobs): neighbours in the
+	 * sorted list are mostly one series, and two threads creating files in
+	 * one folder queue on its lock. A worker that is done helps the others
+	 * from the front of their share. */
+	struct share {
+		atomic_size_t next;
+		size_t end;
+	} share[64];
+	int nshare;
 	atomic_int failed;
 	pthread_mutex_t mu;
 	struct np_err err;
 	struct np_deid_tagstat **ts;
+	EVP_MD *sha256; /* fetched once: EVP_sha256() looks it up on every digest */
 };
 
 static void fail(struct run *r, const struct np_err *e)
@@ -266,13 +275,20 @@ static int write_out(const char *path, const unsigned char *b, size_t n, struct 
 	return 0;
 }
 
-static void sha256_hex(const unsigned char *b, size_t n, char out[65])
+/* ctx: the worker's reusable digest context (EVP_Digest would allocate and
+ * free one per file), or NULL. */
+static void sha256_hex(EVP_MD_CTX *ctx, EVP_MD *md, const unsigned char *b, size_t n, char out[65])
 {
 	unsigned char h[32];
 	unsigned int hl = 32;
-	EVP_Digest(b, n, h, &hl, EVP_sha256(), NULL);
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", h[i]);
+	if (!ctx || !EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, b, n) ||
+	    !EVP_DigestFinal_ex(ctx, h, &hl))
+		EVP_Digest(b, n, h, &hl, md, NULL);
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = "0123456789abcdef"[h[i] >> 4];
+		out[2 * i + 1] = "0123456789abcdef"[h[i] & 15];
+	}
+	out[64] = 0;
 }
 
 struct worker {
@@ -285,11 +301,19 @@ static void *work(void *arg)
 	struct worker *w = arg;
 	struct run *r = w->r;
 	unsigned char *buf = NULL;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	size_t cap = 0;
 	char made[65] = ""; /* the series folder this worker created last */
+	int sh = w->idx;
 	for (;;) {
-		size_t i = atomic_fetch_add(&r->next, 1);
-		if (i >= r->files.n || atomic_load(&r->failed))
+		size_t i = atomic_fetch_add(&r->share[sh].next, 1);
+		if (i >= r->share[sh].end) {
+			sh = (sh + 1) % r->nshare;
+			if (sh == w->idx)
+				break;
+			continue;
+		}
+		if (atomic_load(&r->failed))
 			break;
 		struct result *res = &r->res[i];
 		struct np_err err = {0};
@@ -340,11 +364,12 @@ static void *work(void *arg)
 		} else {
 			res->state = 1;
 			res->size = (long long)outlen;
-			sha256_hex(out, outlen, res->sha);
+			sha256_hex(md, r->sha256, out, outlen, res->sha);
 		}
 		free(out);
 	}
 	free(buf);
+	EVP_MD_CTX_free(md);
 	return NULL;
 }
 
@@ -361,7 +386,9 @@ static int count_tree(const char *dir, long *n)
 		char p[PATH_MAX];
 		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
 		struct stat st;
-		if (lstat(p, &st) < 0) {
+		if (e->d_type != DT_UNKNOWN)
+			st.st_mode = e->d_type == DT_DIR ? S_IFDIR : S_IFREG;
+		else if (lstat(p, &st) < 0) {
 			rc = -1;
 			break;
 		}
@@ -489,13 +516,19 @@ int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, c
 	qsort(r.files.p, r.files.n, sizeof *r.files.p, cmpstr);
 	r.res = calloc(r.files.n ? r.files.n : 1, sizeof *r.res);
 	r.ts = calloc((size_t)nj, sizeof *r.ts);
-	if (!r.res || !r.ts) {
+	r.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!r.res || !r.ts || !r.sha256) {
 		np_err_set(err, NP_ERR_TEMP, "out of memory");
 		goto done;
 	}
 	if (np_rmtree(tmp, err) < 0 || np_mkdirs(tmp, 0755, err) < 0)
 		goto done;
 	r.tmp = tmp;
+	r.nshare = nj;
+	for (int i = 0; i < nj; i++) {
+		atomic_init(&r.share[i].next, r.files.n * (size_t)i / (size_t)nj);
+		r.share[i].end = r.files.n * (size_t)(i + 1) / (size_t)nj;
+	}
 	int started = 0;
 	for (int i = 0; i < nj; i++) {
 		r.ts[i] = np_deid_tagstat_new();
@@ -646,6 +679,7 @@ done:
 			np_deid_tagstat_free(r.ts[i]);
 	free(r.ts);
 	free(r.res);
+	EVP_MD_free(r.sha256);
 	fl_free(&r.files);
 	pthread_mutex_destroy(&r.mu);
 	return rc;

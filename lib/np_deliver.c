@@ -299,6 +299,9 @@ static size_t sr_items(const struct study *s, struct np_dcm_sr_item *it, char te
 		it[n++] =                                                                                              \
 		    (struct np_dcm_sr_item){NP_DCM_SR_TEXT, cv, "99NPACS", cm, texts[nt++], 0, NULL, NULL, NULL};      \
 	} while (0)
+	const char *notice = np_json_str(s->results, "notice", "");
+	if (*notice)
+		TEXT("NPX-NOTICE", "Notice", notice);
 	if (*s->order_id)
 		TEXT("NPX-REQ", "Request ID", s->order_id);
 	TEXT("NPX-DATE", "Submission date", s->date);
@@ -511,6 +514,7 @@ static int attempt(const struct np_config *cfg, struct study *s, size_t i, json_
 	};
 	item.vars = vars;
 	item.nvars = sizeof vars / sizeof vars[0];
+	item.notice = s->failure_kind ? NULL : np_json_str(s->results, "notice", NULL);
 	return np_deliver_send(cfg, dest, dest_secret_key(s, i, secret_buf, sizeof secret_buf), &item, err);
 }
 
@@ -859,8 +863,8 @@ int np_deliver_test(const char *home, const char *which, char *msg, size_t msgsz
 				    {"filename", fname},
 				    {"agent", np_config_str(&cfg, "dicom.ae_title")},
 				};
-				struct np_deliver_item item = {tmp,  fname, "application/pdf",
-							       NULL, vars,  sizeof vars / sizeof vars[0]};
+				struct np_deliver_item item = {
+				    tmp, fname, "application/pdf", NULL, vars, sizeof vars / sizeof vars[0], NULL};
 				rc = np_deliver_send(&cfg, dest, skey, &item, err);
 				unlink(tmp);
 				if (rc == 0)

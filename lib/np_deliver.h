@@ -32,6 +32,9 @@ struct np_deliver_item {
 	const char *dicom_file;	       /* dicom_pdf/dicom_sr: the Part 10 object to C-STORE */
 	const struct np_tpl_var *vars; /* template values ({report_base64} is added here) */
 	size_t nvars;
+	/* Demo mode: the result's "notice" (NULL or "" = none); e-mails put it
+	 * first in the body. */
+	const char *notice;
 };
 
 /* Send item to dest. secret_key names the destination's password secret

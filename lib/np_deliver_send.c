@@ -214,6 +214,16 @@ static int add_recipients(struct curl_slist **l, const char *list, char *to_hdr,
 	return n;
 }
 
+/* head + sep + s in a new string; s is freed. NULL when out of memory. */
+static char *prepend(char *s, const char *head, const char *sep)
+{
+	char *d = NULL;
+	if (asprintf(&d, "%s%s%s", head, sep, s) < 0)
+		d = NULL;
+	free(s);
+	return d;
+}
+
 int np_deliver_email(const struct np_config *cfg, const char *recipients, const char *subject, const char *body,
 		     const char *attach, const char *filename, const char *content_type, struct np_err *err)
 {
@@ -361,9 +371,17 @@ int np_deliver_send(const struct np_config *cfg, json_t *dest, const char *secre
 						       item->vars, item->nvars, err)
 				  : NULL;
 		int rc = -1;
-		if (body)
+		/* Demo mode: results of the synthetic stand-in say so before anything else. */
+		int rendered = subj && body;
+		if (rendered && np_config_bool(cfg, "cloud.demo"))
+			subj = prepend(subj, "[DEMO]", " ");
+		if (rendered && item->notice && *item->notice)
+			body = prepend(body, item->notice, "\n\n");
+		if (subj && body)
 			rc = np_deliver_email(cfg, np_json_str(dest, "recipients", ""), subj, body, item->file,
 					      item->filename, item->content_type, err);
+		else if (rendered)
+			np_err_sys(err, ENOMEM, "unable to compose the e-mail");
 		free(subj);
 		free(body);
 		return rc;

@@ -416,7 +416,7 @@ static int deliver_report(const char *home, const struct np_config *cfg, const c
 	    {"status", "sent"},
 	    {"agent", np_config_str(cfg, "dicom.ae_title")},
 	};
-	struct np_deliver_item item = {tmp, filename, "text/csv", NULL, vars, sizeof vars / sizeof vars[0]};
+	struct np_deliver_item item = {tmp, filename, "text/csv", NULL, vars, sizeof vars / sizeof vars[0], NULL};
 	json_t *dest = np_config_get(cfg, "groups.delivery");
 	int rc;
 	if (!strncmp(np_json_str(dest, "type", "none"), "dicom", 5))

@@ -241,6 +241,8 @@ int np_h_status(struct np_req *r)
 	char now[32];
 	np_time_iso(now);
 	json_object_set_new(o, "now", json_string(now));
+	/* The UI shows a DEMO banner: results come from the synthetic stand-in. */
+	json_object_set_new(o, "demo", json_boolean(np_config_bool(&r->cfg, "cloud.demo")));
 	return np__reply_json(r, 200, o);
 }
 
@@ -907,15 +909,23 @@ int np_h_study_group(struct np_req *r)
 
 static const char *const result_fmts[] = {"json", "png", "pdf", "txt", "xml", NULL};
 
+/* results/report.FMT or result.FMT (as np-poll names them), else the first
+ * *.FMT; never np-poll's own index.json. */
 static int result_file(const char *dir, const char *fmt, char *out, size_t outsz)
 {
 	char rd[PATH_MAX];
 	snprintf(rd, sizeof rd, "%s/results", dir);
+	static const char *const stems[] = {"report", "result", "results"};
+	for (size_t i = 0; i < sizeof stems / sizeof stems[0]; i++) {
+		snprintf(out, outsz, "%s/%s.%s", rd, stems[i], fmt);
+		if (np_exists(out))
+			return 0;
+	}
 	struct dirent **ents;
 	int n = scandir(rd, &ents, NULL, alphasort), found = -1;
 	for (int i = 0; i < n; i++) {
 		const char *nm = ents[i]->d_name, *dot = strrchr(nm, '.');
-		if (found < 0 && nm[0] != '.' && dot && !strcasecmp(dot + 1, fmt)) {
+		if (found < 0 && nm[0] != '.' && strcmp(nm, "index.json") && dot && !strcasecmp(dot + 1, fmt)) {
 			snprintf(out, outsz, "%s/%s", rd, nm);
 			found = 0;
 		}

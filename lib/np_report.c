@@ -83,7 +83,12 @@ static int build(json_t *r, json_t *order, struct line *ls, int max)
 	char input[64];
 	snprintf(input, sizeof input, "%lld DICOM files", np_json_int(order, "files", 0));
 	const char *prod = np_json_str(r, "product", np_json_str(order, "jobs_started.0", "Atypical/MSAp/PSP-v1.0"));
+	/* A notice from the result producer (the demo stand-in says its
+	 * analysis is synthetic) heads and ends the report. */
+	const char *notice = np_json_str(r, "notice", "");
 	L('t', "neuropacs\u2122 analysis report");
+	if (*notice)
+		L('w', "%s", notice);
 	L('w', "%s", np_report_not_clinical);
 	L('n', "Report ID: %s", oid);
 	L('n', "Submission date: %s", date);
@@ -122,6 +127,8 @@ static int build(json_t *r, json_t *order, struct line *ls, int max)
 	L('n', "neuropacs-agent from the JSON result because the cloud protocol in use offers no PDF.");
 	L('b', "%s", np_report_disclaimer);
 	L('w', "%s", np_report_not_clinical);
+	if (*notice)
+		L('w', "%s", notice);
 #undef L
 	return n;
 }

@@ -7,7 +7,9 @@
  * positive, the four free-water biomarkers with control mean and SD, that
  * neuropacs produced the result, the required sentence "Patient management
  * decisions should not be made solely on the basis of analysis by
- * neuropacs(TM)." and "Not for clinical use.". No PHI is printed. */
+ * neuropacs(TM)." and "Not for clinical use.". A "notice" string in the
+ * result (the demo stand-in's "DEMO - synthetic analysis, not for clinical
+ * use") is printed first and last. No PHI is printed. */
 #ifndef NP_REPORT_H
 #define NP_REPORT_H
 

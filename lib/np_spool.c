@@ -120,43 +120,62 @@ int np_spool_find(const char *home, const char *npuid, char *state, size_t state
 	return 1;
 }
 
-/* 1 if path is missing, empty, or ends with '\n'. */
-static int ends_with_newline(const char *path)
+/* dir/history.jsonl opened for appending (and reading its last byte). */
+static int history_open(const char *dir, struct np_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 1;
-	struct stat st;
-	char c = '\n';
-	if (fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &c, 1, st.st_size - 1) != 1)
-		c = '\n';
-	close(fd);
-	return c == '\n';
-}
-
-int np_spool_history(const char *dir, const char *from, const char *to, const char *reason, struct np_err *err)
-{
-	char path[PATH_MAX], ts[32];
+	char path[PATH_MAX];
 	if (np_path_join(path, sizeof path, dir, "history.jsonl", err) < 0)
 		return -1;
+	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return np_err_sys(err, errno, "unable to open %s", path);
+	return fd;
+}
+
+/* Append one record through fd and fsync it. A power loss can leave a torn
+ * last line without its newline; start on a fresh line so the new record
+ * stays parseable on its own. */
+static int history_append(int fd, const char *from, const char *to, const char *reason, struct np_err *err)
+{
+	char ts[32];
 	np_time_iso(ts);
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "ts", ts, "from", from ? from : "", "to", to, "reason",
 			      reason ? reason : "");
 	char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
-	if (!line)
-		return np_err_sys(err, ENOMEM, "unable to record history");
-	/* A power loss can leave a torn last line without its newline; start
-	 * on a fresh line so the new record stays parseable on its own. */
-	char *rec = line;
-	if (!ends_with_newline(path) && asprintf(&rec, "\n%s", line) < 0) {
+	struct stat st;
+	char c = '\n', *rec = NULL;
+	if (fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &c, 1, st.st_size - 1) != 1)
+		c = '\n';
+	if (!line || asprintf(&rec, "%s%s\n", c == '\n' ? "" : "\n", line) < 0) {
 		free(line);
 		return np_err_sys(err, ENOMEM, "unable to record history");
 	}
-	int rc = np_append_line(path, rec, err);
-	if (rec != line)
-		free(rec);
 	free(line);
+	size_t n = strlen(rec), off = 0;
+	while (off < n) {
+		ssize_t w = write(fd, rec + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			free(rec);
+			return np_err_sys(err, errno, "unable to record history");
+		}
+		off += (size_t)w;
+	}
+	free(rec);
+	if (fsync(fd) < 0)
+		return np_err_sys(err, errno, "unable to record history");
+	return 0;
+}
+
+int np_spool_history(const char *dir, const char *from, const char *to, const char *reason, struct np_err *err)
+{
+	int fd = history_open(dir, err);
+	if (fd < 0)
+		return -1;
+	int rc = history_append(fd, from, to, reason, err);
+	close(fd);
 	return rc;
 }
 
@@ -198,19 +217,32 @@ int np_spool_move(const char *home, struct np_db *db, const char *id, const char
 		if (np_is_dir(dst))
 			return np_err_set(err, NP_ERR_PERM, "cannot move to %s: a study with this id is already there",
 					  to);
-		if (np_rename_durable(have, dst, err) < 0)
+		/* The history file is opened before the rename and written
+		 * through its descriptor after it: the next stage's runner may
+		 * claim the study from <to> the moment it lands there. */
+		int hfd = history_open(have, err);
+		if (hfd < 0)
+			return -1;
+		if (np_rename_durable(have, dst, err) < 0) {
+			close(hfd);
+			return -1;
+		}
+		np_crash_point("move.renamed");
+		int rc = history_append(hfd, from, to, reason, err);
+		close(hfd);
+		if (rc < 0)
 			return -1;
 	} else if (!np_is_dir(dst)) {
 		return np_err_sys(err, ENOENT, "study %s is not in %s", id, from);
-	}
-	np_crash_point("move.renamed");
-	/* Re-run after a crash between the rename and the history line: the
-	 * study is already in <to>; append only if the line is missing. */
-	char last[64] = "";
-	if (!have)
+	} else {
+		/* Re-run after a crash between the rename and the history
+		 * line: the study is already in <to>; append only if the line
+		 * is missing. */
+		char last[64] = "";
 		history_last_to(dst, last, sizeof last);
-	if (strcmp(last, to) && np_spool_history(dst, from, to, reason, err) < 0)
-		return -1;
+		if (strcmp(last, to) && np_spool_history(dst, from, to, reason, err) < 0)
+			return -1;
+	}
 	np_crash_point("move.history");
 	struct np_err dberr = {0};
 	struct np_db *own = db ? NULL : np_db_open(home, &dberr);

@@ -24,8 +24,12 @@ Faults (command line or POST /_control with a JSON object, merged):
   password PW       the service password changes to PW (v2 token requests)
 GET /_state returns counters as JSON.
 
+--demo (make demo): every result says it is synthetic: the JSON carries
+"notice": DEMO_NOTICE and model_version "DEMO-synthetic", the text, XML,
+CSV and PDF reports start with the notice.
+
 Usage: cloud_standin.py --port P --state DIR [--api-key K] [--tls-cert C --tls-key K]
-                        [--user U --password P] [--vector]
+                        [--user U --password P] [--demo] [--vector]
 --vector checks the worked example of cloud-api.md 3.2 and exits 0/1.
 """
 import argparse
@@ -51,6 +55,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+DEMO_NOTICE = "DEMO - synthetic analysis, not for clinical use"
 PRODUCTS = {"Atypical/MSAp/PSP-v1.0", "PD/MSAp/PSP-v1.0", "AIDP", "AIDD", "AIND-PD", "AIND-AD"}
 
 
@@ -97,7 +102,25 @@ def png_bytes():
         chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
-def results_for(order_id, order):
+def text_pdf(lines):
+    """A one-page PDF showing lines of ASCII text (valid xref table)."""
+    esc = lambda t: t.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    content = "BT /F1 12 Tf 50 780 Td 16 TL " + " ".join("(%s) '" % esc(t) for t in lines) + " ET"
+    objs = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> "
+            "/Contents 5 0 R >>", "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+            "<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content)]
+    out, offs = "%PDF-1.4\n", []
+    for i, o in enumerate(objs):
+        offs.append(len(out))
+        out += "%d 0 obj\n%s\nendobj\n" % (i + 1, o)
+    x = len(out)
+    out += "xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1) + "".join("%010d 00000 n \n" % o for o in offs)
+    out += "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, x)
+    return out.encode()
+
+
+def results_for(order_id, order, demo=False):
     date = time.strftime("%Y-%m-%d", time.gmtime(order.get("created", time.time())))
     files = order.get("files", 0)
     res = {"Atypical": {"value": 0.913}, "PSPvsMSAp": {"value": 0.944},
@@ -114,8 +137,16 @@ def results_for(order_id, order):
     csv = "region,value,control_mean,control_sd\n" + "".join(
         "%s,%s,%s,%s\n" % (k, v["value"], v.get("control_mean", ""), v.get("control_sd", ""))
         for k, v in res.items())
+    pdf = b"%PDF-1.4\n% stand-in report\n%%EOF\n"
+    if demo:
+        j.update(notice=DEMO_NOTICE, model_version="DEMO-synthetic")
+        txt = DEMO_NOTICE + "\n" + txt
+        xml = xml.replace("<report>", "<report><notice>%s</notice>" % DEMO_NOTICE)
+        csv = "# " + DEMO_NOTICE + "\n" + csv
+        pdf = text_pdf([DEMO_NOTICE, "neuropacs stand-in report", "Order ID: " + order_id, "Date: " + date,
+                        "Atypical: 0.913", "PSPvsMSAp: 0.944", DEMO_NOTICE])
     return {"json": json.dumps(j).encode(), "txt": txt.encode(), "xml": xml.encode(),
-            "features": csv.encode(), "png": png_bytes(), "pdf": b"%PDF-1.4\n% stand-in report\n%%EOF\n"}
+            "features": csv.encode(), "png": png_bytes(), "pdf": pdf}
 
 
 class State:
@@ -388,7 +419,7 @@ class Handler(BaseHTTPRequestHandler):
             fmt = str(req.get("format", "")).lower()
             if order["state"] != "finished":
                 return self.error(409, "Results not ready.")
-            r = results_for(oid, order)
+            r = results_for(oid, order, S.args.demo)
             if fmt not in ("txt", "xml", "json", "png", "features"):
                 return self.error(400, "Invalid format.")
             return self.reply(200, enc(r[fmt]), "text/plain")
@@ -527,7 +558,7 @@ class Handler(BaseHTTPRequestHandler):
             if order["state"] != "finished":
                 return self.error(409, "Results not ready.")
             fmt = q.get("report_type", "")
-            r = results_for(oid, order)
+            r = results_for(oid, order, S.args.demo)
             if fmt not in r:
                 return self.error(400, "Invalid report_type.")
             return self.reply(200, r[fmt], "application/octet-stream")
@@ -563,6 +594,7 @@ def main():
     ap.add_argument("--tls-key")
     ap.add_argument("--fault", action="append", default=[], help="NAME=VALUE")
     ap.add_argument("--vector", action="store_true")
+    ap.add_argument("--demo", action="store_true", help="mark every result as a synthetic DEMO")
     args = ap.parse_args()
     if args.vector:
         ok = check_vector()

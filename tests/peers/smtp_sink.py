@@ -6,12 +6,15 @@ OUTDIR/NNNN.json (envelope: mail_from, rcpt_tos, auth_user, tls), so a test
 that sees the .eml can read both.
 
   smtp_sink.py OUTDIR --port N [--cert C --key K [--smtps]] [--user U --password P]
-               [--reject-rcpt ADDR] [--pidfile F]
+               [--reject-rcpt ADDR] [--rcpt-delay-ms MS] [--pidfile F]
 
 --cert/--key alone: STARTTLS offered and required; with --smtps: implicit TLS.
 --user/--password: AUTH PLAIN/LOGIN required (over TLS when a cert is given).
+--rcpt-delay-ms: answer each RCPT TO only after MS (a sender caught mid-work
+has not handed over a message yet).
 Stops on SIGTERM or SIGINT."""
 import argparse
+import asyncio
 import itertools
 import json
 import os
@@ -23,12 +26,15 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Store:
-    def __init__(self, outdir, reject):
+    def __init__(self, outdir, reject, rcpt_delay_ms=0):
         self.outdir = outdir
+        self.rcpt_delay = rcpt_delay_ms / 1000.0
         self.reject = (reject or "").lower()
         self.seq = itertools.count(1)
 
     async def handle_RCPT(self, server, session, envelope, address, options):
+        if self.rcpt_delay:
+            await asyncio.sleep(self.rcpt_delay)
         if self.reject and address.lower() == self.reject:
             return "550 5.1.1 no such mailbox"
         envelope.rcpt_tos.append(address)
@@ -58,6 +64,7 @@ def main():
     ap.add_argument("--user")
     ap.add_argument("--password")
     ap.add_argument("--reject-rcpt")
+    ap.add_argument("--rcpt-delay-ms", type=int, default=0)
     ap.add_argument("--pidfile")
     a = ap.parse_args()
     os.makedirs(a.outdir, exist_ok=True)
@@ -75,7 +82,7 @@ def main():
                     and data.password.decode() == a.password)
             return AuthResult(success=good, handled=False, auth_data=data if good else None)
         kw.update(authenticator=check, auth_required=True, auth_require_tls=bool(a.cert))
-    ctl = Controller(Store(a.outdir, a.reject_rcpt), hostname="127.0.0.1", port=a.port,
+    ctl = Controller(Store(a.outdir, a.reject_rcpt, a.rcpt_delay_ms), hostname="127.0.0.1", port=a.port,
                      ssl_context=ctx if a.smtps else None, server_hostname="localhost", **kw)
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     ctl.start()

@@ -110,6 +110,18 @@ async function start(s) {
   document.getElementById('who').textContent = (s.actor || '') + ' (' + s.role + ')';
   for (const a of document.querySelectorAll('#nav a[data-role="admin"]')) a.parentElement.hidden = !ctx.isAdmin;
   route();
+  demoBanner();
+}
+
+// make demo: the cloud is the local stand-in and every result is synthetic.
+async function demoBanner() {
+  let st;
+  try { st = await get('/api/status'); } catch (_) { return; }
+  const old = document.getElementById('demo-banner');
+  if (!st.demo) { if (old) old.remove(); return; }
+  if (old) return;
+  view.before(h('div', { id: 'demo-banner', class: 'demo-banner', role: 'note' },
+    h('strong', {}, 'DEMO'), ' — the cloud is the local stand-in of make demo: every result is a synthetic analysis, not for clinical use.'));
 }
 
 (async () => {
