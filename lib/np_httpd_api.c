@@ -211,15 +211,17 @@ static json_t *services(struct np_httpd *h)
 			continue;
 		char st[PATH_MAX];
 		snprintf(st, sizeof st, "%s/%s/supervise/status", sd, e->d_name);
-		/* s6 status file: byte 34..35 hold the pid when up (see s6-svstat); "up" when pid != 0 */
+		/* s6 status file (35 bytes in s6 2.11, 43 from 2.12): two
+		 * 12-byte TAI stamps, then the pid as 8 bytes big-endian at
+		 * offset 24, 0 when the service is down. */
 		size_t len = 0;
 		struct np_err err = {0};
 		char *buf = np_read_file(st, 4096, &len, &err);
 		const char *state = "unknown";
-		if (buf && len >= 43) {
+		if (buf && len >= 35) {
 			unsigned long long pid = 0;
 			for (int i = 0; i < 8; i++)
-				pid = pid << 8 | (unsigned char)buf[12 + 8 + i];
+				pid = pid << 8 | (unsigned char)buf[24 + i];
 			state = pid ? "up" : "down";
 		}
 		free(buf);

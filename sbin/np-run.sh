@@ -35,9 +35,11 @@ if [ $demo = 1 ]; then
 	first=0
 	[ -e "$home/etc/neuropacs.json" ] || first=1
 	np-init --first-run --non-interactive
-	# A newcomer should see results within minutes: short stabilization,
-	# status polled every minute (only on first run; later changes stay).
-	[ $first = 0 ] || echo '{"dicom":{"stabilization_seconds":10},"scheduler":{"poll_cron":"* * * * *"}}' | np-config merge
+	# First run only (later changes stay): listen on loopback only, as a
+	# demo is not for a real PACS; a newcomer sees results within minutes
+	# (short stabilization, status polled every minute).
+	[ $first = 0 ] || echo '{"dicom":{"bind":"127.0.0.1","stabilization_seconds":10},"http":{"bind":"127.0.0.1"},
+		"scheduler":{"poll_cron":"* * * * *"}}' | np-config merge
 	echo "{\"cloud\":{\"api_url\":\"http://127.0.0.1:$cport\",\"protocol\":\"v1\",\"demo\":true}}" | np-config merge
 	printf '%s' "$demokey" | np-config set-secret cloud.api_key
 else
@@ -65,7 +67,7 @@ if [ $demo = 1 ]; then
 #!/bin/sh
 # make demo: the Neuropacs cloud stand-in; every result is marked DEMO.
 exec 2>&1
-exec /usr/bin/python3 "$standin" --demo --port $cport --state "$home/demo-cloud" --api-key $demokey
+exec /usr/bin/python3 "$standin" --demo --fault steps=1 --port $cport --state "$home/demo-cloud" --api-key $demokey
 EOF
 	chmod 755 "$svc/run.new"
 	mv "$svc/run.new" "$svc/run"

@@ -10,7 +10,7 @@
 command -v s6-svscan >/dev/null || skip_all "s6 not installed"
 command -v storescu >/dev/null || skip_all "dcmtk not installed"
 /usr/bin/python3 -c 'import cryptography' 2>/dev/null || skip_all "python3-cryptography not installed"
-plan 17
+plan 18
 
 DICOM=$(free_port) HTTP=$(free_port) CPORT=$(free_port)
 NOTICE='DEMO - synthetic analysis, not for clinical use'
@@ -53,7 +53,10 @@ ok "the study completes" test -d "$NP_HOME/spool/done/$NPUID"
 api() { curl -sf -b "$T/jar" "http://127.0.0.1:$HTTP$1"; }
 curl -sf -c "$T/jar" -H 'Content-Type: application/json' -d "{\"password\":\"$PW\"}" \
 	"http://127.0.0.1:$HTTP/api/auth/login" >/dev/null
-is "$(api /api/status | jget /dev/stdin 'd["demo"]')" True "/api/status says demo (the UI shows its DEMO banner)"
+api /api/status >"$T/status.json"
+is "$(jget "$T/status.json" 'd["demo"]')" True "/api/status says demo (the UI shows its DEMO banner)"
+is "$(jget "$T/status.json" '" ".join(sorted(k for k, v in d["services"].items() if v == "up"))')" \
+	"deliver demo-cloud np-httpd np-recv np-sched np-stable prepare qc upload" "... and shows every service up"
 like "$(api "/api/results?size=100")" "\"npuid\": *\"$NPUID\"" "the result is listed by the API"
 like "$(api "/api/results/$NPUID?format=json")" "\"notice\": *\"$NOTICE\"" "the JSON result carries the DEMO notice"
 like "$(api "/api/results/$NPUID?format=txt" | head -1)" "^$NOTICE\$" "the text report starts with it"
