@@ -178,7 +178,7 @@ static int cmpstr(const void *a, const void *b)
 
 /* ---------- workers ---------- */
 struct result {
-	int state; /* 0 not done, 1 written, 2 skipped, 3 duplicate */
+	int state; /* 0 not done, 1 written, 2 skipped, 3 duplicate, 4 duplicate set aside (settle_dups) */
 	char rel[160];
 	long long size;
 	char sha[65];
@@ -354,23 +354,78 @@ static void *work(void *arg)
 		snprintf(made, sizeof made, "%s", res->f.series_uid);
 		snprintf(path, sizeof path, "%s/%s", r->tmp, res->rel);
 		int wr = write_out(path, out, outlen, &err);
+		res->state = 1;
+		if (wr == 1) {
+			/* the same instance twice: set aside, settled after the workers */
+			snprintf(path, sizeof path, "%s/%s/.dup.%zu", r->tmp, res->f.series_uid, i);
+			wr = write_out(path, out, outlen, &err);
+			if (wr == 1)
+				wr = np_err_set(&err, NP_ERR_TEMP, "unable to create an output file: %s",
+						strerror(EEXIST));
+			res->state = 4;
+		}
 		if (wr < 0) {
 			free(out);
 			fail(r, &err);
 			break;
 		}
-		if (wr == 1) {
-			res->state = 3; /* the same instance twice: the first copy wins */
-		} else {
-			res->state = 1;
-			res->size = (long long)outlen;
-			sha256_hex(md, r->sha256, out, outlen, res->sha);
-		}
+		res->size = (long long)outlen;
+		sha256_hex(md, r->sha256, out, outlen, res->sha);
 		free(out);
 	}
 	free(buf);
 	EVP_MD_CTX_free(md);
 	return NULL;
+}
+
+static int by_rel_then_index(const void *a, const void *b, void *arg)
+{
+	const struct result *res = arg;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = strcmp(res[i].rel, res[j].rel);
+	return c ? c : i < j ? -1 : i > j;
+}
+
+/* Instances that occur more than once in the input: the copy listed first
+ * (sorted path) is the one kept, whichever worker wrote first, so that the
+ * same input always gives the same output. Later copies become duplicates
+ * (state 3) and their set-aside files are removed. */
+static int settle_dups(struct run *r, struct np_err *err)
+{
+	size_t n = 0, *ix;
+	for (size_t i = 0; i < r->files.n; i++)
+		n += r->res[i].state == 4;
+	if (!n)
+		return 0;
+	if (!(ix = malloc(sizeof *ix * r->files.n)))
+		return np_err_set(err, NP_ERR_TEMP, "out of memory");
+	n = 0;
+	for (size_t i = 0; i < r->files.n; i++)
+		if (r->res[i].state == 1 || r->res[i].state == 4)
+			ix[n++] = i;
+	qsort_r(ix, n, sizeof *ix, by_rel_then_index, r->res);
+	int rc = 0;
+	for (size_t a = 0, b; rc == 0 && a < n; a = b) {
+		for (b = a + 1; b < n && !strcmp(r->res[ix[a]].rel, r->res[ix[b]].rel); b++)
+			;
+		for (size_t k = a; k < b; k++) {
+			struct result *x = &r->res[ix[k]];
+			char dup[PATH_MAX * 2], dst[PATH_MAX * 2];
+			snprintf(dup, sizeof dup, "%s/%s/.dup.%zu", r->tmp, x->f.series_uid, ix[k]);
+			snprintf(dst, sizeof dst, "%s/%s", r->tmp, x->rel);
+			if (k == a && x->state == 4 && rename(dup, dst) < 0) {
+				rc = np_err_sys(err, errno, "unable to rename an output file");
+				break;
+			}
+			if (k > a && x->state == 4 && unlink(dup) < 0) {
+				rc = np_err_sys(err, errno, "unable to remove an output file");
+				break;
+			}
+			x->state = k == a ? 1 : 3;
+		}
+	}
+	free(ix);
+	return rc;
 }
 
 static int count_tree(const char *dir, long *n)
@@ -548,6 +603,8 @@ int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, c
 		*err = r.err;
 		goto fail;
 	}
+	if (settle_dups(&r, err) < 0)
+		goto fail;
 	/* step 6: the expected files, nothing else, one offset per study */
 	long counts[NP_DC_N] = {0}, written = 0, ontree = 0;
 	json_t *files = json_array(), *studies = json_object();

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 PY=/usr/bin/python3
 DATA=$NP_TOP/tests/data
-plan 17
+plan 18
 S=$T/spool/qc-passed/0d7c3f0e-6a43-4c4e-9a51-3f1c2b7d9e11
 mkdir -p "$S"
 $PY "$DATA/make_mr_study.py" "$S/dicom" --ndir 6 --nsl 4 >/dev/null || bail "study generator failed"
@@ -46,3 +46,14 @@ mkdir -p "$N/nifti" && echo "fake nifti" >"$N/nifti/dti.nii.gz" && echo "0 1000"
 "$BIN/np-deid" --study "$N" 2>/dev/null
 is "$($PY -c "import json;m=json.load(open('$N/deid/manifest.json'));print(m['format'],m['deidentified'],len(m['files']))")" "nifti False 2" "NIfTI: linked as is, manifest says so"
 is "$(stat -c %i "$N/nifti/dti.nii.gz")" "$(stat -c %i "$N/deid/dti.nii.gz")" "NIfTI: hard link, no copy"
+# the same instances twice (the second copy implicit VR, so other bytes):
+# the copy listed first is kept whatever the number of workers
+mkdir -p "$T/dup" && cp -r "$S/dicom" "$T/dup/a" && cp -r "$S/dicom" "$T/dup/b"
+$PY -c "
+import glob,pydicom
+for f in glob.glob('$T/dup/b/*/*.dcm'):
+    d=pydicom.dcmread(f); d.file_meta.TransferSyntaxUID=pydicom.uid.ImplicitVRLittleEndian
+    d.is_implicit_VR=True; d.is_little_endian=True; d.save_as(f)" || bail "implicit VR copy failed"
+"$BIN/np-deid" --jobs 1 "$T/dup" "$T/dup1" 2>/dev/null && "$BIN/np-deid" --jobs 2 "$T/dup" "$T/dup2" 2>/dev/null
+sums() { (cd "$1" && find . -type f ! -name manifest.json | sort | xargs md5sum); }
+is "$(sums "$T/dup2")" "$(sums "$T/dup1")" "duplicates: the first-listed copy wins with 1 and 2 workers"
