@@ -346,9 +346,10 @@ static size_t sr_items(const struct study *s, struct np_dcm_sr_item *it, char te
 			n++;
 		}
 	}
-	it[n++] = (struct np_dcm_sr_item){
-	    NP_DCM_SR_TEXT, "121106", "DCM", "Comment", "Result produced by neuropacs\xe2\x84\xa2.", 0,
-	    NULL,	    NULL,     NULL};
+	if (!*notice) /* else the notice (first item) says where it came from */
+		it[n++] = (struct np_dcm_sr_item){
+		    NP_DCM_SR_TEXT, "121106", "DCM", "Comment", "Result produced by neuropacs\xe2\x84\xa2.", 0,
+		    NULL,	    NULL,     NULL};
 	it[n++] = (struct np_dcm_sr_item){NP_DCM_SR_TEXT,
 					  "121106",
 					  "DCM",

@@ -123,7 +123,12 @@ static int build(json_t *r, json_t *order, struct line *ls, int max)
 		L('n', "%-30s %8s %12s %14s", fw[i].label, vs, cms, sds);
 	}
 	L('h', " ");
-	L('n', "This result was produced by neuropacs\u2122 (Neuropacs cloud); this PDF was rendered on site by");
+	/* With a notice (the demo stand-in) the result is not neuropacs' own. */
+	if (*notice)
+		L('n', "Result source: see the notice above; this PDF was rendered on site by");
+	else
+		L('n',
+		  "This result was produced by neuropacs\u2122 (Neuropacs cloud); this PDF was rendered on site by");
 	L('n', "neuropacs-agent from the JSON result because the cloud protocol in use offers no PDF.");
 	L('b', "%s", np_report_disclaimer);
 	L('w', "%s", np_report_not_clinical);

@@ -10,7 +10,7 @@
 command -v s6-svscan >/dev/null || skip_all "s6 not installed"
 command -v storescu >/dev/null || skip_all "dcmtk not installed"
 /usr/bin/python3 -c 'import cryptography' 2>/dev/null || skip_all "python3-cryptography not installed"
-plan 18
+plan 19
 
 DICOM=$(free_port) HTTP=$(free_port) CPORT=$(free_port)
 NOTICE='DEMO - synthetic analysis, not for clinical use'
@@ -63,6 +63,7 @@ like "$(api "/api/results/$NPUID?format=txt" | head -1)" "^$NOTICE\$" "the text 
 api "/api/results/$NPUID?format=pdf" >"$T/report.pdf"
 pdftotext "$T/report.pdf" "$T/report.txt" 2>/dev/null
 is "$(grep -c "$NOTICE" "$T/report.txt")" 2 "the PDF report shows it first and last"
+nok "... and does not claim neuropacs produced the result" grep -q "produced by neuropacs" "$T/report.txt"
 wait_for 'ls "$T/mail"/*.eml >/dev/null 2>&1' 20
 like "$(grep -i '^Subject:' "$T/mail"/*.eml)" '^Subject: \[DEMO\] ' "the e-mail subject starts with [DEMO]"
 ok "... and its body with the notice" grep -q "$NOTICE" "$T/mail"/*.eml
