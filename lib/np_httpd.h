@@ -35,9 +35,11 @@ void np_httpd_routes_print(FILE *f);
 
 /* Studies SQL (bench/api.sh runs the server's own statements in sqlite3):
  * print, as sqlite3 shell input, the parameters and statements GET
- * /api/studies?query runs as an admin: the page, then (without a cursor)
- * the capped count it runs when the page is full. Returns 0, or -1 with a
- * permanent err for a query the API refuses. */
-int np_httpd_studies_sql_print(FILE *f, const char *query, struct np_err *err);
+ * /api/studies?query runs as an admin on the index of home: for a search
+ * through the index its probe; the page; then (without a cursor, and not
+ * for a broad search) the capped count it runs when the page is full.
+ * Returns 0, or -1 with err: permanent for a query the API refuses, or the
+ * index's error when it does not open. */
+int np_httpd_studies_sql_print(FILE *f, const char *home, const char *query, struct np_err *err);
 
 #endif

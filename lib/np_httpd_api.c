@@ -561,6 +561,20 @@ static void bind_all(sqlite3_stmt *st, const char *const binds[8], int n)
 		sqlite3_bind_text(st, i + 1, binds[i], -1, SQLITE_STATIC);
 }
 
+/* 1 when the search matches at least s->broad_limit studies (the probe). */
+static int studies_broad(struct np_httpd *h, const struct np_studies_sql *s)
+{
+	sqlite3_stmt *st = s->match_param ? np__db_stmt(h, s->probe) : NULL;
+	long m = 0;
+	if (!st)
+		return 0;
+	bind_all(st, s->binds, s->nbind);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		m = (long)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return m >= s->broad_limit;
+}
+
 int np_h_studies(struct np_req *r)
 {
 	struct np_studies_q q;
@@ -575,7 +589,8 @@ int np_h_studies(struct np_req *r)
 		return 503;
 	if (np_studies_sql(&q, q.reveal, STUDY_COLS, &s) < 0)
 		return bad_param(r, "query too complex");
-	sqlite3_stmt *st = np__db_stmt(r->srv, s.page);
+	int broad = studies_broad(r->srv, &s);
+	sqlite3_stmt *st = np__db_stmt(r->srv, broad ? s.page_broad : s.page);
 	if (!st)
 		return np__reply_error(r, 500, "internal", "database error: %s", sqlite3_errmsg(db->h));
 	bind_all(st, s.binds, s.nbind);
@@ -609,6 +624,11 @@ int np_h_studies(struct np_req *r)
 	if (!q.cursor[0] && !more && (n || !s.offset)) {
 		json_object_set_new(o, "total", json_integer(s.offset + n));
 		json_object_set_new(o, "total_exact", json_true());
+	} else if (!q.cursor[0] && broad) {
+		long low = s.offset + n + more;
+		json_object_set_new(o, "total",
+				    json_integer(s.search_only && s.broad_limit > low ? s.broad_limit : low));
+		json_object_set_new(o, "total_exact", json_false());
 	} else if (!q.cursor[0] && (st = np__db_stmt(r->srv, s.count))) {
 		bind_all(st, s.binds, s.nbind);
 		if (sqlite3_step(st) == SQLITE_ROW) {
@@ -637,7 +657,7 @@ int np_h_studies(struct np_req *r)
 	return status;
 }
 
-int np_httpd_studies_sql_print(FILE *f, const char *query, struct np_err *err)
+int np_httpd_studies_sql_print(FILE *f, const char *home, const char *query, struct np_err *err)
 {
 	struct np_studies_q q;
 	struct np_studies_sql s;
@@ -646,6 +666,20 @@ int np_httpd_studies_sql_print(FILE *f, const char *query, struct np_err *err)
 		return np_err_set(err, NP_ERR_PERM, "%s", msg);
 	if (np_studies_sql(&q, q.reveal, STUDY_COLS, &s) < 0)
 		return np_err_set(err, NP_ERR_PERM, "query too complex");
+	int broad = 0;
+	if (s.match_param) {
+		/* The probe decides which page statement runs, as in np_h_studies. */
+		struct np_db *db = np_db_open(home, err);
+		sqlite3_stmt *st = NULL;
+		if (!db)
+			return -1;
+		if (sqlite3_prepare_v2(db->h, s.probe, -1, &st, NULL) == SQLITE_OK) {
+			bind_all(st, s.binds, s.nbind);
+			broad = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) >= s.broad_limit;
+		}
+		sqlite3_finalize(st);
+		np_db_close(db);
+	}
 	for (int i = 0; i < s.nbind; i++) {
 		/* A double-quoted shell argument holding an SQL text literal. */
 		fprintf(f, ".parameter set ?%d \"'", i + 1);
@@ -656,8 +690,10 @@ int np_httpd_studies_sql_print(FILE *f, const char *query, struct np_err *err)
 		}
 		fprintf(f, "'\"\n");
 	}
-	fprintf(f, "%s;\n", s.page);
-	if (!q.cursor[0])
+	if (s.match_param)
+		fprintf(f, "%s;\n", s.probe);
+	fprintf(f, "%s;\n", broad ? s.page_broad : s.page);
+	if (!q.cursor[0] && !broad)
 		fprintf(f, "%s;\n", s.count);
 	return 0;
 }

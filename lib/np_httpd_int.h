@@ -141,12 +141,25 @@ int np_studies_q_parse(const char *qs, struct np_studies_q *q, char *msg, size_t
  * and group, and at the PHI columns only when search_phi; 3 characters or
  * more through the trigram index studies_fts. Returns 0 or -1 (too long). */
 #define NP_STUDIES_COUNT_AHEAD 1000L
+/* A search through the index counts its matches first (probe, up to
+ * broad_limit). Fewer: page and count above, each match looked up and the
+ * matches sorted. As many: too many to look up and sort on every page;
+ * page_broad takes the set of matches once and walks the sort order testing
+ * each row against it (a per-row MATCH, rowid = ?, costs FTS5 a whole query
+ * each time). It runs no count: the total is a lower bound, broad_limit
+ * when the search is the only filter. */
+#define NP_STUDIES_BROAD 5000L
 struct np_studies_sql {
 	char page[4096], count[3072];
 	const char *binds[8];
 	int nbind;
 	long offset, count_limit;
-	char match[400]; /* the FTS5 query for the search */
+	char match[400];       /* the FTS5 query for the search */
+	int match_param;       /* its ?N, 0 without a search through the index */
+	char probe[160];       /* count of the matches, up to broad_limit */
+	long broad_limit;      /* max(NP_STUDIES_BROAD, count_limit + 1) */
+	int search_only;       /* no other filter, no cursor */
+	char page_broad[4096]; /* the page for a broad search */
 };
 int np_studies_sql(const struct np_studies_q *q, int search_phi, const char *cols, struct np_studies_sql *s);
 /* The ORDER BY column for q->sort (always one of a fixed list). */

@@ -301,7 +301,8 @@ static int chars3(const char *s)
 	return n;
 }
 
-static int studies_where(const struct np_studies_q *q, int search_phi, struct np_studies_sql *s, char *where,
+/* broad: the search as a test of each row (see np_studies_sql). */
+static int studies_where(const struct np_studies_q *q, int search_phi, int broad, struct np_studies_sql *s, char *where,
 			 size_t wsz)
 {
 	size_t len = 0;
@@ -334,7 +335,11 @@ static int studies_where(const struct np_studies_q *q, int search_phi, struct np
 	if (q->q[0] && chars3(q->q) == 3) {
 		if (fts_match(q->q, search_phi, s->match, sizeof s->match) < 0)
 			return -1;
-		COND("rowid IN (SELECT rowid FROM studies_fts WHERE studies_fts MATCH ?%d)", s->match);
+		s->match_param = n + 1;
+		if (broad) /* "+": a test of each row, not a lookup of each match */
+			COND("+rowid IN (SELECT rowid FROM studies_fts WHERE studies_fts MATCH ?%d)", s->match);
+		else
+			COND("rowid IN (SELECT rowid FROM studies_fts WHERE studies_fts MATCH ?%d)", s->match);
 	} else if (q->q[0] && search_phi) {
 		COND("(instr(npuid, lower(?%d)) OR instr(lower(ifnull(order_id,'')), lower(?%d)) OR"
 		     " instr(lower(ifnull(group_name,'')), lower(?%d)) OR instr(lower(ifnull(study_name,'')), "
@@ -363,16 +368,28 @@ int np_studies_sql(const struct np_studies_q *q, int search_phi, const char *col
 {
 	char where[2400];
 	memset(s, 0, sizeof *s);
-	if (studies_where(q, search_phi, s, where, sizeof where) < 0)
-		return -1;
 	const char *col = np_studies_q_order(q), *dir = q->desc ? "DESC" : "ASC";
 	s->offset = q->cursor[0] ? 0 : (q->page - 1) * q->size;
 	s->count_limit = s->offset + q->size + NP_STUDIES_COUNT_AHEAD;
+	if (studies_where(q, search_phi, 0, s, where, sizeof where) < 0)
+		return -1;
 	if (snprintf(s->page, sizeof s->page, "SELECT %s FROM studies%s ORDER BY %s %s, npuid %s LIMIT %ld OFFSET %ld",
 		     cols, where, col, dir, dir, q->size + 1, s->offset) >= (int)sizeof s->page)
 		return -1;
 	if (snprintf(s->count, sizeof s->count, "SELECT count(*) FROM (SELECT 1 FROM studies%s LIMIT %ld)", where,
 		     s->count_limit + 1) >= (int)sizeof s->count)
+		return -1;
+	if (!s->match_param)
+		return 0;
+	s->broad_limit = NP_STUDIES_BROAD > s->count_limit ? NP_STUDIES_BROAD : s->count_limit + 1;
+	s->search_only = !q->state[0] && !q->group[0] && !q->qc[0] && !q->from[0] && !q->to[0] && !q->cursor[0];
+	if (snprintf(s->probe, sizeof s->probe,
+		     "SELECT count(*) FROM (SELECT 1 FROM studies_fts WHERE studies_fts MATCH ?%d LIMIT %ld)",
+		     s->match_param, s->broad_limit) >= (int)sizeof s->probe ||
+	    studies_where(q, search_phi, 1, s, where, sizeof where) < 0 ||
+	    snprintf(s->page_broad, sizeof s->page_broad,
+		     "SELECT %s FROM studies%s ORDER BY %s %s, npuid %s LIMIT %ld OFFSET %ld", cols, where, col, dir,
+		     dir, q->size + 1, s->offset) >= (int)sizeof s->page_broad)
 		return -1;
 	return 0;
 }

@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 					   {"studies-sql", 1, 0, 'S'},
 					   {"help", 0, 0, 'h'},
 					   {0, 0, 0, 0}};
-	const char *home_opt = NULL, *share_opt = NULL, *vendor_opt = NULL;
+	const char *home_opt = NULL, *share_opt = NULL, *vendor_opt = NULL, *studies_sql = NULL;
 	struct np_httpd_opts o = {0};
 	struct np_err err = {0};
 	int c;
@@ -90,11 +90,8 @@ int main(int argc, char **argv)
 			np_httpd_routes_print(stdout);
 			return 0;
 		case 'S':
-			if (np_httpd_studies_sql_print(stdout, optarg, &err) < 0) {
-				np_log_err(NULL, &err);
-				return np_err_exit_code(&err);
-			}
-			return 0;
+			studies_sql = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -111,6 +108,13 @@ int main(int argc, char **argv)
 	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_spool_init(home, &err) < 0) {
 		np_log_err(NULL, &err);
 		return np_err_exit_code(&err);
+	}
+	if (studies_sql) {
+		if (np_httpd_studies_sql_print(stdout, home, studies_sql, &err) < 0) {
+			np_log_err(NULL, &err);
+			return np_err_exit_code(&err);
+		}
+		return 0;
 	}
 	if (share_opt ? !realpath(share_opt, share) : np_paths_share(share, sizeof share, "", &err) < 0) {
 		np_fatal(NULL, "unable to find the share directory (use --webroot or $NP_SHARE_DIR)");

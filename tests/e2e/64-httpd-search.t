@@ -5,7 +5,7 @@
 # np-httpd --studies-sql.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/httpd.sh"
-plan 38
+plan 45
 A=11111111-1111-4111-8111-111111111111
 B=22222222-2222-4222-8222-222222222222
 C=33333333-3333-4333-8333-333333333333
@@ -58,24 +58,39 @@ is "$(jget "$T/body" has_more)" false "the last page: no more"
 is "$(jget "$T/body" next_cursor)" "" "... and no next cursor"
 is "$(jget "$T/body" total)" 3 "... the total from the page itself"
 
-# 1100 more rows: counting stops 1000 past the page.
-sqlite3 "$db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1100)
+# 5100 more rows: counting stops 1000 past the page; a search matching 5000
+# or more walks the sort order instead of sorting its matches.
+sqlite3 "$db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5100)
 INSERT INTO studies (npuid, state, order_id, created_at) SELECT printf('bulk-%04d', i), 'done', 'bulk-' || i,
 printf('2026-10-01T00:00:00.%03dZ', i % 1000) FROM n"
 req GET '/api/studies?size=10' >/dev/null
 is "$(jget "$T/body" total)" 1010 "a large set: total is a lower bound"
 is "$(jget "$T/body" total_exact)" false "... said so"
 is "$(jget "$T/body" has_more)" true "... with more"
-req GET '/api/studies?size=10&page=111' >/dev/null
-is "$(jget "$T/body" total)" 1103 "counted exactly near the end"
+req GET '/api/studies?size=10&page=511' >/dev/null
+is "$(jget "$T/body" total)" 5103 "counted exactly near the end"
 is "$(jget "$T/body" total_exact)" true "... said so"
 is "$(total 'q=bulk-1099')" 1 "search among many"
-req GET '/api/studies?q=bulk&size=5' >/dev/null
-is "$(jget "$T/body" total_exact)" false "a broad search is not counted to the end"
-
+is "$(total 'q=bulk-1&size=5')" 1005 "a search with 1111 matches counts up to 1000 past the page"
+req GET '/api/studies?size=9' >/dev/null
+jq -r '.items[3:9][].npuid' "$T/body" > "$T/want"
+req GET '/api/studies?q=bulk&size=3' >/dev/null
+is "$(jget "$T/body" total)" 5000 "a broad search (5000 matches or more): the total is the matches probed"
+is "$(jget "$T/body" total_exact)" false "... a lower bound"
+req GET '/api/studies?q=bulk&size=3&page=2' >/dev/null
+jq -r '.items[].npuid' "$T/body" > "$T/got"
+req GET '/api/studies?q=bulk&size=3' >/dev/null
+jq -r '.items[].npuid' "$T/body" | cat - "$T/got" > "$T/got2"
+ok "... pages in the list's order" cmp -s "$T/want" "$T/got2"
+req GET '/api/studies?q=bulk&size=5&page=1020' >/dev/null
+is "$(jget "$T/body" items.4.npuid)" bulk-1000 "... its last page ends with the oldest match"
+is "$(jget "$T/body" has_more)" false "... with no more"
+is "$(total 'q=bulk&state=ready&size=5')" 0 "a broad search with a filter"
 "$SBIN/np-httpd" --studies-sql 'q=abc&state=done' > "$T/sql"
 ok "--studies-sql prints the search through the index" grep -q 'rowid IN (SELECT rowid FROM studies_fts WHERE studies_fts MATCH ?2)' "$T/sql"
 is "$(grep -c '^\.parameter set' "$T/sql")" 2 "... with its parameters"
-is "$(sqlite3 "$db" < "$T/sql" | wc -l)" 1 "... which sqlite3 runs (the count, no page row)"
+is "$(sqlite3 "$db" < "$T/sql" | tr '\n' ' ')" "0 0 " "... which sqlite3 runs (probe, page, count)"
+"$SBIN/np-httpd" --studies-sql 'q=bulk' > "$T/sql"
+ok "... and for a broad search the walk" grep -q '+rowid IN (SELECT rowid FROM studies_fts' "$T/sql"
 "$SBIN/np-httpd" --studies-sql 'size=0' 2>/dev/null
 is "$?" 100 "... and refuses what the API refuses"
