@@ -25,12 +25,14 @@ const revealed = (env.NP_CANARY || 'CANARY').split('|')[0];
 let n = 0, failed = 0;
 const ok = (cond, name, extra) => { n++; if (!cond) failed++; console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${name}`); if (!cond && extra) console.log('# ' + String(extra).replace(/\n/g, '\n# ')); };
 const step = async (name, fn) => {
+  const t0 = Date.now();
   try { await fn(); } catch (e) {
     const shown = await page.textContent('#toast').catch(() => '');
     ok(false, name, (shown ? 'UI says: ' + shown + '\n' : '') + (e.stack || e));
     // leave no dialog open to block the next steps
     await page.evaluate(() => document.querySelectorAll('dialog').forEach((d) => { d.close(); d.remove(); })).catch(() => {});
   }
+  console.log(`# ${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 };
 
 const profile = mkdtempSync(join(tmpdir(), 'np-chromium-'));
@@ -59,10 +61,15 @@ const api = async (path, opts = {}) => page.evaluate(async ([p, o]) => {
 const apiJson = async (path) => JSON.parse((await api(path)).body);
 const studiesIn = async (state) => (await apiJson('/api/studies?size=100&state=' + state)).items || [];
 const stateOf = async (id) => (await apiJson('/api/study-info/' + id)).state;
+// A page is shot whole; a dialog (modal, in the viewport) with the viewport
+// only. A very long page (Settings, 12000 pixels) takes seconds to shoot
+// whole: whole in the light theme, its first screen in the dark one.
 const shot = async (name) => {
+  const dialog = !!(await page.$('dialog[open]'));
+  const tall = !dialog && (await page.evaluate(() => document.documentElement.scrollHeight)) > 3000;
   for (const theme of ['light', 'dark']) {
     await page.evaluate((t) => { document.documentElement.dataset.theme = t; }, theme);
-    await page.screenshot({ path: join(outdir, `${name}-${theme}.png`), fullPage: true });
+    await page.screenshot({ path: join(outdir, `${name}-${theme}.png`), fullPage: !dialog && !(tall && theme === 'dark') });
   }
   await page.evaluate(() => { document.documentElement.dataset.theme = localStorage.getItem('np-theme') || 'light'; });
 };

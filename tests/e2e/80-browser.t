@@ -16,6 +16,7 @@ command -v node >/dev/null || skip_all "node is not installed"
 for c in storescu s6-log sqlite3 openssl; do command -v $c >/dev/null || skip_all "$c is not installed"; done
 /usr/bin/python3 -c 'import pydicom' 2>/dev/null || skip_all "pydicom is not installed"
 PY=/usr/bin/python3
+START=$(date +%s)
 
 # Peers: the cloud stand-in, a webhook receiver for result, group report and
 # notification deliveries, and a static web server for the SAML IdP metadata
@@ -53,29 +54,39 @@ RECV_LOG=$!
 RECV_PID=$!
 at_exit "stop_pid $RECV_PID"
 wait_port "$RECV_PORT" 20 || bail "np-recv did not start"
-# Studies with a PHI canary in every identifying field. IFU descriptions
-# make a study pass QC; the generator's own descriptions fail it.
-study() { # study NAME pass|fail
-	$PY "$NP_TOP/tests/data/make_mr_study.py" "$T/$1" --ndir 6 --nsl 2 --size 16 >/dev/null || bail "study generator failed"
-	$PY - "$T/$1" "$1" "$2" <<'PY'
-import os, sys, pydicom
-d, name, qc = sys.argv[1:]
-for root, _, files in os.walk(d):
-    for f in files:
-        if not f.endswith(".dcm"):
-            continue
-        p = os.path.join(root, f)
-        ds = pydicom.dcmread(p)
-        ds.PatientName = "UICANARY^%s" % name
-        ds.PatientID = "UICANARY-MRN-%s" % name
-        ds.AccessionNumber = "UICANARY-A%s" % name[:6]
-        if qc == "pass":
-            ds.StudyDescription = "MRI Brain with DTI Non-Contrast"
-            if "DTI" in str(ds.get("SeriesDescription", "")):
-                ds.SeriesDescription = "neuropacs DTI"
-        ds.save_as(p)
+# Studies with a PHI canary in every identifying field, made in one Python
+# process (a start-up per study costs seconds on a busy machine). IFU
+# descriptions make a study pass QC; the generator's own descriptions fail
+# it. Bravo (a folder) and Foxtrot (a ZIP) are for Manual Upload, g1 (a
+# folder of ZIPs) for the group upload.
+mkdir "$T/group-zips"
+$PY - "$NP_TOP/tests/data/make_mr_study.py" "$T" <<'PY' || bail "study generator failed"
+import contextlib, io, os, runpy, shutil, sys
+import pydicom
+gen, top = sys.argv[1:]
+for name, qc in [("Alpha", "pass"), ("Bravo", "pass"), ("Charlie", "pass"), ("Delta", "pass"),
+                 ("Echo", "fail"), ("Foxtrot", "pass"), ("g1", "")]:
+    d = os.path.join(top, name)
+    sys.argv = [gen, d, "--ndir", "6", "--nsl", "2", "--size", "16"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        runpy.run_path(gen, run_name="__main__")
+    for root, _, files in os.walk(d):
+        for f in files:
+            if not qc or not f.endswith(".dcm"):
+                continue
+            p = os.path.join(root, f)
+            ds = pydicom.dcmread(p)
+            ds.PatientName = "UICANARY^%s" % name
+            ds.PatientID = "UICANARY-MRN-%s" % name
+            ds.AccessionNumber = "UICANARY-A%s" % name[:6]
+            if qc == "pass":
+                ds.StudyDescription = "MRI Brain with DTI Non-Contrast"
+                if "DTI" in str(ds.get("SeriesDescription", "")):
+                    ds.SeriesDescription = "neuropacs DTI"
+            ds.save_as(p)
+shutil.make_archive(os.path.join(top, "foxtrot"), "zip", os.path.join(top, "Foxtrot"))
+shutil.make_archive(os.path.join(top, "group-zips", "g1"), "zip", os.path.join(top, "g1"))
 PY
-}
 send() { storescu -aec NEUROPACS_SCP +sd +r +sp '*.dcm' 127.0.0.1 "$RECV_PORT" "$T/$1" >>"$T/storescu.log" 2>&1 || bail "storescu $1 failed"; }
 n_in() { ls "$NP_HOME/spool/$1" 2>/dev/null | grep -Ec '^[0-9a-f-]{36}$'; }
 stabilize() { # np-stable passes until N studies are stable
@@ -85,8 +96,6 @@ stabilize() { # np-stable passes until N studies are stable
 	done
 	[ "$(n_in stable)" -ge "$1" ] || bail "np-stable did not stabilize the studies"
 }
-for s in Alpha Bravo Charlie Delta Foxtrot; do study $s pass; done
-study Echo fail
 # Alpha goes all the way to done (report PDF), Echo fails QC.
 send Alpha; send Echo
 stabilize 2
@@ -115,13 +124,6 @@ stop_pid "$RECV_PID"
 wait "$RECV_LOG"
 [ "$(n_in uploaded)" = 1 ] && [ "$(n_in qc-failed)" = 1 ] && [ -n "$(ls "$NP_HOME/spool/incoming")" ] ||
 	bail "pipeline states: $(cd "$NP_HOME/spool" && ls -d */* | grep -v tmp)"
-# Bravo (a folder) and Foxtrot (a ZIP) for Manual Upload; a folder of ZIPs
-# for the group upload.
-(cd "$T/Foxtrot" && $PY -m zipfile -c "$T/foxtrot.zip" . >/dev/null)
-mkdir "$T/group-zips"
-$PY "$NP_TOP/tests/data/make_mr_study.py" "$T/g1" --ndir 6 --nsl 2 --size 16 >/dev/null
-(cd "$T/g1" && $PY -m zipfile -c "$T/group-zips/g1.zip" . >/dev/null)
-
 # A self-signed certificate and key for the TLS dialog, a key that does not
 # match it, IdP metadata with that certificate, and a release feed.
 (cd "$T" && openssl req -x509 -newkey rsa:2048 -nodes -keyout tls.key -out tls.crt -days 2 -subj "/CN=agent.example.test" &&
@@ -140,6 +142,7 @@ XML
 echo '{"version": "99.1.0", "notes": "Faster uploads."}' >"$T/www/releases.json"
 wait_port "$WWW" || bail "the static web server did not start"
 
+diag "pipeline filled the home in $(($(date +%s) - START)) s"
 port=$(free_port)
 s6-log T "$NP_HOME/log/np-httpd" <"$T/httpd.fifo" &
 HTTPD_LOG=$!

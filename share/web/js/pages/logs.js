@@ -47,9 +47,13 @@ export async function render(view) {
   await refresh();
 }
 
+let seq = 0;
+
 export async function refresh() {
   if (!tbody || !tbody.isConnected) return;
+  const mine = ++seq; // only the answer to the latest filters is shown
   const d = await get('/api/logs' + qs({ ...filters(), limit: 500 }));
+  if (mine !== seq) return;
   const items = d.items || [];
   clear(tbody, items.length ? items.slice().reverse().map(line) : h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No log entries match.')));
 }

@@ -59,11 +59,17 @@ export async function render(view, ctx) {
   await refresh();
 }
 
+let seq = 0;
+
 export async function refresh() {
   if (!tbody || !tbody.isConnected) return;
   const q = { page: st.page, size: st.size, q: st.q, state: st.state, qc: st.qc, group: st.group,
     from: st.from, to: st.to ? st.to + 'T23:59:59Z' : '', reveal: st.reveal ? 1 : '' };
+  // Filters can change faster than the agent answers: only the answer to the
+  // latest request is shown.
+  const mine = ++seq;
   const data = await get('/api/studies' + qs(q));
+  if (mine !== seq) return;
   const rows = (data.items || []).map(row);
   clear(tbody, rows.length ? rows : h('tr', {}, h('td', { colspan: 9, class: 'muted' }, 'No studies match.')));
   // The list may come with a total, or (cheaper on a large index) only with
