@@ -63,7 +63,7 @@ dcmodify_all() {
 		-ea "(0008,0090)" -ea "(0008,0080)" -ea "(0008,0081)" -ea "(0008,1010)" -ea "(0008,1050)" \
 		-ea "(0008,1070)" -ea "(0008,0050)" -ea "(0018,1000)" -ea "(0010,1000)" -ea "(0010,0021)" -ep
 }
-echo "study: $N files, $((BYTES / 1048576)) MB, jobs $JOBS"
+echo "study: $N files, $((BYTES / 1048576)) MB, jobs $JOBS, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 R=$(
 	i=0
 	while [ $i -lt "$ROUNDS" ]; do
