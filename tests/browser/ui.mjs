@@ -255,6 +255,10 @@ await step('groups', async () => {
   ok((await apiJson('/api/groups/Cohort-A')).members.some((m) => m.npuid === done.npuid), 'a study is assigned to the group');
 
   await go('groups', '#groups tr[data-group="Cohort-A"]');
+  await page.click('button[aria-label="Delete group Cohort-B"]');
+  await dialogButton('Delete').click();
+  await page.waitForSelector('#groups tr[data-group="Cohort-B"]', { state: 'detached' });
+  ok((await api('/api/groups/Cohort-B')).status === 404, 'an empty group is deleted after confirmation');
   await page.click('#upload-group');
   await page.selectOption('#group-upload-group', 'Cohort-A');
   await page.setInputFiles('#group-upload-files', env.NP_GROUP_DIR);
@@ -492,6 +496,17 @@ await step('upload', async () => {
   }
   await page.waitForFunction(() => document.querySelector('#studies').textContent.includes('[Redacted]'));
   ok(!(await page.textContent('#studies')).includes('Browser Zip 1'), 'the study name of an upload is redacted like other PHI');
+});
+
+await step('refresh', async () => {
+  // A study imported meanwhile by np-import shows up on Refresh, without a
+  // reload of the page.
+  await page.evaluate(() => { window.npNoReload = true; });
+  const id = execFileSync(join(env.NP_BIN, 'np-import'), ['--name', 'Imported Meanwhile', env.NP_UPLOAD_ZIP], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  ok(!(await row(id).count()), 'a study imported behind the page is not shown yet');
+  await page.click('#refresh-btn');
+  await page.waitForSelector(`#studies tr[data-npuid="${id}"]`);
+  ok(await page.evaluate(() => window.npNoReload === true), 'Refresh shows it without reloading the page');
 });
 
 await step('session expiry', async () => {

@@ -153,7 +153,7 @@ wait_port "$port" 20 || bail "np-httpd did not start: $(tail -3 "$NP_HOME/log/np
 out="$NP_TOP/build/test-output/browser"
 rm -rf "$out"
 NP_NODE_MODULES=$MODULES NP_CANARY='UICANARY|Doe\^John|MRN-000123' NP_STUDY_DIR="$T/Bravo" NP_UPLOAD_ZIP="$T/foxtrot.zip" \
-	NP_GROUP_DIR="$T/group-zips" NP_TLS_DIR="$T" NP_HOOK_DIR="$T/hook" NP_CLOUD_DIR="$T/cloud" CLOUD_URL="$CLOUD_URL" \
+	NP_GROUP_DIR="$T/group-zips" NP_TLS_DIR="$T" NP_HOOK_DIR="$T/hook" NP_CLOUD_DIR="$T/cloud" NP_BIN="$BIN" CLOUD_URL="$CLOUD_URL" \
 	NP_IDP_METADATA="http://127.0.0.1:$WWW/idp.xml" \
 	node "$NP_TOP/tests/browser/ui.mjs" "http://127.0.0.1:$port" "$PW" "$out"
 rc=$?
