@@ -116,11 +116,12 @@ static char *index_text(json_t *v)
 /* Read STUDYDIR/results/ *.json (not failure.*) into {product: {index: text}}
  * with the group's products (sorted) as the keys when they can be told.
  * Returns a new object, the results date in date[11] when present. */
-static json_t *study_results(const char *dir, json_t *gprods, char date[11])
+static json_t *study_results(const char *dir, json_t *gprods, char date[11], char notice[128])
 {
 	json_t *out = json_object();
 	char rdir[PATH_MAX];
 	date[0] = 0;
+	notice[0] = 0;
 	if (snprintf(rdir, sizeof rdir, "%s/results", dir) >= (int)sizeof rdir)
 		return out;
 	DIR *d = opendir(rdir);
@@ -164,6 +165,9 @@ static json_t *study_results(const char *dir, json_t *gprods, char date[11])
 		const char *dt = np_json_str(j, "date", NULL);
 		if (dt && strlen(dt) >= 10 && !date[0])
 			snprintf(date, 11, "%.10s", dt);
+		/* The demo stand-in marks its synthetic results. */
+		if (!notice[0])
+			snprintf(notice, 128, "%s", np_json_str(j, "notice", ""));
 		json_t *po = json_object_get(out, prod);
 		if (!po) {
 			po = json_object();
@@ -215,7 +219,8 @@ int np_groupreport_csv(const char *home, struct np_db *db, const struct np_confi
 	int with_name = np_config_bool(cfg, "groups.include_study_name");
 	json_t *gprods = json_object_get(g, "products"), *mem = json_object_get(g, "members");
 	size_t nm = json_array_size(mem);
-	json_t *per = json_array(); /* per study: {dir-found, results, date, name, order} */
+	json_t *per = json_array(); /* per study: {dir-found, results, date, name, order, notice} */
+	int any_notice = 0;
 	json_t *cols = json_object();
 	size_t i;
 	json_t *p;
@@ -225,10 +230,10 @@ int np_groupreport_csv(const char *home, struct np_db *db, const struct np_confi
 	for (i = 0; i < nm; i++) {
 		json_t *m = json_array_get(mem, i);
 		const char *npuid = np_json_str(m, "npuid", "");
-		char dir[PATH_MAX], date[11] = "";
+		char dir[PATH_MAX], date[11] = "", notice[128] = "";
 		json_t *res = NULL, *man = NULL, *order = NULL;
 		if (study_locate(home, npuid, dir, sizeof dir) == 0) {
-			res = study_results(dir, gprods, date);
+			res = study_results(dir, gprods, date, notice);
 			man = np_study_load(dir, NULL);
 			char op[PATH_MAX];
 			if (snprintf(op, sizeof op, "%s/order.json", dir) < (int)sizeof op)
@@ -243,8 +248,10 @@ int np_groupreport_csv(const char *home, struct np_db *db, const struct np_confi
 			oid = np_json_str(order, "order_id", NULL);
 		if (!date[0])
 			snprintf(date, sizeof date, "%.10s", np_json_str(m, "created_at", ""));
-		json_array_append_new(per, json_pack("{s:o, s:s, s:s?, s:s?}", "results", res, "date", date, "name",
-						     np_json_str(man, "study_name", NULL), "order", oid));
+		json_array_append_new(per,
+				      json_pack("{s:o, s:s, s:s?, s:s?, s:s}", "results", res, "date", date, "name",
+						np_json_str(man, "study_name", NULL), "order", oid, "notice", notice));
+		any_notice |= notice[0] != 0;
 		json_decref(man);
 		json_decref(order);
 		const char *prod;
@@ -300,6 +307,8 @@ int np_groupreport_csv(const char *home, struct np_db *db, const struct np_confi
 			csv_field(&b, h, 0);
 		}
 	}
+	if (any_notice)
+		csv_field(&b, "notice", 0);
 	buf_str(&b, "\r\n");
 	for (i = 0; i < nm; i++) {
 		json_t *m = json_array_get(mem, i), *s = json_array_get(per, i);
@@ -319,6 +328,8 @@ int np_groupreport_csv(const char *home, struct np_db *db, const struct np_confi
 				csv_field(&b, np_json_str(po, json_string_value(k), ""), 0);
 			}
 		}
+		if (any_notice)
+			csv_text(&b, np_json_str(s, "notice", ""));
 		buf_str(&b, "\r\n");
 	}
 	json_decref(per);

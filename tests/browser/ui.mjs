@@ -370,6 +370,7 @@ await step('logs', async () => {
 });
 
 await step('settings', async () => {
+  const before = await apiJson('/api/settings');
   await go('settings', '#settings-form');
   await shot('settings');
   await page.fill('#set-dicom-ae_title', 'UI_TEST_SCP');
@@ -382,7 +383,9 @@ await step('settings', async () => {
   await waitToast(/Settings saved/);
   const s = await apiJson('/api/settings');
   ok(s.dicom.ae_title === 'UI_TEST_SCP' && s.dicom.port === 11113, 'settings are saved through the form', JSON.stringify(s.dicom));
-  ok(s.delivery.destinations.length === 1 && s.delivery.destinations[0].url.endsWith('/results'), 'the result destination is kept as it was', JSON.stringify(s.delivery));
+  ok(JSON.stringify(s.delivery.destinations) === JSON.stringify(before.delivery.destinations), 'the result destination is kept as it was', JSON.stringify(s.delivery));
+  const audit = execFileSync('sqlite3', [join(env.NP_HOME, 'db/agent.sqlite'), "SELECT detail FROM audit WHERE action = 'settings_change' ORDER BY id DESC LIMIT 1"]).toString().trim();
+  ok(audit === 'keys=["dicom.ae_title","dicom.port"]', 'the audit trail names the two keys changed, nothing else', audit);
   ok((await page.inputValue('#set-cloud-service_password')) === '********', 'secrets are shown masked');
 });
 
@@ -390,7 +393,11 @@ await step('settings actions', async () => {
   let before = hooked('/results').length;
   await page.locator('[data-list="delivery.destinations"] button', { hasText: 'Test Delivery' }).first().click();
   await waitToast(/./);
-  ok((await waitHook('/results', before + 1)).length === before + 1, 'Test Delivery sends to the destination');
+  const test = await waitHook('/results', before + 1);
+  let body = {};
+  try { body = JSON.parse(test[test.length - 1].body); } catch (_) { /* not JSON */ }
+  ok(test.length === before + 1 && 'npuid' in body && body.report, 'Test Delivery sends to the destination, with the default body after a save from the form',
+    test.length && test[test.length - 1].body.slice(0, 200));
   before = hooked('/notify').length;
   await page.click('#test-notification');
   ok((await waitHook('/notify', before + 1)).length === before + 1, 'Test Notification reaches the webhook');

@@ -10,7 +10,7 @@
 . "$NP_TOP/tests/peers/cloud.sh"
 command -v Orthanc >/dev/null || skip_all "orthanc not installed"
 command -v s6-svscan >/dev/null || skip_all "s6 not installed"
-plan 14
+plan 15
 
 DICOM=$(free_port) HTTP=$(free_port) ODICOM=$(free_port) OHTTP=$(free_port)
 cloud_start "$T/cloud"
@@ -71,12 +71,18 @@ like "$NPUID" '^[0-9a-f-]{36}$' "the study was stabilized, QC-passed and de-iden
 is "$(jget "$NP_HOME/spool/$(state_of "$NPUID")/$NPUID/manifest.json" 'd["counts"]["instances"]')" "$N" "all $N instances are in the study"
 
 # Crash the whole tree mid-pipeline, restart it: the study must still finish.
-# s6-svscan, every s6-supervise and every service process of this home.
-pids=$(pgrep -f "$NP_HOME/service"; for p in $(pgrep -f "s6-supervise"); do pgrep -P "$p"; done)
+# s6-svscan, every s6-supervise of this home (found by its working folder:
+# its command line names only the service) and their children. Other
+# homes' supervisors on the machine are left alone.
+sups=$(for p in $(pgrep -x s6-supervise); do
+	case $(readlink "/proc/$p/cwd" 2>/dev/null) in "$NP_HOME"/service/*) echo "$p" ;; esac
+done)
+pids="$sups $(for p in $sups; do pgrep -P "$p"; done)"
 kill -9 $SVSCAN $pids 2>/dev/null
 wait "$SVSCAN" 2>/dev/null
 sleep 1
 ok "after kill -9 of the whole tree it starts again" start_tree
+ok "... with no supervisor left from before" sh -c "! ps -o pid= -p '$(echo $sups | tr ' ' ',')' >/dev/null"
 
 wait_for "[ -d '$NP_HOME/spool/uploaded/$NPUID' ]" 60
 i=0

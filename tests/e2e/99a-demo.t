@@ -10,7 +10,7 @@
 command -v s6-svscan >/dev/null || skip_all "s6 not installed"
 command -v storescu >/dev/null || skip_all "dcmtk not installed"
 /usr/bin/python3 -c 'import cryptography' 2>/dev/null || skip_all "python3-cryptography not installed"
-plan 19
+plan 20
 
 DICOM=$(free_port) HTTP=$(free_port) CPORT=$(free_port)
 NOTICE='DEMO - synthetic analysis, not for clinical use'
@@ -64,6 +64,11 @@ api "/api/results/$NPUID?format=pdf" >"$T/report.pdf"
 pdftotext "$T/report.pdf" "$T/report.txt" 2>/dev/null
 is "$(grep -c "$NOTICE" "$T/report.txt")" 2 "the PDF report shows it first and last"
 nok "... and does not claim neuropacs produced the result" grep -q "produced by neuropacs" "$T/report.txt"
+"$BIN/np-group" create Demo --products Atypical/MSAp/PSP-v1.0 2>/dev/null
+"$BIN/np-group" assign Demo "$NPUID" 2>/dev/null
+"$BIN/np-report" Demo >"$T/group.csv" 2>/dev/null
+is "$(head -1 "$T/group.csv" | tr -d '\r' | awk -F, '{print $NF}') $(sed -n 2p "$T/group.csv" | tr -d '\r' | sed 's/.*,"//; s/"$//')" \
+	"notice $NOTICE" "the group report CSV has a notice column saying so"
 wait_for 'ls "$T/mail"/*.eml >/dev/null 2>&1' 20
 like "$(grep -i '^Subject:' "$T/mail"/*.eml)" '^Subject: \[DEMO\] ' "the e-mail subject starts with [DEMO]"
 ok "... and its body with the notice" grep -q "$NOTICE" "$T/mail"/*.eml

@@ -6,7 +6,7 @@ import { get, post, put } from '../api.js';
 import { h, clear, toast, showError, openDialog, fmtDate } from '../ui.js';
 
 export const title = 'Settings';
-let schema, form, errBox;
+let schema, form, errBox, loaded;
 
 function resolve(node) {
   while (node && node.$ref) node = schema.definitions[node.$ref.split('/').pop()];
@@ -23,6 +23,10 @@ function label(key, node) {
 
 function field(key, node, value, path) {
   node = resolve(node);
+  // A list item (a result destination) comes with only the keys that were
+  // set: an unset key shows, and keeps, its default (a blank REST body
+  // template would otherwise be saved and sent).
+  if (value === undefined) value = node.default;
   const id = 'set-' + path.replace(/\./g, '-');
   const help = node.description ? h('span', { class: 'help' }, node.description) : null;
   if (node.type === 'object' && node.properties) {
@@ -106,8 +110,30 @@ function collect() {
   }
   for (const fs of form.querySelectorAll('[data-list]')) {
     if (!fs.querySelector('[data-path]')) setPath(out, fs.dataset.list, []);
+    else prune(out, fs.dataset.list);
   }
   return out;
+}
+
+const getPath = (obj, path) => path.split('.').reduce((c, p) => (c === null || c === undefined ? undefined : c[p]), obj);
+
+// The agent returns list items (result destinations) with only the keys that
+// were set. A key the form shows at its schema default stays unset, so saving
+// an untouched list changes nothing and the audit trail names only what the
+// user changed.
+function prune(out, path) {
+  const items = getPath(out, path);
+  const before = getPath(loaded, path) || [];
+  let node = { properties: schema.properties };
+  for (const p of path.split('.')) node = resolve(resolve(node).properties[p]);
+  const props = resolve(node.items).properties || {};
+  (items || []).forEach((item, i) => {
+    for (const k of Object.keys(item)) {
+      const was = before[i] && Object.prototype.hasOwnProperty.call(before[i], k);
+      const dflt = props[k] ? resolve(props[k]).default : undefined;
+      if (!was && dflt !== undefined && JSON.stringify(item[k]) === JSON.stringify(dflt)) delete item[k];
+    }
+  });
 }
 
 async function save() {
@@ -183,6 +209,7 @@ async function updates() {
 export async function render(view) {
   schema = await get('/api/settings/schema');
   const values = await get('/api/settings');
+  loaded = values;
   errBox = h('p', { class: 'error', role: 'alert', id: 'settings-error' });
   form = h('form', { id: 'settings-form', novalidate: true, onsubmit: (e) => { e.preventDefault(); save(); } },
     Object.entries(schema.properties).map(([k, n]) => field(k, n, values[k], k)),
