@@ -78,6 +78,9 @@ const closeDialog = async () => {
   await page.keyboard.press('Escape');
   await page.waitForSelector('dialog[open]', { state: 'detached' });
 };
+// Toasts stay a few seconds: clear them before an action whose toast is
+// awaited, so an earlier one with the same words does not answer for it.
+const clearToasts = () => page.evaluate(() => document.querySelector('#toast').replaceChildren());
 const waitToast = (re) => page.waitForFunction((src) => new RegExp(src).test(document.querySelector('#toast').textContent), re.source);
 const go = async (name, ready) => {
   await page.click(`a[data-page=${name}]`);
@@ -279,6 +282,7 @@ await step('groups', async () => {
   ok(/\.csv$/.test(csv.name) && csv.body.toString().startsWith('npuid') && csv.body.toString().includes(done.npuid),
     'the group report downloads as CSV with the study', csv.name + '\n' + csv.body.toString().slice(0, 300));
   const before = hooked('/group').length;
+  await clearToasts();
   await dialogButton('Send Report').click();
   await waitToast(/sent/i);
   const sent = await waitHook('/group', before + 1);
@@ -312,6 +316,7 @@ await step('results', async () => {
   ok(cells[1].startsWith('RIS webhook') && cells[2] === 'sent' && cells[3] === '1', 'Manage shows the destination np-deliver sent the result to', cells.join(' | '));
   await shot('results-manage');
   const before = hooked('/results').length;
+  await clearToasts();
   await page.locator('dialog[open] tbody button', { hasText: 'Re-send' }).click();
   await waitToast(/deliver|sent|started/i);
   const got = await waitHook('/results', before + 1);
@@ -383,6 +388,7 @@ await step('settings', async () => {
   await page.waitForSelector('#settings-error:not(:empty)');
   ok((await page.textContent('#settings-error')).includes('dicom.port'), 'an invalid setting is refused naming the key');
   await page.fill('#set-dicom-port', '11113');
+  await clearToasts();
   await page.click('#save-settings');
   await waitToast(/Settings saved/);
   const s = await apiJson('/api/settings');
@@ -445,6 +451,7 @@ await step('saml fetch', async () => {
     (await page.inputValue('#set-saml-idp_sso_url')) === 'https://idp.example.test/sso' &&
     (await page.inputValue('#set-saml-idp_slo_url')) === 'https://idp.example.test/slo', 'Fetch fills the IdP fields from the metadata');
   ok((await page.inputValue('#set-saml-idp_cert_pem')).startsWith('-----BEGIN CERTIFICATE-----'), '... and its signing certificate');
+  await clearToasts();
   await page.click('#save-settings');
   await waitToast(/Settings saved/);
   const s = await apiJson('/api/settings');
