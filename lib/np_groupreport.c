@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "np_buf.h"
 #include "np_groupreport.h"
 
 #include "np_config.h"
@@ -22,62 +23,29 @@
 #include <string.h>
 #include <unistd.h>
 
-/* ---- a growing buffer ---- */
-struct buf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
-static void buf_str(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
 /* One CSV field, RFC 4180: quoted when it holds a quote, comma, CR or LF. */
-static void csv_field(struct buf *b, const char *s, int first)
+static void csv_field(struct np_buf *b, const char *s, int first)
 {
 	if (!first)
-		buf_add(b, ",", 1);
+		np_buf_add(b, ",", 1);
 	if (!s)
 		return;
 	if (!strpbrk(s, "\",\r\n")) {
-		buf_str(b, s);
+		np_buf_str(b, s);
 		return;
 	}
-	buf_add(b, "\"", 1);
+	np_buf_add(b, "\"", 1);
 	for (const char *p = s; *p; p++) {
 		if (*p == '"')
-			buf_add(b, "\"", 1);
-		buf_add(b, p, 1);
+			np_buf_add(b, "\"", 1);
+		np_buf_add(b, p, 1);
 	}
-	buf_add(b, "\"", 1);
+	np_buf_add(b, "\"", 1);
 }
 
 /* Free text that a spreadsheet would run as a formula gets a leading quote
  * (OWASP "CSV injection"); numbers are left alone. */
-static void csv_text(struct buf *b, const char *s)
+static void csv_text(struct np_buf *b, const char *s)
 {
 	if (s && strchr("=+-@\t\r", s[0]) && s[0]) {
 		char *q = malloc(strlen(s) + 2);
@@ -291,7 +259,7 @@ int np_groupreport_csv(const char *home, struct np_db *db, const struct np_confi
 		}
 		json_object_set_new(cols, json_string_value(p), c);
 	}
-	struct buf b = {0};
+	struct np_buf b = {0};
 	csv_field(&b, "npuid", 1);
 	if (with_name)
 		csv_field(&b, "study_name", 0);
@@ -309,7 +277,7 @@ int np_groupreport_csv(const char *home, struct np_db *db, const struct np_confi
 	}
 	if (any_notice)
 		csv_field(&b, "notice", 0);
-	buf_str(&b, "\r\n");
+	np_buf_str(&b, "\r\n");
 	for (i = 0; i < nm; i++) {
 		json_t *m = json_array_get(mem, i), *s = json_array_get(per, i);
 		csv_field(&b, np_json_str(m, "npuid", ""), 1);
@@ -330,7 +298,7 @@ int np_groupreport_csv(const char *home, struct np_db *db, const struct np_confi
 		}
 		if (any_notice)
 			csv_text(&b, np_json_str(s, "notice", ""));
-		buf_str(&b, "\r\n");
+		np_buf_str(&b, "\r\n");
 	}
 	json_decref(per);
 	json_decref(cols);
@@ -348,14 +316,14 @@ int np_groupreport_csv(const char *home, struct np_db *db, const struct np_confi
 
 /* ---- file names and templates ---- */
 
-static void safe_copy(struct buf *b, const char *s)
+static void safe_copy(struct np_buf *b, const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		char c = (char)*p;
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
 		      c == '_' || c == '-'))
 			c = '_';
-		buf_add(b, &c, 1);
+		np_buf_add(b, &c, 1);
 	}
 }
 
@@ -382,7 +350,7 @@ int np_groupreport_filename(const struct np_config *cfg, const char *name, time_
 	if (!r)
 		return -1;
 	/* Stricter than the template's file-name context: portable characters only. */
-	struct buf b = {0};
+	struct np_buf b = {0};
 	safe_copy(&b, r);
 	free(r);
 	if (b.oom || !b.p || !strcmp(b.p, "_") || outsz < 2) {
@@ -441,14 +409,14 @@ static int deliver_report(const char *home, const struct np_config *cfg, const c
 
 static char *products_joined(json_t *g)
 {
-	struct buf b = {0};
-	buf_add(&b, "", 0);
+	struct np_buf b = {0};
+	np_buf_add(&b, "", 0);
 	size_t i;
 	json_t *p;
 	json_array_foreach (json_object_get(g, "products"), i, p) {
 		if (i)
-			buf_add(&b, ";", 1);
-		buf_str(&b, json_string_value(p));
+			np_buf_add(&b, ";", 1);
+		np_buf_str(&b, json_string_value(p));
 	}
 	return b.p;
 }

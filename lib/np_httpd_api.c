@@ -2,6 +2,7 @@
 /* np_httpd_api: route handlers over the index, the spool and the settings.
  * Actions that belong to a pipeline stage call that stage's library
  * function; until one exists in this build the action answers 501. */
+#include "np_buf.h"
 #include "np_cloud.h"
 #include "np_db.h"
 #include "np_deliver.h"
@@ -371,37 +372,6 @@ static json_t *study_row(sqlite3_stmt *st, int reveal)
 /* The listing writes its JSON text straight from the rows: a jansson tree
  * of 50 rows x 29 fields cost more than the query. Same text as
  * study_row + json_dumps(JSON_COMPACT). */
-struct jbuf {
-	char *p;
-	size_t n, cap;
-	int oom;
-};
-
-static void jb_put(struct jbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 16384;
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = 0;
-}
-
-static void jb_str(struct jbuf *b, const char *s)
-{
-	jb_put(b, s, strlen(s));
-}
 
 /* 1 when s[0..n) is UTF-8 as jansson takes it (no overlong forms, no
  * surrogates, nothing past U+10FFFF). */
@@ -441,17 +411,17 @@ static int utf8_ok(const unsigned char *s, size_t n)
 }
 
 /* A JSON string; text that is not UTF-8 becomes "" (as col_json does). */
-static void jb_jstr(struct jbuf *b, const unsigned char *s, size_t n)
+static void put_json_str(struct np_buf *b, const unsigned char *s, size_t n)
 {
 	if (!utf8_ok(s, n))
 		n = 0;
-	jb_put(b, "\"", 1);
+	np_buf_add(b, "\"", 1);
 	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned c = s[i];
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		jb_put(b, (const char *)s + run, i - run);
+		np_buf_add(b, (const char *)s + run, i - run);
 		run = i + 1;
 		char e[8];
 		switch (c) {
@@ -478,20 +448,20 @@ static void jb_jstr(struct jbuf *b, const unsigned char *s, size_t n)
 			snprintf(e, sizeof e, "\\u%04X", c);
 			break;
 		}
-		jb_str(b, e);
+		np_buf_str(b, e);
 	}
-	jb_put(b, (const char *)s + run, n - run);
-	jb_put(b, "\"", 1);
+	np_buf_add(b, (const char *)s + run, n - run);
+	np_buf_add(b, "\"", 1);
 }
 
 /* Any JSON value through jansson (the rare cases: reals, JSON columns). */
-static void jb_json(struct jbuf *b, json_t *v)
+static void put_json(struct np_buf *b, json_t *v)
 {
 	char *t = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 	if (!t)
 		b->oom = 1;
 	else
-		jb_str(b, t);
+		np_buf_str(b, t);
 	free(t);
 	json_decref(v);
 }
@@ -518,28 +488,28 @@ static void cols_init(void)
 	}
 }
 
-static void study_row_text(struct jbuf *b, sqlite3_stmt *st, int reveal)
+static void study_row_text(struct np_buf *b, sqlite3_stmt *st, int reveal)
 {
 	pthread_once(&cols_once, cols_init);
-	jb_put(b, "{", 1);
+	np_buf_add(b, "{", 1);
 	for (size_t i = 0; i < NCOLS; i++) {
 		if (i)
-			jb_put(b, ",", 1);
-		jb_str(b, col_key[i]);
+			np_buf_add(b, ",", 1);
+		np_buf_str(b, col_key[i]);
 		int t = sqlite3_column_type(st, i);
 		const unsigned char *txt = NULL;
 		if (col_kind[i] == COL_BOOL) {
-			jb_str(b, t == SQLITE_INTEGER && sqlite3_column_int64(st, i) ? "true" : "false");
+			np_buf_str(b, t == SQLITE_INTEGER && sqlite3_column_int64(st, i) ? "true" : "false");
 		} else if (t == SQLITE_NULL) {
-			jb_str(b, "null");
+			np_buf_str(b, "null");
 		} else if (col_kind[i] == COL_PHI && !reveal) {
-			jb_str(b, "\"[Redacted]\"");
+			np_buf_str(b, "\"[Redacted]\"");
 		} else if (t == SQLITE_INTEGER) {
 			char num[32];
 			snprintf(num, sizeof num, "%lld", (long long)sqlite3_column_int64(st, i));
-			jb_str(b, num);
+			np_buf_str(b, num);
 		} else if (t == SQLITE_FLOAT) {
-			jb_json(b, json_real(sqlite3_column_double(st, i)));
+			put_json(b, json_real(sqlite3_column_double(st, i)));
 		} else {
 			txt = sqlite3_column_text(st, i);
 			size_t n = txt ? (size_t)sqlite3_column_bytes(st, i) : 0;
@@ -547,12 +517,12 @@ static void study_row_text(struct jbuf *b, sqlite3_stmt *st, int reveal)
 					? json_loadb((const char *)txt, n, JSON_DECODE_ANY, NULL)
 					: NULL;
 			if (v)
-				jb_json(b, v);
+				put_json(b, v);
 			else
-				jb_jstr(b, txt ? txt : (const unsigned char *)"", n);
+				put_json_str(b, txt ? txt : (const unsigned char *)"", n);
 		}
 	}
-	jb_put(b, "}", 1);
+	np_buf_add(b, "}", 1);
 }
 
 static void bind_all(sqlite3_stmt *st, const char *const binds[8], int n)
@@ -594,18 +564,18 @@ int np_h_studies(struct np_req *r)
 	if (!st)
 		return np__reply_error(r, 500, "internal", "database error: %s", sqlite3_errmsg(db->h));
 	bind_all(st, s.binds, s.nbind);
-	struct jbuf b = {0};
+	struct np_buf b = {0};
 	char last[160] = "";
 	long n = 0;
 	int more = 0, rc;
-	jb_str(&b, "{\"items\":[");
+	np_buf_str(&b, "{\"items\":[");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == q.size) {
 			more = 1;
 			break;
 		}
 		if (n++)
-			jb_put(&b, ",", 1);
+			np_buf_add(&b, ",", 1);
 		study_row_text(&b, st, q.reveal);
 		snprintf(last, sizeof last, "%s|%s",
 			 sqlite3_column_text(st, 26) ? (const char *)sqlite3_column_text(st, 26) : "",
@@ -645,14 +615,14 @@ int np_h_studies(struct np_req *r)
 	/* The rest of the object after the items: {"page":...} without its "{". */
 	char *tail = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
-	jb_str(&b, "],");
-	jb_str(&b, tail ? tail + 1 : "");
+	np_buf_str(&b, "],");
+	np_buf_str(&b, tail ? tail + 1 : "");
 	free(tail);
 	if (b.oom || !tail) {
 		free(b.p);
 		return np__reply_error(r, 500, "internal", "out of memory");
 	}
-	int status = np__reply_bytes(r, 200, "application/json", b.p, b.n, NULL);
+	int status = np__reply_bytes(r, 200, "application/json", b.p, b.len, NULL);
 	free(b.p);
 	return status;
 }

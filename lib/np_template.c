@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "np_buf.h"
 #include "np_template.h"
 
 #include "np_err.h"
@@ -63,34 +64,7 @@ static int known_index(const char *name, size_t len)
 	return -1;
 }
 
-struct buf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *q = realloc(b->p, cap);
-		if (!q) {
-			b->oom = 1;
-			return;
-		}
-		b->p = q;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
-static void put_value(struct buf *b, const char *v, enum np_tpl_ctx ctx)
+static void put_value(struct np_buf *b, const char *v, enum np_tpl_ctx ctx)
 {
 	for (const unsigned char *s = (const unsigned char *)v; *s; s++) {
 		unsigned char c = *s;
@@ -100,32 +74,32 @@ static void put_value(struct buf *b, const char *v, enum np_tpl_ctx ctx)
 			if (c == '"' || c == '\\') {
 				esc[0] = '\\';
 				esc[1] = (char)c;
-				put(b, esc, 2);
+				np_buf_add(b, esc, 2);
 			} else if (c == '\n') {
-				put(b, "\\n", 2);
+				np_buf_add(b, "\\n", 2);
 			} else if (c == '\r') {
-				put(b, "\\r", 2);
+				np_buf_add(b, "\\r", 2);
 			} else if (c == '\t') {
-				put(b, "\\t", 2);
+				np_buf_add(b, "\\t", 2);
 			} else if (c < 0x20 || c == 0x7f) {
 				snprintf(esc, sizeof esc, "\\u%04x", c);
-				put(b, esc, 6);
+				np_buf_add(b, esc, 6);
 			} else {
-				put(b, (const char *)s, 1);
+				np_buf_add(b, (const char *)s, 1);
 			}
 			break;
 		case NP_TPL_LINE:
-			put(b, c < 0x20 || c == 0x7f ? " " : (const char *)s, 1);
+			np_buf_add(b, c < 0x20 || c == 0x7f ? " " : (const char *)s, 1);
 			break;
 		case NP_TPL_FILENAME:
 			if (c < 0x20 || c == 0x7f || c == '/' || c == '\\' || (c == '.' && b->len == 0))
-				put(b, "_", 1);
+				np_buf_add(b, "_", 1);
 			else
-				put(b, (const char *)s, 1);
+				np_buf_add(b, (const char *)s, 1);
 			break;
 		case NP_TPL_TEXT:
 		default:
-			put(b, (const char *)s, 1);
+			np_buf_add(b, (const char *)s, 1);
 			break;
 		}
 	}
@@ -134,11 +108,11 @@ static void put_value(struct buf *b, const char *v, enum np_tpl_ctx ctx)
 char *np_template_render(const char *tpl, enum np_tpl_ctx ctx, const struct np_tpl_var *vars, size_t nvars,
 			 struct np_err *err)
 {
-	struct buf b = {0};
-	put(&b, "", 0);
+	struct np_buf b = {0};
+	np_buf_add(&b, "", 0);
 	for (const char *p = tpl; *p;) {
 		if (p[0] == '{' && p[1] == '{') {
-			put(&b, "{", 1);
+			np_buf_add(&b, "{", 1);
 			p += 2;
 			continue;
 		}
@@ -147,7 +121,7 @@ char *np_template_render(const char *tpl, enum np_tpl_ctx ctx, const struct np_t
 			const char *q = p + 1;
 			while (*q && *q != '{')
 				q++;
-			put(&b, p, (size_t)(q - p));
+			np_buf_add(&b, p, (size_t)(q - p));
 			p = q;
 			continue;
 		}
