@@ -1509,27 +1509,6 @@ static int clean_text(struct ctx *c, struct el *x)
 	return r;
 }
 
-static int is_textlike(const struct el *x)
-{
-	if (x->kind != K_VAL)
-		return 0;
-	if (vr_text(x->vr) && !vr_is(x, "UN"))
-		return 1;
-	if (!vr_is(x, "UN"))
-		return 0;
-	size_t n = x->vlen;
-	while (n && (x->v[n - 1] == 0 || x->v[n - 1] == ' '))
-		n--;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = x->v[i];
-		if (ch < 0x20 && ch != '\r' && ch != '\n' && ch != '\t')
-			return 0;
-		if (ch == 0x7F)
-			return 0;
-	}
-	return 1;
-}
-
 static int remap_uid_el(struct ctx *c, struct el *x)
 {
 	if (x->kind != K_VAL || !x->vlen)
@@ -1692,26 +1671,13 @@ static int apply_private(struct ctx *c, struct el *x, struct creator *cr, int nc
 				     1);
 		return 0;
 	}
-	uint64_t gk = (uint64_t)((uint32_t)g << 16 | 0xFFFF);
-	if (x->kind == K_SEQ) {
-		if (owner)
-			owner->used = 1;
-		return apply_items(c, x, depth);
-	}
-	if (owner && is_textlike(x)) {
-		owner->used = 1;
-		int r = vr_is(x, "UI") ? remap_uid_el(c, x) : clean_text(c, x);
-		if (r < 0)
-			return -1;
-		if (r > 0 && !vr_is(x, "UI")) {
-			c->f->counts[NP_DC_PRIV_SCRUBBED]++;
-			np__deid_tagstat_add(c->ts, gk | (uint64_t)'T' << 32, 1);
-		}
-		return 0;
-	}
+	/* Everything else goes, text included (IFU 2.6: remove private tags;
+	 * PS3.15 Basic Profile): a scrub only finds the names it knows, and
+	 * free text in a vendor block can hold anyone's name. */
+	(void)depth;
 	x->drop = 1;
 	c->f->counts[NP_DC_PRIV_REMOVED]++;
-	np__deid_tagstat_add(c->ts, gk | (uint64_t)'X' << 32, 1);
+	np__deid_tagstat_add(c->ts, (uint64_t)((uint32_t)g << 16 | 0xFFFF) | (uint64_t)'X' << 32, 1);
 	return 0;
 }
 

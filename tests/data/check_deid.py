@@ -42,6 +42,28 @@ def walk(ds, depth=0):
                 yield from walk(it, depth + 1)
 
 
+# the diffusion allow-list of np-deid(1): (group, creator prefix) -> element bytes
+ALLOWED_PRIVATE = {(0x0019, "GEMS_ACQU_01"): {0xBB, 0xBC, 0xBD, 0xE0}, (0x0043, "GEMS_PARM_01"): {0x39},
+                   (0x0019, "SIEMENS MR HEADER"): {0x0A, 0x0C, 0x0D, 0x0E, 0x27},
+                   (0x0029, "SIEMENS CSA HEADER"): {0x10}, (0x2001, "Philips Imaging DD 001"): {0x03, 0x04},
+                   (0x2005, "Philips MR Imaging DD 001"): {0xB0, 0xB1, 0xB2},
+                   (0x2005, "Philips MR Imaging DD 0"): {0x15, 0x99}}
+
+
+def stray_private(ds):
+    for el in ds:
+        g, e = el.tag.group, el.tag.element
+        if g % 2 and e > 0xFF:
+            ct = (g << 16) | (e >> 8)
+            cr = str(ds[ct].value).strip() if ct in ds else ""
+            if not any(g == ag and cr.startswith(acr) and (e & 0xFF) in es
+                       for (ag, acr), es in ALLOWED_PRIVATE.items()):
+                yield el.tag
+        if el.VR == "SQ":
+            for it in el.value:
+                yield from stray_private(it)
+
+
 def private(ds, group, creator, elem):
     for blk in range(0x10, 0x100):
         t = (group << 16) | blk
@@ -181,6 +203,9 @@ def main():
             ie, oe = private(i, g, cr, e), private(o, g, cr, e)
             if ie is not None and (oe is None or oe.value != ie.value):
                 problem("private (%04X,%s,%02X) not kept" % (g, cr, e))
+        # and no other private element, at any depth
+        for tag in stray_private(o):
+            problem("private element %s kept" % tag)
     if len(studies) != 1:
         problem("%d study UIDs" % len(studies))
     if any(len(v) != 1 for v in series_map.values()) or len(set().union(*series_map.values())) != len(series_map):

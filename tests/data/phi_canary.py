@@ -184,8 +184,8 @@ def plant(ds, sop_ref, old_age):
     ds.add_new((0x6000, 0x0022), "LO", C["overlay"])
     ds.add_new((0x5000, 0x2500), "LO", C["curve"])
     # private blocks: text with PHI, binary blob, nested private sequence
-    # private text is regex- and known-value-scrubbed (the guide's policy): plant
-    # the patient's own name and id plus a pattern there
+    # private elements outside the diffusion allow-list are removed, text
+    # included: plant the patient's own name and id plus a pattern there
     ds.add_new((0x0035, 0x0010), "LO", "ACME VENDOR")
     ds.add_new((0x0035, 0x1001), "LO", C["name"] + " 123-45-6789")
     ds.add_new((0x0035, 0x1002), "OB", C["priv_bin"].encode() + b"\x00\x01\x02\x03")
