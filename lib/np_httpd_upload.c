@@ -288,6 +288,21 @@ static int import_big_stack(struct np_req *r, struct upload *u, const char *file
 	return j.status;
 }
 
+/* A refused body is read and dropped up to this size; a larger one is cut. */
+enum { DRAIN_MAX = 64 << 20 };
+
+/* Read and drop what is left of a refused request body (up to max bytes):
+ * closing a socket with unread data makes the kernel send a reset, and the
+ * client may then lose the 413 we just sent. */
+static void drain_body(struct np_req *r, long long max)
+{
+	char buf[4096]; /* the web server's threads have small stacks */
+	long long n = 0;
+	int k;
+	while (n < max && (k = mg_read(r->c, buf, sizeof buf)) > 0)
+		n += k;
+}
+
 int np_h_upload(struct np_req *r)
 {
 	const char *ct = mg_get_header(r->c, "Content-Type");
@@ -300,7 +315,9 @@ int np_h_upload(struct np_req *r)
 	u.limit = np_config_int(&r->cfg, "http.max_body_mb") * 1024 * 1024;
 	if (r->ri->content_length > u.limit) {
 		mg_disable_connection_keep_alive(r->c);
-		return np__reply_error(r, 413, "too_large", "the upload is larger than %lld MiB", u.limit >> 20);
+		int st = np__reply_error(r, 413, "too_large", "the upload is larger than %lld MiB", u.limit >> 20);
+		drain_body(r, DRAIN_MAX);
+		return st;
 	}
 	struct np_err err = {0};
 	if (np_query_get(r->query, "upload_id", u.id, sizeof u.id) != 1 || !id_ok(u.id)) {
@@ -324,6 +341,7 @@ int np_h_upload(struct np_req *r)
 	if (u.too_large) {
 		mg_disable_connection_keep_alive(r->c);
 		status = np__reply_error(r, 413, "too_large", "the upload is larger than %lld MiB", u.limit >> 20);
+		drain_body(r, DRAIN_MAX);
 	} else if (u.failed || n < 0) {
 		mg_disable_connection_keep_alive(r->c);
 		status = np__reply_error(r, u.failed ? 503 : 400, u.failed ? "unavailable" : "bad_request", "%s",
