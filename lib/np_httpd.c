@@ -5,6 +5,7 @@
 #include "np_httpd.h"
 
 #include "np_auth.h"
+#include "np_buf.h"
 #include "np_db.h"
 #include "np_err.h"
 #include "np_fs.h"
@@ -15,6 +16,7 @@
 #include "np_util.h"
 
 #include <civetweb.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -589,4 +591,41 @@ void np_httpd_stop(struct np_httpd *h)
 	pthread_mutex_destroy(&h->lock);
 	pthread_mutex_destroy(&h->resync_lock);
 	free(h);
+}
+
+struct fetch {
+	struct np_buf *b;
+	size_t cap;
+};
+
+static size_t fetch_write(char *p, size_t sz, size_t n, void *ud)
+{
+	struct fetch *f = ud;
+	size_t len = sz * n;
+	if (f->b->len + len > f->cap)
+		return 0;
+	np_buf_add(f->b, p, len);
+	return f->b->oom ? 0 : len;
+}
+
+int np__fetch_small(const char *url, size_t cap, struct np_buf *out, long *status)
+{
+	struct fetch f = {out, cap};
+	*status = 0;
+	CURL *c = curl_easy_init();
+	if (!c)
+		return CURLE_FAILED_INIT;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 15L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "neuropacs-agent/" NP_VERSION);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fetch_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &f);
+	CURLcode cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(c);
+	return (int)cc;
 }

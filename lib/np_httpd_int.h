@@ -181,4 +181,11 @@ json_t *np_log_line_parse(const char *service, const char *line, size_t len);
  * (malloc'd; the request is recorded as outstanding), else NULL. */
 char *np__saml_logout(struct np_req *r, const char *sid, const char *relay);
 
+/* ---- small outgoing fetches (SAML metadata, release feed) ---- */
+struct np_buf;
+/* GET url (http or https, up to 3 redirects, 15 s in all) into out, failing
+ * when the body exceeds cap bytes. Returns the curl code (0 = a response
+ * arrived) and sets *status to its HTTP status. Free out->p. */
+int np__fetch_small(const char *url, size_t cap, struct np_buf *out, long *status);
+
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* np_httpd_logs: the Logs page (s6-log files under $NP_HOME/log/<service>/)
  * and Check for Updates. */
+#include "np_buf.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_httpd_int.h"
@@ -10,7 +11,6 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <civetweb.h>
-#include <curl/curl.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -396,27 +396,6 @@ out:
 
 /* ---- Check for Updates ---- */
 
-struct buf {
-	char *p;
-	size_t n;
-};
-
-static size_t grow(char *p, size_t sz, size_t n, void *ud)
-{
-	struct buf *b = ud;
-	size_t len = sz * n;
-	if (b->n + len > (1 << 20))
-		return 0;
-	char *nb = realloc(b->p, b->n + len + 1);
-	if (!nb)
-		return 0;
-	memcpy(nb + b->n, p, len);
-	b->p = nb;
-	b->n += len;
-	b->p[b->n] = 0;
-	return len;
-}
-
 /* -1, 0, 1 comparing dotted version numbers (a leading "v" ignored). */
 static int vercmp(const char *a, const char *b)
 {
@@ -451,29 +430,17 @@ int np_h_updates(struct np_req *r)
 						"update_available", 0, "checked", 0, "message",
 						"no release feed configured (http.release_feed_url)", "how_to_update",
 						howto));
-	CURL *c = curl_easy_init();
-	struct buf acc = {0};
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 15L);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "neuropacs-agent/" NP_VERSION);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, grow);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &acc);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	CURLcode cc = curl_easy_perform(c);
-	long code = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(c);
+	struct np_buf acc = {0};
+	long code;
+	int cc = np__fetch_small(url, 1 << 20, &acc, &code);
 	json_t *feed = NULL;
-	if (cc == CURLE_OK && code == 200)
-		feed = acc.p ? json_loadb(acc.p, acc.n, 0, NULL) : NULL;
+	if (cc == 0 && code == 200)
+		feed = acc.p ? json_loadb(acc.p, acc.len, 0, NULL) : NULL;
 	free(acc.p);
 	if (!feed) {
-		np_warn(NULL, "release feed unavailable curl=%d http=%ld", (int)cc, code);
+		np_warn(NULL, "release feed unavailable curl=%d http=%ld", cc, code);
 		return np__reply_error(r, 502, "feed_unavailable",
-				       "the release feed did not answer with JSON (curl %d, HTTP %ld)", (int)cc, code);
+				       "the release feed did not answer with JSON (curl %d, HTTP %ld)", cc, code);
 	}
 	/* {"version": ...} or a GitHub-style array of releases. */
 	json_t *rel = json_is_array(feed) ? json_array_get(feed, 0) : feed;

@@ -2,6 +2,7 @@
 /* np_httpd_saml: the SAML endpoints. Outstanding AuthnRequest IDs and the
  * replay cache of Response/Assertion IDs live in the index's kv table
  * ("saml_req:<ID>", "saml_seen:<ID>" -> expiry, seconds since the epoch). */
+#include "np_buf.h"
 #include "np_auth.h"
 #include "np_db.h"
 #include "np_err.h"
@@ -12,7 +13,6 @@
 #include "np_crypto.h"
 
 #include <civetweb.h>
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,27 +328,6 @@ int np_h_saml_acs(struct np_req *r)
 	return np__reply_bytes(r, 303, "text/plain", "", 0, hdr);
 }
 
-struct buf {
-	char *p;
-	size_t n;
-};
-
-static size_t grow(char *p, size_t sz, size_t n, void *ud)
-{
-	struct buf *b = ud;
-	size_t len = sz * n;
-	if (b->n + len > (2 << 20))
-		return 0;
-	char *nb = realloc(b->p, b->n + len + 1);
-	if (!nb)
-		return 0;
-	memcpy(nb + b->n, p, len);
-	b->p = nb;
-	b->n += len;
-	b->p[b->n] = 0;
-	return len;
-}
-
 int np_h_saml_fetch(struct np_req *r)
 {
 	char url[2048] = "";
@@ -368,27 +347,16 @@ int np_h_saml_fetch(struct np_req *r)
 	}
 	if (strncmp(url, "https://", 8) && strncmp(url, "http://", 7))
 		return np__reply_error(r, 400, "bad_request", "url (or saml.idp_metadata_url): an http(s) URL");
-	CURL *c = curl_easy_init();
-	struct buf b = {0};
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 15L);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, grow);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	CURLcode cc = curl_easy_perform(c);
-	long code = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(c);
-	if (cc != CURLE_OK || code != 200 || !b.p) {
+	struct np_buf b = {0};
+	long code;
+	int cc = np__fetch_small(url, 2 << 20, &b, &code);
+	if (cc != 0 || code != 200 || !b.p) {
 		free(b.p);
 		return np__reply_error(r, 502, "metadata_unavailable",
-				       "the IdP metadata could not be fetched (curl %d, HTTP %ld)", (int)cc, code);
+				       "the IdP metadata could not be fetched (curl %d, HTTP %ld)", cc, code);
 	}
 	struct np_err err = {0};
-	json_t *md = np_saml_idp_metadata(b.p, b.n, &err);
+	json_t *md = np_saml_idp_metadata(b.p, b.len, &err);
 	free(b.p);
 	if (!md)
 		return np__reply_error(r, 502, "metadata_invalid", "%s", err.msg);
