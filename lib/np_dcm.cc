@@ -14,6 +14,7 @@ extern "C" {
 #include <gdcmReader.h>
 #include <gdcmSequenceOfItems.h>
 #include <gdcmStringFilter.h>
+#include <gdcmTrace.h>
 #include <gdcmTransferSyntax.h>
 
 #include <cerrno>
@@ -22,13 +23,13 @@ extern "C" {
 #include <cstring>
 #include <new>
 #include <string>
+#include <fcntl.h>
+#include <istream>
+#include <memory>
+#include <streambuf>
+#include <sys/mman.h>
 #include <sys/stat.h>
-
-struct np_dcm {
-	gdcm::Reader reader;
-	std::string ts;
-	bool meta = false;
-};
+#include <unistd.h>
 
 static bool parse_tag(const char *s, gdcm::Tag &t, const char **end)
 {
@@ -87,8 +88,91 @@ static void trim_copy(const std::string &v, char *out, size_t outsz)
 	out[len] = 0;
 }
 
+/* A read-only view of a file mapped copy-on-write, so that a few bytes can
+ * be changed for GDCM without touching the file. GDCM seeks both ways. */
+class mapped_file : public std::streambuf
+{
+      public:
+	bool open(const char *path)
+	{
+		int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return false;
+		struct stat st;
+		if (fstat(fd, &st) == 0 && st.st_size > 0) {
+			len_ = (size_t)st.st_size;
+			void *p = mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+			map_ = p == MAP_FAILED ? nullptr : static_cast<char *>(p);
+		}
+		::close(fd);
+		if (map_)
+			setg(map_, map_, map_ + len_);
+		return map_ != nullptr;
+	}
+	char *data() { return map_; }
+	~mapped_file() override
+	{
+		if (map_)
+			munmap(map_, len_);
+	}
+
+      protected:
+	pos_type seekoff(off_type off, std::ios_base::seekdir dir, std::ios_base::openmode) override
+	{
+		char *base = dir == std::ios_base::beg ? eback() : dir == std::ios_base::cur ? gptr() : egptr();
+		if (off < eback() - base || off > egptr() - base)
+			return pos_type(off_type(-1));
+		setg(eback(), base + off, egptr());
+		return pos_type(gptr() - eback());
+	}
+	pos_type seekpos(pos_type pos, std::ios_base::openmode which) override
+	{
+		return seekoff(off_type(pos), std::ios_base::beg, which);
+	}
+
+      private:
+	char *map_ = nullptr;
+	size_t len_ = 0;
+};
+
+struct np_dcm {
+	gdcm::Reader reader;
+	std::string ts;
+	bool meta = false;
+	/* Only for a renamed transfer syntax: the stream GDCM read from. */
+	std::unique_ptr<mapped_file> file;
+	std::unique_ptr<std::istream> stream;
+};
+
+/* GDCM 3.0 refuses transfer syntaxes newer than itself (HTJ2K, HEVC, JPEG
+ * XL...), yet every syntax DICOM adds encodes its data set as Explicit VR
+ * Little Endian, which is all np_dcm reads. Such a file is read with that
+ * syntax named in its meta header instead, in memory only. */
+static bool read_renamed_ts(np_dcm *d, const char *path, const np__dcm_ts &ts, int flags)
+{
+	static const char explicit_le[] = "1.2.840.10008.1.2.1";
+	if (ts.len < sizeof explicit_le - 1)
+		return false;
+	d->file.reset(new mapped_file);
+	if (!d->file->open(path))
+		return false;
+	memset(d->file->data() + ts.off, 0, ts.len);
+	memcpy(d->file->data() + ts.off, explicit_le, sizeof explicit_le - 1);
+	d->stream.reset(new std::istream(d->file.get()));
+	d->reader.SetStream(*d->stream);
+	return (flags & NP_DCM_HEADER_ONLY) ? d->reader.ReadUpToTag(gdcm::Tag(0x7fe0, 0x0010)) : d->reader.Read();
+}
+
 extern "C" struct np_dcm *np_dcm_open(const char *path, int flags, struct np_err *err)
 {
+	static const bool quiet = [] {
+		/* Our errors name the file; GDCM's go to stderr otherwise. */
+		gdcm::Trace::WarningOff();
+		gdcm::Trace::ErrorOff();
+		gdcm::Trace::DebugOff();
+		return true;
+	}();
+	(void)quiet;
 	try {
 		struct stat st;
 		if (stat(path, &st) < 0) {
@@ -97,15 +181,21 @@ extern "C" struct np_dcm *np_dcm_open(const char *path, int flags, struct np_err
 		}
 		/* GDCM aborts or allocates gigabytes on lengths that run past
 		 * the end of the file (see np_dcm_scan.c). */
-		if (!np__dcm_lengths_ok(path)) {
+		np__dcm_ts ts;
+		if (!np__dcm_lengths_ok(path, &ts)) {
 			np_err_set(err, NP_ERR_PERM, "%s is not a readable DICOM file (truncated or bad lengths)",
 				   path);
 			return nullptr;
 		}
 		np_dcm *d = new np_dcm;
-		d->reader.SetFileName(path);
-		bool ok =
-		    (flags & NP_DCM_HEADER_ONLY) ? d->reader.ReadUpToTag(gdcm::Tag(0x7fe0, 0x0010)) : d->reader.Read();
+		bool ok;
+		if (ts.uid[0] && gdcm::TransferSyntax::GetTSType(ts.uid) == gdcm::TransferSyntax::TS_END) {
+			ok = read_renamed_ts(d, path, ts, flags);
+		} else {
+			d->reader.SetFileName(path);
+			ok = (flags & NP_DCM_HEADER_ONLY) ? d->reader.ReadUpToTag(gdcm::Tag(0x7fe0, 0x0010))
+							  : d->reader.Read();
+		}
 		if (!ok) {
 			delete d;
 			np_err_set(err, NP_ERR_PERM, "%s is not a readable DICOM file", path);
@@ -113,10 +203,14 @@ extern "C" struct np_dcm *np_dcm_open(const char *path, int flags, struct np_err
 		}
 		const gdcm::FileMetaInformation &fmi = d->reader.GetFile().GetHeader();
 		d->meta = !fmi.IsEmpty();
-		const char *ts = gdcm::TransferSyntax::GetTSString(fmi.GetDataSetTransferSyntax());
-		d->ts = ts ? ts : "";
-		while (!d->ts.empty() && (d->ts.back() == '\0' || d->ts.back() == ' '))
-			d->ts.pop_back();
+		if (ts.uid[0]) {
+			d->ts = ts.uid;
+		} else {
+			const char *name = gdcm::TransferSyntax::GetTSString(fmi.GetDataSetTransferSyntax());
+			d->ts = name ? name : "";
+			while (!d->ts.empty() && (d->ts.back() == '\0' || d->ts.back() == ' '))
+				d->ts.pop_back();
+		}
 		return d;
 	} catch (const std::bad_alloc &) {
 		np_err_sys(err, ENOMEM, "unable to read %s", path);

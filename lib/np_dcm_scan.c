@@ -9,16 +9,18 @@
 
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define UNDEF 0xffffffffu
 
 struct scan {
 	const unsigned char *b;
-	int explicit_vr; /* 1 explicit, 0 implicit, -1 do not walk (deflated) */
+	int explicit_vr; /* 1 explicit, 0 implicit VR */
 	int be;		 /* retired explicit VR big endian */
 };
 
@@ -72,6 +74,41 @@ static int uid_ok(const unsigned char *v, size_t len)
 	return 1;
 }
 
+static int vr_is(const unsigned char *vr, const char *name)
+{
+	return vr[0] == name[0] && vr[1] == name[1];
+}
+
+/* GDCM's reader has repairs for known broken writers. They change lengths
+ * or re-read the file with looser rules whose lengths this walk never
+ * checked, and some of them assert. Refuse what would trigger one: none of
+ * it is valid DICOM. p is the element, value the offset of its value. */
+static int gdcm_reads_alike(const struct scan *s, const unsigned char *p, uint32_t len, size_t value, size_t end)
+{
+	unsigned g = rd16(s, p), e = rd16(s, p + 2);
+	int pixels = g == 0x7fe0 && e == 0x0010;
+	if (s->explicit_vr) {
+		const unsigned char *vr = p + 4;
+		if (pixels && vr_is(vr, "SQ"))
+			return 0; /* asserted */
+		if (len == UNDEF && !vr_is(vr, "SQ") && !(vr_is(vr, "UN") && !pixels) &&
+		    !(pixels && (vr_is(vr, "OB") || vr_is(vr, "OW"))) &&
+		    !(g == 0x7fe1 && e == 0x1060 && vr_is(vr, "OB")))
+			return 0; /* asserted */
+		if (g == 0x0009 && vr_is(vr, "UL") && len == 6)
+			return 0; /* read as 4 (a Siemens repair) */
+		return 1;
+	}
+	if (len == 13 && !(g == 0x0008 && (e == 0x0070 || e == 0x0080)))
+		return 0; /* read as 10 (a GE repair) */
+	/* An item tag byte-swapped (Philips) starts an explicit big
+	 * endian sequence inside an implicit dataset. */
+	if (len != UNDEF && len >= 4 && end - value >= 4 && rd16(s, s->b + value) == 0xfeff &&
+	    rd16(s, s->b + value + 2) == 0x00e0)
+		return 0;
+	return 1;
+}
+
 static int elements(struct scan *s, size_t *pos, size_t end, int depth, int in_item);
 
 /* Items of a sequence starting at *pos; defined sequences end at `end`,
@@ -117,13 +154,20 @@ static int elements(struct scan *s, size_t *pos, size_t end, int depth, int in_i
 			return 0;
 		const unsigned char *p = s->b + *pos;
 		unsigned g = rd16(s, p), e = rd16(s, p + 2);
-		if (g == 0xfffe && e == 0xe00d && in_item) {
+		if (g == 0xfffe) {
+			/* Among elements only an item delimiter, closing an
+			 * item, may use the item group. GDCM takes any other
+			 * as a broken file and re-reads it with looser rules
+			 * (16-bit VRs, explicit/implicit mixes) that assert and
+			 * trust lengths this walk never checked. */
+			if (e != 0xe00d || !in_item)
+				return 0;
 			*pos += 8;
 			return 1;
 		}
 		uint32_t len;
 		int sq = 0;
-		if (s->explicit_vr && g != 0xfffe) {
+		if (s->explicit_vr) {
 			if (!known_vr(p + 4))
 				return 0;
 			sq = p[4] == 'S' && p[5] == 'Q';
@@ -144,7 +188,9 @@ static int elements(struct scan *s, size_t *pos, size_t end, int depth, int in_i
 			sq = len != UNDEF && len >= 8 && end - *pos >= 8 && rd16(s, s->b + *pos) == 0xfffe &&
 			     rd16(s, s->b + *pos + 2) == 0xe000;
 		}
-		int pixels = g == 0x7fe0 && e == 0x0010;
+		int pixels = (g == 0x7fe0 && e == 0x0010) || (g == 0x7fe1 && e == 0x1060);
+		if (!gdcm_reads_alike(s, p, len, *pos, end))
+			return 0;
 		if (len == UNDEF) {
 			/* An undefined-length UN holds an implicit VR sequence. */
 			int saved = s->explicit_vr;
@@ -166,8 +212,112 @@ static int elements(struct scan *s, size_t *pos, size_t end, int depth, int in_i
 	return !in_item;
 }
 
-int np__dcm_lengths_ok(const char *path)
+/* How GDCM picks the encoding of a data set with no meta header
+ * (FileMetaInformation::ReadCompat): from the first element's tag and
+ * whether VR letters follow it. 0 where GDCM gives up or would guess an
+ * encoding (implicit big endian, group 0002 without a header) that its
+ * reader handles only through repairs. */
+static int raw_encoding(struct scan *s, const unsigned char *p)
 {
+	unsigned g = u16(p), e = u16(p + 2);
+	/* "??" counts as VR letters for the guess; the walk then refuses it. */
+	int vr = known_vr(p + 4) || (p[4] == '?' && p[5] == '?');
+	s->be = 0;
+	if (g == 0x0002)
+		return 0;
+	if (g == 0x0008) {
+		s->explicit_vr = vr;
+	} else if (g == 0x0800) {
+		s->explicit_vr = 1, s->be = 1;
+		return vr;
+	} else if (e == 0x0010) {
+		s->explicit_vr = vr;
+	} else {
+		s->explicit_vr = 1;
+		s->be = g > 0xff || e > 0xff;
+		return vr;
+	}
+	return 1;
+}
+
+/* The data set encoding GDCM takes from a transfer syntax UID
+ * (TransferSyntax::GetTSType: up to the first NUL, trailing spaces
+ * trimmed). Syntaxes it does not know are refused by GDCM or, in np_dcm.cc,
+ * read as Explicit VR Little Endian, which every newer syntax is. Data
+ * that does not match the syntax sends GDCM down its repair paths, so the
+ * walk must follow the syntax, not the data. */
+static int ts_encoding(struct scan *s, const unsigned char *v, uint32_t len, int *deflated, struct np__dcm_ts *ts,
+		       size_t off)
+{
+	if (!uid_ok(v, len))
+		return 0;
+	size_t n = 0;
+	while (n < len && v[n])
+		n++;
+	while (n && v[n - 1] == ' ')
+		n--;
+	memcpy(ts->uid, v, n);
+	ts->uid[n] = 0;
+	ts->off = off, ts->len = len;
+	static const char *const implicit_le[] = {"1.2.840.10008.1.2", "1.2.840.10008.1.20", "1.2.840.113619.5.2"};
+	for (size_t i = 0; i < sizeof implicit_le / sizeof *implicit_le; i++)
+		if (!strcmp(ts->uid, implicit_le[i]))
+			s->explicit_vr = 0;
+	if (!strcmp(ts->uid, "1.2.840.10008.1.2.2"))
+		s->be = 1;
+	*deflated = !strcmp(ts->uid, "1.2.840.10008.1.2.1.99");
+	return 1;
+}
+
+/* A deflated data set, walked once inflated (at most max bytes): GDCM
+ * reads it through an inflating stream and trusts its lengths all the
+ * same. */
+static int deflated_ok(const unsigned char *p, size_t n, size_t max)
+{
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	if (inflateInit2(&z, -15) != Z_OK)
+		return 0;
+	unsigned char *out = NULL;
+	size_t cap = 0, have = 0;
+	int zr = Z_OK;
+	size_t fed = 0;
+	while (zr == Z_OK) {
+		if (have == cap) {
+			size_t ncap = cap ? cap * 2 : 1 << 16;
+			unsigned char *nb = ncap <= max ? realloc(out, ncap) : NULL;
+			if (!nb)
+				break;
+			out = nb, cap = ncap;
+		}
+		if (z.avail_in == 0 && fed < n) {
+			size_t chunk = n - fed > (1u << 30) ? (1u << 30) : n - fed;
+			z.next_in = (unsigned char *)(uintptr_t)(p + fed);
+			z.avail_in = (uInt)chunk;
+			fed += chunk;
+		}
+		z.next_out = out + have;
+		z.avail_out = (uInt)(cap - have > (1u << 30) ? (1u << 30) : cap - have);
+		zr = inflate(&z, Z_NO_FLUSH);
+		have = (size_t)(z.next_out - out);
+	}
+	inflateEnd(&z);
+	int ok = 0;
+	if (zr == Z_STREAM_END) {
+		struct scan s = {out, 1, 0};
+		size_t pos = 0;
+		ok = elements(&s, &pos, have, 0, 0);
+	}
+	free(out);
+	return ok;
+}
+
+/* The largest deflated data set we inflate to check it. */
+#define DEFLATED_MAX ((size_t)1 << 30)
+
+int np__dcm_lengths_ok(const char *path, struct np__dcm_ts *ts)
+{
+	memset(ts, 0, sizeof *ts);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 1; /* the reader reports the I/O error */
@@ -183,7 +333,7 @@ int np__dcm_lengths_ok(const char *path)
 		return 1;
 	struct scan s = {b, 1, 0};
 	size_t pos = 0;
-	int ok = 1;
+	int ok = 1, meta = 0, deflated = 0;
 	if (n >= 132 && !memcmp(b + 128, "DICM", 4)) {
 		pos = 132;
 		/* Group 0002 is always explicit VR little endian. */
@@ -206,43 +356,22 @@ int np__dcm_lengths_ok(const char *path)
 				ok = 0;
 				break;
 			}
-			if (u16(p + 2) == 0x0010) {
-				/* Transfer syntax: implicit VR, or one we cannot walk
-				 * (big endian, deflated). */
-				const char *ts = (const char *)p + hdr;
-				if (!uid_ok(p + hdr, len)) {
-					ok = 0;
-					break;
-				}
-				if (len >= 17 && !memcmp(ts, "1.2.840.10008.1.2", 17) && (len == 17 || ts[17] == 0))
-					s.explicit_vr = 0;
-				else if (len >= 19 && !memcmp(ts, "1.2.840.10008.1.2.2", 19) &&
-					 (len == 19 || ts[19] == 0))
-					s.be = 1;
-				else if (len >= 22 && !memcmp(ts, "1.2.840.10008.1.2.1.99", 22))
-					s.explicit_vr = -1;
+			if (u16(p + 2) == 0x0010 && !ts_encoding(&s, p + hdr, len, &deflated, ts, pos + hdr)) {
+				ok = 0;
+				break;
 			}
+			meta = 1;
 			pos += hdr + len;
 		}
 		/* GDCM also asserts on a meta header with no dataset after it. */
 		if (ok && n - pos < 8)
 			ok = 0;
 	}
-	/* Like GDCM and pydicom, trust the data over the declared transfer
-	 * syntax: explicit VR when the first element has VR letters; a raw
-	 * dataset starting with a big-endian group is big endian. */
-	/* A raw file starting with group 0002 sends GDCM down a compatibility
-	 * path that asserts on the slightest damage; such files are not
-	 * conformant anyway. */
-	if (pos == 0 && n >= 2 && u16(b) == 0x0002)
-		ok = 0;
-	if (ok && s.explicit_vr >= 0 && n - pos >= 8) {
-		const unsigned char *p = b + pos;
-		if (pos == 0 && p[0] == 0 && p[1] != 0)
-			s.be = 1;
-		s.explicit_vr = known_vr(p + 4);
-	}
-	if (ok && s.explicit_vr >= 0 && pos < n)
+	if (ok && !meta)
+		ok = n - pos >= 8 && raw_encoding(&s, b + pos);
+	if (ok && deflated)
+		ok = deflated_ok(b + pos, n - pos, DEFLATED_MAX);
+	else if (ok && pos < n)
 		ok = elements(&s, &pos, n, 0, 0);
 	munmap((void *)b, n);
 	return ok;

@@ -8,9 +8,15 @@
 #include <stdint.h>
 
 /* np_dcm_scan.c: 1 if every element, item and sequence length of the DICOM
- * file at path stays inside its container (or the file cannot be walked:
- * unreadable, big endian, deflated), 0 if the file is malformed. */
-int np__dcm_lengths_ok(const char *path);
+ * file at path stays inside its container, as GDCM will read it (or the
+ * file cannot be opened: the reader reports that), 0 if it is malformed.
+ * When the file has a meta header, *ts gets its transfer syntax UID
+ * (trimmed) and the offset and length of that value in the file. */
+struct np__dcm_ts {
+	char uid[65];
+	size_t off, len;
+};
+int np__dcm_lengths_ok(const char *path, struct np__dcm_ts *ts);
 
 /* ---- de-identification (lib/np_deid.c, lib/np_deid_run.c) ---- */
 struct np_deid_tagstat;

@@ -8,7 +8,7 @@
 . "$NP_TOP/tests/peers/recv.sh"
 command -v storescu >/dev/null || skip_all "dcmtk not installed"
 command -v gdcmconv >/dev/null || skip_all "gdcmconv (libgdcm-tools) not installed"
-plan 6
+plan 8
 
 /usr/bin/python3 "$NP_TOP/tests/data/make_mr_study.py" "$T/study" --ndir 1 --nsl 2 >/dev/null
 SRC=$(find "$T/study/S002" -name '*.dcm' | head -1)
@@ -26,3 +26,13 @@ is "$(incoming_count)" 17 "every instance stored"
 ok "data sets and transfer syntaxes identical to what was sent" cmp "$T/sent" "$T/got"
 diff "$T/sent" "$T/got" | sed 's/^/# /'
 ok "dcmdump reads every stored file of a known syntax" dcmdump -q $(find "$NP_HOME/spool/incoming" -name '*.dcm' | head -13)
+
+# The header reader (GDCM behind np_dcm's bounds check) reads every stored
+# file of a syntax GDCM knows, deflated and big endian included.
+recv_stop
+uid=$(ls "$NP_HOME/spool/incoming" | head -1)
+npuid=$("$SBIN/np-stable" --home "$NP_HOME" --force "$uid" 2>"$T/stable.log")
+m="$NP_HOME/spool/stable/$npuid/manifest.json"
+jq -c .counts "$m" 2>&1 | sed 's/^/# /'
+is "$(jq -r .counts.instances "$m")" 17 "np-stable reads the header of every file"
+is "$(jq -r '.series[0].transfer_syntaxes|length' "$m")" 17 "each file's own transfer syntax is reported, the newer ones too"

@@ -7,6 +7,7 @@
 #include "unit.h"
 
 #include <string.h>
+#include <zlib.h>
 
 struct buf {
 	unsigned char b[4096];
@@ -50,23 +51,27 @@ static void str(struct buf *b, int implicit, unsigned g, unsigned e, const char 
 	el(b, implicit, g, e, vr, s, strlen(s));
 }
 
+/* Preamble, DICM and a file meta header naming transfer syntax ts. */
+static void meta_header(struct buf *b, const char *ts)
+{
+	memset(b->b, 0, 128);
+	b->n = 128;
+	put(b, "DICM", 4);
+	struct buf m = {.n = 0};
+	el(&m, 0, 2, 1, "OB", "\0\1", 2);
+	str(&m, 0, 2, 2, "UI", "1.2.840.10008.5.1.4.1.1.4");
+	str(&m, 0, 2, 3, "UI", "1.2.3.4.5.6");
+	str(&m, 0, 2, 0x10, "UI", ts);
+	unsigned char gl[4] = {m.n & 0xff, m.n >> 8 & 0xff, 0, 0};
+	el(b, 0, 2, 0, "UL", gl, 4);
+	put(b, m.b, m.n);
+}
+
 static const char *write_study(const char *name, int implicit, int meta, size_t cut)
 {
 	struct buf b = {.n = 0};
-	const char *ts = implicit ? "1.2.840.10008.1.2" : "1.2.840.10008.1.2.1";
-	if (meta) {
-		memset(b.b, 0, 128);
-		b.n = 128;
-		put(&b, "DICM", 4);
-		struct buf m = {.n = 0};
-		el(&m, 0, 2, 1, "OB", "\0\1", 2);
-		str(&m, 0, 2, 2, "UI", "1.2.840.10008.5.1.4.1.1.4");
-		str(&m, 0, 2, 3, "UI", "1.2.3.4.5.6");
-		str(&m, 0, 2, 0x10, "UI", ts);
-		unsigned char gl[4] = {m.n & 0xff, m.n >> 8 & 0xff, 0, 0};
-		el(&b, 0, 2, 0, "UL", gl, 4);
-		put(&b, m.b, m.n);
-	}
+	if (meta)
+		meta_header(&b, implicit ? "1.2.840.10008.1.2" : "1.2.840.10008.1.2.1");
 	str(&b, implicit, 8, 0x60, "CS", "MR");
 	str(&b, implicit, 0x10, 0x10, "PN", "CANARY^UNIT");
 	str(&b, implicit, 0x19, 0x10, "LO", "SIEMENS MR HEADER");
@@ -200,6 +205,84 @@ static void damaged_files_fail_cleanly(void **state)
 	assert_null(strstr(err.msg, "CANARY"));
 }
 
+/* Inputs that send GDCM down its repair paths for broken writers, which
+ * assert or allocate the lengths they find: refused before GDCM reads. */
+static void repair_paths_are_refused(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		int implicit;
+		const unsigned char *bytes;
+		size_t n;
+	} cases[] = {
+	    /* An item tag among top-level elements: GDCM re-reads the file
+	     * with 16-bit VR lengths and asserts or allocates gigabytes. */
+	    {"item-tag.dcm", 0, (const unsigned char *)"\xfe\xff\x00\xe3\x10\x00\x00\x00", 8},
+	    /* An undefined length on a VR that cannot have one (asserts). */
+	    {"undef-lo.dcm", 0,
+	     (const unsigned char *)"\x09\x00\x10\x00LO\x00\x00\xff\xff\xff\xff\xfe\xff\xdd\xe0\x00\x00\x00\x00", 20},
+	    /* Pixel data as a sequence (asserts). */
+	    {"pixel-sq.dcm", 0, (const unsigned char *)"\xe0\x7f\x10\x00SQ\x00\x00\x00\x00\x00\x00", 12},
+	    /* Length 13 in implicit VR: GDCM reads 10 and loses its place. */
+	    {"len13.dcm", 1,
+	     (const unsigned char *)"\x10\x00\x20\x00\x0d\x00\x00\x00"
+				    "ABCDEFGHIJKLM ",
+	     22},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct buf b = {.n = 0};
+		str(&b, cases[i].implicit, 8, 0x60, "CS", "MR");
+		put(&b, cases[i].bytes, cases[i].n);
+		str(&b, cases[i].implicit, 0x20, 0x0d, "UI", "1.2.3.4");
+		assert_int_equal(np_write_atomic(at(cases[i].name), b.b, b.n, 0640, NULL), 0);
+		struct np_err err = {0};
+		struct np_dcm *d = np_dcm_open(at(cases[i].name), NP_DCM_HEADER_ONLY, &err);
+		if (d)
+			fail_msg("%s was read", cases[i].name);
+		assert_int_equal(err.cls, NP_ERR_PERM);
+	}
+}
+
+/* Deflated Explicit VR Little Endian: the data set is checked inflated. */
+static const char *write_deflated(const char *name, const struct buf *ds)
+{
+	struct buf b = {.n = 0};
+	meta_header(&b, "1.2.840.10008.1.2.1.99");
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = (unsigned char *)ds->b;
+	z.avail_in = (uInt)ds->n;
+	z.next_out = b.b + b.n;
+	z.avail_out = (uInt)(sizeof b.b - b.n);
+	assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+	b.n = sizeof b.b - z.avail_out;
+	deflateEnd(&z);
+	assert_int_equal(np_write_atomic(at(name), b.b, b.n, 0640, NULL), 0);
+	return at(name);
+}
+
+static void deflated_data_sets(void **state)
+{
+	(void)state;
+	struct buf ds = {.n = 0};
+	str(&ds, 0, 8, 0x60, "CS", "MR");
+	str(&ds, 0, 0x20, 0x0d, "UI", "1.2.3.4");
+	struct np_err err = {0};
+	struct np_dcm *d = np_dcm_open(write_deflated("deflated.dcm", &ds), NP_DCM_HEADER_ONLY, &err);
+	assert_non_null(d);
+	char v[32];
+	assert_int_equal(np_dcm_get(d, "0020,000D", v, sizeof v), 1);
+	assert_string_equal(v, "1.2.3.4");
+	np_dcm_close(d);
+	/* A value claiming 4 GiB inside the compressed stream. */
+	u16(&ds, 0x10), u16(&ds, 0x4000), put(&ds, "UT", 2), u16(&ds, 0), u32(&ds, 0xfffffff0);
+	put(&ds, "CANARY", 6);
+	assert_null(np_dcm_open(write_deflated("deflated-huge.dcm", &ds), NP_DCM_HEADER_ONLY, &err));
+	assert_int_equal(err.cls, NP_ERR_PERM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -207,6 +290,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(bad_paths_are_refused, tmp_setup, tmp_teardown),
 	    cmocka_unit_test_setup_teardown(raw_dataset_without_meta, tmp_setup, tmp_teardown),
 	    cmocka_unit_test_setup_teardown(damaged_files_fail_cleanly, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(repair_paths_are_refused, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(deflated_data_sets, tmp_setup, tmp_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
