@@ -173,9 +173,10 @@ int np_auth_resolve(struct np_req *r)
 		np__reply_err(r, &err);
 		return -1;
 	}
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db->h, "SELECT actor, role, method, last_seen, saml_epoch FROM sessions WHERE id = ?",
-			       -1, &st, NULL) != SQLITE_OK)
+	/* Every request comes here: the statements stay prepared per thread. */
+	sqlite3_stmt *st =
+	    np__db_stmt(r->srv, "SELECT actor, role, method, last_seen, saml_epoch FROM sessions WHERE id = ?");
+	if (!st)
 		return 0;
 	sqlite3_bind_text(st, 1, sid, -1, SQLITE_TRANSIENT);
 	double now = np_now(), last = 0;
@@ -194,18 +195,18 @@ int np_auth_resolve(struct np_req *r)
 			snprintf(r->sid, sizeof r->sid, "%s", sid);
 		}
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st); /* ends the read transaction */
 	/* Even an UPDATE that changes nothing takes the database's write lock:
 	 * every request of every worker would queue on it. */
 	if (r->sid[0] && last >= now - 30)
 		return 0;
 	const char *sql = r->sid[0] ? "UPDATE sessions SET last_seen = ?2 WHERE id = ?1 AND last_seen < ?2 - 30"
 				    : "DELETE FROM sessions WHERE id = ?1";
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) == SQLITE_OK) {
+	if ((st = np__db_stmt(r->srv, sql))) {
 		sqlite3_bind_text(st, 1, sid, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_double(st, 2, now);
 		sqlite3_step(st);
-		sqlite3_finalize(st);
+		sqlite3_reset(st);
 	}
 	return 0;
 }
@@ -217,17 +218,15 @@ int np_auth_csrf_ok(const struct np_req *r)
 	const char *tok = mg_get_header(r->c, "X-CSRF-Token");
 	if (!tok || strlen(tok) != 64 || !r->sid[0])
 		return 0;
-	struct np_err err = {0};
-	struct np_db *db = np__db(r->srv, &err);
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = np__db_stmt(r->srv, "SELECT csrf FROM sessions WHERE id = ?");
 	int ok = 0;
-	if (db && sqlite3_prepare_v2(db->h, "SELECT csrf FROM sessions WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
+	if (st) {
 		sqlite3_bind_text(st, 1, r->sid, -1, SQLITE_TRANSIENT);
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			const char *c = (const char *)sqlite3_column_text(st, 0);
 			ok = c && strlen(c) == 64 && CRYPTO_memcmp(c, tok, 64) == 0;
 		}
-		sqlite3_finalize(st);
+		sqlite3_reset(st);
 	}
 	return ok;
 }
