@@ -337,9 +337,13 @@ int np__dcm_lengths_ok(const char *path, struct np__dcm_ts *ts)
 	if (n >= 132 && !memcmp(b + 128, "DICM", 4)) {
 		pos = 132;
 		/* Group 0002 is always explicit VR little endian. */
+		long last = -1;
 		while (n - pos >= 8 && u16(b + pos) == 0x0002) {
 			const unsigned char *p = b + pos;
-			if (!known_vr(p + 4)) {
+			/* Ascending, as the standard asks: GDCM keeps the first
+			 * of two transfer syntaxes, so a repeat is ambiguous.
+			 * GDCM asserts on a sequence here. */
+			if (!known_vr(p + 4) || vr_is(p + 4, "SQ") || (long)u16(p + 2) <= last) {
 				ok = 0;
 				break;
 			}
@@ -361,6 +365,7 @@ int np__dcm_lengths_ok(const char *path, struct np__dcm_ts *ts)
 				break;
 			}
 			meta = 1;
+			last = u16(p + 2);
 			pos += hdr + len;
 		}
 		/* GDCM also asserts on a meta header with no dataset after it. */
