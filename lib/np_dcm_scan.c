@@ -14,7 +14,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define UNDEF 0xffffffffu
 
@@ -274,34 +273,21 @@ static int ts_encoding(struct scan *s, const unsigned char *v, uint32_t len, int
  * same. */
 static int deflated_ok(const unsigned char *p, size_t n, size_t max)
 {
-	z_stream z;
-	memset(&z, 0, sizeof z);
-	if (inflateInit2(&z, -15) != Z_OK)
+	struct np__inflate z;
+	if (np__inflate_begin(&z, p, n) < 0)
 		return 0;
 	unsigned char *out = NULL;
 	size_t cap = 0, have = 0;
 	int zr = Z_OK;
-	size_t fed = 0;
 	while (zr == Z_OK) {
-		if (have == cap) {
-			size_t ncap = cap ? cap * 2 : 1 << 16;
-			unsigned char *nb = ncap <= max ? realloc(out, ncap) : NULL;
-			if (!nb)
-				break;
-			out = nb, cap = ncap;
-		}
-		if (z.avail_in == 0 && fed < n) {
-			size_t chunk = n - fed > (1u << 30) ? (1u << 30) : n - fed;
-			z.next_in = (unsigned char *)(uintptr_t)(p + fed);
-			z.avail_in = (uInt)chunk;
-			fed += chunk;
-		}
-		z.next_out = out + have;
-		z.avail_out = (uInt)(cap - have > (1u << 30) ? (1u << 30) : cap - have);
-		zr = inflate(&z, Z_NO_FLUSH);
-		have = (size_t)(z.next_out - out);
+		size_t ncap = cap ? cap * 2 : 1 << 16;
+		unsigned char *nb = ncap <= max ? realloc(out, ncap) : NULL;
+		if (!nb)
+			break;
+		out = nb, cap = ncap;
+		zr = np__inflate_more(&z, out, cap, &have);
 	}
-	inflateEnd(&z);
+	np__inflate_end(&z);
 	int ok = 0;
 	if (zr == Z_STREAM_END) {
 		struct scan s = {out, 1, 0};

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /* np_dsw: see np_dsw.h. Encoding rules from PS3.5 section 7. */
 #include "np_dsw.h"
+#include "np_internal.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #define MAX_DEPTH 16
 #define UNDEFINED 0xFFFFFFFFu
@@ -188,33 +188,17 @@ int np_dsw_uids_deflated(const unsigned char *p, size_t n, size_t max_out, struc
 	memset(out, 0, sizeof *out);
 	size_t cap = 65536 < max_out ? 65536 : max_out;
 	unsigned char *buf = NULL;
-	z_stream z;
-	memset(&z, 0, sizeof z);
-	if (inflateInit2(&z, -15) != Z_OK)
+	struct np__inflate z;
+	if (np__inflate_begin(&z, p, n) < 0)
 		return -1;
-	z.next_in = (unsigned char *)(uintptr_t)p;
 	int ret = -1;
-	size_t fed = 0, have = 0;
+	size_t have = 0;
 	for (;;) {
 		unsigned char *nb = realloc(buf, cap);
 		if (!nb)
 			break;
 		buf = nb;
-		int zr = Z_OK;
-		while (have < cap && zr == Z_OK) {
-			if (z.avail_in == 0 && fed < n) {
-				size_t chunk = n - fed > (1u << 30) ? (1u << 30) : n - fed;
-				z.next_in = (unsigned char *)(uintptr_t)(p + fed);
-				z.avail_in = (uInt)chunk;
-				fed += chunk;
-			}
-			z.next_out = buf + have;
-			z.avail_out = (uInt)(cap - have);
-			zr = inflate(&z, Z_NO_FLUSH);
-			have = cap - z.avail_out;
-			if (zr == Z_BUF_ERROR && z.avail_in == 0 && fed == n)
-				break;
-		}
+		int zr = np__inflate_more(&z, buf, cap, &have);
 		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
 			ret = -1;
 			break;
@@ -224,7 +208,7 @@ int np_dsw_uids_deflated(const unsigned char *p, size_t n, size_t max_out, struc
 			break;
 		cap = cap * 2 < max_out ? cap * 2 : max_out;
 	}
-	inflateEnd(&z);
+	np__inflate_end(&z);
 	free(buf);
 	return ret;
 }

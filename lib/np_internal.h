@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <zlib.h>
 
 /* np_dcm_scan.c: 1 if every element, item and sequence length of the DICOM
  * file at path stays inside its container, as GDCM will read it (or the
@@ -35,5 +36,17 @@ extern const struct np__vrdict {
 	char vr[2];
 } np__vrdict[];
 extern const unsigned np__vrdict_n;
+
+/* np_inflate.c: inflate a deflated data set p[0..n) in steps. more fills
+ * out[*have..cap) and returns zlib's status: Z_STREAM_END at the end, Z_OK
+ * when out is full, anything else when the stream is damaged or cut. */
+struct np__inflate {
+	z_stream z;
+	const unsigned char *p;
+	size_t n, fed;
+};
+int np__inflate_begin(struct np__inflate *s, const unsigned char *p, size_t n);
+int np__inflate_more(struct np__inflate *s, unsigned char *out, size_t cap, size_t *have);
+void np__inflate_end(struct np__inflate *s);
 
 #endif
