@@ -11,7 +11,8 @@ Usage: qc_variant.py DIR [options]
   --strip-diffusion      remove every diffusion indicator (standard, private, ImageType)
   --flat OUT             also copy every file flat into OUT (named NNNNN.dcm)
 """
-import argparse, os, shutil
+import argparse
+import struct, os, shutil
 import pydicom
 from pydicom.tag import Tag
 from pydicom.encaps import encapsulate
@@ -27,6 +28,23 @@ def files(d):
         for n in sorted(names):
             if n.endswith(".dcm"):
                 yield os.path.join(root, n)
+
+
+JPEG2000_LOSSLESS = "1.2.840.10008.1.2.4.90"
+
+
+def relabel_ts(path, uid):
+    """Name a syntax pydicom does not know (HTJ2K...) in a saved file's meta
+    header: pydicom refuses to write it, so the file is written as JPEG 2000
+    and its (0002,0010) and group length rewritten here."""
+    b = open(path, "rb").read()
+    at = b.index(b"\x02\x00\x10\x00UI", 132)
+    old_len = struct.unpack("<H", b[at + 6:at + 8])[0]
+    v = uid.encode() + (b"\0" if len(uid) % 2 else b"")
+    b = b[:at + 6] + struct.pack("<H", len(v)) + v + b[at + 8 + old_len:]
+    gl = struct.unpack("<I", b[140:144])[0] + len(v) - old_len
+    b = b[:140] + struct.pack("<I", gl) + b[144:]
+    open(path, "wb").write(b)
 
 
 ap = argparse.ArgumentParser()
@@ -72,12 +90,17 @@ for f in list(files(a.dir)):
                 del ds[el]
         ds.ImageType = ["ORIGINAL", "PRIMARY", "M", "ND"]
     if a.ts:
-        ds.file_meta.TransferSyntaxUID = a.ts
-        if pydicom.uid.UID(a.ts).is_compressed and "PixelData" in ds:
+        ds.file_meta.TransferSyntaxUID = a.ts if a.ts in pydicom.uid.UID_dictionary else JPEG2000_LOSSLESS
+        # pydicom 2.3 does not know syntaxes newer than itself (HTJ2K):
+        # every syntax but these four encapsulates its pixel data.
+        native = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99")
+        if a.ts not in native and "PixelData" in ds:
             # fake compressed frames: only the header matters to QC
             ds.PixelData = encapsulate([bytes(ds.PixelData)])
             ds["PixelData"].is_undefined_length = True
     ds.save_as(f)
+    if a.ts and a.ts not in pydicom.uid.UID_dictionary:
+        relabel_ts(f, a.ts)
     n += 1
 if a.flat:
     os.makedirs(a.flat, exist_ok=True)

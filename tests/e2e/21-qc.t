@@ -1,7 +1,7 @@
 #!/bin/sh
 # np-qc: each check's pass and fail on generated DICOM studies and NIfTI bundles.
 . "$(dirname "$0")/../lib/tap.sh"
-plan 29
+plan 31
 PY=/usr/bin/python3
 D=$NP_TOP/tests/data
 mkdir -p "$NP_HOME/etc"
@@ -13,7 +13,7 @@ variant() {
 	imp=""
 	while [ $# -gt 0 ] && [ "$1" != "--" ]; do imp="$imp $1"; shift; done
 	[ $# -gt 0 ] && shift
-	[ $# -gt 0 ] && "$PY" "$D/qc_variant.py" "$v" "$@" >/dev/null
+	if [ $# -gt 0 ]; then "$PY" "$D/qc_variant.py" "$v" "$@" >/dev/null || return 1; fi
 	id=$("$BIN/np-import" $imp "$v" 2>>"$T/log") || return 1
 	echo "$NP_HOME/spool/stable/$id"
 }
@@ -63,6 +63,14 @@ s=$(variant -- --only DTI --ts 1.2.840.10008.1.2.4.50 --set 0028,2110=01)
 qc "$s" >/dev/null
 is "$(st "$s" lossless)" fail "lossy transfer syntax fails"
 like "$(det "$s" lossless)" "1.2.840.10008.1.2.4.50.*0028,2110" "lossless details name the syntax and (0028,2110)"
+
+# Syntaxes newer than GDCM: HTJ2K Lossless passes, HTJ2K (possibly lossy) fails.
+s=$(variant -- --only DTI --ts 1.2.840.10008.1.2.4.201)
+qc "$s" >/dev/null
+is "$(st "$s" lossless)/$(jq -r .counts.unreadable "$s/manifest.json")" pass/0 "HTJ2K Lossless is read and passes"
+s=$(variant -- --only DTI --ts 1.2.840.10008.1.2.4.203)
+qc "$s" >/dev/null
+like "$(det "$s" lossless)" "1.2.840.10008.1.2.4.203" "HTJ2K that may be lossy fails, by name"
 
 s=$(variant -- --only localizer --set 0028,0301=YES)
 qc "$s" >/dev/null
