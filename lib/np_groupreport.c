@@ -443,7 +443,7 @@ int np_groupreport_send(const char *home, struct np_db *db, const struct np_conf
 		np_info(NULL, "group \"%s\" report not sent: delivery method is none reason=%s", name, why);
 		free(csv);
 		free(products);
-		return 0;
+		return 1;
 	}
 	int rc = deliver_report(home, cfg, name, filename, csv, len, rows, products ? products : "", err);
 	free(csv);
@@ -515,7 +515,7 @@ int np_groupreport_auto(const char *home, struct np_db *db, const struct np_conf
 		free(prev);
 		if (*completed && tries >= 0 && tries < 3) {
 			int rc = np_groupreport_send(home, db, cfg, name, "complete", &e);
-			snprintf(val, sizeof val, "%s %d", completed, rc == 0 ? -1 : tries + 1);
+			snprintf(val, sizeof val, "%s %d", completed, rc >= 0 ? -1 : tries + 1);
 			if (rc < 0)
 				failed++;
 			struct np_err e2 = {0};

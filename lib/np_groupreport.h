@@ -31,10 +31,11 @@ int np_groupreport_filename(const struct np_config *cfg, const char *name, time_
 			    struct np_err *err);
 
 /* Build the report of `name` and deliver it to groups.delivery with
- * np_deliver_send (email, rest; "none" delivers nothing and succeeds). Records group_report_sent or
+ * np_deliver_send (email, rest; "none" delivers nothing). Records group_report_sent or
  * group_report_send_failed and, on success, report_sent_at. `why` ("manual",
- * "complete", "schedule") goes to the log and the event detail. Returns 0,
- * or -1 with err (temporary for network errors). */
+ * "complete", "schedule") goes to the log and the event detail. Returns 0
+ * when sent, 1 when nothing was sent because the method is "none", or -1
+ * with err (temporary for network errors). */
 int np_groupreport_send(const char *home, struct np_db *db, const struct np_config *cfg, const char *name,
 			const char *why, struct np_err *err);
 

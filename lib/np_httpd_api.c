@@ -1154,10 +1154,16 @@ int np_h_group_report_send(struct np_req *r)
 	if (!g)
 		return np__reply_error(r, 404, "not_found", "no such group");
 	json_decref(g);
-	if (np_groupreport_send(r->srv->home, db, &r->cfg, r->param[0], "manual", &err) < 0) {
+	int rc = np_groupreport_send(r->srv->home, db, &r->cfg, r->param[0], "manual", &err);
+	if (rc < 0) {
 		np__audit(r, "manual_delivery", NULL, "scope=group_report", "failure");
 		return np__reply_error(r, err.cls == NP_ERR_TEMP ? 502 : 400, "delivery_failed", "%s", err.msg);
 	}
+	if (rc == 1)
+		return np__reply_json(r, 200,
+				      json_pack("{s:s,s:b,s:s}", "name", r->param[0], "sent", 0, "message",
+						"Not sent: the group report delivery method is None (Settings, Study "
+						"Groups). Download the CSV instead."));
 	np__audit(r, "manual_delivery", NULL, "scope=group_report", "success");
 	return np__reply_json(r, 200, json_pack("{s:s,s:b}", "name", r->param[0], "sent", 1));
 }

@@ -290,6 +290,19 @@ await step('groups', async () => {
   try { report = Buffer.from(JSON.parse(sent[sent.length - 1].body).report, 'base64').toString(); } catch (_) { /* none */ }
   ok(sent.length === before + 1 && report.startsWith('npuid') && report.includes(done.npuid), 'Send Report delivers the group report CSV to the group destination', report);
   ok((await apiJson('/api/groups/Cohort-A')).report_sent_at, 'the group records when its report was sent');
+  // With the delivery method None, Send Report says nothing was sent.
+  const kept = (await apiJson('/api/settings')).groups.delivery.type;
+  const put = (type) => api('/api/settings', { method: 'PUT', body: JSON.stringify({ groups: { delivery: { type } } }) });
+  ok((await put('none')).status === 200, 'group delivery set to None');
+  await clearToasts();
+  if (!(await page.$('dialog[open] #group-members'))) {
+    await page.click('button[aria-label="View group Cohort-A"]');
+    await page.waitForSelector('dialog[open] #group-members');
+  }
+  await dialogButton('Send Report').click();
+  await waitToast(/Not sent: the group report delivery method is None/);
+  ok(hooked('/group').length === before + 1, 'Send Report with delivery None says it sent nothing, and sends nothing');
+  ok((await put(kept)).status === 200, 'group delivery restored');
 });
 
 await step('results', async () => {
