@@ -224,8 +224,8 @@ static char *prepend(char *s, const char *head, const char *sep)
 	return d;
 }
 
-int np_deliver_email(const struct np_config *cfg, const char *recipients, const char *subject, const char *body,
-		     const char *attach, const char *filename, const char *content_type, struct np_err *err)
+static int send_email(const struct np_config *cfg, const char *recipients, const char *subject, const char *body,
+		      const char *attach, const char *filename, const char *content_type, struct np_err *err)
 {
 	const char *host = np_config_str(cfg, "smtp.host");
 	if (!*host)
@@ -328,6 +328,22 @@ int np_deliver_email(const struct np_config *cfg, const char *recipients, const 
 	return 0;
 }
 
+int np_deliver_email(const struct np_config *cfg, const char *recipients, const char *subject, const char *body,
+		     const char *attach, const char *filename, const char *content_type, struct np_err *err)
+{
+	/* Every e-mail of a demo home (results, group reports, notifications)
+	 * says it comes from the synthetic stand-in. */
+	char *marked = NULL;
+	if (np_config_bool(cfg, "cloud.demo") && strncmp(subject, "[DEMO]", 6)) {
+		if (asprintf(&marked, "[DEMO] %s", subject) < 0)
+			return np_err_sys(err, ENOMEM, "unable to compose the e-mail");
+		subject = marked;
+	}
+	int rc = send_email(cfg, recipients, subject, body, attach, filename, content_type, err);
+	free(marked);
+	return rc;
+}
+
 int np_deliver_send(const struct np_config *cfg, json_t *dest, const char *secret_key,
 		    const struct np_deliver_item *item, struct np_err *err)
 {
@@ -371,10 +387,9 @@ int np_deliver_send(const struct np_config *cfg, json_t *dest, const char *secre
 						       item->vars, item->nvars, err)
 				  : NULL;
 		int rc = -1;
-		/* Demo mode: results of the synthetic stand-in say so before anything else. */
+		/* Demo mode: results of the synthetic stand-in say so before
+		 * anything else (np_deliver_email marks the subject). */
 		int rendered = subj && body;
-		if (rendered && np_config_bool(cfg, "cloud.demo"))
-			subj = prepend(subj, "[DEMO]", " ");
 		if (rendered && item->notice && *item->notice)
 			body = prepend(body, item->notice, "\n\n");
 		if (subj && body)

@@ -71,6 +71,8 @@ static int send_once(const struct np_config *cfg, const char *method, const stru
 		 * the values) with the rendered text as "message". */
 		json_object_set_new(doc, "message", json_string(body));
 		json_object_set_new(doc, "subject", json_string(subj));
+		if (np_config_bool(cfg, "cloud.demo"))
+			json_object_set_new(doc, "demo", json_true());
 		char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
 		json_t *dest = json_pack("{s:s, s:s, s:s, s:s}", "url", np_config_str(cfg, "notifications.webhook_url"),
 					 "method", np_config_str(cfg, "notifications.webhook_method"), "auth",

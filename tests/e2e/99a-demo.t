@@ -10,7 +10,7 @@
 command -v s6-svscan >/dev/null || skip_all "s6 not installed"
 command -v storescu >/dev/null || skip_all "dcmtk not installed"
 /usr/bin/python3 -c 'import cryptography' 2>/dev/null || skip_all "python3-cryptography not installed"
-plan 20
+plan 22
 
 DICOM=$(free_port) HTTP=$(free_port) CPORT=$(free_port)
 NOTICE='DEMO - synthetic analysis, not for clinical use'
@@ -72,6 +72,10 @@ is "$(head -1 "$T/group.csv" | tr -d '\r' | awk -F, '{print $NF}') $(sed -n 2p "
 wait_for 'ls "$T/mail"/*.eml >/dev/null 2>&1' 20
 like "$(grep -i '^Subject:' "$T/mail"/*.eml)" '^Subject: \[DEMO\] ' "the e-mail subject starts with [DEMO]"
 ok "... and its body with the notice" grep -q "$NOTICE" "$T/mail"/*.eml
+rm -f "$T/mail"/*.eml
+echo '{"notifications":{"method":"email","recipients":"ops@example.test"}}' | "$BIN/np-config" merge
+ok "a notification e-mail is sent (Test Notification)" "$BIN/np-notify" --test
+like "$(grep -i '^Subject:' "$T/mail"/*.eml)" '^Subject: \[DEMO\] ' "notification e-mails are marked [DEMO] too"
 
 kill -TERM $RUN
 ok "TERM stops the demo (as Ctrl-C does)" wait_for "! kill -0 $RUN 2>/dev/null" 30
