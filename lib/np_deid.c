@@ -389,9 +389,11 @@ struct file {
 
 static void val_str(const struct el *e, char *out, size_t outsz)
 {
+	if (e->kind != K_VAL || !e->v) { /* a sequence or an empty value */
+		out[0] = 0;
+		return;
+	}
 	size_t n = e->vlen;
-	if (e->kind != K_VAL)
-		n = 0;
 	while (n && (e->v[n - 1] == ' ' || e->v[n - 1] == 0))
 		n--;
 	size_t s = 0;
