@@ -186,9 +186,13 @@ int np_auth_resolve(struct np_req *r)
 		const char *method = (const char *)sqlite3_column_text(st, 2);
 		last = sqlite3_column_double(st, 3);
 		const char *epoch = (const char *)sqlite3_column_text(st, 4);
-		char cur[17];
-		np_auth_saml_epoch(r, cur);
-		int saml_ok = !method || strcmp(method, "saml") || (epoch && !strcmp(epoch, cur));
+		int saml_ok = 1;
+		if (method && !strcmp(method, "saml")) {
+			/* hashes the SAML settings: only for SAML sessions */
+			char cur[17];
+			np_auth_saml_epoch(r, cur);
+			saml_ok = epoch && !strcmp(epoch, cur);
+		}
 		if (now - last < NP_AUTH_IDLE_SECONDS && now >= last - 300 && saml_ok) {
 			r->role = role && !strcmp(role, "admin") ? NP_ROLE_ADMIN : NP_ROLE_USER;
 			snprintf(r->actor, sizeof r->actor, "%s", actor ? actor : "?");
