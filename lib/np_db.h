@@ -19,6 +19,8 @@ struct np_db {
 /* Open (creating and migrating as needed). Busy timeout 5 s. When the file
  * was missing, the index is rebuilt from the spool. Returns NULL with err. */
 struct np_db *np_db_open(const char *home, struct np_err *err);
+/* Same, for a connection that only the calling thread ever uses. */
+struct np_db *np_db_open_private(const char *home, struct np_err *err);
 void np_db_close(struct np_db *db);
 
 /* Insert or replace the study row from its manifest (may be NULL for a bare
