@@ -413,18 +413,9 @@ static int dispatch(struct np_req *r)
 	if (!hit && allow[0]) {
 		char hdr[160];
 		snprintf(hdr, sizeof hdr, "Allow: %s\r\n", allow);
-		mg_response_header_start(r->c, 405);
-		mg_response_header_add(r->c, "Content-Type", "application/json", -1);
-		mg_response_header_add_lines(r->c, sec_headers);
-		mg_response_header_add_lines(r->c, hdr);
 		static const char body[] =
 		    "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"method not allowed\"}}";
-		char cl[16];
-		snprintf(cl, sizeof cl, "%zu", sizeof body - 1);
-		mg_response_header_add(r->c, "Content-Length", cl, -1);
-		mg_response_header_send(r->c);
-		mg_write(r->c, body, sizeof body - 1);
-		return 405;
+		return np__reply_bytes(r, 405, "application/json", body, sizeof body - 1, hdr);
 	}
 	if (!hit)
 		return np__reply_error(r, 404, "not_found", "no such endpoint");
