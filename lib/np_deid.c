@@ -3,6 +3,7 @@
  * input -> actions at every depth -> serialize -> re-parse and self-check.
  * Every length is checked before use; malformed input is a permanent error. */
 #include "np_deid.h"
+#include "np_buf.h"
 #include "np_err.h"
 #include "np_internal.h"
 
@@ -1074,33 +1075,6 @@ static void pat_init(void)
 	pat_ok = 1;
 }
 
-/* growable string */
-struct sb {
-	char *p;
-	size_t n, cap;
-	int oom;
-};
-static void sb_put(struct sb *s, const char *t, size_t k)
-{
-	if (s->oom)
-		return;
-	if (s->cap - s->n < k + 1) {
-		size_t cap = s->cap ? s->cap : 64;
-		while (cap - s->n < k + 1)
-			cap *= 2;
-		char *p = realloc(s->p, cap);
-		if (!p) {
-			s->oom = 1;
-			return;
-		}
-		s->p = p;
-		s->cap = cap;
-	}
-	memcpy(s->p + s->n, t, k);
-	s->n += k;
-	s->p[s->n] = 0;
-}
-
 static int bound_ok(const char *s, size_t len, size_t a, size_t b, int kind)
 {
 	if (kind == 1) {
@@ -1159,7 +1133,7 @@ static char *scrub_one(int p, const char *s, int *hits)
 	if (!may_match(p, s))
 		return NULL;
 	size_t len = strlen(s), off = 0;
-	struct sb o = {0};
+	struct np_buf o = {0};
 	int any = 0;
 	while (off <= len) {
 		regmatch_t m;
@@ -1172,12 +1146,12 @@ static char *scrub_one(int p, const char *s, int *hits)
 		}
 		if (!bound_ok(s, len, a, b, pats[p].bound)) {
 			/* not at a boundary: keep one character and look again */
-			sb_put(&o, s + off, a + 1 - off);
+			np_buf_add(&o, s + off, a + 1 - off);
 			off = a + 1;
 			continue;
 		}
-		sb_put(&o, s + off, a - off);
-		sb_put(&o, pats[p].rep, strlen(pats[p].rep));
+		np_buf_add(&o, s + off, a - off);
+		np_buf_add(&o, pats[p].rep, strlen(pats[p].rep));
 		off = b;
 		any = 1;
 		(*hits)++;
@@ -1187,7 +1161,7 @@ static char *scrub_one(int p, const char *s, int *hits)
 		return NULL;
 	}
 	if (off < len)
-		sb_put(&o, s + off, len - off);
+		np_buf_add(&o, s + off, len - off);
 	if (o.oom) {
 		free(o.p);
 		return NULL;
@@ -1401,14 +1375,14 @@ static char *scrub_known(struct ctx *c, char *s, int *hits)
 		size_t nl = strlen(nd), len = strlen(s);
 		if (nl > len)
 			continue;
-		struct sb o = {0};
+		struct np_buf o = {0};
 		size_t off = 0;
 		int any = 0;
 		for (size_t i = 0; i + nl <= len;) {
 			if (ieq(s + i, nd, nl) && (i == 0 || !isalnum((unsigned char)s[i - 1])) &&
 			    (i + nl == len || !isalnum((unsigned char)s[i + nl]))) {
-				sb_put(&o, s + off, i - off);
-				sb_put(&o, "[REMOVED]", 9);
+				np_buf_add(&o, s + off, i - off);
+				np_buf_add(&o, "[REMOVED]", 9);
 				i += nl;
 				off = i;
 				any = 1;
@@ -1418,7 +1392,7 @@ static char *scrub_known(struct ctx *c, char *s, int *hits)
 			}
 		}
 		if (any) {
-			sb_put(&o, s + off, len - off);
+			np_buf_add(&o, s + off, len - off);
 			if (o.oom) {
 				free(o.p);
 				continue;
@@ -1441,7 +1415,7 @@ static int is_std_uid(const char *u)
 static char *scrub_uids(struct ctx *c, char *s, int *hits)
 {
 	size_t len = strlen(s);
-	struct sb o = {0};
+	struct np_buf o = {0};
 	size_t off = 0;
 	int any = 0;
 	for (size_t i = 0; i < len;) {
@@ -1467,8 +1441,8 @@ static char *scrub_uids(struct ctx *c, char *s, int *hits)
 			if (!is_std_uid(u)) {
 				np_deid_uid(c->o, u, nu);
 				nd_add(&c->check, u, strlen(u));
-				sb_put(&o, s + off, i - off);
-				sb_put(&o, nu, strlen(nu));
+				np_buf_add(&o, s + off, i - off);
+				np_buf_add(&o, nu, strlen(nu));
 				off = j;
 				any = 1;
 				(*hits)++;
@@ -1480,7 +1454,7 @@ static char *scrub_uids(struct ctx *c, char *s, int *hits)
 		free(o.p);
 		return s;
 	}
-	sb_put(&o, s + off, len - off);
+	np_buf_add(&o, s + off, len - off);
 	if (o.oom) {
 		free(o.p);
 		return s;
