@@ -146,9 +146,9 @@ struct np_dcm {
 
 /* GDCM 3.0 refuses transfer syntaxes newer than itself (HTJ2K, HEVC, JPEG
  * XL...), yet every syntax DICOM adds encodes its data set as Explicit VR
- * Little Endian, which is all np_dcm reads. Such a file is read with that
+ * Little Endian, which is all np_dcm reads. Such a file is given to GDCM with that
  * syntax named in its meta header instead, in memory only. */
-static bool read_renamed_ts(np_dcm *d, const char *path, const np__dcm_ts &ts, int flags)
+static bool rename_ts(np_dcm *d, const char *path, const np__dcm_ts &ts)
 {
 	static const char explicit_le[] = "1.2.840.10008.1.2.1";
 	if (ts.len < sizeof explicit_le - 1)
@@ -160,7 +160,7 @@ static bool read_renamed_ts(np_dcm *d, const char *path, const np__dcm_ts &ts, i
 	memcpy(d->file->data() + ts.off, explicit_le, sizeof explicit_le - 1);
 	d->stream.reset(new std::istream(d->file.get()));
 	d->reader.SetStream(*d->stream);
-	return (flags & NP_DCM_HEADER_ONLY) ? d->reader.ReadUpToTag(gdcm::Tag(0x7fe0, 0x0010)) : d->reader.Read();
+	return true;
 }
 
 extern "C" struct np_dcm *np_dcm_open(const char *path, int flags, struct np_err *err)
@@ -188,14 +188,13 @@ extern "C" struct np_dcm *np_dcm_open(const char *path, int flags, struct np_err
 			return nullptr;
 		}
 		np_dcm *d = new np_dcm;
-		bool ok;
-		if (ts.uid[0] && gdcm::TransferSyntax::GetTSType(ts.uid) == gdcm::TransferSyntax::TS_END) {
-			ok = read_renamed_ts(d, path, ts, flags);
-		} else {
+		bool ok = true;
+		if (ts.uid[0] && gdcm::TransferSyntax::GetTSType(ts.uid) == gdcm::TransferSyntax::TS_END)
+			ok = rename_ts(d, path, ts);
+		else
 			d->reader.SetFileName(path);
-			ok = (flags & NP_DCM_HEADER_ONLY) ? d->reader.ReadUpToTag(gdcm::Tag(0x7fe0, 0x0010))
-							  : d->reader.Read();
-		}
+		ok = ok && ((flags & NP_DCM_HEADER_ONLY) ? d->reader.ReadUpToTag(gdcm::Tag(0x7fe0, 0x0010))
+							 : d->reader.Read());
 		if (!ok) {
 			delete d;
 			np_err_set(err, NP_ERR_PERM, "%s is not a readable DICOM file", path);
