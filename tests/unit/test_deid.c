@@ -3,6 +3,8 @@
 #include "np_err.h"
 #include "np_fs.h"
 
+#include <jansson.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -183,12 +185,76 @@ static void test_malformed(void **state)
 	free(in);
 }
 
+/* explicit.dcm with the tail of its SOP Class UID replaced by cls and the
+ * last digit of its SOP Instance UID by last, written to dir/name. */
+static void variant(const char *dir, const char *name, const char *cls, char last)
+{
+	size_t len;
+	unsigned char *b = seed("explicit.dcm", &len);
+	unsigned char *c = memmem(b, len, "\x08\x00\x16\x00UI\x1a\x00", 8),
+		      *u = memmem(b, len, "\x08\x00\x18\x00UI\x0c\x00", 8);
+	assert_non_null(c);
+	assert_non_null(u);
+	memcpy(c + 8 + 25 - strlen(cls), cls, strlen(cls));
+	u[8 + 10] = (unsigned char)last;
+	char p[512];
+	struct np_err err;
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	assert_int_equal(np_write_atomic(p, b, len, 0644, &err), 0);
+	free(b);
+}
+
+/* The manifest is written without jansson: it must hold the bytes
+ * np_json_save writes for the same document, whatever the SOP Class UIDs
+ * of the files hold. */
+static void test_manifest(void **state)
+{
+	(void)state;
+	struct np_deid_opts o;
+	struct np_err err = {0};
+	opts(&o, "0123456789abcdef-key");
+	char dir[] = "/tmp/test_deid.XXXXXX", in[600], out[600], mp[700];
+	assert_non_null(mkdtemp(dir));
+	snprintf(in, sizeof in, "%s/in", dir);
+	snprintf(out, sizeof out, "%s/out", dir);
+	snprintf(mp, sizeof mp, "%s/manifest.json", out);
+	assert_int_equal(np_mkdirs(in, 0755, &err), 0);
+	variant(in, "a.dcm", "", '6');
+	variant(in, "b.dcm", "\"\\\t\x01\xc3\xa9", '7');
+	assert_int_equal(np_deid_run(in, out, &o, NULL, NULL, &err), 0);
+	size_t n;
+	char *text = np_read_file(mp, 1 << 20, &n, &err);
+	assert_non_null(text);
+	json_t *m = json_loads(text, 0, NULL);
+	assert_non_null(m);
+	assert_int_equal(json_array_size(json_object_get(m, "files")), 2);
+	char *again = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS);
+	assert_int_equal(strlen(again) + 1, n);
+	assert_memory_equal(again, text, n - 1);
+	assert_int_equal(text[n - 1], '\n');
+	free(again);
+	free(text);
+	json_decref(m);
+	/* not UTF-8: listed all the same, as Latin-1 */
+	assert_int_equal(np_rmtree(out, &err), 0);
+	variant(in, "b.dcm", "\xe9", '7');
+	assert_int_equal(np_deid_run(in, out, &o, NULL, NULL, &err), 0);
+	assert_non_null(text = np_read_file(mp, 1 << 20, &n, &err));
+	assert_non_null(strstr(text, "\\u00E9\""));
+	assert_non_null(m = json_loads(text, 0, NULL));
+	assert_int_equal(json_array_size(json_object_get(m, "files")), 2);
+	json_decref(m);
+	free(text);
+	assert_int_equal(np_rmtree(dir, &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_shift_da),  cmocka_unit_test(test_uid),      cmocka_unit_test(test_offset),
 	    cmocka_unit_test(test_scrub),     cmocka_unit_test(test_explicit), cmocka_unit_test(test_implicit),
 	    cmocka_unit_test(test_bigendian), cmocka_unit_test(test_nometa),   cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_manifest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
