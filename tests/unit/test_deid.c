@@ -185,6 +185,50 @@ static void test_malformed(void **state)
 	free(in);
 }
 
+/* The self-check finds an original value of a removed attribute wherever
+ * the profile let it through: in a kept element, and in the last bytes of
+ * the file, after the pixel data. */
+static void test_selfcheck(void **state)
+{
+	(void)state;
+	struct np_deid_opts o;
+	opts(&o, "0123456789abcdef-key");
+	size_t len, outlen;
+	unsigned char *in = seed("explicit.dcm", &len), *out = NULL;
+	struct np_deid_file f;
+	struct np_err err = {0};
+	unsigned char *pi = memmem(in, len, "MONOCHROME2 ", 12);
+	assert_non_null(pi);
+	memcpy(pi, "xxDoe^Janexx", 12);
+	assert_int_equal(np_deid_buffer(in, len, &o, NULL, &out, &outlen, &f, &err), -1);
+	assert_int_equal(err.cls, NP_ERR_PERM);
+	assert_non_null(strstr(err.msg, "self-check"));
+	assert_null(out);
+	memcpy(pi, "MONOCHROME2 ", 12);
+	/* (7FE0,0020) OW "xxxMRN-1", kept as it is, after the pixel data */
+	unsigned char *tail = malloc(len + 20);
+	assert_non_null(tail);
+	memcpy(tail, in, len);
+	memcpy(tail + len, "\xe0\x7f\x20\x00OW\0\0\x08\0\0\0xxxMRN-1", 20);
+	assert_int_equal(np_deid_buffer(tail, len + 20, &o, NULL, &out, &outlen, &f, &err), -1);
+	assert_non_null(strstr(err.msg, "self-check"));
+	memcpy(tail + len + 12, "xxxMRN-2", 8);
+	assert_int_equal(np_deid_buffer(tail, len + 20, &o, NULL, &out, &outlen, &f, &err), 1);
+	free(out);
+	/* a four-byte original (Frame of Reference UID "9.87") in the last four bytes */
+	unsigned char *fr = memmem(tail, len, "1.2.3.9\0", 8);
+	assert_non_null(fr);
+	memcpy(fr, "9.87\0\0\0\0", 8);
+	memcpy(tail + len + 12, "xxxx9.87", 8);
+	assert_int_equal(np_deid_buffer(tail, len + 20, &o, NULL, &out, &outlen, &f, &err), -1);
+	assert_non_null(strstr(err.msg, "self-check"));
+	memcpy(tail + len + 12, "xxxx9.88", 8);
+	assert_int_equal(np_deid_buffer(tail, len + 20, &o, NULL, &out, &outlen, &f, &err), 1);
+	free(out);
+	free(tail);
+	free(in);
+}
+
 /* explicit.dcm with the tail of its SOP Class UID replaced by cls and the
  * last digit of its SOP Instance UID by last, written to dir/name. */
 static void variant(const char *dir, const char *name, const char *cls, char last)
@@ -251,10 +295,10 @@ static void test_manifest(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_shift_da),  cmocka_unit_test(test_uid),      cmocka_unit_test(test_offset),
-	    cmocka_unit_test(test_scrub),     cmocka_unit_test(test_explicit), cmocka_unit_test(test_implicit),
-	    cmocka_unit_test(test_bigendian), cmocka_unit_test(test_nometa),   cmocka_unit_test(test_malformed),
-	    cmocka_unit_test(test_manifest),
+	    cmocka_unit_test(test_shift_da),  cmocka_unit_test(test_uid),	cmocka_unit_test(test_offset),
+	    cmocka_unit_test(test_scrub),     cmocka_unit_test(test_explicit),	cmocka_unit_test(test_implicit),
+	    cmocka_unit_test(test_bigendian), cmocka_unit_test(test_nometa),	cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_manifest),  cmocka_unit_test(test_selfcheck),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
