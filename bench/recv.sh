@@ -35,8 +35,16 @@ find "$STUDY" -name '*.dcm' | sort >"$OUT/files"
 N=$(wc -l <"$OUT/files")
 BYTES=$(xargs cat <"$OUT/files" | wc -c)
 MB=$(echo "$BYTES" | awk '{printf "%.1f", $1/1e6}')
+# Outputs of an earlier run are moved aside now and deleted at the end, not
+# between the runs: on ext4 without a journal, creating a file skips every
+# inode freed in the last minutes (recently_deleted() in the kernel), one by
+# one, so a receiver that runs just after a large delete pays for it.
+TRASH=$OUT/trash.$$
+mkdir -p "$TRASH"
+for d in "$OUT"/rx-* "$OUT"/echo-* "$OUT"/part "$OUT"/fsync "$OUT"/durable; do
+	if [ -e "$d" ]; then mv "$d" "$TRASH/"; fi
+done
 # four parts of the study for the 4-association runs (hard links)
-rm -rf "$OUT/part"
 i=0
 while read -r f; do
 	d=$OUT/part/$((i % 4))
@@ -51,7 +59,7 @@ MED=$(xargs stat -c %s <"$OUT/files" | sort -n | awk '{a[NR]=$1} END {print a[in
 FS=$(/usr/bin/python3 - "$OUT/fsync" "$MED" 300 <<'PY'
 import os, sys, time, shutil, resource
 d, size, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-shutil.rmtree(d, ignore_errors=True); os.makedirs(d + "/tmp"); os.makedirs(d + "/dst")
+os.makedirs(d + "/tmp"); os.makedirs(d + "/dst")
 data = os.urandom(size)
 dfd = os.open(d + "/dst", os.O_RDONLY | os.O_DIRECTORY)
 ru = resource.getrusage(resource.RUSAGE_SELF)
@@ -65,12 +73,38 @@ for i in range(n):
 el = time.time() - t
 ru = resource.getrusage(resource.RUSAGE_SELF)
 print("%.1f %.4f" % (n / el, (ru.ru_utime + ru.ru_stime - cpu0) * 1000 / n))
-shutil.rmtree(d)
 PY
 )
 FSCPU=${FS#* }
 FS=${FS% *}
 echo "fsync-per-file limit: $FS files/s, $FSCPU CPU ms per file (files of $MED bytes, one at a time)"
+
+# ---- the cost of one durable write ----
+# What np-recv's instance log does per instance (one direct, synchronous
+# write of the file and a 4 KiB-rounded header into space written before):
+# the least any receiver can spend to make an instance durable here.
+DW=$(/usr/bin/python3 - "$OUT/durable" "$MED" 300 <<'PY'
+import mmap, os, sys, time, resource
+path, size, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rec = (size + 256 + 4095) // 4096 * 4096
+with open(path, "wb") as f:
+    f.write(b"\0" * rec * n); f.flush(); os.fsync(f.fileno())
+buf = mmap.mmap(-1, rec)
+buf.write(os.urandom(rec))
+fd = os.open(path, os.O_WRONLY | os.O_DIRECT | os.O_DSYNC)
+ru = resource.getrusage(resource.RUSAGE_SELF)
+cpu0 = ru.ru_utime + ru.ru_stime
+t = time.time()
+for i in range(n):
+    os.pwrite(fd, buf, i * rec)
+el = time.time() - t
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print("%.1f %.4f" % (n / el, (ru.ru_utime + ru.ru_stime - cpu0) * 1000 / n))
+PY
+)
+DWCPU=${DW#* }
+DW=${DW% *}
+echo "durable write: $DW writes/s, $DWCPU CPU ms per write (one O_DIRECT|O_DSYNC write of $MED bytes + header)"
 
 # run NAME ASSOC START_CMD... : start a receiver under /usr/bin/time, send, stop.
 RESULTS=$OUT/results
@@ -79,12 +113,17 @@ run() {
 	name=$1 assoc=$2 kind=$3
 	P=$(port)
 	R=$OUT/rx-$name-$assoc
-	rm -rf "$R"
 	mkdir -p "$R"
 	case $kind in
 	nprecv | nprecv-inproc)
 		mkdir -p "$R/home/etc"
 		printf '{"dicom": {"ae_title": "DEST"}}\n' >"$R/home/etc/neuropacs.json"
+		# once before the measured run: np-recv writes its instance log
+		# slots (4 x 32 MiB) the first time it starts on a home
+		"$TOP/build/sbin/np-recv" --home "$R/home" --port "$P" 2>"$R/log.first" &
+		waitport "$P"
+		kill $!
+		wait $! || true
 		if [ "$kind" = nprecv-inproc ]; then export NP_RECV_INPROCESS=1; fi
 		/usr/bin/time -f '%U %S %M' -o "$R/time" "$TOP/build/sbin/np-recv" --home "$R/home" --port "$P" 2>"$R/log" &
 		unset NP_RECV_INPROCESS
@@ -138,7 +177,6 @@ echoes() {
 	name=$1 kind=$2
 	P=$(port)
 	R=$OUT/echo-$name
-	rm -rf "$R"
 	mkdir -p "$R/home/etc"
 	printf '{"dicom": {"ae_title": "DEST"}}\n' >"$R/home/etc/neuropacs.json"
 	if [ "$kind" = inproc ]; then export NP_RECV_INPROCESS=1; fi
@@ -158,9 +196,9 @@ echoes fork-per-association fork
 echoes in-process inproc
 
 echo
-awk -v n="$N" -v mb="$MB" -v fs="$FS" -v fscpu="$FSCPU" '
+awk -v n="$N" -v mb="$MB" -v fs="$FS" -v fscpu="$FSCPU" -v dwcpu="$DWCPU" '
 { name=$1; a=$2; w=$4-$3; cpu=$5+$6; key=name" "a
-  W[key]=w; C[key]=cpu; M[key]=$7; G[key]=$8; order[++k]=key }
+  W[key]=w; C[key]=cpu; S[key]=$6; M[key]=$7; G[key]=$8; order[++k]=key }
 END {
   printf "%-16s %5s %8s %9s %7s %8s %12s %9s %8s %9s\n", "receiver", "assoc", "wall s", "inst/s", "MB/s", "cpu s", "cpu ms/inst", "peak RSS", "stored", "vs storescp"
   for (i=1; i<=k; i++) { key=order[i]; split(key, p, " ")
@@ -175,4 +213,12 @@ END {
   fl = W["storescp 1"] + n/fs
   printf "1 association floor (storescp wall + fsync limit for %d files): %.2f s; np-recv %.2f s = %.2fx that floor\n", n, fl, W["np-recv 1"], W["np-recv 1"]/fl
   printf "np-recv CPU per instance net of the fsync loop (%.3f ms/file) / storescp: %.2f (1 assoc), %.2f (4 assoc)\n", fscpu, (C["np-recv 1"]*1000/n - fscpu)/(C["storescp 1"]*1000/n), (C["np-recv 4"]*1000/n - fscpu)/(C["storescp 4"]*1000/n)
+  # A receiver that makes each instance durable does at least what storescp
+  # does in the kernel (receive, create, write: its system CPU) plus one
+  # durable write.
+  for (a=1; a<=4; a+=3) { ref="storescp " a
+    fl = S[ref]*1000/n + dwcpu
+    printf "CPU floor for a durable receiver, %d assoc: storescp system %.3f + durable write %.3f = %.3f ms/inst = %.2fx storescp; np-recv %.2fx that floor\n", a, S[ref]*1000/n, dwcpu, fl, fl/(C[ref]*1000/n), (C["np-recv " a]*1000/n)/fl }
 }' "$RESULTS"
+rm -rf "$TRASH"
+sync
