@@ -129,24 +129,40 @@ static uint32_t rd32(const struct rd *r, size_t p)
 		     : (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[1] << 8 | b[0];
 }
 
-static const char long_vrs[][3] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"};
-static const char all_vrs[][3] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT",
-				  "OB", "OD", "OF", "OL", "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST",
-				  "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV"};
+/* Every VR of PS3.5 6.2 by its two letters: VR_OK, and VR_LONG for those
+ * with a 2-byte reserved field and a 4-byte length in explicit VR (7.1.2).
+ * A table, not a search: the parser asks twice for every element. */
+enum { VR_OK = 1, VR_LONG = 2 };
+#define VR(a, b) [(a - 'A') * 26 + (b - 'A')]
+static const unsigned char vr_tab[26 * 26] = {
+    VR('A', 'E') = VR_OK,	    VR('A', 'S') = VR_OK,	    VR('A', 'T') = VR_OK,
+    VR('C', 'S') = VR_OK,	    VR('D', 'A') = VR_OK,	    VR('D', 'S') = VR_OK,
+    VR('D', 'T') = VR_OK,	    VR('F', 'D') = VR_OK,	    VR('F', 'L') = VR_OK,
+    VR('I', 'S') = VR_OK,	    VR('L', 'O') = VR_OK,	    VR('L', 'T') = VR_OK,
+    VR('O', 'B') = VR_OK | VR_LONG, VR('O', 'D') = VR_OK | VR_LONG, VR('O', 'F') = VR_OK | VR_LONG,
+    VR('O', 'L') = VR_OK | VR_LONG, VR('O', 'V') = VR_OK | VR_LONG, VR('O', 'W') = VR_OK | VR_LONG,
+    VR('P', 'N') = VR_OK,	    VR('S', 'H') = VR_OK,	    VR('S', 'L') = VR_OK,
+    VR('S', 'Q') = VR_OK | VR_LONG, VR('S', 'S') = VR_OK,	    VR('S', 'T') = VR_OK,
+    VR('S', 'V') = VR_OK | VR_LONG, VR('T', 'M') = VR_OK,	    VR('U', 'C') = VR_OK | VR_LONG,
+    VR('U', 'I') = VR_OK,	    VR('U', 'L') = VR_OK,	    VR('U', 'N') = VR_OK | VR_LONG,
+    VR('U', 'R') = VR_OK | VR_LONG, VR('U', 'S') = VR_OK,	    VR('U', 'T') = VR_OK | VR_LONG,
+    VR('U', 'V') = VR_OK | VR_LONG,
+};
+#undef VR
 
+static int vr_flags(unsigned char a, unsigned char b)
+{
+	if (a < 'A' || a > 'Z' || b < 'A' || b > 'Z')
+		return 0;
+	return vr_tab[(a - 'A') * 26 + (b - 'A')];
+}
 static int vr_long(const char *vr)
 {
-	for (size_t i = 0; i < sizeof long_vrs / sizeof *long_vrs; i++)
-		if (vr[0] == long_vrs[i][0] && vr[1] == long_vrs[i][1])
-			return 1;
-	return 0;
+	return vr_flags((unsigned char)vr[0], (unsigned char)vr[1]) & VR_LONG;
 }
 static int vr_valid(const unsigned char *v)
 {
-	for (size_t i = 0; i < sizeof all_vrs / sizeof *all_vrs; i++)
-		if (v[0] == (unsigned char)all_vrs[i][0] && v[1] == (unsigned char)all_vrs[i][1])
-			return 1;
-	return 0;
+	return vr_flags(v[0], v[1]) & VR_OK;
 }
 static int vr_is(const struct el *e, const char *vr)
 {
@@ -930,6 +946,10 @@ static void hmac(const struct np_deid_opts *o, const char *dom, const char *s, u
 	while (w < HMAC_WAYS && !(set[w].len == k && set[w].keylen == o->keylen &&
 				  !memcmp(set[w].msg, buf, (size_t)k) && !memcmp(set[w].key, o->key, o->keylen)))
 		w++;
+	if (w == 0) { /* most recent already: nothing to move */
+		memcpy(out, set[0].mac, 32);
+		return;
+	}
 	if (w < HMAC_WAYS) {
 		hit = set[w];
 	} else {
@@ -949,16 +969,30 @@ void np_deid_uid(const struct np_deid_opts *o, const char *orig, char *out)
 {
 	unsigned char h[32];
 	hmac(o, "uid", orig, h);
-	/* 128 bits as a decimal number, cut to fit 64 characters */
+	/* 128 bits as a decimal number, cut to fit 64 characters. Two 128-bit
+	 * divisions by 10^19 (the largest power of ten in 64 bits), then 64-bit
+	 * arithmetic: a 128-bit division per digit cost more than the HMAC. */
 	unsigned __int128 v = 0;
 	for (int i = 0; i < 16; i++)
 		v = v << 8 | h[i];
-	char dig[48];
-	int nd = 0;
+	const uint64_t p19 = 10000000000000000000ull;
+	uint64_t part[3];
+	part[0] = (uint64_t)(v % p19);
+	v /= p19;
+	part[1] = (uint64_t)(v % p19);
+	part[2] = (uint64_t)(v / p19);
+	int top = part[2] ? 2 : part[1] ? 1 : 0;
+	char dig[64];
+	int nd = 0, k = 0;
 	do {
-		dig[nd++] = (char)('0' + (int)(v % 10));
-		v /= 10;
-	} while (v && nd < 47);
+		/* lower parts in full (19 digits, zeros included), the top one without leading zeros */
+		uint64_t x = part[k];
+		int i = 0;
+		do {
+			dig[nd++] = (char)('0' + (int)(x % 10));
+			x /= 10;
+		} while (k < top ? ++i < 19 : x != 0);
+	} while (++k <= top);
 	size_t rl = strlen(o->uid_root);
 	int room = 64 - (int)rl - 1;
 	if (room > nd)
@@ -1200,33 +1234,88 @@ char *np_deid_scrub_text(const char *s, size_t len, int *hits)
 }
 
 /* ---------- per-file context ---------- */
+/* A value looked for in text or in the output, with its length (every
+ * search needs it, and a value is searched for in every field). */
+struct needle {
+	const char *s;
+	size_t n;
+};
 struct needles {
-	char **s;
+	struct needle *v;
 	int n, cap;
+	struct arena *ar; /* holds the strings */
 };
 static void nd_add(struct needles *v, const char *s, size_t len)
 {
+	len = strnlen(s, len);
 	for (int i = 0; i < v->n; i++)
-		if (strlen(v->s[i]) == len && !memcmp(v->s[i], s, len))
+		if (v->v[i].n == len && !memcmp(v->v[i].s, s, len))
 			return;
 	if (v->n == v->cap) {
 		int cap = v->cap ? v->cap * 2 : 16;
-		char **n = realloc(v->s, sizeof *n * (size_t)cap);
-		if (!n)
+		struct needle *n = realloc(v->v, sizeof *n * (size_t)cap);
+		if (!n) {
+			v->ar->oom = 1;
 			return;
-		v->s = n;
+		}
+		v->v = n;
 		v->cap = cap;
 	}
-	char *d = strndup(s, len);
-	if (d)
-		v->s[v->n++] = d;
+	char *d = ar_alloc(v->ar, len + 1);
+	if (!d)
+		return;
+	memcpy(d, s, len);
+	d[len] = 0;
+	v->v[v->n].s = d;
+	v->v[v->n++].n = len;
 }
 static void nd_free(struct needles *v)
 {
-	for (int i = 0; i < v->n; i++)
-		free(v->s[i]);
-	free(v->s);
+	free(v->v);
 	memset(v, 0, sizeof *v);
+}
+
+/* The 4096-bit filter of needles by their first four bytes (find_any). */
+static unsigned hash4(const void *p)
+{
+	uint32_t x;
+	memcpy(&x, p, 4);
+	return (x * 2654435761u) >> 20;
+}
+static void nd_filter(const struct needles *v, uint64_t f[64])
+{
+	memset(f, 0, 64 * sizeof *f);
+	for (int k = 0; k < v->n; k++)
+		if (v->v[k].n >= 4) {
+			unsigned b = hash4(v->v[k].s);
+			f[b >> 6] |= 1ull << (b & 63);
+		}
+}
+
+static const unsigned char *find_mem(const unsigned char *h, size_t hl, const char *n, size_t nl)
+{
+	if (!nl || nl > hl)
+		return NULL;
+	return memmem(h, hl, n, nl);
+}
+
+/* 1 if any needle occurs in h[0, hl). One pass over h for the needles of
+ * four bytes or more (a few dozen: a memmem each read the output that many
+ * times), memmem for the shorter ones. f: nd_filter of v. */
+static int find_any(const unsigned char *h, size_t hl, const struct needles *v, const uint64_t f[64])
+{
+	for (int k = 0; k < v->n; k++)
+		if (v->v[k].n < 4 && find_mem(h, hl, v->v[k].s, v->v[k].n))
+			return 1;
+	for (size_t i = 0; hl >= 4 && i <= hl - 4; i++) {
+		unsigned b = hash4(h + i);
+		if (!(f[b >> 6] >> (b & 63) & 1))
+			continue;
+		for (int k = 0; k < v->n; k++)
+			if (v->v[k].n >= 4 && v->v[k].n <= hl - i && !memcmp(h + i, v->v[k].s, v->v[k].n))
+				return 1;
+	}
+	return 0;
 }
 
 struct ctx {
@@ -1359,10 +1448,16 @@ static void collect(struct ctx *c, struct ds *d)
 	}
 }
 
+/* tolower() of the C locale np-deid runs in, without a call per byte */
+static int lc(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
 static int ieq(const char *a, const char *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i]))
+		if (lc((unsigned char)a[i]) != lc((unsigned char)b[i]))
 			return 0;
 	return 1;
 }
@@ -1370,16 +1465,18 @@ static int ieq(const char *a, const char *b, size_t n)
 /* Replace known PHI values (whole words, any case) with [REMOVED]. */
 static char *scrub_known(struct ctx *c, char *s, int *hits)
 {
+	size_t len = strlen(s);
 	for (int k = 0; k < c->scrub.n; k++) {
-		const char *nd = c->scrub.s[k];
-		size_t nl = strlen(nd), len = strlen(s);
+		const char *nd = c->scrub.v[k].s;
+		size_t nl = c->scrub.v[k].n;
 		if (nl > len)
 			continue;
 		struct np_buf o = {0};
 		size_t off = 0;
-		int any = 0;
+		int any = 0, first = lc((unsigned char)nd[0]);
 		for (size_t i = 0; i + nl <= len;) {
-			if (ieq(s + i, nd, nl) && (i == 0 || !isalnum((unsigned char)s[i - 1])) &&
+			if (lc((unsigned char)s[i]) == first && ieq(s + i, nd, nl) &&
+			    (i == 0 || !isalnum((unsigned char)s[i - 1])) &&
 			    (i + nl == len || !isalnum((unsigned char)s[i + nl]))) {
 				np_buf_add(&o, s + off, i - off);
 				np_buf_add(&o, "[REMOVED]", 9);
@@ -1399,6 +1496,7 @@ static char *scrub_known(struct ctx *c, char *s, int *hits)
 			}
 			free(s);
 			s = o.p;
+			len = o.len;
 		} else {
 			free(o.p);
 		}
@@ -1902,13 +2000,6 @@ static void write_meta(struct wb *w, const struct file *f, const char *sop_class
 	free(m.p);
 }
 
-static const unsigned char *find_mem(const unsigned char *h, size_t hl, const char *n, size_t nl)
-{
-	if (!nl || nl > hl)
-		return NULL;
-	return memmem(h, hl, n, nl);
-}
-
 /* Step 6 for one file: the output parses, keeps class, UIDs and pixel data,
  * and holds none of the original values outside pixel data. */
 static int verify(struct ctx *c, const unsigned char *out, size_t outlen, const struct file *in, const char *sop_class,
@@ -1939,15 +2030,13 @@ static int verify(struct ctx *c, const unsigned char *out, size_t outlen, const 
 	}
 	/* scan everything but the pixel data value */
 	size_t a = of.pix ? (size_t)(of.pix - out) : outlen, b = of.pix ? a + of.pixlen : outlen;
-	for (int k = 0; k < c->check.n; k++) {
-		const char *nd = c->check.s[k];
-		size_t nl = strlen(nd);
-		if (find_mem(out, a, nd, nl) || find_mem(out + b, outlen - b, nd, nl)) {
-			np_err_set(c->err, NP_ERR_PERM,
-				   "self-check: an original value of a removed attribute "
-				   "is still in the output");
-			goto done;
-		}
+	uint64_t f[64];
+	nd_filter(&c->check, f);
+	if (find_any(out, a, &c->check, f) || find_any(out + b, outlen - b, &c->check, f)) {
+		np_err_set(c->err, NP_ERR_PERM,
+			   "self-check: an original value of a removed attribute "
+			   "is still in the output");
+		goto done;
 	}
 	rc = 0;
 done:
@@ -1959,7 +2048,7 @@ int np_deid_buffer(const unsigned char *in, size_t len, const struct np_deid_opt
 {
 	struct arena ar = {0};
 	struct file fl;
-	struct ctx c = {.o = o, .ar = &ar, .f = f, .ts = ts, .err = err};
+	struct ctx c = {.o = o, .ar = &ar, .f = f, .ts = ts, .scrub = {.ar = &ar}, .check = {.ar = &ar}, .err = err};
 	struct wb w = {0};
 	int rc = -1;
 	*out = NULL;

@@ -2,6 +2,7 @@
 /* np_deid_run: a folder of DICOM files -> a de-identified folder that appears
  * whole (temp sibling, syncfs, rename) or not at all; the processing record
  * (manifest.json) and the per-tag report; study mode over a spool study. */
+#include "np_buf.h"
 #include "np_config.h"
 #include "np_deid.h"
 #include "np_err.h"
@@ -525,6 +526,159 @@ static json_t *opts_json(const struct np_deid_opts *o)
 			 "uid_root", o->uid_root);
 }
 
+/* ---------- the processing record ---------- */
+/* manifest.json grows with the study (path, size, SHA-256 and class of every
+ * file), and a jansson tree of it, dumped with sorted keys, cost as much CPU
+ * as de-identifying a tenth of the files, on one core after the workers are
+ * done. So the file list is written directly, in the bytes np_json_save
+ * gives (two-space indent, keys in strcmp order); the small members still go
+ * through jansson. tests/unit/test_deid.c checks that both agree. */
+
+/* s as a JSON string, escaped as jansson escapes it. jansson refuses a
+ * string that is not UTF-8 (a file with such a SOP Class UID used to go
+ * missing from the record): its bytes above 0x7F are written as the Latin-1
+ * characters they would be. */
+static void js_str(struct np_buf *b, const char *s)
+{
+	const unsigned char *t = (const unsigned char *)s, *run = t;
+	int latin1 = 0;
+	for (const unsigned char *u = t; *u; u++)
+		if (*u >= 0x80) {
+			json_t *j = json_string(s);
+			latin1 = !j;
+			json_decref(j);
+			break;
+		}
+	np_buf_add(b, "\"", 1);
+	for (; *t; t++) {
+		if (*t >= 0x20 && *t != '"' && *t != '\\' && (*t < 0x80 || !latin1))
+			continue;
+		np_buf_add(b, run, (size_t)(t - run));
+		run = t + 1;
+		static const char *const short_esc[0x20] = {
+		    ['\b'] = "\\b", ['\f'] = "\\f", ['\n'] = "\\n", ['\r'] = "\\r", ['\t'] = "\\t"};
+		char e[8];
+		if (*t == '"' || *t == '\\')
+			snprintf(e, sizeof e, "\\%c", *t);
+		else if (*t < 0x20 && short_esc[*t])
+			snprintf(e, sizeof e, "%s", short_esc[*t]);
+		else
+			snprintf(e, sizeof e, "\\u%04X", *t);
+		np_buf_str(b, e);
+	}
+	np_buf_add(b, run, (size_t)(t - run));
+	np_buf_add(b, "\"", 1);
+}
+
+/* One member of the top-level object, "key": v, with v's jansson dump at
+ * depth 1: every line after the first indented two more spaces (a string
+ * never holds a raw newline). */
+static void js_member(struct np_buf *b, const char *key, json_t *v, int last)
+{
+	char *d = v ? json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	if (!d)
+		b->oom = 1;
+	np_buf_add(b, "  ", 2);
+	js_str(b, key);
+	np_buf_add(b, ": ", 2);
+	for (const char *t = d, *nl; t && *t; t = nl + 1) {
+		if (!(nl = strchr(t, '\n'))) {
+			np_buf_str(b, t);
+			break;
+		}
+		np_buf_add(b, t, (size_t)(nl + 1 - t));
+		np_buf_add(b, "  ", 2);
+	}
+	free(d);
+	np_buf_str(b, last ? "\n" : ",\n");
+}
+
+/* The files array at depth 1, in list order. */
+static void js_files(struct np_buf *b, const struct run *r)
+{
+	int first = 1;
+	np_buf_str(b, "  \"files\": [");
+	for (size_t i = 0; i < r->files.n; i++) {
+		const struct result *x = &r->res[i];
+		if (x->state != 1)
+			continue;
+		char size[32];
+		snprintf(size, sizeof size, "%lld", x->size);
+		np_buf_str(b, first ? "\n    {\n      \"path\": " : ",\n    {\n      \"path\": ");
+		js_str(b, x->rel);
+		np_buf_str(b, ",\n      \"sha256\": ");
+		js_str(b, x->sha);
+		np_buf_str(b, ",\n      \"size\": ");
+		np_buf_str(b, size);
+		np_buf_str(b, ",\n      \"sop_class_uid\": ");
+		js_str(b, x->f.sop_class);
+		np_buf_str(b, "\n    }");
+		first = 0;
+	}
+	np_buf_str(b, first ? "],\n" : "\n  ],\n");
+}
+
+/* {study: {"files", "date_offset_applied" (of its first file), "series":
+ * {series: files}}}. Neighbours in the list are mostly one series: jansson
+ * is touched once per run of them, not once per file. */
+static json_t *studies_json(const struct run *r)
+{
+	json_t *studies = json_object();
+	for (size_t i = 0, j; studies && i < r->files.n; i = j) {
+		const struct result *x = &r->res[i];
+		long n = 1;
+		for (j = i + 1; x->state == 1 && j < r->files.n; j++) {
+			const struct result *y = &r->res[j];
+			if (y->state != 1)
+				continue;
+			if (strcmp(y->f.series_uid, x->f.series_uid) || strcmp(y->f.study_uid, x->f.study_uid))
+				break;
+			n++;
+		}
+		if (x->state != 1)
+			continue;
+		json_t *st = json_object_get(studies, x->f.study_uid);
+		if (!st) {
+			st = json_pack("{s:i,s:i,s:o}", "files", 0, "date_offset_applied", x->f.offset != 0, "series",
+				       json_object());
+			if (json_object_set_new(studies, x->f.study_uid, st) < 0)
+				return json_decref(studies), NULL;
+		}
+		json_t *se = json_object_get(st, "series");
+		json_object_set_new(st, "files", json_integer(json_integer_value(json_object_get(st, "files")) + n));
+		json_object_set_new(se, x->f.series_uid,
+				    json_integer(json_integer_value(json_object_get(se, x->f.series_uid)) + n));
+	}
+	return studies;
+}
+
+/* OUT/manifest.json (np-manifest(5)); cj: the counts. */
+static int save_manifest(const char *path, const struct run *r, json_t *cj, struct np_err *err)
+{
+	struct np_buf b = {0};
+	char now[32];
+	np_time_iso(now);
+	json_t *opts = opts_json(r->o), *studies = studies_json(r);
+	np_buf_str(&b, "{\n");
+	js_member(&b, "counts", cj, 0);
+	np_buf_str(&b, "  \"created\": ");
+	js_str(&b, now);
+	np_buf_str(&b, ",\n  \"deidentified\": true,\n");
+	js_files(&b, r);
+	np_buf_str(&b, "  \"format\": \"dicom\",\n");
+	js_member(&b, "options", opts, 0);
+	np_buf_str(&b, "  \"profile\": ");
+	js_str(&b, NP_DEID_PROFILE);
+	np_buf_str(&b, ",\n");
+	js_member(&b, "studies", studies, 1);
+	np_buf_str(&b, "}\n");
+	json_decref(opts);
+	json_decref(studies);
+	int rc = b.oom ? np_err_set(err, NP_ERR_TEMP, "out of memory") : np_write_atomic(path, b.p, b.len, 0644, err);
+	free(b.p);
+	return rc;
+}
+
 static int ncores(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -554,7 +708,7 @@ int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, c
 	int rc = -1, nj = o->jobs > 0 ? o->jobs : ncores();
 	pthread_t th[64];
 	struct worker wk[64];
-	json_t *man = NULL, *rep = NULL;
+	json_t *cj = NULL, *rep = NULL;
 	if (nj > 64)
 		nj = 64;
 	if (o->keylen < 16)
@@ -607,7 +761,6 @@ int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, c
 		goto fail;
 	/* step 6: the expected files, nothing else, one offset per study */
 	long counts[NP_DC_N] = {0}, written = 0, ontree = 0;
-	json_t *files = json_array(), *studies = json_object();
 	for (size_t i = 0; i < r.files.n; i++) {
 		struct result *x = &r.res[i];
 		if (x->state == 2) {
@@ -620,51 +773,28 @@ int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, c
 		}
 		if (x->state != 1) {
 			np_err_set(err, NP_ERR_PERM, "post-validation: file %zu was not processed", i + 1);
-			json_decref(files);
-			json_decref(studies);
 			goto fail;
 		}
 		written++;
 		for (int k = 0; k < NP_DC_N; k++)
 			if (k != NP_DC_SKIPPED && k != NP_DC_DUPLICATES)
 				counts[k] += x->f.counts[k];
-		json_array_append_new(files, json_pack("{s:s,s:I,s:s,s:s}", "path", x->rel, "size", (json_int_t)x->size,
-						       "sha256", x->sha, "sop_class_uid", x->f.sop_class));
-		json_t *st = json_object_get(studies, x->f.study_uid);
-		if (!st) {
-			st = json_pack("{s:i,s:i,s:o}", "files", 0, "date_offset_applied", x->f.offset != 0, "series",
-				       json_object());
-			json_object_set_new(studies, x->f.study_uid, st);
-		}
-		json_object_set_new(st, "files", json_integer(json_integer_value(json_object_get(st, "files")) + 1));
-		json_t *se = json_object_get(st, "series");
-		json_object_set_new(se, x->f.series_uid,
-				    json_integer(json_integer_value(json_object_get(se, x->f.series_uid)) + 1));
 	}
 	if (count_tree(tmp, &ontree) < 0 || ontree != written) {
 		np_err_set(err, NP_ERR_PERM, "post-validation: %ld files expected in the output, %ld found", written,
 			   ontree);
-		json_decref(files);
-		json_decref(studies);
 		goto fail;
 	}
 	if (!written) {
 		np_err_set(err, NP_ERR_PERM, "no DICOM instances in the input");
-		json_decref(files);
-		json_decref(studies);
 		goto fail;
 	}
-	json_t *cj = json_object();
+	cj = json_object();
 	for (int k = 0; k < NP_DC_N; k++)
 		json_object_set_new(cj, np_deid_count_names[k], json_integer(counts[k]));
-	char now[32];
-	np_time_iso(now);
-	man = json_pack("{s:s,s:s,s:b,s:s,s:o,s:o,s:o,s:o}", "format", "dicom", "profile", NP_DEID_PROFILE,
-			"deidentified", 1, "created", now, "options", opts_json(o), "counts", cj, "studies", studies,
-			"files", files);
 	char mp[PATH_MAX];
 	snprintf(mp, sizeof mp, "%s/manifest.json", tmp);
-	if (!man || np_json_save(mp, man, 0644, err) < 0)
+	if (save_manifest(mp, &r, cj, err) < 0)
 		goto fail;
 	/* one syncfs instead of an fsync per file, then the rename commits */
 	int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -729,7 +859,7 @@ int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, c
 fail:
 	np_rmtree(tmp, NULL);
 done:
-	json_decref(man);
+	json_decref(cj);
 	json_decref(rep);
 	if (r.ts)
 		for (int i = 0; i < nj; i++)

@@ -3,6 +3,8 @@
 #include "np_err.h"
 #include "np_fs.h"
 
+#include <jansson.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -183,12 +185,120 @@ static void test_malformed(void **state)
 	free(in);
 }
 
+/* The self-check finds an original value of a removed attribute wherever
+ * the profile let it through: in a kept element, and in the last bytes of
+ * the file, after the pixel data. */
+static void test_selfcheck(void **state)
+{
+	(void)state;
+	struct np_deid_opts o;
+	opts(&o, "0123456789abcdef-key");
+	size_t len, outlen;
+	unsigned char *in = seed("explicit.dcm", &len), *out = NULL;
+	struct np_deid_file f;
+	struct np_err err = {0};
+	unsigned char *pi = memmem(in, len, "MONOCHROME2 ", 12);
+	assert_non_null(pi);
+	memcpy(pi, "xxDoe^Janexx", 12);
+	assert_int_equal(np_deid_buffer(in, len, &o, NULL, &out, &outlen, &f, &err), -1);
+	assert_int_equal(err.cls, NP_ERR_PERM);
+	assert_non_null(strstr(err.msg, "self-check"));
+	assert_null(out);
+	memcpy(pi, "MONOCHROME2 ", 12);
+	/* (7FE0,0020) OW "xxxMRN-1", kept as it is, after the pixel data */
+	unsigned char *tail = malloc(len + 20);
+	assert_non_null(tail);
+	memcpy(tail, in, len);
+	memcpy(tail + len, "\xe0\x7f\x20\x00OW\0\0\x08\0\0\0xxxMRN-1", 20);
+	assert_int_equal(np_deid_buffer(tail, len + 20, &o, NULL, &out, &outlen, &f, &err), -1);
+	assert_non_null(strstr(err.msg, "self-check"));
+	memcpy(tail + len + 12, "xxxMRN-2", 8);
+	assert_int_equal(np_deid_buffer(tail, len + 20, &o, NULL, &out, &outlen, &f, &err), 1);
+	free(out);
+	/* a four-byte original (Frame of Reference UID "9.87") in the last four bytes */
+	unsigned char *fr = memmem(tail, len, "1.2.3.9\0", 8);
+	assert_non_null(fr);
+	memcpy(fr, "9.87\0\0\0\0", 8);
+	memcpy(tail + len + 12, "xxxx9.87", 8);
+	assert_int_equal(np_deid_buffer(tail, len + 20, &o, NULL, &out, &outlen, &f, &err), -1);
+	assert_non_null(strstr(err.msg, "self-check"));
+	memcpy(tail + len + 12, "xxxx9.88", 8);
+	assert_int_equal(np_deid_buffer(tail, len + 20, &o, NULL, &out, &outlen, &f, &err), 1);
+	free(out);
+	free(tail);
+	free(in);
+}
+
+/* explicit.dcm with the tail of its SOP Class UID replaced by cls and the
+ * last digit of its SOP Instance UID by last, written to dir/name. */
+static void variant(const char *dir, const char *name, const char *cls, char last)
+{
+	size_t len;
+	unsigned char *b = seed("explicit.dcm", &len);
+	unsigned char *c = memmem(b, len, "\x08\x00\x16\x00UI\x1a\x00", 8),
+		      *u = memmem(b, len, "\x08\x00\x18\x00UI\x0c\x00", 8);
+	assert_non_null(c);
+	assert_non_null(u);
+	memcpy(c + 8 + 25 - strlen(cls), cls, strlen(cls));
+	u[8 + 10] = (unsigned char)last;
+	char p[512];
+	struct np_err err;
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	assert_int_equal(np_write_atomic(p, b, len, 0644, &err), 0);
+	free(b);
+}
+
+/* The manifest is written without jansson: it must hold the bytes
+ * np_json_save writes for the same document, whatever the SOP Class UIDs
+ * of the files hold. */
+static void test_manifest(void **state)
+{
+	(void)state;
+	struct np_deid_opts o;
+	struct np_err err = {0};
+	opts(&o, "0123456789abcdef-key");
+	char dir[] = "/tmp/test_deid.XXXXXX", in[600], out[600], mp[700];
+	assert_non_null(mkdtemp(dir));
+	snprintf(in, sizeof in, "%s/in", dir);
+	snprintf(out, sizeof out, "%s/out", dir);
+	snprintf(mp, sizeof mp, "%s/manifest.json", out);
+	assert_int_equal(np_mkdirs(in, 0755, &err), 0);
+	variant(in, "a.dcm", "", '6');
+	variant(in, "b.dcm", "\"\\\t\x01\xc3\xa9", '7');
+	assert_int_equal(np_deid_run(in, out, &o, NULL, NULL, &err), 0);
+	size_t n;
+	char *text = np_read_file(mp, 1 << 20, &n, &err);
+	assert_non_null(text);
+	json_t *m = json_loads(text, 0, NULL);
+	assert_non_null(m);
+	assert_int_equal(json_array_size(json_object_get(m, "files")), 2);
+	char *again = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS);
+	assert_int_equal(strlen(again) + 1, n);
+	assert_memory_equal(again, text, n - 1);
+	assert_int_equal(text[n - 1], '\n');
+	free(again);
+	free(text);
+	json_decref(m);
+	/* not UTF-8: listed all the same, as Latin-1 */
+	assert_int_equal(np_rmtree(out, &err), 0);
+	variant(in, "b.dcm", "\xe9", '7');
+	assert_int_equal(np_deid_run(in, out, &o, NULL, NULL, &err), 0);
+	assert_non_null(text = np_read_file(mp, 1 << 20, &n, &err));
+	assert_non_null(strstr(text, "\\u00E9\""));
+	assert_non_null(m = json_loads(text, 0, NULL));
+	assert_int_equal(json_array_size(json_object_get(m, "files")), 2);
+	json_decref(m);
+	free(text);
+	assert_int_equal(np_rmtree(dir, &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_shift_da),  cmocka_unit_test(test_uid),      cmocka_unit_test(test_offset),
-	    cmocka_unit_test(test_scrub),     cmocka_unit_test(test_explicit), cmocka_unit_test(test_implicit),
-	    cmocka_unit_test(test_bigendian), cmocka_unit_test(test_nometa),   cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_shift_da),  cmocka_unit_test(test_uid),	cmocka_unit_test(test_offset),
+	    cmocka_unit_test(test_scrub),     cmocka_unit_test(test_explicit),	cmocka_unit_test(test_implicit),
+	    cmocka_unit_test(test_bigendian), cmocka_unit_test(test_nometa),	cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_manifest),  cmocka_unit_test(test_selfcheck),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
