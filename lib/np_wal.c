@@ -543,6 +543,12 @@ int np_wal_prepare(const char *home, int n, struct np_err *err)
 		}
 		if (fd >= 0)
 			close(fd);
+		/* A file system without direct writes (tmpfs) gets no more slots:
+		 * np-recv fsyncs every file there. */
+		int probe = rc == 0 ? openat(waldirfd, name, O_RDWR | O_DIRECT | O_CLOEXEC) : -1;
+		if (probe < 0)
+			break;
+		close(probe);
 	}
 	close(waldirfd);
 	return rc;
