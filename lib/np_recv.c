@@ -233,21 +233,6 @@ static int fault_enospc(size_t n)
 }
 #endif
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	while (n > 0) {
-		ssize_t r = write(fd, b, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		b += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 static void drop_tmp(struct np_recv_store *s)
 {
 	if (s->fd >= 0) {
@@ -286,7 +271,7 @@ static unsigned st_begin(void *ctx, const struct np_ul_store_req *req)
 /* Write out wbuf, which stays as it is (the log record of a whole file). */
 static unsigned write_wbuf(struct np_recv_store *s)
 {
-	int r = write_all(s->fd, s->wbuf, s->wlen);
+	int r = np_write_all(s->fd, s->wbuf, s->wlen);
 	if (r == 0 && fault_enospc(s->wlen)) {
 		errno = ENOSPC;
 		r = -1;
@@ -361,7 +346,7 @@ static int create_once(struct np_recv_store *s, int dirfd, const char *name, con
 	int fd = openat(s->tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return -1;
-	int r = write_all(fd, content, strlen(content));
+	int r = np_write_all(fd, content, strlen(content));
 	if (r == 0)
 		r = fsync(fd);
 	int e = errno;

@@ -186,20 +186,6 @@ static int same_content(int dirfd, const char *name, const struct np_wal_rec *r,
 	return same;
 }
 
-static int write_file(int fd, const unsigned char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Bring incoming/dir/name back to the logged bytes unless a newer copy of
  * the instance replaced it since. Durability comes from the syncfs after. */
 static int replay_one(void *ctx, const struct np_wal_rec *r)
@@ -226,7 +212,7 @@ static int replay_one(void *ctx, const struct np_wal_rec *r)
 	char tmp[96];
 	snprintf(tmp, sizeof tmp, "np-recv.%ld.wal.%llu.part", (long)getpid(), ++p->seq);
 	int fd = openat(p->tmpfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	int ok = fd >= 0 && write_file(fd, r->data, r->len) == 0;
+	int ok = fd >= 0 && np_write_all(fd, r->data, r->len) == 0;
 	if (fd >= 0)
 		ok = close(fd) == 0 && ok;
 	ok = ok && renameat(p->tmpfd, tmp, dirfd, r->name) == 0;
