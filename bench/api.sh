@@ -8,11 +8,16 @@
 # prints the statements and parameters GET /api/studies?QUERY runs (the
 # page, then the capped count when the page is full); Python's sqlite3
 # module (the same libsqlite3, the same mmap setting, prepared statements
-# cached as the server does) runs them for as long as wrk ran and times
-# each run.
+# cached as the server does) runs them and times each run.
 #
-# Latency: wrk with one connection (one request at a time, like the bare
-# query), p50/p99, ratio = api_p99 / sql_p99. Load: wrk with 64
+# Latency: one request at a time, like the bare query. wrk with one
+# connection gives wrk_p50/wrk_p99. The ratio is taken from a second
+# measurement in which one Python process alternates one HTTP request
+# (http.client, keep-alive, the same cookie) with one run of the bare query
+# for as long: the machine's other load then falls on both sides alike (on
+# 2 vCPUs a burst of it during wrk's seconds but not the query's, or the
+# reverse, moved the ratio of p99s by 2x between runs). The HTTP side pays
+# Python's client overhead on top. ratio = api_p99 / sql_p99. Load: wrk with 64
 # connections; every non-2xx answer, socket error and timeout (wrk: 2 s) is
 # counted and printed. Target: ratio <= 3 and no error at 64 connections.
 # Run by hand after `make` (needs wrk: apt-get install wrk); not part of
@@ -89,12 +94,15 @@ search|q=ord777&size=50
 keyset page|size=50&cursor=$CUR
 EOF2
 
-# p50 and p99 in ms of the statements in file $1 (sqlite3 shell input from
-# np-httpd --studies-sql), run at least $2 times and for $SECS seconds.
-sql_lat() {
-	$PY - "$DB" "$1" "$2" "$SECS" <<'PY'
-import re, sqlite3, sys, time
+# p50 and p99 in ms of GET /api/studies?$3 and of the statements in file
+# $1 (sqlite3 shell input from np-httpd --studies-sql), one after the
+# other, at least $2 times each and for $SECS seconds: "api_p50 api_p99
+# sql_p50 sql_p99".
+lat() {
+	$PY - "$DB" "$1" "$2" "$SECS" "$PORT" "$COOKIE" "/api/studies?$3" <<'PY'
+import http.client, re, sqlite3, sys, time
 db, path, reps, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+port, cookie, url = int(sys.argv[5]), sys.argv[6], sys.argv[7]
 params, stmts = {}, []
 for line in open(path):
     m = re.match(r'''\.parameter set \?(\d+) "'(.*)'"$''', line.rstrip('\n'))
@@ -107,16 +115,35 @@ runs = [(s, [params[i] for i in range(1, max([int(x) for x in re.findall(r'\?(\d
         for s in stmts]
 c = sqlite3.connect(db, cached_statements=64)
 c.execute('PRAGMA mmap_size = 268435456')  # as np-httpd's connections
-# As many runs as fit in the seconds wrk ran (at least reps): both sides
-# meet the machine's other load for as long.
-t, end = [], time.monotonic() + secs
-while len(t) < reps or time.monotonic() < end:
-    t0 = time.perf_counter()
+h = http.client.HTTPConnection('127.0.0.1', port)
+hdr = {'Cookie': cookie}
+
+
+def api():
+    h.request('GET', url, headers=hdr)
+    r = h.getresponse()
+    r.read()
+    if r.status != 200:
+        sys.exit('HTTP %d' % r.status)
+
+
+def sql():
     for s, a in runs:
         c.execute(s, a).fetchall()
-    t.append((time.perf_counter() - t0) * 1000)
-t.sort()
-print('%.2f %.2f' % (t[len(t) // 2], t[min(len(t) - 1, int(len(t) * 0.99))]))
+
+
+ta, ts, end = [], [], time.monotonic() + secs
+while len(ts) < reps or time.monotonic() < end:
+    # alternate which goes first, so neither always finds the caches warm
+    for f, t in ((api, ta), (sql, ts)) if len(ts) % 2 else ((sql, ts), (api, ta)):
+        t0 = time.perf_counter()
+        f()
+        t.append((time.perf_counter() - t0) * 1000)
+out = []
+for t in (ta, ts):
+    t.sort()
+    out += [t[len(t) // 2], t[min(len(t) - 1, int(len(t) * 0.99))]]
+print('%.2f %.2f %.2f %.2f' % tuple(out))
 PY
 }
 ms() { # wrk latency value (e.g. 1.23ms, 850.00us, 1.02s) in ms
@@ -129,15 +156,15 @@ errs() {
 	printf '%s\n' "$1" | awk '/Non-2xx/ {n = $NF} /Socket errors/ {gsub(",", ""); c = $4; r = $6; w = $8; t = $10}
 		END {printf "%d/%d/%d/%d/%d\n", n, c, r, w, t}'
 }
-printf '%-16s %8s %8s %8s %8s %6s %6s | %8s %8s %7s %s\n' case api_p50 api_p99 sql_p50 sql_p99 ratio r50 \
-	c64_p50 c64_p99 req/s 'errors c1;c64 (non2xx/connect/read/write/timeout)'
+printf '%-16s %8s %8s | %8s %8s %8s %8s %6s %6s | %8s %8s %7s %s\n' case wrk_p50 wrk_p99 api_p50 api_p99 \
+	sql_p50 sql_p99 ratio r50 c64_p50 c64_p99 req/s 'errors c1;c64 (non2xx/connect/read/write/timeout)'
 fail=0
 while IFS='|' read -r name query; do
 	code=$(curl -s -o "$W/one.json" -w '%{http_code}' -H "Cookie: $COOKIE" "$URL/api/studies?$query")
 	[ "$code" = 200 ] || { echo "$name: HTTP $code: $(cat "$W/one.json")" >&2; fail=1; }
 	"$TOP/build/sbin/np-httpd" --studies-sql "$query" > "$W/sql"
 	one=$(wrk -t1 -c1 -d"${SECS}s" --latency -H "Cookie: $COOKIE" "$URL/api/studies?$query" 2>&1)
-	set -- $(sql_lat "$W/sql" "$REPS")
+	set -- $(lat "$W/sql" "$REPS" "$query")
 	out=$(wrk -t2 -c64 -d"${SECS}s" --latency -H "Cookie: $COOKIE" "$URL/api/studies?$query" 2>&1)
 	p50=$(ms "$(pct "$one" 50%)")
 	p99=$(ms "$(pct "$one" 99%)")
@@ -146,17 +173,18 @@ while IFS='|' read -r name query; do
 	rps=$(printf '%s\n' "$out" | awk '/Requests\/sec/ {print $2}')
 	e1=$(errs "$one")
 	e64=$(errs "$out")
-	ratio=$(awk -v a="$p99" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
-	r50=$(awk -v a="$p50" -v b="$1" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
+	ratio=$(awk -v a="$2" -v b="$4" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
+	r50=$(awk -v a="$1" -v b="$3" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
 	verdict=ok
 	awk -v r="$ratio" 'BEGIN {exit !(r > 3)}' && verdict=SLOW
 	[ "$e1" = 0/0/0/0/0 ] && [ "$e64" = 0/0/0/0/0 ] || verdict=ERRORS
 	[ "$verdict" = ok ] || fail=1
-	printf '%-16s %8s %8s %8s %8s %6s %6s | %8s %8s %7s %s;%s %s\n' "$name" "$p50" "$p99" "$1" "$2" "$ratio" \
-		"$r50" "$l50" "$l99" "$rps" "$e1" "$e64" "$verdict"
+	printf '%-16s %8s %8s | %8s %8s %8s %8s %6s %6s | %8s %8s %7s %s;%s %s\n' "$name" "$p50" "$p99" "$1" "$2" "$3" \
+		"$4" "$ratio" "$r50" "$l50" "$l99" "$rps" "$e1" "$e64" "$verdict"
 done < "$W/cases"
-echo "times in ms. api = np-httpd through HTTP with a session cookie (wrk, 1 connection), JSON and PHI redaction"
-echo "included; sql = the server's statements (np-httpd --studies-sql) on the same libsqlite3, for as long;"
+echo "times in ms. wrk = np-httpd through HTTP with a session cookie (wrk, 1 connection), JSON and PHI"
+echo "redaction included; api and sql alternate in one Python process for as long: api = the same request"
+echo "(http.client, keep-alive), sql = the server's statements (np-httpd --studies-sql) on the same libsqlite3;"
 echo "ratio = api_p99 / sql_p99 (target <= 3); r50 = api_p50 / sql_p50 (the steady cost of HTTP, auth and JSON)."
 echo "c64 = the same request from 64 connections (2 wrk threads)."
 exit $fail

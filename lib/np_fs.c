@@ -23,7 +23,7 @@ void np_crash_point(const char *point)
 }
 #endif
 
-static int write_all(int fd, const void *data, size_t len)
+int np_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 	while (len) {
@@ -81,7 +81,7 @@ int np_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return np_err_sys(err, errno, "unable to create %s", tmp);
-	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || np_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);
@@ -113,7 +113,7 @@ int np_append_line(const char *path, const char *line, struct np_err *err)
 	}
 	memcpy(buf, line, n);
 	buf[n] = '\n';
-	int rc = write_all(fd, buf, n + 1) < 0 || fsync(fd) < 0 ? -1 : 0;
+	int rc = np_write_all(fd, buf, n + 1) < 0 || fsync(fd) < 0 ? -1 : 0;
 	int e = errno;
 	free(buf);
 	close(fd);

@@ -36,6 +36,10 @@ long long np_tree_bytes(const char *path);
 /* Join a and b with one '/' into out; -1 (ENAMETOOLONG, permanent) if it does not fit. */
 int np_path_join(char *out, size_t outsz, const char *a, const char *b, struct np_err *err);
 
+/* write(2) all len bytes, again after EINTR and short writes. Returns 0, or
+ * -1 with errno (EIO when write returns 0). */
+int np_write_all(int fd, const void *data, size_t len);
+
 /* Test builds (NP_TEST_HOOKS): when $NP_CRASH_AT equals point, _exit(77) so a
  * test can re-run and check that every step converges. No-op otherwise. */
 #ifdef NP_TEST_HOOKS

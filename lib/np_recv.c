@@ -12,6 +12,7 @@
 #include "np_tls.h"
 #include "np_ul.h"
 #include "np_util.h"
+#include "np_wal.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -93,8 +94,9 @@ int np_recv_cfg_from(struct np_recv_cfg *c, const struct np_config *cfg, const s
 /* ---- the store ---- */
 
 /* Per association: a write buffer that holds most instances whole (one
- * write system call each) and the head of larger ones' data sets. */
-enum { WBUF_CAP = 256 * 1024, HEAD_CAP = 64 * 1024 };
+ * write system call each, and one instance log record) and the head of
+ * larger ones' data sets. */
+enum { WBUF_CAP = NP_WAL_MAX, HEAD_CAP = 64 * 1024 };
 
 struct study_lock {
 	char name[80];
@@ -123,6 +125,8 @@ struct np_recv_store {
 	int flushed;
 	struct study_lock locks[MAX_LOCKS];
 	int nlocks, studies;
+	/* NULL when the log cannot be used: every file is then fsynced */
+	struct np_wal *wal;
 };
 
 struct np_recv_store *np_recv_store_new(const char *home, const char *calling_ae, struct np_err *err)
@@ -146,7 +150,11 @@ struct np_recv_store *np_recv_store_new(const char *home, const char *calling_ae
 		np_recv_store_free(s);
 		return NULL;
 	}
-	s->wbuf = malloc(WBUF_CAP);
+	struct np_err werr = {0};
+	s->wal = np_wal_open(home, &werr);
+	if (!s->wal)
+		np_warn(NULL, "instance log unavailable, fsyncing every file instead: %s", werr.msg);
+	s->wbuf = s->wal ? np_wal_buf(s->wal) : malloc(WBUF_CAP);
 	s->head = malloc(HEAD_CAP);
 	if (!s->wbuf || !s->head) {
 		np_err_sys(err, ENOMEM, "unable to allocate the store");
@@ -162,6 +170,15 @@ static void unlock_one(struct study_lock *l)
 	close(l->dirfd);
 }
 
+/* Make the logged files durable: np-stable may take a study once its lock
+ * is gone, and must find every file of it on disk. */
+static void checkpoint(struct np_recv_store *s)
+{
+	struct np_err err = {0};
+	if (s->wal && np_wal_checkpoint(s->wal, &err) < 0)
+		np_log_err(NULL, &err);
+}
+
 void np_recv_store_free(struct np_recv_store *s)
 {
 	if (!s)
@@ -170,13 +187,17 @@ void np_recv_store_free(struct np_recv_store *s)
 		close(s->fd);
 		unlinkat(s->tmpfd, s->tmpname, 0);
 	}
+	checkpoint(s);
 	for (int i = 0; i < s->nlocks; i++)
 		unlock_one(&s->locks[i]);
 	if (s->tmpfd >= 0)
 		close(s->tmpfd);
 	if (s->incomingfd >= 0)
 		close(s->incomingfd);
-	free(s->wbuf);
+	if (s->wal)
+		np_wal_close(s->wal, NULL);
+	else
+		free(s->wbuf);
 	free(s->head);
 	free(s);
 }
@@ -211,21 +232,6 @@ static int fault_enospc(size_t n)
 	return 0;
 }
 #endif
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	while (n > 0) {
-		ssize_t r = write(fd, b, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		b += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
 
 static void drop_tmp(struct np_recv_store *s)
 {
@@ -262,7 +268,24 @@ static unsigned st_begin(void *ctx, const struct np_ul_store_req *req)
 	return 0;
 }
 
-/* Write out wbuf; the first time, keep the head of the data set. */
+/* Write out wbuf, which stays as it is (the log record of a whole file). */
+static unsigned write_wbuf(struct np_recv_store *s)
+{
+	int r = np_write_all(s->fd, s->wbuf, s->wlen);
+	if (r == 0 && fault_enospc(s->wlen)) {
+		errno = ENOSPC;
+		r = -1;
+	}
+	if (r < 0) {
+		int e = errno;
+		np_warn(NULL, "unable to write spool/tmp/%s: %s", s->tmpname, strerror(e));
+		drop_tmp(s);
+		return local_status(e);
+	}
+	return 0;
+}
+
+/* wbuf is full: write it out; the first time, keep the head of the data set. */
 static unsigned flush_wbuf(struct np_recv_store *s)
 {
 	if (!s->flushed) {
@@ -271,19 +294,9 @@ static unsigned flush_wbuf(struct np_recv_store *s)
 		memcpy(s->head, s->wbuf + s->meta_len, s->headlen);
 		s->flushed = 1;
 	}
-	int r = write_all(s->fd, s->wbuf, s->wlen);
-	if (r == 0 && fault_enospc(s->wlen)) {
-		errno = ENOSPC;
-		r = -1;
-	}
+	unsigned st = write_wbuf(s);
 	s->wlen = 0;
-	if (r < 0) {
-		int e = errno;
-		np_warn(NULL, "unable to write spool/tmp/%s: %s", s->tmpname, strerror(e));
-		drop_tmp(s);
-		return local_status(e);
-	}
-	return 0;
+	return st;
 }
 
 static unsigned st_data(void *ctx, const void *p, size_t n)
@@ -333,7 +346,7 @@ static int create_once(struct np_recv_store *s, int dirfd, const char *name, con
 	int fd = openat(s->tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return -1;
-	int r = write_all(fd, content, strlen(content));
+	int r = np_write_all(fd, content, strlen(content));
 	if (r == 0)
 		r = fsync(fd);
 	int e = errno;
@@ -371,6 +384,7 @@ static struct study_lock *study_lock(struct np_recv_store *s, const char *name, 
 			return &s->locks[i];
 		}
 	if (s->nlocks == MAX_LOCKS) {
+		checkpoint(s);
 		int lru = 0;
 		for (int i = 1; i < s->nlocks; i++)
 			if (s->locks[i].used < s->locks[lru].used)
@@ -481,6 +495,35 @@ static int find_uids(struct np_recv_store *s, struct np_dsw_uids *u)
 	return r;
 }
 
+/* Make the instance durable before its success response: one log record
+ * when it is whole in wbuf, else (or when the log fails) fsync of the file
+ * and of its folder. */
+static int make_durable(struct np_recv_store *s, struct study_lock *l, const char *dname, const char *fname, int whole)
+{
+	struct stat st;
+	if (whole && s->wal && fstat(s->fd, &st) == 0) {
+		struct np_err err = {0};
+		long long mt = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+		if (np_wal_append(s->wal, s->wlen, dname, fname, (unsigned long long)st.st_ino, mt, &err) == 0) {
+			np_crash_point("recv-logged");
+			return 0;
+		}
+		np_warn(l->npuid, "%s; fsyncing every file instead", err.msg);
+		np_wal_close(s->wal, NULL);
+		s->wal = NULL;
+		/* wbuf lived in the log: the instance is already written out */
+		s->wbuf = malloc(WBUF_CAP);
+		if (!s->wbuf) {
+			errno = ENOMEM;
+			return -1;
+		}
+	}
+	if (fsync(s->fd) < 0 || fsync(l->dirfd) < 0)
+		return -1;
+	np_crash_point("recv-fsynced");
+	return 0;
+}
+
 static unsigned st_end(void *ctx, int complete)
 {
 	struct np_recv_store *s = ctx;
@@ -488,12 +531,14 @@ static unsigned st_end(void *ctx, int complete)
 		drop_tmp(s);
 		return 0;
 	}
-	if (s->wlen) {
+	/* The UIDs are read from memory first; the file is written after. */
+	int whole = !s->flushed;
+	if (!whole && s->wlen) {
 		unsigned st = flush_wbuf(s);
 		if (st)
 			return st;
 	}
-	struct np_dsw_uids u;
+	struct np_dsw_uids u = {0};
 	int r = find_uids(s, &u);
 	if (r != 0 || !u.have_study || !u.have_inst || !u.study[0]) {
 		np_warn(NULL,
@@ -508,13 +553,11 @@ static unsigned st_end(void *ctx, int complete)
 		drop_tmp(s);
 		return NP_DIMSE_DATASET_MISMATCH;
 	}
-	if (fsync(s->fd) < 0) {
-		int e = errno;
-		np_warn(NULL, "unable to fsync spool/tmp/%s: %s", s->tmpname, strerror(e));
-		drop_tmp(s);
-		return local_status(e);
+	if (whole) {
+		unsigned st = write_wbuf(s);
+		if (st)
+			return st;
 	}
-	np_crash_point("recv-fsynced");
 	char dname[80], fname[80];
 	int unsafe_study = safe_name(dname, sizeof dname, u.study, "");
 	int unsafe_inst = safe_name(fname, sizeof fname, s->sop_inst, ".dcm");
@@ -529,15 +572,24 @@ static unsigned st_end(void *ctx, int complete)
 		np_warn(l->npuid, "stored under a safe name: %s UID is not a valid DICOM UID (flagged %s)",
 			unsafe_study ? "study" : "instance", unsafe_study ? dname : fname);
 	/* rename over an older copy of the same instance: atomic replacement */
-	if (renameat(s->tmpfd, s->tmpname, l->dirfd, fname) < 0 || fsync(l->dirfd) < 0) {
+	if (renameat(s->tmpfd, s->tmpname, l->dirfd, fname) < 0) {
 		int e = errno;
 		np_warn(l->npuid, "unable to move an instance into spool/incoming/%s: %s", dname, strerror(e));
 		drop_tmp(s);
 		return local_status(e);
 	}
+	np_crash_point("recv-renamed");
+	if (make_durable(s, l, dname, fname, whole) < 0) {
+		/* In incoming/ but not durable: not acknowledged, so the sender
+		 * sends it again; the copy there is whole either way. */
+		int e = errno;
+		np_warn(l->npuid, "unable to make an instance durable in spool/incoming/%s: %s", dname, strerror(e));
+		close(s->fd);
+		s->fd = -1;
+		return local_status(e);
+	}
 	close(s->fd);
 	s->fd = -1;
-	np_crash_point("recv-renamed");
 	return 0;
 }
 
@@ -776,6 +828,14 @@ static void clean_tmp(const char *home)
 		np_info(NULL, "removed %d partial files of an earlier run from spool/tmp", n);
 }
 
+/* Replay what killed association processes left in the instance log. */
+static void recover_log(const char *home)
+{
+	struct np_err err = {0};
+	if (np_wal_recover_all(home, &err) < 0)
+		np_log_err(NULL, &err);
+}
+
 static int load(const char *home, const struct np_recv_overrides *ov, struct np_recv_cfg *c, struct np_err *err)
 {
 	struct np_config cfg;
@@ -817,6 +877,10 @@ int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_
 	if (np_spool_init(home, err) < 0)
 		return -1;
 	clean_tmp(home);
+	recover_log(home);
+	struct np_err werr = {0};
+	if (np_wal_prepare(home, cfg.max_assoc < 4 ? cfg.max_assoc : 4, &werr) < 0)
+		np_log_err(NULL, &werr);
 	struct np_tls_ctx *tlsctx = make_tls(&cfg, err);
 	if (cfg.tls_enabled && !tlsctx)
 		return -1;
@@ -847,12 +911,17 @@ int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_
 			while (read(sfd, &si, sizeof si) == sizeof si) {
 				if (si.ssi_signo == SIGCHLD) {
 					pid_t w;
-					while ((w = waitpid(-1, NULL, WNOHANG)) > 0)
+					int status, died = 0;
+					while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
+						died |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
 						for (int k = 0; k < nchild; k++)
 							if (kids[k] == w) {
 								kids[k] = kids[--nchild];
 								break;
 							}
+					}
+					if (died) /* its log slot may hold records */
+						recover_log(home);
 				} else if (si.ssi_signo == SIGHUP && !stopping) {
 					struct np_err e2 = {0};
 					struct np_tls_ctx *nt = NULL;

@@ -12,6 +12,7 @@
 #include "np_spool.h"
 #include "np_study.h"
 #include "np_util.h"
+#include "np_wal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -429,6 +430,15 @@ static int scan_one(const char *home, const char *state, const char *uid, const 
 
 int np_stable_scan(const char *home, struct np_db *db, const struct np_config *cfg, int *done, struct np_err *err)
 {
+	/* Instances an association acknowledged but a crash kept from being
+	 * durable are written back first: a study is never taken without them. */
+	struct np_err werr = {0};
+	if (np_wal_recover_all(home, &werr) < 0) {
+		np_log_err(NULL, &werr);
+		if (done)
+			*done = 0;
+		return 0; /* nothing is taken until the log is replayed */
+	}
 	struct np_db *own;
 	db = use_db(db, home, &own);
 	struct scan_ctx c = {db, cfg, np_now(), 0};

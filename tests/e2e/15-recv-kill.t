@@ -3,37 +3,91 @@
 # a transfer loses no acknowledged instance: every instance np-scu saw a
 # success response for is in incoming/, whole, and a restarted np-recv
 # removes the partial file of the killed run from spool/tmp.
+# A power cut loses more: files whose pages were not written back yet. An
+# acknowledged instance is durable in np-recv's instance log (spool/wal/),
+# not as its own file, so the test deletes every acknowledged file after
+# the kill, as a power cut may, and checks that np-recv at start (and
+# np-stable before it takes a study) writes them all back, byte for byte.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NP_TOP/tests/peers/recv.sh"
-plan 5
+plan 13
 
 /usr/bin/python3 "$NP_TOP/tests/data/make_mr_study.py" "$T/study" --ndir 40 --nsl 4 >/dev/null
+find "$T/study" -name '*.dcm' | sort >"$T/files"
 recv_config '{}'
-recv_start
-: >"$T/acked"
-"$PLAIN/peers/np-scu" 127.0.0.1 "$RECV_PORT" $(find "$T/study" -name '*.dcm' | sort) >"$T/acked" 2>"$T/scu.err" &
-SCU=$!
-wait_for "[ \$(wc -l < '$T/acked') -ge 40 ]" 30
-kids=$(pgrep -P "$RECV_PID")
-kill -9 "$RECV_PID" $kids
-wait "$SCU"
-A=$(grep -c '^0000 ' "$T/acked")
+
+# send_and_kill N: send the study, kill -9 np-recv once N instances are
+# acknowledged, wait until its processes are gone; $T/acked lists the UIDs.
+send_and_kill() {
+	recv_start
+	: >"$T/scu.out"
+	"$PLAIN/peers/np-scu" 127.0.0.1 "$RECV_PORT" $(cat "$T/files") >"$T/scu.out" 2>"$T/scu.err" &
+	SCU=$!
+	wait_for "[ \$(wc -l < '$T/scu.out') -ge $1 ]" 30
+	kids=$(pgrep -P "$RECV_PID")
+	kill -9 "$RECV_PID" $kids
+	wait "$SCU"
+	awk '$1 == "0000" {print $2}' "$T/scu.out" >"$T/acked"
+	# kill -9 returns before the processes are gone; a supervisor restarts
+	# np-recv only after its process died, so wait the same way (a zombie
+	# counts as gone: that is what np-recv must cope with).
+	for k in $kids; do
+		wait_for "! ps -o stat= -p $k | grep -qv '^Z'" 10
+	done
+}
+# missing DIR: acknowledged instances not under DIR
+missing() {
+	m=0
+	for u in $(cat "$T/acked"); do
+		[ -n "$(find "$1" -name "$u.dcm" | head -1)" ] || m=$((m + 1))
+	done
+	echo $m
+}
+# whole DIR: stored instances under DIR that are not the sent data set
+# (dsum.py stops at the first file that is not Part 10: those count too)
+whole() {
+	find "$1" -name '*.dcm' >"$T/stored"
+	"$NP_TOP/tests/peers/dsum.py" $(cat "$T/stored") 2>/dev/null | cut -d' ' -f1,2 >"$T/got"
+	"$NP_TOP/tests/peers/dsum.py" $(cat "$T/files") | cut -d' ' -f1,2 >"$T/sent"
+	echo $(($(comm -23 "$T/got" "$T/sent" | wc -l) + $(wc -l <"$T/stored") - $(wc -l <"$T/got")))
+}
+# power_cut: delete every acknowledged file, as a power cut may before
+# write-back (the folders were made durable when they were created).
+power_cut() {
+	for u in $(cat "$T/acked"); do
+		find "$NP_HOME/spool/incoming" -name "$u.dcm" -delete
+	done
+}
+
+send_and_kill 40
+A=$(wc -l <"$T/acked")
 diag "$A instances acknowledged before the kill"
-ok "the transfer was cut short" test "$A" -lt "$(find "$T/study" -name '*.dcm' | wc -l)"
-missing=0
-for u in $(awk '$1 == "0000" {print $2}' "$T/acked"); do
-	[ -f "$NP_HOME"/spool/incoming/*/"$u.dcm" ] || missing=$((missing + 1))
-done
-is "$missing" 0 "every acknowledged instance is in incoming/"
-"$NP_TOP/tests/peers/dsum.py" $(find "$NP_HOME/spool/incoming" -name '*.dcm') | cut -d' ' -f1,2 >"$T/got"
-"$NP_TOP/tests/peers/dsum.py" $(find "$T/study" -name '*.dcm') | cut -d' ' -f1,2 >"$T/sent"
-is "$(comm -23 "$T/got" "$T/sent" | wc -l | tr -d ' ')" 0 "every stored instance is whole"
-# kill -9 returns before the processes are gone; a supervisor restarts
-# np-recv only after its process died, so wait the same way (a zombie
-# counts as gone: that is what np-recv must cope with).
-for k in $kids; do
-	wait_for "! ps -o stat= -p $k | grep -qv '^Z'" 10
-done
+ok "the transfer was cut short" test "$A" -lt "$(wc -l <"$T/files")"
+is "$(missing "$NP_HOME/spool/incoming")" 0 "every acknowledged instance is in incoming/"
+is "$(whole "$NP_HOME/spool/incoming")" 0 "every stored instance is whole"
+power_cut
+is "$(missing "$NP_HOME/spool/incoming")" "$A" "the power cut took every acknowledged file"
 recv_start
 ok "np-recv restarts on the same home" "$PLAIN/peers/np-scu" -e 127.0.0.1 "$RECV_PORT"
 is "$(ls "$NP_HOME/spool/tmp" | grep -c '^np-recv\.')" 0 "partial files of the killed run were removed"
+is "$(missing "$NP_HOME/spool/incoming")" 0 "np-recv wrote every acknowledged instance back from its log"
+is "$(whole "$NP_HOME/spool/incoming")" 0 "and whole"
+like "$(cat "$T/recv.log")" "instance log slot-[0-9]* replayed: [0-9]* instances logged, [0-9]* written again" \
+	"np-recv logs the replay"
+recv_stop
+
+# The same cut, and np-stable runs before np-recv comes back.
+rm -rf "$NP_HOME/spool/incoming/"*
+send_and_kill 20
+A=$(wc -l <"$T/acked")
+power_cut
+recv_config '{"stabilization_seconds": 1}'
+"$SBIN/np-stable" --once 2>"$T/stable.err"
+is "$(missing "$NP_HOME/spool/incoming")" 0 "np-stable wrote every acknowledged instance back first"
+# the write-back is a new arrival: the study is quiet a second later
+sleep 1.5
+"$SBIN/np-stable" --once 2>>"$T/stable.err"
+st=$(find "$NP_HOME/spool/stable" -mindepth 1 -maxdepth 1 -type d | head -1)
+ok "np-stable took the study" test -n "$st"
+is "$(missing "$st")" 0 "with every acknowledged instance"
+is "$(whole "$st")" 0 "and whole"

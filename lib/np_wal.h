@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* np_wal: the log that makes received instances durable with one write.
+ *
+ * Making a new file durable costs a write, an fsync of the file and an
+ * fsync of its folder: four or five device round trips, each ending in a
+ * cache flush, for every instance. np-recv instead writes each instance
+ * (up to NP_WAL_MAX bytes) to its file as before, renames it into
+ * incoming/, and appends a copy to a log slot of its own in spool/wal/ with
+ * one direct, synchronous write into space written once when the slot was
+ * made (so no metadata changes and one flush). Only then does it answer the
+ * C-STORE. When the slot is full, before a study lock is released and when
+ * the association ends, one syncfs() makes the files themselves durable
+ * and the slot starts over (a new generation).
+ *
+ * After a crash (killed process, power loss) np_wal_recover_all() replays
+ * every slot no live process holds: a logged instance whose file is
+ * missing or differs is written again, unless a newer copy of it arrived
+ * since. np-recv runs it at start and when an association process dies;
+ * np-stable runs it before each scan, so it never takes a study whose
+ * files are not durable yet. */
+#ifndef NP_WAL_H
+#define NP_WAL_H
+
+#include <stddef.h>
+
+struct np_err;
+
+/* Bytes of one logged file at most (meta header included). */
+#define NP_WAL_MAX (1024u * 1024u)
+
+struct np_wal;
+
+/* Claim a free slot in home/spool/wal/ (made and written on first use),
+ * replaying what a dead process left in it. Returns NULL with err when the
+ * log cannot be used (e.g. the file system refuses direct writes): the
+ * caller then fsyncs every file instead. */
+struct np_wal *np_wal_open(const char *home, struct np_err *err);
+/* Where the caller puts the next file's bytes (NP_WAL_MAX of room): the
+ * log writes them from there, without a copy. */
+unsigned char *np_wal_buf(struct np_wal *w);
+/* Log the len bytes at np_wal_buf() as the file incoming/dir/name, whose
+ * inode and modification time (ns) the caller gives (from fstat after its
+ * write). Returns 0 once the bytes are durable, or -1 with err. */
+int np_wal_append(struct np_wal *w, size_t len, const char *dir, const char *name, unsigned long long ino,
+		  long long mtime_ns, struct np_err *err);
+/* Whether records wait for a checkpoint. */
+int np_wal_dirty(const struct np_wal *w);
+/* Make every file the slot logged durable (syncfs) and empty the slot. */
+int np_wal_checkpoint(struct np_wal *w, struct np_err *err);
+/* Checkpoint and give up the slot. */
+int np_wal_close(struct np_wal *w, struct np_err *err);
+/* Replay and empty every slot no live process holds. Returns the number of
+ * files written again, or -1 with err. */
+int np_wal_recover_all(const char *home, struct np_err *err);
+
+/* Make the first n slots now (32 MiB each, written once) so the first
+ * associations do not wait for it. Slots in use or made are left alone. */
+int np_wal_prepare(const char *home, int n, struct np_err *err);
+
+/* One record read back from a slot image (exposed for the fuzz target). */
+struct np_wal_rec {
+	const char *dir, *name;
+	unsigned long long ino;
+	long long mtime_ns;
+	const unsigned char *data;
+	size_t len;
+};
+/* Call fn for each valid record of the current generation in the len bytes
+ * of a slot image, in order, until one is invalid or fn returns nonzero.
+ * Returns the number of records passed to fn. */
+int np_wal_parse(const unsigned char *img, size_t len, int (*fn)(void *ctx, const struct np_wal_rec *r), void *ctx);
+
+#endif
