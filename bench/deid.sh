@@ -10,6 +10,13 @@
 # scans all of them for every new file, so a tool timed right after the
 # previous tool's 2,500 files were deleted pays several times what the first
 # one did. ROUNDS runs of each tool are interleaved; the fastest is shown.
+# Files deleted by anything else on the same file system in those 30 s cost
+# the same: when cp -r takes several times its usual 0.1 s, the machine is
+# in that state and the figures are not comparable with a quiet run (np-deid
+# then also spends CPU spinning on the series folder's lock; see its CPU
+# against np-deid-1job's).
+# cp -r does not make its copy durable; np-deid must (syncfs, then rename),
+# so cp+syncfs is the like-for-like line and cp -r the lower bound.
 set -eu
 NDIR=${1:-60}
 NSL=${2:-40}
