@@ -2,7 +2,7 @@
 # bench/deid.sh: np-deid against gdcmanon, dcmodify and cp -r on one generated
 # study. Run by hand from the top of a built checkout:
 #   sh bench/deid.sh [NDIR] [NSL] [JOBS]     (default 60 dirs x 40 slices = 2483 files)
-# Prints files/s, MB/s and ratios. Caches are warm for every tool (each input
+# Prints files/s, MB/s, ratios and peak RSS. Caches are warm for every tool (each input
 # is read once before timing); outputs go to the same file system.
 # Every run writes a fresh folder and no output is deleted before the end:
 # ext4 without a journal (as on the build machine) skips inodes freed in the
@@ -81,6 +81,15 @@ R=$(
 		run dcmodify dcmodify_all
 	done
 )
+# peak RSS (untimed runs, output in $B/rss.NAME): np-deid's should follow
+# --jobs, not the size of the study
+rss() {
+	name=$1
+	shift
+	/usr/bin/time -f %M -o "$B/rss" "$@" "$B/in" "$B/rss.$name" >/dev/null 2>&1 && echo "$(($(cat "$B/rss") / 1024)) MB"
+}
+RSS="peak RSS: np-deid $(rss j "$TOP/build/bin/np-deid" --jobs "$JOBS") (--jobs $JOBS), \
+$(rss 1 "$TOP/build/bin/np-deid" --jobs 1) (--jobs 1); cp -r $(rss cp cp -r)"
 echo "$R" | awk -v n="$N" -v b="$BYTES" -v rounds="$ROUNDS" '
 	!($1 in t) { order[++no] = $1 }
 	!($1 in t) || $2 < t[$1] { t[$1] = $2; c[$1] = $3 }
@@ -99,3 +108,4 @@ echo "$R" | awk -v n="$N" -v b="$BYTES" -v rounds="$ROUNDS" '
 				c["gdcmanon-basic"] / c["np-deid"], c["dcmodify"] / c["np-deid"], c["np-deid"] / c["cp"]
 		}
 	}'
+echo "$RSS"

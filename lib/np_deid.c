@@ -545,16 +545,15 @@ static void wb_put(struct wb *w, const void *s, size_t k)
 		memcpy(w->p + w->n, s, k);
 	w->n += k;
 }
+static void put16(unsigned char *b, uint16_t v, int be)
+{
+	b[0] = (unsigned char)(be ? v >> 8 : v);
+	b[1] = (unsigned char)(be ? v : v >> 8);
+}
 static void wb16(struct wb *w, uint16_t v)
 {
 	unsigned char b[2];
-	if (w->be) {
-		b[0] = (unsigned char)(v >> 8);
-		b[1] = (unsigned char)v;
-	} else {
-		b[0] = (unsigned char)v;
-		b[1] = (unsigned char)(v >> 8);
-	}
+	put16(b, v, w->be);
 	wb_put(w, b, 2);
 }
 static void put32(unsigned char *b, uint32_t v, int be)
@@ -580,43 +579,42 @@ static void wb32(struct wb *w, uint32_t v)
 
 static void write_ds(struct wb *w, const struct ds *d, int expl);
 
+/* An element: its tag, VR and length are put together first and written
+ * with one copy (a call per field was most of the writer's time). */
 static void write_el(struct wb *w, const struct el *x, int expl)
 {
-	wb16(w, x->g);
-	wb16(w, x->e);
+	unsigned char h[12];
+	size_t hn = 8, lenpos;
+	put16(h, x->g, w->be);
+	put16(h + 2, x->e, w->be);
 	if (x->kind == K_ENCAP) {
-		wb_put(w, "OB\0\0", 4);
-		wb32(w, 0xFFFFFFFFu);
+		memcpy(h + 4, "OB\0\0", 4);
+		put32(h + 8, 0xFFFFFFFFu, w->be);
+		wb_put(w, h, 12);
 		wb_put(w, x->v, x->vlen);
 		return;
 	}
-	size_t lenpos;
-	if (expl) {
-		wb_put(w, x->vr, 2);
-		if (vr_long(x->vr)) {
-			wb16(w, 0);
-			lenpos = w->n;
-			wb32(w, 0);
-		} else {
-			lenpos = w->n;
-			wb16(w, 0);
-		}
+	uint32_t len = x->kind == K_VAL ? x->vlen : 0;
+	if (!expl) {
+		put32(h + 4, len, w->be);
+		lenpos = 4;
+	} else if (vr_long(x->vr)) {
+		h[4] = (unsigned char)x->vr[0];
+		h[5] = (unsigned char)x->vr[1];
+		h[6] = h[7] = 0;
+		put32(h + 8, len, w->be);
+		hn = 12;
+		lenpos = 8;
 	} else {
-		lenpos = w->n;
-		wb32(w, 0);
+		h[4] = (unsigned char)x->vr[0];
+		h[5] = (unsigned char)x->vr[1];
+		put16(h + 6, (uint16_t)len, w->be);
+		lenpos = 6;
 	}
+	lenpos += w->n;
+	wb_put(w, h, hn);
 	if (x->kind == K_VAL) {
 		wb_put(w, x->v, x->vlen);
-		if (w->oom)
-			return;
-		if (expl && !vr_long(x->vr)) {
-			unsigned char *b = w->p + lenpos;
-			uint16_t l = (uint16_t)x->vlen;
-			b[0] = (unsigned char)(w->be ? l >> 8 : l);
-			b[1] = (unsigned char)(w->be ? l : l >> 8);
-		} else {
-			put32(w->p + lenpos, x->vlen, w->be);
-		}
 		return;
 	}
 	/* sequence: keep the input's length style, back-patch defined lengths */
@@ -1239,6 +1237,7 @@ char *np_deid_scrub_text(const char *s, size_t len, int *hits)
 struct needle {
 	const char *s;
 	size_t n;
+	uint32_t head; /* the first four bytes, when n >= 4 (find_any) */
 };
 struct needles {
 	struct needle *v;
@@ -1267,6 +1266,9 @@ static void nd_add(struct needles *v, const char *s, size_t len)
 	memcpy(d, s, len);
 	d[len] = 0;
 	v->v[v->n].s = d;
+	v->v[v->n].head = 0;
+	if (len >= 4)
+		memcpy(&v->v[v->n].head, d, 4);
 	v->v[v->n++].n = len;
 }
 static void nd_free(struct needles *v)
@@ -1276,10 +1278,8 @@ static void nd_free(struct needles *v)
 }
 
 /* The 4096-bit filter of needles by their first four bytes (find_any). */
-static unsigned hash4(const void *p)
+static unsigned hash4(uint32_t x)
 {
-	uint32_t x;
-	memcpy(&x, p, 4);
 	return (x * 2654435761u) >> 20;
 }
 static void nd_filter(const struct needles *v, uint64_t f[64])
@@ -1287,7 +1287,7 @@ static void nd_filter(const struct needles *v, uint64_t f[64])
 	memset(f, 0, 64 * sizeof *f);
 	for (int k = 0; k < v->n; k++)
 		if (v->v[k].n >= 4) {
-			unsigned b = hash4(v->v[k].s);
+			unsigned b = hash4(v->v[k].head);
 			f[b >> 6] |= 1ull << (b & 63);
 		}
 }
@@ -1308,11 +1308,14 @@ static int find_any(const unsigned char *h, size_t hl, const struct needles *v, 
 		if (v->v[k].n < 4 && find_mem(h, hl, v->v[k].s, v->v[k].n))
 			return 1;
 	for (size_t i = 0; hl >= 4 && i <= hl - 4; i++) {
-		unsigned b = hash4(h + i);
+		uint32_t x;
+		memcpy(&x, h + i, 4);
+		unsigned b = hash4(x);
 		if (!(f[b >> 6] >> (b & 63) & 1))
 			continue;
 		for (int k = 0; k < v->n; k++)
-			if (v->v[k].n >= 4 && v->v[k].n <= hl - i && !memcmp(h + i, v->v[k].s, v->v[k].n))
+			if (v->v[k].n >= 4 && v->v[k].head == x && v->v[k].n <= hl - i &&
+			    !memcmp(h + i + 4, v->v[k].s + 4, v->v[k].n - 4))
 				return 1;
 	}
 	return 0;
@@ -1462,15 +1465,38 @@ static int ieq(const char *a, const char *b, size_t n)
 	return 1;
 }
 
+/* The case-folded byte pairs of s[0, len) in a 4096-bit set: a value
+ * whose first pair is not in it cannot occur in s (most do not, and every
+ * free-text field is searched for every known value). */
+static unsigned pair_bit(const char *p)
+{
+	return ((unsigned)lc((unsigned char)p[0]) << 8 | lc((unsigned char)p[1])) * 2654435761u >> 20;
+}
+static void text_pairs(const char *s, size_t len, uint64_t set[64])
+{
+	memset(set, 0, 64 * sizeof *set);
+	for (size_t i = 0; i + 1 < len; i++) {
+		unsigned b = pair_bit(s + i);
+		set[b >> 6] |= 1ull << (b & 63);
+	}
+}
+
 /* Replace known PHI values (whole words, any case) with [REMOVED]. */
 static char *scrub_known(struct ctx *c, char *s, int *hits)
 {
 	size_t len = strlen(s);
+	uint64_t set[64];
+	text_pairs(s, len, set);
 	for (int k = 0; k < c->scrub.n; k++) {
 		const char *nd = c->scrub.v[k].s;
 		size_t nl = c->scrub.v[k].n;
 		if (nl > len)
 			continue;
+		if (nl >= 2) {
+			unsigned b = pair_bit(nd);
+			if (!(set[b >> 6] >> (b & 63) & 1))
+				continue;
+		}
 		struct np_buf o = {0};
 		size_t off = 0;
 		int any = 0, first = lc((unsigned char)nd[0]);
@@ -1497,6 +1523,7 @@ static char *scrub_known(struct ctx *c, char *s, int *hits)
 			free(s);
 			s = o.p;
 			len = o.len;
+			text_pairs(s, len, set);
 		} else {
 			free(o.p);
 		}

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 void np_deid_opts_init(struct np_deid_opts *o)
@@ -204,7 +205,9 @@ struct run {
 	pthread_mutex_t mu;
 	struct np_err err;
 	struct np_deid_tagstat **ts;
-	EVP_MD *sha256; /* fetched once: EVP_sha256() looks it up on every digest */
+	EVP_MD *sha256;		    /* fetched once: EVP_sha256() looks it up on every digest */
+	atomic_int running;	    /* workers not yet finished */
+	atomic_llong bytes_written; /* by the workers so far (flush_while_running) */
 };
 
 static void fail(struct run *r, const struct np_err *e)
@@ -371,12 +374,42 @@ static void *work(void *arg)
 			break;
 		}
 		res->size = (long long)outlen;
+		atomic_fetch_add(&r->bytes_written, (long long)outlen);
 		sha256_hex(md, r->sha256, out, outlen, res->sha);
 		free(out);
 	}
 	free(buf);
 	EVP_MD_CTX_free(md);
+	atomic_fetch_sub(&r->running, 1);
 	return NULL;
+}
+
+/* The output is made durable by one syncfs before the rename; left to
+ * itself, the kernel writes nothing back until then, and the device idles
+ * while the workers run and then the run waits for all of it. So while the
+ * workers run, the main thread (which would only wait for them) syncs the
+ * file system whenever another FLUSH_STEP bytes have been written: the last
+ * syncfs waits for the last few MiB only. Returns 0, or the errno of a
+ * failed syncfs: a writeback error is reported once, to the first syncfs
+ * after it, so the run must fail on it here. */
+#define FLUSH_STEP (4ll << 20)
+static int flush_while_running(struct run *r)
+{
+	int fd = open(r->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e = 0;
+	long long synced = 0;
+	while (fd >= 0 && atomic_load(&r->running) > 0) {
+		long long w = atomic_load(&r->bytes_written);
+		if (!e && w - synced >= FLUSH_STEP) {
+			if (syncfs(fd) < 0)
+				e = errno;
+			synced = w;
+			continue;
+		}
+		nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL);
+	}
+	if (fd >= 0)
+		close(fd);
+	return e;
 }
 
 static int by_rel_then_index(const void *a, const void *b, void *arg)
@@ -743,18 +776,26 @@ int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, c
 		r.ts[i] = np_deid_tagstat_new();
 		wk[i].r = &r;
 		wk[i].idx = i;
-		if (pthread_create(&th[i], NULL, work, &wk[i]) != 0)
+		atomic_fetch_add(&r.running, 1);
+		if (pthread_create(&th[i], NULL, work, &wk[i]) != 0) {
+			atomic_fetch_sub(&r.running, 1);
 			break;
+		}
 		started++;
 	}
 	if (!started) {
 		np_err_set(err, NP_ERR_TEMP, "unable to start worker threads");
 		goto fail;
 	}
+	int flush_err = flush_while_running(&r);
 	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	if (atomic_load(&r.failed)) {
 		*err = r.err;
+		goto fail;
+	}
+	if (flush_err) {
+		np_err_sys(err, flush_err, "unable to sync the output");
 		goto fail;
 	}
 	if (settle_dups(&r, err) < 0)
