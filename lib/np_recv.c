@@ -374,7 +374,7 @@ static void read_npuid(struct study_lock *l)
 }
 
 /* The locked study folder for name: from the table, or created/opened and
- * locked shared (see COORD.md: re-check the inode after flock, since
+ * locked shared (see np-spool(7): re-check the inode after flock, since
  * np-stable may have renamed the folder away meanwhile). */
 static struct study_lock *study_lock(struct np_recv_store *s, const char *name, int unsafe)
 {

@@ -4,9 +4,10 @@
  * one process per association (measured against serving associations
  * in-process: see bench/recv.sh and np-recv(8)), and stores each instance
  * durably under spool/incoming/<StudyInstanceUID>/<SOPInstanceUID>.dcm
- * before answering success, following the np-recv -> np-stable contract of
- * COORD.md (npuid, source.json, .lock held shared while an association can
- * write to the study). */
+ * (through the instance log of np_wal.h) before answering success,
+ * following the np-recv -> np-stable contract of np-spool(7) (npuid,
+ * source.json, .lock held shared while an association can write to the
+ * study). */
 #ifndef NP_RECV_H
 #define NP_RECV_H
 

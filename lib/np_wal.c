@@ -217,7 +217,8 @@ static int replay_one(void *ctx, const struct np_wal_rec *r)
 		ok = close(fd) == 0 && ok;
 	ok = ok && renameat(p->tmpfd, tmp, dirfd, r->name) == 0;
 	if (!ok) {
-		np_warn(NULL, "instance log: unable to write back spool/incoming/%s/%s: %s", r->dir, r->name,
+		/* no UIDs in the log: they identify the patient's study */
+		np_warn(NULL, "instance log: unable to write an instance back into spool/incoming: %s",
 			strerror(errno));
 		unlinkat(p->tmpfd, tmp, 0);
 		p->failed++;

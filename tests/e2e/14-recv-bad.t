@@ -4,10 +4,11 @@
 # was not accepted, a data set whose SOP Instance UID differs from the
 # command's, a peer vanishing mid-instance, a full disk (fault injection),
 # an unsafe Study Instance UID, ARTIM. Nothing partial may reach incoming/.
-# Last, SIGTERM during an instance: it is finished and acknowledged first.
+# SIGTERM during an instance: it is finished and acknowledged first. Last,
+# np-recv without its instance log.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NP_TOP/tests/peers/recv.sh"
-plan 21
+plan 23
 PDU=$NP_TOP/tests/peers/pdu.py
 recv_config '{"artim_seconds": 1}'
 # the disk "fills up" after 1 MB of data set bytes per association
@@ -45,3 +46,12 @@ is "$(cat "$T/slow")" "status 0000 then abort" "SIGTERM mid-instance: the instan
 wait "$RECV_PID"
 is "$?" 0 "np-recv exits 0 after SIGTERM"
 like "$(tail -3 "$T/recv.log")" "end=stopped" "the association ends as stopped"
+
+# Without its instance log (spool/wal is a file here) np-recv says why and
+# makes each instance durable by fsyncing the file and its folder instead.
+rm -rf "$NP_HOME/spool/wal"
+: >"$NP_HOME/spool/wal"
+recv_start
+is "$(run store)" "status 0000" "without its instance log np-recv still stores and acknowledges"
+like "$(cat "$T/recv.log")" "instance log unavailable, fsyncing every file instead" "... and says so"
+recv_stop
