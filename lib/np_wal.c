@@ -256,15 +256,24 @@ static int write_sb(int fd, struct sb *sb, int direct)
 	return direct ? 0 : fdatasync(fd);
 }
 
-/* Write the whole slot once (zeros, then a superblock). */
+/* Write the whole slot once (zeros, then a superblock). A slot that could
+ * not be made (a full disk) is emptied again: the space is better left to
+ * the instances themselves. */
 static int make_slot(int fd, int waldirfd, struct sb *sb)
 {
 	static const unsigned char zero[64 * 1024];
 	if (ftruncate(fd, 0) < 0)
 		return -1;
-	for (size_t off = 0; off < SLOT_SIZE; off += sizeof zero)
-		if (pwrite(fd, zero, sizeof zero, (off_t)off) != (ssize_t)sizeof zero)
+	for (size_t off = 0; off < SLOT_SIZE; off += sizeof zero) {
+		ssize_t w = pwrite(fd, zero, sizeof zero, (off_t)off);
+		if (w != (ssize_t)sizeof zero) {
+			int e = w < 0 ? errno : ENOSPC;
+			int r = ftruncate(fd, 0); /* if this fails too, the next try empties it */
+			(void)r;
+			errno = e;
 			return -1;
+		}
+	}
 	sb->gen = 1;
 	if (write_sb(fd, sb, 0) < 0)
 		return -1;
