@@ -16,5 +16,9 @@ struct np_buf {
 
 void np_buf_add(struct np_buf *b, const void *s, size_t n);
 void np_buf_str(struct np_buf *b, const char *s);
+/* The n bytes at s as a JSON string, escaped as jansson escapes: '"', '\\',
+ * \b \f \n \r \t, other controls as \u00XX; with escape_high, bytes from
+ * 0x80 too (Latin-1 text that is not UTF-8). */
+void np_buf_json_str(struct np_buf *b, const void *s, size_t n, int escape_high);
 
 #endif

@@ -573,34 +573,15 @@ static json_t *opts_json(const struct np_deid_opts *o)
  * characters they would be. */
 static void js_str(struct np_buf *b, const char *s)
 {
-	const unsigned char *t = (const unsigned char *)s, *run = t;
 	int latin1 = 0;
-	for (const unsigned char *u = t; *u; u++)
+	for (const unsigned char *u = (const unsigned char *)s; *u; u++)
 		if (*u >= 0x80) {
 			json_t *j = json_string(s);
 			latin1 = !j;
 			json_decref(j);
 			break;
 		}
-	np_buf_add(b, "\"", 1);
-	for (; *t; t++) {
-		if (*t >= 0x20 && *t != '"' && *t != '\\' && (*t < 0x80 || !latin1))
-			continue;
-		np_buf_add(b, run, (size_t)(t - run));
-		run = t + 1;
-		static const char *const short_esc[0x20] = {
-		    ['\b'] = "\\b", ['\f'] = "\\f", ['\n'] = "\\n", ['\r'] = "\\r", ['\t'] = "\\t"};
-		char e[8];
-		if (*t == '"' || *t == '\\')
-			snprintf(e, sizeof e, "\\%c", *t);
-		else if (*t < 0x20 && short_esc[*t])
-			snprintf(e, sizeof e, "%s", short_esc[*t]);
-		else
-			snprintf(e, sizeof e, "\\u%04X", *t);
-		np_buf_str(b, e);
-	}
-	np_buf_add(b, run, (size_t)(t - run));
-	np_buf_add(b, "\"", 1);
+	np_buf_json_str(b, s, strlen(s), latin1);
 }
 
 /* One member of the top-level object, "key": v, with v's jansson dump at

@@ -413,45 +413,7 @@ static int utf8_ok(const unsigned char *s, size_t n)
 /* A JSON string; text that is not UTF-8 becomes "" (as col_json does). */
 static void put_json_str(struct np_buf *b, const unsigned char *s, size_t n)
 {
-	if (!utf8_ok(s, n))
-		n = 0;
-	np_buf_add(b, "\"", 1);
-	size_t run = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned c = s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		np_buf_add(b, (const char *)s + run, i - run);
-		run = i + 1;
-		char e[8];
-		switch (c) {
-		case '"':
-		case '\\':
-			e[0] = '\\', e[1] = (char)c, e[2] = 0;
-			break;
-		case '\b':
-			strcpy(e, "\\b");
-			break;
-		case '\f':
-			strcpy(e, "\\f");
-			break;
-		case '\n':
-			strcpy(e, "\\n");
-			break;
-		case '\r':
-			strcpy(e, "\\r");
-			break;
-		case '\t':
-			strcpy(e, "\\t");
-			break;
-		default:
-			snprintf(e, sizeof e, "\\u%04X", c);
-			break;
-		}
-		np_buf_str(b, e);
-	}
-	np_buf_add(b, (const char *)s + run, n - run);
-	np_buf_add(b, "\"", 1);
+	np_buf_json_str(b, s, utf8_ok(s, n) ? n : 0, 0);
 }
 
 /* Any JSON value through jansson (the rare cases: reals, JSON columns). */
