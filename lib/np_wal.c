@@ -67,7 +67,6 @@ struct rec_file {
 #define REC_HDR (HEAD_LEN + sizeof(struct rec_file))
 
 struct np_wal {
-	char home[4096];
 	int lockfd, fd, incomingfd;
 	unsigned char *buf; /* REC_HDR bytes of header, then the caller's file */
 	struct sb sb;
@@ -78,6 +77,11 @@ struct np_wal {
 static uint32_t sb_crc(const struct sb *s)
 {
 	return (uint32_t)crc32(0L, (const Bytef *)s, offsetof(struct sb, crc));
+}
+
+static int sb_valid(const struct sb *s)
+{
+	return !memcmp(s->magic, SB_MAGIC, 8) && s->crc == sb_crc(s);
 }
 
 static size_t round_block(size_t n)
@@ -118,7 +122,7 @@ int np_wal_parse(const unsigned char *img, size_t len, int (*fn)(void *ctx, cons
 	if (len < 2 * BLOCK)
 		return 0;
 	memcpy(&sb, img, sizeof sb);
-	if (memcmp(sb.magic, SB_MAGIC, 8) || sb.crc != sb_crc(&sb))
+	if (!sb_valid(&sb))
 		return 0;
 	int n = 0;
 	for (size_t off = BLOCK; off + REC_HDR <= len;) {
@@ -293,7 +297,8 @@ static int recover_slot(int fd, int incomingfd, int tmpfd, const char *slot)
 	struct replay p = {.incomingfd = incomingfd, .tmpfd = tmpfd};
 	int n = np_wal_parse(m, (size_t)st.st_size, replay_one, &p);
 	struct sb sb;
-	memcpy(&sb, m, sizeof sb);
+	if (n > 0)
+		memcpy(&sb, m, sizeof sb);
 	munmap(m, (size_t)st.st_size);
 	if (n == 0)
 		return 0;
@@ -350,7 +355,6 @@ struct np_wal *np_wal_open(const char *home, struct np_err *err)
 		return NULL;
 	}
 	w->lockfd = w->fd = w->incomingfd = -1;
-	snprintf(w->home, sizeof w->home, "%s", home);
 	int tmpfd = -1, waldirfd = open_waldir(home, 1, err);
 	if (waldirfd < 0 || open_spool_dirs(home, &w->incomingfd, &tmpfd, err) < 0)
 		goto fail;
@@ -378,8 +382,7 @@ struct np_wal *np_wal_open(const char *home, struct np_err *err)
 	}
 	struct stat st;
 	int whole = fstat(w->lockfd, &st) == 0 && st.st_size == SLOT_SIZE &&
-		    pread(w->lockfd, &w->sb, sizeof w->sb, 0) == (ssize_t)sizeof w->sb &&
-		    !memcmp(w->sb.magic, SB_MAGIC, 8) && w->sb.crc == sb_crc(&w->sb);
+		    pread(w->lockfd, &w->sb, sizeof w->sb, 0) == (ssize_t)sizeof w->sb && sb_valid(&w->sb);
 	if (!whole && make_slot(w->lockfd, waldirfd, &w->sb) < 0) {
 		np_err_sys(err, errno, "unable to prepare spool/wal/%s", name);
 		goto fail;
@@ -438,12 +441,12 @@ int np_wal_checkpoint(struct np_wal *w, struct np_err *err)
 int np_wal_append(struct np_wal *w, size_t len, const char *dir, const char *name, unsigned long long ino,
 		  long long mtime_ns, struct np_err *err)
 {
-	if (len > NP_WAL_MAX || strlen(dir) >= 96 || strlen(name) >= 96)
+	struct rec_file f = {.ino = ino, .mtime_ns = mtime_ns};
+	if (len > NP_WAL_MAX || strlen(dir) >= sizeof f.dir || strlen(name) >= sizeof f.name)
 		return np_err_set(err, NP_ERR_PERM, "instance too large for the instance log");
 	size_t total = round_block(REC_HDR + len);
 	if (w->off + total > SLOT_SIZE && np_wal_checkpoint(w, err) < 0)
 		return -1;
-	struct rec_file f = {.ino = ino, .mtime_ns = mtime_ns};
 	snprintf(f.dir, sizeof f.dir, "%s", dir);
 	snprintf(f.name, sizeof f.name, "%s", name);
 	memcpy(w->buf + HEAD_LEN, &f, sizeof f);
