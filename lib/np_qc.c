@@ -86,9 +86,32 @@ static void series_label(json_t *s, char *out, size_t outsz)
 		snprintf(out, outsz, "series \"%s\"", s_or(s, "description", ""));
 }
 
+/* A diffusion series has at least one diffusion-weighted (b > 0) volume.
+ * np_scan reads b-values from the standard attributes and from vendor
+ * private elements under their creators; a b0-only series, or one that is
+ * only described or typed as diffusion, is not one. */
 static int is_diffusion(json_t *s)
 {
-	return json_array_size(np_json_path(s, "diffusion.indicators")) > 0;
+	size_t i;
+	json_t *b;
+	json_array_foreach (np_json_path(s, "diffusion.b_values"), i, b)
+		if (json_number_value(b) > 0)
+			return 1;
+	return 0;
+}
+
+static void join_strings(json_t *a, char *out, size_t outsz, const char *sep)
+{
+	size_t i;
+	json_t *v;
+	out[0] = 0;
+	json_array_foreach (a, i, v) {
+		size_t l = strlen(out);
+		if (json_is_string(v))
+			snprintf(out + l, outsz - l, "%s%s", l ? sep : "", json_string_value(v));
+		else if (json_is_number(v))
+			snprintf(out + l, outsz - l, "%s%.0f", l ? sep : "", json_number_value(v));
+	}
 }
 
 static int matches(json_t *rule, const char *value)
@@ -141,29 +164,29 @@ static void check_mri(json_t *checks, json_t *m)
 
 static void check_dwi(json_t *checks, json_t *m)
 {
-	struct text t = {0};
-	size_t i, j;
-	json_t *s, *ind;
-	char label[256];
+	struct text t = {0}, hints = {0};
+	size_t i;
+	json_t *s;
+	char label[256], how[128], bv[128];
 	json_array_foreach (json_object_get(m, "series"), i, s) {
-		if (!is_diffusion(s))
-			continue;
 		series_label(s, label, sizeof label);
-		char how[128] = "";
-		json_array_foreach (np_json_path(s, "diffusion.indicators"), j, ind) {
-			strncat(how, j ? ", " : "", sizeof how - strlen(how) - 1);
-			strncat(how, json_string_value(ind), sizeof how - strlen(how) - 1);
-		}
-		say(&t, "%s is diffusion-weighted (%s)", label, how);
+		join_strings(np_json_path(s, "diffusion.indicators"), how, sizeof how, ", ");
+		join_strings(np_json_path(s, "diffusion.b_values"), bv, sizeof bv, ",");
+		if (is_diffusion(s))
+			say(&t, "%s is diffusion-weighted (b=%s; %s)", label, bv, how);
+		else if (*bv)
+			say(&hints, "%s has b=0 volumes only", label);
+		else if (*how)
+			say(&hints, "%s looks like diffusion (%s) but has no b-value", label, how);
 	}
 	if (t.n) {
 		check(checks, "dwi_present", "DTI/DWI series present", "pass", t.buf);
 		return;
 	}
-	check(
-	    checks, "dwi_present", "DTI/DWI series present", "fail",
-	    "no series carries diffusion attributes (0018,9087)/(0018,9089), vendor diffusion tags (Siemens 0019,100C, "
-	    "GE 0043,1039, Philips 2005,1415) or a diffusion description; include the DTI series when sending");
+	say(&hints, "no series has diffusion-weighted volumes (b > 0) in (0018,9087) or the MR Diffusion Sequence, "
+		    "nor in the vendors' private elements (Siemens SIEMENS MR HEADER (0019,xx0C), GE GEMS_PARM_01 "
+		    "(0043,xx39), Philips Imaging DD 001 (2001,xx03)); include the DTI series when sending");
+	check(checks, "dwi_present", "DTI/DWI series present", "fail", hints.buf);
 }
 
 static void check_demographics(json_t *checks, json_t *m, const char *id, const char *title, int nifti)

@@ -179,34 +179,77 @@ static int diffusion_words(const char *s)
 	return 0;
 }
 
-/* Vendor private diffusion elements (cloud-api.md section 7). Element
- * numbers assume the usual private block 0x10; presence is what counts. */
-static int vendor_diffusion(struct np_dcm *d)
+/* A private value as a number: text (IS, DS; the first of several values)
+ * or, when it does not read as text, a little endian FL (4 bytes) or FD
+ * (8 bytes) as Philips and Siemens write them. The element is looked up
+ * under its private creator, whatever block (gggg,00yy) the creator was
+ * given. Returns 1 with *v, else 0. */
+static int private_number(struct np_dcm *d, unsigned group, const char *creator, unsigned elem, double *v)
 {
-	static const char *const tags[] = {"2005,1415", "2005,1599", "0019,10BB", "0019,10BC", "0019,10BD", "0019,10E0",
-					   "0043,1039", "0019,100E", "0019,100C", "0019,1027", NULL};
-	char buf[64];
-	for (int i = 0; tags[i]; i++)
-		if (np_dcm_get(d, tags[i], buf, sizeof buf) == 1)
-			return 1;
+	unsigned char raw[64];
+	size_t len;
+	if (np_dcm_get_private_raw(d, group, creator, elem, raw, sizeof raw - 1, &len) != 1 || !len ||
+	    len >= sizeof raw)
+		return 0;
+	int text = 1;
+	for (size_t i = 0; i < len; i++)
+		text &= (raw[i] >= '0' && raw[i] <= '9') || (raw[i] && strchr("+-.eE \\", raw[i])) ||
+			(!raw[i] && i == len - 1);
+	if (text) {
+		raw[len] = 0;
+		char *end;
+		*v = strtod((char *)raw, &end);
+		return end != (char *)raw && isfinite(*v);
+	}
+	if (len == 4) {
+		float f;
+		memcpy(&f, raw, 4);
+		*v = f;
+	} else if (len % 8 == 0) {
+		memcpy(v, raw, 8);
+	} else {
+		return 0;
+	}
+	return isfinite(*v);
+}
+
+/* A gradient direction from three private numbers (GE, Philips). */
+static int private_vec3(struct np_dcm *d, unsigned group, const char *creator, const unsigned elem[3], double g[3])
+{
+	for (int i = 0; i < 3; i++)
+		if (!private_number(d, group, creator, elem[i], &g[i]))
+			return 0;
+	return fabs(g[0]) + fabs(g[1]) + fabs(g[2]) > 1e-6;
+}
+
+/* b-value and direction from the standard attributes: top level, the MR
+ * Diffusion Sequence, or the shared functional groups of an enhanced MR
+ * image. */
+static int standard_bvalue(struct np_dcm *d, double *b, double g[3], int *have_g)
+{
+	char buf[256];
+	static const char *const std_b[] = {"0018,9087", "0018,9117/0/0018,9087", "5200,9229/0/0018,9117/0/0018,9087"};
+	static const char *const std_g[] = {"0018,9089", "0018,9117/0/0018,9076/0/0018,9089",
+					    "5200,9229/0/0018,9117/0/0018,9076/0/0018,9089"};
+	*have_g = 0;
+	for (int i = 0; i < 3; i++) {
+		if (!np_dcm_get_double(d, std_b[i], b))
+			continue;
+		for (int k = 0; k < 3 && !*have_g; k++)
+			*have_g = get(d, std_g[k], buf, sizeof buf) && parse_vec3(buf, g);
+		return 1;
+	}
 	return 0;
 }
 
-/* b-value and direction of a classic image: standard tags first, then
- * Siemens and GE private elements. */
-static int image_bvalue(struct np_dcm *d, double *b, double g[3], int *have_g)
+/* b-value and direction from the vendors' private elements, each only under
+ * its own private creator: the same element numbers mean other things to
+ * other creators (GE CT's GEMS_ACQU_01 (0019,1027) is a rotation speed;
+ * Philips keeps counters in (2005,1415)). */
+static int vendor_bvalue(struct np_dcm *d, double *b, double g[3], int *have_g)
 {
-	char buf[256];
 	*have_g = 0;
-	int have_b = np_dcm_get_double(d, "0018,9087", b) || np_dcm_get_double(d, "0018,9117/0/0018,9087", b);
-	if (have_b) {
-		if ((get(d, "0018,9089", buf, sizeof buf) && parse_vec3(buf, g)) ||
-		    (get(d, "0018,9117/0/0018,9076/0/0018,9089", buf, sizeof buf) && parse_vec3(buf, g)))
-			*have_g = 1;
-		return 1;
-	}
-	if (np_dcm_get_private(d, 0x0019, "SIEMENS MR HEADER", 0x0c, buf, sizeof buf) == 1 && *buf) {
-		*b = strtod(buf, NULL);
+	if (private_number(d, 0x0019, "SIEMENS MR HEADER", 0x0c, b)) {
 		unsigned char raw[24];
 		size_t len;
 		if (np_dcm_get_private_raw(d, 0x0019, "SIEMENS MR HEADER", 0x0e, raw, sizeof raw, &len) == 1 &&
@@ -217,10 +260,16 @@ static int image_bvalue(struct np_dcm *d, double *b, double g[3], int *have_g)
 		}
 		return 1;
 	}
-	if (np_dcm_get_private(d, 0x0043, "GEMS_PARM_01", 0x39, buf, sizeof buf) == 1 && *buf) {
-		/* GE stores the b-value plus 10^9 on some software versions. */
-		double v = strtod(buf, NULL);
-		*b = fmod(v, 1e9);
+	if (private_number(d, 0x0043, "GEMS_PARM_01", 0x39, b)) {
+		/* The first of four values; some software versions add 10^9. */
+		*b = fmod(*b, 1e9);
+		static const unsigned ge[3] = {0xbb, 0xbc, 0xbd};
+		*have_g = private_vec3(d, 0x0019, "GEMS_ACQU_01", ge, g);
+		return 1;
+	}
+	if (private_number(d, 0x2001, "Philips Imaging DD 001", 0x03, b)) {
+		static const unsigned ph[3] = {0xb0, 0xb1, 0xb2};
+		*have_g = private_vec3(d, 0x2005, "Philips MR Imaging DD 001", ph, g);
 		return 1;
 	}
 	return 0;
@@ -394,7 +443,7 @@ static void scan_one(struct scan_ctx *c, const char *path, long long size)
 
 	json_t *diff = json_object_get(s, "diffusion");
 	json_t *keys = json_object_get(diff, "_keys");
-	int frames = np_dcm_items(d, "5200,9230");
+	int frames = np_dcm_items(d, "5200,9230"), per_frame = 0;
 	if (frames > 0) {
 		/* Enhanced MR: diffusion lives in the per-frame functional groups. */
 		add_int(s, "frames", frames);
@@ -404,25 +453,29 @@ static void scan_one(struct scan_ctx *c, const char *path, long long size)
 			snprintf(p, sizeof p, "5200,9230/%d/0018,9117/0/0018,9087", i);
 			if (!np_dcm_get_double(d, p, &b))
 				continue;
-			add_unique(diff, "indicators", "standard");
+			per_frame = 1;
 			snprintf(p, sizeof p, "5200,9230/%d/0018,9117/0/0018,9076/0/0018,9089", i);
 			int hg = get(d, p, buf, sizeof buf) && parse_vec3(buf, g);
 			dwi_note(keys, b, hg ? g : NULL);
 		}
+		if (per_frame)
+			add_unique(diff, "indicators", "standard");
 	} else {
 		double fr = 1;
 		np_dcm_get_double(d, "0028,0008", &fr);
 		add_int(s, "frames", fr >= 1 && fr < 1e6 ? (long long)fr : 1);
-		double b, g[3];
-		int hg;
-		if (image_bvalue(d, &b, g, &hg)) {
-			if (np_dcm_get(d, "0018,9087", buf, sizeof buf) == 1 ||
-			    np_dcm_get(d, "0018,9117/0/0018,9087", buf, sizeof buf) == 1)
-				add_unique(diff, "indicators", "standard");
-			dwi_note(keys, b, hg ? g : NULL);
-		}
 	}
-	if (vendor_diffusion(d))
+	double b, g[3], vb, vg[3];
+	int hg, vhg;
+	int std = !per_frame && standard_bvalue(d, &b, g, &hg);
+	int vendor = vendor_bvalue(d, &vb, vg, &vhg);
+	if (std) {
+		add_unique(diff, "indicators", "standard");
+		dwi_note(keys, b, hg ? g : NULL);
+	} else if (vendor && !per_frame) {
+		dwi_note(keys, vb, vhg ? vg : NULL);
+	}
+	if (vendor)
 		add_unique(diff, "indicators", "vendor_private");
 	if (strstr(itype, "DIFFUSION"))
 		add_unique(diff, "indicators", "image_type");

@@ -1,7 +1,7 @@
 #!/bin/sh
 # np-qc: each check's pass and fail on generated DICOM studies and NIfTI bundles.
 . "$(dirname "$0")/../lib/tap.sh"
-plan 31
+plan 40
 PY=/usr/bin/python3
 D=$NP_TOP/tests/data
 mkdir -p "$NP_HOME/etc"
@@ -75,6 +75,22 @@ like "$(det "$s" lossless)" "1.2.840.10008.1.2.4.203" "HTJ2K that may be lossy f
 s=$(variant -- --only localizer --set 0028,0301=YES)
 qc "$s" >/dev/null
 is "$(st "$s" burned_in_phi)" warning "Burned In Annotation flags a warning"
+
+# Diffusion from real vendor files (Debian's pydicom and nibabel test data):
+# private elements count only under their private creator, in any block.
+"$PY" "$D/vendor_dwi.py" "$T/vd" >/dev/null 2>&1 || bail "vendor_dwi.py failed"
+dwi() { id=$("$BIN/np-import" --age 50 --sex M "$T/vd/$1" 2>>"$T/log") && s=$NP_HOME/spool/stable/$id &&
+	echo "$s" > "$T/last" && qc "$s" >/dev/null &&
+	echo "$(st "$s" dwi_present) $(jq -r '[.series[].diffusion.b_values[]]|join(",")' "$s/manifest.json")"; }
+is "$(dwi ge_ct)" "fail " "GE CT: GEMS_ACQU_01 (0019,1027) is not diffusion"
+is "$(dwi philips_t1)" "fail " "Philips T1 MPRAGE: (2005,1415) = 1 is not diffusion"
+is "$(dwi philips_dwi)" "pass 1000" "Philips (2001,xx03) FL under Philips Imaging DD 001"
+is "$(dwi siemens_dwi)" "pass 0,1000" "nibabel's Siemens DWI passes, b-values 0 and 1000"
+is "$(dwi siemens_b0)" "fail 0" "a b=0 series alone is not a diffusion series"
+like "$(det "$(cat "$T/last")" dwi_present)" "CBU_DTI_64D_1A.*b=0 volumes only" "the b0-only series is named"
+is "$(dwi siemens_block)" "pass 1000" "SIEMENS MR HEADER in block 0x12, another creator's (0019,100C) ignored"
+is "$(dwi siemens_other)" "fail " "(0019,100C) under another creator is not a b-value"
+is "$(dwi ge_dwi)" "pass 1000" "GE (0043,xx39) under GEMS_PARM_01 in block 0x11, less 10^9"
 
 # Bypass by an administrator; a re-run keeps it.
 "$BIN/np-qc" --bypass --by alice "$base" 2>>"$T/log"
