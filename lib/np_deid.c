@@ -781,7 +781,7 @@ static const struct act {
     {T(0008, 0201), A_X},     {T(0008, 1010), A_X},	{T(0008, 1030), A_TXT},	  {T(0008, 103E), A_TXT},
     {T(0008, 1040), A_X},     {T(0008, 1041), A_X},	{T(0008, 1048), A_X},	  {T(0008, 1049), A_X},
     {T(0008, 1050), A_X},     {T(0008, 1052), A_X},	{T(0008, 1060), A_X},	  {T(0008, 1062), A_X},
-    {T(0008, 1070), A_X},     {T(0008, 1072), A_X},	{T(0008, 1080), A_X},	  {T(0008, 1084), A_X},
+    {T(0008, 1070), A_Z},     {T(0008, 1072), A_X},	{T(0008, 1080), A_X},	  {T(0008, 1084), A_X},
     {T(0008, 1120), A_X},     {T(0008, 1150), A_UKEEP}, {T(0008, 1190), A_X},	  {T(0008, 2111), A_TXT},
     {T(0008, 4000), A_X},     {T(0010, 0010), A_Z},	{T(0010, 0020), A_Z},	  {T(0010, 0021), A_X},
     {T(0010, 0022), A_X},     {T(0010, 0024), A_X},	{T(0010, 0026), A_X},	  {T(0010, 0027), A_X},
@@ -811,8 +811,9 @@ static const struct act {
     {T(0040, 1102), A_X},     {T(0040, 1103), A_X},	{T(0040, 1104), A_X},	  {T(0040, 1400), A_X},
     {T(0040, 2001), A_TXT},   {T(0040, 2008), A_X},	{T(0040, 2009), A_X},	  {T(0040, 2010), A_X},
     {T(0040, 2011), A_X},     {T(0040, 2016), A_X},	{T(0040, 2017), A_X},	  {T(0040, 2400), A_X},
-    {T(0040, 3001), A_X},     {T(0040, 4036), A_X},	{T(0040, 4037), A_X},	  {T(0040, A073), A_X},
-    {T(0040, A075), A_X},     {T(0040, A123), A_X},	{T(0040, DB0C), A_UKEEP}, {T(0040, DB0D), A_UKEEP},
+    {T(0040, 3001), A_X},     {T(0040, 4036), A_X},	{T(0040, 4037), A_X},	  {T(0040, A027), A_D},
+    {T(0040, A073), A_DEF},
+    {T(0040, A075), A_D},     {T(0040, A088), A_Z},	{T(0040, A123), A_D},	{T(0040, DB0C), A_UKEEP}, {T(0040, DB0D), A_UKEEP},
     {T(0070, 0084), A_Z},     {T(0070, 0086), A_X},	{T(0088, 0130), A_X},	  {T(0088, 0200), A_X},
     {T(0088, 0904), A_X},     {T(0088, 0906), A_X},	{T(0088, 0910), A_X},	  {T(0088, 0912), A_X},
     {T(0400, 0010), A_UKEEP}, {T(0400, 0402), A_X},	{T(0400, 0403), A_X},	  {T(0400, 0500), A_X},
@@ -1401,8 +1402,10 @@ static void count(struct ctx *c, int which, const struct el *x, int act)
 
 static int set_val(struct ctx *c, struct el *x, const char *s, size_t len)
 {
+	/* the maximum is per value: a multi-valued string is left whole */
 	size_t mx = vr_max(x->vr);
-	if (mx && len > mx)
+	int multi = !vr_is(x, "LT") && !vr_is(x, "ST") && memchr(s, '\\', len);
+	if (mx && len > mx && !multi)
 		len = mx;
 	size_t pl = len + (len & 1);
 	unsigned char *p = ar_alloc(c->ar, pl ? pl : 1);
@@ -2047,8 +2050,14 @@ static int add_code(struct ctx *c, struct el *sq, const char *code, const char *
 /* (0012,0062/0063/0064) and (0028,0303): say what was done. */
 static int mark(struct ctx *c, struct ds *d)
 {
+	/* The guide shifts Patient's Birth Date with the study's dates, where the
+	 * Basic Profile empties it and no option of CID 7050 keeps it: the
+	 * method says so in words, beside the codes of what the options did. */
 	if (put_str(c, d, 0x0012, 0x0062, "CS", "YES") < 0 ||
-	    put_str(c, d, 0x0012, 0x0063, "LO", "np-deid 1: PS3.15 Basic Profile with options") < 0)
+	    put_str(c, d, 0x0012, 0x0063, "LO",
+		    c->o->shift_dates ? "np-deid 1: PS3.15 Basic Profile with options\\"
+					"Patient's Birth Date shifted, not emptied"
+				      : "np-deid 1: PS3.15 Basic Profile with options") < 0)
 		return -1;
 	struct el *sq = put_el(c, d, 0x0012, 0x0064, "SQ");
 	if (!sq)
