@@ -147,7 +147,7 @@ int main(int argc, char **argv)
 		o.id = b;
 		rc = np_deid_study(study, &o, report, &err);
 	} else {
-		rc = np_deid_run(argv[optind], argv[optind + 1], &o, report, NULL, &err);
+		rc = np_deid_run(argv[optind], argv[optind + 1], &o, report, NULL, NULL, &err);
 	}
 	if (rc < 0) {
 		np_log_err(o.id, &err);

@@ -23,7 +23,7 @@
 const char *const np_deid_count_names[NP_DC_N] = {
     "files",	    "skipped",	     "duplicates", "removed",	 "emptied",	 "uid_replaced",     "date_shifted",
     "date_removed", "text_scrubbed", "zip_masked", "age_capped", "private_kept", "private_scrubbed", "private_removed",
-    "seq_removed",  "group_removed",
+    "seq_removed",  "group_removed", "excluded",
 };
 
 /* Implementation Class UID of files written by np-deid (2.25 + a fixed UUID). */
@@ -86,6 +86,7 @@ struct el {
 	uint32_t vlen;
 	struct item *items;
 	int nitems;
+	int seq; /* input order, for ds_sort */
 };
 struct ds {
 	struct el *el;
@@ -200,6 +201,26 @@ static int bad(struct rd *r, const char *what)
 
 static int parse_ds(struct rd *r, size_t *pos, size_t end, int in_undef_item, int depth, struct ds *out);
 
+static int by_tag_then_seq(const void *a, const void *b)
+{
+	const struct el *x = a, *y = b;
+	uint32_t s = (uint32_t)x->g << 16 | x->e, t = (uint32_t)y->g << 16 | y->e;
+	return s != t ? (s < t ? -1 : 1) : x->seq - y->seq;
+}
+
+/* Elements out of order, or one tag twice (pydicom's winter.dcm palette):
+ * put in tag order, and the first of equal tags kept, as DCMTK reads them.
+ * The output is then a valid data set, and a value dropped leaks nothing. */
+static void ds_sort(struct ds *d)
+{
+	qsort(d->el, (size_t)d->n, sizeof *d->el, by_tag_then_seq);
+	int k = 0;
+	for (int i = 0; i < d->n; i++)
+		if (!k || d->el[i].g != d->el[k - 1].g || d->el[i].e != d->el[k - 1].e)
+			d->el[k++] = d->el[i];
+	d->n = k;
+}
+
 static int implicit_vr(uint16_t g, uint16_t e, char vr[3])
 {
 	if (e == 0) {
@@ -310,6 +331,7 @@ static int parse_ds(struct rd *r, size_t *pos, size_t end, int in_undef_item, in
 	if (depth > MAX_DEPTH)
 		return bad(r, "sequences nested too deeply");
 	uint32_t last = 0;
+	int unsorted = 0;
 	while (*pos < end) {
 		if (end - *pos < 8)
 			return bad(r, "truncated element");
@@ -317,17 +339,20 @@ static int parse_ds(struct rd *r, size_t *pos, size_t end, int in_undef_item, in
 		if (g == 0xFFFE) {
 			if (e == 0xE00D && in_undef_item) {
 				*pos += 8;
+				if (unsorted)
+					ds_sort(out);
 				return 0;
 			}
 			return bad(r, "unexpected delimiter");
 		}
 		uint32_t tag = (uint32_t)g << 16 | e;
 		if (out->n && tag <= last)
-			return bad(r, "elements out of order");
+			unsorted = 1;
 		last = tag;
 		struct el *x = ds_push(r->ar, out);
 		if (!x)
 			return np_err_set(r->err, NP_ERR_TEMP, "out of memory");
+		x->seq = out->n;
 		x->g = g;
 		x->e = e;
 		uint32_t len;
@@ -428,6 +453,8 @@ static int parse_ds(struct rd *r, size_t *pos, size_t end, int in_undef_item, in
 	}
 	if (in_undef_item)
 		return bad(r, "item without delimiter");
+	if (unsorted)
+		ds_sort(out);
 	return 0;
 }
 
@@ -2284,8 +2311,10 @@ int np_deid_buffer(const unsigned char *in, size_t len, const struct np_deid_opt
 	*out = NULL;
 	*outlen = 0;
 	memset(f, 0, sizeof *f);
+	f->image = -1;
 	if (parse_file(in, len, &ar, &fl, err) < 0)
 		goto done;
+	f->image = fl.pix || ds_find(&fl.ds, 0x7FE0, 0x0008) || ds_find(&fl.ds, 0x7FE0, 0x0009);
 	char sop_class[65] = "", study[65] = "", series[65] = "", sop[65] = "";
 	struct el *x;
 	if ((x = ds_find(&fl.ds, 0x0008, 0x0016)))
@@ -2293,7 +2322,8 @@ int np_deid_buffer(const unsigned char *in, size_t len, const struct np_deid_opt
 	if (!strcmp(sop_class, "1.2.840.10008.1.3.10") ||
 	    (!sop_class[0] && (x = ds_find(&fl.meta, 0x0002, 0x0002)) &&
 	     (val_str(x, sop_class, sizeof sop_class), !strcmp(sop_class, "1.2.840.10008.1.3.10")))) {
-		rc = 0; /* DICOMDIR: paths and patient records, never copied */
+		snprintf(f->why, sizeof f->why, "a DICOMDIR (paths and patient records)");
+		rc = 0; /* never copied */
 		goto done;
 	}
 	if ((x = ds_find(&fl.ds, 0x0020, 0x000D)))
@@ -2302,9 +2332,15 @@ int np_deid_buffer(const unsigned char *in, size_t len, const struct np_deid_opt
 		val_str(x, series, sizeof series);
 	if ((x = ds_find(&fl.ds, 0x0008, 0x0018)))
 		val_str(x, sop, sizeof sop);
+	snprintf(f->sop_class, sizeof f->sop_class, "%s", sop_class); /* for messages, whatever follows */
 	if (!sop_class[0] || !study[0] || !series[0] || !sop[0]) {
-		np_err_set(err, NP_ERR_PERM,
-			   "not a DICOM instance: SOP Class, Study, Series or SOP Instance UID missing");
+		/* a palette, a fragment: nothing a study can hold */
+		snprintf(f->why, sizeof f->why, "not an instance of a study: no %s",
+			 !sop_class[0] ? "SOP Class UID"
+			 : !study[0]   ? "Study Instance UID"
+			 : !series[0]  ? "Series Instance UID"
+				       : "SOP Instance UID");
+		rc = 0;
 		goto done;
 	}
 	c.offset = o->fixed_offset ? o->date_offset : np_deid_offset(o, study);

@@ -28,6 +28,7 @@ struct np_deid_opts {
 	int keep_accession;    /* keep Accession Number (send_accession) */
 	int remove_swv;	       /* remove Software Versions */
 	int cap_age;	       /* ages over 89Y -> 090Y */
+	int private_paths;     /* input paths hold original UIDs (study mode): never in messages */
 	int jobs;	       /* worker threads, <= 0 = number of cores */
 	int fixed_offset;      /* 1: use date_offset for every file (study mode) */
 	int date_offset;       /* days, when fixed_offset */
@@ -65,6 +66,7 @@ enum np_deid_count {
 	NP_DC_PRIV_REMOVED,
 	NP_DC_SEQ_REMOVED,
 	NP_DC_GROUP_REMOVED, /* curves, overlays, group lengths */
+	NP_DC_EXCLUDED,	     /* not needed and not an instance to de-identify (np-deid(1)) */
 	NP_DC_N
 };
 extern const char *const np_deid_count_names[NP_DC_N];
@@ -80,6 +82,8 @@ struct np_deid_file {
 	char orig_sop[65];
 	int offset; /* days applied */
 	long counts[NP_DC_N];
+	int image;	 /* 1 the data set has pixel data, 0 not, -1 it did not parse */
+	char why[96];	 /* why np_deid_buffer returned 0 (no values of the file) */
 };
 
 /* Tag statistics: per (tag, action) counters for the report. */
@@ -89,9 +93,11 @@ void np_deid_tagstat_free(struct np_deid_tagstat *t);
 
 /* De-identify one DICOM file held in memory. On success *out is a malloc'd
  * Part 10 file (caller frees) and f describes it. Returns 1 done, 0 the input
- * is not a DICOM instance to de-identify (DICOMDIR; *out NULL), -1 with a
- * permanent err for malformed input or a failed self-check (the message never
- * contains values of the file). ts may be NULL. Thread-safe. */
+ * is not a DICOM instance to de-identify (a DICOMDIR, or no Study, Series or
+ * SOP Instance UID; *out NULL, f->why says which), -1 with a permanent err
+ * for malformed input or a failed self-check (the message never contains
+ * values of the file). f->image tells, whatever the result, whether the
+ * data set has pixel data. ts may be NULL. Thread-safe. */
 int np_deid_buffer(const unsigned char *in, size_t len, const struct np_deid_opts *o, struct np_deid_tagstat *ts,
 		   unsigned char **out, size_t *outlen, struct np_deid_file *f, struct np_err *err);
 /* 1 if the first bytes look like DICOM (Part 10 magic or a plausible raw
@@ -115,10 +121,15 @@ char *np_deid_scrub_text(const char *s, size_t len, int *hits);
  * whole (built in a sibling temp folder, renamed at the end) or not at all.
  * Writes OUT/manifest.json; report (may be NULL) gets the per-tag record.
  * uidmap (may be NULL): path of a TSV original\tpseudonym written 0600.
- * Returns 0, or -1 with err: permanent for bad input (any file that cannot be
- * de-identified fails the whole run), temporary for I/O. */
+ * Files that are not needed and cannot be de-identified (no pixel data, or
+ * no UIDs: presentation states, SRs, palettes, DICOMDIRs) are excluded with
+ * their reason in the manifest; excluded (may be NULL): where the list with
+ * the input paths goes instead, 0600, when o->private_paths.
+ * Returns 0, or -1 with err: permanent for bad input (an image that cannot
+ * be de-identified fails the whole run; the error names the first such
+ * file in path order, whatever the number of jobs), temporary for I/O. */
 int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, const char *report, const char *uidmap,
-		struct np_err *err);
+		const char *excluded, struct np_err *err);
 /* Study mode: STUDYDIR/dicom -> STUDYDIR/deid (NIfTI studies: STUDYDIR/nifti
  * linked or copied as is), with the date offset and UID map kept in
  * STUDYDIR/private/ (0700). An existing deid/ is replaced. */

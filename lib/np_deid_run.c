@@ -180,8 +180,12 @@ static int cmpstr(const void *a, const void *b)
 
 /* ---------- workers ---------- */
 struct result {
-	int state; /* 0 not done, 1 written, 2 skipped, 3 duplicate, 4 duplicate set aside (settle_dups) */
+	/* 0 not done, 1 written, 2 skipped (not DICOM), 3 duplicate, 4 duplicate
+	 * set aside (settle_dups), 5 excluded (why), 6 failed (err) */
+	int state;
 	char rel[160];
+	char why[160];	    /* state 5: the reason, without values of the file */
+	struct np_err *err; /* state 6 */
 	long long size;
 	char sha[65];
 	struct np_deid_file f;
@@ -201,23 +205,39 @@ struct run {
 		size_t end;
 	} share[64];
 	int nshare;
-	atomic_int failed;
+	atomic_size_t first_failed; /* lowest index of a failed file, or SIZE_MAX */
 	pthread_mutex_t mu;
-	struct np_err err;
 	struct np_deid_tagstat **ts;
 	EVP_MD *sha256;		    /* fetched once: EVP_sha256() looks it up on every digest */
 	atomic_int running;	    /* workers not yet finished */
 	atomic_llong bytes_written; /* by the workers so far (flush_while_running) */
 };
 
-static void fail(struct run *r, const struct np_err *e)
+/* File i failed: its error is kept, and the files after it in path order
+ * need no work any more. The run reports the first failed file, so that the
+ * answer does not depend on which worker got there first. */
+static void fail(struct run *r, size_t i, const struct np_err *e)
 {
-	pthread_mutex_lock(&r->mu);
-	if (!atomic_load(&r->failed)) {
-		r->err = *e;
-		atomic_store(&r->failed, 1);
-	}
-	pthread_mutex_unlock(&r->mu);
+	struct result *res = &r->res[i];
+	res->state = 6;
+	res->err = malloc(sizeof *res->err);
+	if (res->err)
+		*res->err = *e;
+	size_t cur = atomic_load(&r->first_failed);
+	while (i < cur && !atomic_compare_exchange_weak(&r->first_failed, &cur, i))
+		;
+}
+
+/* What a message may say of input file i: its path, unless paths hold
+ * original UIDs (study mode); then its number and SOP class. */
+static void file_name(const struct run *r, size_t i, char *out, size_t sz)
+{
+	if (!r->o->private_paths)
+		snprintf(out, sz, "input file %s", r->files.p[i]);
+	else if (r->res[i].f.sop_class[0])
+		snprintf(out, sz, "input file %zu of %zu (SOP class %s)", i + 1, r->files.n, r->res[i].f.sop_class);
+	else
+		snprintf(out, sz, "input file %zu of %zu", i + 1, r->files.n);
 }
 
 static int read_all(const char *path, unsigned char **buf, size_t *cap, size_t *len, struct np_err *err)
@@ -317,16 +337,16 @@ static void *work(void *arg)
 				break;
 			continue;
 		}
-		if (atomic_load(&r->failed))
-			break;
+		if (i > atomic_load(&r->first_failed))
+			continue;
 		struct result *res = &r->res[i];
 		struct np_err err = {0};
 		char path[PATH_MAX * 2];
 		size_t len = 0;
 		snprintf(path, sizeof path, "%s/%s", r->in, r->files.p[i]);
 		if (read_all(path, &buf, &cap, &len, &err) < 0) {
-			fail(r, &err);
-			break;
+			fail(r, i, &err);
+			continue;
 		}
 		if (!np_deid_sniff(buf, len)) {
 			res->state = 2;
@@ -335,15 +355,19 @@ static void *work(void *arg)
 		unsigned char *out;
 		size_t outlen;
 		int rc = np_deid_buffer(buf, len, r->o, r->ts[w->idx], &out, &outlen, &res->f, &err);
+		if (rc < 0 && err.cls == NP_ERR_PERM && res->f.image == 0) {
+			/* not an image: not what a product needs, so it is left out, not the study */
+			snprintf(res->why, sizeof res->why, "%s", err.msg);
+			res->state = 5;
+			continue;
+		}
 		if (rc < 0) {
-			char why[sizeof err.msg];
-			snprintf(why, sizeof why, "%s", err.msg);
-			np_err_set(&err, err.cls, "file %zu of the input: %s", i + 1, why);
-			fail(r, &err);
-			break;
+			fail(r, i, &err);
+			continue;
 		}
 		if (rc == 0) {
-			res->state = 2;
+			snprintf(res->why, sizeof res->why, "%s", res->f.why);
+			res->state = 5;
 			continue;
 		}
 		char dir[PATH_MAX];
@@ -352,8 +376,8 @@ static void *work(void *arg)
 		if (strcmp(made, res->f.series_uid) && mkdir(dir, 0755) < 0 && errno != EEXIST) {
 			np_err_sys(&err, errno, "unable to create an output folder");
 			free(out);
-			fail(r, &err);
-			break;
+			fail(r, i, &err);
+			continue;
 		}
 		snprintf(made, sizeof made, "%s", res->f.series_uid);
 		snprintf(path, sizeof path, "%s/%s", r->tmp, res->rel);
@@ -370,8 +394,8 @@ static void *work(void *arg)
 		}
 		if (wr < 0) {
 			free(out);
-			fail(r, &err);
-			break;
+			fail(r, i, &err);
+			continue;
 		}
 		res->size = (long long)outlen;
 		atomic_fetch_add(&r->bytes_written, (long long)outlen);
@@ -632,6 +656,49 @@ static void js_files(struct np_buf *b, const struct run *r)
 	np_buf_str(b, first ? "],\n" : "\n  ],\n");
 }
 
+/* The excluded files at depth 1: their reason, SOP class and, unless paths
+ * hold original UIDs, their input path (np-manifest(5)). */
+static void js_excluded(struct np_buf *b, const struct run *r)
+{
+	int first = 1;
+	np_buf_str(b, "  \"excluded\": [");
+	for (size_t i = 0; i < r->files.n; i++) {
+		const struct result *x = &r->res[i];
+		if (x->state != 5)
+			continue;
+		np_buf_str(b, first ? "\n    {" : ",\n    {");
+		if (!r->o->private_paths) {
+			np_buf_str(b, "\n      \"input\": ");
+			js_str(b, r->files.p[i]);
+			np_buf_str(b, ",");
+		}
+		np_buf_str(b, "\n      \"reason\": ");
+		js_str(b, x->why);
+		np_buf_str(b, ",\n      \"sop_class_uid\": ");
+		js_str(b, x->f.sop_class);
+		np_buf_str(b, "\n    }");
+		first = 0;
+	}
+	np_buf_str(b, first ? "],\n" : "\n  ],\n");
+}
+
+/* path (0600): input path TAB reason, one line per excluded file, for the
+ * site; study mode keeps it in the study's private/ folder. */
+static int save_excluded(const char *path, const struct run *r, struct np_err *err)
+{
+	struct np_buf b = {0};
+	for (size_t i = 0; i < r->files.n; i++)
+		if (r->res[i].state == 5) {
+			np_buf_str(&b, r->files.p[i]);
+			np_buf_str(&b, "\t");
+			np_buf_str(&b, r->res[i].why);
+			np_buf_str(&b, "\n");
+		}
+	int rc = b.oom ? np_err_set(err, NP_ERR_TEMP, "out of memory") : np_write_atomic(path, b.p ? b.p : "", b.len, 0600, err);
+	free(b.p);
+	return rc;
+}
+
 /* {study: {"files", "date_offset_applied" (of its first file), "series":
  * {series: files}}}. Neighbours in the list are mostly one series: jansson
  * is touched once per run of them, not once per file. */
@@ -678,6 +745,7 @@ static int save_manifest(const char *path, const struct run *r, json_t *cj, stru
 	np_buf_str(&b, "  \"created\": ");
 	js_str(&b, now);
 	np_buf_str(&b, ",\n  \"deidentified\": true,\n");
+	js_excluded(&b, r);
 	js_files(&b, r);
 	np_buf_str(&b, "  \"format\": \"dicom\",\n");
 	js_member(&b, "options", opts, 0);
@@ -715,7 +783,7 @@ static int tmp_sibling(const char *out, char *tmp, size_t sz, struct np_err *err
 }
 
 int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, const char *report, const char *uidmap,
-		struct np_err *err)
+		const char *excluded, struct np_err *err)
 {
 	struct run r = {.in = in, .o = o};
 	char tmp[PATH_MAX];
@@ -734,6 +802,7 @@ int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, c
 	if (tmp_sibling(out, tmp, sizeof tmp, err) < 0)
 		return -1;
 	pthread_mutex_init(&r.mu, NULL);
+	atomic_init(&r.first_failed, SIZE_MAX);
 	if (walk(in, "", &r.files, err) < 0)
 		goto done;
 	qsort(r.files.p, r.files.n, sizeof *r.files.p, cmpstr);
@@ -771,8 +840,13 @@ int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, c
 	int flush_err = flush_while_running(&r);
 	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
-	if (atomic_load(&r.failed)) {
-		*err = r.err;
+	size_t ff = atomic_load(&r.first_failed);
+	if (ff != SIZE_MAX) {
+		char name[PATH_MAX + 64];
+		file_name(&r, ff, name, sizeof name);
+		const struct np_err *e = r.res[ff].err;
+		np_err_set(err, e ? e->cls : NP_ERR_TEMP, "%s: %s", name, e ? e->msg : "out of memory");
+		err->sys = e ? e->sys : 0;
 		goto fail;
 	}
 	if (flush_err) {
@@ -793,6 +867,10 @@ int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, c
 			counts[NP_DC_DUPLICATES]++;
 			continue;
 		}
+		if (x->state == 5) {
+			counts[NP_DC_EXCLUDED]++;
+			continue;
+		}
 		if (x->state != 1) {
 			np_err_set(err, NP_ERR_PERM, "post-validation: file %zu was not processed", i + 1);
 			goto fail;
@@ -808,7 +886,17 @@ int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, c
 		goto fail;
 	}
 	if (!written) {
-		np_err_set(err, NP_ERR_PERM, "no DICOM instances in the input");
+		size_t k = 0;
+		while (k < r.files.n && r.res[k].state != 5)
+			k++;
+		if (k < r.files.n) {
+			char name[PATH_MAX + 64];
+			file_name(&r, k, name, sizeof name);
+			np_err_set(err, NP_ERR_PERM, "no instance to de-identify: %ld file(s) excluded, the first, %s: %s",
+				   counts[NP_DC_EXCLUDED], name, r.res[k].why);
+		} else {
+			np_err_set(err, NP_ERR_PERM, "no DICOM instances in the input");
+		}
 		goto fail;
 	}
 	cj = json_object();
@@ -816,7 +904,7 @@ int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, c
 		json_object_set_new(cj, np_deid_count_names[k], json_integer(counts[k]));
 	char mp[PATH_MAX];
 	snprintf(mp, sizeof mp, "%s/manifest.json", tmp);
-	if (save_manifest(mp, &r, cj, err) < 0)
+	if (save_manifest(mp, &r, cj, err) < 0 || (excluded && save_excluded(excluded, &r, err) < 0))
 		goto fail;
 	/* one syncfs instead of an fsync per file, then the rename commits */
 	int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -874,8 +962,18 @@ int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, c
 		if (np_json_save(report, rep, 0600, err) < 0)
 			goto done; /* the output is complete; only the report failed */
 	}
-	np_info(o->id, "de-identified files=%ld skipped=%ld duplicates=%ld uids=%ld private_kept=%ld", written,
-		counts[NP_DC_SKIPPED], counts[NP_DC_DUPLICATES], counts[NP_DC_UID], counts[NP_DC_PRIV_KEPT]);
+	np_info(o->id, "de-identified files=%ld skipped=%ld excluded=%ld duplicates=%ld uids=%ld private_kept=%ld",
+		written, counts[NP_DC_SKIPPED], counts[NP_DC_EXCLUDED], counts[NP_DC_DUPLICATES], counts[NP_DC_UID],
+		counts[NP_DC_PRIV_KEPT]);
+	/* the first few by name; the manifest lists them all */
+	for (size_t i = 0, shown = 0; i < r.files.n && shown < 10; i++)
+		if (r.res[i].state == 5) {
+			char name[PATH_MAX + 64];
+			file_name(&r, i, name, sizeof name);
+			np_warn(o->id, "%s excluded: %s", name, r.res[i].why);
+			if (++shown == 10 && counts[NP_DC_EXCLUDED] > 10)
+				np_warn(o->id, "%ld more files excluded (see the manifest)", counts[NP_DC_EXCLUDED] - 10);
+		}
 	rc = 0;
 	goto done;
 fail:
@@ -887,6 +985,8 @@ done:
 		for (int i = 0; i < nj; i++)
 			np_deid_tagstat_free(r.ts[i]);
 	free(r.ts);
+	for (size_t i = 0; r.res && i < r.files.n; i++)
+		free(r.res[i].err);
 	free(r.res);
 	EVP_MD_free(r.sha256);
 	fl_free(&r.files);
@@ -966,7 +1066,8 @@ static int nifti_copy(const char *src, const char *out, const struct np_deid_opt
 
 int np_deid_study(const char *studydir, struct np_deid_opts *o, const char *report, struct np_err *err)
 {
-	char in[PATH_MAX], out[PATH_MAX], priv[PATH_MAX], state[PATH_MAX], map[PATH_MAX], rep[PATH_MAX];
+	char in[PATH_MAX], out[PATH_MAX], priv[PATH_MAX], state[PATH_MAX], map[PATH_MAX], rep[PATH_MAX],
+		exc[PATH_MAX];
 	snprintf(in, sizeof in, "%s/dicom", studydir);
 	snprintf(out, sizeof out, "%s/deid", studydir);
 	snprintf(priv, sizeof priv, "%s/private", studydir);
@@ -997,6 +1098,8 @@ int np_deid_study(const char *studydir, struct np_deid_opts *o, const char *repo
 	}
 	snprintf(state, sizeof state, "%s/deid.json", priv);
 	snprintf(map, sizeof map, "%s/uidmap.tsv", priv);
+	snprintf(exc, sizeof exc, "%s/excluded.tsv", priv);
+	o->private_paths = 1; /* np-recv names files after their original UIDs */
 	if (np_exists(state)) {
 		json_t *s = np_json_load(state, 65536, err);
 		if (!s)
@@ -1012,7 +1115,7 @@ int np_deid_study(const char *studydir, struct np_deid_opts *o, const char *repo
 		snprintf(rep, sizeof rep, "%s/deid-report.json", priv);
 		report = rep;
 	}
-	if (np_deid_run(in, out, o, report, map, err) < 0)
+	if (np_deid_run(in, out, o, report, map, exc, err) < 0)
 		return -1;
 	if (!o->fixed_offset) {
 		/* remember the offset so re-runs keep it even if the key changes;

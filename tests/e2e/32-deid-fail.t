@@ -1,10 +1,14 @@
 #!/bin/sh
-# np-deid fails a study as a whole: nothing appears on any failure, exit
-# status says why, and a crash before the commit leaves nothing finished.
+# np-deid fails a study as a whole when an image cannot be de-identified:
+# nothing appears, the exit status and the error say why and which file
+# (the first in path order, whatever the number of jobs), and a crash
+# before the commit leaves nothing finished. Files that are not images and
+# cannot be de-identified (palettes, DICOMDIRs, files without UIDs) are
+# excluded with their reason instead.
 . "$(dirname "$0")/../lib/tap.sh"
 PY=/usr/bin/python3
 DATA=$NP_TOP/tests/data
-plan 13
+plan 22
 $PY "$DATA/make_mr_study.py" "$T/in" --ndir 2 --nsl 2 >/dev/null || bail "study generator failed"
 nofiles() { [ -z "$(ls -A "$T/$1" 2>/dev/null)" ] && [ -z "$(ls -a "$T" | grep "^\.$1\.tmp")" ]; }
 # a truncated instance fails the whole study
@@ -14,7 +18,32 @@ head -c 900 "$f" >"$T/x" && mv "$T/x" "$f"
 "$BIN/np-deid" "$T/trunc" "$T/out1" 2>"$T/log1"
 is "$?" 100 "truncated file: exit 100"
 ok "truncated file: no OUT, no temp folder" nofiles out1
-like "$(cat "$T/log1")" "file [0-9]+ of the input: malformed DICOM" "the error says which file (by number) and why"
+like "$(cat "$T/log1")" "input file S003/IM00001.dcm: malformed DICOM" "the error names the file and says why"
+# two broken files: the first in path order is named, with 1 or 2 jobs
+f2=$(ls "$T"/trunc/S003/*.dcm | tail -1)
+head -c 700 "$f2" >"$T/x" && mv "$T/x" "$f2"
+for j in 1 2; do
+	"$BIN/np-deid" --jobs $j "$T/trunc" "$T/out1j$j" 2>"$T/log1j$j"
+done
+like "$(cat "$T/log1j1")" "input file S003/IM00001.dcm:" "--jobs 1 names the first broken file"
+like "$(cat "$T/log1j2")" "input file S003/IM00001.dcm:" "--jobs 2 names the same file"
+# in study mode paths hold original UIDs: the file by number and SOP class
+mkdir -p "$T/tstudy" && cp -r "$T/trunc" "$T/tstudy/dicom"
+"$BIN/np-deid" --study "$T/tstudy" 2>"$T/log1s"
+like "$(cat "$T/log1s")" "input file [0-9]+ of [0-9]+: malformed DICOM" "study mode: the file by number"
+nok "study mode: no input path in the error" grep -q IM0000 "$T/log1s"
+# what a study may carry beside its images: excluded, with the reason
+PYD=/usr/lib/python3/dist-packages/pydicom/data
+cp -r "$T/in" "$T/extra"
+cp "$PYD/palettes/hotiron.dcm" "$PYD/palettes/winter.dcm" "$T/extra/"
+cp "$PYD/test_files/dicomdirtests/DICOMDIR" "$T/extra/"
+"$BIN/np-deid" "$T/extra" "$T/outx" 2>"$T/logx"
+is "$?" 0 "palettes and a DICOMDIR beside the images: exit 0"
+is "$(jq '.counts.excluded' "$T/outx/manifest.json")" 3 "three files excluded"
+is "$(jq -r '.excluded[] | select(.input == "winter.dcm") | .reason' "$T/outx/manifest.json")" \
+	"not an instance of a study: no Study Instance UID" "the manifest gives the reason per file"
+like "$(cat "$T/logx")" "warning: - input file DICOMDIR excluded: a DICOMDIR" "the log names each excluded file"
+is "$(jq '.counts.files' "$T/outx/manifest.json")" "$(find "$T/in" -name '*.dcm' | wc -l)" "every image is in the output"
 # a Part 10 file whose dataset is garbage
 cp -r "$T/in" "$T/garbage"
 f=$(ls "$T"/garbage/S002/*.dcm | head -1)

@@ -271,7 +271,7 @@ static void test_manifest(void **state)
 	assert_int_equal(np_mkdirs(in, 0755, &err), 0);
 	variant(in, "a.dcm", "", '6');
 	variant(in, "b.dcm", "\"\\\t\x01\xc3\xa9", '7');
-	assert_int_equal(np_deid_run(in, out, &o, NULL, NULL, &err), 0);
+	assert_int_equal(np_deid_run(in, out, &o, NULL, NULL, NULL, &err), 0);
 	size_t n;
 	char *text = np_read_file(mp, 1 << 20, &n, &err);
 	assert_non_null(text);
@@ -288,7 +288,7 @@ static void test_manifest(void **state)
 	/* not UTF-8: listed all the same, as Latin-1 */
 	assert_int_equal(np_rmtree(out, &err), 0);
 	variant(in, "b.dcm", "\xe9", '7');
-	assert_int_equal(np_deid_run(in, out, &o, NULL, NULL, &err), 0);
+	assert_int_equal(np_deid_run(in, out, &o, NULL, NULL, NULL, &err), 0);
 	assert_non_null(text = np_read_file(mp, 1 << 20, &n, &err));
 	assert_non_null(strstr(text, "\\u00E9\""));
 	assert_non_null(m = json_loads(text, 0, NULL));
