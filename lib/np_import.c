@@ -173,6 +173,28 @@ static int walk(const char *dir, int depth, struct found *f, long long max_files
 	return rc;
 }
 
+/* Remove from the study the files np_scan_dicom found to repeat a SOP
+ * Instance UID: the first by sorted upload path (the files are numbered in
+ * that order) stays. The manifest keeps counts.duplicates. */
+static int drop_duplicates(const char *npuid, const char *dicomdir, json_t *m, struct np_err *err)
+{
+	json_t *dups = json_object_get(m, "duplicate_files");
+	size_t i;
+	json_t *v;
+	if (!json_array_size(dups))
+		return 0;
+	json_array_foreach (dups, i, v) {
+		char p[PATH_MAX];
+		snprintf(p, sizeof p, "%s/%s", dicomdir, json_string_value(v));
+		if (unlink(p) < 0 && errno != ENOENT)
+			return np_err_sys(err, errno, "unable to remove a duplicate file of the study");
+	}
+	np_warn(npuid, "upload: %zu file(s) repeat the SOP Instance UID of an earlier file; kept the first of each",
+		json_array_size(dups));
+	json_object_del(m, "duplicate_files");
+	return np_fsync_dir(dicomdir, err);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -484,6 +506,8 @@ static int build(struct job *j, const char *path, struct np_err *err)
 			    err, NP_ERR_PERM,
 			    "the upload holds %zu studies (StudyInstanceUIDs); upload one study per folder or ZIP",
 			    nst);
+		if (drop_duplicates(j->npuid, sub, m, err) < 0)
+			return -1;
 		if (np_json_int(m, "counts.unreadable", 0))
 			np_warn(j->npuid, "upload: %lld file(s) named .dcm are not readable DICOM",
 				np_json_int(m, "counts.unreadable", 0));

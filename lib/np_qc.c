@@ -152,6 +152,9 @@ static void check_mri(json_t *checks, json_t *m)
 	}
 	if (mr) {
 		say(&t, "%d MR series found", mr);
+		long long dups = np_json_int(m, "counts.duplicates", 0);
+		if (dups)
+			say(&t, "%lld file(s) repeated the SOP Instance UID of another and were counted once", dups);
 		check(checks, "mri_series", "MRI series present", "pass", t.buf);
 		return;
 	}

@@ -280,6 +280,8 @@ struct scan_ctx {
 	json_t *m;
 	json_t *series; /* uid -> series object */
 	json_t *study_uids;
+	json_t *sops;	   /* SOP Instance UID -> 1, to keep the first of duplicates */
+	json_t *dup_files; /* names of files whose SOP Instance UID came before */
 	long long instances, bytes, unreadable;
 	int have_study;
 	char product_tag[3][80];
@@ -399,7 +401,7 @@ static json_t *series_for(struct scan_ctx *c, struct np_dcm *d, const char *uid)
 	return s;
 }
 
-static void scan_one(struct scan_ctx *c, const char *path, long long size)
+static void scan_one(struct scan_ctx *c, const char *path, const char *name, long long size)
 {
 	struct np_err e = {0};
 	struct np_dcm *d = np_dcm_open(path, NP_DCM_HEADER_ONLY, &e);
@@ -408,6 +410,16 @@ static void scan_one(struct scan_ctx *c, const char *path, long long size)
 		c->unreadable++;
 		np_dcm_close(d);
 		return;
+	}
+	/* One instance per SOP Instance UID: a PACS export or a copied
+	 * folder may hold the same instance twice; the first by name counts. */
+	if (get(d, "0008,0018", buf, sizeof buf) && *buf) {
+		if (json_object_get(c->sops, buf)) {
+			json_array_append_new(c->dup_files, json_string(name));
+			np_dcm_close(d);
+			return;
+		}
+		json_object_set_new(c->sops, buf, json_true());
 	}
 	c->instances++;
 	c->bytes += size;
@@ -502,7 +514,12 @@ static int name_cmp(const void *a, const void *b)
 
 int np_scan_dicom(const char *dicomdir, const struct np_config *cfg, json_t *m, struct np_err *err)
 {
-	struct scan_ctx c = {.cfg = cfg, .m = m, .series = json_object(), .study_uids = json_array()};
+	struct scan_ctx c = {.cfg = cfg,
+			     .m = m,
+			     .series = json_object(),
+			     .study_uids = json_array(),
+			     .sops = json_object(),
+			     .dup_files = json_array()};
 	if (cfg) {
 		snprintf(c.product_tag[0], sizeof c.product_tag[0], "%s",
 			 np_config_str(cfg, "dicom.product_tag.group"));
@@ -517,6 +534,8 @@ int np_scan_dicom(const char *dicomdir, const struct np_config *cfg, json_t *m, 
 	if (!dir) {
 		json_decref(c.series);
 		json_decref(c.study_uids);
+		json_decref(c.sops);
+		json_decref(c.dup_files);
 		return np_err_sys(err, errno, "unable to read the study folder");
 	}
 	size_t n = 0, cap = 256;
@@ -539,6 +558,8 @@ int np_scan_dicom(const char *dicomdir, const struct np_config *cfg, json_t *m, 
 	if (!names) {
 		json_decref(c.series);
 		json_decref(c.study_uids);
+		json_decref(c.sops);
+		json_decref(c.dup_files);
 		return np_err_sys(err, ENOMEM, "unable to read the study folder");
 	}
 	qsort(names, n, sizeof *names, name_cmp);
@@ -547,7 +568,7 @@ int np_scan_dicom(const char *dicomdir, const struct np_config *cfg, json_t *m, 
 		struct stat st;
 		if (snprintf(p, sizeof p, "%s/%s", dicomdir, names[i]) < (int)sizeof p && lstat(p, &st) == 0 &&
 		    S_ISREG(st.st_mode))
-			scan_one(&c, p, (long long)st.st_size);
+			scan_one(&c, p, names[i], (long long)st.st_size);
 		free(names[i]);
 	}
 	free(names);
@@ -573,13 +594,20 @@ int np_scan_dicom(const char *dicomdir, const struct np_config *cfg, json_t *m, 
 	free(v);
 	json_object_set_new(m, "series", arr);
 	json_object_set_new(m, "counts",
-			    json_pack("{s:I, s:I, s:I, s:I}", "series", (json_int_t)ns, "instances",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I}", "series", (json_int_t)ns, "instances",
 				      (json_int_t)c.instances, "bytes", (json_int_t)c.bytes, "unreadable",
-				      (json_int_t)c.unreadable));
+				      (json_int_t)c.unreadable, "duplicates",
+				      (json_int_t)json_array_size(c.dup_files)));
+	if (json_array_size(c.dup_files))
+		json_object_set(m, "duplicate_files", c.dup_files);
+	else
+		json_object_del(m, "duplicate_files");
 	json_object_set_new(m, "study_uids", c.study_uids);
 	if (c.unreadable)
 		np_study_flag(m, "unreadable_files");
 	json_decref(c.series);
+	json_decref(c.sops);
+	json_decref(c.dup_files);
 	return (int)c.instances;
 }
 

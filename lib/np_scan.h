@@ -18,11 +18,14 @@ struct np_config;
  * SeriesInstanceUID: number, description, protocol, modality, manufacturer,
  * sop_classes, instances, frames, bytes, transfer_syntaxes, lossy_flagged,
  * burned_in, image_types, diffusion {indicators, b_values, directions,
- * b0_volumes, volumes}), "counts", "transfer_syntaxes", "modalities",
- * "study_uids" (every StudyInstanceUID seen) and the flag
- * "unreadable_files" when some file is not DICOM. Products come from the
+ * b0_volumes, volumes}), "counts" (series, instances, bytes, unreadable,
+ * duplicates), "transfer_syntaxes", "modalities", "study_uids" (every
+ * StudyInstanceUID seen) and the flag "unreadable_files" when some file is
+ * not DICOM. Files are read in name order; one whose SOP Instance UID an
+ * earlier file had is a duplicate: not counted or described, its name
+ * listed in "duplicate_files" (absent when there is none). Products come from the
  * custom product tag of the settings, when set and present. Returns the
- * number of readable instances, or -1 with err (I/O only: unreadable files
+ * number of distinct readable instances, or -1 with err (I/O only: unreadable files
  * are counted, not fatal). */
 int np_scan_dicom(const char *dicomdir, const struct np_config *cfg, json_t *manifest, struct np_err *err);
 

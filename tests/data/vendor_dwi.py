@@ -14,6 +14,9 @@
   ge_dwi         siemens_dwi_1000 turned GE: b = 10^9 + 1000 in (0043,xx39) under
                  "GEMS_PARM_01" in block 0x11, direction in (0019,xxBB..BD) "GEMS_ACQU_01"
 
+  siemens_dup    siemens_dwi_0 and siemens_dwi_1000, then four more copies of
+                 siemens_dwi_0 (SeriesDescription "SECOND COPY") later by path
+
 Nothing of these files is committed; they are read from the installed packages.
 Usage: vendor_dwi.py OUT
 """
@@ -36,8 +39,9 @@ def read(path):
 
 
 def save(ds, out, case, name="a.dcm"):
-    os.makedirs(os.path.join(out, case), exist_ok=True)
-    ds.save_as(os.path.join(out, case, name))
+    path = os.path.join(out, case, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    ds.save_as(path)
 
 
 def drop_group(ds, g):
@@ -86,3 +90,10 @@ blk = ds.private_block(0x0019, "GEMS_ACQU_01", create=True)
 for el, v in ((0xBB, "0.6"), (0xBC, "0.8"), (0xBD, "0.0")):
     blk.add_new(el, "DS", v)
 save(ds, out, "ge_dwi")
+
+save(read(NB + "/siemens_dwi_0.dcm.gz"), out, "siemens_dup", "a.dcm")
+save(read(NB + "/siemens_dwi_1000.dcm.gz"), out, "siemens_dup", "b.dcm")
+ds = read(NB + "/siemens_dwi_0.dcm.gz")
+ds.SeriesDescription = "SECOND COPY"
+for name in ("c.dcm", "z/a.dcm", "z/b.dcm", "z/c.dcm"):
+    save(ds, out, "siemens_dup", name)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # np-qc: each check's pass and fail on generated DICOM studies and NIfTI bundles.
 . "$(dirname "$0")/../lib/tap.sh"
-plan 40
+plan 43
 PY=/usr/bin/python3
 D=$NP_TOP/tests/data
 mkdir -p "$NP_HOME/etc"
@@ -91,6 +91,13 @@ like "$(det "$(cat "$T/last")" dwi_present)" "CBU_DTI_64D_1A.*b=0 volumes only" 
 is "$(dwi siemens_block)" "pass 1000" "SIEMENS MR HEADER in block 0x12, another creator's (0019,100C) ignored"
 is "$(dwi siemens_other)" "fail " "(0019,100C) under another creator is not a b-value"
 is "$(dwi ge_dwi)" "pass 1000" "GE (0043,xx39) under GEMS_PARM_01 in block 0x11, less 10^9"
+
+# Duplicates: 6 files, 2 SOP Instance UIDs; the first by path stays.
+dwi siemens_dup >/dev/null; s=$(cat "$T/last")
+is "$(jq -r '[.counts.instances,.counts.duplicates,.series[0].instances,.series[0].description]|join(",")' "$s/manifest.json")" \
+	"2,4,2,CBU_DTI_64D_1A" "duplicate SOP Instance UIDs count once, the first by path is described"
+is "$(ls "$s/dicom" | wc -l | tr -d ' ')" 2 "one copy of each instance is kept"
+like "$(det "$s" mri_series)" "4 file\(s\) repeated the SOP Instance UID" "QC says how many duplicates there were"
 
 # Bypass by an administrator; a re-run keeps it.
 "$BIN/np-qc" --bypass --by alice "$base" 2>>"$T/log"
