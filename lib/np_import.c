@@ -173,26 +173,24 @@ static int walk(const char *dir, int depth, struct found *f, long long max_files
 	return rc;
 }
 
-/* Remove from the study the files np_scan_dicom found to repeat a SOP
- * Instance UID: the first by sorted upload path (the files are numbered in
- * that order) stays. The manifest keeps counts.duplicates. */
-static int drop_duplicates(const char *npuid, const char *dicomdir, json_t *m, struct np_err *err)
+/* Remove from the study the files np_scan_dicom listed under key (names in
+ * dicomdir) and the list; the manifest keeps their count. Returns the
+ * number removed, or -1 with err. */
+static long long drop_listed(const char *dicomdir, json_t *m, const char *key, struct np_err *err)
 {
-	json_t *dups = json_object_get(m, "duplicate_files");
-	size_t i;
+	json_t *list = json_object_get(m, key);
+	size_t i, n = json_array_size(list);
 	json_t *v;
-	if (!json_array_size(dups))
+	if (!n)
 		return 0;
-	json_array_foreach (dups, i, v) {
+	json_array_foreach (list, i, v) {
 		char p[PATH_MAX];
 		snprintf(p, sizeof p, "%s/%s", dicomdir, json_string_value(v));
 		if (unlink(p) < 0 && errno != ENOENT)
-			return np_err_sys(err, errno, "unable to remove a duplicate file of the study");
+			return np_err_sys(err, errno, "unable to remove a file of the study");
 	}
-	np_warn(npuid, "upload: %zu file(s) repeat the SOP Instance UID of an earlier file; kept the first of each",
-		json_array_size(dups));
-	json_object_del(m, "duplicate_files");
-	return np_fsync_dir(dicomdir, err);
+	json_object_del(m, key);
+	return np_fsync_dir(dicomdir, err) < 0 ? -1 : (long long)n;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -498,18 +496,30 @@ static int build(struct job *j, const char *path, struct np_err *err)
 		int n = np_scan_dicom(sub, &j->cfg, m, err);
 		if (n < 0)
 			return -1;
+		/* Files that repeat a SOP Instance UID: the first by sorted
+		 * upload path (the order of their numbers) stays. DICOMDIRs
+		 * index a file-set and hold no image. */
+		long long dups = drop_listed(sub, m, "duplicate_files", err);
+		long long dirs = dups < 0 ? -1 : drop_listed(sub, m, "dicomdir_files", err);
+		if (dirs < 0)
+			return -1;
 		if (n == 0)
-			return np_err_set(err, NP_ERR_PERM, "no readable DICOM instance in the upload");
+			return np_err_set(err, NP_ERR_PERM, "no readable DICOM instance in the upload%s",
+					  dirs ? " (only a DICOMDIR: upload the image files it lists too)" : "");
+		if (dups)
+			np_warn(j->npuid,
+				"upload: %lld duplicate file(s) (same SOP Instance UID) left out, the first kept",
+				dups);
+		if (dirs)
+			np_info(j->npuid, "upload: %lld DICOMDIR file(s) (a media index, no image) left out", dirs);
 		size_t nst = json_array_size(json_object_get(m, "study_uids"));
 		if (nst > 1)
 			return np_err_set(
 			    err, NP_ERR_PERM,
 			    "the upload holds %zu studies (StudyInstanceUIDs); upload one study per folder or ZIP",
 			    nst);
-		if (drop_duplicates(j->npuid, sub, m, err) < 0)
-			return -1;
 		if (np_json_int(m, "counts.unreadable", 0))
-			np_warn(j->npuid, "upload: %lld file(s) named .dcm are not readable DICOM",
+			np_warn(j->npuid, "upload: %lld file(s) are not readable DICOM",
 				np_json_int(m, "counts.unreadable", 0));
 	}
 	/* Precedence: form > sidecar > DICOM. */

@@ -146,7 +146,9 @@ static void check_mri(json_t *checks, json_t *m)
 	json_array_foreach (json_object_get(m, "series"), i, s)
 		mr += !strcmp(s_or(s, "modality", ""), "MR");
 	if (np_json_int(m, "counts.instances", 0) == 0) {
-		say(&t, "no readable DICOM instance in the study; resend it from the PACS");
+		say(&t, "no readable DICOM instance in the study%s; resend it from the PACS",
+		    np_json_int(m, "counts.dicomdir", 0) ? " (only a DICOMDIR, which indexes images but holds none)"
+							 : "");
 		check(checks, "mri_series", "MRI series present", "fail", t.buf);
 		return;
 	}
@@ -158,9 +160,9 @@ static void check_mri(json_t *checks, json_t *m)
 		check(checks, "mri_series", "MRI series present", "pass", t.buf);
 		return;
 	}
-	say(&t, "no MR series; modalities in the study:");
-	json_array_foreach (json_object_get(m, "modalities"), i, s)
-		say(&t, "%s", json_string_value(s));
+	char mods[256];
+	join_strings(json_object_get(m, "modalities"), mods, sizeof mods, ", ");
+	say(&t, "no MR series; modalities in the study: %s", *mods ? mods : "none given");
 	say(&t, "send the brain MRI study with its DTI series");
 	check(checks, "mri_series", "MRI series present", "fail", t.buf);
 }

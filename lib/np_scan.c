@@ -282,6 +282,7 @@ struct scan_ctx {
 	json_t *study_uids;
 	json_t *sops;	   /* SOP Instance UID -> 1, to keep the first of duplicates */
 	json_t *dup_files; /* names of files whose SOP Instance UID came before */
+	json_t *dir_files; /* names of DICOMDIRs */
 	long long instances, bytes, unreadable;
 	int have_study;
 	char product_tag[3][80];
@@ -401,11 +402,30 @@ static json_t *series_for(struct scan_ctx *c, struct np_dcm *d, const char *uid)
 	return s;
 }
 
+/* A DICOMDIR (Media Storage Directory, 1.2.840.10008.1.3.10): an index of
+ * a file-set, no image. Its data set has the Directory Record Sequence;
+ * a file called DICOMDIR is one even when it cannot be read. */
+static int is_dicomdir(struct np_dcm *d, const char *name)
+{
+	char buf[80];
+	if (!strcasecmp(name, "DICOMDIR"))
+		return 1;
+	if (!d)
+		return 0;
+	return np_dcm_get(d, "0004,1220", buf, sizeof buf) != 0 ||
+	       (get(d, "0008,0016", buf, sizeof buf) && !strcmp(buf, "1.2.840.10008.1.3.10"));
+}
+
 static void scan_one(struct scan_ctx *c, const char *path, const char *name, long long size)
 {
 	struct np_err e = {0};
 	struct np_dcm *d = np_dcm_open(path, NP_DCM_HEADER_ONLY, &e);
 	char suid[128], buf[512];
+	if (is_dicomdir(d, name)) {
+		json_array_append_new(c->dir_files, json_string(name));
+		np_dcm_close(d);
+		return;
+	}
 	if (!d || !get(d, "0020,000E", suid, sizeof suid) || !*suid) {
 		c->unreadable++;
 		np_dcm_close(d);
@@ -519,7 +539,8 @@ int np_scan_dicom(const char *dicomdir, const struct np_config *cfg, json_t *m, 
 			     .series = json_object(),
 			     .study_uids = json_array(),
 			     .sops = json_object(),
-			     .dup_files = json_array()};
+			     .dup_files = json_array(),
+			     .dir_files = json_array()};
 	if (cfg) {
 		snprintf(c.product_tag[0], sizeof c.product_tag[0], "%s",
 			 np_config_str(cfg, "dicom.product_tag.group"));
@@ -536,6 +557,7 @@ int np_scan_dicom(const char *dicomdir, const struct np_config *cfg, json_t *m, 
 		json_decref(c.study_uids);
 		json_decref(c.sops);
 		json_decref(c.dup_files);
+		json_decref(c.dir_files);
 		return np_err_sys(err, errno, "unable to read the study folder");
 	}
 	size_t n = 0, cap = 256;
@@ -560,6 +582,7 @@ int np_scan_dicom(const char *dicomdir, const struct np_config *cfg, json_t *m, 
 		json_decref(c.study_uids);
 		json_decref(c.sops);
 		json_decref(c.dup_files);
+		json_decref(c.dir_files);
 		return np_err_sys(err, ENOMEM, "unable to read the study folder");
 	}
 	qsort(names, n, sizeof *names, name_cmp);
@@ -602,12 +625,19 @@ int np_scan_dicom(const char *dicomdir, const struct np_config *cfg, json_t *m, 
 		json_object_set(m, "duplicate_files", c.dup_files);
 	else
 		json_object_del(m, "duplicate_files");
+	json_object_set_new(json_object_get(m, "counts"), "dicomdir",
+			    json_integer((json_int_t)json_array_size(c.dir_files)));
+	if (json_array_size(c.dir_files))
+		json_object_set(m, "dicomdir_files", c.dir_files);
+	else
+		json_object_del(m, "dicomdir_files");
 	json_object_set_new(m, "study_uids", c.study_uids);
 	if (c.unreadable)
 		np_study_flag(m, "unreadable_files");
 	json_decref(c.series);
 	json_decref(c.sops);
 	json_decref(c.dup_files);
+	json_decref(c.dir_files);
 	return (int)c.instances;
 }
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # np-qc: each check's pass and fail on generated DICOM studies and NIfTI bundles.
 . "$(dirname "$0")/../lib/tap.sh"
-plan 43
+plan 47
 PY=/usr/bin/python3
 D=$NP_TOP/tests/data
 mkdir -p "$NP_HOME/etc"
@@ -46,7 +46,8 @@ is "$(st "$s" dwi_present)" fail "no diffusion series: dwi_present fails"
 s=$(variant -- --set "0008,0060=CT")
 qc "$s" >/dev/null
 is "$(st "$s" mri_series)" fail "no MR series: mri_series fails"
-like "$(det "$s" mri_series)" "CT" "mri_series names the modalities found"
+is "$(det "$s" mri_series)" "no MR series; modalities in the study: CT; send the brain MRI study with its DTI series" \
+	"mri_series names the modalities found"
 
 s=$(variant -- --del 0010,1010 --del 0010,0040)
 qc "$s" >/dev/null
@@ -98,6 +99,17 @@ is "$(jq -r '[.counts.instances,.counts.duplicates,.series[0].instances,.series[
 	"2,4,2,CBU_DTI_64D_1A" "duplicate SOP Instance UIDs count once, the first by path is described"
 is "$(ls "$s/dicom" | wc -l | tr -d ' ')" 2 "one copy of each instance is kept"
 like "$(det "$s" mri_series)" "4 file\(s\) repeated the SOP Instance UID" "QC says how many duplicates there were"
+
+# A DICOMDIR beside the images is recognized, not counted as unreadable.
+mkdir -p "$T/dd/IMG"; cp "$T/vd/siemens_dwi/"*.dcm "$T/dd/IMG/"
+cp /usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/DICOMDIR "$T/dd/DICOMDIR"
+id=$("$BIN/np-import" --age 50 --sex M "$T/dd" 2>"$T/dd.log"); s=$NP_HOME/spool/stable/$id; cat "$T/dd.log" >>"$T/log"
+is "$(jq -r '[.counts.instances,.counts.unreadable,.counts.dicomdir]|join(",")' "$s/manifest.json")/$(ls "$s/dicom" | wc -l | tr -d ' ')" \
+	"2,0,1/2" "DICOMDIR: counted as such, not unreadable, left out of the study"
+like "$(cat "$T/dd.log")" "1 DICOMDIR file\(s\)" "the upload log names the DICOMDIR"
+nok "no 'not readable DICOM' warning for a DICOMDIR" grep -q "not readable" "$T/dd.log"
+mkdir "$T/dd2"; cp "$T/dd/DICOMDIR" "$T/dd2/"
+like "$("$BIN/np-import" --age 50 --sex M "$T/dd2" 2>&1)" "only a DICOMDIR" "an upload of only a DICOMDIR is refused, saying so"
 
 # Bypass by an administrator; a re-run keeps it.
 "$BIN/np-qc" --bypass --by alice "$base" 2>>"$T/log"
