@@ -4,6 +4,7 @@
  * Every length is checked before use; malformed input is a permanent error. */
 #include "np_deid.h"
 #include "np_buf.h"
+#include "np_csa.h"
 #include "np_err.h"
 #include "np_internal.h"
 
@@ -23,7 +24,7 @@
 const char *const np_deid_count_names[NP_DC_N] = {
     "files",	    "skipped",	     "duplicates", "removed",	 "emptied",	 "uid_replaced",     "date_shifted",
     "date_removed", "text_scrubbed", "zip_masked", "age_capped", "private_kept", "private_scrubbed", "private_removed",
-    "seq_removed",  "group_removed", "excluded",
+    "seq_removed",  "group_removed", "excluded", "csa_rebuilt", "csa_dropped",
 };
 
 /* Implementation Class UID of files written by np-deid (2.25 + a fixed UUID). */
@@ -511,10 +512,9 @@ int np_deid_sniff(const unsigned char *in, size_t len)
 		return 1;
 	if (len < 8)
 		return 0;
-	uint16_t g = (uint16_t)(in[0] | in[1] << 8);
-	if (g != 0x0008 && g != 0x0002)
-		return 0;
-	return 1;
+	/* a raw data set starts with group 0002 or 0008, little or big endian */
+	uint16_t g = (uint16_t)(in[0] | in[1] << 8), gbe = (uint16_t)(in[0] << 8 | in[1]);
+	return g == 0x0008 || g == 0x0002 || (gbe == 0x0008 && vr_valid(in + 4));
 }
 
 /* A deflated data set (raw deflate, PS3.5 A.5), inflated whole. The limit
@@ -598,7 +598,7 @@ static int parse_file(const unsigned char *b, size_t n, struct arena *ar, struct
 	if (!f->ts[0]) {
 		/* no meta header or no transfer syntax in it: infer from the encoding */
 		if (n - pos >= 6 && vr_valid(b + pos + 4))
-			strcpy(f->ts, "1.2.840.10008.1.2.1");
+			strcpy(f->ts, b[pos] == 0 && b[pos + 1] ? "1.2.840.10008.1.2.2" : "1.2.840.10008.1.2.1");
 		else
 			strcpy(f->ts, "1.2.840.10008.1.2");
 	}
@@ -844,7 +844,9 @@ static const struct act {
     {T(0070, 0084), A_Z},     {T(0070, 0086), A_X},	{T(0088, 0130), A_X},	  {T(0088, 0200), A_X},
     {T(0088, 0904), A_X},     {T(0088, 0906), A_X},	{T(0088, 0910), A_X},	  {T(0088, 0912), A_X},
     {T(0400, 0010), A_UKEEP}, {T(0400, 0402), A_X},	{T(0400, 0403), A_X},	  {T(0400, 0500), A_X},
-    {T(0400, 0561), A_X},     {T(4008, 4000), A_TXT},	{T(4FFE, 0001), A_X},	  {T(FFFA, FFFA), A_X},
+    {T(0400, 0561), A_X},     {T(3006, 0002), A_D},	  {T(3006, 0004), A_X},	{T(3006, 0006), A_X},
+    {T(300A, 0002), A_D},	  {T(300A, 0003), A_X},	{T(300A, 0004), A_X},	{T(300A, 000E), A_X},
+    {T(4008, 4000), A_TXT},	{T(4FFE, 0001), A_X},	  {T(FFFA, FFFA), A_X},
     {T(FFFC, FFFC), A_X},
 };
 #undef T
@@ -881,7 +883,8 @@ static const struct keep {
     {0x0019, "SIEMENS MR HEADER", 0x0D},
     {0x0019, "SIEMENS MR HEADER", 0x0E},
     {0x0019, "SIEMENS MR HEADER", 0x27},
-    {0x0029, "SIEMENS CSA HEADER", 0x10},
+    {0x0029, "SIEMENS CSA HEADER", 0x10}, /* rebuilt by np_csa_filter, never as it came */
+    {0x0029, "SIEMENS CSA HEADER", 0x20},
     {0x2001, "Philips Imaging DD 001", 0x03},
     {0x2001, "Philips Imaging DD 001", 0x04},
     {0x2005, "Philips MR Imaging DD 001", 0xB0},
@@ -1497,6 +1500,7 @@ static int identity_tag(uint32_t t, const struct el *x)
 	case 0x00102298:
 	case 0x00102299:
 	case 0x00181000:
+	case 0x00200010:
 	case 0x00380010:
 	case 0x00380060:
 	case 0x00400009:
@@ -1841,6 +1845,34 @@ static int apply_items(struct ctx *c, struct el *x, int depth)
 	return 0;
 }
 
+/* A kept Siemens CSA header: rebuilt in place. Returns 1 kept, 0 nothing
+ * left or it did not parse (dropped; counted), -1 out of memory. */
+static int csa_el(struct ctx *c, struct el *x)
+{
+	unsigned char *out;
+	size_t outlen;
+	char why[128];
+	if (x->kind != K_VAL || !x->vlen)
+		return 0;
+	int r = np_csa_filter(x->v, x->vlen, &out, &outlen, why, sizeof why);
+	if (r < 0) {
+		c->f->counts[NP_DC_CSA_DROPPED]++;
+		return 0;
+	}
+	if (r == 0)
+		return 0;
+	unsigned char *p = outlen <= UINT32_MAX ? ar_alloc(c->ar, outlen ? outlen : 1) : NULL;
+	if (!p) {
+		free(out);
+		return np_err_set(c->err, NP_ERR_TEMP, "out of memory");
+	}
+	memcpy(p, out, outlen);
+	free(out);
+	x->v = p;
+	x->vlen = (uint32_t)outlen;
+	return 1;
+}
+
 static int apply_private(struct ctx *c, struct el *x, struct creator *cr, int ncr, int depth)
 {
 	uint16_t g = x->g, e = x->e;
@@ -1855,6 +1887,20 @@ static int apply_private(struct ctx *c, struct el *x, struct creator *cr, int nc
 		if (cr[i].g == g && cr[i].block == block)
 			owner = &cr[i];
 	int keep = owner ? keep_of(g, owner->name, (unsigned char)e) : -1;
+	if (keep >= 0 && g == 0x0029 && !strncmp(owner->name, "SIEMENS CSA HEADER", 18)) {
+		/* its names and padding hold the station name and the protocol:
+		 * only the allow-listed numbers go on (np_csa.h) */
+		int r = csa_el(c, x);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			x->drop = 1;
+			c->f->counts[NP_DC_PRIV_REMOVED]++;
+			np__deid_tagstat_add(c->ts, (uint64_t)((uint32_t)g << 16 | 0xFFFF) | (uint64_t)'X' << 32, 1);
+			return 0;
+		}
+		c->f->counts[NP_DC_CSA_REBUILT]++;
+	}
 	if (keep >= 0) {
 		owner->used = 1;
 		c->f->counts[NP_DC_PRIV_KEPT]++;

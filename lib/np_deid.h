@@ -67,6 +67,8 @@ enum np_deid_count {
 	NP_DC_SEQ_REMOVED,
 	NP_DC_GROUP_REMOVED, /* curves, overlays, group lengths */
 	NP_DC_EXCLUDED,	     /* not needed and not an instance to de-identify (np-deid(1)) */
+	NP_DC_CSA_REBUILT,   /* Siemens CSA headers rebuilt from the allow-list */
+	NP_DC_CSA_DROPPED,   /* Siemens CSA headers that did not parse: removed */
 	NP_DC_N
 };
 extern const char *const np_deid_count_names[NP_DC_N];

@@ -965,6 +965,9 @@ int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, c
 	np_info(o->id, "de-identified files=%ld skipped=%ld excluded=%ld duplicates=%ld uids=%ld private_kept=%ld",
 		written, counts[NP_DC_SKIPPED], counts[NP_DC_EXCLUDED], counts[NP_DC_DUPLICATES], counts[NP_DC_UID],
 		counts[NP_DC_PRIV_KEPT]);
+	if (counts[NP_DC_CSA_DROPPED])
+		np_warn(o->id, "%ld Siemens CSA header(s) did not parse and were removed: diffusion values in them are lost",
+			counts[NP_DC_CSA_DROPPED]);
 	/* the first few by name; the manifest lists them all */
 	for (size_t i = 0, shown = 0; i < r.files.n && shown < 10; i++)
 		if (r.res[i].state == 5) {

@@ -201,6 +201,16 @@ def main():
         # diffusion-critical private elements byte for byte
         for g, cr, e in KEEP_PRIVATE:
             ie, oe = private(i, g, cr, e), private(o, g, cr, e)
+            if cr == "SIEMENS CSA HEADER" and ie is not None:
+                # rebuilt from an allow-list, not kept as bytes: the diffusion
+                # values must read the same with nibabel's own CSA reader
+                from nibabel.nicom import csareader
+                it = csareader.read(ie.value)["tags"]
+                ot = csareader.read(oe.value)["tags"] if oe is not None else {}
+                for name in ("B_value", "DiffusionGradientDirection", "SliceNormalVector"):
+                    if it.get(name, {}).get("items") and ot.get(name, {}).get("items") != it[name]["items"]:
+                        problem("CSA %s not kept" % name)
+                continue
             if ie is not None and (oe is None or oe.value != ie.value):
                 problem("private (%04X,%s,%02X) not kept" % (g, cr, e))
         # and no other private element, at any depth
