@@ -44,6 +44,7 @@ EXPECT_REFUSED = {
     "no_meta_group_length.dcm": NOT_INSTANCE,
     "priv_SQ.dcm": NOT_INSTANCE,
     "decimal_rescale.dcm": NOT_INSTANCE,
+    "no_meta.dcm": "not DICOM: no preamble and its first bytes are no element (dcmdump cannot read it either)",
 }
 DICOMDIR_REASON = "DICOMDIR: a media directory, not an instance"
 # Must be accepted (and their transcodes).
