@@ -8,6 +8,7 @@
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_log.h"
+#include "np_sopclass.h"
 #include "np_spool.h"
 #include "np_tls.h"
 #include "np_ul.h"
@@ -524,6 +525,38 @@ static int make_durable(struct np_recv_store *s, struct study_lock *l, const cha
 	return 0;
 }
 
+/* A SOP Class UID for the log: the UID and what it is, or "invalid" for
+ * bytes that are not a UID (never echoed: they come from the peer). */
+static void class_for_log(const char *uid, char *out, size_t n)
+{
+	const struct np_sopclass *c = np_sopclass_find(uid);
+	const struct np_sopclass *np = c ? NULL : np_sopclass_nonpatient(uid);
+	if (!np_dicom_uid_valid(uid))
+		snprintf(out, n, "invalid");
+	else if (c)
+		snprintf(out, n, "%s (%s)", uid, c->name);
+	else if (np)
+		snprintf(out, n, "%s (%s, not a patient's instance)", uid, np->name);
+	else
+		snprintf(out, n, "%s (not a storage SOP class)", uid);
+}
+
+static void st_refused(void *ctx, const struct np_ul_store_req *req, unsigned status)
+{
+	struct np_recv_store *s = ctx;
+	char cls[160], pcls[160];
+	class_for_log(req->sop_class, cls, sizeof cls);
+	class_for_log(req->context_class, pcls, sizeof pcls);
+	if (!req->sop_inst[0])
+		np_warn(NULL, "refused a C-STORE without SOP Instance UID status=%04X sop_class=%s calling=%s", status,
+			cls, s->calling_ae);
+	else
+		np_warn(NULL,
+			"refused a C-STORE whose SOP Class UID is not its presentation context's status=%04X "
+			"sop_class=%s context=%s calling=%s",
+			status, cls, pcls, s->calling_ae);
+}
+
 static unsigned st_end(void *ctx, int complete)
 {
 	struct np_recv_store *s = ctx;
@@ -540,6 +573,17 @@ static unsigned st_end(void *ctx, int complete)
 	}
 	struct np_dsw_uids u = {0};
 	int r = find_uids(s, &u);
+	if (r == 0 && u.have_inst && (!u.have_study || !u.study[0])) {
+		/* Readable, but of no study: np-stable could not file it.
+		 * Negotiation refuses the non-patient classes; this is what
+		 * gets past it (an IOD sent without its Study Instance UID). */
+		char cls[160];
+		class_for_log(s->sop_class, cls, sizeof cls);
+		np_warn(NULL, "refused an instance without Study Instance UID status=%04X sop_class=%s calling=%s",
+			NP_DIMSE_DATASET_MISMATCH, cls, s->calling_ae);
+		drop_tmp(s);
+		return NP_DIMSE_DATASET_MISMATCH;
+	}
 	if (r != 0 || !u.have_study || !u.have_inst || !u.study[0]) {
 		np_warn(NULL,
 			"refused an instance whose data set cannot be read (walk=%d study=%d instance=%d) calling=%s",
@@ -593,7 +637,8 @@ static unsigned st_end(void *ctx, int complete)
 	return 0;
 }
 
-const struct np_ul_store_ops np_recv_store_ops = {.begin = st_begin, .data = st_data, .end = st_end, .stop = NULL};
+const struct np_ul_store_ops np_recv_store_ops = {
+    .begin = st_begin, .data = st_data, .end = st_end, .stop = NULL, .refused = st_refused};
 
 /* ---- the daemon ---- */
 
@@ -754,8 +799,21 @@ static void serve(const struct np_recv_cfg *c, struct np_tls_ctx *tlsctx, int fd
 		np_warn(NULL, "association failed peer=%s: %s", peer, err.msg);
 	} else {
 		int accepted = 0;
-		for (int i = 0; i < ul->npc; i++)
+		char refused[1024] = "";
+		for (int i = 0; i < ul->npc; i++) {
 			accepted += ul->pc[i].result == NP_PC_ACCEPT;
+			if (ul->pc[i].result != NP_PC_AS_NOT_SUPPORTED)
+				continue;
+			char cls[160];
+			class_for_log(ul->pc[i].as, cls, sizeof cls);
+			if (!strstr(refused, cls)) {
+				size_t l = strlen(refused);
+				snprintf(refused + l, sizeof refused - l, "%s%s", l ? ", " : "", cls);
+			}
+		}
+		if (*refused)
+			np_info(NULL, "presentation contexts refused calling=%s abstract_syntaxes=%s", ul->calling_ae,
+				refused);
 		ul->timeout_ms = c->idle_s * 1000;
 		struct np_recv_store *st = np_recv_store_new(c->home, ul->calling_ae, &err);
 		const char *end = "error";

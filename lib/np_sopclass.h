@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* np_sopclass: the Storage SOP Classes of PS3.4 (table generated into
- * lib/np_sopclass.c by lib/gen_sopclass.py from the UID registry). */
+ * lib/np_sopclass.c by lib/gen_sopclass.py from the UID registry). The
+ * Non-Patient Object Storage classes (Annex GG) are kept apart. */
 #ifndef NP_SOPCLASS_H
 #define NP_SOPCLASS_H
 
@@ -10,11 +11,15 @@ struct np_sopclass {
 	int retired;
 };
 
-/* Every Storage SOP Class, sorted by strcmp of the UID. */
+/* Every Storage SOP Class of patient data, sorted by strcmp of the UID. */
 extern const struct np_sopclass np_sopclass_storage[];
 extern const unsigned np_sopclass_storage_count;
 
-/* The table entry for uid, or NULL when uid is not a Storage SOP Class. */
+/* The table entry for uid, or NULL when uid is not a Storage SOP Class of
+ * patient data. */
 const struct np_sopclass *np_sopclass_find(const char *uid);
+/* The entry for uid when it is a Non-Patient Object Storage class (color
+ * palette, hanging protocol, implant template...), else NULL. */
+const struct np_sopclass *np_sopclass_nonpatient(const char *uid);
 
 #endif

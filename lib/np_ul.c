@@ -838,12 +838,18 @@ static int on_command(struct np_ul *ul, struct serve_state *s, const struct np_u
 	s->in_data = 1;
 	s->data_pc = pc->id;
 	s->begun = 0;
+	struct np_ul_store_req req = {.sop_class = c->sop_class,
+				      .sop_inst = c->sop_inst,
+				      .ts = pc->ts,
+				      .context_class = pc->as,
+				      .pc_id = pc->id,
+				      .msg_id = c->msg_id};
 	if (strcmp(c->sop_class, pc->as) || !c->sop_inst[0]) {
 		s->status = NP_DIMSE_DATASET_MISMATCH;
+		if (ops->refused)
+			ops->refused(ctx, &req, s->status);
 		return 0;
 	}
-	struct np_ul_store_req req = {
-	    .sop_class = c->sop_class, .sop_inst = c->sop_inst, .ts = pc->ts, .pc_id = pc->id, .msg_id = c->msg_id};
 	s->status = ops->begin(ctx, &req);
 	s->begun = s->status == 0;
 	return 0;

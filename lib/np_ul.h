@@ -209,6 +209,7 @@ void np_ul_send_reject(int fd, int result, int source, int reason);
 
 struct np_ul_store_req {
 	const char *sop_class, *sop_inst, *ts;
+	const char *context_class; /* the abstract syntax of the presentation context */
 	uint8_t pc_id;
 	unsigned msg_id;
 };
@@ -225,6 +226,10 @@ struct np_ul_store_ops {
 	unsigned (*end)(void *ctx, int complete);
 	/* Non-zero: stop after the current message (e.g. SIGTERM); may be NULL. */
 	int (*stop)(void *ctx);
+	/* A C-STORE refused before begin (its SOP Class UID is not the one of
+	 * its presentation context, or it has no SOP Instance UID), with the
+	 * status it is answered; for the log. May be NULL. */
+	void (*refused)(void *ctx, const struct np_ul_store_req *req, unsigned status);
 };
 
 /* Serve DIMSE (C-ECHO, C-STORE) until the peer releases. Returns 0 on

@@ -2,13 +2,14 @@
 # np-recv against bad input from a scripted peer (tests/peers/pdu.py):
 # garbage, truncated PDUs, lengths beyond the data, PDVs for a context that
 # was not accepted, a data set whose SOP Instance UID differs from the
-# command's, a peer vanishing mid-instance, a full disk (fault injection),
+# command's, a Color Palette context (refused: not a patient's instance), an
+# instance without Study Instance UID, a C-STORE on another class's context, a peer vanishing mid-instance, a full disk (fault injection),
 # an unsafe Study Instance UID, ARTIM. Nothing partial may reach incoming/.
 # SIGTERM during an instance: it is finished and acknowledged first. Last,
 # np-recv without its instance log.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NP_TOP/tests/peers/recv.sh"
-plan 23
+plan 29
 PDU=$NP_TOP/tests/peers/pdu.py
 recv_config '{"artim_seconds": 1}'
 # the disk "fills up" after 1 MB of data set bytes per association
@@ -25,6 +26,15 @@ is "$(run truncated-pdu)" "sent" "a P-DATA cut short ..."
 is "$(run mismatch)" "status a900" "a data set whose SOP Instance UID differs from the command gets A900"
 is "$(run vanish)" "vanished" "a peer vanishing mid-instance ..."
 is "$(run big)" "status a700" "a full disk gets A700"
+is "$(run palette)" "pc 1 0 pc 3 3" "a Color Palette context is refused at negotiation (not a patient's instance)"
+like "$(grep 'contexts refused' "$T/recv.log" | tail -1)" "calling=BADPEER abstract_syntaxes=1.2.840.10008.5.1.4.39.1 \\(Color Palette Storage, not a patient's instance\\)" \
+	"... and the refused class is logged by UID and name"
+is "$(run nostudy)" "status a900" "an instance without Study Instance UID gets A900"
+like "$(grep 'without Study Instance UID' "$T/recv.log" | tail -1)" "status=A900 sop_class=1.2.840.10008.5.1.4.1.1.4 \\(MR Image Storage\\) calling=BADPEER" \
+	"... logged with its SOP class"
+is "$(run wrongclass)" "status a900" "a C-STORE whose SOP Class is not its context's gets A900"
+like "$(grep 'not its presentation context' "$T/recv.log" | tail -1)" "sop_class=1.2.840.10008.5.1.4.1.1.2 \\(CT Image Storage\\) context=1.2.840.10008.5.1.4.1.1.4 " \
+	"... and is logged (it was not)"
 is "$(incoming_count)" 0 "nothing of the refused, vanished or disk-full instances reached incoming/"
 wait_for "[ -z \"\$(ls '$NP_HOME/spool/tmp')\" ]" 5
 is "$(ls "$NP_HOME/spool/tmp" | wc -l | tr -d ' ')" 0 "and no partial file stays in spool/tmp"

@@ -10,6 +10,8 @@ import sys
 import time
 
 MR = "1.2.840.10008.5.1.4.1.1.4"
+CT = "1.2.840.10008.5.1.4.1.1.2"
+PALETTE = "1.2.840.10008.5.1.4.39.1"
 ELE = "1.2.840.10008.1.2.1"
 APP = "1.2.840.10008.3.1.1.1"
 
@@ -77,8 +79,10 @@ def ex(g, e, vr, v):
 
 def dataset(inst, study, pad=0):
     d = ex(8, 0x16, "UI", MR.encode()) + ex(8, 0x18, "UI", inst.encode())
-    d += ex(0x10, 0x10, "PN", b"Doe^John") + ex(0x20, 0x0D, "UI", study.encode())
-    d += ex(0x20, 0x0E, "UI", (study + ".1").encode()[:64])
+    d += ex(0x10, 0x10, "PN", b"Doe^John")
+    if study:
+        d += ex(0x20, 0x0D, "UI", study.encode())
+    d += ex(0x20, 0x0E, "UI", ((study or "1.2.826.0.1.3680043.2.1.8") + ".1").encode()[:64])
     if pad:
         d += struct.pack("<HH2sHI", 0x7FE0, 0x10, b"OW", 0, pad) + b"\0" * pad
     return d
@@ -105,6 +109,8 @@ def main():
         print("sent")
         return
     pcs = [(1, MR, [ELE]), (3, "1.2.840.10008.5.1.4.1.2.2.1", [ELE]), (5, MR, ["1.2.3.4.5"])]
+    if scen == "palette":
+        pcs = [(1, MR, [ELE]), (3, PALETTE, [ELE])]
     s.sendall(assoc_rq(called, "BADPEER", pcs))
     t, body = recv_pdu(s)
     if t == 3:
@@ -113,7 +119,7 @@ def main():
     if t != 2:
         print("no AC (%s)" % t)
         return
-    if scen == "contexts":
+    if scen in ("contexts", "palette"):
         off, res = 68, []
         while off < len(body):
             it, _, n = struct.unpack_from(">BBH", body, off)
@@ -135,11 +141,11 @@ def main():
         s.close()
         print("sent")
         return
-    elif scen in ("mismatch", "store", "unsafe", "vanish", "big", "slow"):
+    elif scen in ("mismatch", "store", "unsafe", "vanish", "big", "slow", "nostudy", "wrongclass"):
         ds_inst = "1.2.826.0.1.3680043.2.1.7.999" if scen == "mismatch" else inst
-        st = "../../../etc/evil" if scen == "unsafe" else study
+        st = "../../../etc/evil" if scen == "unsafe" else None if scen == "nostudy" else study
         ds = dataset(ds_inst, st, pad=4 << 20 if scen in ("vanish", "big") else 0)
-        s.sendall(pdata(1, 3, command_store(1, MR, inst)))
+        s.sendall(pdata(1, 3, command_store(1, CT if scen == "wrongclass" else MR, inst)))
         chunk = 16000
         chunks = [ds[i:i + chunk] for i in range(0, len(ds), chunk)]
         if scen == "vanish":

@@ -162,6 +162,17 @@ static void storage_table(void **state)
 	assert_non_null(np_sopclass_find("1.2.840.10008.5.1.4.1.1.104.1")); /* Encapsulated PDF */
 	assert_null(np_sopclass_find("1.2.840.10008.1.20.1"));		    /* Storage Commitment */
 	assert_null(np_sopclass_find("1.2.840.10008.5.1.4.1.2.2.1"));	    /* Study Root FIND */
+	/* Non-patient objects (PS3.4 Annex GG) have no study: refused. */
+	static const char *const np[] = {"1.2.840.10008.5.1.4.39.1", "1.2.840.10008.5.1.4.38.1",
+					 "1.2.840.10008.5.1.4.43.1", "1.2.840.10008.5.1.4.44.1",
+					 "1.2.840.10008.5.1.4.45.1", "1.2.840.10008.5.1.4.1.1.200.1"};
+	for (size_t i = 0; i < sizeof np / sizeof *np; i++) {
+		assert_null(np_sopclass_find(np[i]));
+		assert_non_null(np_sopclass_nonpatient(np[i]));
+	}
+	assert_string_equal(np_sopclass_nonpatient("1.2.840.10008.5.1.4.39.1")->name, "Color Palette Storage");
+	assert_null(np_sopclass_nonpatient("1.2.840.10008.5.1.4.1.1.4"));
+	assert_non_null(np_sopclass_find("1.2.840.10008.5.1.4.1.1.200.2")); /* a performed protocol has a study */
 	for (unsigned i = 1; i < np_sopclass_storage_count; i++)
 		assert_true(strcmp(np_sopclass_storage[i - 1].uid, np_sopclass_storage[i].uid) < 0);
 	assert_true(np_ul_ts_supported("1.2.840.10008.1.2.4.201"));
