@@ -132,7 +132,11 @@ static std::string common(gdcm::DataSet &ds, const gdcm::DataSet &src, const cha
 	/* Our own text may carry a trademark sign; when the source's names are
 	 * ASCII-compatible, UTF-8 is a safe superset. Otherwise keep the
 	 * source's repertoire and the caller writes ASCII only. */
-	put(ds, 0x0008, 0x0005, gdcm::VR::CS, utf8 && is_utf8_compatible(cs) ? std::string("ISO_IR 192") : cs);
+	/* Specific Character Set is Type 1C: absent (the default repertoire)
+	 * when there is no value, never empty. */
+	std::string out_cs = utf8 && is_utf8_compatible(cs) ? std::string("ISO_IR 192") : cs;
+	if (!out_cs.empty())
+		put(ds, 0x0008, 0x0005, gdcm::VR::CS, out_cs);
 	for (const auto &c : copied)
 		put(ds, c.g, c.e, c.vr, raw_value(src, c.g, c.e));
 	char date[16], tim[16];

@@ -469,7 +469,9 @@ static const char *dest_secret_key(const struct study *s, size_t i, char *buf, s
 	return buf;
 }
 
-/* Prepare and send one destination once. */
+/* Prepare and send one destination once. Returns 0 sent, -1 with err, -2
+ * with a permanent err of the study itself (no original DICOM instance to
+ * build the object from): no attempt can succeed. */
 static int attempt(const struct np_config *cfg, struct study *s, size_t i, json_t *dest, json_t *state,
 		   struct np_err *err)
 {
@@ -482,7 +484,7 @@ static int attempt(const struct np_config *cfg, struct study *s, size_t i, json_
 		if (s->failure_kind)
 			return np_err_set(err, NP_ERR_PERM, "failure reports cannot be sent as DICOM");
 		if (dicom_object(s, !strcmp(type, "dicom_sr"), state, dcm, sizeof dcm, err) < 0)
-			return -1;
+			return err->cls == NP_ERR_PERM ? -2 : -1;
 		item.dicom_file = dcm;
 	} else if (strcmp(type, "none")) {
 		int found =
@@ -610,6 +612,7 @@ int np_deliver_study(const char *home, const char *dir, int only, int flags, int
 		json_object_set_new(state, "delivered_event", json_false());
 	const double delay = (double)np_config_int(&cfg, "delivery.retry_delay_s");
 	int remaining = 0, nfailed = 0, nsent = 0;
+	struct np_err study_err = {0};
 	for (size_t i = 0; i < ndest; i++) {
 		json_t *e = json_array_get(entries, i), *dest = json_array_get(dests, i);
 		const char *st = np_json_str(e, "state", "pending");
@@ -650,7 +653,19 @@ int np_deliver_study(const char *home, const char *dir, int only, int flags, int
 			np_crash_point("deliver_before_send");
 			struct np_err se = {0};
 			double t0 = np_mono();
-			if (attempt(&cfg, &s, i, dest, state, &se) == 0) {
+			int ar = attempt(&cfg, &s, i, dest, state, &se);
+			if (ar == -2) {
+				/* A permanent condition of the study: failed now,
+				 * without retries, and the exit says so. */
+				json_object_set_new(e, "error", json_string(se.msg));
+				json_object_set_new(e, "state", json_string("failed"));
+				char detail[640];
+				snprintf(detail, sizeof detail, "report dest=%zu type=%s: %s", i, type, se.msg);
+				record_event(&db, home, s.npuid, "report_delivery_failed", "error", detail);
+				if (!study_err.msg[0])
+					study_err = se;
+				nfailed++;
+			} else if (ar == 0) {
 				iso_now(now);
 				json_object_set_new(e, "state", json_string("sent"));
 				json_object_set_new(e, "sent_at", json_string(now));
@@ -704,6 +719,11 @@ int np_deliver_study(const char *home, const char *dir, int only, int flags, int
 	if (failed)
 		*failed = nfailed;
 	rc = remaining ? 1 : 0;
+	if (study_err.msg[0]) {
+		if (err)
+			*err = study_err;
+		rc = -1;
+	}
 out:
 	if (lockfd >= 0)
 		close(lockfd);

@@ -88,7 +88,10 @@ enum {
  * and report_delivery_failed (a destination failed its last attempt) events.
  * Returns 0 finished (every destination sent or failed for good; *failed
  * counts the failed ones), 1 attempts remain (exit 111: retry later), -1
- * with err (the study cannot be delivered: no results, bad settings). */
+ * with err (the study cannot be delivered: no results, bad settings; or,
+ * permanent, a DICOM destination with no readable original instance to
+ * file the result into: that destination is failed at once, the others
+ * are still attempted). */
 int np_deliver_study(const char *home, const char *dir, int dest, int flags, int *failed, struct np_err *err);
 
 /* Failure reports of studies that np-poll moved to failed/ (no queue runs

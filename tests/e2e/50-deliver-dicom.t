@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NP_TOP/tests/peers/deliver.sh"
 command -v storescp >/dev/null && command -v Orthanc >/dev/null || skip_all "dcmtk or orthanc missing"
-plan 24
+plan 28
 U=0b0c8f6e-2d1a-4b5e-9c1f-3a2b1c0d9e8f
 results_study $U
 ORIG=$STUDY/dicom/S001/IM00001.dcm
@@ -69,4 +69,27 @@ like "$rc $out" "^0 C-ECHO to 127.0.0.1:$P2 \(DEST\) succeeded" "Test Delivery o
 settings "{\"delivery\":{\"destinations\":[{\"type\":\"dicom_pdf\",\"host\":\"127.0.0.1\",\"port\":$(free_port),\"ae_title\":\"X\"}]}}"
 "$BIN/np-deliver" --test 0 2>>"$T/deliver.log"; rc=$?
 is "$rc" 111 "Test Delivery to a closed port is a temporary error"
+
+# An original without Specific Character Set (GDCM's example 00191113.dcm):
+# the PDF leaves out (0008,0005) (Type 1C) instead of writing it empty, and
+# dciodvfy finds no error in the PDF that the original does not have.
+U2=1a2b3c4d-5e6f-4a0b-8c1d-2e3f4a5b6c7d
+results_study $U2; rm -rf "$STUDY/dicom"; mkdir -p "$STUDY/dicom"
+cp /usr/share/doc/libgdcm3.0/examples/00191113.dcm "$STUDY/dicom/a.dcm"
+settings "{\"dicom\":{\"ae_title\":\"NPAGENT\"},\"delivery\":{\"retry_delay_s\":0,\"destinations\":[
+ {\"type\":\"dicom_pdf\",\"host\":\"127.0.0.1\",\"port\":$P1,\"ae_title\":\"DEST\"}]}}"
+"$BIN/np-deliver" "$STUDY" 2>>"$T/deliver.log"; rc=$?
+P2F=$STUDY/delivery/report_pdf.dcm
+is "$rc/$(dcmdump +P SpecificCharacterSet "$P2F" 2>/dev/null | wc -l | tr -d ' ')" "0/0" "no Specific Character Set in the source: none in the PDF"
+dciodvfy "$STUDY/dicom/a.dcm" 2>&1 | grep '^Error' | sed 's/ - .*//' | sort -u >"$T/orig.err"
+dciodvfy "$P2F" 2>&1 | grep '^Error' | sed 's/ - .*//' | sort -u >"$T/pdf.err"
+is "$(comm -13 "$T/orig.err" "$T/pdf.err")" "" "dciodvfy: no error in the PDF that the original does not have"
+
+# No readable original instance: a permanent condition, exit 100.
+U3=2b3c4d5e-6f7a-4b1c-9d2e-3f4a5b6c7d8e
+results_study $U3; find "$STUDY/dicom" -type f -exec sh -c 'echo not dicom > "$1"' _ {} \;
+out=$("$BIN/np-deliver" "$STUDY" 2>&1); rc=$?
+like "$rc $out" "^100 .*no original DICOM instance to file the result into" "no readable original: exit 100, saying why"
+is "$(jget "$STUDY/deliveries.json" 'd["destinations"][0]["state"]+"/"+str(d["destinations"][0]["attempts"])')" "failed/1" \
+	"... the destination is failed after one attempt"
 nok "no PHI in the logs" grep -qaE 'Doe\^John|MRN-000123|ACC20240001|CANARY' "$T/deliver.log"
