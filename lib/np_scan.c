@@ -2,6 +2,7 @@
 #include "np_scan.h"
 
 #include "np_config.h"
+#include "np_csa.h"
 #include "np_dcm.h"
 #include "np_err.h"
 #include "np_fs.h"
@@ -242,6 +243,25 @@ static int standard_bvalue(struct np_dcm *d, double *b, double g[3], int *have_g
 	return 0;
 }
 
+/* Siemens software that writes no (0019,xx0C) keeps the b-value in the CSA
+ * image header (0029,xx10) only. A header is some kilobytes; 1 MiB is more
+ * than any seen. */
+#define CSA_MAX ((size_t)1 << 20)
+static int csa_bvalue(struct np_dcm *d, double *b, double g[3], int *have_g)
+{
+	size_t len = 0;
+	int found = 0;
+	unsigned char *raw = malloc(CSA_MAX);
+	if (raw && np_dcm_get_private_raw(d, 0x0029, "SIEMENS CSA HEADER", 0x10, raw, CSA_MAX, &len) == 1 &&
+	    len <= CSA_MAX && np_csa_get(raw, len, "B_value", b, 1) == 1) {
+		found = 1;
+		*have_g = np_csa_get(raw, len, "DiffusionGradientDirection", g, 3) == 3 &&
+			  fabs(g[0]) + fabs(g[1]) + fabs(g[2]) > 1e-6;
+	}
+	free(raw);
+	return found;
+}
+
 /* b-value and direction from the vendors' private elements, each only under
  * its own private creator: the same element numbers mean other things to
  * other creators (GE CT's GEMS_ACQU_01 (0019,1027) is a rotation speed;
@@ -260,6 +280,8 @@ static int vendor_bvalue(struct np_dcm *d, double *b, double g[3], int *have_g)
 		}
 		return 1;
 	}
+	if (csa_bvalue(d, b, g, have_g))
+		return 1;
 	if (private_number(d, 0x0043, "GEMS_PARM_01", 0x39, b)) {
 		/* The first of four values; some software versions add 10^9. */
 		*b = fmod(*b, 1e9);

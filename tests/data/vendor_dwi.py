@@ -10,7 +10,10 @@
   siemens_dwi    nibabel siemens_dwi_0 and siemens_dwi_1000
   siemens_block  siemens_dwi_1000 with "SIEMENS MR HEADER" in block 0x12 and another
                  creator's (0019,100C) = 0 in block 0x10
-  siemens_other  siemens_dwi_1000 with its (0019,0010) creator renamed: no b-value
+  siemens_other  siemens_dwi_1000 with its (0019,0010) creator renamed and no CSA
+                 header: no b-value
+  siemens_csa    siemens_dwi_1000 without group 0019: the b-value is in the CSA
+                 image header (0029,1010) only
   ge_dwi         siemens_dwi_1000 turned GE: b = 10^9 + 1000 in (0043,xx39) under
                  "GEMS_PARM_01" in block 0x11, direction in (0019,xxBB..BD) "GEMS_ACQU_01"
 
@@ -76,7 +79,12 @@ save(ds, out, "siemens_block")
 
 ds = read(NB + "/siemens_dwi_1000.dcm.gz")
 ds[0x0019, 0x0010].value = "ACME DIFFUSION 1.0"
+drop_group(ds, 0x0029)
 save(ds, out, "siemens_other")
+
+ds = read(NB + "/siemens_dwi_1000.dcm.gz")
+drop_group(ds, 0x0019)
+save(ds, out, "siemens_csa")
 
 ds = read(NB + "/siemens_dwi_1000.dcm.gz")
 drop_group(ds, 0x0019)

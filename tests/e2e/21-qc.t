@@ -1,7 +1,7 @@
 #!/bin/sh
 # np-qc: each check's pass and fail on generated DICOM studies and NIfTI bundles.
 . "$(dirname "$0")/../lib/tap.sh"
-plan 47
+plan 48
 PY=/usr/bin/python3
 D=$NP_TOP/tests/data
 mkdir -p "$NP_HOME/etc"
@@ -91,6 +91,7 @@ is "$(dwi siemens_b0)" "fail 0" "a b=0 series alone is not a diffusion series"
 like "$(det "$(cat "$T/last")" dwi_present)" "CBU_DTI_64D_1A.*b=0 volumes only" "the b0-only series is named"
 is "$(dwi siemens_block)" "pass 1000" "SIEMENS MR HEADER in block 0x12, another creator's (0019,100C) ignored"
 is "$(dwi siemens_other)" "fail " "(0019,100C) under another creator is not a b-value"
+is "$(dwi siemens_csa)" "pass 1000" "Siemens b-value from the CSA image header alone"
 is "$(dwi ge_dwi)" "pass 1000" "GE (0043,xx39) under GEMS_PARM_01 in block 0x11, less 10^9"
 
 # Duplicates: 6 files, 2 SOP Instance UIDs; the first by path stays.
