@@ -5,7 +5,7 @@ Usage: check_deid.py IN OUT [--canaries FILE] [--remove-dates] [--old-age] [--ra
 Prints one "problem: ..." line per finding (tag numbers only) and exits 1 if
 any; prints "ok N files offset D" otherwise.
 """
-import argparse, datetime, os, sys
+import argparse, datetime, os, struct, sys
 import pydicom
 
 REMOVED = [  # (tag, what) that must be absent or empty at every depth
@@ -45,7 +45,7 @@ def walk(ds, depth=0):
 # the diffusion allow-list of np-deid(1): (group, creator prefix) -> element bytes
 ALLOWED_PRIVATE = {(0x0019, "GEMS_ACQU_01"): {0xBB, 0xBC, 0xBD, 0xE0}, (0x0043, "GEMS_PARM_01"): {0x39},
                    (0x0019, "SIEMENS MR HEADER"): {0x0A, 0x0C, 0x0D, 0x0E, 0x27},
-                   (0x0029, "SIEMENS CSA HEADER"): {0x10}, (0x2001, "Philips Imaging DD 001"): {0x03, 0x04},
+                   (0x0029, "SIEMENS CSA HEADER"): {0x10, 0x20}, (0x2001, "Philips Imaging DD 001"): {0x03, 0x04},
                    (0x2005, "Philips MR Imaging DD 001"): {0xB0, 0xB1, 0xB2},
                    (0x2005, "Philips MR Imaging DD 0"): {0x15, 0x99}}
 
@@ -71,6 +71,57 @@ def private(ds, group, creator, elem):
             t2 = (group << 16) | (blk << 8) | elem
             return ds[t2] if t2 in ds else None
     return None
+
+
+def csa_blobs(ds):
+    """The Siemens CSA image and series headers (0029,xx10/xx20) of ds."""
+    out = []
+    for blk in range(0x10, 0x100):
+        t = (0x0029 << 16) | blk
+        if t in ds and str(ds[t].value).strip(" \0") == "SIEMENS CSA HEADER":
+            for e in (0x10, 0x20):
+                t2 = (0x0029 << 16) | (blk << 8) | e
+                if t2 in ds and isinstance(ds[t2].value, bytes):
+                    out.append((t2, ds[t2].value))
+    return out
+
+
+def csa_stale(blob):
+    """Text a CSA2 ('SV10') header carries after the NUL that ends an element
+    name or an item value: what the scanner's buffers held before (the
+    station name, the site), never read by a CSA reader."""
+    found = set()
+    if blob[:4] != b"SV10" or len(blob) < 16:
+        return found
+    n, pos = struct.unpack_from("<I", blob, 8)[0], 16
+    for _ in range(min(n, 512)):
+        if pos + 84 > len(blob):
+            break
+        found.update(blob[pos:pos + 64].split(b"\0")[1:])
+        nitems = struct.unpack_from("<i", blob, pos + 76)[0]
+        pos += 84
+        for _ in range(max(0, min(nitems, 1024))):
+            if pos + 16 > len(blob):
+                break
+            ln = struct.unpack_from("<i", blob, pos)[0]
+            val = blob[pos + 16:pos + 16 + max(0, ln)]
+            found.update(val.split(b"\0")[1:])
+            pos += 16 + max(0, ln) + (4 - max(0, ln) % 4) % 4
+    return {f.strip() for f in found if len(f.strip()) >= 4}
+
+
+def ascconv(blob):
+    """key -> value of the ASCCONV block in a CSA series header's protocol."""
+    out, on = {}, False
+    for line in blob.decode("latin-1").splitlines():
+        if "### ASCCONV BEGIN" in line:
+            on = True
+        elif "### ASCCONV END" in line:
+            on = False
+        elif on and "=" in line:
+            k, v = line.split("=", 1)
+            out[k.strip()] = v.strip()
+    return out
 
 
 def days(da):
@@ -118,6 +169,17 @@ def main():
         if b"QZX" in raw.upper().replace(b"QZXI", b""):
             pos = raw.upper().find(b"QZX")
             problem("QZX marker survived in %s near byte %d" % (k, pos))
+        # the Siemens CSA headers: no stale text of the input's, nor its
+        # station or institution name, may be in the output's
+        site = {str(i.get(k, "")).strip().encode("latin-1") for k in ("StationName", "InstitutionName")}
+        secret = {x for x in site if len(x) >= 4}
+        for _, blob in csa_blobs(i):
+            secret |= csa_stale(blob)
+        for t, blob in csa_blobs(o):
+            for x in sorted(secret):
+                if x.lower() in blob.lower():
+                    problem("CSA header (%04X,%04X) keeps %s text of the input in %s"
+                            % (t >> 16, t & 0xFFFF, "site" if x in site else "stale", k))
         if i.PixelData != o.PixelData:
             problem("pixel data differs %s" % (k,))
         if i.SOPClassUID != o.SOPClassUID:
@@ -210,6 +272,16 @@ def main():
                 for name in ("B_value", "DiffusionGradientDirection", "SliceNormalVector"):
                     if it.get(name, {}).get("items") and ot.get(name, {}).get("items") != it[name]["items"]:
                         problem("CSA %s not kept" % name)
+                # the series header's protocol: its numeric ASCCONV lines
+                # (the diffusion scheme, k-space) kept, its name gone
+                ise, ose = private(i, g, cr, 0x20), private(o, g, cr, 0x20)
+                if ise is not None:
+                    ia, oa = ascconv(ise.value), ascconv(ose.value) if ose is not None else {}
+                    for key, v in ia.items():
+                        if key.startswith(("sDiffusion", "sKSpace")) and oa.get(key) != v:
+                            problem("CSA series header %s not kept" % key)
+                    if "tProtocolName" in oa:
+                        problem("CSA series header keeps tProtocolName")
                 continue
             if ie is not None and (oe is None or oe.value != ie.value):
                 problem("private (%04X,%s,%02X) not kept" % (g, cr, e))

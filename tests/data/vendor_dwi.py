@@ -22,6 +22,9 @@
 
 Nothing of these files is committed; they are read from the installed packages.
 Usage: vendor_dwi.py OUT
+
+ge_diffusion() and philips_diffusion() write the vendors' private diffusion
+blocks; make_mr_study.py --vendor imports them.
 """
 import gzip
 import os
@@ -52,56 +55,88 @@ def drop_group(ds, g):
         del ds[t]
 
 
-out = sys.argv[1]
-save(read(PD + "/CT_small.dcm"), out, "ge_ct")
-save(read(NB + "/philips_mprage.dcm.gz"), out, "philips_t1")
+def ge_diffusion(ds, b, g, iden=True):
+    """GE's private b-value: (0043,xx39) IS under "GEMS_PARM_01", first value
+    b + 10^9, in block 0x11 after a "GEMS_IDEN_01" block 0x10 holding the same
+    element number (as real files do when iden); the direction (DS) in
+    (0019,xxBB..BD) under "GEMS_ACQU_01" (the next free block of 0019)."""
+    if iden:
+        ds.add_new((0x0043, 0x0010), "LO", "GEMS_IDEN_01")
+        ds.add_new((0x0043, 0x1039), "IS", ["7", "7", "7", "7"])
+        ds.add_new((0x0043, 0x0011), "LO", "GEMS_PARM_01")
+        ds.add_new((0x0043, 0x1139), "IS", ["%d" % (1000000000 + int(b)), "8", "0", "0"])
+    else:
+        ds.private_block(0x0043, "GEMS_PARM_01", create=True).add_new(
+            0x39, "IS", ["%d" % (1000000000 + int(b)), "8", "0", "0"])
+    if g is not None:
+        blk = ds.private_block(0x0019, "GEMS_ACQU_01", create=True)
+        for el, v in zip((0xBB, 0xBC, 0xBD), g):
+            t = "%.6g" % v
+            blk.add_new(el, "DS", t if "." in t or "e" in t else t + ".0")
 
-ds = read(NB + "/philips_mprage.dcm.gz")
-ds.private_block(0x2001, "Philips Imaging DD 001").add_new(0x03, "FL", 1000.0)
-blk = ds.private_block(0x2005, "Philips MR Imaging DD 001")
-for el, v in ((0xB0, 0.6), (0xB1, 0.8), (0xB2, 0.0)):
-    blk.add_new(el, "FL", v)
-save(ds, out, "philips_dwi")
 
-save(read(NB + "/siemens_dwi_0.dcm.gz"), out, "siemens_b0")
-save(read(NB + "/siemens_dwi_0.dcm.gz"), out, "siemens_dwi", "a.dcm")
-save(read(NB + "/siemens_dwi_1000.dcm.gz"), out, "siemens_dwi", "b.dcm")
+def philips_diffusion(ds, b, g, directionality=None, decoy=False):
+    """Philips's private b-value: (2001,xx03) FL under "Philips Imaging DD 001",
+    the directionality (2001,xx04) CS when given ("O" oblique, "I" isotropic),
+    and the direction (2005,xxB0..B2) FL under "Philips MR Imaging DD 001";
+    with decoy that creator is in block 0x11 after "Philips MR Imaging DD 002"."""
+    blk = ds.private_block(0x2001, "Philips Imaging DD 001", create=True)
+    blk.add_new(0x03, "FL", float(b))
+    if directionality is not None:
+        blk.add_new(0x04, "CS", directionality)
+    if decoy:
+        ds.private_block(0x2005, "Philips MR Imaging DD 002", create=True)
+    if g is not None:
+        blk = ds.private_block(0x2005, "Philips MR Imaging DD 001", create=True)
+        for el, v in zip((0xB0, 0xB1, 0xB2), g):
+            blk.add_new(el, "FL", float(v))
 
-ds = read(NB + "/siemens_dwi_1000.dcm.gz")
-b, g = ds[0x0019, 0x100C].value, ds[0x0019, 0x100E].value
-drop_group(ds, 0x0019)
-ds.add_new((0x0019, 0x0010), "LO", "ACME DIFFUSION 1.0")
-ds.add_new((0x0019, 0x100C), "IS", "0")
-ds.add_new((0x0019, 0x0012), "LO", "SIEMENS MR HEADER")
-ds.add_new((0x0019, 0x120C), "IS", str(b))
-ds.add_new((0x0019, 0x120E), "FD", g)
-save(ds, out, "siemens_block")
 
-ds = read(NB + "/siemens_dwi_1000.dcm.gz")
-ds[0x0019, 0x0010].value = "ACME DIFFUSION 1.0"
-drop_group(ds, 0x0029)
-save(ds, out, "siemens_other")
+def main(out):
+    save(read(PD + "/CT_small.dcm"), out, "ge_ct")
+    save(read(NB + "/philips_mprage.dcm.gz"), out, "philips_t1")
 
-ds = read(NB + "/siemens_dwi_1000.dcm.gz")
-drop_group(ds, 0x0019)
-save(ds, out, "siemens_csa")
+    ds = read(NB + "/philips_mprage.dcm.gz")
+    philips_diffusion(ds, 1000, (0.6, 0.8, 0.0))
+    save(ds, out, "philips_dwi")
 
-ds = read(NB + "/siemens_dwi_1000.dcm.gz")
-drop_group(ds, 0x0019)
-drop_group(ds, 0x0029)
-ds.Manufacturer = "GE MEDICAL SYSTEMS"
-ds.add_new((0x0043, 0x0010), "LO", "GEMS_IDEN_01")
-ds.add_new((0x0043, 0x1039), "IS", ["7", "7", "7", "7"])
-ds.add_new((0x0043, 0x0011), "LO", "GEMS_PARM_01")
-ds.add_new((0x0043, 0x1139), "IS", ["1000001000", "8", "0", "0"])
-blk = ds.private_block(0x0019, "GEMS_ACQU_01", create=True)
-for el, v in ((0xBB, "0.6"), (0xBC, "0.8"), (0xBD, "0.0")):
-    blk.add_new(el, "DS", v)
-save(ds, out, "ge_dwi")
+    save(read(NB + "/siemens_dwi_0.dcm.gz"), out, "siemens_b0")
+    save(read(NB + "/siemens_dwi_0.dcm.gz"), out, "siemens_dwi", "a.dcm")
+    save(read(NB + "/siemens_dwi_1000.dcm.gz"), out, "siemens_dwi", "b.dcm")
 
-save(read(NB + "/siemens_dwi_0.dcm.gz"), out, "siemens_dup", "a.dcm")
-save(read(NB + "/siemens_dwi_1000.dcm.gz"), out, "siemens_dup", "b.dcm")
-ds = read(NB + "/siemens_dwi_0.dcm.gz")
-ds.SeriesDescription = "SECOND COPY"
-for name in ("c.dcm", "z/a.dcm", "z/b.dcm", "z/c.dcm"):
-    save(ds, out, "siemens_dup", name)
+    ds = read(NB + "/siemens_dwi_1000.dcm.gz")
+    b, g = ds[0x0019, 0x100C].value, ds[0x0019, 0x100E].value
+    drop_group(ds, 0x0019)
+    ds.add_new((0x0019, 0x0010), "LO", "ACME DIFFUSION 1.0")
+    ds.add_new((0x0019, 0x100C), "IS", "0")
+    ds.add_new((0x0019, 0x0012), "LO", "SIEMENS MR HEADER")
+    ds.add_new((0x0019, 0x120C), "IS", str(b))
+    ds.add_new((0x0019, 0x120E), "FD", g)
+    save(ds, out, "siemens_block")
+
+    ds = read(NB + "/siemens_dwi_1000.dcm.gz")
+    ds[0x0019, 0x0010].value = "ACME DIFFUSION 1.0"
+    drop_group(ds, 0x0029)
+    save(ds, out, "siemens_other")
+
+    ds = read(NB + "/siemens_dwi_1000.dcm.gz")
+    drop_group(ds, 0x0019)
+    save(ds, out, "siemens_csa")
+
+    ds = read(NB + "/siemens_dwi_1000.dcm.gz")
+    drop_group(ds, 0x0019)
+    drop_group(ds, 0x0029)
+    ds.Manufacturer = "GE MEDICAL SYSTEMS"
+    ge_diffusion(ds, 1000, (0.6, 0.8, 0.0))
+    save(ds, out, "ge_dwi")
+
+    save(read(NB + "/siemens_dwi_0.dcm.gz"), out, "siemens_dup", "a.dcm")
+    save(read(NB + "/siemens_dwi_1000.dcm.gz"), out, "siemens_dup", "b.dcm")
+    ds = read(NB + "/siemens_dwi_0.dcm.gz")
+    ds.SeriesDescription = "SECOND COPY"
+    for name in ("c.dcm", "z/a.dcm", "z/b.dcm", "z/c.dcm"):
+        save(ds, out, "siemens_dup", name)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

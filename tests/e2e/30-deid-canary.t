@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 PY=/usr/bin/python3
 DATA=$NP_TOP/tests/data
-plan 14
+plan 15
 $PY "$DATA/make_mr_study.py" "$T/in" --ndir 6 --nsl 4 --enhanced >/dev/null || bail "study generator failed"
 cp -r "$T/in" "$T/clean"
 $PY "$DATA/phi_canary.py" "$T/in" --canaries "$T/canaries.txt" --old-age >/dev/null || bail "canary failed"
@@ -14,11 +14,29 @@ ok "OUT/manifest.json is written" test -s "$T/out/manifest.json"
 out=$($PY "$DATA/check_deid.py" "$T/in" "$T/out" --canaries "$T/canaries.txt" --old-age 2>/dev/null)
 like "$out" "^ok 36 files offset -?[0-9]+" "independent reader: every action, UIDs, references, pixels, private tags"
 [ "${out#ok}" = "$out" ] && echo "$out" | head -20 | sed 's/^/# /'
+# the checker is no rubber stamp: the input's CSA headers put back into a
+# copy of the output (their station and site text after the NULs) fail it
+cp -r "$T/out" "$T/leak"
+$PY - "$T/in" "$T/leak" <<'EOF'
+import glob, os, sys, pydicom
+ins = {}
+for f in glob.glob(os.path.join(sys.argv[1], "*", "*.dcm")):
+    d = pydicom.dcmread(f)
+    ins[(int(d.SeriesNumber), int(d.InstanceNumber))] = d
+for f in glob.glob(os.path.join(sys.argv[2], "*", "*.dcm")):
+    d = pydicom.dcmread(f)
+    i = ins[(int(d.SeriesNumber), int(d.InstanceNumber))]
+    if (0x0029, 0x1010) in i and (0x0029, 0x1010) in d:
+        d[0x0029, 0x1010].value = i[0x0029, 0x1010].value
+        d.save_as(f)
+EOF
+like "$($PY "$DATA/check_deid.py" "$T/in" "$T/leak" 2>/dev/null | grep -c 'problem: CSA header (0029,1010) keeps stale text')" "^[1-9]" \
+	"checker: station and institution left in a CSA header fail it"
 ok "no canary in the log" sh -c "! grep -qiF -f '$T/canaries.txt' '$T/log'"
 ok "no canary in the report" sh -c "! grep -qiF -f '$T/canaries.txt' '$T/report.json'"
 ok "no canary in the manifest" sh -c "! grep -qiF -f '$T/canaries.txt' '$T/out/manifest.json'"
 ok "no original UID in the manifest or report" sh -c "! grep -qF '1.2.826.0.1.3680043.8.498' '$T/out/manifest.json' '$T/report.json'"
-like "$(grep -c '"creator": "SIEMENS' "$T/report.json")" "^4$" "report names the kept private blocks"
+like "$(grep -c '"creator": "SIEMENS' "$T/report.json")" "^5$" "report names the kept private blocks (CSA image and series headers rebuilt)"
 n=$($PY -c "import json;m=json.load(open('$T/out/manifest.json'));print(len(m['files']),m['counts']['files'],m['counts']['skipped'],m['deidentified'])")
 is "$n" "36 36 2 True" "manifest lists every file, counts and skipped non-DICOM files"
 ok "manifest SHA-256 matches the files" $PY -c "
