@@ -2345,6 +2345,28 @@ done:
 	return rc;
 }
 
+/* Storage classes whose instances hold no pixel data (PS3.4 B.5): structured
+ * reports, presentation states, RT plans, structures and records, documents,
+ * raw data and registrations, waveforms, spectroscopy, palettes, protocols
+ * and Siemens' non-image CSA class. */
+static int non_image_class(const char *uid)
+{
+	static const char *const pre[] = {
+	    "1.2.840.10008.5.1.4.1.1.88.",     "1.2.840.10008.5.1.4.1.1.11.",	 "1.2.840.10008.5.1.4.1.1.104.",
+	    "1.2.840.10008.5.1.4.1.1.9.",      "1.2.840.10008.5.1.4.1.1.481.3",	 "1.2.840.10008.5.1.4.1.1.481.4",
+	    "1.2.840.10008.5.1.4.1.1.481.5",   "1.2.840.10008.5.1.4.1.1.481.6", "1.2.840.10008.5.1.4.1.1.481.7",
+	    "1.2.840.10008.5.1.4.1.1.481.8",   "1.2.840.10008.5.1.4.1.1.481.9", "1.2.840.10008.5.1.4.1.1.66",
+	    "1.2.840.10008.5.1.4.1.1.4.2",     "1.2.840.10008.5.1.4.39.",	 "1.2.840.10008.5.1.4.38.",
+	    "1.3.12.2.1107.5.9.1",
+	};
+	if (!strcmp(uid, "1.2.840.10008.5.1.4.1.1.66.4"))
+		return 0; /* segmentation: an image */
+	for (size_t i = 0; i < sizeof pre / sizeof *pre; i++)
+		if (!strncmp(uid, pre[i], strlen(pre[i])))
+			return 1;
+	return 0;
+}
+
 int np_deid_buffer(const unsigned char *in, size_t len, const struct np_deid_opts *o, struct np_deid_tagstat *ts,
 		   unsigned char **out, size_t *outlen, struct np_deid_file *f, struct np_err *err)
 {
@@ -2358,8 +2380,23 @@ int np_deid_buffer(const unsigned char *in, size_t len, const struct np_deid_opt
 	*outlen = 0;
 	memset(f, 0, sizeof *f);
 	f->image = -1;
-	if (parse_file(in, len, &ar, &fl, err) < 0)
+	if (parse_file(in, len, &ar, &fl, err) < 0) {
+		/* what the file is, from the class its meta header names: a DICOMDIR
+		 * or a class without pixel data is not what a study needs; anything
+		 * else (an image cut short, no meta header) may be */
+		char cls[65] = "";
+		struct el *m = ds_find(&fl.meta, 0x0002, 0x0002);
+		if (m)
+			val_str(m, cls, sizeof cls);
+		snprintf(f->sop_class, sizeof f->sop_class, "%s", cls);
+		if (!strcmp(cls, "1.2.840.10008.1.3.10")) {
+			snprintf(f->why, sizeof f->why, "a DICOMDIR that does not parse (%s)", err->msg);
+			rc = 0;
+		} else if (non_image_class(cls)) {
+			f->image = 0;
+		}
 		goto done;
+	}
 	f->image = fl.pix || ds_find(&fl.ds, 0x7FE0, 0x0008) || ds_find(&fl.ds, 0x7FE0, 0x0009);
 	char sop_class[65] = "", study[65] = "", series[65] = "", sop[65] = "";
 	struct el *x;

@@ -80,6 +80,10 @@ int np_deid_key_load(struct np_deid_opts *o, const char *path, int create, struc
 		hex[65] = 0;
 		if (np_write_atomic(path, hex, 65, 0600, err) < 0)
 			return -1;
+		/* said once: pseudonyms and offsets follow the key, so a run with
+		 * another home would not join a late series to its study */
+		np_info(o->id, "created a new de-identification key %s: keep it, the same key gives the same pseudonyms",
+			path);
 	}
 	size_t n;
 	char *s = np_read_file(path, 4096, &n, err);
@@ -228,11 +232,27 @@ static void fail(struct run *r, size_t i, const struct np_err *e)
 		;
 }
 
+/* 1 if a path has a name that looks like a UID (digits and 3+ dots), as
+ * np-recv names study files after their original UIDs. */
+static int uid_in_path(const char *p)
+{
+	for (const char *s = p; *s;) {
+		size_t n = strcspn(s, "/"), dots = 0, digits = 0;
+		for (size_t k = 0; k < n; k++)
+			dots += s[k] == '.', digits += s[k] >= '0' && s[k] <= '9';
+		if (dots >= 3 && digits >= 8)
+			return 1;
+		s += n + (s[n] == '/');
+	}
+	return 0;
+}
+
 /* What a message may say of input file i: its path, unless paths hold
- * original UIDs (study mode); then its number and SOP class. */
+ * original UIDs (study mode, files named by np-recv); then its number and
+ * SOP class. */
 static void file_name(const struct run *r, size_t i, char *out, size_t sz)
 {
-	if (!r->o->private_paths)
+	if (!r->o->private_paths || !uid_in_path(r->files.p[i]))
 		snprintf(out, sz, "input file %s", r->files.p[i]);
 	else if (r->res[i].f.sop_class[0])
 		snprintf(out, sz, "input file %zu of %zu (SOP class %s)", i + 1, r->files.n, r->res[i].f.sop_class);

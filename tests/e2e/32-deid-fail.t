@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 PY=/usr/bin/python3
 DATA=$NP_TOP/tests/data
-plan 22
+plan 24
 $PY "$DATA/make_mr_study.py" "$T/in" --ndir 2 --nsl 2 >/dev/null || bail "study generator failed"
 nofiles() { [ -z "$(ls -A "$T/$1" 2>/dev/null)" ] && [ -z "$(ls -a "$T" | grep "^\.$1\.tmp")" ]; }
 # a truncated instance fails the whole study
@@ -27,19 +27,27 @@ for j in 1 2; do
 done
 like "$(cat "$T/log1j1")" "input file S003/IM00001.dcm:" "--jobs 1 names the first broken file"
 like "$(cat "$T/log1j2")" "input file S003/IM00001.dcm:" "--jobs 2 names the same file"
-# in study mode paths hold original UIDs: the file by number and SOP class
-mkdir -p "$T/tstudy" && cp -r "$T/trunc" "$T/tstudy/dicom"
+# in study mode np-recv names files after original UIDs: such a file is
+# named by number and SOP class, never by its path
+U=1.2.826.0.1.3680043.2.1125.77
+mkdir -p "$T/tstudy" && cp -r "$T/trunc" "$T/tstudy/dicom" && mkdir "$T/tstudy/dicom/$U"
+mv "$T/tstudy/dicom/S003/IM00001.dcm" "$T/tstudy/dicom/$U/$U.5.dcm"
 "$BIN/np-deid" --study "$T/tstudy" 2>"$T/log1s"
-like "$(cat "$T/log1s")" "input file [0-9]+ of [0-9]+: malformed DICOM" "study mode: the file by number"
-nok "study mode: no input path in the error" grep -q IM0000 "$T/log1s"
+like "$(cat "$T/log1s")" "input file [0-9]+ of [0-9]+ \\(SOP class 1.2.840.10008.5.1.4.1.1.4\\): malformed DICOM" "study mode: a UID-named file by number and SOP class"
+nok "study mode: no original UID in the error" grep -q "$U" "$T/log1s"
 # what a study may carry beside its images: excluded, with the reason
 PYD=/usr/lib/python3/dist-packages/pydicom/data
 cp -r "$T/in" "$T/extra"
 cp "$PYD/palettes/hotiron.dcm" "$PYD/palettes/winter.dcm" "$T/extra/"
-cp "$PYD/test_files/dicomdirtests/DICOMDIR" "$T/extra/"
+cp "$PYD/test_files/dicomdirtests/DICOMDIR" "$PYD/test_files/dicomdirtests/DICOMDIR-nooffset" "$T/extra/"
+cp "$PYD/test_files/rtplan_truncated.dcm" "$T/extra/"
 "$BIN/np-deid" "$T/extra" "$T/outx" 2>"$T/logx"
-is "$?" 0 "palettes and a DICOMDIR beside the images: exit 0"
-is "$(jq '.counts.excluded' "$T/outx/manifest.json")" 3 "three files excluded"
+is "$?" 0 "palettes, DICOMDIRs and a broken RT plan beside the images: exit 0"
+is "$(jq '.counts.excluded' "$T/outx/manifest.json")" 5 "five files excluded"
+like "$(jq -r '.excluded[] | select(.input == "DICOMDIR-nooffset") | .reason' "$T/outx/manifest.json")" \
+	"^a DICOMDIR that does not parse" "a DICOMDIR that does not parse is still a DICOMDIR"
+like "$(jq -r '.excluded[] | select(.input == "rtplan_truncated.dcm") | .reason' "$T/outx/manifest.json")" \
+	"^malformed DICOM" "a broken file without pixel data is excluded with its reason"
 is "$(jq -r '.excluded[] | select(.input == "winter.dcm") | .reason' "$T/outx/manifest.json")" \
 	"not an instance of a study: no Study Instance UID" "the manifest gives the reason per file"
 like "$(cat "$T/logx")" "warning: - input file DICOMDIR excluded: a DICOMDIR" "the log names each excluded file"
