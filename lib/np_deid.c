@@ -2234,10 +2234,19 @@ static int word_at(const char *h, size_t hl, size_t i, size_t n, int uid)
 
 static const struct needle *find_word(const struct ctx *c, const char *h, size_t hl)
 {
+	if (hl < CHECK_WORD_MIN)
+		return NULL;
+	/* as in scrub_known: a needle whose first byte pair is not in the value
+	 * cannot be in it, and most values are short descriptors */
+	uint64_t set[64];
+	text_pairs(h, hl, set);
 	for (int k = 0; k < c->check.n; k++) {
 		const struct needle *nd = &c->check.v[k];
 		int uid = nd->kind == NK_UID;
 		if (nd->n < (uid ? CHECK_RAW_MIN : CHECK_WORD_MIN) || nd->n > hl)
+			continue;
+		unsigned pb = pair_bit(nd->s);
+		if (!(set[pb >> 6] >> (pb & 63) & 1))
 			continue;
 		for (size_t i = 0; i + nd->n <= hl; i++)
 			if (lc((unsigned char)h[i]) == lc((unsigned char)nd->s[0]) && ieq(h + i, nd->s, nd->n) &&
