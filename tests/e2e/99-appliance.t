@@ -82,7 +82,9 @@ kill -9 $SVSCAN $pids 2>/dev/null
 wait "$SVSCAN" 2>/dev/null
 sleep 1
 ok "after kill -9 of the whole tree it starts again" start_tree
-ok "... with no supervisor left from before" sh -c "! ps -o pid= -p '$(echo $sups | tr ' ' ',')' >/dev/null"
+# gone, or a zombie that PID 1 has not reaped yet (dead all the same)
+ok "... with no supervisor left from before" \
+	wait_for "! ps -o stat= -p '$(echo $sups | tr ' ' ',')' | grep -qv '^Z'" 10
 
 wait_for "[ -d '$NP_HOME/spool/uploaded/$NPUID' ]" 60
 i=0

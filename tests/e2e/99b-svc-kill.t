@@ -48,8 +48,8 @@ in_work() { [ -d "$NP_HOME/spool/$1/.work/$NPUID" ]; }
 in_state() { [ -d "$NP_HOME/spool/$1/$NPUID" ] || in_work "$1"; }
 caught=""
 
-# A study big enough that each stage takes a moment.
-/usr/bin/python3 "$NP_TOP/tests/data/make_mr_study.py" "$T/study" --ndir 30 --nsl 4 --size 32 --ifu >/dev/null
+# A study big enough that each stage takes a moment (about 310 instances).
+/usr/bin/python3 "$NP_TOP/tests/data/make_mr_study.py" "$T/study" --ndir 30 --nsl 10 --size 32 --ifu >/dev/null
 N=$(find "$T/study" -name '*.dcm' | wc -l | tr -d ' ')
 UID_=$(/usr/bin/python3 -c 'import pydicom,sys;print(pydicom.dcmread(sys.argv[1]).StudyInstanceUID)' "$T/study/S001/IM00001.dcm")
 
@@ -75,7 +75,9 @@ cloud_ctl '{"slow_ms":300}'
 for step in stable:qc:qc-passed qc-passed:prepare:ready ready:upload:uploaded; do
 	st=${step%%:*} svc=${step#*:} to=${step##*:}
 	svc=${svc%:*}
-	wait_for "in_work $st || in_state $to" 60
+	# every 10 ms: np-qc and np-deid take a fraction of a second on this study
+	i=0
+	while ! in_work "$st" && ! in_state "$to" && [ $i -lt 6000 ]; do sleep 0.01; i=$((i + 1)); done
 	if in_work "$st"; then caught="$caught $svc"; fi
 	ok "$svc is killed while the study is in $st/" kill_svc "$svc"
 	wait_for "in_state $to" 60
