@@ -41,8 +41,12 @@ state_of() { # npuid -> its spool state
 poll() { PATH="$BIN:$SBIN:$PATH" "$BIN/np-queue" --once uploaded results failed -- np-poll >>"$T/poll.log" 2>&1; }
 
 ok "the supervised tree starts (UI and DICOM ports answer)" start_tree
-up=$(for s in "$NP_HOME"/service/*/; do s6-svstat -o up "$s"; done | grep -c true)
-is "$up" "$(ls -d "$NP_HOME"/service/*/ | wc -l | tr -d ' ')" "every service is up under s6"
+# the UI and DICOM ports answering does not mean s6-svscan has spawned the
+# last supervisor yet: give every service a few seconds to come up
+nsvc=$(ls -d "$NP_HOME"/service/*/ | wc -l | tr -d ' ')
+nup() { for s in "$NP_HOME"/service/*/; do s6-svstat -o up "$s" 2>/dev/null; done | grep -c true; }
+wait_for '[ "$(nup)" = "$nsvc" ]' 10
+is "$(nup)" "$nsvc" "every service is up under s6"
 
 /usr/bin/python3 "$NP_TOP/tests/data/make_mr_study.py" "$T/study" --ndir 6 --nsl 2 --size 32 >/dev/null
 # Descriptions as the IFU requires them, so the study passes QC.
