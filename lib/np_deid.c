@@ -31,6 +31,7 @@ const char *const np_deid_count_names[NP_DC_N] = {
 #define IMPL_UID "2.25.242591570254402624883390412651338462787"
 #define IMPL_NAME "NPDEID_1"
 #define MAX_DEPTH 32
+#define DICOMDIR_CLASS "1.2.840.10008.1.3.10" /* Media Storage Directory Storage */
 
 /* ---------- arena: every tree node of one file, freed at once ---------- */
 struct chunk {
@@ -357,13 +358,15 @@ static int parse_ds(struct rd *r, size_t *pos, size_t end, int in_undef_item, in
 		x->g = g;
 		x->e = e;
 		uint32_t len;
-		int known = 1;
+		int known = 1, un_std = 0; /* un_std: a standard tag sent as UN (un_to_dict) */
 		if (r->expl) {
 			const unsigned char *v = r->b + *pos + 4;
 			if (!vr_valid(v))
 				return bad(r, "invalid VR");
 			x->vr[0] = (char)v[0];
 			x->vr[1] = (char)v[1];
+			/* its value is implicit VR LE; big endian files are left as they are */
+			un_std = !r->be && !(g & 1) && vr_is(x, "UN");
 			if (vr_long(x->vr)) {
 				if (end - *pos < 12)
 					return bad(r, "truncated element");
@@ -411,7 +414,7 @@ static int parse_ds(struct rd *r, size_t *pos, size_t end, int in_undef_item, in
 					struct rd sub = *r;
 					sub.expl = 0;
 					sub.be = 0;
-					x->implicit_items = !(!r->be && !(g & 1) && un_to_dict(x, 1) == 1);
+					x->implicit_items = !(un_std && un_to_dict(x, 1) == 1);
 					if (parse_items(&sub, pos, end, 1, depth, x) < 0)
 						return -1;
 				} else if (parse_items(r, pos, end, 1, depth, x) < 0) {
@@ -423,7 +426,7 @@ static int parse_ds(struct rd *r, size_t *pos, size_t end, int in_undef_item, in
 		}
 		if (len > end - *pos)
 			return bad(r, "element longer than the file");
-		if (r->expl && !r->be && vr_is(x, "UN") && !(g & 1) && un_to_dict(x, 1) == 1) {
+		if (un_std && un_to_dict(x, 1) == 1) {
 			/* a standard sequence sent as UN: its items are implicit VR LE (PS3.5 6.2.2) */
 			struct rd sub = *r;
 			sub.expl = 0;
@@ -449,7 +452,7 @@ static int parse_ds(struct rd *r, size_t *pos, size_t end, int in_undef_item, in
 		x->v = r->b + *pos;
 		x->vlen = len;
 		*pos += len;
-		if (r->expl && !r->be && vr_is(x, "UN") && !(g & 1) && x->e != 0)
+		if (un_std && x->e != 0)
 			un_to_dict(x, 0);
 	}
 	if (in_undef_item)
@@ -1851,10 +1854,9 @@ static int csa_el(struct ctx *c, struct el *x)
 {
 	unsigned char *out;
 	size_t outlen;
-	char why[128];
 	if (x->kind != K_VAL || !x->vlen)
 		return 0;
-	int r = np_csa_filter(x->v, x->vlen, &out, &outlen, why, sizeof why);
+	int r = np_csa_filter(x->v, x->vlen, &out, &outlen, NULL, 0);
 	if (r < 0) {
 		c->f->counts[NP_DC_CSA_DROPPED]++;
 		return 0;
@@ -2398,7 +2400,7 @@ int np_deid_buffer(const unsigned char *in, size_t len, const struct np_deid_opt
 		if (m)
 			val_str(m, cls, sizeof cls);
 		snprintf(f->sop_class, sizeof f->sop_class, "%s", cls);
-		if (!strcmp(cls, "1.2.840.10008.1.3.10")) {
+		if (!strcmp(cls, DICOMDIR_CLASS)) {
 			snprintf(f->why, sizeof f->why, "a DICOMDIR that does not parse (%s)", err->msg);
 			rc = 0;
 		} else if (non_image_class(cls)) {
@@ -2411,9 +2413,9 @@ int np_deid_buffer(const unsigned char *in, size_t len, const struct np_deid_opt
 	struct el *x;
 	if ((x = ds_find(&fl.ds, 0x0008, 0x0016)))
 		val_str(x, sop_class, sizeof sop_class);
-	if (!strcmp(sop_class, "1.2.840.10008.1.3.10") ||
+	if (!strcmp(sop_class, DICOMDIR_CLASS) ||
 	    (!sop_class[0] && (x = ds_find(&fl.meta, 0x0002, 0x0002)) &&
-	     (val_str(x, sop_class, sizeof sop_class), !strcmp(sop_class, "1.2.840.10008.1.3.10")))) {
+	     (val_str(x, sop_class, sizeof sop_class), !strcmp(sop_class, DICOMDIR_CLASS)))) {
 		snprintf(f->why, sizeof f->why, "a DICOMDIR (paths and patient records)");
 		rc = 0; /* never copied */
 		goto done;
