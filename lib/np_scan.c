@@ -244,16 +244,18 @@ static int standard_bvalue(struct np_dcm *d, double *b, double g[3], int *have_g
 }
 
 /* Siemens software that writes no (0019,xx0C) keeps the b-value in the CSA
- * image header (0029,xx10) only. A header is some kilobytes; 1 MiB is more
- * than any seen. */
-#define CSA_MAX ((size_t)1 << 20)
+ * image header (0029,xx10) only. A header is some kilobytes: the first call
+ * asks its length, so that files without one allocate nothing. */
 static int csa_bvalue(struct np_dcm *d, double *b, double g[3], int *have_g)
 {
-	size_t len = 0;
+	unsigned char probe;
+	size_t len = 0, got = 0;
 	int found = 0;
-	unsigned char *raw = malloc(CSA_MAX);
-	if (raw && np_dcm_get_private_raw(d, 0x0029, "SIEMENS CSA HEADER", 0x10, raw, CSA_MAX, &len) == 1 &&
-	    len <= CSA_MAX && np_csa_get(raw, len, "B_value", b, 1) == 1) {
+	if (np_dcm_get_private_raw(d, 0x0029, "SIEMENS CSA HEADER", 0x10, &probe, 0, &len) != 1 || !len)
+		return 0;
+	unsigned char *raw = malloc(len);
+	if (raw && np_dcm_get_private_raw(d, 0x0029, "SIEMENS CSA HEADER", 0x10, raw, len, &got) == 1 && got == len &&
+	    np_csa_get(raw, len, "B_value", b, 1) == 1) {
 		found = 1;
 		*have_g = np_csa_get(raw, len, "DiffusionGradientDirection", g, 3) == 3 &&
 			  fabs(g[0]) + fabs(g[1]) + fabs(g[2]) > 1e-6;
