@@ -152,13 +152,65 @@ char *np_report_text(json_t *result, json_t *order)
 	return s;
 }
 
+#define PAGE_W 595.0 /* A4 in points */
+#define PAGE_H 842.0
+#define MARGIN 50.0
+
+/* Width of the first n bytes of p in the current font. */
+static double width_of(cairo_t *cr, const char *p, size_t n)
+{
+	char buf[sizeof((struct line *)0)->text];
+	cairo_text_extents_t te;
+	memcpy(buf, p, n);
+	buf[n] = 0;
+	cairo_text_extents(cr, buf, &te);
+	return te.x_advance;
+}
+
+/* Show text from (MARGIN, *y) in the current font, broken at spaces into
+ * lines no wider than the page between its margins (a word wider than that
+ * alone is cut between characters); *y moves past every line drawn. */
+static void show_wrapped(cairo_t *cr, const char *text, double step, double *y)
+{
+	const double width = PAGE_W - 2 * MARGIN;
+	char buf[sizeof((struct line *)0)->text];
+	const char *p = text;
+	while (*p) {
+		size_t len = strlen(p), take = 0;
+		for (size_t i = 1; i <= len; i++) {
+			if (i < len && p[i] != ' ')
+				continue;
+			if (width_of(cr, p, i) > width)
+				break;
+			take = i;
+		}
+		/* One word wider than the page: as many characters as fit (at
+		 * least one), cut between UTF-8 sequences. */
+		for (size_t i = 1, cut = !take; cut && i <= len; i++) {
+			if (i < len && ((unsigned char)p[i] & 0xC0) == 0x80)
+				continue;
+			if (take && width_of(cr, p, i) > width)
+				break;
+			take = i;
+		}
+		memcpy(buf, p, take);
+		buf[take] = 0;
+		cairo_move_to(cr, MARGIN, *y);
+		cairo_show_text(cr, buf);
+		*y += step;
+		p += take;
+		while (*p == ' ')
+			p++;
+	}
+}
+
 int np_report_pdf(json_t *result, json_t *order, const char *png_path, const char *pdf_path, struct np_err *err)
 {
 	struct line ls[40];
 	int n = build(result, order, ls, 40);
 	char tmp[PATH_MAX];
 	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", pdf_path, (long)getpid());
-	cairo_surface_t *s = cairo_pdf_surface_create(tmp, 595.0, 842.0); /* A4 in points */
+	cairo_surface_t *s = cairo_pdf_surface_create(tmp, PAGE_W, PAGE_H);
 	if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
 		cairo_surface_destroy(s);
 		return np_err_set(err, NP_ERR_TEMP, "unable to create %s", tmp);
@@ -184,20 +236,18 @@ int np_report_pdf(json_t *result, json_t *order, const char *png_path, const cha
 			family = "DejaVu Sans Mono";
 		cairo_select_font_face(cr, family, CAIRO_FONT_SLANT_NORMAL, w);
 		cairo_set_font_size(cr, size);
-		cairo_move_to(cr, 50, y);
-		cairo_show_text(cr, ls[i].text);
-		y += size * 1.6;
+		show_wrapped(cr, ls[i].text, size * 1.6, &y);
 	}
 	if (png_path && access(png_path, R_OK) == 0) {
 		cairo_surface_t *img = cairo_image_surface_create_from_png(png_path);
 		if (cairo_surface_status(img) == CAIRO_STATUS_SUCCESS) {
 			double iw = cairo_image_surface_get_width(img), ih = cairo_image_surface_get_height(img);
-			double room = 842 - 40 - (y + 10), scale = 495 / iw;
+			double room = PAGE_H - 40 - (y + 10), scale = (PAGE_W - 2 * MARGIN) / iw;
 			if (ih * scale > room)
 				scale = room / ih;
 			if (scale > 0 && iw > 0 && ih > 0) {
 				cairo_save(cr);
-				cairo_translate(cr, 50, y + 10);
+				cairo_translate(cr, MARGIN, y + 10);
 				cairo_scale(cr, scale, scale);
 				cairo_set_source_surface(cr, img, 0, 0);
 				cairo_paint(cr);
