@@ -260,6 +260,113 @@ static int send_zip(struct np_req *r)
 	return rc;
 }
 
+/* One line of a service's current file, for the merge of all services. */
+struct raw_line {
+	char ts[32];
+	size_t svc, seq; /* order among equal times: the service's, then the file's */
+	char *text;	 /* with its newline */
+};
+
+static int by_time(const void *a, const void *b)
+{
+	const struct raw_line *x = a, *y = b;
+	int c = strcmp(x->ts, y->ts);
+	if (c)
+		return c;
+	if (x->svc != y->svc)
+		return x->svc < y->svc ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Lines of log/<svc>/current appended to *v (the last TAIL_MAX bytes, as the
+ * page reads them). A line without a time of its own takes the one before
+ * it, so continuation lines stay under their first line. -1 out of memory. */
+static int read_raw(struct np_httpd *h, const char *svc, size_t si, struct raw_line **v, size_t *n, size_t *cap)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/log/%s/current", h->home, svc);
+	FILE *fp = fopen(p, "re");
+	if (!fp)
+		return 0;
+	struct stat st;
+	if (fstat(fileno(fp), &st) == 0 && st.st_size > TAIL_MAX) {
+		fseeko(fp, st.st_size - TAIL_MAX, SEEK_SET);
+		int c;
+		while ((c = fgetc(fp)) != EOF && c != '\n')
+			;
+	}
+	char *line = NULL, last[32] = "";
+	size_t lcap = 0, seq = 0;
+	ssize_t len;
+	int rc = 0;
+	while ((len = getline(&line, &lcap, fp)) > 0) {
+		if (*n == *cap) {
+			size_t nc = *cap ? *cap * 2 : 1024;
+			struct raw_line *w = realloc(*v, nc * sizeof *w);
+			if (!w) {
+				rc = -1;
+				break;
+			}
+			*v = w;
+			*cap = nc;
+		}
+		struct raw_line *l = &(*v)[*n];
+		json_t *e = np_log_line_parse(svc, line, (size_t)len);
+		const char *ts = json_string_value(json_object_get(e, "ts"));
+		if (ts)
+			snprintf(last, sizeof last, "%s", ts);
+		snprintf(l->ts, sizeof l->ts, "%s", last);
+		json_decref(e);
+		l->svc = si;
+		l->seq = seq++;
+		size_t tl = (size_t)len + (line[len - 1] != '\n');
+		if (!(l->text = malloc(tl + 1))) {
+			rc = -1;
+			break;
+		}
+		memcpy(l->text, line, (size_t)len);
+		l->text[tl - 1] = '\n';
+		l->text[tl] = 0;
+		(*n)++;
+	}
+	free(line);
+	fclose(fp);
+	return rc;
+}
+
+/* format=file without a service: every service's current file in one text
+ * file, the lines merged by time, each line as its service wrote it (it
+ * names its program) - the same bytes the single-service files give. */
+static int send_all_files(struct np_req *r)
+{
+	json_t *svcs = service_names(r->srv);
+	struct raw_line *v = NULL;
+	size_t n = 0, cap = 0, i;
+	json_t *s;
+	int oom = 0;
+	json_array_foreach (svcs, i, s)
+		if (!oom && read_raw(r->srv, json_string_value(s), i, &v, &n, &cap) < 0)
+			oom = 1;
+	json_decref(svcs);
+	struct np_buf b = {0};
+	if (!oom) {
+		qsort(v, n, sizeof *v, by_time);
+		for (i = 0; i < n; i++)
+			np_buf_str(&b, v[i].text);
+	}
+	for (i = 0; i < n; i++)
+		free(v[i].text);
+	free(v);
+	int rc;
+	if (oom || b.oom)
+		rc = np__reply_error(r, 503, "unavailable", "out of memory");
+	else
+		rc = np__reply_bytes(r, 200, "text/plain; charset=utf-8", b.p ? b.p : "", b.len,
+				     "Content-Disposition: attachment; filename=\"neuropacs-logs.log\"\r\n");
+	free(b.p);
+	return rc;
+}
+
 int np_h_logs_download(struct np_req *r)
 {
 	struct log_filter f;
@@ -273,7 +380,7 @@ int np_h_logs_download(struct np_req *r)
 		return send_zip(r);
 	if (!strcmp(fmt, "file")) {
 		if (!f.service[0])
-			return np__reply_error(r, 400, "bad_request", "service: required for format=file");
+			return send_all_files(r);
 		char p[PATH_MAX], name[96];
 		snprintf(p, sizeof p, "%s/log/%s/current", r->srv->home, f.service);
 		snprintf(name, sizeof name, "%s.log", f.service);
