@@ -19,6 +19,7 @@
 #include "np_spool.h"
 #include "np_stable.h"
 #include "np_study.h"
+#include "np_study_status.h"
 #include "np_ul.h"
 #include "np_util.h"
 
@@ -571,6 +572,8 @@ int np_h_studies(struct np_req *r)
 		if (n++)
 			np_buf_add(&b, ",", 1);
 		study_row_text(&b, st, q.reveal);
+		np_study_delivery_row(&b, r->srv->home, (const char *)sqlite3_column_text(st, 1),
+				      (const char *)sqlite3_column_text(st, 0));
 		snprintf(last, sizeof last, "%s|%s",
 			 sqlite3_column_text(st, 26) ? (const char *)sqlite3_column_text(st, 26) : "",
 			 (const char *)sqlite3_column_text(st, 0));
@@ -720,6 +723,8 @@ int np_h_study_info(struct np_req *r)
 	json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "npuid", id, "state", state, "manifest", m, "qc",
 			      load_opt(dir, "qc.json"), "order", load_opt(dir, "order.json"), "deliveries",
 			      load_opt(dir, "deliveries.json"), "history", load_history(dir));
+	json_t *dl = np_study_delivery(dir, state);
+	json_object_set_new(o, "delivery", dl ? dl : json_null());
 	if (reveal)
 		np__audit(r, "reveal", id, "scope=study", "success");
 	return np__reply_json(r, 200, o);
@@ -831,6 +836,12 @@ int np_h_study_check_status(struct np_req *r)
 	char dir[PATH_MAX], state[32];
 	if (npuid_param(r, &id) < 0 || study_dir(r, id, dir, sizeof dir, state, sizeof state) < 0)
 		return 400;
+	/* An order that is over is not asked about: the cloud may have
+	 * forgotten it long ago ("Expired"); what was stored is the answer. */
+	if (np_study_order_over(state))
+		return np__reply_json(r, 200,
+				      json_pack("{s:s,s:s,s:b,s:o}", "npuid", id, "state", state, "live", 0, "order",
+						np_study_final(dir)));
 	struct np_err err = {0};
 	json_t *order = NULL;
 	int rc = np_cloud_check_status(r->srv->home, id, &order, &err);
@@ -840,8 +851,9 @@ int np_h_study_check_status(struct np_req *r)
 		json_decref(order);
 		return np__reply_error(r, 409, "no_order", "study %s has no cloud order yet (state %s)", id, state);
 	}
-	return np__reply_json(
-	    r, 200, json_pack("{s:s,s:s,s:o}", "npuid", id, "state", state, "order", order ? order : json_object()));
+	return np__reply_json(r, 200,
+			      json_pack("{s:s,s:s,s:b,s:o}", "npuid", id, "state", state, "live", 1, "order",
+					order ? order : json_object()));
 }
 
 int np_h_study_group(struct np_req *r)
@@ -934,6 +946,8 @@ int np_h_results(struct np_req *r)
 				json_array_append_new(fm, json_string(result_fmts[i]));
 		json_object_set_new(row, "formats", fm);
 		json_object_set_new(row, "deliveries", load_opt(dir, "deliveries.json"));
+		json_t *dl = np_study_delivery(dir, (const char *)sqlite3_column_text(st, 1));
+		json_object_set_new(row, "delivery", dl ? dl : json_null());
 		json_array_append_new(items, row);
 	}
 	sqlite3_finalize(st);
