@@ -3,6 +3,7 @@
 import { get, post, put, qs } from '../api.js';
 import { h, clear, toast, showError, openDialog, confirmDialog, phiCell, badge, fmtDate, fmtBytes, REDACTED } from '../ui.js';
 import { showQc } from './qc.js';
+import { checkStatus as statusDialog, previewReport as reportDialog, deliveryNote } from './study-dialogs.js';
 
 export const title = 'Studies';
 
@@ -13,6 +14,8 @@ const LABEL = {
 };
 
 export function statusLabel(s) {
+  // After the results: how many destinations got them ("Delivered 2/4 (2 failed)").
+  if (s.delivery && s.delivery.label) return s.delivery.label;
   if (s.order_status && ['ready', 'uploaded', 'results'].includes(s.state)) {
     return s.order_status + (s.order_progress ? ' ' + s.order_progress + '%' : '');
   }
@@ -100,7 +103,7 @@ function row(s) {
   return h('tr', { dataset: { npuid: id } },
     h('td', { class: 'mono' }, id, s.linked_npuid ? h('div', { class: 'help' }, 'late series of ' + s.linked_npuid.slice(0, 8)) : null),
     phiCell(name(s)), phiCell(s.accession),
-    h('td', {}, badge(statusLabel(s), s.state)),
+    h('td', {}, badge(statusLabel(s), s.delivery && s.delivery.failed ? 'warning' : s.state), deliveryNote(s)),
     h('td', {}, s.stable ? 'Yes' : 'No'),
     h('td', {}, s.qc_result ? badge(s.qc_result) : '—'),
     h('td', {}, s.group ? badge(s.group, 'group') : '—'),
@@ -116,23 +119,12 @@ function row(s) {
 }
 
 async function checkStatus(s) {
-  const r = await get(`/api/studies/${s.npuid}/status`);
-  const o = r.order || {};
-  const pct = Number(o.progress) || 0;
-  const kv = [['Neuropacs UID', r.npuid], ['Agent state', LABEL[r.state] || r.state], ['Order ID', o.order_id],
-    ['Order status', o.status], ['Products', (o.jobs_started || []).join(', ')], ['Information', o.info],
-    ['Uploaded', fmtDate(o.created_at)], ['Last update', fmtDate(o.updated_at)]];
-  openDialog('Order status', [
-    h('dl', { class: 'kv', id: 'order-status' }, kv.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v || '—')])),
-    h('label', {}, `Progress ${pct}%`, h('progress', { max: 100, value: pct })),
-  ]);
+  await statusDialog(s, (x) => LABEL[x] || x);
   refresh().catch(() => {});
 }
 
 async function previewReport(s) {
-  const src = '/api/reports' + qs({ neuropacsId: s.npuid });
-  openDialog('Report ' + s.npuid, [h('iframe', { class: 'pdf', src, title: 'PDF report' }),
-    h('p', {}, h('a', { href: src, download: '' }, 'Download PDF'))]);
+  await reportDialog(s, (x) => LABEL[x] || x);
 }
 
 async function cancel(s) {
