@@ -17,8 +17,11 @@ static void usage(FILE *f)
 		   "       np-deliver [--home DIR] --resend [--dest N] STUDYDIR   send again\n"
 		   "       np-deliver [--home DIR] --failures     failure reports of studies in failed/\n"
 		   "       np-deliver [--home DIR] --test N|failure|group     the Test Delivery button\n"
-		   "exit: 0 finished (sent, or failed for good after 3 attempts: see deliveries.json),\n"
-		   "      100 permanent error, 111 attempts remain or temporary error (retry later)\n");
+		   "exit: 0 finished: every destination sent, or failed for good (a permanent error, or\n"
+		   "        temporary ones for retry.give_up_seconds; --resend: 3 attempts): see deliveries.json\n"
+		   "      100 permanent error of the study (no results, bad settings)\n"
+		   "      111 a destination is waiting to retry, or a temporary error: run again later\n"
+		   "          (np-queue keeps the study in results/ meanwhile)\n");
 }
 
 int main(int argc, char **argv)

@@ -3,14 +3,17 @@
 // CMD ARGS... STUDYDIR on it with a concurrency limit and moves it by the
 // command's exit status. The bookkeeping lives in lib/np_queue.c; this file
 // is the process loop. See np-queue(1) and np-spool(7).
+#include "np_config.h"
 #include "np_db.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_log.h"
 #include "np_queue.h"
 #include "np_spool.h"
+#include "np_study_ops.h"
 #include "np_util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -24,6 +27,7 @@
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_JOBS 64
@@ -32,7 +36,9 @@ struct job {
 	pid_t pid;
 	char id[256];
 	double start;
+	double start_wall; /* epoch the run began (np_now) */
 	int attempt;
+	int last; /* the last try of the retry window */
 };
 
 struct runner {
@@ -40,8 +46,8 @@ struct runner {
 	const char *from, *to, *fail;
 	char **cmd;
 	const char *cmdname;
-	int jobs, once, max_attempts, failures;
-	double base, cap, poll;
+	int jobs, once, max_attempts, failures, waiting;
+	double base, cap, give_up, poll; /* < 0: from the settings retry.* */
 	struct job job[MAX_JOBS];
 	int nrun;
 	double next_due; /* earliest next_try of a deferred study, 0 if none */
@@ -64,8 +70,9 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: np-queue [--home DIR] [--jobs N] [--once] [--max-attempts N]\n"
-		   "                [--backoff-base S] [--backoff-cap S] [--poll S] FROM TO FAIL -- CMD [ARG...]\n");
+	fprintf(f, "usage: np-queue [--home DIR] [--jobs N] [--once] [--max-attempts N] [--backoff-base S]\n"
+		   "                [--backoff-cap S] [--give-up S] [--poll S] FROM TO FAIL -- CMD [ARG...]\n"
+		   "       np-queue [--home DIR] --waiting     studies waiting to retry after temporary failures\n");
 }
 
 static double rnd01(void)
@@ -76,7 +83,7 @@ static double rnd01(void)
 	return r / 4294967296.0;
 }
 
-static void spawn(struct runner *r, const char *id, int attempt)
+static void spawn(struct runner *r, const char *id, int attempt, int last)
 {
 	char dir[PATH_MAX], att[16];
 	snprintf(dir, sizeof dir, "%s/spool/%s/.work/%s", r->home, r->from, id);
@@ -112,6 +119,12 @@ static void spawn(struct runner *r, const char *id, int attempt)
 		}
 		setenv("NP_HOME", r->home, 1);
 		setenv("NP_QUEUE_ATTEMPT", att, 1);
+		/* The command may give up itself on its last try, with its own
+		 * words and events (np-upload: upload_failed). */
+		if (last)
+			setenv("NP_QUEUE_LAST_TRY", "1", 1);
+		else
+			unsetenv("NP_QUEUE_LAST_TRY");
 		execvp(argv[0], argv);
 		np_error(id, "unable to run %s: %s", r->cmdname, strerror(errno));
 		_exit(127);
@@ -126,7 +139,9 @@ static void spawn(struct runner *r, const char *id, int attempt)
 	j->pid = pid;
 	snprintf(j->id, sizeof j->id, "%s", id);
 	j->start = np_mono();
+	j->start_wall = np_now();
 	j->attempt = attempt;
+	j->last = last;
 }
 
 static void route(struct runner *r, const char *id, const char *to, const char *reason, int event)
@@ -154,27 +169,91 @@ static void route(struct runner *r, const char *id, const char *to, const char *
 	np_db_close(db);
 }
 
-/* A temporary failure: count it, then retry later or give up. */
-static void defer(struct runner *r, const char *id, int code, const char **to)
+/* The retry policy: flags given by hand win; the rest comes from the
+ * settings, read at every retry so a change applies to the next one. */
+static void policy(struct runner *r, struct np_retry *rt)
+{
+	struct np_config cfg;
+	struct np_err err = {0};
+	rt->initial = 60, rt->max = 3600, rt->give_up = 86400;
+	if ((r->base < 0 || r->cap < 0 || r->give_up < 0)) {
+		if (np_config_load(&cfg, r->home, &err) == 0) {
+			np_retry_settings(&cfg, rt);
+			np_config_free(&cfg);
+		} else {
+			np_warn(NULL, "retrying on the default schedule: %s", err.msg);
+		}
+	}
+	if (r->base >= 0)
+		rt->initial = r->base;
+	if (r->cap >= 0)
+		rt->max = r->cap;
+	if (r->give_up >= 0)
+		rt->give_up = r->give_up;
+}
+
+static void span(double s, char *out, size_t sz)
+{
+	if (s >= 7200)
+		snprintf(out, sz, "%.1f h", s / 3600);
+	else if (s >= 120)
+		snprintf(out, sz, "%.0f min", s / 60);
+	else
+		snprintf(out, sz, "%.0f s", s);
+}
+
+/* A temporary failure: count it, then retry later or give up. A study is
+ * failed only by a failure of its last try, a run that began once the
+ * give-up window (from the first temporary failure) had passed, or by
+ * --max-attempts when given. */
+static void defer(struct runner *r, const struct job *j, int code, const char **to)
 {
 	struct np_err err = {0};
 	struct np_queue_entry e;
+	const char *id = j->id;
 	if (np_queue_load(r->home, r->from, id, &e, &err) < 0)
 		np_log_err(id, &err);
+	struct np_retry rt;
+	policy(r, &rt);
+	double now = np_now();
 	e.attempts++;
 	e.last_exit = code;
-	if (e.attempts >= r->max_attempts) {
-		char reason[256];
-		snprintf(reason, sizeof reason, "%s failed temporarily %d times (last exit %d)", r->cmdname, e.attempts,
-			 code);
+	if (e.noted < j->start_wall - 1) {
+		/* This run said nothing: an earlier run's words are stale. */
+		e.error[0] = 0;
+		e.hint = 0;
+	}
+	if (e.since <= 0)
+		e.since = j->start_wall;
+	if (j->last || (r->max_attempts > 0 && e.attempts >= r->max_attempts)) {
+		char reason[512], len[32];
+		span(now - e.since, len, sizeof len);
+		if (j->last)
+			snprintf(reason, sizeof reason,
+				 "gave up: %s still failing temporarily after %s (retry.give_up_seconds=%.0f), %d "
+				 "attempts: %s",
+				 r->cmdname, len, rt.give_up, e.attempts, e.error[0] ? e.error : "see the log");
+		else
+			snprintf(reason, sizeof reason, "%s failed temporarily %d times (last exit %d)", r->cmdname,
+				 e.attempts, code);
 		np_queue_save(r->home, r->from, id, &e, NULL);
 		*to = "failed";
 		route(r, id, "failed", reason, 1);
 		return;
 	}
-	e.next_try = np_now() + np_queue_backoff(r->base, r->cap, e.attempts, rnd01());
+	double next = now + np_queue_backoff(rt.initial, rt.max, e.attempts, rnd01());
+	if (e.hint > now)
+		next = e.hint; /* the command knows best (np-deliver: the first destination due) */
+	if (next > e.since + rt.give_up)
+		next = e.since + rt.give_up; /* the last try, at the end of the window */
+	e.next_try = next > now ? next : now;
+	e.hint = 0;
 	if (np_queue_save(r->home, r->from, id, &e, &err) < 0)
 		np_log_err(id, &err);
+	char at[32];
+	np_time_iso_at((time_t)e.next_try, at);
+	np_warn(id, "waiting to retry cmd=%s attempt=%d next_try=%s: %s", r->cmdname, e.attempts, at,
+		e.error[0] ? e.error : "temporary failure");
 	np_crash_point("queue.deferred");
 	if (np_spool_unclaim(r->home, r->from, id, &err) < 0) {
 		np_log_err(id, &err);
@@ -191,7 +270,14 @@ static void finished(struct runner *r, struct job *j, int status)
 	const char *to = r->from;
 	char reason[256];
 	snprintf(reason, sizeof reason, "%s exit %d", r->cmdname, code);
-	if (code < 0 && terms) {
+	struct np_err serr = {0};
+	int settled = np_study_ops_settle(r->home, NULL, r->from, j->id, &serr);
+	if (settled < 0)
+		np_log_err(j->id, &serr);
+	if (settled > 0) {
+		/* Cancelled or deleted while the command ran (np-study(1)). */
+		to = "(cancel or delete asked)";
+	} else if (code < 0 && terms) {
 		/* We are stopping and the command was interrupted: not its fault. */
 		struct np_err err = {0};
 		if (np_spool_unclaim(r->home, r->from, j->id, &err) < 0)
@@ -206,7 +292,7 @@ static void finished(struct runner *r, struct job *j, int status)
 		to = "failed";
 		route(r, j->id, to, reason, 1);
 	} else {
-		defer(r, j->id, code, &to);
+		defer(r, j, code, &to);
 	}
 	np_info(j->id, "ran cmd=%s exit=%d seconds=%.2f attempt=%d to=%s", r->cmdname, code, secs, j->attempt, to);
 }
@@ -237,6 +323,11 @@ static int consider(const char *home, const char *state, const char *id, const c
 		return 1;
 	struct np_queue_entry e;
 	struct np_err err = {0};
+	int settled = np_study_ops_settle(r->home, NULL, r->from, id, &err);
+	if (settled < 0)
+		np_log_err(id, &err);
+	if (settled)
+		return 0;
 	if (np_queue_load(r->home, r->from, id, &e, &err) < 0) {
 		np_log_err(id, &err);
 		np_queue_drop(r->home, r->from, id, NULL);
@@ -257,7 +348,14 @@ static int consider(const char *home, const char *state, const char *id, const c
 	if (c != 0)
 		return 0;
 	np_crash_point("queue.claimed");
-	spawn(r, id, e.attempts + 1);
+	/* The last try: the give-up window has passed (by the settings now). */
+	int last = 0;
+	if (e.since > 0 && e.attempts > 0) {
+		struct np_retry rt;
+		policy(r, &rt);
+		last = now >= e.since + rt.give_up;
+	}
+	spawn(r, id, e.attempts + 1, last);
 	r->started++;
 	return 0;
 }
@@ -330,11 +428,13 @@ static int parse(struct runner *r, int argc, char **argv, const char **home_opt)
 					     {"max-attempts", required_argument, 0, 'm'},
 					     {"backoff-base", required_argument, 0, 'b'},
 					     {"backoff-cap", required_argument, 0, 'c'},
+					     {"give-up", required_argument, 0, 'g'},
+					     {"waiting", no_argument, 0, 'w'},
 					     {"poll", required_argument, 0, 'p'},
 					     {"help", no_argument, 0, 'h'},
 					     {0}};
 	int c;
-	while ((c = getopt_long(argc, argv, "+H:j:om:b:c:p:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+H:j:om:b:c:g:wp:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
 			*home_opt = optarg;
@@ -354,6 +454,12 @@ static int parse(struct runner *r, int argc, char **argv, const char **home_opt)
 		case 'c':
 			r->cap = strtod(optarg, NULL);
 			break;
+		case 'g':
+			r->give_up = strtod(optarg, NULL);
+			break;
+		case 'w':
+			r->waiting = 1;
+			break;
 		case 'p':
 			r->poll = strtod(optarg, NULL);
 			break;
@@ -364,8 +470,10 @@ static int parse(struct runner *r, int argc, char **argv, const char **home_opt)
 			return -1;
 		}
 	}
+	if (r->waiting)
+		return optind == argc ? 0 : -1;
 	if (argc - optind < 5 || strcmp(argv[optind + 3], "--") || r->jobs < 1 || r->jobs > MAX_JOBS ||
-	    r->max_attempts < 1 || r->base < 0 || r->cap < 0 || r->poll <= 0)
+	    r->max_attempts < 0 || (r->give_up < 0 && r->give_up != -1) || r->poll <= 0)
 		return -1;
 	r->from = argv[optind];
 	r->to = argv[optind + 1];
@@ -376,14 +484,62 @@ static int parse(struct runner *r, int argc, char **argv, const char **home_opt)
 	return 0;
 }
 
+/* --waiting: every study waiting to retry, one line each, local times. */
+static int list_waiting(const char *home)
+{
+	int n = 0;
+	for (int i = 0; np_spool_states[i]; i++) {
+		const char *st = np_spool_states[i];
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof dir, "%s/spool/%s/.queue", home, st);
+		DIR *d = opendir(dir);
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			size_t len = strlen(de->d_name);
+			if (de->d_name[0] == '.' || len <= 5 || len - 5 >= 256 || strcmp(de->d_name + len - 5, ".json"))
+				continue;
+			char id[256];
+			snprintf(id, sizeof id, "%.*s", (int)(len - 5), de->d_name);
+			struct np_queue_entry e;
+			json_t *w = np_queue_waiting(home, st, id);
+			json_decref(w);
+			if (!w || np_queue_load(home, st, id, &e, NULL) != 0)
+				continue;
+			char next[32], since[32];
+			time_t t = (time_t)e.next_try, s0 = (time_t)(e.since > 0 ? e.since : e.next_try);
+			struct tm tm;
+			strftime(next, sizeof next, "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+			strftime(since, sizeof since, "%Y-%m-%d %H:%M:%S", localtime_r(&s0, &tm));
+			printf("%s %s: waiting for %s, next try at %s (failing since %s, %d attempts): %s\n", id, st,
+			       !strcmp(st, "ready")	? "the cloud"
+			       : !strcmp(st, "results") ? "a result destination"
+							: "a retry",
+			       next, since, e.attempts, e.error[0] ? e.error : "temporary failure");
+			n++;
+		}
+		if (d)
+			closedir(d);
+	}
+	if (!n)
+		printf("no study is waiting to retry\n");
+	return NP_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	np_log_init(argv[0]);
-	struct runner r = {.jobs = 1, .max_attempts = 5, .base = 30, .cap = 3600, .poll = 5};
+	struct runner r = {.jobs = 1, .base = -1, .cap = -1, .give_up = -1, .poll = 5};
 	const char *home_opt = NULL;
 	struct np_err err = {0};
 	if (parse(&r, argc, argv, &home_opt) < 0)
 		return usage(stderr), NP_EXIT_PERM;
+	if (r.waiting) {
+		if (np_home_resolve(home_opt, r.home, sizeof r.home, &err) < 0) {
+			np_log_err(NULL, &err);
+			return np_err_exit_code(&err);
+		}
+		return list_waiting(r.home);
+	}
 	const char *states[] = {r.from, r.to, r.fail};
 	for (int i = 0; i < 3; i++)
 		if (!np_spool_state_valid(states[i]) || !strcmp(states[i], "incoming")) {

@@ -10,6 +10,7 @@
 #include "np_fs.h"
 #include "np_json.h"
 #include "np_log.h"
+#include "np_queue.h"
 #include "np_spool.h"
 #include "np_study.h"
 #include "np_util.h"
@@ -384,6 +385,31 @@ static int give_up(struct ctx *c, const char *why)
 	return NP_EXIT_NO;
 }
 
+/* A temporary failure (cloud down, 5xx, timeout, DNS, disk full) after the
+ * in-run retries: np-queue tries again on the retry.* schedule; only the
+ * last try of its window gives up. The order keeps its progress. */
+static int wait_for_cloud(struct ctx *c, struct np_err *err)
+{
+	const char *last = getenv("NP_QUEUE_LAST_TRY");
+	if (last && !strcmp(last, "1")) {
+		char why[640];
+		snprintf(why, sizeof why, "gave up: the cloud still failed at the end of the retry window: %s",
+			 err->msg);
+		return give_up(c, why);
+	}
+	struct np_err e = {0};
+	np_warn(c->npuid, "upload waiting for the cloud: %s", err->msg);
+	char info[600], status[32];
+	snprintf(info, sizeof info, "waiting for cloud: %s", err->msg);
+	snprintf(status, sizeof status, "%s", np_json_str(c->order, "status", NP_ORDER_UPLOADING));
+	np_order_set_status(c->order, c->db, c->npuid, status, (int)np_json_int(c->order, "progress", 0), info);
+	if (save(c, &e) < 0)
+		np_log_err(c->npuid, &e);
+	if (np_queue_note(c->dir, err->msg, 0, &e) < 0)
+		np_log_err(c->npuid, &e);
+	return NP_EXIT_TEMP;
+}
+
 static json_t *products(struct ctx *c)
 {
 	json_t *p = json_object_get(c->manifest, "products");
@@ -626,12 +652,9 @@ static int run(struct ctx *c)
 	np_info(c->npuid, "uploading files=%zu bytes=%lld zips=%zu", c->fs.n, c->fs.bytes,
 		json_array_size(json_object_get(c->order, "parts")));
 	if (upload(c, &err) < 0) {
-		if (err.sys && err.cls == NP_ERR_TEMP && !strstr(err.msg, "HTTP")) {
-			/* Local trouble (disk full...), not the cloud's: retry later. */
-			np_log_err(c->npuid, &err);
-			return NP_EXIT_TEMP;
-		}
-		return give_up(c, err.msg);
+		if (err.cls != NP_ERR_TEMP)
+			return give_up(c, err.msg);
+		return wait_for_cloud(c, &err);
 	}
 	np_order_set_status(c->order, c->db, c->npuid, NP_ORDER_QUEUED, 0, "");
 	if (save(c, &err) < 0)

@@ -11,9 +11,11 @@
 #include "np_fs.h"
 #include "np_json.h"
 #include "np_log.h"
+#include "np_queue.h"
 #include "np_schema.h"
 #include "np_spool.h"
 #include "np_study.h"
+#include "np_study_ops.h"
 #include "np_util.h"
 
 #include <dirent.h>
@@ -21,6 +23,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -446,6 +449,14 @@ static json_t *entry_new(size_t index, json_t *dest, const char *key)
 			 "pending", "attempts", 0, "next_attempt", 0.0, "last_attempt_at", "sent_at", "error");
 }
 
+static double jitter(void)
+{
+	uint32_t r = 0;
+	if (np_random(&r, sizeof r, NULL) < 0)
+		return 0.5;
+	return r / 4294967296.0;
+}
+
 static void iso_now(char out[32])
 {
 	np_time_iso_at((time_t)np_now(), out);
@@ -611,10 +622,22 @@ int np_deliver_study(const char *home, const char *dir, int only, int flags, int
 	if (flags & NP_DELIVER_RESEND)
 		json_object_set_new(state, "delivered_event", json_false());
 	const double delay = (double)np_config_int(&cfg, "delivery.retry_delay_s");
+	struct np_retry rt;
+	np_retry_settings(&cfg, &rt);
+	/* np-queue's last try of its window: decide every destination now. */
+	const char *lt = getenv("NP_QUEUE_LAST_TRY");
+	const int last_try = lt && !strcmp(lt, "1") && !(flags & NP_DELIVER_RESEND);
+	double due = 0; /* earliest next attempt of a waiting destination */
+	char waiting[400] = "";
 	int remaining = 0, nfailed = 0, nsent = 0;
 	struct np_err study_err = {0};
 	for (size_t i = 0; i < ndest; i++) {
 		json_t *e = json_array_get(entries, i), *dest = json_array_get(dests, i);
+		if (np_study_ops_stopping(home, s.npuid)) {
+			/* Cancelled or deleted meanwhile (np_study_ops): send nothing more. */
+			np_err_set(err, NP_ERR_PERM, "the study was cancelled; nothing more is delivered");
+			goto out;
+		}
 		const char *st = np_json_str(e, "state", "pending");
 		const char *type = np_json_str(dest, "type", "none");
 		if (!strcmp(st, "sent") || !strcmp(st, "skipped")) {
@@ -634,8 +657,14 @@ int np_deliver_study(const char *home, const char *dir, int only, int flags, int
 			nsent++;
 			continue;
 		}
-		if (json_number_value(json_object_get(e, "next_attempt")) > np_now()) {
+		double na = json_number_value(json_object_get(e, "next_attempt"));
+		if (na > np_now() && !last_try) {
 			remaining++;
+			if (!due || na < due)
+				due = na;
+			if (!waiting[0])
+				snprintf(waiting, sizeof waiting, "destination %zu (%s): %s", i + 1, type,
+					 np_json_str(e, "error", "not sent yet"));
 			continue;
 		}
 		/* A resend is a manual action on a study no queue retries: make
@@ -652,7 +681,7 @@ int np_deliver_study(const char *home, const char *dir, int only, int flags, int
 				goto out;
 			np_crash_point("deliver_before_send");
 			struct np_err se = {0};
-			double t0 = np_mono();
+			double t0 = np_mono(), began = np_now();
 			int ar = attempt(&cfg, &s, i, dest, state, &se);
 			if (ar == -2) {
 				/* A permanent condition of the study: failed now,
@@ -670,28 +699,61 @@ int np_deliver_study(const char *home, const char *dir, int only, int flags, int
 				json_object_set_new(e, "state", json_string("sent"));
 				json_object_set_new(e, "sent_at", json_string(now));
 				json_object_set_new(e, "error", json_null());
+				json_object_del(e, "failing_since");
+				json_object_del(e, "error_class");
 				np_info(s.npuid, "delivered dest=%zu type=%s attempt=%d ms=%.0f", i, type, attempts,
 					(np_mono() - t0) * 1000);
 				nsent++;
 			} else {
 				json_object_set_new(e, "error", json_string(se.msg));
-				char detail[640];
-				if (attempts >= NP_DELIVER_ATTEMPTS) {
+				json_object_set_new(e, "error_class",
+						    json_string(se.cls == NP_ERR_PERM ? "permanent" : "temporary"));
+				/* A temporary failure waits on the retry.* schedule from
+				 * the first one (a resend: its 3 quick attempts); a
+				 * permanent answer fails the destination at once. */
+				double since = json_number_value(json_object_get(e, "failing_since"));
+				if (since <= 0 || se.cls == NP_ERR_PERM) {
+					since = began;
+					json_object_set_new(e, "failing_since", json_real(since));
+				}
+				double now_w = np_now();
+				char why[160] = "";
+				if (se.cls == NP_ERR_PERM)
+					snprintf(why, sizeof why, "permanent error");
+				else if ((flags & NP_DELIVER_RESEND) && attempts >= NP_DELIVER_ATTEMPTS)
+					snprintf(why, sizeof why, "resend: %d attempts failed", attempts);
+				else if (!(flags & NP_DELIVER_RESEND) && (last_try || now_w - since >= rt.give_up))
+					snprintf(
+					    why, sizeof why,
+					    "gave up after %.0f s of temporary failures (retry.give_up_seconds=%.0f)",
+					    now_w - since, rt.give_up);
+				char detail[800];
+				if (why[0]) {
 					json_object_set_new(e, "state", json_string("failed"));
-					np_error(s.npuid, "delivery failed dest=%zu type=%s attempts=%d: %s", i, type,
-						 attempts, se.msg);
-					snprintf(detail, sizeof detail, "%s dest=%zu type=%s attempts=%d: %s",
-						 s.failure_kind ? "failure report" : "report", i, type, attempts,
+					np_error(s.npuid, "delivery failed dest=%zu type=%s attempts=%d %s: %s", i,
+						 type, attempts, why, se.msg);
+					snprintf(detail, sizeof detail, "%s dest=%zu type=%s attempts=%d: %s: %s",
+						 s.failure_kind ? "failure report" : "report", i, type, attempts, why,
 						 se.msg);
 					record_event(&db, home, s.npuid, "report_delivery_failed", "error", detail);
 					nfailed++;
 				} else {
+					double wait = flags & NP_DELIVER_RESEND
+							  ? delay * (double)(1 << (attempts - 1))
+							  : np_queue_backoff(rt.initial, rt.max, attempts, jitter());
+					double next = now_w + wait;
+					if (!(flags & NP_DELIVER_RESEND) && next > since + rt.give_up)
+						next = since + rt.give_up; /* the last try at the end of the window */
 					json_object_set_new(e, "state", json_string("pending"));
-					json_object_set_new(
-					    e, "next_attempt",
-					    json_real(np_now() + delay * (double)(1 << (attempts - 1))));
-					np_warn(s.npuid, "delivery attempt failed dest=%zu type=%s attempt=%d: %s", i,
+					json_object_set_new(e, "next_attempt", json_real(next));
+					np_warn(s.npuid,
+						"delivery attempt failed dest=%zu type=%s attempt=%d, waiting: %s", i,
 						type, attempts, se.msg);
+					if (!due || next < due)
+						due = next;
+					if (!waiting[0])
+						snprintf(waiting, sizeof waiting, "destination %zu (%s): %s", i + 1,
+							 type, se.msg);
 					pending = 1;
 				}
 			}
@@ -719,6 +781,13 @@ int np_deliver_study(const char *home, const char *dir, int only, int flags, int
 	if (failed)
 		*failed = nfailed;
 	rc = remaining ? 1 : 0;
+	if (remaining && !(flags & NP_DELIVER_RESEND)) {
+		/* np-queue runs the study again when the first destination is due
+		 * and shows why it waits (nothing when not run by np-queue). */
+		struct np_err ne = {0};
+		if (np_queue_note(dir, waiting[0] ? waiting : "a destination is waiting", due, &ne) < 0)
+			np_log_err(s.npuid, &ne);
+	}
 	if (study_err.msg[0]) {
 		if (err)
 			*err = study_err;

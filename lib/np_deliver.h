@@ -19,7 +19,9 @@
 struct np_err;
 struct np_config;
 
-/* Attempts per destination before it is marked failed (user guide). */
+/* Attempts of a manual resend before the destination is marked failed (user
+ * guide: "attempted 3 times"). Automatic delivery retries a temporary
+ * failure on the retry.* schedule instead (np_deliver_study). */
 #define NP_DELIVER_ATTEMPTS 3
 
 /* ---- senders ---- */
@@ -81,11 +83,18 @@ enum {
  * JSON to delivery.destinations (or, when only results/failure.* exists,
  * the failure report to failure_delivery). dest < 0 = every destination,
  * else only that index. Each run makes at most one attempt per pending
- * destination whose backoff has passed (delivery.retry_delay_s doubled per
- * attempt) and records it in deliveries.json before and after sending, so
- * a crash never sends a destination twice in one attempt and a retry sends
- * only what is missing. Records report_delivered (every destination sent)
- * and report_delivery_failed (a destination failed its last attempt) events.
+ * destination whose backoff has passed and records it in deliveries.json
+ * before and after sending, so a crash never sends a destination twice in
+ * one attempt and a retry sends only what is missing. A temporary failure
+ * (network, timeout, 5xx/429, SMTP 4xx, transient association reject)
+ * leaves the destination pending with next_attempt on the retry.* schedule
+ * (retry.initial_seconds doubling to retry.max_seconds) until
+ * retry.give_up_seconds after its first failure ("failing_since"), or
+ * np-queue's last try (NP_QUEUE_LAST_TRY=1); a permanent one (4xx, bad
+ * settings, permanent reject, SMTP 5xx) fails it at once. Run by np-queue,
+ * it notes the first waiting destination and when it is due
+ * (np_queue_note). Records report_delivered (every destination sent) and
+ * report_delivery_failed (a destination failed) events.
  * Returns 0 finished (every destination sent or failed for good; *failed
  * counts the failed ones), 1 attempts remain (exit 111: retry later), -1
  * with err (the study cannot be delivered: no results, bad settings; or,

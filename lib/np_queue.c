@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "np_queue.h"
 
+#include "np_config.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_json.h"
 #include "np_log.h"
 #include "np_spool.h"
+#include "np_util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 static int journal_dir(const char *home, const char *stage, char *out, size_t outsz, struct np_err *err)
@@ -60,8 +63,13 @@ int np_queue_load(const char *home, const char *stage, const char *id, struct np
 	json_t *nt = json_object_get(o, "next_try");
 	e->next_try = json_is_number(nt) ? json_number_value(nt) : 0;
 	e->last_exit = (int)np_json_int(o, "last_exit", -1);
+	json_t *si = json_object_get(o, "since"), *hi = json_object_get(o, "hint"), *no = json_object_get(o, "noted");
+	e->since = json_is_number(si) ? json_number_value(si) : 0;
+	e->hint = json_is_number(hi) ? json_number_value(hi) : 0;
+	e->noted = json_is_number(no) ? json_number_value(no) : 0;
 	snprintf(e->to, sizeof e->to, "%s", np_json_str(o, "to", ""));
 	snprintf(e->reason, sizeof e->reason, "%s", np_json_str(o, "reason", ""));
+	snprintf(e->error, sizeof e->error, "%s", np_json_str(o, "error", ""));
 	json_decref(o);
 	if (e->to[0] && !np_spool_state_valid(e->to))
 		return np_err_set(err, NP_ERR_PERM, "%s: unknown state %s", path, e->to);
@@ -81,6 +89,14 @@ int np_queue_save(const char *home, const char *stage, const char *id, const str
 		json_object_set_new(o, "to", json_string(e->to));
 	if (o && e->reason[0])
 		json_object_set_new(o, "reason", json_string(e->reason));
+	if (o && e->since > 0)
+		json_object_set_new(o, "since", json_real(e->since));
+	if (o && e->hint > 0)
+		json_object_set_new(o, "hint", json_real(e->hint));
+	if (o && e->noted > 0)
+		json_object_set_new(o, "noted", json_real(e->noted));
+	if (o && e->error[0])
+		json_object_set_new(o, "error", json_string(e->error));
 	if (!o)
 		return np_err_sys(err, ENOMEM, "unable to record the queue state of %s", id);
 	int rc = np_json_save(path, o, 0640, err);
@@ -110,6 +126,63 @@ double np_queue_backoff(double base, double cap, int attempts, double rnd)
 	if (rnd >= 1)
 		rnd = 0.999999;
 	return d / 2 + d / 2 * rnd;
+}
+
+void np_retry_settings(const struct np_config *cfg, struct np_retry *rt)
+{
+	rt->initial = (double)np_config_int(cfg, "retry.initial_seconds");
+	rt->max = (double)np_config_int(cfg, "retry.max_seconds");
+	rt->give_up = (double)np_config_int(cfg, "retry.give_up_seconds");
+	/* A build whose settings lack the keys: the shipped defaults. */
+	if (rt->initial <= 0)
+		rt->initial = 60;
+	if (rt->max < rt->initial)
+		rt->max = rt->initial > 3600 ? rt->initial : 3600;
+	if (rt->give_up <= 0)
+		rt->give_up = 86400;
+}
+
+int np_queue_note(const char *dir, const char *error, double next_try, struct np_err *err)
+{
+	/* dir is <home>/spool/<stage>/.work/<id> when np-queue runs the command. */
+	char home[PATH_MAX], stage[64], id[256];
+	const char *w = strstr(dir, "/spool/");
+	for (const char *p = w; p; p = strstr(p + 1, "/spool/"))
+		w = p;
+	if (!w || (size_t)(w - dir) >= sizeof home)
+		return 0;
+	const char *st = w + 7, *work = strchr(st, '/');
+	if (!work || (size_t)(work - st) >= sizeof stage || strncmp(work, "/.work/", 7))
+		return 0;
+	const char *ident = work + 7;
+	if (!*ident || strchr(ident, '/') || strlen(ident) >= sizeof id)
+		return 0;
+	snprintf(home, sizeof home, "%.*s", (int)(w - dir), dir);
+	snprintf(stage, sizeof stage, "%.*s", (int)(work - st), st);
+	snprintf(id, sizeof id, "%s", ident);
+	if (!np_spool_state_valid(stage))
+		return 0;
+	struct np_queue_entry e;
+	if (np_queue_load(home, stage, id, &e, err) < 0)
+		return -1;
+	snprintf(e.error, sizeof e.error, "%s", error ? error : "");
+	e.hint = next_try > 0 ? next_try : 0;
+	e.noted = np_now();
+	return np_queue_save(home, stage, id, &e, err);
+}
+
+json_t *np_queue_waiting(const char *home, const char *state, const char *id)
+{
+	struct np_queue_entry e;
+	if (!np_spool_state_valid(state) || np_queue_load(home, state, id, &e, NULL) != 0 || e.to[0] ||
+	    e.attempts < 1 || (!e.error[0] && !strcmp(state, "uploaded")))
+		return NULL;
+	char next[32], since[32], exitw[32];
+	np_time_iso_at((time_t)e.next_try, next);
+	np_time_iso_at((time_t)(e.since > 0 ? e.since : e.next_try), since);
+	snprintf(exitw, sizeof exitw, "temporary failure (exit %d)", e.last_exit);
+	return json_pack("{s:s, s:s, s:s, s:s, s:i}", "stage", state, "reason", e.error[0] ? e.error : exitw,
+			 "next_try", next, "since", since, "attempts", e.attempts);
 }
 
 /* Steps 2 and 3 of a route: the move and dropping the intent. */

@@ -1,12 +1,13 @@
 #!/bin/sh
-# Cloud v1 faults: 5xx bursts and a dropped PUT are retried; retries run out
-# into upload_failed; a 4xx that cannot succeed fails at once with the
+# Cloud v1 faults: 5xx bursts and a dropped PUT are retried; when quick
+# retries run out the study waits for np-queue (111), and only the last try of
+# the retry window gives up into upload_failed; a 4xx that cannot succeed fails at once with the
 # server's message; an expired session is re-opened once; a failed analysis
 # and an expired order give failure reports and processing_failed; a set over
 # the size limit is refused.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NP_TOP/tests/peers/cloud.sh"
-plan 23
+plan 26
 export NP_BACKOFF_MS=20
 cloud_start "$T/cloud"
 SETTINGS_EXTRA=',"upload":{"max_retries":3}' cloud_home v1
@@ -25,11 +26,16 @@ B=1a1a1a1a-0000-4000-8000-000000000002
 cloud_clone $B
 cloud_ctl '{"fail_5xx": 1000}'
 "$BIN/np-upload" "$STUDY" 2>"$T/b.log"; rc=$?
+is "$rc" 111 "in-run retries run out on a 5xx: exit 111, np-queue retries later (not failed)"
+is "$(grep -c 'upload attempt failed' "$T/b.log")" 3 "max_retries=3 quick retries first"
+like "$(j "$STUDY/order.json" 'd["status"] + " " + d["info"]')" "^Uploading waiting for cloud: .*HTTP 503" \
+	"order.json: still Uploading, waiting for cloud, with the reason"
+is "$(cloud_events $B)" "" "no upload_failed event while waiting"
+NP_QUEUE_LAST_TRY=1 "$BIN/np-upload" "$STUDY" 2>"$T/b2.log"; rc=$?
 cloud_ctl '{"fail_5xx": 0}'
-is "$rc" 1 "retries run out: exit 1 (to failed/)"
+is "$rc" 1 "the last try of the retry window fails too: exit 1 (to failed/)"
 is "$(j "$STUDY/order.json" 'd["status"]')" Failed "order.json status Failed"
-like "$(j "$STUDY/order.json" 'd["error"]')" "HTTP 503" "the reason is recorded"
-is "$(grep -c 'upload attempt failed' "$T/b.log")" 3 "max_retries=3 retries, then give up"
+like "$(j "$STUDY/order.json" 'd["error"]')" "gave up: .*retry window.*HTTP 503" "the reason says it gave up, and why"
 is "$(cloud_events $B)" "upload_failed" "upload_failed event"
 
 C=1a1a1a1a-0000-4000-8000-000000000003

@@ -1,10 +1,12 @@
 #!/bin/sh
 # np-deliver faults: a destination down then up is delivered on a retry
-# without resending the others; down for good fails after 3 attempts with
-# the event; back-off between attempts; a crash before sending converges.
+# without resending the others; a temporary failure waits on the retry.*
+# schedule and fails only when retry.give_up_seconds have passed (or on
+# np-queue's last try), with the event; a permanent answer (HTTP 4xx) fails at
+# once; back-off between attempts; a crash before sending converges.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NP_TOP/tests/peers/deliver.sh"
-plan 22
+plan 28
 st() { jget "$STUDY/deliveries.json" "\",\".join('%s/%d' % (e['state'], e['attempts']) for e in d['destinations'])"; }
 events() { sqlite3 "$NP_HOME/db/agent.sqlite" "select count(*) from events where type='$1' and npuid='$2'"; }
 U=1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a6b
@@ -14,9 +16,9 @@ PACS=$(free_port)
 webhook_start "$T/up"
 UP=$HOOK_PORT
 HOOK_PORT=$(free_port)
-dests() { printf '{"delivery":{"retry_delay_s":%s,"destinations":[%s]}}' "$1" "$2"; }
+dests() { printf '{"retry":{"initial_seconds":%s,"max_seconds":3600,"give_up_seconds":600},"delivery":{"retry_delay_s":0,"destinations":[%s]}}' "$1" "$2"; }
 REST() { printf '{"type":"rest","url":"http://127.0.0.1:%s/r"}' "$1"; }
-settings "$(dests 0 "$(REST $HOOK_PORT),$(REST $UP),{\"type\":\"dicom_pdf\",\"host\":\"127.0.0.1\",\"port\":$PACS,\"ae_title\":\"DEST\"}")"
+settings "$(dests 1 "$(REST $HOOK_PORT),$(REST $UP),{\"type\":\"dicom_pdf\",\"host\":\"127.0.0.1\",\"port\":$PACS,\"ae_title\":\"DEST\"}")"
 
 "$BIN/np-deliver" "$STUDY" 2>"$T/log"; rc=$?
 is "$rc" 111 "two destinations down: exit 111 (retry later)"
@@ -24,7 +26,7 @@ is "$(st)" "pending/1,sent/1,pending/1" "the reachable destination is sent, the 
 like "$(jget "$STUDY/deliveries.json" 'd["destinations"][0]["error"]')" "REST request failed" "the error is recorded"
 webhook_start "$T/down"
 storescp_start "$T/rx" "$PACS" +xa
-"$BIN/np-deliver" "$STUDY" 2>>"$T/log"; rc=$?
+NP_FAKE_NOW=$(($(date +%s) + 5)) "$BIN/np-deliver" "$STUDY" 2>>"$T/log"; rc=$?
 is "$rc" 0 "destinations up again: delivered on the retry"
 is "$(st)" "sent/2,sent/1,sent/2" "each destination sent once"
 is "$(ls "$T/up" | wc -l)" 1 "the destination already served was not sent again"
@@ -36,25 +38,49 @@ is "$rc $(ls "$T/up" "$T/down" | grep -c json)" "0 2" "a re-run sends nothing mo
 V=2f3e4d5c-6b7a-4899-8a1b-2c3d4e5f6a7b
 results_study $V --no-dicom
 DEAD=$(free_port)
-settings "$(dests 0 "$(REST $DEAD),$(REST $UP)")"
+settings "$(dests 1 "$(REST $DEAD),$(REST $UP)")"
+now=$(date +%s)
 "$BIN/np-deliver" "$STUDY" 2>>"$T/log"; r1=$?
-"$BIN/np-deliver" "$STUDY" 2>>"$T/log"; r2=$?
-"$BIN/np-deliver" "$STUDY" 2>>"$T/log"; r3=$?
-is "$r1 $r2 $r3" "111 111 0" "down for good: 111, 111, then finished (0) after the third attempt"
-is "$(st)" "failed/3,sent/1" "failed after 3 attempts; the other destination sent once"
+NP_FAKE_NOW=$((now + 100)) "$BIN/np-deliver" "$STUDY" 2>>"$T/log"; r2=$?
+NP_FAKE_NOW=$((now + 300)) "$BIN/np-deliver" "$STUDY" 2>>"$T/log"; r3=$?
+NP_FAKE_NOW=$((now + 500)) "$BIN/np-deliver" "$STUDY" 2>>"$T/log"; r4=$?
+is "$r1 $r2 $r3 $r4" "111 111 111 111" "down (connection refused): still waiting after 4 attempts within retry.give_up_seconds"
+is "$(st)" "pending/4,sent/1" "pending, not failed; the other destination sent once"
+like "$(jget "$STUDY/deliveries.json" 'd["destinations"][0]["error_class"]')" "temporary" "the failure is recorded as temporary"
+NP_FAKE_NOW=$((now + 700)) "$BIN/np-deliver" "$STUDY" 2>>"$T/log"; rc=$?
+is "$rc $(st)" "0 failed/5,sent/1" "past retry.give_up_seconds: failed, the run finishes (0)"
 is "$(events report_delivery_failed $V)" 1 "one report_delivery_failed event"
 like "$(sqlite3 "$NP_HOME/db/agent.sqlite" "select detail from events where type='report_delivery_failed' and npuid='$V'")" \
-	"^report dest=0 type=rest attempts=3" "the event names the destination, not the patient"
+	"^report dest=0 type=rest attempts=5: gave up after .*retry.give_up_seconds=600" "the event names the destination and says it gave up, not the patient"
 is "$(events report_delivered $V)" 0 "no report_delivered while a destination failed"
 "$BIN/np-deliver" "$STUDY" 2>>"$T/log"; rc=$?
-is "$rc $(st)" "0 failed/3,sent/1" "no fourth attempt"
+is "$rc $(st)" "0 failed/5,sent/1" "no further attempt"
 "$BIN/np-deliver" --resend --dest 0 "$STUDY" 2>>"$T/log"; rc=$?
 is "$rc $(st) $(events report_delivery_failed $V)" "0 failed/3,sent/1 2" \
 	"--resend makes three new attempts at once (nothing retries a finished study)"
 
+# A permanent answer (HTTP 404) fails the destination at once.
+P=5c6d7e8f-9012-4b23-9d4e-5f6a7b8c9d0e
+results_study $P --no-dicom
+HOOK_PORT=$(free_port)
+webhook_start "$T/gone" --status 404
+settings "$(dests 1 "$(REST $HOOK_PORT)")"
+"$BIN/np-deliver" "$STUDY" 2>>"$T/log"; rc=$?
+is "$rc $(st)" "0 failed/1" "HTTP 404: failed on the first attempt"
+like "$(jget "$STUDY/deliveries.json" 'd["destinations"][0]["error_class"]')" "permanent" "recorded as permanent"
+
+# np-queue's last try (NP_QUEUE_LAST_TRY=1) decides a waiting destination now.
+L=6d7e8f90-1234-4c45-8e5f-6a7b8c9d0e1f
+results_study $L --no-dicom
+settings "$(dests 3600 "$(REST $DEAD)")"
+"$BIN/np-deliver" "$STUDY" 2>>"$T/log"; rc=$?
+is "$rc $(st)" "111 pending/1" "a first temporary failure: waiting"
+NP_QUEUE_LAST_TRY=1 "$BIN/np-deliver" "$STUDY" 2>>"$T/log"; rc=$?
+is "$rc $(st)" "0 failed/2" "the last try is made at once, whatever the back-off, and fails the destination"
+
 W=3a4b5c6d-7e8f-4a01-9b2c-3d4e5f6a7b8c
 results_study $W --no-dicom
-settings "$(dests 3600 "$(REST $DEAD)")"
+settings "$(dests 3600 "$(REST $DEAD)" | sed 's/"give_up_seconds":600/"give_up_seconds":86400/')"
 "$BIN/np-deliver" "$STUDY" 2>>"$T/log"
 "$BIN/np-deliver" "$STUDY" 2>>"$T/log"; rc=$?
 is "$rc $(st)" "111 pending/1" "within the back-off nothing is attempted"
@@ -63,7 +89,7 @@ is "$(st)" "pending/2" "after the back-off the second attempt is made"
 
 X=4b5c6d7e-8f90-4a12-8c3d-4e5f6a7b8c9d
 results_study $X --no-dicom
-settings "$(dests 0 "$(REST $UP)")"
+settings "$(dests 1 "$(REST $UP)")"
 n0=$(ls "$T/up" | wc -l)
 NP_CRASH_AT=deliver_before_send "$BIN/np-deliver" "$STUDY" 2>>"$T/log"; rc=$?
 is "$rc $(st)" "77 sending/1" "crash before sending: the attempt is on record"
