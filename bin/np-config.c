@@ -7,6 +7,7 @@
 #include "np_log.h"
 #include "np_schema.h"
 #include "np_spool.h"
+#include "np_svcpw.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +22,8 @@ static void usage(FILE *f)
 		   "       np-config [--home DIR] get KEY      print one setting (dotted key)\n"
 		   "       np-config [--home DIR] show         print all settings, secrets masked\n"
 		   "       np-config [--home DIR] set-secret KEY   read a secret from stdin\n"
+		   "                                       (cloud.service_password: 15+ characters with lower,\n"
+		   "                                       upper, digit and special; ends every UI session)\n"
 		   "       np-config [--home DIR] merge        merge a JSON object from stdin into the settings\n"
 		   "       np-config schema                    print the settings schema\n");
 }
@@ -86,8 +89,18 @@ int main(int argc, char **argv)
 		return np_err_exit_code(&err);
 	}
 	int rc = 0;
+	/* set-secret and merge may change the service password: the sessions
+	 * of the UI then end (np_svcpw_changed), as after a change in the UI */
+	char pw_stamp[65];
+	np_svcpw_stamp(home, pw_stamp);
 	if (!strcmp(cmd, "check")) {
-		printf("settings are valid\n");
+		/* as strict as a save: loading skips the checks added since the file was written */
+		if (np_config_check(cfg.root, &err) < 0) {
+			np_log_err(NULL, &err);
+			rc = np_err_exit_code(&err);
+		} else {
+			printf("settings are valid\n");
+		}
 	} else if (!strcmp(cmd, "get") && optind + 1 < argc) {
 		json_t *v = np_config_get(&cfg, argv[optind + 1]);
 		json_t *sch = np_schema_at(np_config_schema(), argv[optind + 1]);
@@ -120,6 +133,11 @@ int main(int argc, char **argv)
 	} else {
 		usage(stderr);
 		rc = NP_EXIT_PERM;
+	}
+	if (rc == 0 && (!strcmp(cmd, "set-secret") || !strcmp(cmd, "merge")) &&
+	    np_svcpw_changed(home, pw_stamp, "np-config", cmd, &err) < 0) {
+		np_log_err(NULL, &err);
+		rc = np_err_exit_code(&err);
 	}
 	np_config_free(&cfg);
 	return rc;

@@ -10,10 +10,10 @@
 #include "np_json.h"
 #include "np_log.h"
 #include "np_password.h"
+#include "np_svcpw.h"
 #include "np_util.h"
 
 #include <civetweb.h>
-#include <crypt.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -23,7 +23,7 @@
 #include <string.h>
 
 #define KEY_SECRET "http.session_key"
-#define HASH_SECRET "http.password_hash"
+#define HASH_SECRET NP_SVCPW_HASH_SECRET
 
 static void hex(const unsigned char *b, size_t n, char *out)
 {
@@ -46,38 +46,6 @@ static int unhex(const char *s, unsigned char *out, size_t n)
 		out[i] = (unsigned char)v;
 	}
 	return 0;
-}
-
-int np_auth_hash(const char *pw, char *out, size_t outsz, struct np_err *err)
-{
-	unsigned char rnd[16];
-	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-	struct crypt_data cd;
-	if (np_random(rnd, sizeof rnd, err) < 0)
-		return -1;
-	if (!crypt_gensalt_rn("$2b$", NP_AUTH_BCRYPT_COST, (const char *)rnd, sizeof rnd, salt, sizeof salt))
-		return np_err_set(err, NP_ERR_PERM, "bcrypt is not available in libcrypt");
-	memset(&cd, 0, sizeof cd);
-	const char *h = crypt_r(pw, salt, &cd);
-	if (!h || h[0] == '*' || strlen(h) >= outsz)
-		return np_err_set(err, NP_ERR_PERM, "unable to hash the password");
-	snprintf(out, outsz, "%s", h);
-	OPENSSL_cleanse(&cd, sizeof cd);
-	return 0;
-}
-
-int np_auth_verify(const char *pw, const char *hash)
-{
-	if (!pw || !hash || strncmp(hash, "$2b$", 4))
-		return 0;
-	struct crypt_data *cd = calloc(1, sizeof *cd);
-	if (!cd)
-		return 0;
-	const char *h = crypt_r(pw, hash, cd);
-	int ok = h && h[0] != '*' && strlen(h) == strlen(hash) && CRYPTO_memcmp(h, hash, strlen(hash)) == 0;
-	OPENSSL_cleanse(cd, sizeof *cd);
-	free(cd);
-	return ok;
 }
 
 int np_auth_init(struct np_httpd *h, struct np_err *err)
@@ -106,15 +74,12 @@ int np_auth_init(struct np_httpd *h, struct np_err *err)
 	}
 	if (err->cls)
 		return -1;
-	char *pw = np_config_secret(h->home, "cloud.service_password", err);
+	char *pw = np_config_secret(h->home, NP_SVCPW_SECRET, err);
 	if (!pw)
 		return err->cls ? -1 : 0;
-	char hb[128];
-	int rc = np_auth_hash(pw, hb, sizeof hb, err);
+	int rc = np_svcpw_store_hash(h->home, pw, err);
 	OPENSSL_cleanse(pw, strlen(pw));
 	free(pw);
-	if (rc == 0)
-		rc = np_config_secret_set(h->home, HASH_SECRET, hb, err);
 	if (rc == 0)
 		np_info(NULL, "hashed the service password for local login");
 	return rc;
@@ -330,35 +295,64 @@ static int login_reply(struct np_req *r, const char *method)
 	return rc;
 }
 
-/* Store pw as the new local hash. Returns 1 when stored, else 0. */
-static int store_hash(struct np_req *r, const char *pw)
+/* End every session (a login follows), audited, after a change of the
+ * password that this login is the first to use. */
+static void revoke_all(struct np_req *r, const char *source)
 {
-	char hb[128];
 	struct np_err err = {0};
-	if (np_auth_hash(pw, hb, sizeof hb, &err) < 0 ||
-	    np_config_secret_set(r->srv->home, HASH_SECRET, hb, &err) < 0) {
-		np_error(NULL, "unable to store the new password hash: %s", err.msg);
-		return 0;
+	struct np_db *db = np__db(r->srv, &err);
+	int n = db ? np_svcpw_revoke(r->srv->home, db, NULL, &err) : -1;
+	if (n < 0) {
+		np_error(NULL, "unable to end the sessions after a password change: %s", err.msg);
+		return;
 	}
-	return 1;
+	char detail[128];
+	snprintf(detail, sizeof detail, "count=%d reason=password_change source=%s", n, source);
+	np__audit(r, "sessions_revoked", NULL, detail, "success");
 }
 
-/* Re-sync after a password change, first case: the admin already entered
- * the new service password in Settings (with v1, whose cloud has no
- * password check, this and the API key check in Settings are the
- * verification). Returns 1 when pw is that password and is now the hash. */
+void np_auth_password_saved(struct np_req *r, const char stamp_before[65], const char *source)
+{
+	char now[65];
+	np_svcpw_stamp(r->srv->home, now);
+	if (!strcmp(now, stamp_before))
+		return;
+	struct np_err err = {0};
+	struct np_db *db = np__db(r->srv, &err);
+	int n = db ? np_svcpw_revoke(r->srv->home, db, r->sid, &err) : -1;
+	if (n < 0) {
+		np_error(NULL, "unable to end the sessions after a password change: %s", err.msg);
+		np__audit(r, "sessions_revoked", NULL, "reason=password_change", "failure");
+		return;
+	}
+	char detail[128];
+	snprintf(detail, sizeof detail, "count=%d reason=password_change source=%s", n, source);
+	np__audit(r, "sessions_revoked", NULL, detail, "success");
+}
+
+/* Re-sync after a password change, first case: the service password file
+ * was replaced without its hash (by hand, or by a version before np_svcpw);
+ * every other path keeps the two in step. pw is the stored password: it
+ * becomes the hash and, as after any change, older sessions end. Returns 1
+ * when pw is that password and is now the hash. */
 static int resync_settings(struct np_req *r, const char *pw)
 {
 	struct np_err err = {0};
-	char *cur = np_config_secret(r->srv->home, "cloud.service_password", &err);
-	int ok = cur && strlen(cur) == strlen(pw) && CRYPTO_memcmp(cur, pw, strlen(pw)) == 0 && store_hash(r, pw);
+	char *cur = np_config_secret(r->srv->home, NP_SVCPW_SECRET, &err);
+	int ok = cur && strlen(cur) == strlen(pw) && CRYPTO_memcmp(cur, pw, strlen(pw)) == 0;
 	if (cur) {
 		OPENSSL_cleanse(cur, strlen(cur));
 		free(cur);
 	}
-	if (ok)
+	if (ok && np_svcpw_store_hash(r->srv->home, pw, &err) < 0) {
+		np_error(NULL, "unable to store the new password hash: %s", err.msg);
+		ok = 0;
+	}
+	if (ok) {
 		np_info(NULL, "local password hash re-synchronised with the service password in Settings client=%s",
 			r->client);
+		revoke_all(r, "settings_file");
+	}
 	return ok;
 }
 
@@ -404,12 +398,14 @@ static int resync_cloud(struct np_req *r, const char *pw, const char **what)
 	if (rc == 1)
 		return *what = "refused", 0;
 	*what = "accepted";
-	if (!store_hash(r, pw))
-		return 0;
-	if (np_config_secret_set(h->home, "cloud.service_password", pw, &err) < 0)
+	/* the secret and its hash in one step (np_config_secret_set) */
+	if (np_config_secret_set(h->home, NP_SVCPW_SECRET, pw, &err) < 0) {
 		np_error(NULL, "unable to store the new service password: %s", err.msg);
+		return 0;
+	}
 	np_info(NULL, "local password hash and service password re-synchronised with the cloud protocol=v2 client=%s",
 		r->client);
+	revoke_all(r, "cloud");
 	return 1;
 }
 
@@ -437,7 +433,9 @@ int np_h_login(struct np_req *r)
 	}
 	struct np_err err = {0};
 	char *hash = np_config_secret(r->srv->home, HASH_SECRET, &err);
-	int ok = hash && np_auth_verify(pw, hash);
+	/* no cache: the hash is read at every attempt, and a hash older than
+	 * the stored password (replaced by hand) lets the old one in no more */
+	int ok = hash && np_svcpw_verify(pw, hash) && np_svcpw_is_current(r->srv->home, pw);
 	free(hash);
 	const char *cloud = "-";
 	if (!ok && (ok = resync_settings(r, pw)))

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* np_auth: who is calling np-httpd. The local service password (bcrypt,
- * $2b$, cost 12, in etc/secrets/http.password_hash), server-side sessions
+ * $2b$, cost 12, in etc/secrets/http.password_hash, np_svcpw.h), server-side sessions
  * named by HMAC-SHA256-signed tokens in an HttpOnly SameSite=Strict cookie
  * (Secure under HTTPS), 8 hours of inactivity, a CSRF token per session, a
  * per-client slowdown of failed logins. SAML logins create sessions through
@@ -15,16 +15,16 @@ struct np_httpd;
 struct np_req;
 
 #define NP_AUTH_IDLE_SECONDS (8 * 3600)
-#define NP_AUTH_BCRYPT_COST 12
 
 /* Load (or create) the session HMAC key; hash the service password on first
- * start when only the cloud secret exists. Returns 0 or -1 with err. */
+ * start when only the cloud secret exists (bcrypt: np_svcpw.h). Returns 0 or
+ * -1 with err. */
 int np_auth_init(struct np_httpd *h, struct np_err *err);
-/* bcrypt hash of pw ($2b$, cost NP_AUTH_BCRYPT_COST) into out (>= 128 bytes).
- * Returns 0 or -1 with err. */
-int np_auth_hash(const char *pw, char *out, size_t outsz, struct np_err *err);
-/* 1 if pw matches the bcrypt hash (constant-time compare), else 0. */
-int np_auth_verify(const char *pw, const char *hash);
+/* After a request that may have changed the service password (stamp_before
+ * from np_svcpw_stamp): when it did, every other session ends at once, with
+ * the audit row "sessions_revoked" ("count=N reason=password_change
+ * source=SOURCE"); the caller's own session stays. */
+void np_auth_password_saved(struct np_req *r, const char stamp_before[65], const char *source);
 /* Fill r->role/actor/sid from the session cookie (or admin under
  * --insecure-no-auth). An invalid or expired cookie is anonymous. Returns 0,
  * or -1 after replying 500. */

@@ -4,10 +4,13 @@
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_json.h"
+#include "np_password.h"
 #include "np_schema.h"
+#include "np_svcpw.h"
 #include "np_template.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +58,53 @@ static json_t *merged_over_defaults(json_t *settings)
 	return m;
 }
 
+/* Walk settings alongside the schema; for each writeOnly string, call fn. */
+typedef int (*secret_fn)(json_t *parent, const char *key, const char *dotted, void *ctx);
+
+static int walk_secrets(json_t *sch, json_t *v, char *path, size_t sz, secret_fn fn, void *ctx)
+{
+	if (!json_is_object(v))
+		return 0;
+	size_t plen = strlen(path);
+	const char *key;
+	json_t *val;
+	void *tmp;
+	json_object_foreach_safe (v, tmp, key, val) {
+		snprintf(path + plen, sz - plen, "%s%s", plen ? "." : "", key);
+		json_t *sub = np_schema_at(np_config_schema(), path);
+		(void)sch;
+		if (sub && json_is_true(json_object_get(sub, "writeOnly"))) {
+			if (fn(v, key, path, ctx) < 0)
+				return -1;
+		} else if (json_is_object(val)) {
+			if (walk_secrets(sub, val, path, sz, fn, ctx) < 0)
+				return -1;
+		} else if (json_is_array(val)) {
+			size_t i;
+			json_t *it;
+			size_t l2 = strlen(path);
+			json_array_foreach (val, i, it) {
+				snprintf(path + l2, sz - l2, ".%zu", i);
+				if (walk_secrets(sub, it, path, sz, fn, ctx) < 0)
+					return -1;
+				path[l2] = 0;
+			}
+		}
+		path[plen] = 0;
+	}
+	return 0;
+}
+
+static int drop_keep_marker(json_t *parent, const char *key, const char *dotted, void *ctx)
+{
+	(void)dotted;
+	(void)ctx;
+	const char *val = json_string_value(json_object_get(parent, key));
+	if (val && (!*val || !strcmp(val, MASK)))
+		json_object_del(parent, key);
+	return 0;
+}
+
 int np_config_check(json_t *settings, struct np_err *err)
 {
 	if (!json_is_object(settings))
@@ -62,6 +112,9 @@ int np_config_check(json_t *settings, struct np_err *err)
 	json_t *m = merged_over_defaults(settings);
 	if (!m)
 		return np_err_sys(err, ENOMEM, "unable to merge settings");
+	/* "" and the mask keep a stored secret: only new values are checked */
+	char path[PATH_MAX] = "";
+	walk_secrets(np_config_schema(), m, path, sizeof path, drop_keep_marker, NULL);
 	int rc = np_schema_validate(np_config_schema(), m, err);
 	/* Template typos are caught on save, not when a report is sent. */
 	if (rc == 0)
@@ -91,7 +144,9 @@ int np_config_load(struct np_config *cfg, const char *home, struct np_err *err)
 	json_decref(user);
 	if (!cfg->root)
 		return np_err_sys(err, ENOMEM, "unable to load settings");
-	if (np_schema_validate(np_config_schema(), cfg->root, err) < 0 ||
+	/* Lenient: a file saved before a check of np_validate.h existed still
+	 * loads; the next save names what to fix. */
+	if (np_schema_validate_lenient(np_config_schema(), cfg->root, err) < 0 ||
 	    np_template_check_settings(cfg->root, err) < 0) {
 		char msg[sizeof err->msg];
 		snprintf(msg, sizeof msg, "%s", err->msg);
@@ -164,44 +219,28 @@ int np_config_secret_set(const char *home, const char *key, const char *value, s
 			return np_err_sys(err, errno, "unable to remove secret %s", key);
 		return 0;
 	}
-	return np_write_atomic(path, value, strlen(value), 0600, err);
-}
-
-/* Walk settings alongside the schema; for each writeOnly string, call fn. */
-typedef int (*secret_fn)(json_t *parent, const char *key, const char *dotted, void *ctx);
-
-static int walk_secrets(json_t *sch, json_t *v, char *path, size_t sz, secret_fn fn, void *ctx)
-{
-	if (!json_is_object(v))
-		return 0;
-	size_t plen = strlen(path);
-	const char *key;
-	json_t *val;
-	void *tmp;
-	json_object_foreach_safe (v, tmp, key, val) {
-		snprintf(path + plen, sz - plen, "%s%s", plen ? "." : "", key);
-		json_t *sub = np_schema_at(np_config_schema(), path);
-		(void)sch;
-		if (sub && json_is_true(json_object_get(sub, "writeOnly"))) {
-			if (fn(v, key, path, ctx) < 0)
-				return -1;
-		} else if (json_is_object(val)) {
-			if (walk_secrets(sub, val, path, sz, fn, ctx) < 0)
-				return -1;
-		} else if (json_is_array(val)) {
-			size_t i;
-			json_t *it;
-			size_t l2 = strlen(path);
-			json_array_foreach (val, i, it) {
-				snprintf(path + l2, sz - l2, ".%zu", i);
-				if (walk_secrets(sub, it, path, sz, fn, ctx) < 0)
-					return -1;
-				path[l2] = 0;
-			}
-		}
-		path[plen] = 0;
+	if (strcmp(key, NP_SVCPW_SECRET))
+		return np_write_atomic(path, value, strlen(value), 0600, err);
+	/* The service password is the UI's admin password too: its rules hold
+	 * whoever sets it, and its login hash follows it at once. Storing the
+	 * same password again changes nothing (and ends no session). */
+	struct np_err perr = {0};
+	if (np_password_check(value, &perr) < 0)
+		return np_err_set(err, NP_ERR_PERM, "%s: %s", key, perr.msg);
+	char *cur = np_config_secret(home, key, NULL);
+	int same = cur && strlen(cur) == strlen(value) && CRYPTO_memcmp(cur, value, strlen(value)) == 0;
+	if (cur) {
+		OPENSSL_cleanse(cur, strlen(cur));
+		free(cur);
 	}
-	return 0;
+	char *hash = same ? np_config_secret(home, NP_SVCPW_HASH_SECRET, NULL) : NULL;
+	int hash_ok = hash && np_svcpw_verify(value, hash);
+	free(hash);
+	if (same && hash_ok)
+		return 0;
+	if (!same && np_write_atomic(path, value, strlen(value), 0600, err) < 0)
+		return -1;
+	return np_svcpw_store_hash(home, value, err);
 }
 
 struct save_ctx {

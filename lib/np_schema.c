@@ -2,6 +2,7 @@
 #include "np_schema.h"
 
 #include "np_err.h"
+#include "np_validate.h"
 
 #include <math.h>
 #include <regex.h>
@@ -61,7 +62,40 @@ __attribute__((format(printf, 3, 4))) static int fail(struct np_err *err, const 
 	return np_err_set(err, NP_ERR_PERM, "%s: %s", *path ? path : "(top)", what);
 }
 
-static int validate(json_t *root, json_t *s, json_t *v, char *path, size_t pathsz, struct np_err *err)
+static const char *type_words(const char *t)
+{
+	static const char *const w[][2] = {{"string", "text"},	    {"integer", "a whole number"},
+					   {"number", "a number"},  {"boolean", "true or false"},
+					   {"object", "an object"}, {"array", "a list"},
+					   {"null", "null"}};
+	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+		if (!strcmp(t, w[i][0]))
+			return w[i][1];
+	return t;
+}
+
+static const char *type_of(json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return "text";
+	case JSON_INTEGER:
+		return "a whole number";
+	case JSON_REAL:
+		return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "true or false";
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "a list";
+	default:
+		return "null";
+	}
+}
+
+static int validate(json_t *root, json_t *s, json_t *v, char *path, size_t pathsz, int formats, struct np_err *err)
 {
 	s = resolve(root, s);
 	if (!s)
@@ -69,7 +103,7 @@ static int validate(json_t *root, json_t *s, json_t *v, char *path, size_t paths
 	int secret = json_is_true(json_object_get(s, "writeOnly"));
 	json_t *t = json_object_get(s, "type");
 	if (json_is_string(t) && !type_ok(json_string_value(t), v))
-		return fail(err, path, "must be of type %s", json_string_value(t));
+		return fail(err, path, "must be %s (got %s)", type_words(json_string_value(t)), type_of(v));
 	if (json_is_array(t)) {
 		size_t i;
 		json_t *ti;
@@ -96,19 +130,42 @@ static int validate(json_t *root, json_t *s, json_t *v, char *path, size_t paths
 	if (json_is_number(v)) {
 		double x = json_number_value(v);
 		json_t *mn = json_object_get(s, "minimum"), *mx = json_object_get(s, "maximum");
-		if (json_is_number(mn) && x < json_number_value(mn))
-			return fail(err, path, "must be at least %g", json_number_value(mn));
-		if (json_is_number(mx) && x > json_number_value(mx))
-			return fail(err, path, "must be at most %g", json_number_value(mx));
+		int lo = json_is_number(mn) && x < json_number_value(mn),
+		    hi = json_is_number(mx) && x > json_number_value(mx);
+		if ((lo || hi) && secret)
+			return fail(err, path, "is out of range");
+		if ((lo || hi) && json_is_number(mn) && json_is_number(mx))
+			return fail(err, path, "must be from %.15g to %.15g (got %.15g)", json_number_value(mn),
+				    json_number_value(mx), x);
+		if (lo)
+			return fail(err, path, "must be at least %.15g (got %.15g)", json_number_value(mn), x);
+		if (hi)
+			return fail(err, path, "must be at most %.15g (got %.15g)", json_number_value(mx), x);
 	}
 	if (json_is_string(v)) {
 		const char *str = json_string_value(v);
 		size_t n = utf8_len(str);
 		json_t *mn = json_object_get(s, "minLength"), *mx = json_object_get(s, "maxLength");
-		if (json_is_integer(mn) && n < (size_t)json_integer_value(mn))
-			return fail(err, path, "must be at least %g characters long", (double)json_integer_value(mn));
-		if (json_is_integer(mx) && n > (size_t)json_integer_value(mx))
-			return fail(err, path, "must be at most %g characters long", (double)json_integer_value(mx));
+		if (json_is_integer(mn) && n < (size_t)json_integer_value(mn)) {
+			if (n == 0)
+				return fail(err, path, "must not be empty");
+			if (secret)
+				return fail(err, path, "is too short");
+			return fail(err, path, "at least %lld characters (got %zu)", (long long)json_integer_value(mn),
+				    n);
+		}
+		if (json_is_integer(mx) && n > (size_t)json_integer_value(mx)) {
+			/* never cut to fit: the admin sees what to shorten */
+			if (secret)
+				return fail(err, path, "is too long");
+			return fail(err, path, "at most %lld characters (got %zu)", (long long)json_integer_value(mx),
+				    n);
+		}
+		/* before the pattern: its words beat a regular expression */
+		const char *fmt = json_string_value(json_object_get(s, "format"));
+		char why[256];
+		if (formats && fmt && np_valid_format(fmt, str, why, sizeof why) < 0)
+			return fail(err, path, "%s", why);
 		const char *pat = json_string_value(json_object_get(s, "pattern"));
 		if (pat) {
 			regex_t re;
@@ -142,7 +199,7 @@ static int validate(json_t *root, json_t *s, json_t *v, char *path, size_t paths
 					return fail(err, path, "is not a known setting");
 				sub = json_is_object(addl) ? addl : NULL;
 			}
-			if (sub && validate(root, sub, val, path, pathsz, err) < 0)
+			if (sub && validate(root, sub, val, path, pathsz, formats, err) < 0)
 				return -1;
 			path[plen] = 0;
 		}
@@ -151,16 +208,18 @@ static int validate(json_t *root, json_t *s, json_t *v, char *path, size_t paths
 		json_t *mn = json_object_get(s, "minItems"), *mx = json_object_get(s, "maxItems");
 		size_t n = json_array_size(v);
 		if (json_is_integer(mn) && n < (size_t)json_integer_value(mn))
-			return fail(err, path, "must have at least %g items", (double)json_integer_value(mn));
+			return fail(err, path, "must have at least %lld items (got %zu)",
+				    (long long)json_integer_value(mn), n);
 		if (json_is_integer(mx) && n > (size_t)json_integer_value(mx))
-			return fail(err, path, "must have at most %g items", (double)json_integer_value(mx));
+			return fail(err, path, "must have at most %lld items (got %zu)",
+				    (long long)json_integer_value(mx), n);
 		json_t *items = json_object_get(s, "items");
 		size_t i;
 		json_t *it;
 		if (items)
 			json_array_foreach (v, i, it) {
 				snprintf(path + plen, pathsz - plen, "%s%zu", plen ? "." : "", i);
-				if (validate(root, items, it, path, pathsz, err) < 0)
+				if (validate(root, items, it, path, pathsz, formats, err) < 0)
 					return -1;
 				path[plen] = 0;
 			}
@@ -171,7 +230,13 @@ static int validate(json_t *root, json_t *s, json_t *v, char *path, size_t paths
 int np_schema_validate(json_t *schema, json_t *instance, struct np_err *err)
 {
 	char path[512] = "";
-	return validate(schema, schema, instance, path, sizeof path, err);
+	return validate(schema, schema, instance, path, sizeof path, 1, err);
+}
+
+int np_schema_validate_lenient(json_t *schema, json_t *instance, struct np_err *err)
+{
+	char path[512] = "";
+	return validate(schema, schema, instance, path, sizeof path, 0, err);
 }
 
 static json_t *defaults_of(json_t *root, json_t *s)

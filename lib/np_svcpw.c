@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "np_svcpw.h"
+
+#include "np_config.h"
+#include "np_db.h"
+#include "np_err.h"
+#include "np_fs.h"
+#include "np_log.h"
+#include "np_util.h"
+
+#include <crypt.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int np_svcpw_hash(const char *pw, char *out, size_t outsz, struct np_err *err)
+{
+	unsigned char rnd[16];
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data cd;
+	if (np_random(rnd, sizeof rnd, err) < 0)
+		return -1;
+	if (!crypt_gensalt_rn("$2b$", NP_SVCPW_BCRYPT_COST, (const char *)rnd, sizeof rnd, salt, sizeof salt))
+		return np_err_set(err, NP_ERR_PERM, "bcrypt is not available in libcrypt");
+	memset(&cd, 0, sizeof cd);
+	const char *h = crypt_r(pw, salt, &cd);
+	if (!h || h[0] == '*' || strlen(h) >= outsz)
+		return np_err_set(err, NP_ERR_PERM, "unable to hash the password");
+	snprintf(out, outsz, "%s", h);
+	OPENSSL_cleanse(&cd, sizeof cd);
+	return 0;
+}
+
+int np_svcpw_verify(const char *pw, const char *hash)
+{
+	if (!pw || !hash || strncmp(hash, "$2b$", 4))
+		return 0;
+	struct crypt_data *cd = calloc(1, sizeof *cd);
+	if (!cd)
+		return 0;
+	const char *h = crypt_r(pw, hash, cd);
+	int ok = h && h[0] != '*' && strlen(h) == strlen(hash) && CRYPTO_memcmp(h, hash, strlen(hash)) == 0;
+	OPENSSL_cleanse(cd, sizeof *cd);
+	free(cd);
+	return ok;
+}
+
+int np_svcpw_store_hash(const char *home, const char *pw, struct np_err *err)
+{
+	char hb[128];
+	if (np_svcpw_hash(pw, hb, sizeof hb, err) < 0)
+		return -1;
+	return np_config_secret_set(home, NP_SVCPW_HASH_SECRET, hb, err);
+}
+
+int np_svcpw_is_current(const char *home, const char *pw)
+{
+	char *cur = np_config_secret(home, NP_SVCPW_SECRET, NULL);
+	int ok = !cur || !*cur || (strlen(cur) == strlen(pw) && CRYPTO_memcmp(cur, pw, strlen(pw)) == 0);
+	if (cur) {
+		OPENSSL_cleanse(cur, strlen(cur));
+		free(cur);
+	}
+	return ok;
+}
+
+void np_svcpw_stamp(const char *home, char out[65])
+{
+	static const char d[] = "0123456789abcdef";
+	char *h = np_config_secret(home, NP_SVCPW_HASH_SECRET, NULL);
+	out[0] = 0;
+	if (!h)
+		return;
+	unsigned char md[32];
+	SHA256((const unsigned char *)h, strlen(h), md);
+	free(h);
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = d[md[i] >> 4];
+		out[2 * i + 1] = d[md[i] & 15];
+	}
+	out[64] = 0;
+}
+
+/* The index of home when it exists: a program run before the first start
+ * must not create (and rebuild) it just to find no session. */
+static struct np_db *open_existing(const char *home, struct np_err *err)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/db/agent.sqlite", home) >= (int)sizeof path || !np_exists(path))
+		return NULL;
+	return np_db_open_private(home, err);
+}
+
+int np_svcpw_revoke(const char *home, struct np_db *db, const char *keep_sid, struct np_err *err)
+{
+	struct np_db *own = NULL;
+	if (!db && !(db = own = open_existing(home, err)))
+		return err && err->cls ? -1 : 0;
+	sqlite3_stmt *st;
+	int n = -1;
+	if (sqlite3_prepare_v2(db->h, "DELETE FROM sessions WHERE id <> ?", -1, &st, NULL) != SQLITE_OK) {
+		np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
+	} else {
+		sqlite3_bind_text(st, 1, keep_sid ? keep_sid : "", -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			n = sqlite3_changes(db->h);
+		else
+			np_err_set(err, NP_ERR_TEMP, "unable to end the sessions: %s", sqlite3_errmsg(db->h));
+		sqlite3_finalize(st);
+	}
+	np_db_close(own);
+	return n;
+}
+
+int np_svcpw_changed(const char *home, const char stamp_before[65], const char *actor, const char *source,
+		     struct np_err *err)
+{
+	char now[65];
+	np_svcpw_stamp(home, now);
+	if (!strcmp(now, stamp_before))
+		return 0;
+	struct np_db *db = open_existing(home, err);
+	if (!db) {
+		np_info(NULL, "service password changed source=%s (no session to end)", source);
+		return err && err->cls ? -1 : 0;
+	}
+	int n = np_svcpw_revoke(home, db, NULL, err);
+	if (n >= 0) {
+		char ts[32], detail[128];
+		np_time_iso_at((time_t)np_now(), ts);
+		snprintf(detail, sizeof detail, "count=%d reason=password_change source=%s", n, source);
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(db->h,
+				       "INSERT INTO audit (ts, actor, role, client, action, detail, outcome)"
+				       " VALUES (?,?,'admin','local','sessions_revoked',?,'success')",
+				       -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, ts, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 2, actor, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 3, detail, -1, SQLITE_TRANSIENT);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				n = np_err_set(err, NP_ERR_TEMP, "unable to write the audit record: %s",
+					       sqlite3_errmsg(db->h));
+			sqlite3_finalize(st);
+		}
+		if (n >= 0)
+			np_info(NULL, "audit action=sessions_revoked outcome=success actor=%s %s", actor, detail);
+	}
+	np_db_close(db);
+	return n;
+}
