@@ -16,6 +16,7 @@
 #include "np_log.h"
 #include "np_notify.h"
 #include "np_qc.h"
+#include "np_queue.h"
 #include "np_spool.h"
 #include "np_stable.h"
 #include "np_study.h"
@@ -572,6 +573,15 @@ int np_h_studies(struct np_req *r)
 		if (n++)
 			np_buf_add(&b, ",", 1);
 		study_row_text(&b, st, q.reveal);
+		/* Waiting to retry after temporary failures (np_queue_waiting). */
+		json_t *w = np_queue_waiting(r->srv->home, (const char *)sqlite3_column_text(st, 1),
+					     (const char *)sqlite3_column_text(st, 0));
+		if (w) {
+			b.len--;
+			np_buf_str(&b, ",\"waiting\":");
+			put_json(&b, w);
+			np_buf_add(&b, "}", 1);
+		}
 		np_study_delivery_row(&b, r->srv->home, (const char *)sqlite3_column_text(st, 1),
 				      (const char *)sqlite3_column_text(st, 0));
 		snprintf(last, sizeof last, "%s|%s",
@@ -725,6 +735,8 @@ int np_h_study_info(struct np_req *r)
 			      load_opt(dir, "deliveries.json"), "history", load_history(dir));
 	json_t *dl = np_study_delivery(dir, state);
 	json_object_set_new(o, "delivery", dl ? dl : json_null());
+	json_t *w = np_queue_waiting(r->srv->home, state, id);
+	json_object_set_new(o, "waiting", w ? w : json_null());
 	if (reveal)
 		np__audit(r, "reveal", id, "scope=study", "success");
 	return np__reply_json(r, 200, o);

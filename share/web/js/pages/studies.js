@@ -13,7 +13,19 @@ const LABEL = {
   uploaded: 'Processing', results: 'Delivering', done: 'Delivered', failed: 'Failed', cancelled: 'Cancelled',
 };
 
+// A study waiting to retry after temporary failures (GET /api/studies "waiting").
+function waitingFor(w) {
+  return w.stage === 'ready' ? 'Waiting for cloud' : w.stage === 'results' ? 'Waiting for destination' : 'Waiting to retry';
+}
+export function waitingText(w) {
+  if (!w) return null;
+  const at = new Date(w.next_try);
+  const when = at <= new Date() ? 'retrying now' : 'next try at ' + at.toLocaleString();
+  return `${waitingFor(w)}, ${when} (${w.attempts} failed ${w.attempts === 1 ? 'try' : 'tries'} since ${new Date(w.since).toLocaleString()}): ${w.reason}`;
+}
+
 export function statusLabel(s) {
+  if (s.waiting) return waitingFor(s.waiting);
   // After the results: how many destinations got them ("Delivered 2/4 (2 failed)").
   if (s.delivery && s.delivery.label) return s.delivery.label;
   if (s.order_status && ['ready', 'uploaded', 'results'].includes(s.state)) {
@@ -103,7 +115,8 @@ function row(s) {
   return h('tr', { dataset: { npuid: id } },
     h('td', { class: 'mono' }, id, s.linked_npuid ? h('div', { class: 'help' }, 'late series of ' + s.linked_npuid.slice(0, 8)) : null),
     phiCell(name(s)), phiCell(s.accession),
-    h('td', {}, badge(statusLabel(s), s.delivery && s.delivery.failed ? 'warning' : s.state), deliveryNote(s)),
+    h('td', {}, badge(statusLabel(s), s.waiting || (s.delivery && s.delivery.failed) ? 'warning' : s.state), deliveryNote(s),
+      s.waiting ? h('div', { class: 'help waiting' }, waitingText(s.waiting)) : null),
     h('td', {}, s.stable ? 'Yes' : 'No'),
     h('td', {}, s.qc_result ? badge(s.qc_result) : '—'),
     h('td', {}, s.group ? badge(s.group, 'group') : '—'),
@@ -148,7 +161,8 @@ function infoBody(d) {
     ['Accession #', st2.accession_number], ['Study description', st2.description], ['Study date', st2.study_date],
     ['Calling AE', m.source_ae], ['Products', (m.products || []).join(', ')], ['Group', m.group],
     ['Series', (m.counts || {}).series], ['Instances', (m.counts || {}).instances], ['Size', fmtBytes((m.counts || {}).bytes)],
-    ['Order', d.order ? d.order.order_id || d.order.orderId : null], ['Linked study', m.linked_npuid]];
+    ['Order', d.order ? d.order.order_id || d.order.orderId : null], ['Linked study', m.linked_npuid],
+    ['Waiting', waitingText(d.waiting)]];
   const series = (m.series || []).map((x) => h('tr', {}, h('td', {}, x.number ?? ''), h('td', {}, x.modality || ''),
     h('td', {}, x.description || ''), h('td', {}, x.instances ?? ''), h('td', {}, (x.transfer_syntaxes || []).join(' '))));
   return [h('dl', { class: 'kv' }, kv.map(([k, v]) => [h('dt', {}, k), v === REDACTED ? h('dd', { class: 'redacted' }, v) : h('dd', {}, v ?? '—')])),
