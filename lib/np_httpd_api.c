@@ -2,6 +2,7 @@
 /* np_httpd_api: route handlers over the index, the spool and the settings.
  * Actions that belong to a pipeline stage call that stage's library
  * function; until one exists in this build the action answers 501. */
+#include "np_auth.h"
 #include "np_buf.h"
 #include "np_cloud.h"
 #include "np_db.h"
@@ -20,6 +21,7 @@
 #include "np_spool.h"
 #include "np_stable.h"
 #include "np_study.h"
+#include "np_svcpw.h"
 #include "np_study_status.h"
 #include "np_ul.h"
 #include "np_util.h"
@@ -1269,6 +1271,8 @@ int np_h_settings_put(struct np_req *r)
 	json_t *next = json_deep_copy(r->cfg.root);
 	json_t *before = np_config_masked(&r->cfg);
 	struct np_err err = {0};
+	char pw_stamp[65]; /* a new service password ends the other sessions */
+	np_svcpw_stamp(r->srv->home, pw_stamp);
 	np_json_merge(next, b);
 	json_decref(b);
 	if (np_config_save(r->srv->home, next, &err) < 0) {
@@ -1276,7 +1280,9 @@ int np_h_settings_put(struct np_req *r)
 		json_decref(before);
 		char key[128] = "";
 		const char *c = strchr(err.msg, ':');
-		if (c && (size_t)(c - err.msg) < sizeof key)
+		/* key: the dotted path of the setting the message starts with */
+		if (c && (size_t)(c - err.msg) < sizeof key &&
+		    strspn(err.msg, "abcdefghijklmnopqrstuvwxyz0123456789_.") == (size_t)(c - err.msg))
 			snprintf(key, sizeof key, "%.*s", (int)(c - err.msg), err.msg);
 		return np__reply_json(r, err.cls == NP_ERR_TEMP ? 503 : 400,
 				      json_pack("{s:{s:s,s:s,s:s}}", "error", "code",
@@ -1284,6 +1290,7 @@ int np_h_settings_put(struct np_req *r)
 						err.msg, "key", key));
 	}
 	json_decref(next);
+	np_auth_password_saved(r, pw_stamp, "settings");
 	if (np_httpd_reload(r->srv, &err) < 0)
 		np_log_err(NULL, &err);
 	struct np_config now;
