@@ -299,6 +299,10 @@ static int login_reply(struct np_req *r, const char *method)
  * password that this login is the first to use. */
 static void revoke_all(struct np_req *r, const char *source)
 {
+	/* the caller proved it knows the new password: the audit row is the
+	 * service admin's, as the login that follows */
+	snprintf(r->actor, sizeof r->actor, "service");
+	r->role = NP_ROLE_ADMIN;
 	struct np_err err = {0};
 	struct np_db *db = np__db(r->srv, &err);
 	int n = db ? np_svcpw_revoke(r->srv->home, db, NULL, &err) : -1;

@@ -9,6 +9,7 @@
 #include "np_util.h"
 
 #include <crypt.h>
+#include <errno.h>
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -20,18 +21,21 @@ int np_svcpw_hash(const char *pw, char *out, size_t outsz, struct np_err *err)
 {
 	unsigned char rnd[16];
 	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-	struct crypt_data cd;
 	if (np_random(rnd, sizeof rnd, err) < 0)
 		return -1;
 	if (!crypt_gensalt_rn("$2b$", NP_SVCPW_BCRYPT_COST, (const char *)rnd, sizeof rnd, salt, sizeof salt))
 		return np_err_set(err, NP_ERR_PERM, "bcrypt is not available in libcrypt");
-	memset(&cd, 0, sizeof cd);
-	const char *h = crypt_r(pw, salt, &cd);
-	if (!h || h[0] == '*' || strlen(h) >= outsz)
-		return np_err_set(err, NP_ERR_PERM, "unable to hash the password");
-	snprintf(out, outsz, "%s", h);
-	OPENSSL_cleanse(&cd, sizeof cd);
-	return 0;
+	/* 32 KiB: on the heap, the stacks of np-httpd's workers are small */
+	struct crypt_data *cd = calloc(1, sizeof *cd);
+	if (!cd)
+		return np_err_sys(err, ENOMEM, "unable to hash the password");
+	const char *h = crypt_r(pw, salt, cd);
+	int ok = h && h[0] != '*' && strlen(h) < outsz;
+	if (ok)
+		snprintf(out, outsz, "%s", h);
+	OPENSSL_cleanse(cd, sizeof *cd);
+	free(cd);
+	return ok ? 0 : np_err_set(err, NP_ERR_PERM, "unable to hash the password");
 }
 
 int np_svcpw_verify(const char *pw, const char *hash)
