@@ -53,7 +53,8 @@ function field(key, node, value, path) {
   } else if (/_template$|_pem$/.test(key) || (node.maxLength || 0) > 4096) {
     input = h('textarea', { id, rows: 3, dataset: { path, kind: 'str' } }, value ?? '');
   } else {
-    input = h('input', { id, value: value ?? '', maxlength: node.maxLength, dataset: { path, kind: 'str' } });
+    // no maxlength: the browser would cut an AE title silently; the agent refuses it with a reason
+    input = h('input', { id, value: value ?? '', dataset: { path, kind: 'str' } });
   }
   const extra = path === 'saml.idp_metadata_url'
     ? h('button', { type: 'button', id: 'saml-fetch', onclick: () => samlFetch(input.value).catch(showError) }, 'Fetch') : null;
@@ -138,6 +139,7 @@ function prune(out, path) {
 
 async function save() {
   errBox.textContent = '';
+  for (const x of form.querySelectorAll('.field-error')) x.remove();
   let body;
   try { body = collect(); } catch (e) { errBox.textContent = e.message; return; }
   try {
@@ -148,7 +150,7 @@ async function save() {
     errBox.textContent = e.message;
     const key = (e.message.split(':')[0] || '').trim();
     const el = form.querySelector(`[data-path="${CSS.escape(key)}"]`);
-    if (el) el.focus();
+    if (el) { el.after(h('span', { class: 'error field-error', role: 'alert' }, e.message)); el.focus(); }
   }
 }
 
