@@ -120,6 +120,54 @@ static void one_runner_per_stage(void **state)
 	close(fd);
 }
 
+/* A command's note lands in its claimed study's entry; the waiting view
+ * shows it; np-poll's plain "not yet" in uploaded/ is not a wait. */
+static void note_and_waiting(void **state)
+{
+	(void)state;
+	struct np_err err = {0};
+	struct np_queue_entry e = {0}, back;
+	char dir[600];
+	assert_int_equal(np_spool_init(tmp, &err), 0);
+	snprintf(dir, sizeof dir, "%s/spool/ready/.work/w1", tmp);
+	e.attempts = 2;
+	e.next_try = 1795900000;
+	e.since = 1795899000;
+	e.last_exit = 111;
+	assert_int_equal(np_queue_save(tmp, "ready", "w1", &e, &err), 0);
+	assert_int_equal(np_queue_note(dir, "POST https://cloud/api: Connection refused", 1795900100, &err), 0);
+	assert_int_equal(np_queue_load(tmp, "ready", "w1", &back, &err), 0);
+	assert_string_equal(back.error, "POST https://cloud/api: Connection refused");
+	assert_true(back.hint == 1795900100);
+	assert_true(back.since == 1795899000);
+	assert_true(back.noted > 0);
+	json_t *w = np_queue_waiting(tmp, "ready", "w1");
+	assert_non_null(w);
+	assert_string_equal(json_string_value(json_object_get(w, "stage")), "ready");
+	assert_string_equal(json_string_value(json_object_get(w, "reason")), back.error);
+	assert_string_equal(json_string_value(json_object_get(w, "next_try")), "2026-11-28T21:06:40Z");
+	assert_string_equal(json_string_value(json_object_get(w, "since")), "2026-11-28T20:50:00Z");
+	assert_int_equal(json_integer_value(json_object_get(w, "attempts")), 2);
+	json_decref(w);
+	/* Not claimed by np-queue (run by hand): nothing is written. */
+	snprintf(dir, sizeof dir, "%s/spool/ready/w2", tmp);
+	assert_int_equal(np_queue_note(dir, "x", 0, &err), 0);
+	assert_int_equal(np_queue_load(tmp, "ready", "w2", &back, &err), 1);
+	assert_null(np_queue_waiting(tmp, "ready", "w2"));
+	/* uploaded/: only a noted error makes a wait. */
+	assert_int_equal(np_queue_save(tmp, "uploaded", "w3", &e, &err), 0);
+	assert_null(np_queue_waiting(tmp, "uploaded", "w3"));
+	snprintf(dir, sizeof dir, "%s/spool/uploaded/.work/w3", tmp);
+	assert_int_equal(np_queue_note(dir, "HTTP 503", 0, &err), 0);
+	w = np_queue_waiting(tmp, "uploaded", "w3");
+	assert_non_null(w);
+	json_decref(w);
+	/* A routed entry is not waiting. */
+	strcpy(e.to, "failed");
+	assert_int_equal(np_queue_save(tmp, "ready", "w4", &e, &err), 0);
+	assert_null(np_queue_waiting(tmp, "ready", "w4"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -128,6 +176,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(recover_finishes_routes_and_returns_claims, tmp_setup, tmp_teardown),
 	    cmocka_unit_test_setup_teardown(route_moves_and_clears, tmp_setup, tmp_teardown),
 	    cmocka_unit_test_setup_teardown(one_runner_per_stage, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(note_and_waiting, tmp_setup, tmp_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
