@@ -54,7 +54,7 @@ struct runner {
 	int started;	 /* studies started in the current scan */
 };
 
-static volatile sig_atomic_t terms;
+static volatile sig_atomic_t terms, hups;
 static int wake[2] = {-1, -1};
 
 static void on_signal(int sig)
@@ -62,6 +62,8 @@ static void on_signal(int sig)
 	int saved = errno;
 	if (sig == SIGTERM || sig == SIGINT)
 		terms++;
+	if (sig == SIGHUP)
+		hups = 1;
 	if (write(wake[1], "x", 1) < 0) {
 		/* The pipe is full: a wake-up is already pending. */
 	}
@@ -319,7 +321,7 @@ static int consider(const char *home, const char *state, const char *id, const c
 {
 	(void)home, (void)state, (void)dir;
 	struct runner *r = vr;
-	if (r->nrun >= r->jobs || terms)
+	if (r->nrun >= r->jobs || terms || hups)
 		return 1;
 	struct np_queue_entry e;
 	struct np_err err = {0};
@@ -401,11 +403,11 @@ static int run(struct runner *r)
 				kill(r->job[i].pid, SIGTERM);
 			forwarded = 1;
 		}
-		if (terms && r->nrun == 0)
+		if ((terms || hups) && r->nrun == 0)
 			break;
 		r->next_due = 0;
 		r->started = 0;
-		if (!terms && np_spool_each(r->home, r->from, consider, r, &err) < 0) {
+		if (!terms && !hups && np_spool_each(r->home, r->from, consider, r, &err) < 0) {
 			np_log_err(NULL, &err);
 			r->failures++;
 		}
@@ -559,6 +561,13 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
+	/* SIGHUP (new settings): the commands read the settings at each run and
+	 * are never interrupted; np-queue's own options come from the s6 run
+	 * script (prepare reads agent.mode there), so it claims nothing more,
+	 * lets the running commands finish and exits 0 for s6-supervise to run
+	 * the script again. Unlike SIGTERM (s6-svc -r), a second HUP is harmless
+	 * and no timeout-kill applies. */
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	int n = np_queue_recover(r.home, NULL, r.from, &err);
 	if (n < 0) {
@@ -568,6 +577,7 @@ int main(int argc, char **argv)
 	np_info(NULL, "started from=%s to=%s fail=%s cmd=%s jobs=%d recovered=%d", r.from, r.to, r.fail, r.cmdname,
 		r.jobs, n);
 	int rc = run(&r);
-	np_info(NULL, "stopped from=%s failures=%d", r.from, r.failures);
+	np_info(NULL, "stopped from=%s failures=%d%s", r.from, r.failures,
+		hups && !terms ? " (new settings: s6 starts it again)" : "");
 	return rc;
 }

@@ -18,12 +18,14 @@
 #include <civetweb.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *np_role_name(enum np_role r)
 {
@@ -540,17 +542,12 @@ struct np_httpd *np_httpd_start(const struct np_httpd_opts *o, struct np_err *er
 	int tls = np_config_bool(&tmp, "tls.enabled");
 	if (tls && np_httpd_tls_reload(h, err) < 0)
 		goto fail;
-	char ports[256], port[16], threads[16];
-	int p = o->port ? o->port : (int)np_config_int(&tmp, "http.port");
-	int rp = (int)np_config_int(&tmp, "http.redirect_port");
-	const char *bind = np_config_str(&tmp, "http.bind");
-	if (tls && rp > 0)
-		h->https_port = p;
-	if (tls && rp > 0)
-		snprintf(ports, sizeof ports, "%s:%ds,%s:%d", bind, p, bind, rp);
-	else
-		snprintf(ports, sizeof ports, "%s:%d%s", bind, p, tls ? "s" : "");
-	snprintf(port, sizeof port, "%d", p);
+	char threads[16];
+	h->port_opt = o->port;
+	np__listen_spec(&tmp, o->port, &h->listen);
+	const char *ports = h->listen.ports;
+	if (tls && h->listen.redirect_port > 0)
+		h->https_port = h->listen.port;
 	snprintf(threads, sizeof threads, "%d", 32);
 	const char *opts[] = {"listening_ports",
 			      ports,
@@ -593,6 +590,43 @@ struct np_httpd *np_httpd_start(const struct np_httpd_opts *o, struct np_err *er
 fail:
 	np_httpd_stop(h);
 	return NULL;
+}
+
+void np__listen_spec(const struct np_config *cfg, int port_opt, struct np_listen *l)
+{
+	memset(l, 0, sizeof *l);
+	snprintf(l->bind, sizeof l->bind, "%s", np_config_str(cfg, "http.bind"));
+	l->port = port_opt ? port_opt : (int)np_config_int(cfg, "http.port");
+	l->tls = np_config_bool(cfg, "tls.enabled");
+	l->redirect_port = l->tls ? (int)np_config_int(cfg, "http.redirect_port") : 0;
+	if (l->redirect_port > 0)
+		snprintf(l->ports, sizeof l->ports, "%s:%ds,%s:%d", l->bind, l->port, l->bind, l->redirect_port);
+	else
+		snprintf(l->ports, sizeof l->ports, "%s:%d%s", l->bind, l->port, l->tls ? "s" : "");
+}
+
+/* CivetWeb cannot re-bind a running server: np-httpd stops (main() sees
+ * SIGTERM and exits 0) and s6-supervise runs it again on the new address.
+ * The delay lets the PUT /api/settings answer reach the browser first. */
+static void *restart_thread(void *arg)
+{
+	(void)arg;
+	nanosleep(&(struct timespec){0, 300 * 1000000L}, NULL);
+	np_info(NULL, "restarting to listen on the new address");
+	kill(getpid(), SIGTERM);
+	return NULL;
+}
+
+void np__restart_soon(struct np_httpd *h)
+{
+	(void)h;
+	pthread_t t;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &a, restart_thread, NULL) != 0)
+		kill(getpid(), SIGTERM);
+	pthread_attr_destroy(&a);
 }
 
 void np_httpd_stop(struct np_httpd *h)

@@ -1242,27 +1242,6 @@ static void diff_keys(json_t *a, json_t *b, const char *prefix, json_t *out)
 	json_decref(keys);
 }
 
-/* Tell every supervised service of this home to re-read its settings. */
-static void notify_services(struct np_httpd *h)
-{
-	char sd[PATH_MAX];
-	snprintf(sd, sizeof sd, "%s/service", h->home);
-	DIR *d = opendir(sd);
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.' || !strcmp(e->d_name, "np-httpd"))
-			continue;
-		char svc[PATH_MAX];
-		snprintf(svc, sizeof svc, "%s/%s", sd, e->d_name);
-		char *argv[] = {"s6-svc", "-h", svc, NULL};
-		pid_t pid;
-		if (posix_spawnp(&pid, "s6-svc", NULL, NULL, argv, environ) == 0)
-			waitpid(pid, NULL, 0);
-	}
-	if (d)
-		closedir(d);
-}
-
 int np_h_settings_put(struct np_req *r)
 {
 	json_t *b = np__body_json(r);
@@ -1275,7 +1254,12 @@ int np_h_settings_put(struct np_req *r)
 	np_svcpw_stamp(r->srv->home, pw_stamp);
 	np_json_merge(next, b);
 	json_decref(b);
-	if (np_config_save(r->srv->home, next, &err) < 0) {
+	/* Settings that would keep a service from starting are refused before
+	 * they are saved (np_httpd_apply.c). */
+	struct np_config nc = {.root = next};
+	snprintf(nc.home, sizeof nc.home, "%s", r->srv->home);
+	if (np_config_check(next, &err) < 0 || np__settings_precheck(r->srv, &nc, &err) < 0 ||
+	    np_config_save(r->srv->home, next, &err) < 0) {
 		json_decref(next);
 		json_decref(before);
 		char key[128] = "";
@@ -1306,9 +1290,10 @@ int np_h_settings_put(struct np_req *r)
 	snprintf(detail, sizeof detail, "keys=%s", keys ? keys : "[]");
 	free(keys);
 	np__audit(r, "settings_change", NULL, detail, "success");
-	notify_services(r->srv);
 	json_decref(before);
-	json_t *o = json_pack("{s:o,s:o}", "settings", after, "changed", changed);
+	/* Only the services whose settings changed are told (np_httpd_apply.c). */
+	json_t *applied = np__settings_apply(r, changed);
+	json_t *o = json_pack("{s:o,s:o,s:o}", "settings", after, "changed", changed, "applied", applied);
 	json_decref(now.root);
 	return np__reply_json(r, 200, o);
 }

@@ -24,8 +24,17 @@ struct np_tls_pair;
 #define NP_HTTPD_JSON_MAX (1 << 20) /* largest JSON request body */
 #define NP_HTTPD_PARAM_MAX 256
 
+/* Where np-httpd listens, from the settings (np__listen_spec). */
+struct np_listen {
+	char bind[64];
+	int port, redirect_port, tls;
+	char ports[200]; /* CivetWeb's listening_ports */
+};
+
 struct np_httpd {
 	struct mg_context *ctx;
+	struct np_listen listen; /* what it listens on since its start */
+	int port_opt;		 /* --port: http.port does not apply */
 	char home[PATH_MAX];
 	char share[PATH_MAX];
 	char web[PATH_MAX];
@@ -186,6 +195,17 @@ struct np_buf;
 /* GET url (http or https, up to 3 redirects, 15 s in all) into out, failing
  * when the body exceeds cap bytes. Returns the curl code (0 = a response
  * arrived) and sets *status to its HTTP status. Free out->p. */
+/* Settings that take effect (np_httpd_apply.c): the address np-httpd
+ * listens on for settings cfg (port_opt: --port, or 0); refusal of settings
+ * that would keep a service from starting (HTTPS without a usable
+ * certificate, a port in use); and, after a save, telling the services whose
+ * settings changed: returns the "applied" list of PUT /api/settings. */
+void np__listen_spec(const struct np_config *cfg, int port_opt, struct np_listen *l);
+int np__settings_precheck(struct np_httpd *h, const struct np_config *next, struct np_err *err);
+json_t *np__settings_apply(struct np_req *r, json_t *changed);
+/* Stop in a moment (after the reply is out); s6-supervise starts np-httpd again. */
+void np__restart_soon(struct np_httpd *h);
+
 int np__fetch_small(const char *url, size_t cap, struct np_buf *out, long *status);
 
 #endif

@@ -189,35 +189,55 @@ static char *read_setting_file(const char *home, const char *path, struct np_err
 	return np_read_file(full, 1 << 20, NULL, err);
 }
 
+/* The PEM files tls.cert_file/key_file/ca_file name; 0, or -1 with err. */
+static int read_pair(const char *home, const struct np_config *cfg, char **cert, char **key, char **ca,
+		     struct np_err *err)
+{
+	*cert = *key = *ca = NULL;
+	const char *cf = np_config_str(cfg, "tls.cert_file"), *kf = np_config_str(cfg, "tls.key_file"),
+		   *af = np_config_str(cfg, "tls.ca_file");
+	if (!cf || !*cf || !kf || !*kf)
+		return np_err_set(err, NP_ERR_PERM, "no certificate is installed (tls.cert_file and tls.key_file)");
+	if (!(*cert = read_setting_file(home, cf, err)) || !(*key = read_setting_file(home, kf, err)))
+		return -1;
+	if (af && *af && !(*ca = read_setting_file(home, af, err)))
+		return -1;
+	return 0;
+}
+
+static void free_pair(char *cert, char *key, char *ca)
+{
+	if (key)
+		OPENSSL_cleanse(key, strlen(key));
+	free(cert);
+	free(key);
+	free(ca);
+}
+
+int np_httpd_tls_check_files(const char *home, const struct np_config *cfg, struct np_err *err)
+{
+	char *cert, *key, *ca;
+	int rc = read_pair(home, cfg, &cert, &key, &ca, err);
+	if (rc == 0)
+		rc = np_httpd_tls_check(cert, key, ca, NULL, err);
+	free_pair(cert, key, ca);
+	return rc;
+}
+
 int np_httpd_tls_reload(struct np_httpd *h, struct np_err *err)
 {
 	struct np_config cfg;
 	pthread_mutex_lock(&h->lock);
 	cfg.root = json_incref(h->cfg);
 	pthread_mutex_unlock(&h->lock);
-	int rc = -1;
+	int rc = 0;
 	char *cert = NULL, *key = NULL, *ca = NULL;
-	if (!np_config_bool(&cfg, "tls.enabled")) {
-		rc = 0;
-		goto out;
+	if (np_config_bool(&cfg, "tls.enabled")) {
+		rc = read_pair(h->home, &cfg, &cert, &key, &ca, err);
+		if (rc == 0)
+			rc = np_httpd_tls_set(h, cert, key, ca, err);
 	}
-	const char *cf = np_config_str(&cfg, "tls.cert_file"), *kf = np_config_str(&cfg, "tls.key_file"),
-		   *af = np_config_str(&cfg, "tls.ca_file");
-	if (!cf || !*cf || !kf || !*kf) {
-		np_err_set(err, NP_ERR_PERM, "tls.enabled needs tls.cert_file and tls.key_file");
-		goto out;
-	}
-	if (!(cert = read_setting_file(h->home, cf, err)) || !(key = read_setting_file(h->home, kf, err)))
-		goto out;
-	if (af && *af && !(ca = read_setting_file(h->home, af, err)))
-		goto out;
-	rc = np_httpd_tls_set(h, cert, key, ca, err);
-out:
-	if (key)
-		OPENSSL_cleanse(key, strlen(key));
-	free(cert);
-	free(key);
-	free(ca);
+	free_pair(cert, key, ca);
 	json_decref(cfg.root);
 	return rc;
 }

@@ -22,6 +22,11 @@ int np_httpd_tls_check(const char *cert_pem, const char *key_pem, const char *ca
 /* Load tls.cert_file/key_file/ca_file from the settings, check them, and
  * make them the active pair. On failure the previous pair stays. */
 int np_httpd_tls_reload(struct np_httpd *h, struct np_err *err);
+/* Check the pair the settings cfg name (tls.cert_file/key_file/ca_file,
+ * relative to home) as np_httpd_tls_check does, without installing it: the
+ * settings are refused before HTTPS would start without a usable pair. */
+struct np_config;
+int np_httpd_tls_check_files(const char *home, const struct np_config *cfg, struct np_err *err);
 /* Install an already checked PEM pair (the upload endpoint). */
 int np_httpd_tls_set(struct np_httpd *h, const char *cert_pem, const char *key_pem, const char *ca_pem,
 		     struct np_err *err);
