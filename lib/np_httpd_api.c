@@ -823,26 +823,7 @@ int np_h_force_stable(struct np_req *r)
 	return np__reply_json(r, 200, json_pack("{s:s,s:s}", "npuid", npuid, "state", "stable"));
 }
 
-int np_h_study_cancel(struct np_req *r)
-{
-	const char *id;
-	char dir[PATH_MAX], state[32], msg[256] = "";
-	if (npuid_param(r, &id) < 0 || study_dir(r, id, dir, sizeof dir, state, sizeof state) < 0)
-		return 400;
-	if (np_spool_state_terminal(state))
-		return np__reply_error(r, 409, "conflict", "study %s is already %s", id, state);
-	struct np_err err = {0};
-	if (np_cloud_cancel_order(r->srv->home, id, msg, sizeof msg, &err) < 0) {
-		np__audit(r, "cancel", id, NULL, "failure");
-		return np__reply_err(r, &err);
-	}
-	np__audit(r, "cancel", id, NULL, "success");
-	char now[32] = "";
-	int claimed = 0;
-	np_spool_find(r->srv->home, id, now, sizeof now, &claimed, NULL);
-	return np__reply_json(r, 200,
-			      json_pack("{s:s,s:s,s:s}", "npuid", id, "state", now[0] ? now : state, "message", msg));
-}
+/* np_h_study_cancel: lib/np_httpd_studyops.c (np_study_ops). */
 
 int np_h_study_check_status(struct np_req *r)
 {

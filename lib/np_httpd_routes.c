@@ -17,6 +17,8 @@ H(np_h_study_qc);
 H(np_h_bypass_qc);
 H(np_h_force_stable);
 H(np_h_study_cancel);
+H(np_h_study_retry);
+H(np_h_study_delete);
 H(np_h_study_check_status);
 H(np_h_study_group);
 H(np_h_results);
@@ -83,6 +85,8 @@ const struct np_route np_httpd_routes[] = {
     {"GET", "/api/studies/{}/qc", USR, np_h_study_qc},
     {"GET", "/api/studies/{}/status", USR, np_h_study_check_status},
     {"POST", "/api/studies/{}/cancel", USR, np_h_study_cancel},
+    {"POST", "/api/studies/{}/retry", USR, np_h_study_retry},
+    {"DELETE", "/api/studies/{}", ADM, np_h_study_delete},
     {"PUT", "/api/studies/{}/group", USR, np_h_study_group},
     {"PUT", "/api/bypass-qc", ADM, np_h_bypass_qc},
     {"PUT", "/api/force-stable", USR, np_h_force_stable},

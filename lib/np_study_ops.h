@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* np_study_ops: the admin's actions on one study, shared by np-httpd
+ * (POST /api/studies/{id}/retry|cancel, DELETE /api/studies/{id}) and
+ * np-study(1):
+ *   retry   a failed study goes back to the state it failed from;
+ *   cancel  nothing more happens to the study (upload, processing,
+ *           download, delivery); refused once the cloud reports the order
+ *           Completed before its results are in (state results: the
+ *           delivery is what is cancelled);
+ *   delete  the study folder and its PHI go, in any state; the index keeps
+ *           a "study_deleted" event (who, when, from which state) only.
+ *
+ * A study claimed by a runner (spool/STATE/.work/NPUID) is never moved or
+ * removed under the command working on it. The request is written as a
+ * mark, spool/.marks/NPUID.json {"action":"cancel"|"delete","by","at"},
+ * and the runner settles it when the command ends (np_study_ops_settle,
+ * called by np-queue(1)); np-deliver stops before the next destination
+ * (np_study_ops_stopping). When no runner holds the stage's lock the claim
+ * is stale and the study is handled at once. A study not claimed is moved
+ * by one rename of its unclaimed path, which a runner's claim cannot race. */
+#ifndef NP_STUDY_OPS_H
+#define NP_STUDY_OPS_H
+
+#include <stddef.h>
+
+struct np_err;
+struct np_db;
+
+enum np_study_op_status {
+	NP_STUDY_OP_DONE = 0,	   /* done now (HTTP 200) */
+	NP_STUDY_OP_PENDING = 1,   /* asked of the runner at work on it (HTTP 202) */
+	NP_STUDY_OP_REFUSED = 2,   /* not possible in this state (HTTP 409); msg says why */
+	NP_STUDY_OP_NOT_FOUND = 3, /* no such study (HTTP 404) */
+};
+
+struct np_study_op {
+	/* in */
+	const char *actor; /* operator identity for the record ("admin", "cli:root"); never PHI */
+	double wait_s;	   /* how long to wait for a runner to let go of a claimed study */
+	/* out */
+	enum np_study_op_status status;
+	char state[32]; /* state before ("" when not found) */
+	char now[32];	/* state after; "deleted" after a delete */
+	char msg[400];	/* one line for the user, no PHI */
+};
+
+/* Each returns 0 with op->status and op->msg filled, or -1 with err for
+ * errors of the system (I/O, database). */
+int np_study_retry(const char *home, const char *npuid, struct np_study_op *op, struct np_err *err);
+int np_study_cancel(const char *home, const char *npuid, struct np_study_op *op, struct np_err *err);
+int np_study_delete(const char *home, const char *npuid, struct np_study_op *op, struct np_err *err);
+
+/* The state a failed study goes back to on retry ("" when it cannot tell),
+ * from its history.jsonl, else the index's queue_failed event. */
+int np_study_failed_from(const char *home, const char *dir, const char *npuid, char *out, size_t outsz);
+
+/* For np-queue: when a cancel or delete of npuid was asked, carry it out on
+ * the study in stage (claimed or not; the caller is that stage's runner and
+ * no command works on it) and return 1; 0 when nothing was asked; -1 with
+ * err on failure. db may be NULL. */
+int np_study_ops_settle(const char *home, struct np_db *db, const char *stage, const char *npuid, struct np_err *err);
+/* 1 when a cancel or delete of npuid was asked: a command at work on it
+ * stops before its next outward step (np-deliver, np-upload). */
+int np_study_ops_stopping(const char *home, const char *npuid);
+
+/* Append an audit record for a command-line action (np-httpd has its own,
+ * with the client address). */
+void np_study_ops_audit(struct np_db *db, const char *actor, const char *action, const char *npuid, const char *detail,
+			const char *outcome);
+
+#endif
