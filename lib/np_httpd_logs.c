@@ -349,7 +349,7 @@ static int send_all_files(struct np_req *r)
 			oom = 1;
 	json_decref(svcs);
 	struct np_buf b = {0};
-	if (!oom) {
+	if (!oom && v) {
 		qsort(v, n, sizeof *v, by_time);
 		for (i = 0; i < n; i++)
 			np_buf_str(&b, v[i].text);

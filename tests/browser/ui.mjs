@@ -198,6 +198,34 @@ await step('preview report', async () => {
   await closeDialog();
 });
 
+// Issue 17.4 (fixtures of tests/browser/status-fixtures.sh, ids in NP_TRUTH).
+await step('status that tells the truth', async () => {
+  const [part, none, failedId] = (env.NP_TRUTH || '').split(' ');
+  const status = async (id) => (await row(id).locator('td').nth(3).textContent());
+  await page.waitForSelector(`#studies tr[data-npuid="${part}"]`);
+  const p = await status(part);
+  ok(p.includes('Delivered 2/4 (2 failed)'), 'a study delivered to 2 of its 4 destinations is labelled Delivered 2/4 (2 failed)', p);
+  ok(/Destination 2 \(Down\): REST request failed/.test(p) && /Destination 3 \(Mail\): .*550/.test(p), 'with the reason of each failed destination', p);
+  const n = await status(none);
+  ok(n.includes('Results ready (no delivery configured)'), 'a study with no destination: Results ready (no delivery configured)', n);
+  ok(/Delivered 1\/1/.test(await status(done.npuid)), 'the pipeline\'s study: Delivered 1/1');
+  await action(part, 'Status').click();
+  await page.waitForSelector('dialog[open] #order-final');
+  const t = await page.textContent('dialog[open]');
+  ok(/Finished: the report was received/.test(t) && /Completed/.test(t) && !/Expired|Bucket not found|0%/.test(t),
+    'the status of a delivered study is its stored final state, not the cloud\'s', t);
+  await shot('order-status-final');
+  await closeDialog();
+  await action(failedId, 'Report').click();
+  await page.waitForSelector('dialog[open] #report-missing');
+  const r = await page.textContent('dialog[open]');
+  ok(/no report: the order ended Failed at the cloud: input QC error/.test(r) && !/[{}]/.test(r), 'the report preview of a failed study says why, in words', r);
+  ok((await page.locator('dialog[open] a', { hasText: /Download/ }).count()) === 0 && !(await page.$('dialog[open] iframe')),
+    'and offers no Download link and no broken preview');
+  await shot('report-missing');
+  await closeDialog();
+});
+
 await step('info dialog', async () => {
   await action(done.npuid, 'Info').click();
   await page.waitForSelector('dialog[open] dl');
@@ -373,6 +401,18 @@ await step('logs', async () => {
   const zip = await download(() => page.click('#log-dl-zip'));
   ok(zip.body.subarray(0, 2).toString() === 'PK' && zip.body.includes('log/np-httpd/current'), 'the ZIP download holds the log files');
   await page.selectOption('#log-service', '');
+  const all = await download(() => page.click('#log-dl-file'));
+  const allText = all.body.toString();
+  ok(all.name === 'neuropacs-logs.log' && allText.includes('np-recv: info:') && allText.includes('np-stable: info:') && allText.includes('np-httpd: '),
+    'the File download of All services holds the lines of every service', all.name + ' ' + allText.slice(0, 200));
+  // A download the agent refuses shows an error instead of vanishing.
+  await page.route('**/api/logs/download**', (rt) => rt.fulfill({ status: 503, contentType: 'application/json',
+    body: JSON.stringify({ error: { code: 'unavailable', message: 'log files unreadable' } }) }));
+  await clearToasts();
+  await page.click('#log-dl-csv');
+  await page.waitForFunction(() => document.querySelector('#log-dl-error').textContent.includes('log files unreadable'));
+  ok(await page.isVisible('#log-dl-error'), 'a failed download shows its error next to the buttons');
+  await page.unroute('**/api/logs/download**');
 
   // Live: a study stabilized by hand in another tab shows up in the stream.
   await page.click('#stream-logs');

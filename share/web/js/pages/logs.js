@@ -1,11 +1,33 @@
 // SPDX-License-Identifier: Apache-2.0
 // Logs: view, filter, search, live stream, download as file, CSV, JSON or ZIP.
-import { get, qs } from '../api.js';
+import { api, get, qs } from '../api.js';
 import { h, clear, showError } from '../ui.js';
 
 export const title = 'Logs';
 const st = { service: '', level: '', q: '', since: '', until: '' };
-let tbody, source = null, streamBtn;
+let tbody, source = null, streamBtn, dlError;
+
+// A download fetched first, so a refusal is shown instead of the browser
+// silently dropping it; the file is then saved under the agent's name.
+async function save(format) {
+  clear(dlError);
+  let res;
+  try {
+    res = await api('GET', '/api/logs/download' + qs({ format, ...filters() }), undefined, { raw: true });
+  } catch (e) {
+    dlError.textContent = 'Download failed: ' + (e.message || e);
+    showError(dlError.textContent);
+    return;
+  }
+  const cd = res.headers.get('Content-Disposition') || '';
+  const m = cd.match(/filename="([^"]+)"/);
+  const url = URL.createObjectURL(await res.blob());
+  const a = h('a', { href: url, download: m ? m[1] : 'neuropacs-logs.' + (format === 'file' ? 'log' : format) });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
 
 function filters() {
   return { service: st.service, level: st.level, q: st.q, since: st.since, until: st.until };
@@ -32,13 +54,14 @@ export async function render(view) {
   for (const el of [svc, lvl, since, until]) el.addEventListener('change', apply);
   q.addEventListener('keydown', (e) => { if (e.key === 'Enter') apply(); });
   streamBtn = h('button', { type: 'button', id: 'stream-logs', 'aria-pressed': 'false', onclick: () => (source ? stopStream() : startStream()) }, 'Stream logs');
-  const dl = (format, label) => h('a', { class: 'button', id: 'log-dl-' + format, href: '/api/logs/download' + qs({ format, ...filters() }), download: '',
-    onclick: (e) => { e.currentTarget.href = '/api/logs/download' + qs({ format, ...filters() }); } }, label);
+  const dl = (format, label) => h('a', { class: 'button', id: 'log-dl-' + format, href: '/api/logs/download' + qs({ format, ...filters() }), role: 'button',
+    onclick: (e) => { e.preventDefault(); save(format).catch(showError); } }, label);
+  dlError = h('span', { id: 'log-dl-error', class: 'error', role: 'alert' });
   tbody = h('tbody');
   clear(view, h('h1', {}, 'Logs'),
     h('div', { class: 'filters' }, h('label', {}, 'Service', svc), h('label', {}, 'Level', lvl), h('label', {}, 'Search', q),
       h('label', {}, 'Since', since), h('label', {}, 'Until', until), streamBtn,
-      h('span', {}, 'Download: '), dl('file', 'File'), dl('csv', 'CSV'), dl('json', 'JSON'), dl('zip', 'ZIP')),
+      h('span', {}, 'Download: '), dl('file', 'File'), dl('csv', 'CSV'), dl('json', 'JSON'), dl('zip', 'ZIP'), dlError),
     h('table', { class: 'logs', id: 'logs' }, h('thead', {}, h('tr', {}, ['Time', 'Service', 'Level', 'Id', 'Message'].map((c) => h('th', { scope: 'col' }, c)))), tbody));
   get('/api/logs/services').then((s) => {
     for (const x of s.items || []) svc.append(h('option', { value: x, selected: st.service === x }, x));

@@ -3,6 +3,7 @@
 import { get, post, qs } from '../api.js';
 import { h, clear, toast, showError, openDialog, badge, fmtDate } from '../ui.js';
 import { statusLabel } from './studies.js';
+import { previewReport } from './study-dialogs.js';
 
 export const title = 'Results';
 const FORMATS = ['json', 'png', 'pdf', 'txt', 'xml'];
@@ -46,8 +47,7 @@ function row(r) {
 }
 
 function view(r) {
-  const src = '/api/reports' + qs({ neuropacsId: r.npuid });
-  openDialog('Report ' + r.npuid, h('iframe', { class: 'pdf', src, title: 'PDF report' }));
+  previewReport(r).catch(showError);
 }
 
 async function manage(r) {
