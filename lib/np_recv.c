@@ -917,9 +917,22 @@ static int open_listener(const struct np_recv_cfg *c, struct listener *L, struct
 	if (L->fd >= 0 && L->port == port && L->tls == c->tls_enabled && !strcmp(L->bind, c->bind))
 		return 0;
 	struct listener n = {.fd = -1};
-	if (listen_on(&n, c->bind, port, c->tls_enabled, err) < 0)
-		return -1;
-	if (L->fd >= 0)
+	if (listen_on(&n, c->bind, port, c->tls_enabled, err) < 0) {
+		/* A new bind address on the same port conflicts with our own
+		 * listener (0.0.0.0 and 127.0.0.1, say): give the port up for
+		 * the new one, and take the old one back if that fails. */
+		if (L->fd < 0 || L->port != port)
+			return -1;
+		struct listener old = *L;
+		close(L->fd);
+		L->fd = -1;
+		struct np_err e2 = {0};
+		if (listen_on(&n, c->bind, port, c->tls_enabled, &e2) < 0) {
+			if (listen_on(L, old.bind, old.port, old.tls, NULL) < 0)
+				np_error(NULL, "unable to listen again on %s port %d", old.bind, old.port);
+			return -1;
+		}
+	} else if (L->fd >= 0)
 		close(L->fd);
 	*L = n;
 	np_info(NULL, "listening bind=%s port=%d tls=%s ae=%s max_associations=%d", c->bind, port,

@@ -15,7 +15,7 @@
 . "$NP_TOP/tests/peers/cloud.sh"
 command -v s6-svscan >/dev/null || skip_all "s6 not installed"
 command -v echoscu >/dev/null || skip_all "dcmtk not installed"
-plan 41
+plan 44
 
 DICOM=$(free_port) HTTP=$(free_port)
 cloud_start "$T/cloud" --fault steps=1
@@ -103,6 +103,12 @@ ok "echoscu reaches the new port and AE title" wait_for "echoscu -aec NEWSCP 127
 nok "... the old port is closed" echoscu -aec NEWSCP 127.0.0.1 "$DICOM"
 nok "... the old AE title is refused" echoscu -aec NEUROPACS_SCP 127.0.0.1 "$DICOM2"
 is "$(pids)" "$before" "... and no service was restarted"
+# A new bind address on the same port: np-recv gives its port to the new listener.
+is "$(put '{"dicom":{"bind":"127.0.0.1"}}')" 200 "dicom.bind is saved"
+ok "... np-recv listens on 127.0.0.1 only" \
+	wait_for "grep -q 'listening bind=127.0.0.1 port=$DICOM2' '$NP_HOME/log/np-recv/current'" 10
+ok "... and storescu sends to it" \
+	storescu -aec NEWSCP 127.0.0.1 "$DICOM2" "$(find "$T/src" -name '*.dcm' | head -1)"
 
 # agent.mode is read by prepare's run script: prepare, and only it, restarts.
 PREP=$(pid_of prepare)
