@@ -504,7 +504,7 @@ static void cloud_cancel(const char *home, json_t *order, const char *npuid, con
 	struct np_err e = {0};
 	struct np_config cfg;
 	if (np_config_load(&cfg, home, &e) < 0) {
-		snprintf(note, notesz, "; the cloud was not told: %s", e.msg);
+		snprintf(note, notesz, ": the cloud was not told (%s)", e.msg);
 		return;
 	}
 	if (np_cloud_configured(&cfg)) {
@@ -515,10 +515,10 @@ static void cloud_cancel(const char *home, json_t *order, const char *npuid, con
 			*scope = "cloud";
 		else if (rc == 1)
 			snprintf(note, notesz,
-				 "; cloud protocol v1 has no cancel, the cloud may still process the order");
+				 ": cloud protocol v1 has no cancel, the cloud may still process the order");
 		else {
 			np_warn(npuid, "cancel at the cloud failed: %s", e.msg);
-			snprintf(note, notesz, "; the cloud could not be told (%s), the order may still be processed",
+			snprintf(note, notesz, ": the cloud could not be told (%s), the order may still be processed",
 				 e.cls == NP_ERR_TEMP ? "not reachable" : "it refused");
 		}
 	}
@@ -574,10 +574,10 @@ int np_study_cancel(const char *home, const char *npuid, struct np_study_op *op,
 			np_db_event(db, npuid, "study_cancelled", "info", detail, NULL);
 		np_db_close(db);
 		snprintf(op->msg, sizeof op->msg, "%s%s",
-			 !strcmp(op->state, "results")	  ? "delivery cancelled: the results are not sent"
-			 : !strcmp(scope, "cloud")	  ? "order cancelled at the Neuropacs cloud"
-			 : !strcmp(op->state, "uploaded") ? "cancelled locally"
-							  : "cancelled before upload",
+			 !strcmp(op->state, "results") ? "delivery cancelled: the results are not sent"
+			 : !strcmp(scope, "cloud")     ? "order cancelled at the Neuropacs cloud"
+			 : note[0]		       ? "cancelled locally only"
+						       : "cancelled before upload",
 			 note);
 	}
 	return 0;

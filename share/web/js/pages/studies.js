@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Studies: the index of every study, filters, paging, PHI redacted until revealed.
-import { get, post, put, qs } from '../api.js';
+import { get, post, put, del, qs } from '../api.js';
 import { h, clear, toast, showError, openDialog, confirmDialog, phiCell, badge, fmtDate, fmtBytes, REDACTED } from '../ui.js';
 import { showQc } from './qc.js';
 import { checkStatus as statusDialog, previewReport as reportDialog, deliveryNote } from './study-dialogs.js';
@@ -110,7 +110,9 @@ function row(s) {
   const id = s.npuid;
   const hasOrder = !!s.order_id || ['uploaded', 'results', 'done', 'failed'].includes(s.state);
   const hasReport = ['done', 'failed', 'results'].includes(s.state);
-  const cancellable = !['done', 'failed', 'cancelled'].includes(s.state);
+  // Cancel only where it works: not once finished, and not once the cloud has
+  // completed the order before its results are in (in results it stops the delivery).
+  const cancellable = !['done', 'failed', 'cancelled'].includes(s.state) && !(s.order_status === 'Completed' && s.state !== 'results');
   const act = (label, aria, fn, enabled = true) => h('button', { type: 'button', 'aria-label': aria + ' ' + id, title: aria, disabled: !enabled, onclick: () => fn(s).catch(showError) }, label);
   return h('tr', { dataset: { npuid: id } },
     h('td', { class: 'mono' }, id, s.linked_npuid ? h('div', { class: 'help' }, 'late series of ' + s.linked_npuid.slice(0, 8)) : null),
@@ -125,7 +127,9 @@ function row(s) {
       act('Status', 'Check status', checkStatus, hasOrder),
       act('QC', 'View quality control results', (x) => showQc(x.npuid, ctxRef, refresh), s.state !== 'incoming'),
       act('Report', 'Preview report', previewReport, hasReport),
-      act('Cancel', 'Cancel order', cancel, cancellable),
+      act('Cancel', s.state === 'results' ? 'Cancel delivery' : 'Cancel order', cancel, cancellable),
+      s.state === 'failed' ? act('Retry', 'Retry study', retry) : null,
+      ctxRef && ctxRef.isAdmin ? act('Delete', 'Delete study', remove) : null,
       act('Info', 'View study information', info),
       act('Group', 'Assign to group', assign),
       s.state === 'incoming' ? act('Stabilize', 'Force stable', forceStable) : null)));
@@ -141,9 +145,26 @@ async function previewReport(s) {
 }
 
 async function cancel(s) {
-  if (!(await confirmDialog('Cancel order', 'Cancel the processing of study ' + s.npuid + '? This cannot be undone.', 'Cancel order', { danger: true }))) return;
+  const what = s.state === 'results' ? 'the delivery of the results of study ' : 'the processing of study ';
+  if (!(await confirmDialog('Cancel order', 'Cancel ' + what + s.npuid + '? This cannot be undone.', 'Cancel order', { danger: true }))) return;
   const r = await post(`/api/studies/${s.npuid}/cancel`);
   toast(r && r.message ? r.message : 'Order cancelled.');
+  await refresh();
+}
+
+async function retry(s) {
+  const r = await post(`/api/studies/${s.npuid}/retry`);
+  toast(r && r.message ? r.message : 'Study retried.');
+  await refresh();
+}
+
+// The dialog names the study by its npuid and, only when revealed, its name.
+async function remove(s) {
+  const shown = name(s);
+  const what = 'study ' + s.npuid + (shown && shown !== REDACTED ? ' (' + shown + ')' : '');
+  if (!(await confirmDialog('Delete study', 'Delete ' + what + '? Its images, results and patient data are removed for good. This cannot be undone.', 'Delete study', { danger: true }))) return;
+  const r = await del(`/api/studies/${s.npuid}`);
+  toast(r && r.message ? r.message : 'Study deleted.');
   await refresh();
 }
 
