@@ -127,10 +127,8 @@ int np_svcpw_changed(const char *home, const char stamp_before[65], const char *
 	if (!strcmp(now, stamp_before))
 		return 0;
 	struct np_db *db = open_existing(home, err);
-	if (!db) {
-		np_info(NULL, "service password changed source=%s (no session to end)", source);
+	if (!db) /* no index yet: no session to end */
 		return err && err->cls ? -1 : 0;
-	}
 	int n = np_svcpw_revoke(home, db, NULL, err);
 	if (n >= 0) {
 		char ts[32], detail[128];

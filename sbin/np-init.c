@@ -7,6 +7,7 @@
 #include "np_log.h"
 #include "np_password.h"
 #include "np_spool.h"
+#include "np_svcpw.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -180,6 +181,8 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof path, "%s/etc/neuropacs.json", home);
 	if (first && np_exists(path))
 		return 0;
+	char pw_stamp[65]; /* a new service password ends the UI's sessions */
+	np_svcpw_stamp(home, pw_stamp);
 	if (np_spool_init(home, &err) < 0 || np_config_load(&cfg, home, &err) < 0)
 		goto fail;
 	s = np_exists(path) ? np_json_load(path, 4 << 20, &err) : json_object();
@@ -205,6 +208,8 @@ int main(int argc, char **argv)
 		memset(gen, 0, sizeof gen);
 	}
 	free(pw);
+	if (np_svcpw_changed(home, pw_stamp, "np-init", "np-init", &err) < 0)
+		goto fail;
 	json_decref(s);
 	np_info(NULL, "agent home ready: %s", home);
 	return 0;
