@@ -145,13 +145,49 @@ async function save() {
   try {
     const r = await put('/api/settings', body);
     toast(`Settings saved (${(r.changed || []).length} changed).`);
-    await render(document.getElementById('view'));
+    const moving = (r.applied || []).find((a) => a.action === 'restarting' && a.url);
+    if (moving) follow(moving.url);
+    else await render(document.getElementById('view'));
+    const view = document.getElementById('view');
+    const old = document.getElementById('settings-applied');
+    if (old) old.remove();
+    view.insertBefore(appliedBox(r, moving), view.children[1] || null);
   } catch (e) {
     errBox.textContent = e.message;
     const key = (e.message.split(':')[0] || '').trim();
     const el = form.querySelector(`[data-path="${CSS.escape(key)}"]`);
     if (el) { el.after(h('span', { class: 'error field-error', role: 'alert' }, e.message)); el.focus(); }
   }
+}
+
+// What each service did with the saved settings (PUT /api/settings "applied").
+function appliedBox(r, moving) {
+  const items = r.applied || [];
+  return h('div', { id: 'settings-applied', class: 'panel', role: 'status' },
+    h('p', {}, `Settings saved (${(r.changed || []).length} changed)` +
+      (items.length ? ':' : '; no service needed to be told.')),
+    items.length ? h('ul', {}, items.map((a) => h('li', { 'data-service': a.service, 'data-action': a.action },
+      h('strong', {}, a.service), ` ${a.action}: ${a.message || ''}`))) : null,
+    moving ? h('p', { id: 'settings-reconnect' }, 'np-httpd restarting: reconnect at ',
+      h('a', { href: moving.url, id: 'settings-reconnect-url' }, moving.url),
+      ' (this page follows in a few seconds).') : null);
+}
+
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+
+// np-httpd restarts on its new address (port, or HTTPS): follow it. The page
+// may not probe another origin (CSP connect-src 'self'), so wait until this
+// address stops answering (the restart has begun), give s6 a moment to start
+// np-httpd again, then load the new address; the session cookie is the
+// host's, so the admin stays logged in.
+async function follow(url) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < 15000) {
+    try { await fetch('/api/health', { cache: 'no-store' }); } catch (e) { break; }
+    await sleep(300);
+  }
+  await sleep(2500);
+  location.assign(url);
 }
 
 async function testDelivery(i) {
