@@ -73,9 +73,10 @@ static json_t *str_or_null(json_t *v)
 static json_t *label(const char *kind, const char *state, long total, long sent, long failed, long pending)
 {
 	char l[128], more[64] = "";
-	/* A failed study's record is that of its failure report: the state
-	 * label ("Failed") says what matters. */
-	if (strcmp(kind, "results"))
+	/* A failed study's record is that of its failure report (or of the
+	 * delivery that failed it): the state label ("Failed") says what
+	 * matters. */
+	if (strcmp(kind, "results") || !strcmp(state, "failed"))
 		return json_null();
 	if (!total)
 		return json_string("Results ready (no delivery configured)");
