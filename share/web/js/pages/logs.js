@@ -1,32 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 // Logs: view, filter, search, live stream, download as file, CSV, JSON or ZIP.
-import { api, get, qs } from '../api.js';
+import { get, qs } from '../api.js';
+import { saveDownload } from '../download.js';
 import { h, clear, showError } from '../ui.js';
 
 export const title = 'Logs';
 const st = { service: '', level: '', q: '', since: '', until: '' };
 let tbody, source = null, streamBtn, dlError;
 
-// A download fetched first, so a refusal is shown instead of the browser
-// silently dropping it; the file is then saved under the agent's name.
+// A refused download says why next to the buttons (and in a toast).
 async function save(format) {
   clear(dlError);
-  let res;
   try {
-    res = await api('GET', '/api/logs/download' + qs({ format, ...filters() }), undefined, { raw: true });
+    await saveDownload('/api/logs/download' + qs({ format, ...filters() }), 'neuropacs-logs.' + (format === 'file' ? 'log' : format));
   } catch (e) {
     dlError.textContent = 'Download failed: ' + (e.message || e);
     showError(dlError.textContent);
-    return;
   }
-  const cd = res.headers.get('Content-Disposition') || '';
-  const m = cd.match(/filename="([^"]+)"/);
-  const url = URL.createObjectURL(await res.blob());
-  const a = h('a', { href: url, download: m ? m[1] : 'neuropacs-logs.' + (format === 'file' ? 'log' : format) });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
 function filters() {

@@ -4,6 +4,7 @@ import { get, post, qs } from '../api.js';
 import { h, clear, toast, showError, openDialog, badge, fmtDate } from '../ui.js';
 import { statusLabel } from './studies.js';
 import { previewReport } from './study-dialogs.js';
+import { saveDownload } from '../download.js';
 
 export const title = 'Results';
 const FORMATS = ['json', 'png', 'pdf', 'txt', 'xml'];
@@ -39,7 +40,8 @@ function row(r) {
     h('td', {}, (r.products || []).join(', ')),
     h('td', {}, fmtDate(r.updated_at)),
     h('td', {}, h('div', { class: 'actions' }, FORMATS.map((f) => formats.includes(f)
-      ? h('a', { class: 'button', href: `/api/results/${r.npuid}` + qs({ format: f }), download: '' }, f.toUpperCase())
+      ? h('a', { class: 'button', href: `/api/results/${r.npuid}` + qs({ format: f }), role: 'button',
+        onclick: (e) => { e.preventDefault(); saveDownload(e.currentTarget.href, `${r.npuid}.${f}`).catch((x) => showError('Download failed: ' + x.message)); } }, f.toUpperCase())
       : null))),
     h('td', {}, h('div', { class: 'actions' },
       h('button', { type: 'button', 'aria-label': 'View report ' + r.npuid, disabled: !formats.includes('pdf'), onclick: () => view(r) }, 'View'),
