@@ -8,6 +8,7 @@
 #include "np_fs.h"
 #include "np_json.h"
 #include "np_log.h"
+#include "np_queue.h"
 #include "np_report.h"
 #include "np_spool.h"
 #include "np_util.h"
@@ -148,6 +149,8 @@ static int run(struct ctx *c)
 	}
 	if (!np_cloud_configured(&c->cfg)) {
 		np_warn(c->npuid, "cloud not configured (cloud.api_url is empty)");
+		if (np_queue_hold(c->dir, "cloud not configured (cloud.api_url is empty)", 0, &err) < 0)
+			np_log_err(c->npuid, &err);
 		return NP_EXIT_TEMP;
 	}
 	if (np_path_join(c->results, sizeof c->results, c->dir, "results", &err) < 0 ||
@@ -181,9 +184,14 @@ static int run(struct ctx *c)
 	} else if (!strcmp(st.state, NP_ORDER_CANCELLED)) {
 		rc = np_order_save(c->dir, c->order, &err) < 0 ? NP_EXIT_TEMP : NP_EXIT_NO;
 	} else {
-		rc = np_order_save(c->dir, c->order, &err) < 0 ? NP_EXIT_TEMP : NP_EXIT_TEMP;
-		if (err.cls)
+		/* Still being analysed: the normal wait, never a failure of ours;
+		 * the cloud itself ends an order that takes too long (Expired).
+		 * Polled again on the scheduler's next run. */
+		if (np_order_save(c->dir, c->order, &err) < 0)
 			np_log_err(c->npuid, &err);
+		else if (np_queue_hold(c->dir, "analysis in progress at the cloud", np_now() + 1, &err) < 0)
+			np_log_err(c->npuid, &err);
+		rc = NP_EXIT_TEMP;
 	}
 out:
 	np_cloud_close(cl);

@@ -224,6 +224,23 @@ static void defer(struct runner *r, const struct job *j, int code, const char **
 		/* This run said nothing: an earlier run's words are stale. */
 		e.error[0] = 0;
 		e.hint = 0;
+		e.held = 0;
+	}
+	if (e.held) {
+		/* A wait, not a failure (np_queue_hold): no attempt counted, no
+		 * give-up window, whatever the run before said. */
+		e.attempts = 0;
+		e.since = 0;
+		e.next_try = e.hint > now ? e.hint : now + rt.initial;
+		e.hint = 0;
+		if (np_queue_save(r->home, r->from, id, &e, &err) < 0)
+			np_log_err(id, &err);
+		if (np_spool_unclaim(r->home, r->from, id, &err) < 0) {
+			np_log_err(id, &err);
+			r->failures++;
+		}
+		*to = r->from;
+		return;
 	}
 	if (e.since <= 0)
 		e.since = j->start_wall;

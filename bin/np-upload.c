@@ -614,7 +614,7 @@ static int run(struct ctx *c)
 		np_order_set_status(c->order, c->db, c->npuid, NP_ORDER_HELD, 0, "cloud not configured");
 		if (save(c, &err) < 0)
 			np_log_err(c->npuid, &err);
-		if (np_queue_note(c->dir, "cloud not configured (cloud.api_url is empty)", 0, &err) < 0)
+		if (np_queue_hold(c->dir, "cloud not configured (cloud.api_url is empty)", 0, &err) < 0)
 			np_log_err(c->npuid, &err);
 		return NP_EXIT_TEMP;
 	}

@@ -67,6 +67,7 @@ int np_queue_load(const char *home, const char *stage, const char *id, struct np
 	e->since = json_is_number(si) ? json_number_value(si) : 0;
 	e->hint = json_is_number(hi) ? json_number_value(hi) : 0;
 	e->noted = json_is_number(no) ? json_number_value(no) : 0;
+	e->held = json_is_true(json_object_get(o, "held"));
 	snprintf(e->to, sizeof e->to, "%s", np_json_str(o, "to", ""));
 	snprintf(e->reason, sizeof e->reason, "%s", np_json_str(o, "reason", ""));
 	snprintf(e->error, sizeof e->error, "%s", np_json_str(o, "error", ""));
@@ -97,6 +98,8 @@ int np_queue_save(const char *home, const char *stage, const char *id, const str
 		json_object_set_new(o, "noted", json_real(e->noted));
 	if (o && e->error[0])
 		json_object_set_new(o, "error", json_string(e->error));
+	if (o && e->held)
+		json_object_set_new(o, "held", json_true());
 	if (!o)
 		return np_err_sys(err, ENOMEM, "unable to record the queue state of %s", id);
 	int rc = np_json_save(path, o, 0640, err);
@@ -142,7 +145,7 @@ void np_retry_settings(const struct np_config *cfg, struct np_retry *rt)
 		rt->give_up = 86400;
 }
 
-int np_queue_note(const char *dir, const char *error, double next_try, struct np_err *err)
+static int note(const char *dir, const char *error, double next_try, int held, struct np_err *err)
 {
 	/* dir is <home>/spool/<stage>/.work/<id> when np-queue runs the command. */
 	char home[PATH_MAX], stage[64], id[256];
@@ -168,7 +171,18 @@ int np_queue_note(const char *dir, const char *error, double next_try, struct np
 	snprintf(e.error, sizeof e.error, "%s", error ? error : "");
 	e.hint = next_try > 0 ? next_try : 0;
 	e.noted = np_now();
+	e.held = held;
 	return np_queue_save(home, stage, id, &e, err);
+}
+
+int np_queue_note(const char *dir, const char *error, double next_try, struct np_err *err)
+{
+	return note(dir, error, next_try, 0, err);
+}
+
+int np_queue_hold(const char *dir, const char *why, double next_try, struct np_err *err)
+{
+	return note(dir, why, next_try, 1, err);
 }
 
 json_t *np_queue_waiting(const char *home, const char *state, const char *id)

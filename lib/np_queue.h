@@ -25,6 +25,7 @@ struct np_queue_entry {
 	double since;	 /* epoch of the first temporary failure of this run of them, 0 if none */
 	double hint;	 /* when the command asked to be run again (np_queue_note), 0 if not */
 	double noted;	 /* when the command last called np_queue_note, 0 if never */
+	int held;	 /* the last note was np_queue_hold: a wait, not a failure */
 	char to[32];	 /* routing decided but not yet done ("" if none) */
 	char reason[256];
 	char error[256]; /* the command's last temporary failure in words (no PHI), "" if not told */
@@ -66,6 +67,12 @@ int np_queue_note(const char *dir, const char *error, double next_try, struct np
  * UTC), "attempts"}; NULL when it is not waiting. In uploaded/ only a run
  * that noted an error counts: np-poll's exit 111 "not finished yet" is the
  * normal wait for the cloud's analysis, not an outage. New reference. */
+/* From inside a command: this exit 111 is a wait, not a failure (np-poll:
+ * the analysis is still running; np-upload: the cloud is not configured).
+ * It neither counts an attempt nor starts the give-up window; the study is
+ * run again at next_try, or after retry.initial_seconds when 0. */
+int np_queue_hold(const char *dir, const char *why, double next_try, struct np_err *err);
+
 json_t *np_queue_waiting(const char *home, const char *state, const char *id);
 
 /* Route a claimed study of stage to state `to`: record the intent in the

@@ -11,7 +11,7 @@
 . "$(dirname "$0")/../lib/httpd.sh"
 . "$NP_TOP/tests/peers/cloud.sh"
 . "$NP_TOP/tests/peers/deliver.sh"
-plan 28
+plan 32
 export PATH="$BIN:$SBIN:$PATH"
 j() { /usr/bin/python3 -c 'import json,sys;d=json.load(open(sys.argv[1]));exec("print("+sys.argv[2]+")")' "$1" "$2"; }
 state_of() { for _s in ready uploaded results done failed; do
@@ -106,3 +106,25 @@ like "$(j "$NP_HOME/spool/failed/$W/order.json" 'd["error"]')" "^gave up: the cl
 	"the reason says it gave up at the end of the retry window, and why"
 like "$(tail -1 "$NP_HOME/spool/failed/$W/history.jsonl")" "np-upload exit 1" "routed to failed by np-upload's own give-up"
 is "$(cloud_events $W)" "upload_failed" "upload_failed event (Upload Failed notification)"
+
+# A long analysis is a wait, not an outage: np-poll's "not finished yet"
+# neither counts an attempt nor starts the give-up window (2 s here), so a
+# study polled for longer than the window stays in uploaded/ and ends done.
+cloud_start "$T/cloud" --port "$CPORT"
+cloud_ctl '{"steps": 7}'
+sed -i 's/"give_up_seconds":8/"give_up_seconds":2/' "$NP_HOME/etc/neuropacs.json"
+X=45454545-0000-4000-8000-000000000004
+clone $X
+ok "long analysis: uploaded" wait_for "[ \"\$(state_of $X)\" = uploaded ]" 15
+for _i in 1 2 3 4 5; do
+	np-queue --once uploaded results failed -- np-poll 2>>"$T/poll.log"
+	sleep 1
+done
+is "$(state_of $X)" uploaded "polled 5 times over 5 s (window 2 s): still uploaded, not failed"
+is "$(jq -r '.attempts' "$NP_HOME/spool/uploaded/.queue/$X.json")" 0 "no attempt counted for an analysis in progress"
+for _i in 1 2 3 4 5 6 7 8; do
+	np-queue --once uploaded results failed -- np-poll 2>>"$T/poll.log"
+	[ "$(state_of $X)" = uploaded ] || break
+	sleep 1
+done
+ok "the analysis finishes: results, then done" wait_for "[ \"\$(state_of $X)\" = done ]" 15

@@ -162,6 +162,17 @@ static void note_and_waiting(void **state)
 	w = np_queue_waiting(tmp, "uploaded", "w3");
 	assert_non_null(w);
 	json_decref(w);
+	/* A hold is a wait, not a failure: recorded as such, never shown as an outage. */
+	e.attempts = 0;
+	assert_int_equal(np_queue_save(tmp, "uploaded", "w5", &e, &err), 0);
+	snprintf(dir, sizeof dir, "%s/spool/uploaded/.work/w5", tmp);
+	assert_int_equal(np_queue_hold(dir, "analysis in progress at the cloud", 0, &err), 0);
+	assert_int_equal(np_queue_load(tmp, "uploaded", "w5", &back, &err), 0);
+	assert_int_equal(back.held, 1);
+	assert_null(np_queue_waiting(tmp, "uploaded", "w5"));
+	assert_int_equal(np_queue_note(dir, "HTTP 503", 0, &err), 0);
+	assert_int_equal(np_queue_load(tmp, "uploaded", "w5", &back, &err), 0);
+	assert_int_equal(back.held, 0);
 	/* A routed entry is not waiting. */
 	strcpy(e.to, "failed");
 	assert_int_equal(np_queue_save(tmp, "ready", "w4", &e, &err), 0);
