@@ -1,8 +1,11 @@
 # neuropacs-agent: GNU make, no autotools.
 #   make            build build/lib/libnp.a, build/bin/*, build/sbin/*
 #   make check      install test peers, build (plain + ASan/UBSan), run every test with prove
-#   make run        install packages, build, start the supervised agent on ./var
+#   make run        install packages, build, start the supervised agent on ./var (Ctrl-C stops it)
 #   make demo       the same on ./var-demo with the cloud stand-in (synthetic results, marked DEMO)
+#                   both take HTTP_PORT= DICOM_PORT= (saved in the home's settings)
+#   make stop       from another shell: stop what make run / make demo started (every process of
+#                   NP_HOME's and DEMO_HOME's trees)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make lint       mandoc -Tlint, clang-format check, cppcheck
 #   make clean
@@ -55,7 +58,7 @@ SAN_PROGS  := $(call progs,$(BS))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BS)/tests/%,$(UNIT_SRC))
 PEER_BINS  := $(patsubst tests/peers/%.c,$(B)/peers/%,$(PEER_SRC)) $(patsubst tests/peers/%.c,$(B)/peers/%.so,$(SHIM_SRC))
 
-.PHONY: vendor all check run demo install clean lint deps deps-build deps-run deps-test san unit fuzz bench-deps browser-deps
+.PHONY: vendor all check run demo stop install clean lint deps deps-build deps-run deps-test san unit fuzz bench-deps browser-deps
 .DELETE_ON_ERROR:
 
 all: deps-build $(B)/lib/libnp.a $(PROGS) $(PEER_BINS) vendor
@@ -184,10 +187,14 @@ check: deps-build deps-run deps-test
 
 # ---- run the appliance ----
 run: deps-build deps-run all
-	NP_HOME=$(NP_HOME) sh sbin/np-run.sh
+	NP_HOME=$(NP_HOME) HTTP_PORT=$(HTTP_PORT) DICOM_PORT=$(DICOM_PORT) sh sbin/np-run.sh
 # A separate home, so the demo's synthetic results never mix with real ones.
 demo: deps-build deps-run deps-demo all
-	NP_HOME=$(DEMO_HOME) sh sbin/np-run.sh --demo
+	NP_HOME=$(DEMO_HOME) HTTP_PORT=$(HTTP_PORT) DICOM_PORT=$(DICOM_PORT) sh sbin/np-run.sh --demo
+# Nothing to build: stops both homes' trees, whichever runs.
+stop:
+	NP_HOME=$(NP_HOME) sh sbin/np-run.sh --stop
+	NP_HOME=$(DEMO_HOME) sh sbin/np-run.sh --stop
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/neuropacs \
