@@ -8,7 +8,8 @@
 // study ZIP for Manual Upload), NP_GROUP_DIR (a folder of study ZIPs),
 // NP_TLS_DIR (tls.crt, tls.key, other.key), NP_HOOK_DIR (requests the webhook
 // receiver recorded), CLOUD_URL (the cloud stand-in), NP_IDP_METADATA (URL of
-// IdP metadata).
+// IdP metadata), NP_TRUTH and NP_OPS (ids of the studies of
+// tests/browser/status-fixtures.sh and ops-fixtures.sh).
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -254,6 +255,70 @@ await step('cancel order', async () => {
   ok(await action(processing.npuid, 'Cancel').isDisabled(), 'a cancelled study offers no Cancel');
 });
 
+// Issue 17.3: the admin's actions on a study (fixtures of
+// tests/browser/ops-fixtures.sh, ids in NP_OPS). No runner works here, so a
+// study stays where the action put it. A missing button is reported, not
+// waited for.
+const [opsRetry, opsDelete, opsCompleted, opsDeliver] = (env.NP_OPS || '').split(' ');
+const label = async (id) => row(id).locator('td').nth(3).textContent();
+// Every spool path named id (the study folder in any state, claimed or not).
+const inSpool = (id, dir = join(env.NP_HOME, 'spool')) => readdirSync(dir, { withFileTypes: true })
+  .flatMap((e) => (e.name === id ? [join(dir, e.name)] : e.isDirectory() && !/^[0-9a-f-]{36}$/.test(e.name) ? inSpool(id, join(dir, e.name)) : []));
+
+await step('retry a failed study', async () => {
+  await page.waitForSelector(`#studies tr[data-npuid="${opsRetry}"]`);
+  ok(/^Failed/.test(await label(opsRetry)), 'a study whose delivery failed for good is listed Failed', await label(opsRetry));
+  const retry = action(opsRetry, 'Retry');
+  ok((await retry.count()) === 1 && (await retry.isEnabled()), 'the failed study offers Retry');
+  ok((await action(done.npuid, 'Retry').count()) === 0, 'a delivered study does not');
+  if (!(await retry.count())) return;
+  await clearToasts();
+  await retry.click();
+  await waitToast(/goes back to results/);
+  await page.waitForFunction((id) => !/^Failed/.test(document.querySelector(`#studies tr[data-npuid="${id}"] td:nth-child(4)`).textContent), opsRetry);
+  ok(true, 'Retry says where the study goes and its row leaves Failed');
+  ok((await stateOf(opsRetry)) === 'results' && inSpool(opsRetry).join() === join(env.NP_HOME, 'spool/results', opsRetry),
+    'the study is back in the state it failed from (results), to be delivered again', inSpool(opsRetry).join(' '));
+  ok((await action(opsRetry, 'Retry').count()) === 0, 'and no longer offers Retry');
+});
+
+await step('delete a study', async () => {
+  const del = action(opsDelete, 'Delete');
+  ok((await del.count()) === 1 && inSpool(opsDelete).length === 1, 'an admin is offered Delete on a delivered study');
+  if (!(await del.count())) return;
+  await del.click();
+  await page.waitForSelector('dialog[open]');
+  const t = await page.textContent('dialog[open]');
+  ok(t.includes(opsDelete) && /removed for good/.test(t) && !canary.test(t), 'Delete asks for confirmation, naming the study by its UID only', t);
+  ok(inSpool(opsDelete).length === 1, 'nothing is deleted before the admin confirms');
+  await shot('study-delete');
+  await clearToasts();
+  await dialogButton('Delete study').click();
+  await page.waitForSelector(`#studies tr[data-npuid="${opsDelete}"]`, { state: 'detached' });
+  await waitToast(/deleted/);
+  ok(true, 'confirming removes the study from the list');
+  ok(inSpool(opsDelete).length === 0, 'the study folder is gone from the spool', inSpool(opsDelete).join(' '));
+  ok((await api('/api/study-info/' + opsDelete)).status === 404, 'the agent no longer knows the study');
+});
+
+await step('cancel only where it works', async () => {
+  const done2 = action(opsCompleted, 'Cancel');
+  ok((await done2.count()) === 1 && (await done2.isDisabled()), 'Cancel is not offered once the cloud reports the order Completed (state uploaded)');
+  const r = await api(`/api/studies/${opsCompleted}/cancel`, { method: 'POST' });
+  ok(r.status === 409 && /already completed/.test(r.body) && (await stateOf(opsCompleted)) === 'uploaded', 'and the API refuses it, the study kept', r.status + ' ' + r.body);
+  const c = action(opsDeliver, 'Cancel');
+  ok((await c.count()) === 1 && (await c.isEnabled()) && (await c.getAttribute('aria-label')) === 'Cancel delivery ' + opsDeliver &&
+    (await c.getAttribute('title')) === 'Cancel delivery', 'in state results Cancel is offered, labelled Cancel delivery', await c.getAttribute('aria-label').catch(() => ''));
+  if (!(await c.count())) return;
+  await c.click();
+  await page.waitForSelector('dialog[open]');
+  ok(/delivery of the results/.test(await page.textContent('dialog[open]')), 'its confirmation says the delivery is cancelled');
+  await clearToasts();
+  await dialogButton('Cancel delivery').click();
+  await waitToast(/delivery cancelled: the results are not sent/);
+  ok((await stateOf(opsDeliver)) === 'cancelled', 'Cancel delivery stops the study before delivery (cancelled)');
+});
+
 await step('groups', async () => {
   await go('groups', '#create-group');
   await page.click('#create-group');
@@ -450,6 +515,27 @@ await step('settings', async () => {
   const audit = execFileSync('sqlite3', [join(env.NP_HOME, 'db/agent.sqlite'), "SELECT detail FROM audit WHERE action = 'settings_change' ORDER BY id DESC LIMIT 1"]).toString().trim();
   ok(audit === 'keys=["dicom.ae_title","dicom.port"]', 'the audit trail names the two keys changed, nothing else', audit);
   ok((await page.inputValue('#set-cloud-service_password')) === '********', 'secrets are shown masked');
+});
+
+// Issue 17.1: an AE title is never cut, by the browser or the agent.
+await step('settings: AE title of 17 characters', async () => {
+  const ae = page.locator('#set-dicom-ae_title');
+  // Typed key by key as a user does: a maxlength on the field would drop the 17th.
+  await ae.fill('');
+  await ae.pressSequentially('NEUROPACS_AE_X177');
+  ok((await ae.inputValue()) === 'NEUROPACS_AE_X177', 'the AE title field keeps all 17 characters typed', await ae.inputValue());
+  await page.click('#save-settings');
+  // Not shown there: reported, and the step goes on to leave a valid form.
+  const err = page.locator('#set-dicom-ae_title + .field-error');
+  await page.waitForSelector('#settings-error:not(:empty)');
+  const t = (await err.count()) ? await err.textContent() : 'not next to the field; #settings-error: ' + (await page.textContent('#settings-error'));
+  ok((await err.count()) === 1 && (await err.isVisible()) && /^dicom\.ae_title: .*at most 16 characters \(got 17\)/.test(t), 'saving it is refused, the reason shown next to the AE title field', t);
+  ok((await apiJson('/api/settings')).dicom.ae_title === 'UI_TEST_SCP', 'and nothing is saved');
+  await ae.fill('NEUROPACS_AE_X16');
+  await clearToasts();
+  await page.click('#save-settings');
+  await waitToast(/Settings saved/);
+  ok((await apiJson('/api/settings')).dicom.ae_title === 'NEUROPACS_AE_X16' && !(await page.$('.field-error')), 'an AE title of 16 characters is saved');
 });
 
 await step('settings actions', async () => {

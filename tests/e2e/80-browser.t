@@ -144,6 +144,7 @@ wait_port "$WWW" || bail "the static web server did not start"
 
 diag "pipeline filled the home in $(($(date +%s) - START)) s"
 . "$NP_TOP/tests/browser/status-fixtures.sh"
+. "$NP_TOP/tests/browser/ops-fixtures.sh"
 port=$(free_port)
 s6-log T "$NP_HOME/log/np-httpd" <"$T/httpd.fifo" &
 HTTPD_LOG=$!
@@ -156,6 +157,7 @@ rm -rf "$out"
 NP_NODE_MODULES=$MODULES NP_CANARY='UICANARY|Doe\^John|MRN-000123' NP_STUDY_DIR="$T/Bravo" NP_UPLOAD_ZIP="$T/foxtrot.zip" \
 	NP_GROUP_DIR="$T/group-zips" NP_TLS_DIR="$T" NP_HOOK_DIR="$T/hook" NP_CLOUD_DIR="$T/cloud" NP_BIN="$BIN" CLOUD_URL="$CLOUD_URL" \
 	NP_IDP_METADATA="http://127.0.0.1:$WWW/idp.xml" NP_TRUTH="$TRUTH_PART $TRUTH_NONE $TRUTH_FAIL" \
+	NP_OPS="$OPS_RETRY $OPS_DELETE $OPS_COMPLETED $OPS_DELIVER" \
 	node "$NP_TOP/tests/browser/ui.mjs" "http://127.0.0.1:$port" "$PW" "$out"
 rc=$?
 [ $rc = 0 ] || { echo "# np-httpd log:"; sed 's/^/# /' "$NP_HOME/log/np-httpd/current" | tail -20; }

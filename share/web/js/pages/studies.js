@@ -145,8 +145,10 @@ async function previewReport(s) {
 }
 
 async function cancel(s) {
-  const what = s.state === 'results' ? 'the delivery of the results of study ' : 'the processing of study ';
-  if (!(await confirmDialog('Cancel order', 'Cancel ' + what + s.npuid + '? This cannot be undone.', 'Cancel order', { danger: true }))) return;
+  const delivery = s.state === 'results';
+  const verb = delivery ? 'Cancel delivery' : 'Cancel order';
+  const what = delivery ? 'the delivery of the results of study ' : 'the processing of study ';
+  if (!(await confirmDialog(verb, 'Cancel ' + what + s.npuid + '? This cannot be undone.', verb, { danger: true }))) return;
   const r = await post(`/api/studies/${s.npuid}/cancel`);
   toast(r && r.message ? r.message : 'Order cancelled.');
   await refresh();
