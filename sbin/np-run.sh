@@ -38,6 +38,10 @@ demokey=demo-api-key
 pidfile=$home/service/.np-run.pid
 
 if [ $stop = 1 ]; then
+	if [ ! -x "$sbin/np-svscan" ]; then
+		echo "neuropacs-agent: nothing runs for $home ($sbin/np-svscan is not built)"
+		exit 0
+	fi
 	rc=0
 	np-svscan --stop || rc=$?
 	case $rc in
