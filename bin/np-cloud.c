@@ -3,16 +3,20 @@
 // (the same library calls np-httpd makes).
 #include "np_cloud.h"
 #include "np_config.h"
+#include "np_db.h"
 #include "np_err.h"
 #include "np_json.h"
 #include "np_log.h"
 #include "np_spool.h"
+#include "np_study_ops.h"
 
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
@@ -20,7 +24,7 @@ static void usage(FILE *f)
 	    f,
 	    "usage: np-cloud [--home DIR] refresh-token\n"
 	    "       np-cloud [--home DIR] status NPUID     check a study's order now\n"
-	    "       np-cloud [--home DIR] cancel NPUID     cancel a study's order\n"
+	    "       np-cloud [--home DIR] cancel NPUID     cancel a study as the Cancel button does\n"
 	    "       np-cloud [--home DIR] list-orders      orders visible to the service user (v2)\n"
 	    "       np-cloud [--home DIR] qc NPUID [txt|csv|json]   the cloud's QC check of an uploaded order (v1)\n");
 }
@@ -58,6 +62,39 @@ static int qc(const char *home, const char *npuid, const char *fmt, char *msg, s
 	return rc;
 }
 
+/* Cancel as the Studies page's Cancel button does (np_study_cancel): what
+ * follows stops (upload, processing, download, or the delivery of a study in
+ * results) and the order is cancelled at the cloud where the protocol can;
+ * refused once the cloud reports the order Completed before its results are
+ * in. Audited as np-study(1) does. */
+static int cancel(const char *home, const char *npuid, char *msg, size_t msgsz, struct np_err *err)
+{
+	char by[160];
+	struct passwd *pw = getpwuid(geteuid());
+	snprintf(by, sizeof by, "cli:%s", pw ? pw->pw_name : "?");
+	/* as np-study: a runner at work on the study gets a minute to let go */
+	struct np_study_op op = {.actor = by, .wait_s = 60};
+	int rc = np_study_cancel(home, npuid, &op, err);
+	const char *outcome = rc < 0				 ? "failure"
+			      : op.status == NP_STUDY_OP_REFUSED ? "refused"
+			      : op.status == NP_STUDY_OP_PENDING ? "pending"
+			      : op.status == NP_STUDY_OP_DONE	 ? "success"
+								 : NULL;
+	if (outcome) {
+		char detail[80];
+		snprintf(detail, sizeof detail, "state=%s", op.state[0] ? op.state : "-");
+		struct np_db *db = np_db_open(home, NULL);
+		np_study_ops_audit(db, by, "cancel", npuid, detail, outcome);
+		np_db_close(db);
+	}
+	if (rc < 0)
+		return -1;
+	if (op.status == NP_STUDY_OP_REFUSED || op.status == NP_STUDY_OP_NOT_FOUND)
+		return np_err_set(err, NP_ERR_PERM, "%s", op.msg);
+	snprintf(msg, msgsz, "%s%s", op.status == NP_STUDY_OP_PENDING ? "pending: " : "", op.msg);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	np_log_init(argv[0]);
@@ -76,14 +113,14 @@ int main(int argc, char **argv)
 		return usage(stderr), NP_EXIT_PERM;
 	const char *cmd = argv[optind], *arg = optind + 1 < argc ? argv[optind + 1] : NULL;
 	struct np_err err = {0};
-	char home[PATH_MAX], msg[256] = "";
+	char home[PATH_MAX], msg[512] = "";
 	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0)
 		return np_log_err(NULL, &err), np_err_exit_code(&err);
 	int rc = -1;
 	if (!strcmp(cmd, "refresh-token")) {
 		rc = np_cloud_refresh_token(home, msg, sizeof msg, &err);
 	} else if (!strcmp(cmd, "cancel") && arg) {
-		rc = np_cloud_cancel_order(home, arg, msg, sizeof msg, &err);
+		rc = cancel(home, arg, msg, sizeof msg, &err);
 	} else if (!strcmp(cmd, "status") && arg) {
 		json_t *o = NULL;
 		rc = np_cloud_check_status(home, arg, &o, &err);

@@ -959,57 +959,6 @@ int np_cloud_check_status(const char *home, const char *npuid, json_t **order_ou
 	return rc;
 }
 
-int np_cloud_cancel_order(const char *home, const char *npuid, char *msg, size_t msgsz, struct np_err *err)
-{
-	char state[32], dir[PATH_MAX];
-	int claimed = 0;
-	if (study_dir_of(home, npuid, state, sizeof state, &claimed, dir, sizeof dir, err) < 0)
-		return -1;
-	if (np_spool_state_terminal(state))
-		return np_err_set(err, NP_ERR_PERM, "study %s is already %s", npuid, state);
-	json_t *order = np_order_load(dir, err);
-	if (!order)
-		return -1;
-	const char *oid = np_json_str(order, "order_id", NULL);
-	const char *scope = "local";
-	struct np_config cfg;
-	if (np_config_load(&cfg, home, err) < 0)
-		return json_decref(order), -1;
-	if (oid && np_cloud_configured(&cfg)) {
-		struct np_cloud *cl = np_cloud_open(&cfg, err);
-		if (!cl) {
-			np_config_free(&cfg);
-			return json_decref(order), -1;
-		}
-		int rc = np_cloud_cancel(cl, oid, err);
-		np_cloud_close(cl);
-		if (rc < 0) {
-			np_config_free(&cfg);
-			return json_decref(order), -1;
-		}
-		if (rc == 0)
-			scope = "cloud";
-	}
-	np_config_free(&cfg);
-	snprintf(msg, msgsz, "%s",
-		 !strcmp(scope, "cloud") ? "order cancelled at the Neuropacs cloud"
-		 : oid
-		     ? "cancelled locally only: cloud protocol v1 has no cancel, the cloud may still process the order"
-		     : "cancelled before upload");
-	struct np_db *db = np_db_open(home, NULL);
-	np_order_set_status(order, db, npuid, NP_ORDER_CANCELLED, (int)np_json_int(order, "progress", 0), msg);
-	json_object_set_new(order, "cancel_scope", json_string(scope));
-	int rc = np_order_save(dir, order, err);
-	json_decref(order);
-	if (rc == 0 && !claimed &&
-	    (!strcmp(state, "ready") || !strcmp(state, "uploaded") || !strcmp(state, "qc-passed")))
-		rc = np_spool_move(home, db, npuid, state, "cancelled", "order cancelled", err);
-	np_db_close(db);
-	if (rc == 0)
-		np_info(npuid, "order cancelled scope=%s", scope);
-	return rc;
-}
-
 int np_cloud_verify_password(const struct np_config *cfg, const char *password, struct np_err *err)
 {
 	const char *proto = np_config_str(cfg, "cloud.protocol");

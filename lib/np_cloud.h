@@ -102,11 +102,8 @@ int np_cloud_refresh_token(const char *home, char *msg, size_t msgsz, struct np_
  * order.json and the index. *order_out (may be NULL) gets the order (new
  * ref). 1 when the study has no cloud order yet. */
 int np_cloud_check_status(const char *home, const char *npuid, json_t **order_out, struct np_err *err);
-/* Cancel one study's order: v2 cancels at the cloud; v1 has no cancel, so
- * the order is cancelled locally only and msg says so. order.json gets
- * status Cancelled; a study waiting in ready/ or uploaded/ (not being
- * worked on) is moved to cancelled/. */
-int np_cloud_cancel_order(const char *home, const char *npuid, char *msg, size_t msgsz, struct np_err *err);
+/* Cancelling a study (and its order at the cloud) is np_study_cancel's
+ * (np_study_ops.h): it stops what follows, in every state. */
 
 /* ---- Password re-sync after a cloud password change (issue 9) ---- */
 

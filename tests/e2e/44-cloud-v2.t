@@ -2,10 +2,12 @@
 # Cloud v2 (share/cloud-v2.json): token from service user + password (cached
 # 0600, refreshed on 401), order metadata instead of a sidecar, upload,
 # status, results with the cloud's PDF, list-orders, cancel at the cloud;
-# with v1 cancel is local only and says so.
+# with v1 cancel is local only and says so; np-cloud cancel is the Cancel
+# button's: refused once the cloud completed the order, in results it stops
+# the delivery.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NP_TOP/tests/peers/cloud.sh"
-plan 16
+plan 22
 cloud_start "$T/cloud"
 cloud_home v2
 U=3c3c3c3c-0000-4000-8000-000000000001
@@ -45,3 +47,24 @@ cloud_clone $W
 out=$("$BIN/np-cloud" cancel $W 2>&1)
 like "$out" "cancelled locally only" "v1 cancel is local only and says so"
 is "$(j "$NP_HOME/spool/cancelled/$W/order.json" 'd["status"], d["cancel_scope"]')" "Cancelled local" "order.json records a local cancel"
+
+# np-cloud cancel goes through np_study_cancel as the UI's Cancel does. An
+# order the cloud reports Completed (its results not yet downloaded) has
+# nothing left to cancel: refused, the study kept for np-poll.
+X=3c3c3c3c-0000-4000-8000-000000000004
+cloud_clone $X uploaded
+"$BIN/np-upload" "$STUDY" 2>/dev/null
+/usr/bin/python3 -c 'import json,sys;p=sys.argv[1];d=json.load(open(p));d["status"]="Completed";json.dump(d,open(p,"w"))' "$STUDY/order.json"
+out=$("$BIN/np-cloud" cancel $X 2>&1); rc=$?
+is "$rc" 100 "np-cloud cancel of a Completed order is refused (exit 100)"
+like "$out" "already completed the order of study $X" "and says why"
+ok "the study stays in uploaded/ for its results" test -d "$NP_HOME/spool/uploaded/$X"
+# A study in results: cancel stops its delivery (the study leaves results/).
+Y=3c3c3c3c-0000-4000-8000-000000000005
+cloud_clone $Y results
+"$BIN/np-upload" "$STUDY" 2>/dev/null
+for _i in 1 2 3 4 5; do [ -s "$STUDY/results/index.json" ] && break; "$BIN/np-poll" "$STUDY" 2>/dev/null; done
+out=$("$BIN/np-cloud" cancel $Y 2>&1)
+like "$out" "delivery cancelled: the results are not sent" "np-cloud cancel in results cancels the delivery"
+ok "the study moved from results/ to cancelled/" sh -c "test -d '$NP_HOME/spool/cancelled/$Y' && ! test -e '$NP_HOME/spool/results/$Y'"
+is "$(sqlite3 "$NP_HOME/db/agent.sqlite" "SELECT action || ' ' || outcome FROM audit WHERE npuid='$Y'")" "cancel success" "the cancel is audited"
