@@ -13,6 +13,7 @@
 #include "np_tls.h"
 #include "np_ul.h"
 #include "np_util.h"
+#include "np_validate.h"
 #include "np_wal.h"
 
 #include <arpa/inet.h>
@@ -56,8 +57,12 @@ int np_recv_cfg_from(struct np_recv_cfg *c, const struct np_config *cfg, const s
 	memset(c, 0, sizeof *c);
 	copy_str(c->home, sizeof c->home, cfg->home);
 	const char *aet = ov && ov->ae_title ? ov->ae_title : np_config_str(cfg, "dicom.ae_title");
-	if (!aet || !*aet || strlen(aet) > 16)
-		return np_err_set(err, NP_ERR_PERM, "AE title must have 1 to 16 characters");
+	const char *what = ov && ov->ae_title ? "the AE title given" : "dicom.ae_title";
+	char why[128];
+	if (!aet || !*aet)
+		return np_err_set(err, NP_ERR_PERM, "%s: an AE title is required", what);
+	if (np_valid_ae_title(aet, why, sizeof why) < 0)
+		return np_err_set(err, NP_ERR_PERM, "%s: %s", what, why);
 	copy_str(c->ae_title, sizeof c->ae_title, aet);
 	copy_str(c->bind, sizeof c->bind, np_config_str(cfg, "dicom.bind"));
 	c->port = ov && ov->port ? ov->port : (int)np_config_int(cfg, "dicom.port");

@@ -4,6 +4,7 @@
 #include "np_log.h"
 #include "np_recv.h"
 #include "np_spool.h"
+#include "np_validate.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -46,13 +47,16 @@ int main(int argc, char **argv)
 			ov.port = (int)v;
 			break;
 		}
-		case 'a':
-			if (!*optarg || strlen(optarg) > 16) {
-				np_fatal(NULL, "AE title must have 1 to 16 characters");
+		case 'a': {
+			/* The rules of dicom.ae_title on save: refused, never cut. */
+			char why[128];
+			if (!*optarg || np_valid_ae_title(optarg, why, sizeof why) < 0) {
+				np_fatal(NULL, "--aet: %s", *optarg ? why : "an AE title is required");
 				return NP_EXIT_PERM;
 			}
 			ov.ae_title = optarg;
 			break;
+		}
 		case 'h':
 			usage(stdout);
 			return NP_EXIT_OK;

@@ -2,11 +2,12 @@
 # np-recv with DCMTK peers on loopback: C-ECHO, C-STORE of a study stored
 # byte-identical, the incoming/ contract (npuid, source.json, .lock), called
 # and calling AE rejections (logged, recorded as events), re-sent instances,
-# SIGHUP reload, SIGTERM, no PHI in the log.
+# SIGHUP reload, SIGTERM, no PHI in the log; --aet takes an AE title by the
+# rules of dicom.ae_title (refused with the reason, exit 100, never cut).
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NP_TOP/tests/peers/recv.sh"
 command -v storescu >/dev/null || skip_all "dcmtk not installed"
-plan 20
+plan 26
 
 /usr/bin/python3 "$NP_TOP/tests/data/make_mr_study.py" "$T/study" --ndir 6 --nsl 4 >/dev/null
 N=$(find "$T/study" -name '*.dcm' | wc -l | tr -d ' ')
@@ -46,3 +47,17 @@ kill -TERM "$RECV_PID"
 wait "$RECV_PID"
 is "$?" 0 "SIGTERM stops np-recv with status 0"
 nok "no PHI in the log" grep -Eq 'Doe|John|SSN' "$T/recv.log"
+
+# --aet: a title the settings would refuse is refused before np-recv listens
+# (a timeout stands for "it started anyway").
+recv_config '{"bind": "127.0.0.1", "ae_title": "NP_TEST", "allowed_calling_aets": ["ECHOSCU"]}'
+aet() { _o=$(timeout 10 "$SBIN/np-recv" --port "$(free_port)" --aet "$1" 2>&1); echo "$_o rc=$?" | tr '\n' ' '; }
+out=$(aet NEUROPACS_AE_X177)
+like "$out" 'rc=100 $' "--aet of 17 characters: exit 100"
+like "$out" 'np-recv: fatal: - --aet: at most 16 characters \(got 17\)' "... saying which option and why (not cut to 16)"
+like "$(aet 'NP\TEST')" 'an AE title cannot contain a backslash.*rc=100 $' "--aet with a backslash is refused"
+like "$(aet '    ')" 'an AE title cannot be only spaces.*rc=100 $' "--aet of only spaces is refused"
+recv_start --aet NEUROPACS_AE_X16
+ok "--aet of 16 characters is our AE title" echoscu -aec NEUROPACS_AE_X16 127.0.0.1 "$RECV_PORT"
+like "$(grep 'listening' "$T/recv.log" | tail -1)" 'ae=NEUROPACS_AE_X16 ' "... in full"
+recv_stop
