@@ -186,7 +186,8 @@ static int run(struct ctx *c)
 	} else {
 		/* Still being analysed: the normal wait, never a failure of ours;
 		 * the cloud itself ends an order that takes too long (Expired).
-		 * Polled again on the scheduler's next run. */
+		 * Due again a second later (not at once: np-queue --once would poll
+		 * it again in the same run); np-sched's poll_cron paces the runs. */
 		if (np_order_save(c->dir, c->order, &err) < 0)
 			np_log_err(c->npuid, &err);
 		else if (np_queue_hold(c->dir, "analysis in progress at the cloud", np_now() + 1, &err) < 0)

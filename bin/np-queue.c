@@ -231,7 +231,7 @@ static void defer(struct runner *r, const struct job *j, int code, const char **
 		 * give-up window, whatever the run before said. */
 		e.attempts = 0;
 		e.since = 0;
-		e.next_try = e.hint > now ? e.hint : now + rt.initial;
+		e.next_try = e.hint > 0 ? e.hint : now + rt.initial;
 		e.hint = 0;
 		if (np_queue_save(r->home, r->from, id, &e, &err) < 0)
 			np_log_err(id, &err);

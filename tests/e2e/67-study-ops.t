@@ -23,7 +23,8 @@ upload() { Q ready uploaded failed -- "$BIN/np-upload"; }
 poll() { Q uploaded results failed -- "$BIN/np-poll"; }
 deliver() { Q results done failed -- "$BIN/np-deliver"; }
 # poll until the study leaves uploaded (the stand-in finishes after 2 polls)
-poll_out() { for _i in 1 2 3 4 5 6; do poll; [ "$(where "$1")" != uploaded ] && break; done; }
+# an analysis in progress is due again 1 s later (np_queue_hold), as np-sched polls
+poll_out() { for _i in 1 2 3 4 5 6; do poll; [ "$(where "$1")" != uploaded ] && break; sleep 1; done; }
 hooked() { grep -l "$1" "$T/hook"/*.json 2>/dev/null | wc -l; }
 phi() { cat "$NP_HOME/db/agent.sqlite" "$NP_HOME/db/agent.sqlite-wal" 2>/dev/null | grep -ac "$1"; }
 sql() { sqlite3 "$NP_HOME/db/agent.sqlite" "$1"; }
