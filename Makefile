@@ -177,6 +177,8 @@ $(BROWSER_MODULES): tests/browser/package.json tests/browser/package-lock.json
 # (they start servers and measure timeouts).
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 check: deps-build deps-run deps-test
+	@# prove runs each script by exec: a test checked in without +x stops the run at the end.
+	@for t in tests/e2e/*.t; do test -x "$$t" || { echo "$$t is not executable: chmod +x $$t && git update-index --chmod=+x $$t" >&2; exit 1; }; done
 	@$(MAKE) --no-print-directory -j$(NPROC) all san
 	@$(MAKE) --no-print-directory browser-deps
 	@$(MAKE) --no-print-directory -j$(NPROC) fuzz || echo "fuzz targets not built (clang missing?)"
