@@ -11,6 +11,7 @@
 #include "np_scan.h"
 #include "np_spool.h"
 #include "np_study.h"
+#include "np_study_ops.h"
 #include "np_util.h"
 #include "np_wal.h"
 
@@ -139,38 +140,67 @@ static void linked_npuid(struct np_db *db, const char *study_uid, const char *np
 	sqlite3_finalize(st);
 }
 
-/* Steps after the folder left incoming/: tmp/st-<npuid>/dicom exists. */
-static int finish(const char *home, struct np_db *db, const struct np_config *cfg, const char *npuid,
-		  struct np_err *err)
+/* finish's paths, on the heap: np-httpd's force-stable endpoint builds on
+ * a worker thread's small stack. */
+struct fin {
+	char t[PATH_MAX], dicom[PATH_MAX], p[PATH_MAX], q[PATH_MAX], dst[PATH_MAX], buf[4096];
+};
+
+/* A cancel or delete asked of the study (spool/.marks) is settled on the
+ * build instead of putting it in stable/. Returns 2 settled, 0 not asked,
+ * -1 error. */
+static int settle(const char *home, struct np_db *db, const char *npuid, struct fin *f, json_t *m, struct np_err *err)
 {
-	char t[PATH_MAX], dicom[PATH_MAX], p[PATH_MAX], q[PATH_MAX], dst[PATH_MAX];
-	snprintf(t, sizeof t, "%s/spool/tmp/st-%s", home, npuid);
-	snprintf(dicom, sizeof dicom, "%s/dicom", t);
-	if (np_spool_study_dir(home, "stable", npuid, dst, sizeof dst, err) < 0)
+	char now[16] = "";
+	int rc = np_study_ops_settle_build(home, db, npuid, f->t, m, now, err);
+	if (rc <= 0)
+		return rc;
+	if (!strcmp(now, "cancelled")) {
+		/* Build leftovers go once the study is out of tmp/ (as below). */
+		snprintf(f->p, sizeof f->p, "%s/spool/cancelled/%s/reason", home, npuid);
+		unlink(f->p);
+		snprintf(f->p, sizeof f->p, "%s/spool/cancelled/%s/.build.lock", home, npuid);
+		unlink(f->p);
+	}
+	return 2;
+}
+
+/* Steps after the folder left incoming/: tmp/st-<npuid>/dicom exists.
+ * Returns 0 stable, 2 settled a cancel or delete (not in stable/), -1. */
+static int finish_in(const char *home, struct np_db *db, const struct np_config *cfg, const char *npuid, struct fin *f,
+		     struct np_err *err)
+{
+	char *t = f->t, *dicom = f->dicom, *p = f->p, *q = f->q, *dst = f->dst, *buf = f->buf;
+	snprintf(t, PATH_MAX, "%s/spool/tmp/st-%s", home, npuid);
+	snprintf(dicom, PATH_MAX, "%s/dicom", t);
+	if (np_spool_study_dir(home, "stable", npuid, dst, PATH_MAX, err) < 0)
 		return -1;
 	/* The receiver's bookkeeping files move up next to the manifest. */
 	static const char *const meta[] = {"npuid", "source.json", NULL};
 	for (int i = 0; meta[i]; i++) {
-		snprintf(p, sizeof p, "%s/%s", dicom, meta[i]);
-		snprintf(q, sizeof q, "%s/%s", t, meta[i]);
+		snprintf(p, PATH_MAX, "%s/%s", dicom, meta[i]);
+		snprintf(q, PATH_MAX, "%s/%s", t, meta[i]);
 		if (np_exists(p) && rename(p, q) < 0)
 			return np_err_sys(err, errno, "unable to move %s of the study", meta[i]);
 	}
-	snprintf(p, sizeof p, "%s/.lock", dicom);
+	snprintf(p, PATH_MAX, "%s/.lock", dicom);
 	unlink(p);
-	char buf[4096];
+	/* A delete needs no manifest: the build goes before any scan. */
+	int st = settle(home, db, npuid, f, NULL, err);
+	if (st != 0)
+		return st;
 	enum why why = WHY_QUIET;
 	int tfd = open(t, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (tfd < 0)
 		return np_err_sys(err, errno, "unable to open the study build folder");
-	if (read_at(tfd, "reason", buf, sizeof buf) == 0)
+	if (read_at(tfd, "reason", buf, sizeof f->buf) == 0)
 		for (int i = 0; i <= WHY_FORCED; i++)
 			if (!strcmp(buf, why_name[i]))
 				why = (enum why)i;
 	double first = first_arrival(tfd, np_now());
 	char ae[64] = "";
 	int unsafe = 0;
-	if (read_at(tfd, "source.json", buf, sizeof buf) == 0) {
+	if (read_at(tfd, "source.json", buf, sizeof f->buf) == 0) {
 		json_t *o = json_loads(buf, 0, NULL);
 		snprintf(ae, sizeof ae, "%s", np_json_str(o, "calling_ae", ""));
 		unsafe = np_json_bool(o, "unsafe_study_uid", 0);
@@ -188,8 +218,13 @@ static int finish(const char *home, struct np_db *db, const struct np_config *cf
 	json_object_set_new(m, "source_ae", *ae ? json_string(ae) : json_null());
 	json_object_set_new(m, "stabilized_by", json_string(why_name[why]));
 	if (np_scan_dicom(dicom, cfg, m, err) < 0) {
+		/* A study nobody wants any more is not kept in tmp/ for a scan
+		 * that fails: it is cancelled with what the manifest has. */
+		st = np_study_ops_stopping(home, npuid) ? settle(home, db, npuid, f, m, NULL) : 0;
 		json_decref(m);
-		return -1;
+		if (st == 2)
+			np_warn(npuid, "cancelled study could not be read whole: %s", err ? err->msg : "");
+		return st == 2 ? 2 : -1;
 	}
 	if (!json_array_size(json_object_get(m, "products"))) {
 		json_object_set_new(m, "products", json_deep_copy(np_config_get(cfg, "dicom.default_products")));
@@ -221,7 +256,15 @@ static int finish(const char *home, struct np_db *db, const struct np_config *cf
 		json_decref(m);
 		return -1;
 	}
-	snprintf(p, sizeof p, "%s/history.jsonl", t);
+	/* Asked while the study was scanned: it goes to cancelled/ with its
+	 * manifest. A request that comes after this look finds the study in
+	 * stable/ (np_study_ops handles it there). */
+	st = settle(home, db, npuid, f, m, err);
+	if (st != 0) {
+		json_decref(m);
+		return st;
+	}
+	snprintf(p, PATH_MAX, "%s/history.jsonl", t);
 	if (!np_exists(p) && np_spool_history(t, "incoming", "stable", why_name[why], err) < 0) {
 		json_decref(m);
 		return -1;
@@ -234,9 +277,9 @@ static int finish(const char *home, struct np_db *db, const struct np_config *cf
 	np_crash_point("stable.renamed");
 	/* Build leftovers go only now: a concurrent recovery must keep seeing
 	 * the locked build until the rename. */
-	snprintf(p, sizeof p, "%s/reason", dst);
+	snprintf(p, PATH_MAX, "%s/reason", dst);
 	unlink(p);
-	snprintf(p, sizeof p, "%s/.build.lock", dst);
+	snprintf(p, PATH_MAX, "%s/.build.lock", dst);
 	unlink(p);
 	np_stable_index(db, npuid, "stable", m, why_name[why]);
 	np_info(npuid, "study stabilized series=%lld instances=%lld reason=%s%s%s", np_json_int(m, "counts.series", 0),
@@ -245,13 +288,30 @@ static int finish(const char *home, struct np_db *db, const struct np_config *cf
 	return 0;
 }
 
-/* Lock, move out of incoming/, finish. Returns 0 done, 1 busy (an
- * association holds the study), 2 gone, -1 error. */
-static int stabilize(const char *home, struct np_db *db, const struct np_config *cfg, const char *uid, enum why why,
-		     char npuid_out[37], struct np_err *err)
+static int finish(const char *home, struct np_db *db, const struct np_config *cfg, const char *npuid,
+		  struct np_err *err)
 {
+	struct fin *f = malloc(sizeof *f);
+	if (!f)
+		return np_err_sys(err, ENOMEM, "unable to build the study");
+	int rc = finish_in(home, db, cfg, npuid, f, err);
+	free(f);
+	return rc;
+}
+
+/* stabilize's paths, on the heap (see struct fin). */
+struct stab {
 	char dir[PATH_MAX], t[PATH_MAX], p[PATH_MAX];
-	if (np_spool_study_dir(home, "incoming", uid, dir, sizeof dir, err) < 0)
+};
+
+/* Lock, move out of incoming/, finish. Returns 0 done, 1 busy (an
+ * association holds the study), 2 gone (or cancelled or deleted on the
+ * way), -1 error. */
+static int stabilize_in(const char *home, struct np_db *db, const struct np_config *cfg, const char *uid, enum why why,
+			char npuid_out[37], struct stab *b, struct np_err *err)
+{
+	char *dir = b->dir, *t = b->t, *p = b->p;
+	if (np_spool_study_dir(home, "incoming", uid, dir, PATH_MAX, err) < 0)
 		return -1;
 	int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (dfd < 0)
@@ -266,8 +326,8 @@ static int stabilize(const char *home, struct np_db *db, const struct np_config 
 		rc = errno == EWOULDBLOCK ? 1 : np_err_sys(err, errno, "unable to lock the study");
 		goto out;
 	}
-	struct stat a, b;
-	if (fstat(dfd, &a) < 0 || stat(dir, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+	struct stat a, st;
+	if (fstat(dfd, &a) < 0 || stat(dir, &st) < 0 || a.st_ino != st.st_ino || a.st_dev != st.st_dev) {
 		rc = 2;
 		goto out;
 	}
@@ -276,7 +336,7 @@ static int stabilize(const char *home, struct np_db *db, const struct np_config 
 		/* np-recv normally writes it; assign one so a re-run reuses it. */
 		if (np_uuid4(npuid, err) < 0)
 			goto out;
-		snprintf(p, sizeof p, "%s/npuid", dir);
+		snprintf(p, PATH_MAX, "%s/npuid", dir);
 		char line[40];
 		int n = snprintf(line, sizeof line, "%s\n", npuid);
 		if (np_write_atomic(p, line, (size_t)n, 0640, err) < 0)
@@ -284,7 +344,7 @@ static int stabilize(const char *home, struct np_db *db, const struct np_config 
 	}
 	for (char *c = npuid; *c; c++)
 		*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
-	snprintf(t, sizeof t, "%s/spool/tmp/st-%s", home, npuid);
+	snprintf(t, PATH_MAX, "%s/spool/tmp/st-%s", home, npuid);
 	if (np_mkdirs(t, 0750, err) < 0)
 		goto out;
 	int bfd = open(t, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
@@ -297,13 +357,28 @@ static int stabilize(const char *home, struct np_db *db, const struct np_config 
 		rc = np_err_set(err, NP_ERR_TEMP, "study is being built by another process");
 		goto out;
 	}
-	snprintf(p, sizeof p, "%s/reason", t);
+	snprintf(p, PATH_MAX, "%s/reason", t);
 	if (np_write_atomic(p, why_name[why], strlen(why_name[why]), 0640, err) < 0) {
 		close(blk);
 		goto out;
 	}
-	snprintf(p, sizeof p, "%s/dicom", t);
-	if (np_rename_durable(dir, p, err) < 0) {
+	snprintf(p, PATH_MAX, "%s/dicom", t);
+	if (rename(dir, p) < 0) {
+		/* An admin's delete took the folder first (it does not wait for
+		 * the lock an association may hold): nothing to build. */
+		int e = errno;
+		if (e == ENOENT) {
+			struct np_err re = {0};
+			if (np_rmtree(t, &re) < 0)
+				np_log_err(npuid, &re);
+			rc = 2;
+		} else {
+			rc = np_err_sys(err, e, "unable to move the study out of incoming");
+		}
+		close(blk);
+		goto out;
+	}
+	if (np_fsync_parent(p, err) < 0 || np_fsync_parent(dir, err) < 0) {
 		close(blk);
 		goto out;
 	}
@@ -320,6 +395,17 @@ out:
 	if (lfd >= 0)
 		close(lfd);
 	close(dfd);
+	return rc;
+}
+
+static int stabilize(const char *home, struct np_db *db, const struct np_config *cfg, const char *uid, enum why why,
+		     char npuid_out[37], struct np_err *err)
+{
+	struct stab *b = malloc(sizeof *b);
+	if (!b)
+		return np_err_sys(err, ENOMEM, "unable to stabilize the study");
+	int rc = stabilize_in(home, db, cfg, uid, why, npuid_out, b, err);
+	free(b);
 	return rc;
 }
 
@@ -409,12 +495,18 @@ static int scan_one(const char *home, const char *state, const char *uid, const 
 	double quiet = c->now - mtime;
 	double age = c->now - first_arrival(dfd, mtime);
 	index_incoming(c->db, uid, dfd, mtime, count_instances(dfd));
+	char npuid[64];
+	/* An admin cancelled or deleted the study on arrival: it is taken in
+	 * as soon as no association sends it, and its build settles that. */
+	int marked = read_at(dfd, "npuid", npuid, sizeof npuid) == 0 && np_study_ops_stopping(home, npuid);
 	close(dfd);
 	enum why why;
 	if (quiet >= (double)np_config_int(c->cfg, "dicom.stabilization_seconds"))
 		why = WHY_QUIET;
 	else if (age >= 60.0 * (double)np_config_int(c->cfg, "dicom.max_wait_minutes"))
 		why = WHY_MAX_WAIT;
+	else if (marked)
+		why = WHY_FORCED;
 	else
 		return 0;
 	struct np_err e = {0};
@@ -427,6 +519,9 @@ static int scan_one(const char *home, const char *state, const char *uid, const 
 		np_log_err(NULL, &e);
 	return 0;
 }
+
+static int recover_builds(const char *home, struct np_db *db, const struct np_config *cfg, int imports,
+			  double min_idle, struct np_err *err);
 
 int np_stable_scan(const char *home, struct np_db *db, const struct np_config *cfg, int *done, struct np_err *err)
 {
@@ -441,7 +536,14 @@ int np_stable_scan(const char *home, struct np_db *db, const struct np_config *c
 	}
 	struct np_db *own;
 	db = use_db(db, home, &own);
-	struct scan_ctx c = {db, cfg, np_now(), 0};
+	/* A build whose process died (np-stable --force killed, np-httpd's
+	 * force-stable endpoint) is finished here, not only when np-stable
+	 * starts: the study must not wait in tmp/ for a restart. */
+	struct np_err rerr = {0};
+	int rec = recover_builds(home, db, cfg, 0, 2.0, &rerr);
+	if (rec < 0)
+		np_log_err(NULL, &rerr);
+	struct scan_ctx c = {db, cfg, np_now(), rec > 0 ? rec : 0};
 	int rc = np_spool_each(home, "incoming", scan_one, &c, err);
 	np_db_close(own);
 	if (done)
@@ -523,23 +625,30 @@ static int recover_indexed(const char *home, const char *state, const char *npui
 	return 0;
 }
 
-int np_stable_recover(const char *home, struct np_db *db, const struct np_config *cfg, struct np_err *err)
+/* Finish or drop the builds in spool/tmp no process holds. Builds (and,
+ * with imports, crashed imports) idle for less than min_idle seconds are
+ * left alone: a process creates its build folder just before it locks it. */
+static int recover_builds(const char *home, struct np_db *db, const struct np_config *cfg, int imports, double min_idle,
+			  struct np_err *err)
 {
 	char tmp[PATH_MAX];
 	snprintf(tmp, sizeof tmp, "%s/spool/tmp", home);
 	DIR *d = opendir(tmp);
 	if (!d)
 		return errno == ENOENT ? 0 : np_err_sys(err, errno, "unable to read spool/tmp");
-	struct np_db *own;
-	db = use_db(db, home, &own);
+	double now = np_now();
 	int n = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		int imp = !strncmp(e->d_name, "imp-", 4) && np_uuid_valid(e->d_name + 4);
+		int imp = imports && !strncmp(e->d_name, "imp-", 4) && np_uuid_valid(e->d_name + 4);
 		if (!imp && (strncmp(e->d_name, "st-", 3) || !np_uuid_valid(e->d_name + 3)))
 			continue;
 		char t[PATH_MAX], p[PATH_MAX];
 		snprintf(t, sizeof t, "%s/%s", tmp, e->d_name);
+		struct stat st;
+		if (min_idle > 0 &&
+		    (stat(t, &st) < 0 || now - ((double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9) < min_idle))
+			continue;
 		snprintf(p, sizeof p, "%s/.build.lock", t);
 		int blk = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 		if (blk < 0 || flock(blk, LOCK_EX | LOCK_NB) < 0) {
@@ -549,19 +658,35 @@ int np_stable_recover(const char *home, struct np_db *db, const struct np_config
 		}
 		snprintf(p, sizeof p, "%s/dicom", t);
 		struct np_err e2 = {0};
-		if (imp || !np_is_dir(p)) {
+		if (!np_is_dir(t)) {
+			/* Finished or purged between the look and the lock. */
+		} else if (imp || !np_is_dir(p)) {
 			/* A crashed import (np-import starts over), or a build
 			 * that crashed before the study left incoming/. */
 			if (np_rmtree(t, &e2) < 0)
 				np_log_err(NULL, &e2);
-		} else if (finish(home, db, cfg, e->d_name + 3, &e2) < 0) {
-			np_log_err(e->d_name + 3, &e2);
 		} else {
-			n++;
+			int rc = finish(home, db, cfg, e->d_name + 3, &e2);
+			if (rc < 0)
+				np_log_err(e->d_name + 3, &e2);
+			else if (rc == 0)
+				n++;
 		}
 		close(blk);
 	}
 	closedir(d);
+	return n;
+}
+
+int np_stable_recover(const char *home, struct np_db *db, const struct np_config *cfg, struct np_err *err)
+{
+	struct np_db *own;
+	db = use_db(db, home, &own);
+	int n = recover_builds(home, db, cfg, 1, 0, err);
+	if (n < 0) {
+		np_db_close(own);
+		return -1;
+	}
 	struct rec_ctx c = {db, 0};
 	np_spool_each(home, "stable", recover_indexed, &c, NULL);
 	np_db_close(own);

@@ -10,7 +10,6 @@
 #include "np_log.h"
 #include "np_queue.h"
 #include "np_spool.h"
-#include "np_stable.h"
 #include "np_util.h"
 
 #include <dirent.h>
@@ -97,30 +96,62 @@ static int incoming_one(const char *home, const char *state, const char *id, con
 	return hit;
 }
 
-/* Where npuid is: state, claimed, and its folder (incoming studies are
- * found by their npuid file). Returns 0 found, 1 not found, -1 error. */
-static int locate(const char *home, const char *npuid, char *state, size_t ssz, int *claimed, char *dir, size_t dsz,
-		  struct np_err *err)
+/* np-stable's build of npuid (spool/tmp/st-NPUID with its dicom/): the
+ * study is still "incoming" there, on its way to stable/ or cancelled/. */
+static int build_path(const char *home, const char *npuid, char *dir, size_t dsz)
 {
-	*claimed = 0;
-	int rc = np_spool_find(home, npuid, state, ssz, claimed, err);
-	if (rc < 0)
-		return -1;
-	if (rc == 0) {
-		if (*claimed)
-			snprintf(dir, dsz, "%s/spool/%s/.work/%s", home, state, npuid);
-		else
-			snprintf(dir, dsz, "%s/spool/%s/%s", home, state, npuid);
+	/* dir serves for both paths: np-httpd runs this on a small stack. */
+	int n = snprintf(dir, dsz, "%s/spool/tmp/st-%s/dicom", home, npuid);
+	if (n < 0 || (size_t)n >= dsz)
 		return 0;
-	}
+	int is = np_is_dir(dir);
+	dir[n - 6] = 0;
+	return is;
+}
+
+/* One look for npuid, in the order a study moves: incoming/ (found by its
+ * npuid file), np-stable's build, the spool states. */
+static int locate_once(const char *home, const char *npuid, char *state, size_t ssz, int *claimed, int *building,
+		       char *dir, size_t dsz, struct np_err *err)
+{
+	*claimed = *building = 0;
 	struct incoming_find f = {npuid, ""};
 	if (np_spool_each(home, "incoming", incoming_one, &f, err) < 0)
 		return -1;
-	if (!f.uid[0])
-		return 1;
-	snprintf(state, ssz, "incoming");
-	snprintf(dir, dsz, "%s/spool/incoming/%s", home, f.uid);
+	if (f.uid[0]) {
+		snprintf(state, ssz, "incoming");
+		snprintf(dir, dsz, "%s/spool/incoming/%s", home, f.uid);
+		return 0;
+	}
+	if (build_path(home, npuid, dir, dsz)) {
+		snprintf(state, ssz, "incoming");
+		*building = 1;
+		return 0;
+	}
+	int rc = np_spool_find(home, npuid, state, ssz, claimed, err);
+	if (rc != 0)
+		return rc;
+	if (*claimed)
+		snprintf(dir, dsz, "%s/spool/%s/.work/%s", home, state, npuid);
+	else
+		snprintf(dir, dsz, "%s/spool/%s/%s", home, state, npuid);
 	return 0;
+}
+
+/* Where npuid is: state, claimed, in np-stable's build, and its folder.
+ * Every move is one rename and the places are looked at in the order a
+ * study goes through them, but a claim given back moves backwards: a miss
+ * counts only when a second look agrees (else a study on its way would be
+ * reported deleted). Returns 0 found, 1 not found, -1 error. */
+static int locate(const char *home, const char *npuid, char *state, size_t ssz, int *claimed, int *building, char *dir,
+		  size_t dsz, struct np_err *err)
+{
+	int rc = locate_once(home, npuid, state, ssz, claimed, building, dir, dsz, err);
+	if (rc == 1) {
+		usleep(20000);
+		rc = locate_once(home, npuid, state, ssz, claimed, building, dir, dsz, err);
+	}
+	return rc;
 }
 
 /* The runner lock of stage when no runner holds it (the study's claim is
@@ -250,6 +281,53 @@ int np_study_ops_settle(const char *home, struct np_db *db, const char *stage, c
 	return 1;
 }
 
+int np_study_ops_settle_build(const char *home, struct np_db *db, const char *npuid, const char *build,
+			      json_t *manifest, char *now, struct np_err *err)
+{
+	char action[16], by[128];
+	if (!mark_get(home, npuid, action, sizeof action, by, sizeof by))
+		return 0;
+	if (!strcmp(action, "delete")) {
+		if (purge_dir(home, build, npuid, err) < 0)
+			return -1;
+		db_purge(home, db, npuid, "incoming", by);
+		drop_journals(home, npuid);
+		mark_drop(home, npuid);
+		np_info(npuid, "deleted state=incoming by=%s", by);
+		snprintf(now, 16, "deleted");
+		return 1;
+	}
+	if (!manifest)
+		return 0;
+	char todir[PATH_MAX], dst[PATH_MAX], reason[200];
+	snprintf(todir, sizeof todir, "%s/spool/cancelled", home);
+	snprintf(dst, sizeof dst, "%s/%s", todir, npuid);
+	snprintf(reason, sizeof reason, "cancelled by %s", by);
+	if (np_mkdirs(todir, 0750, err) < 0)
+		return -1;
+	if (np_is_dir(dst))
+		return np_err_set(err, NP_ERR_PERM, "a cancelled study with this id already exists");
+	/* A build has no history of its own: a line there is this one, left
+	 * by a run that stopped before the rename. */
+	char hist[PATH_MAX];
+	snprintf(hist, sizeof hist, "%s/history.jsonl", build);
+	if (!np_exists(hist) && np_spool_history(build, "incoming", "cancelled", reason, err) < 0)
+		return -1;
+	if (np_rename_durable(build, dst, err) < 0)
+		return -1;
+	struct np_err e = {0};
+	struct np_db *own = db ? NULL : np_db_open(home, &e);
+	if (!db && !own)
+		np_log_err(npuid, &e);
+	else if (np_db_study_put(db ? db : own, npuid, "cancelled", manifest, &e) < 0)
+		np_log_err(npuid, &e);
+	np_db_close(own);
+	mark_drop(home, npuid);
+	np_info(npuid, "cancelled state=incoming by=%s", by);
+	snprintf(now, 16, "cancelled");
+	return 1;
+}
+
 /* ---- cancel and delete, the caller's side ---- */
 
 /* What to do with the study once found: move an unclaimed one by a rename
@@ -341,16 +419,54 @@ static int wait_settled(const char *home, const char *npuid, double wait_s)
 	return 1;
 }
 
+/* A build np-stable's process left behind (it died): its .build.lock,
+ * held, when nobody holds it; else -1. */
+static int build_abandoned(const char *dir)
+{
+	int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0)
+		return -1;
+	int lk = openat(dfd, ".build.lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	close(dfd);
+	if (lk >= 0 && flock(lk, LOCK_EX | LOCK_NB) < 0) {
+		close(lk);
+		lk = -1;
+	}
+	return lk;
+}
+
+/* Wait until npuid has left incoming/ and np-stable's build (np-stable
+ * settled the mark: it is cancelled or gone; or the mark came after the
+ * build looked and it is in stable/). Returns 1 left, 0 still there at
+ * until, -1 error. */
+static int wait_incoming(const char *home, const char *npuid, double until, char *dir, struct np_err *err)
+{
+	for (;;) {
+		char state[32];
+		int claimed, building;
+		int f = locate(home, npuid, state, sizeof state, &claimed, &building, dir, PATH_MAX, err);
+		if (f != 0)
+			return f < 0 ? -1 : 1;
+		if (strcmp(state, "incoming"))
+			return 1;
+		if (np_mono() >= until)
+			return 0;
+		usleep(50000);
+	}
+}
+
 static int run_op_in(const char *home, const char *npuid, const char *action, const char *by, struct np_study_op *op,
 		     char *dir, struct np_err *err)
 {
+	double until = np_mono() + op->wait_s;
+	int del = !strcmp(action, "delete");
 	for (int tries = 0; tries < 50; tries++) {
 		char state[32];
-		int claimed = 0;
-		int f = locate(home, npuid, state, sizeof state, &claimed, dir, PATH_MAX, err);
+		int claimed = 0, building = 0;
+		int f = locate(home, npuid, state, sizeof state, &claimed, &building, dir, PATH_MAX, err);
 		if (f < 0)
 			return -1;
-		if (f == 1 || (!strcmp(action, "cancel") && !strcmp(state, "cancelled"))) {
+		if (f == 1 || (!del && !strcmp(state, "cancelled"))) {
 			/* Gone (deleted) or cancelled: by us or by the runner that
 			 * settled the mark. */
 			mark_drop(home, npuid);
@@ -358,36 +474,38 @@ static int run_op_in(const char *home, const char *npuid, const char *action, co
 			op->status = NP_STUDY_OP_DONE;
 			return 0;
 		}
-		int rc;
-		if (!strcmp(state, "incoming")) {
-			if (!strcmp(action, "delete")) {
-				rc = delete_incoming(home, dir, npuid, by, err);
-			} else {
-				/* A study is cancelled whole: stabilize it first (then
-				 * it is cancelled from stable); while an association
-				 * still sends, np-stable does it later and the runner
-				 * of stable settles the mark. */
-				struct np_err se = {0};
-				char id[37];
-				if (np_stable_force(home, npuid, id, &se) < 0) {
-					if (se.cls != NP_ERR_TEMP) {
-						if (err)
-							*err = se;
-						return -1;
-					}
-					op->status = NP_STUDY_OP_PENDING;
-					snprintf(op->now, sizeof op->now, "incoming");
-					snprintf(op->msg, sizeof op->msg,
-						 "the study is still being received; it is cancelled as soon as it is "
-						 "complete");
-					return 0;
-				}
-				rc = 1;
+		int rc, lk;
+		if (!strcmp(state, "incoming") && del && !building) {
+			rc = delete_incoming(home, dir, npuid, by, err);
+		} else if (!strcmp(state, "incoming") && del && (lk = build_abandoned(dir)) >= 0) {
+			rc = purge_dir(home, dir, npuid, err);
+			if (rc == 0) {
+				db_purge(home, NULL, npuid, "incoming", by);
+				np_info(npuid, "deleted state=incoming by=%s", by);
 			}
+			close(lk);
+		} else if (!strcmp(state, "incoming")) {
+			/* np-stable's to settle: it takes a marked study in at once
+			 * once no association sends it, and its build ends in
+			 * cancelled/ (or purged) instead of stable/. np-httpd never
+			 * builds a study itself. */
+			int w = wait_incoming(home, npuid, until, dir, err);
+			if (w < 0)
+				return -1;
+			if (w == 0) {
+				op->status = NP_STUDY_OP_PENDING;
+				snprintf(op->now, sizeof op->now, "incoming");
+				snprintf(op->msg, sizeof op->msg,
+					 "the study is still being received or stabilized; it is %s as soon as it is "
+					 "complete",
+					 del ? "deleted" : "cancelled");
+				return 0;
+			}
+			rc = 1;
 		} else if (!claimed) {
 			rc = act_unclaimed(home, action, state, dir, npuid, by, err);
 		} else {
-			int lk = runner_absent(home, state);
+			lk = runner_absent(home, state);
 			if (lk >= 0) {
 				/* No runner: the claim is stale and no command works on it. */
 				rc = np_study_ops_settle(home, NULL, state, npuid, err) < 0 ? -1 : 1;
@@ -399,7 +517,7 @@ static int run_op_in(const char *home, const char *npuid, const char *action, co
 				snprintf(op->now, sizeof op->now, "%s", state);
 				snprintf(op->msg, sizeof op->msg,
 					 "the %s step is at work on the study; it is %s when that step ends", state,
-					 !strcmp(action, "delete") ? "deleted" : "cancelled");
+					 del ? "deleted" : "cancelled");
 				return 0;
 			}
 		}
@@ -407,7 +525,7 @@ static int run_op_in(const char *home, const char *npuid, const char *action, co
 			return -1;
 		if (rc == 0) {
 			mark_drop(home, npuid);
-			snprintf(op->now, sizeof op->now, "%s", !strcmp(action, "delete") ? "deleted" : "cancelled");
+			snprintf(op->now, sizeof op->now, "%s", del ? "deleted" : "cancelled");
 			op->status = NP_STUDY_OP_DONE;
 			return 0;
 		}
@@ -440,7 +558,8 @@ static int begin(const char *home, const char *npuid, struct np_study_op *op, ch
 	op->state[0] = op->now[0] = op->msg[0] = 0;
 	if (!np_uuid_valid(npuid))
 		return np_err_set(err, NP_ERR_PERM, "not a study id (expected a UUID)");
-	int f = locate(home, npuid, op->state, sizeof op->state, claimed, dir, dsz, err);
+	int building = 0;
+	int f = locate(home, npuid, op->state, sizeof op->state, claimed, &building, dir, dsz, err);
 	if (f < 0)
 		return -1;
 	if (f == 1) {

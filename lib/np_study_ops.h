@@ -17,10 +17,19 @@
  * called by np-queue(1)); np-deliver stops before the next destination
  * (np_study_ops_stopping). When no runner holds the stage's lock the claim
  * is stale and the study is handled at once. A study not claimed is moved
- * by one rename of its unclaimed path, which a runner's claim cannot race. */
+ * by one rename of its unclaimed path, which a runner's claim cannot race.
+ *
+ * An incoming study (spool/incoming/, or np-stable's build of it in
+ * spool/tmp/st-NPUID) is np-recv's and np-stable's: cancel only marks it and
+ * np-stable settles the mark as it builds the study (np_study_ops_settle_build:
+ * the build goes to cancelled/ instead of stable/), at once once no
+ * association sends it. Delete removes an incoming folder at once (later
+ * instances of an open association are refused); a build in progress is
+ * np-stable's to purge. */
 #ifndef NP_STUDY_OPS_H
 #define NP_STUDY_OPS_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 struct np_err;
@@ -59,6 +68,15 @@ int np_study_failed_from(const char *home, const char *dir, const char *npuid, c
  * no command works on it) and return 1; 0 when nothing was asked; -1 with
  * err on failure. db may be NULL. */
 int np_study_ops_settle(const char *home, struct np_db *db, const char *stage, const char *npuid, struct np_err *err);
+/* For np-stable: settle the cancel or delete asked of a study it builds in
+ * build (spool/tmp/st-NPUID; the caller holds its .build.lock) instead of
+ * putting it in stable/. Delete purges the build and the study's index row;
+ * cancel (manifest given: the study's manifest, saved in build) moves the
+ * build to cancelled/ with its history line and index row. Stores "deleted"
+ * or "cancelled" in now (16 bytes). Returns 1 settled, 0 nothing asked (or a
+ * cancel with manifest NULL), -1 with err. db may be NULL. */
+int np_study_ops_settle_build(const char *home, struct np_db *db, const char *npuid, const char *build,
+			      json_t *manifest, char *now, struct np_err *err);
 /* 1 when a cancel or delete of npuid was asked: a command at work on it
  * stops before its next outward step (np-deliver, np-upload). */
 int np_study_ops_stopping(const char *home, const char *npuid);

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static volatile sig_atomic_t stop, reload;
@@ -30,6 +31,17 @@ static void usage(FILE *f)
 		   "       np-stable [--home DIR] --force UID|NPUID\n"
 		   "  --once        one pass over incoming/, then exit\n"
 		   "  --force ID    stabilize one study now (StudyInstanceUID or npuid)\n");
+}
+
+/* When spool/.marks last changed (a mark written or settled). */
+static struct timespec marks_mtime(const char *home)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	snprintf(p, sizeof p, "%s/spool/.marks", home);
+	if (stat(p, &st) < 0)
+		return (struct timespec){0, 0};
+	return st.st_mtim;
 }
 
 static int run_once(const char *home, struct np_db *db, const struct np_config *cfg)
@@ -124,10 +136,17 @@ int main(int argc, char **argv)
 					np_info(NULL, "settings reloaded");
 				}
 			}
+			struct timespec marks0 = marks_mtime(home);
 			run_once(home, db, &cfg);
 			long long ms = 1000 * np_config_int(&cfg, "dicom.scan_interval_seconds");
-			for (long long slept = 0; slept < ms && !stop && !reload; slept += 100)
+			for (long long slept = 0; slept < ms && !stop && !reload; slept += 100) {
 				nanosleep(&(struct timespec){0, 100000000L}, NULL);
+				/* A cancel or delete asked of an incoming study
+				 * (spool/.marks): a pass now, not at the next tick. */
+				struct timespec m = marks_mtime(home);
+				if (m.tv_sec != marks0.tv_sec || m.tv_nsec != marks0.tv_nsec)
+					break;
+			}
 		}
 	}
 	np_db_close(db);

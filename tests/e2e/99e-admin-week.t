@@ -10,7 +10,9 @@
 #              never fails, and goes through when the cloud is back
 #   Thursday   Ctrl-C while a study is on its way, start again
 #   Friday     make stop while a study waits for its results, start again
-#   [lead]     retry, delete and cancel of studies (marked place below)
+#   Weekend    a study the cloud failed retried (np-study), a mis-sent one
+#              deleted (API), cancel on arrival, in ready/, while analysed,
+#              and while its delivery waits
 # At the end every study sent is done exactly once: one spool folder (in
 # done/), one index row, one cloud order, one delivery, each with its own
 # StudyInstanceUID (nothing lost, duplicated or mislabelled).
@@ -20,7 +22,7 @@
 command -v s6-svscan >/dev/null || skip_all "s6 not installed"
 command -v storescu >/dev/null || skip_all "dcmtk not installed"
 command -v setsid >/dev/null || skip_all "setsid (util-linux) not installed"
-plan 38
+plan 60
 
 DICOM=$(free_port) HTTP=$(free_port) CPORT=$(free_port)
 PW='Service-Password-123!'
@@ -163,20 +165,96 @@ ok "it starts again" start
 cloud_ctl '{"steps":1}'
 ok "... and the study waiting for its results ends done" until_done "$NE" 90
 
-# ==== [lead] retry, delete and cancel of studies ===========================
-# Place for the steps of issue 17 section 3 (POST /api/studies/{npuid}/retry,
-# DELETE /api/studies/{npuid}, np-study retry|cancel|delete):
-#   - a study failed by a permanent answer (cloud_ctl '{"fail_analysis":1}'),
-#     retried from the state before the failure: add it to SENT (it must end
-#     done once, with one more cloud order counted below: ORDERS_EXTRA);
-#   - a mis-sent study deleted (spool, index row and PHI gone, audited):
-#     do not add it to SENT, and count it in DELETED_ORDERS if it had
-#     reached the cloud;
-#   - cancel in every state: cancelled studies go to CANCELLED.
-ORDERS_EXTRA=0
-DELETED_ORDERS=0
+# ---- The weekend: retry, delete and cancel of studies ----
+# until_state NPUID STATE [SECONDS]: poll the cloud as np-sched does until the study is in STATE
+until_state() {
+	_i=0
+	while [ $_i -lt "${3:-60}" ] && [ "$(state_of "$1")" != "$2" ]; do
+		[ "$(state_of "$1")" = uploaded ] && poll
+		sleep 0.5
+		_i=$((_i + 1))
+	done
+	[ "$(state_of "$1")" = "$2" ]
+}
+api() { # api METHOD PATH -> HTTP code, body in $T/api.json
+	curl -s -b "$T/jar" -H "X-CSRF-Token: $CSRF" -X "$1" -o "$T/api.json" -w '%{http_code}' "$BASE$2"
+}
+orders() { grep -c '"call": "newJob"' "$T/cloud/requests.jsonl"; }
+# The session of Tuesday lives in the index: it outlived both restarts.
+is "$(api GET /api/auth/session)" 200 "Saturday: Tuesday's session survived Ctrl-C and make stop"
+
+# A study the cloud fails (a permanent answer) is retried from the shell.
+F=$(mkstudy sat 606)
+SENT="$SENT sat:$F"
+cloud_ctl '{"fail_analysis":1,"steps":1}'
+ok "a study is sent; the cloud's analysis fails" send sat
+NF=$(wait_npuid "$F")
+ok "... the study is failed" until_state "$NF" failed 120
+cloud_ctl '{"fail_analysis":0}'
+ok "np-study retry puts it back" env NP_HOME="$NP_HOME" "$BIN/np-study" retry "$NF"
+ok "... and it ends done, with a new order" until_done "$NF" 90
+ORDERS_EXTRA=1
+
+# A mis-sent study is deleted by the admin while the cloud analyses it.
+G=$(mkstudy sat2 707)
+cloud_ctl '{"steps":1000}'
+ok "a mis-sent study is sent" send sat2
+NG=$(wait_npuid "$G")
+ok "... it is uploaded" until_state "$NG" uploaded 60
+is "$(api DELETE "/api/studies/$NG")" 200 "DELETE /api/studies/{npuid} answers 200"
+is "$(ls -d "$NP_HOME"/spool/*/"$NG" "$NP_HOME"/spool/*/.work/"$NG" 2>/dev/null | wc -l | tr -d ' ')" 0 \
+	"... no folder of it is left in the spool"
+is "$(db "SELECT count(*) FROM studies WHERE npuid='$NG' OR study_uid='$G'")" 0 "... nor an index row"
+is "$(db "SELECT count(*) FROM audit WHERE npuid='$NG' AND outcome='success' AND action LIKE '%delete%'")" 1 \
+	"... and the audit says who deleted it"
+DELETED_ORDERS=1
+
+# Cancel in every state a study passes through.
+CANCELLED_ORDERS=0
 CANCELLED=""
-# ===========================================================================
+cancel() { # cancel NPUID: POST .../cancel, then the study must end cancelled
+	_c=$(api POST "/api/studies/$1/cancel")
+	case $_c in 200 | 202) ;; *) diag "cancel $1: $_c $(cat "$T/api.json")"; return 1 ;; esac
+	wait_for "[ \"\$(state_of $1)\" = cancelled ]" 20
+}
+stop_pid "$CLOUD_PID" # the cloud is down: nothing can get past ready/
+H=$(mkstudy sun1 808)
+send sun1
+NH=$(wait_npuid "$H")
+diag "cancel with the study in $(state_of "$NH")"
+ok "Sunday: a study cancelled on arrival (before QC) ends cancelled" cancel "$NH"
+CANCELLED="$CANCELLED $NH"
+I=$(mkstudy sun2 909)
+send sun2
+NI=$(wait_npuid "$I")
+ok "... a study waiting for the cloud in ready/" wait_for "[ \"\$(state_of $NI)\" = ready ]" 60
+ok "... cancelled before upload ends cancelled" cancel "$NI"
+CANCELLED="$CANCELLED $NI"
+cloud_start "$T/cloud" --port "$CPORT" --fault steps=1000
+J=$(mkstudy sun3 1010)
+send sun3
+NJ=$(wait_npuid "$J")
+ok "... a study whose analysis runs" until_state "$NJ" uploaded 90
+ok "... cancelled while the cloud analyses it ends cancelled" cancel "$NJ"
+CANCELLED="$CANCELLED $NJ"
+CANCELLED_ORDERS=$((CANCELLED_ORDERS + 1))
+stop_pid "$HOOK_PID" # the destination is down: the results wait in results/
+cloud_ctl '{"steps":1}'
+K=$(mkstudy sun4 1111)
+send sun4
+NK=$(wait_npuid "$K")
+ok "... a study whose delivery waits in results/" until_state "$NK" results 90
+ok "... cancelled there ends cancelled" cancel "$NK"
+CANCELLED="$CANCELLED $NK"
+CANCELLED_ORDERS=$((CANCELLED_ORDERS + 1))
+webhook_start "$T/hook"
+sleep 3
+is "$(grep -l "$NK" "$T/hook"/*.json 2>/dev/null | wc -l | tr -d ' ')" 0 \
+	"... and its results are never delivered when the destination is back"
+is "$(for n in $CANCELLED; do db "SELECT state FROM studies WHERE npuid='$n'"; done | sort -u | tr '\n' ' ')" "cancelled " \
+	"the index says cancelled for all four"
+is "$(orders)" $(($(echo $SENT | wc -w) + ORDERS_EXTRA + DELETED_ORDERS + CANCELLED_ORDERS)) \
+	"the studies cancelled before upload never reached the cloud"
 
 # ---- the end of the week: every study sent is done exactly once ----
 nsent=$(echo $SENT | wc -w | tr -d ' ')
@@ -197,10 +275,13 @@ is "$(ls "$NP_HOME/spool/done" | grep -cE '^[0-9a-f-]{36}$')" "$nsent" "done/ ho
 is "$(for s in incoming stable qc-passed qc-failed ready uploaded results failed; do
 	ls "$NP_HOME/spool/$s" 2>/dev/null | grep -E '^[0-9a-f-]{36}$|^[0-9.]+$'; done | tr '\n' ' ')" "" \
 	"no study left in any other state"
-is "$(db "SELECT count(*) FROM studies")" "$nsent" "the index has $nsent studies"
-is "$(grep -c '"call": "newJob"' "$T/cloud/requests.jsonl")" $((nsent + ORDERS_EXTRA + DELETED_ORDERS)) \
+ncancelled=$(echo $CANCELLED | wc -w | tr -d ' ')
+is "$(db "SELECT count(*) FROM studies")" $((nsent + ncancelled)) "the index has the $nsent studies and the $ncancelled cancelled"
+is "$(for n in $CANCELLED; do ls -d "$NP_HOME"/spool/*/"$n" 2>/dev/null; done | sed "s|$NP_HOME/spool/||; s|/.*||" | sort -u | tr '\n' ' ')" \
+	"cancelled " "... each cancelled study in cancelled/ only"
+is "$(grep -c '"call": "newJob"' "$T/cloud/requests.jsonl")" $((nsent + ORDERS_EXTRA + DELETED_ORDERS + CANCELLED_ORDERS)) \
 	"the cloud got one order per study"
-is "$(db "SELECT count(DISTINCT order_id) FROM studies WHERE order_id IS NOT NULL AND order_id != ''")" "$nsent" \
+is "$(db "SELECT count(DISTINCT order_id) FROM studies WHERE order_id IS NOT NULL AND order_id != ''")" $((nsent + CANCELLED_ORDERS)) \
 	"... each study has its own order id"
 # every delivery names its study's npuid, once
 hooks=$(ls "$T/hook"/*.json 2>/dev/null | wc -l | tr -d ' ')
