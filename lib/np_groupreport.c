@@ -3,6 +3,7 @@
 #include "np_groupreport.h"
 
 #include "np_config.h"
+#include "np_csv.h"
 #include "np_db.h"
 #include "np_deliver.h"
 #include "np_err.h"
@@ -23,43 +24,13 @@
 #include <string.h>
 #include <unistd.h>
 
-/* One CSV field, RFC 4180: quoted when it holds a quote, comma, CR or LF. */
-static void csv_field(struct np_buf *b, const char *s, int first)
+/* One CSV field (np_csv_cell: RFC 4180 quoting, formulas defused), after a
+ * comma unless it is the first of its row. */
+static void csv_field(FILE *f, const char *s, int first)
 {
 	if (!first)
-		np_buf_add(b, ",", 1);
-	if (!s)
-		return;
-	if (!strpbrk(s, "\",\r\n")) {
-		np_buf_str(b, s);
-		return;
-	}
-	np_buf_add(b, "\"", 1);
-	for (const char *p = s; *p; p++) {
-		if (*p == '"')
-			np_buf_add(b, "\"", 1);
-		np_buf_add(b, p, 1);
-	}
-	np_buf_add(b, "\"", 1);
-}
-
-/* Free text that a spreadsheet would run as a formula gets a leading quote
- * (OWASP "CSV injection"); numbers are left alone. */
-static void csv_text(struct np_buf *b, const char *s)
-{
-	if (s && strchr("=+-@\t\r", s[0]) && s[0]) {
-		char *q = malloc(strlen(s) + 2);
-		if (!q) {
-			b->oom = 1;
-			return;
-		}
-		q[0] = '\'';
-		strcpy(q + 1, s);
-		csv_field(b, q, 0);
-		free(q);
-		return;
-	}
-	csv_field(b, s, 0);
+		fputc(',', f);
+	np_csv_cell(f, s);
 }
 
 /* ---- results ---- */
@@ -259,33 +230,41 @@ int np_groupreport_csv(const char *home, struct np_db *db, const struct np_confi
 		}
 		json_object_set_new(cols, json_string_value(p), c);
 	}
-	struct np_buf b = {0};
-	csv_field(&b, "npuid", 1);
+	char *buf = NULL;
+	size_t blen = 0;
+	FILE *f = open_memstream(&buf, &blen);
+	if (!f) {
+		json_decref(per);
+		json_decref(cols);
+		json_decref(g);
+		return np_err_sys(err, ENOMEM, "unable to build the report");
+	}
+	csv_field(f, "npuid", 1);
 	if (with_name)
-		csv_field(&b, "study_name", 0);
-	csv_field(&b, "order_id", 0);
-	csv_field(&b, "state", 0);
-	csv_field(&b, "date", 0);
+		csv_field(f, "study_name", 0);
+	csv_field(f, "order_id", 0);
+	csv_field(f, "state", 0);
+	csv_field(f, "date", 0);
 	json_array_foreach (gprods, i, p) {
 		json_t *c = json_object_get(cols, json_string_value(p)), *k;
 		size_t j;
 		json_array_foreach (c, j, k) {
 			char h[512];
 			snprintf(h, sizeof h, "%s:%s", json_string_value(p), json_string_value(k));
-			csv_field(&b, h, 0);
+			csv_field(f, h, 0);
 		}
 	}
 	if (any_notice)
-		csv_field(&b, "notice", 0);
-	np_buf_str(&b, "\r\n");
+		csv_field(f, "notice", 0);
+	fputs("\r\n", f);
 	for (i = 0; i < nm; i++) {
 		json_t *m = json_array_get(mem, i), *s = json_array_get(per, i);
-		csv_field(&b, np_json_str(m, "npuid", ""), 1);
+		csv_field(f, np_json_str(m, "npuid", ""), 1);
 		if (with_name)
-			csv_text(&b, np_json_str(s, "name", ""));
-		csv_field(&b, np_json_str(s, "order", ""), 0);
-		csv_field(&b, np_json_str(m, "state", ""), 0);
-		csv_field(&b, np_json_str(s, "date", ""), 0);
+			csv_field(f, np_json_str(s, "name", ""), 0);
+		csv_field(f, np_json_str(s, "order", ""), 0);
+		csv_field(f, np_json_str(m, "state", ""), 0);
+		csv_field(f, np_json_str(s, "date", ""), 0);
 		json_t *res = json_object_get(s, "results");
 		size_t pi;
 		json_array_foreach (gprods, pi, p) {
@@ -293,22 +272,22 @@ int np_groupreport_csv(const char *home, struct np_db *db, const struct np_confi
 			json_t *po = json_object_get(res, json_string_value(p));
 			size_t j;
 			json_array_foreach (c, j, k) {
-				csv_field(&b, np_json_str(po, json_string_value(k), ""), 0);
+				csv_field(f, np_json_str(po, json_string_value(k), ""), 0);
 			}
 		}
 		if (any_notice)
-			csv_text(&b, np_json_str(s, "notice", ""));
-		np_buf_str(&b, "\r\n");
+			csv_field(f, np_json_str(s, "notice", ""), 0);
+		fputs("\r\n", f);
 	}
 	json_decref(per);
 	json_decref(cols);
 	json_decref(g);
-	if (b.oom) {
-		free(b.p);
+	if (ferror(f) | fclose(f)) {
+		free(buf);
 		return np_err_sys(err, ENOMEM, "unable to build the report");
 	}
-	*csv = b.p;
-	*len = b.len;
+	*csv = buf;
+	*len = blen;
 	if (rows)
 		*rows = (int)nm;
 	return 0;

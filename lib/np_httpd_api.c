@@ -5,6 +5,7 @@
 #include "np_auth.h"
 #include "np_buf.h"
 #include "np_cloud.h"
+#include "np_csv.h"
 #include "np_db.h"
 #include "np_deliver.h"
 #include "np_err.h"
@@ -1436,6 +1437,10 @@ int np_h_audit(struct np_req *r)
 	char *buf2 = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf2, &len);
+	if (!f) {
+		json_decref(items);
+		return np__reply_error(r, 500, "internal", "out of memory");
+	}
 	fprintf(f, "id,ts,actor,role,client,action,npuid,detail,outcome\r\n");
 	size_t i;
 	json_t *o;
@@ -1444,15 +1449,8 @@ int np_h_audit(struct np_req *r)
 			json_t *v = json_object_get(o, cols[c]);
 			if (json_is_integer(v))
 				fprintf(f, "%lld", (long long)json_integer_value(v));
-			else if (json_is_string(v)) {
-				fputc('"', f);
-				for (const char *s = json_string_value(v); *s; s++) {
-					if (*s == '"')
-						fputc('"', f);
-					fputc(*s, f);
-				}
-				fputc('"', f);
-			}
+			else if (json_is_string(v))
+				np_csv_cell(f, json_string_value(v)); /* a sign-in name may be "=HYPERLINK(...)" */
 			fputs(c < 8 ? "," : "\r\n", f);
 		}
 	}

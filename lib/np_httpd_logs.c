@@ -2,6 +2,7 @@
 /* np_httpd_logs: the Logs page (s6-log files under $NP_HOME/log/<service>/)
  * and Check for Updates. */
 #include "np_buf.h"
+#include "np_csv.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_httpd_int.h"
@@ -174,17 +175,6 @@ int np_h_logs(struct np_req *r)
 	if (parse_filter(r, &f) < 0)
 		return 400;
 	return np__reply_json(r, 200, json_pack("{s:o}", "items", collect(r, &f)));
-}
-
-static int csv_field(FILE *fp, const char *s)
-{
-	fputc('"', fp);
-	for (; s && *s; s++) {
-		if (*s == '"')
-			fputc('"', fp);
-		fputc(*s, fp);
-	}
-	return fputc('"', fp);
 }
 
 static int send_zip(struct np_req *r)
@@ -403,7 +393,10 @@ int np_h_logs_download(struct np_req *r)
 		json_array_foreach (items, i, e) {
 			static const char *const k[] = {"ts", "service", "level", "id", "message"};
 			for (int c = 0; c < 5; c++) {
-				csv_field(fp, json_string_value(json_object_get(e, k[c])));
+				const char *v = json_string_value(json_object_get(e, k[c]));
+				/* np_csv_cell defuses "=..."; the logger's "-" (no study)
+				 * is an empty cell rather than a defused "'-" */
+				np_csv_cell(fp, c == 3 && v && !strcmp(v, "-") ? "" : v);
 				fputs(c < 4 ? "," : "\r\n", fp);
 			}
 		}
