@@ -912,12 +912,11 @@ static int result_file(const char *dir, const char *fmt, char *out, size_t outsz
 
 int np_h_results(struct np_req *r)
 {
-	char buf[32];
+	char msg[80];
 	long page = 1, size = 50;
-	if (np_query_get(r->query, "page", buf, sizeof buf) == 1 && ((page = atol(buf)) < 1 || page > 1000000))
-		return bad_param(r, "page: a number from 1");
-	if (np_query_get(r->query, "size", buf, sizeof buf) == 1 && ((size = atol(buf)) < 1 || size > 200))
-		return bad_param(r, "size: a number from 1 to 200");
+	if (np_query_long(r->query, "page", 1, 1000000, &page, msg, sizeof msg) < 0 ||
+	    np_query_long(r->query, "size", 1, 200, &size, msg, sizeof msg) < 0)
+		return bad_param(r, msg);
 	struct np_db *db = req_db(r);
 	if (!db)
 		return 503;
@@ -1038,12 +1037,12 @@ static int on_big_stack(void *(*fn)(void *), struct deliver_job *j)
 int np_h_result_resend(struct np_req *r)
 {
 	const char *id;
-	char dir[PATH_MAX], state[32], buf[16];
+	char dir[PATH_MAX], state[32], msg[80];
 	long dest = -1;
 	if (npuid_param(r, &id) < 0)
 		return 400;
-	if (np_query_get(r->query, "destination", buf, sizeof buf) == 1 && ((dest = atol(buf)) < 0 || dest > 4))
-		return bad_param(r, "destination: 0 to 4 (default every destination)");
+	if (np_query_long(r->query, "destination", 0, 4, &dest, msg, sizeof msg) < 0)
+		return bad_param(r, "destination: an integer from 0 to 4 (default every destination)");
 	if (study_dir(r, id, dir, sizeof dir, state, sizeof state) < 0)
 		return 404;
 	struct deliver_job j = {.home = r->srv->home, .dir = dir, .dest = (int)dest};
@@ -1401,15 +1400,15 @@ int np_h_tls_upload(struct np_req *r)
 
 int np_h_audit(struct np_req *r)
 {
-	char fmt[8] = "json", action[64] = "", since[32] = "", buf[16];
+	char fmt[8] = "json", action[64] = "", since[32] = "", msg[80];
 	long limit = 500;
 	if (np_query_get(r->query, "format", fmt, sizeof fmt) < 0 || (strcmp(fmt, "json") && strcmp(fmt, "csv")))
 		return bad_param(r, "format: json or csv");
 	if (np_query_get(r->query, "action", action, sizeof action) < 0 ||
 	    np_query_get(r->query, "since", since, sizeof since) < 0)
 		return bad_param(r, "action/since: malformed");
-	if (np_query_get(r->query, "limit", buf, sizeof buf) == 1 && ((limit = atol(buf)) < 1 || limit > 100000))
-		return bad_param(r, "limit: 1 to 100000");
+	if (np_query_long(r->query, "limit", 1, 100000, &limit, msg, sizeof msg) < 0)
+		return bad_param(r, msg);
 	struct np_db *db = req_db(r);
 	if (!db)
 		return 503;

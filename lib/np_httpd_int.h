@@ -121,6 +121,10 @@ sqlite3_stmt *np__db_stmt(struct np_httpd *h, const char *sql);
 /* Find key in a query string (a=1&b=2), URL-decode its value into out.
  * Returns 1 found, 0 absent, -1 malformed or too long. */
 int np_query_get(const char *qs, const char *key, char *out, size_t outsz);
+/* The integer query parameter key, strictly decimal (see parse_long in
+ * np_httpd_parse.c) and within lo..hi. Returns 0 when absent (*out is left
+ * as is), 1 when set, -1 with msg "KEY: an integer from LO to HI". */
+int np_query_long(const char *qs, const char *key, long lo, long hi, long *out, char *msg, size_t msgsz);
 /* Match path against a route pattern, filling up to 2 "{}" params (decoded
  * segments, never "." or ".." or containing '/'). Returns 1 on match. */
 int np_route_match(const char *pattern, const char *path, char param[2][NP_HTTPD_PARAM_MAX]);

@@ -73,7 +73,7 @@ struct log_filter {
 
 static int parse_filter(struct np_req *r, struct log_filter *f)
 {
-	char buf[16];
+	char msg[80];
 	memset(f, 0, sizeof *f);
 	f->limit = 500;
 	if (np_query_get(r->query, "service", f->service, sizeof f->service) < 0 ||
@@ -86,8 +86,8 @@ static int parse_filter(struct np_req *r, struct log_filter *f)
 	    np_query_get(r->query, "until", f->until, sizeof f->until) < 0 ||
 	    np_query_get(r->query, "q", f->q, sizeof f->q) < 0)
 		return np__reply_error(r, 400, "bad_request", "since/until/q: malformed or too long"), -1;
-	if (np_query_get(r->query, "limit", buf, sizeof buf) == 1 && ((f->limit = atol(buf)) < 1 || f->limit > 10000))
-		return np__reply_error(r, 400, "bad_request", "limit: 1 to 10000"), -1;
+	if (np_query_long(r->query, "limit", 1, 10000, &f->limit, msg, sizeof msg) < 0)
+		return np__reply_error(r, 400, "bad_request", "%s", msg), -1;
 	return 0;
 }
 
@@ -415,13 +415,12 @@ int np_h_logs_download(struct np_req *r)
 int np_h_logs_stream(struct np_req *r)
 {
 	struct log_filter f;
-	char buf[16];
+	char buf[80];
 	long max_seconds = 600;
 	if (parse_filter(r, &f) < 0)
 		return 400;
-	if (np_query_get(r->query, "max_seconds", buf, sizeof buf) == 1 &&
-	    ((max_seconds = atol(buf)) < 1 || max_seconds > 3600))
-		return np__reply_error(r, 400, "bad_request", "max_seconds: 1 to 3600");
+	if (np_query_long(r->query, "max_seconds", 1, 3600, &max_seconds, buf, sizeof buf) < 0)
+		return np__reply_error(r, 400, "bad_request", "%s", buf);
 	mg_response_header_start(r->c, 200);
 	mg_response_header_add(r->c, "Content-Type", "text/event-stream", -1);
 	mg_response_header_add(r->c, "Cache-Control", "no-store", -1);

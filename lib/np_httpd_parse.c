@@ -157,16 +157,37 @@ static int iso_ok(const char *s)
 	return 1;
 }
 
+/* A decimal integer and nothing else: an optional '-', then 1 to 18 digits
+ * (no '+', blanks, exponent or trailing text, so "5abc", "1e3" and
+ * "99999999999999999999" are refused instead of read as 5, 1 and LONG_MAX). */
 static int parse_long(const char *s, long lo, long hi, long *out)
 {
-	if (!*s || strlen(s) > 9)
+	const char *d = s + (*s == '-');
+	size_t n = strspn(d, "0123456789");
+	if (!n || n > 18 || d[n])
 		return -1;
-	char *e;
-	long v = strtol(s, &e, 10);
-	if (*e || v < lo || v > hi)
+	long v = 0;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (d[i] - '0');
+	if (*s == '-')
+		v = -v;
+	if (v < lo || v > hi)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+int np_query_long(const char *qs, const char *key, long lo, long hi, long *out, char *msg, size_t msgsz)
+{
+	char buf[32];
+	int rc = np_query_get(qs, key, buf, sizeof buf);
+	if (rc == 0)
+		return 0;
+	if (rc < 0 || parse_long(buf, lo, hi, out) < 0) {
+		snprintf(msg, msgsz, "%s: an integer from %ld to %ld", key, lo, hi);
+		return -1;
+	}
+	return 1;
 }
 
 int np_studies_q_parse(const char *qs, struct np_studies_q *q, char *msg, size_t msgsz)
@@ -220,18 +241,9 @@ int np_studies_q_parse(const char *qs, struct np_studies_q *q, char *msg, size_t
 		}
 		q->desc = !strcmp(buf, "desc");
 	}
-	if (copy_param(qs, "page", buf, sizeof buf, msg, msgsz) < 0)
+	if (np_query_long(qs, "page", 1, 100000000, &q->page, msg, msgsz) < 0 ||
+	    np_query_long(qs, "size", 1, 500, &q->size, msg, msgsz) < 0)
 		return -1;
-	if (buf[0] && parse_long(buf, 1, 100000000, &q->page) < 0) {
-		snprintf(msg, msgsz, "page: a number from 1");
-		return -1;
-	}
-	if (copy_param(qs, "size", buf, sizeof buf, msg, msgsz) < 0)
-		return -1;
-	if (buf[0] && parse_long(buf, 1, 500, &q->size) < 0) {
-		snprintf(msg, msgsz, "size: a number from 1 to 500");
-		return -1;
-	}
 	if (copy_param(qs, "reveal", buf, sizeof buf, msg, msgsz) < 0)
 		return -1;
 	q->reveal = !strcmp(buf, "1") || !strcmp(buf, "true");
