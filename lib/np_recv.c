@@ -83,6 +83,9 @@ int np_recv_cfg_from(struct np_recv_cfg *c, const struct np_config *cfg, const s
 		c->nallowed++;
 	}
 	c->max_assoc = (int)np_config_int(cfg, "dicom.max_associations");
+	c->max_per_addr = (int)np_config_int(cfg, "dicom.max_associations_per_address");
+	if (c->max_per_addr <= 0) /* a settings file of an older version */
+		c->max_per_addr = c->max_assoc;
 	c->max_pdu = (uint32_t)np_config_int(cfg, "dicom.max_pdu_bytes");
 	c->artim_s = (int)np_config_int(cfg, "dicom.artim_seconds");
 	c->idle_s = (int)np_config_int(cfg, "dicom.idle_seconds");
@@ -655,6 +658,37 @@ static void on_child_term(int sig)
 	child_stop = 1;
 }
 
+/* The ARTIM backstop: np_ul keeps the deadline for the A-ASSOCIATE-RQ, but
+ * the TLS handshake before it reads through OpenSSL with a timeout per
+ * read. SIGALRM at the deadline shuts the socket down, which ends any read
+ * in progress. */
+static volatile sig_atomic_t artim_fired;
+static volatile int artim_fd = -1;
+
+static void on_artim(int sig)
+{
+	(void)sig;
+	artim_fired = 1;
+	if (artim_fd >= 0)
+		shutdown(artim_fd, SHUT_RDWR);
+}
+
+static void artim_arm(int fd, int seconds)
+{
+	struct sigaction sa = {.sa_handler = on_artim}; /* no SA_RESTART: a blocked read returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	artim_fired = 0;
+	artim_fd = fd;
+	alarm((unsigned)seconds);
+}
+
+static void artim_disarm(void)
+{
+	alarm(0);
+	artim_fd = -1;
+}
+
 static int stop_requested(void *ctx)
 {
 	(void)ctx;
@@ -749,8 +783,12 @@ static void serve(const struct np_recv_cfg *c, struct np_tls_ctx *tlsctx, int fd
 	char peer[80];
 	peer_name(fd, peer, sizeof peer);
 	np_ul_sock_tune(fd);
+	/* ARTIM runs from the accept: first byte, TLS handshake and the whole
+	 * A-ASSOCIATE-RQ must be done by then. */
+	artim_arm(fd, c->artim_s);
 	int b = first_byte(fd, c->artim_s * 1000);
 	if (b < 0) {
+		artim_disarm();
 		np_info(NULL, "connection closed or ARTIM expired before any PDU peer=%s", peer);
 		close(fd);
 		return;
@@ -759,10 +797,12 @@ static void serve(const struct np_recv_cfg *c, struct np_tls_ctx *tlsctx, int fd
 		np_warn(NULL, "plain DICOM on TLS port: rejected peer=%s port=%d (configure the sender for TLS)", peer,
 			c->tls_port);
 		np_ul_send_reject(fd, NP_RJ_PERMANENT, NP_RJ_SRC_USER, NP_RJ_USER_NO_REASON);
+		artim_disarm();
 		close(fd);
 		return;
 	}
 	if (!tls && b == 0x16) {
+		artim_disarm();
 		np_warn(NULL,
 			"TLS on plain DICOM port: closed peer=%s port=%d (sender uses TLS; enable dicom.tls or "
 			"configure the sender without TLS)",
@@ -773,12 +813,18 @@ static void serve(const struct np_recv_cfg *c, struct np_tls_ctx *tlsctx, int fd
 	struct np_err err = {0};
 	struct np_tls *t = NULL;
 	if (tls && !(t = np_tls_accept(tlsctx, fd, c->artim_s * 1000, &err))) {
-		np_warn(NULL, "%s peer=%s", err.msg, peer);
+		artim_disarm();
+		if (artim_fired)
+			np_warn(NULL, "ARTIM expired: no TLS handshake within %d s of connecting peer=%s", c->artim_s,
+				peer);
+		else
+			np_warn(NULL, "%s peer=%s", err.msg, peer);
 		close(fd);
 		return;
 	}
 	struct np_ul *ul = np_ul_new(fd, t, c->max_pdu, c->artim_s * 1000, &err);
 	if (!ul) {
+		artim_disarm();
 		np_log_err(NULL, &err);
 		np_tls_close(t);
 		close(fd);
@@ -791,9 +837,14 @@ static void serve(const struct np_recv_cfg *c, struct np_tls_ctx *tlsctx, int fd
 				   .allowed_aets = allowed,
 				   .nallowed = c->nallowed,
 				   .artim_s = c->artim_s,
-				   .idle_s = c->idle_s};
+				   .idle_s = c->idle_s,
+				   .artim_deadline = t0 + c->artim_s};
 	struct np_ul_reject rj;
 	int r = np_ul_scp_associate(ul, &sc, &rj, &err);
+	artim_disarm();
+	if (r < 0 && (artim_fired || strstr(err.msg, "ARTIM")))
+		np_err_set(&err, NP_ERR_TEMP, "ARTIM expired: A-ASSOCIATE-RQ not complete within %d s of connecting",
+			   c->artim_s);
 	if (r == 1) {
 		char detail[256];
 		snprintf(detail, sizeof detail, "peer=%s calling_ae=%s called_ae=%s reason=%s", peer, ul->calling_ae,
@@ -819,7 +870,6 @@ static void serve(const struct np_recv_cfg *c, struct np_tls_ctx *tlsctx, int fd
 		if (*refused)
 			np_info(NULL, "presentation contexts refused calling=%s abstract_syntaxes=%s", ul->calling_ae,
 				refused);
-		ul->timeout_ms = c->idle_s * 1000;
 		struct np_recv_store *st = np_recv_store_new(c->home, ul->calling_ae, &err);
 		const char *end = "error";
 		if (!st) {
@@ -940,9 +990,56 @@ static int open_listener(const struct np_recv_cfg *c, struct listener *L, struct
 	} else if (L->fd >= 0)
 		close(L->fd);
 	*L = n;
-	np_info(NULL, "listening bind=%s port=%d tls=%s ae=%s max_associations=%d", c->bind, port,
-		c->tls_enabled ? (c->verify_client ? "mutual" : "yes") : "no", c->ae_title, c->max_assoc);
+	np_info(NULL, "listening bind=%s port=%d tls=%s ae=%s max_associations=%d per_address=%d", c->bind, port,
+		c->tls_enabled ? (c->verify_client ? "mutual" : "yes") : "no", c->ae_title, c->max_assoc,
+		c->max_per_addr);
 	return 0;
+}
+
+/* An association process and who it serves, for the per-address cap. */
+struct kid {
+	pid_t pid;
+	unsigned char addr[16];
+};
+
+/* The address a connection counts against: IPv4 (mapped into IPv6, as a
+ * dual-stack listener sees it), or the /64 of an IPv6 address, since one
+ * IPv6 host commonly holds a whole /64. */
+static void addr_key(const struct sockaddr_storage *ss, unsigned char key[16])
+{
+	memset(key, 0, 16);
+	if (ss->ss_family == AF_INET) {
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		const unsigned char *a = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+		memcpy(key, a, IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a) ? 16 : 8);
+	}
+}
+
+/* Refusals come in floods (that is the point of the limits), so a line at
+ * most every few seconds per kind, with the number not logged since. */
+struct refusals {
+	double last;
+	unsigned long quiet;
+};
+
+static void refusal_log(struct refusals *r, const char *why, int open, const char *peer)
+{
+	double now = np_mono();
+	if (r->last > 0 && now - r->last < 5) {
+		r->quiet++;
+		return;
+	}
+	if (r->quiet)
+		np_warn(NULL,
+			"association refused: %d associations already open (%s) peer=%s; %lu more refused "
+			"in the last %.0f s",
+			open, why, peer, r->quiet, now - r->last);
+	else
+		np_warn(NULL, "association refused: %d associations already open (%s) peer=%s", open, why, peer);
+	r->last = now;
+	r->quiet = 0;
 }
 
 int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_err *err)
@@ -957,6 +1054,7 @@ int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_
 	struct np_err werr = {0};
 	if (np_wal_prepare(home, cfg.max_assoc < 4 ? cfg.max_assoc : 4, &werr) < 0)
 		np_log_err(NULL, &werr);
+	struct refusals over_all = {0}, over_addr = {0};
 	struct np_tls_ctx *tlsctx = make_tls(&cfg, err);
 	if (cfg.tls_enabled && !tlsctx)
 		return -1;
@@ -976,7 +1074,7 @@ int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	signal(SIGPIPE, SIG_IGN);
-	static pid_t kids[1024]; /* dicom.max_associations is at most 1024 */
+	static struct kid kids[1024]; /* dicom.max_associations is at most 1024 */
 	int nchild = 0, stopping = 0;
 	while (!stopping || nchild > 0) {
 		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = stopping ? -1 : L.fd, .events = POLLIN}};
@@ -991,7 +1089,7 @@ int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_
 					while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
 						died |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
 						for (int k = 0; k < nchild; k++)
-							if (kids[k] == w) {
+							if (kids[k].pid == w) {
 								kids[k] = kids[--nchild];
 								break;
 							}
@@ -1020,21 +1118,33 @@ int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_
 					close(L.fd);
 					L.fd = -1;
 					for (int k = 0; k < nchild; k++)
-						kill(kids[k], SIGTERM);
+						kill(kids[k].pid, SIGTERM);
 				}
 			}
 		}
 		if (!stopping && (p[1].revents & POLLIN)) {
-			int fd = accept4(L.fd, NULL, NULL, SOCK_CLOEXEC);
+			struct sockaddr_storage ss = {0};
+			socklen_t sl = sizeof ss;
+			int fd = accept4(L.fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
 			if (fd < 0)
 				continue;
-			if (nchild >= cfg.max_assoc || nchild >= (int)(sizeof kids / sizeof kids[0])) {
+			unsigned char key[16];
+			addr_key(&ss, key);
+			int same = 0;
+			for (int k = 0; k < nchild; k++)
+				same += !memcmp(kids[k].addr, key, sizeof key);
+			/* Refused before a byte is read: a transient A-ASSOCIATE-RJ
+			 * (local limit exceeded) tells a PACS to try again later. On
+			 * the TLS port it would not be understood: closed. */
+			int full = nchild >= cfg.max_assoc || nchild >= (int)(sizeof kids / sizeof kids[0]);
+			if (full || same >= cfg.max_per_addr) {
 				char peer[80];
 				peer_name(fd, peer, sizeof peer);
-				np_warn(NULL,
-					"association refused: %d associations already open (dicom.max_associations) "
-					"peer=%s",
-					nchild, peer);
+				if (full)
+					refusal_log(&over_all, "dicom.max_associations", nchild, peer);
+				else
+					refusal_log(&over_addr, "from this address, dicom.max_associations_per_address",
+						    same, peer);
 				if (!L.tls)
 					np_ul_send_reject(fd, NP_RJ_TRANSIENT, NP_RJ_SRC_PRESENTATION,
 							  NP_RJ_PRES_LIMIT);
@@ -1058,9 +1168,11 @@ int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_
 				serve(&cfg, tlsctx, fd, L.tls);
 				_exit(0);
 			}
-			if (pid > 0)
-				kids[nchild++] = pid;
-			else
+			if (pid > 0) {
+				kids[nchild].pid = pid;
+				memcpy(kids[nchild].addr, key, sizeof key);
+				nchild++;
+			} else
 				np_warn(NULL, "unable to fork: %s", strerror(errno));
 			close(fd);
 		}

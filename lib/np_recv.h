@@ -28,6 +28,7 @@ struct np_recv_cfg {
 	char allowed[NP_RECV_MAX_ALLOWED][17];
 	size_t nallowed;
 	int max_assoc;
+	int max_per_addr; /* associations from one IP address (one /64 for IPv6) */
 	uint32_t max_pdu;
 	int artim_s, idle_s;
 	int tls_enabled, tls_port, verify_client;

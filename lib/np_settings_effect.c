@@ -46,6 +46,7 @@ static const struct rule rules[] = {
     {"dicom.port", "np-recv", NP_EFFECT_RELOAD},
     {"dicom.allowed_calling_aets", "np-recv", NP_EFFECT_RELOAD},
     {"dicom.max_associations", "np-recv", NP_EFFECT_RELOAD},
+    {"dicom.max_associations_per_address", "np-recv", NP_EFFECT_RELOAD},
     {"dicom.max_pdu_bytes", "np-recv", NP_EFFECT_RELOAD},
     {"dicom.artim_seconds", "np-recv", NP_EFFECT_RELOAD},
     {"dicom.idle_seconds", "np-recv", NP_EFFECT_RELOAD},

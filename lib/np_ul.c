@@ -6,6 +6,7 @@
 #include "np_err.h"
 #include "np_sopclass.h"
 #include "np_tls.h"
+#include "np_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -232,14 +233,26 @@ void np_ul_free(struct np_ul *ul)
 	free(ul);
 }
 
-/* Wait until fd is readable/writable within ul->timeout_ms. Returns 0,
+/* Wait until fd is readable/writable within ul->timeout_ms and before
+ * ul->deadline. Returns 0,
  * -1 with errno ETIMEDOUT, or -2 on EINTR (a signal: caller decides). */
 static int io_wait(struct np_ul *ul, short ev)
 {
 	if (ev == POLLIN && ul->tls && np_tls_pending(ul->tls) > 0)
 		return 0;
+	int ms = ul->timeout_ms > 0 ? ul->timeout_ms : -1;
+	if (ul->deadline > 0) {
+		double left = ul->deadline - np_mono();
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		int dl = (int)(left * 1000) + 1;
+		if (ms < 0 || dl < ms)
+			ms = dl;
+	}
 	struct pollfd p = {.fd = ul->fd, .events = ev};
-	int r = poll(&p, 1, ul->timeout_ms > 0 ? ul->timeout_ms : -1);
+	int r = poll(&p, 1, ms);
 	if (r > 0)
 		return 0;
 	if (r == 0) {
@@ -295,6 +308,12 @@ static int io_read(struct np_ul *ul, unsigned char *p, size_t n, int intr_ok)
 			got += k;
 			continue;
 		}
+		/* A sender that always has a byte ready never makes us wait, so
+		 * the deadline is checked here as well as in io_wait. */
+		if (ul->deadline > 0 && np_mono() >= ul->deadline) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
 		/* large remainders go straight to p; small ones fill the buffer */
 		int direct = n - got >= NP_UL_RBUF / 2;
 		ssize_t r = direct ? io_read_some(ul, p + got, n - got) : io_read_some(ul, ul->rbuf, NP_UL_RBUF);
@@ -345,15 +364,27 @@ static int io_write(struct np_ul *ul, const unsigned char *p, size_t n)
 }
 
 /* Read one PDU: header into type and len, body into ul->buf. A P-DATA PDU may
- * not exceed what we announced; other PDUs not ASSOC_PDU_MAX.
+ * not exceed what we announced; other PDUs not ASSOC_PDU_MAX. paced: the
+ * PDU is due by a deadline counted from its first byte (ul->min_rate).
  * Returns 0; 1 peer closed at a PDU boundary; -2 interrupted at a PDU
  * boundary (intr_ok); -1 error with err (errno-based or protocol). */
-static int read_pdu(struct np_ul *ul, int *type, uint32_t *len, int intr_ok, struct np_err *err)
+static int read_pdu_in(struct np_ul *ul, int *type, uint32_t *len, int intr_ok, int paced, struct np_err *err)
 {
 	unsigned char h[6];
-	int r = io_read(ul, h, 6, intr_ok);
+	/* The first byte alone: until it comes the wait is the idle one. */
+	int r = io_read(ul, h, 1, intr_ok);
 	if (r == 1 || r == -2)
 		return r;
+	double first = np_mono();
+	if (r == 0) {
+		if (paced)
+			ul->deadline = first + NP_UL_PDU_FLOOR_S;
+		r = io_read(ul, h + 1, 5, 0);
+		if (r == 1) {
+			errno = ECONNRESET;
+			r = -1;
+		}
+	}
 	if (r < 0) {
 		if (errno == ETIMEDOUT)
 			return np_err_set(err, NP_ERR_TEMP, "timed out waiting for the peer");
@@ -370,14 +401,33 @@ static int read_pdu(struct np_ul *ul, int *type, uint32_t *len, int intr_ok, str
 		np_ul_abort(ul, AB_SRC_PROVIDER, AB_INVALID_PARAM);
 		return np_err_set(err, NP_ERR_PERM, "PDU type 0x%02x length %u exceeds limit %u", *type, *len, cap);
 	}
+	if (paced) {
+		double due = (6.0 + *len) / ul->min_rate;
+		ul->deadline = first + (due > NP_UL_PDU_FLOOR_S ? due : NP_UL_PDU_FLOOR_S);
+	}
 	r = io_read(ul, ul->buf, *len, 0);
 	if (r != 0) {
+		if (r < 0 && errno == ETIMEDOUT && paced)
+			return np_err_set(err, NP_ERR_TEMP,
+					  "timed out reading a PDU of %u bytes (slower than %u bytes/s after its first "
+					  "byte)",
+					  *len, ul->min_rate);
 		if (r < 0 && errno == ETIMEDOUT)
 			return np_err_set(err, NP_ERR_TEMP, "timed out reading a PDU of %u bytes", *len);
 		return np_err_set(err, NP_ERR_TEMP, "connection closed in a PDU (type 0x%02x, %u bytes)", *type, *len);
 	}
 	ul->bytes += 6 + (unsigned long long)*len;
 	return 0;
+}
+
+static int read_pdu(struct np_ul *ul, int *type, uint32_t *len, int intr_ok, struct np_err *err)
+{
+	/* An outer deadline (ARTIM) is kept as it is. */
+	int paced = ul->min_rate > 0 && ul->deadline <= 0;
+	int r = read_pdu_in(ul, type, len, intr_ok, paced, err);
+	if (paced)
+		ul->deadline = 0;
+	return r;
 }
 
 void np_ul_abort(struct np_ul *ul, int source, int reason)
@@ -550,9 +600,28 @@ static int sop_acceptable(const char *as)
 	return !strcmp(as, NP_UL_VERIFICATION) || np_sopclass_find(as) != NULL;
 }
 
+static int scp_associate(struct np_ul *ul, const struct np_ul_scp_cfg *cfg, struct np_ul_reject *rj,
+			 struct np_err *err);
+
 int np_ul_scp_associate(struct np_ul *ul, const struct np_ul_scp_cfg *cfg, struct np_ul_reject *rj, struct np_err *err)
 {
+	/* ARTIM bounds the whole request, not each read: a peer trickling its
+	 * A-ASSOCIATE-RQ a byte at a time would otherwise hold the association
+	 * (one of dicom.max_associations) for as long as it likes. */
 	ul->timeout_ms = cfg->artim_s * 1000;
+	ul->min_rate = 0;
+	ul->deadline = cfg->artim_deadline > 0 ? cfg->artim_deadline : np_mono() + cfg->artim_s;
+	int r = scp_associate(ul, cfg, rj, err);
+	ul->deadline = 0;
+	if (r == 0) {
+		ul->timeout_ms = cfg->idle_s * 1000;
+		ul->min_rate = NP_UL_MIN_RATE;
+	}
+	return r;
+}
+
+static int scp_associate(struct np_ul *ul, const struct np_ul_scp_cfg *cfg, struct np_ul_reject *rj, struct np_err *err)
+{
 	int type;
 	uint32_t len;
 	int r = read_pdu(ul, &type, &len, 0, err);

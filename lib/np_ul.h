@@ -62,6 +62,12 @@ enum {
 	NP_PC_TS_NOT_SUPPORTED = 4,
 };
 
+/* The slowest a PDU may arrive once begun (8 KiB/s: a 256 KiB PDU in 32
+ * s; a 64 kbit/s line still makes it), and the time any PDU gets at least
+ * (a header and a small PDU over a congested link). */
+#define NP_UL_MIN_RATE 8192u
+#define NP_UL_PDU_FLOOR_S 10
+
 #define NP_UL_MAX_PC 128
 #define NP_UL_MAX_TS 32 /* transfer syntaxes kept per proposed context */
 
@@ -84,6 +90,16 @@ struct np_ul {
 	uint32_t max_recv; /* largest P-DATA PDU we accept (announced) */
 	uint32_t max_send; /* largest P-DATA PDU the peer accepts (0 = no limit) */
 	int timeout_ms;	   /* per read/write wait; ARTIM while associating, then idle */
+	/* CLOCK_MONOTONIC seconds (np_mono) by which the current wait must be
+	 * over; 0 = none. The SCP sets it to the ARTIM deadline while the
+	 * A-ASSOCIATE-RQ arrives, and per PDU while serving (see min_rate). */
+	double deadline;
+	/* When non-zero (the SCP once associated): a PDU whose first byte came
+	 * must be whole within max(NP_UL_PDU_FLOOR_S, its length / min_rate)
+	 * seconds of that byte, so a sender cannot hold an association (or the
+	 * process behind it) by trickling bytes; timeout_ms bounds only the wait
+	 * for the first byte of the next PDU. */
+	uint32_t min_rate;
 	char calling_ae[17], called_ae[17];
 	char peer_impl_uid[65], peer_impl_version[17];
 	int npc;
@@ -191,17 +207,23 @@ struct np_ul_scp_cfg {
 	const char *const *allowed_aets; /* calling AE titles allowed; NULL or n=0: any */
 	size_t nallowed;
 	int artim_s, idle_s;
+	/* ARTIM as a deadline (np_mono seconds), e.g. accept time + artim_s: the
+	 * whole A-ASSOCIATE-RQ must have arrived by then, however it trickles
+	 * in. 0 = artim_s from the call. */
+	double artim_deadline;
 };
 
 struct np_ul_reject {
 	int result, source, reason;
 };
 
-/* Read the A-ASSOCIATE-RQ (within ARTIM), negotiate presentation contexts
- * (Verification and every Storage SOP Class; the first proposed transfer
- * syntax we support), and answer with A-ASSOCIATE-AC or -RJ. Returns 0
- * accepted, 1 rejected (rj filled, RJ sent), -1 protocol or network error
- * (err; an A-ABORT was sent when the peer sent garbage). */
+/* Read the A-ASSOCIATE-RQ (whole by the ARTIM deadline), negotiate
+ * presentation contexts (Verification and every Storage SOP Class; the
+ * first proposed transfer syntax we support), and answer with
+ * A-ASSOCIATE-AC or -RJ. Once accepted, timeout_ms is idle_s and PDUs must
+ * arrive at NP_UL_MIN_RATE (see min_rate). Returns 0 accepted, 1 rejected
+ * (rj filled, RJ sent), -1 protocol or network error (err; an A-ABORT was
+ * sent when the peer sent garbage). */
 int np_ul_scp_associate(struct np_ul *ul, const struct np_ul_scp_cfg *cfg, struct np_ul_reject *rj, struct np_err *err);
 /* Send an A-ASSOCIATE-RJ without reading anything (e.g. too many
  * associations). Best effort. */

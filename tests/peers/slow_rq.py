@@ -1,0 +1,135 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+# slow_rq.py PORT CALLED SRC N MODE INTERVAL MAX [READY]: N slow DICOM peers
+# from address SRC (any 127.x.y.z works on Linux loopback), for the
+# denial-of-service tests of np-recv:
+#   trickle  send an A-ASSOCIATE-RQ one byte every INTERVAL s
+#   tls      send a TLS ClientHello one byte every INTERVAL s
+#   pdata    send the A-ASSOCIATE-RQ at once, then a P-DATA PDU (4 KiB
+#            announced) one byte every INTERVAL s
+#   hold     associate, stay idle INTERVAL s, release
+# Writes READY (when given) once every connection is made, and stops after
+# MAX s. Prints one line per connection: "I RESULT SECONDS" with RESULT
+#   rj-R-S-R  A-ASSOCIATE-RJ (result, source, reason)
+#   abort     A-ABORT;  closed  EOF or reset;  released  A-RELEASE-RP
+#   open      still open after MAX s;  ac  accepted (trickle: unexpected)
+import os
+import select
+import ssl
+import socket
+import struct
+import sys
+import time
+
+MR = "1.2.840.10008.5.1.4.1.1.4"
+ELE = "1.2.840.10008.1.2.1"
+APP = "1.2.840.10008.3.1.1.1"
+
+
+# As in pdu.py (which runs its scenario when imported).
+def item(t, v):
+    return struct.pack(">BBH", t, 0, len(v)) + v
+
+
+def assoc_rq(called, calling, pcs, maxpdu=16384):
+    body = struct.pack(">HH", 1, 0) + called.ljust(16).encode() + calling.ljust(16).encode() + b"\0" * 32
+    body += item(0x10, APP.encode())
+    for pid, asx, tss in pcs:
+        sub = item(0x30, asx.encode()) + b"".join(item(0x40, t.encode()) for t in tss)
+        body += item(0x20, struct.pack(">BBBB", pid, 0, 0, 0) + sub)
+    body += item(0x50, item(0x51, struct.pack(">I", maxpdu)) + item(0x52, b"1.2.3.4"))
+    return struct.pack(">BBI", 1, 0, len(body)) + body
+
+
+def main():
+    port, called, src, n, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+    interval, maxs = float(sys.argv[6]), float(sys.argv[7])
+    ready = sys.argv[8] if len(sys.argv) > 8 else None
+    rq = assoc_rq(called, "SLOWPEER", [(1, MR, [ELE])])
+    if mode == "tls":
+        ctx = ssl.create_default_context()
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        out = ssl.MemoryBIO()
+        tls = ctx.wrap_bio(ssl.MemoryBIO(), out)
+        try:
+            tls.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        rq, mode = out.read(), "trickle"
+    pdata = struct.pack(">BBI", 4, 0, 4096) + b"\0" * 4096
+    conns = []
+    t0 = time.time()
+    for i in range(n):
+        s = socket.socket()
+        s.bind((src, 0))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.connect(("127.0.0.1", port))
+        s.setblocking(False)
+        c = {"i": i, "s": s, "t": time.time(), "sent": 0, "next": time.time(), "res": None, "buf": b"",
+             "phase": "rq"}
+        if mode != "trickle":
+            s.sendall(rq)
+            c["sent"] = len(rq)
+            c["phase"] = "ac"
+        conns.append(c)
+    if ready:
+        with open(ready + ".tmp", "w") as f:
+            f.write("%d\n" % n)
+        os.rename(ready + ".tmp", ready)
+    while time.time() - t0 < maxs and any(c["res"] is None for c in conns):
+        now = time.time()
+        live = [c for c in conns if c["res"] is None]
+        r, _, _ = select.select([c["s"] for c in live], [], [], 0.1)
+        for c in live:
+            if c["s"] in r:
+                try:
+                    b = c["s"].recv(4096)
+                except OSError:
+                    b = b""
+                if not b:
+                    c["res"] = "closed"
+                else:
+                    c["buf"] += b
+                    t = c["buf"][0]
+                    if t == 3 and len(c["buf"]) >= 10:
+                        c["res"] = "rj-%d-%d-%d" % tuple(c["buf"][7:10])
+                    elif t == 7:
+                        c["res"] = "abort"
+                    elif t == 6:
+                        c["res"] = "released"
+                    elif t == 2 and len(c["buf"]) >= 6 and len(c["buf"]) >= 6 + struct.unpack(">I", c["buf"][2:6])[0]:
+                        c["buf"] = c["buf"][6 + struct.unpack(">I", c["buf"][2:6])[0]:]
+                        if mode == "trickle":
+                            c["res"] = "ac"
+                        elif mode == "pdata":
+                            c["phase"], c["sent"], c["next"] = "pdata", 0, now
+                        else:
+                            c["phase"], c["next"] = "hold", now + interval
+                if c["res"]:
+                    c["dt"] = time.time() - c["t"]
+                    c["s"].close()
+                    continue
+            try:
+                if c["phase"] == "rq" and now >= c["next"] and c["sent"] < len(rq):
+                    c["s"].send(rq[c["sent"]:c["sent"] + 1])
+                    c["sent"] += 1
+                    c["next"] = now + interval
+                elif c["phase"] == "pdata" and now >= c["next"] and c["sent"] < len(pdata):
+                    c["s"].send(pdata[c["sent"]:c["sent"] + 1])
+                    c["sent"] += 1
+                    c["next"] = now + interval
+                elif c["phase"] == "hold" and now >= c["next"]:
+                    c["s"].send(struct.pack(">BBIi", 5, 0, 4, 0))
+                    c["phase"] = "release"
+            except OSError:
+                c["res"], c["dt"] = "closed", time.time() - c["t"]
+                c["s"].close()
+    for c in conns:
+        if c["res"] is None:
+            c["res"], c["dt"] = "open", time.time() - c["t"]
+            c["s"].close()
+        print("%d %s %.1f" % (c["i"], c["res"], c["dt"]))
+
+
+if __name__ == "__main__":
+    main()
