@@ -26,6 +26,14 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 $(WARN)
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++14 $(WARN) -Wno-deprecated-copy
+# Hardening of the plain build (what make run and make install ship; checked by
+# e2e 07-hardening with hardening-check). The sanitizer and fuzz builds keep their
+# own flags: FORTIFY's checked copies hide overflows from ASan.
+HARDEN_CC := -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection \
+             -fcf-protection -fPIE
+HARDEN_LD := -pie -Wl,-z,relro,-z,now
+CFLAGS   += $(HARDEN_CC)
+CXXFLAGS += $(HARDEN_CC)
 GDCM_LIBS := -lgdcmMSFF -lgdcmDSED -lgdcmCommon -lgdcmDICT -lgdcmIOD -lgdcmMEXD
 # Link only the libraries a program uses: most tools need neither GDCM nor
 # cairo, and every shared library costs start-up time (noticeable under ASan).
@@ -86,7 +94,7 @@ $(B)/gen/np_embedded.c: $(EMBED) | $(B)/gen
 	  echo 'const unsigned char np_embedded_schema[] = {'; xxd -i < share/schema/config.schema.json; echo ', 0};'; \
 	  echo 'const unsigned int np_embedded_schema_len = sizeof np_embedded_schema - 1;'; } > $@
 $(B)/obj/np_embedded.o: $(B)/gen/np_embedded.c | $(B)/obj
-	$(CC) -c -o $@ $<
+	$(CC) $(HARDEN_CC) -c -o $@ $<
 $(BS)/obj/np_embedded.o: $(B)/gen/np_embedded.c | $(BS)/obj
 	$(CC) -c -o $@ $<
 
@@ -97,7 +105,7 @@ $(B)/gen/np_vrdict_gen: lib/gen/np_vrdict.cc | $(B)/gen
 $(B)/gen/np_vrdict.c: $(B)/gen/np_vrdict_gen
 	$< > $@
 $(B)/obj/np_vrdict.o: $(B)/gen/np_vrdict.c | $(B)/obj
-	$(CC) -c -o $@ $<
+	$(CC) $(HARDEN_CC) -c -o $@ $<
 $(BS)/obj/np_vrdict.o: $(B)/gen/np_vrdict.c | $(BS)/obj
 	$(CC) -c -o $@ $<
 
@@ -109,14 +117,14 @@ $(B)/obj/%.o: lib/%.cc | $(B)/obj
 $(B)/lib/libnp.a: $(call objs,$(B)) | $(B)/lib
 	rm -f $@ && ar rcs $@ $^
 $(B)/bin/%: bin/%.c $(B)/lib/libnp.a | $(B)/bin
-	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $(@D)/.$(@F).d $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $(@D)/.$(@F).d $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(HARDEN_LD) $(LDFLAGS) $(LDLIBS)
 $(B)/sbin/%: sbin/%.c $(B)/lib/libnp.a | $(B)/sbin
-	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $(@D)/.$(@F).d $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $(@D)/.$(@F).d $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(HARDEN_LD) $(LDFLAGS) $(LDLIBS)
 # LD_PRELOAD shims for test peers (e.g. keep storescp and Orthanc on loopback).
 $(B)/peers/%.so: tests/peers/%.c | $(B)/peers
 	$(CC) -shared -fPIC -O2 -Wall -Werror -o $@ $< -ldl
 $(B)/peers/%: tests/peers/%.c $(B)/lib/libnp.a | $(B)/peers
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libnp.a $(HARDEN_LD) $(LDFLAGS) $(LDLIBS)
 
 # np-httpd exports one OpenSSL 1.1 name for Debian's CivetWeb (lib/np_httpd_tls.c).
 $(B)/sbin/np-httpd $(BS)/sbin/np-httpd: LDFLAGS += -Wl,--export-dynamic-symbol=SSL_get_peer_certificate
