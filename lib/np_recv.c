@@ -1042,6 +1042,30 @@ static void refusal_log(struct refusals *r, const char *why, int open, const cha
 	r->quiet = 0;
 }
 
+/* Seconds with no more than the slots made at start in use before the
+ * extra instance log slots of a burst are removed: long enough that a
+ * steady load does not make and remove a 32 MiB slot per association. */
+static int wal_trim_seconds(void)
+{
+#ifdef NP_TEST_HOOKS
+	const char *s = getenv("NP_RECV_WAL_TRIM_SECONDS");
+	if (s && *s)
+		return atoi(s);
+#endif
+	return 60;
+}
+
+static void wal_trim(const char *home, int keep)
+{
+	struct np_err err = {0};
+	int n = np_wal_trim(home, keep, &err);
+	if (n < 0)
+		np_log_err(NULL, &err);
+	else if (n > 0)
+		np_info(NULL, "instance log: removed %d idle slots made for a burst of associations (kept %d)", n,
+			keep);
+}
+
 int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_err *err)
 {
 	static struct np_recv_cfg cfg, next;
@@ -1052,8 +1076,12 @@ int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_
 	clean_tmp(home);
 	recover_log(home);
 	struct np_err werr = {0};
-	if (np_wal_prepare(home, cfg.max_assoc < 4 ? cfg.max_assoc : 4, &werr) < 0)
+	int keep = cfg.max_assoc < 4 ? cfg.max_assoc : 4; /* instance log slots kept ready */
+	if (np_wal_prepare(home, keep, &werr) < 0)
 		np_log_err(NULL, &werr);
+	/* Slots a burst (of an earlier run, too) left beyond those. */
+	int grown = 1, trim_s = wal_trim_seconds();
+	double trim_at = 0;
 	struct refusals over_all = {0}, over_addr = {0};
 	struct np_tls_ctx *tlsctx = make_tls(&cfg, err);
 	if (cfg.tls_enabled && !tlsctx)
@@ -1077,9 +1105,25 @@ int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_
 	static struct kid kids[1024]; /* dicom.max_associations is at most 1024 */
 	int nchild = 0, stopping = 0;
 	while (!stopping || nchild > 0) {
+		if (nchild > keep) {
+			grown = 1;
+			trim_at = 0;
+		} else if (grown && trim_at == 0) {
+			trim_at = np_mono() + trim_s;
+		}
+		int wait_ms = -1;
+		if (trim_at > 0 && !stopping) {
+			double left = trim_at - np_mono();
+			wait_ms = left <= 0 ? 0 : (int)(left * 1000) + 1;
+		}
 		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = stopping ? -1 : L.fd, .events = POLLIN}};
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		if (poll(p, 2, wait_ms) < 0 && errno != EINTR)
 			break;
+		if (trim_at > 0 && !stopping && np_mono() >= trim_at) {
+			wal_trim(home, keep);
+			grown = 0;
+			trim_at = 0;
+		}
 		if (p[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof si) == sizeof si) {

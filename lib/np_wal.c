@@ -347,6 +347,14 @@ static int open_waldir(const char *home, int create, struct np_err *err)
 	return fd;
 }
 
+/* Whether fd is (still) the file called name in waldirfd. */
+static int still_named(int waldirfd, const char *name, int fd)
+{
+	struct stat a, b;
+	return fstat(fd, &a) == 0 && a.st_nlink > 0 && fstatat(waldirfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
 struct np_wal *np_wal_open(const char *home, struct np_err *err)
 {
 	struct np_wal *w = calloc(1, sizeof *w);
@@ -359,17 +367,24 @@ struct np_wal *np_wal_open(const char *home, struct np_err *err)
 	if (waldirfd < 0 || open_spool_dirs(home, &w->incomingfd, &tmpfd, err) < 0)
 		goto fail;
 	char name[32];
-	for (int i = 0; i < MAX_SLOTS && w->lockfd < 0; i++) {
+	for (int i = 0, again = 0; i < MAX_SLOTS && w->lockfd < 0; i++) {
 		snprintf(name, sizeof name, "slot-%d", i);
 		int fd = openat(waldirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (fd < 0) {
 			np_err_sys(err, errno, "unable to open spool/wal/%s", name);
 			goto fail;
 		}
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && still_named(waldirfd, name, fd)) {
 			w->lockfd = fd;
-		else
+		} else {
+			/* np_wal_trim removed the slot between our open and flock:
+			 * a recovery would never find records written to it, so
+			 * take the name again (a few times at most). */
+			int removed = !still_named(waldirfd, name, fd);
 			close(fd);
+			if (removed && again++ < 3)
+				i--;
+		}
 	}
 	if (w->lockfd < 0) {
 		np_err_sys(err, EBUSY, "every instance log slot is in use");
@@ -534,7 +549,8 @@ int np_wal_prepare(const char *home, int n, struct np_err *err)
 		struct stat st;
 		if (fd < 0)
 			rc = np_err_sys(err, errno, "unable to open spool/wal/%s", name);
-		else if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 && st.st_size == 0) {
+		else if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 && st.st_size == 0 &&
+			 still_named(waldirfd, name, fd)) {
 			struct sb sb;
 			if (make_slot(fd, waldirfd, &sb) < 0)
 				rc = np_err_sys(err, errno, "unable to prepare spool/wal/%s", name);
@@ -551,4 +567,44 @@ int np_wal_prepare(const char *home, int n, struct np_err *err)
 	}
 	close(waldirfd);
 	return rc;
+}
+
+int np_wal_trim(const char *home, int keep, struct np_err *err)
+{
+	int waldirfd = open_waldir(home, 0, err);
+	if (waldirfd < 0)
+		return errno == ENOENT ? 0 : -1;
+	int incomingfd, tmpfd;
+	if (open_spool_dirs(home, &incomingfd, &tmpfd, err) < 0) {
+		close(waldirfd);
+		return -1;
+	}
+	DIR *d = fdopendir(dup(waldirfd));
+	int removed = 0, rc = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		int n;
+		char end;
+		if (sscanf(e->d_name, "slot-%d%c", &n, &end) != 1 || n < keep)
+			continue;
+		int fd = openat(waldirfd, e->d_name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		/* Locked: an association (or a recovery) uses it now. */
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && still_named(waldirfd, e->d_name, fd)) {
+			if (recover_slot(fd, incomingfd, tmpfd, e->d_name) < 0)
+				rc = np_err_sys(err, errno, "unable to replay spool/wal/%s", e->d_name);
+			else if (unlinkat(waldirfd, e->d_name, 0) == 0)
+				removed++;
+			else
+				rc = np_err_sys(err, errno, "unable to remove spool/wal/%s", e->d_name);
+		}
+		close(fd); /* drops the flock after the unlink: nobody else had it meanwhile */
+	}
+	if (d)
+		closedir(d);
+	close(tmpfd);
+	close(incomingfd);
+	close(waldirfd);
+	return rc < 0 ? -1 : removed;
 }

@@ -57,6 +57,15 @@ int np_wal_recover_all(const char *home, struct np_err *err);
  * associations do not wait for it. Slots in use or made are left alone. */
 int np_wal_prepare(const char *home, int n, struct np_err *err);
 
+/* Remove the slots numbered keep and up that no process holds, once
+ * replayed (a dead process's records are written back first; a slot whose
+ * replay fails is kept): a burst of associations made one slot each, 32 MiB
+ * apiece, and the disk should get that space back once the burst is over.
+ * A slot removed while another process opened it is never used: np_wal_open
+ * checks the slot it locked still has its name. Returns the number of
+ * slots removed, or -1 with err. */
+int np_wal_trim(const char *home, int keep, struct np_err *err);
+
 /* One record read back from a slot image (exposed for the fuzz target). */
 struct np_wal_rec {
 	const char *dir, *name;

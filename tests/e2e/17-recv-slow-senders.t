@@ -5,12 +5,13 @@
 # dicom.max_associations_per_address are refused at once (A-ASSOCIATE-RJ
 # transient, local-limit-exceeded), and a real PACS (storescu from another
 # address) stores its study while that load runs. A P-DATA PDU begun must
-# arrive at NP_UL_MIN_RATE (8 KiB/s, at least 10 s).
+# arrive at NP_UL_MIN_RATE (8 KiB/s, at least 10 s). The instance log
+# slots a burst of associations made are removed once it is over.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NP_TOP/tests/peers/recv.sh"
 command -v storescu >/dev/null || skip_all "dcmtk not installed"
 python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.2", 0))' 2>/dev/null || skip_all "no 127.0.0.2 on loopback"
-plan 15
+plan 17
 
 SLOW="/usr/bin/python3 $NP_TOP/tests/peers/slow_rq.py"
 /usr/bin/python3 "$NP_TOP/tests/data/make_mr_study.py" "$T/study" --ndir 1 --nsl 4 >/dev/null
@@ -18,7 +19,7 @@ N=$(find "$T/study" -name '*.dcm' | wc -l | tr -d ' ')
 # ARTIM 8 s: a trickled request (about 120 bytes, one a second) never
 # completes in it; 8 associations in all, 4 from one address.
 recv_config '{"bind": "127.0.0.1", "ae_title": "NP_TEST", "max_associations": 8, "max_associations_per_address": 4, "artim_seconds": 8, "idle_seconds": 300}'
-recv_start
+NP_RECV_WAL_TRIM_SECONDS=2 recv_start
 
 # 12 slow peers from 127.0.0.2 (more than max_associations), one peer from
 # 127.0.0.1 that trickles a P-DATA PDU once associated.
@@ -52,6 +53,22 @@ ok "... a few lines for a flood, not one per connection" test "$(grep -c 'associ
 like "$(grep -c 'ARTIM expired: A-ASSOCIATE-RQ not complete within 8 s' "$T/recv.log")" '^4$' "the ARTIM drops are logged"
 like "$(grep 'timed out reading a PDU' "$T/recv.log" | head -1)" 'slower than 8192 bytes/s' "the slow PDU is logged"
 nok "no PHI in the log" grep -Eq 'Doe|John|SSN' "$T/recv.log"
+
+# Instance log slots: 6 associations at once (two addresses, 3 each) make
+# 6 slots of 32 MiB; once they are gone and np-recv has had no more than
+# the 4 made at start in use for NP_RECV_WAL_TRIM_SECONDS, it is 4 again.
+slots() { ls "$NP_HOME/spool/wal" | grep -c '^slot-'; }
+$SLOW "$RECV_PORT" NP_TEST 127.0.0.3 3 hold 4 30 >"$T/hold3.out" 2>&1 &
+H3=$!
+$SLOW "$RECV_PORT" NP_TEST 127.0.0.4 3 hold 4 30 >"$T/hold4.out" 2>&1 &
+H4=$!
+wait "$H3"
+wait "$H4"
+peak=$(slots)
+is "$peak/$(cat "$T/hold3.out" "$T/hold4.out" | grep -c released)" "6/6" "a burst of 6 associations makes 6 log slots"
+wait_for "test \$(ls '$NP_HOME/spool/wal' | grep -c '^slot-') -eq 4" 30
+is "$(slots)" 4 "idle, they shrink back to the 4 made at start"
+recv_stop
 
 # On the TLS port ARTIM covers the handshake too: a ClientHello sent a byte
 # a second is cut off at the deadline (OpenSSL waits per read).

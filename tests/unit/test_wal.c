@@ -200,6 +200,52 @@ static void full_slot_checkpoints(void **state)
 	free(got);
 }
 
+static int slot_exists(int i)
+{
+	char p[600];
+	snprintf(p, sizeof p, "%s/spool/wal/slot-%d", tmp, i);
+	return access(p, F_OK) == 0;
+}
+
+/* After a burst, the slots beyond the first keep go once no process holds
+ * them; a dead process's records are written back first, and a slot in
+ * use stays. A slot is made again when needed. */
+static void trim_removes_idle_extra_slots(void **state)
+{
+	(void)state;
+	struct np_wal *w[5];
+	w[0] = open_log();
+	for (int i = 1; i < 5; i++)
+		assert_non_null(w[i] = np_wal_open(tmp, NULL));
+	const char *names[] = {"late.dcm"}, *data[] = {"late bytes"};
+	die_after_logging(names, data, 1); /* in slot-5 */
+	unlink(incoming("late.dcm"));
+	for (int i = 0; i < 6; i++)
+		assert_true(slot_exists(i));
+	np_wal_close(w[3], NULL);
+	np_wal_close(w[4], NULL);
+
+	struct np_err err = {0};
+	assert_int_equal(np_wal_trim(tmp, 2, &err), 3);
+	assert_true(slot_exists(0) && slot_exists(1));
+	assert_true(slot_exists(2)); /* held by w[2] */
+	assert_false(slot_exists(3) || slot_exists(4) || slot_exists(5));
+	char *got = content("late.dcm");
+	assert_non_null(got);
+	assert_string_equal(got, "late bytes");
+	free(got);
+	assert_int_equal(np_wal_trim(tmp, 2, NULL), 0);
+
+	w[3] = np_wal_open(tmp, NULL);
+	assert_non_null(w[3]);
+	assert_true(slot_exists(3));
+	store(w[3], "again.dcm", "again");
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(np_wal_close(w[i], NULL), 0);
+	assert_int_equal(np_wal_trim(tmp, 2, NULL), 2);
+	assert_true(slot_exists(0) && slot_exists(1) && !slot_exists(2) && !slot_exists(3));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +255,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(records_hold_no_clear_text, tmp_setup, tmp_teardown),
 	    cmocka_unit_test_setup_teardown(torn_record_ends_the_log, tmp_setup, tmp_teardown),
 	    cmocka_unit_test_setup_teardown(full_slot_checkpoints, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(trim_removes_idle_extra_slots, tmp_setup, tmp_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
