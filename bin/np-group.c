@@ -22,7 +22,20 @@ static void usage(FILE *f)
 		   "       np-group [--home DIR] list [--json]\n"
 		   "       np-group [--home DIR] show NAME\n"
 		   "       np-group [--home DIR] assign NAME NPUID...\n"
-		   "       np-group [--home DIR] unassign NPUID...\n");
+		   "       np-group [--home DIR] unassign NPUID...\n"
+		   "A group NAME may also be given as id:N (its id in list), the way to reach a group\n"
+		   "whose name cannot be typed or used in a URL.\n");
+}
+
+/* A name as list prints it: control characters as \xHH, so a name made
+ * before names were checked cannot drive the terminal. */
+static void print_name(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '\\')
+			printf("\\x%02x", *p);
+		else
+			putchar(*p);
 }
 
 static json_t *split_products(const char *s)
@@ -53,9 +66,10 @@ static void print_list(json_t *list, int as_json)
 	json_t *g;
 	json_array_foreach (list, i, g) {
 		char *prods = json_dumps(json_object_get(g, "products"), JSON_COMPACT);
-		printf("%s\t%lld studies\t%lld finished\t%s\t%s\n", np_json_str(g, "name", ""),
-		       np_json_int(g, "studies", 0), np_json_int(g, "terminal", 0),
-		       np_json_bool(g, "complete", 0) ? "complete" : "open", prods ? prods : "[]");
+		print_name(np_json_str(g, "name", ""));
+		printf("\t%lld studies\t%lld finished\t%s\t%s\tid:%lld\n", np_json_int(g, "studies", 0),
+		       np_json_int(g, "terminal", 0), np_json_bool(g, "complete", 0) ? "complete" : "open",
+		       prods ? prods : "[]", np_json_int(g, "id", 0));
 		free(prods);
 	}
 }
@@ -117,6 +131,16 @@ int main(int argc, char **argv)
 		return np_err_exit_code(&err);
 	}
 	int rc = 0;
+	/* every command but create, list and unassign names an existing group */
+	char name[PATH_MAX];
+	if (strcmp(cmd, "create") && strcmp(cmd, "list") && strcmp(cmd, "unassign")) {
+		if (np_group_resolve(db, a[1], name, sizeof name, &err) < 0) {
+			np_db_close(db);
+			np_log_err(NULL, &err);
+			return np_err_exit_code(&err);
+		}
+		a[1] = name;
+	}
 	if (!strcmp(cmd, "create")) {
 		json_t *p = products ? split_products(products) : NULL;
 		rc = np_group_create(db, a[1], p, description, &err);

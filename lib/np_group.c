@@ -15,15 +15,56 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Length of the UTF-8 sequence at p (1-4), or 0 when it is not valid UTF-8
+ * (overlong forms, surrogates and code points past U+10FFFF included). */
+static int utf8_len(const unsigned char *p)
+{
+	if (*p < 0x80)
+		return 1;
+	int n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc2 ? 2 : 0;
+	if (!n || *p > 0xf4)
+		return 0;
+	for (int i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((n == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (n == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
+	    (n == 4 && p[0] == 0xf0 && p[1] < 0x90) || (n == 4 && p[0] == 0xf4 && p[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+const char *np_group_name_problem(const char *name)
+{
+	if (!name || !*name)
+		return "it is empty";
+	size_t n = strlen(name);
+	if (n > NP_GROUP_NAME_MAX)
+		return "it is longer than 128 bytes";
+	for (const unsigned char *p = (const unsigned char *)name; *p;) {
+		if (*p < 0x20 || *p == 0x7f)
+			return "it has a control character (tab, newline, escape...)";
+		/* A group is addressed as /api/groups/NAME: a path separator or a
+		 * dot segment could never be read, renamed or deleted there. */
+		if (*p == '/' || *p == '\\')
+			return "it has a '/' or '\\'";
+		int l = utf8_len(p);
+		if (!l)
+			return "it is not valid UTF-8";
+		p += l;
+	}
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return "it is '.' or '..'";
+	/* Leading or trailing blanks make two names look alike in the UI. */
+	if (name[0] == ' ' || name[n - 1] == ' ')
+		return "it starts or ends with a blank";
+	if (!strncmp(name, "id:", 3) && name[3] && strspn(name + 3, "0123456789") == n - 3)
+		return "'id:N' is how a group is named by its id";
+	return NULL;
+}
+
 int np_group_name_valid(const char *name)
 {
-	if (!name || !*name || strlen(name) > 128)
-		return 0;
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return 0;
-	/* Leading or trailing blanks make two names look alike in the UI. */
-	return name[0] != ' ' && name[strlen(name) - 1] != ' ';
+	return np_group_name_problem(name) == NULL;
 }
 
 static int db_fail(struct np_db *db, struct np_err *err)
@@ -136,10 +177,36 @@ static int group_load(struct np_db *db, const char *name, json_t **products, str
 	return rc == SQLITE_ROW;
 }
 
+int np_group_resolve(struct np_db *db, const char *ref, char *name, size_t namesz, struct np_err *err)
+{
+	int have = group_load(db, ref, NULL, err);
+	if (have < 0)
+		return -1;
+	size_t n = strlen(ref);
+	if (!have && !strncmp(ref, "id:", 3) && n > 3 && n < 22 && strspn(ref + 3, "0123456789") == n - 3) {
+		sqlite3_stmt *st = prep(db, "SELECT name FROM groups WHERE rowid=?1", err);
+		if (!st)
+			return -1;
+		sqlite3_bind_int64(st, 1, strtoll(ref + 3, NULL, 10));
+		int rc = sqlite3_step(st);
+		int fits = rc == SQLITE_ROW && (size_t)snprintf(name, namesz, "%s", col(st, 0)) < namesz;
+		sqlite3_finalize(st);
+		if (fits)
+			return 0;
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return db_fail(db, err);
+		return np_err_set(err, NP_ERR_PERM, "no group has the id %s", ref + 3);
+	}
+	if ((size_t)snprintf(name, namesz, "%s", ref) >= namesz)
+		return np_err_set(err, NP_ERR_PERM, "no such group (the name is too long)");
+	return 0;
+}
+
 int np_group_create(struct np_db *db, const char *name, json_t *products, const char *description, struct np_err *err)
 {
-	if (!np_group_name_valid(name))
-		return np_err_set(err, NP_ERR_PERM, "invalid group name (1-128 characters, no control characters)");
+	const char *why = np_group_name_problem(name);
+	if (why)
+		return np_err_set(err, NP_ERR_PERM, "invalid group name: %s", why);
 	json_t *norm = products_norm(products);
 	if (!norm)
 		return np_err_set(err, NP_ERR_PERM, "products must be a list of product names");
@@ -311,8 +378,9 @@ static int kv_move(struct np_db *db, const char *prefix, const char *from, const
 
 int np_group_rename(const char *home, struct np_db *db, const char *from, const char *to, struct np_err *err)
 {
-	if (!np_group_name_valid(to))
-		return np_err_set(err, NP_ERR_PERM, "invalid group name (1-128 characters, no control characters)");
+	const char *why = np_group_name_problem(to);
+	if (why)
+		return np_err_set(err, NP_ERR_PERM, "invalid new group name: %s", why);
 	int have = group_load(db, from, NULL, err);
 	if (have <= 0)
 		return have < 0 ? -1 : np_err_set(err, NP_ERR_PERM, "group \"%s\" does not exist", from);
@@ -393,16 +461,35 @@ static int reconcile(struct np_db *db, struct np_err *err)
 static const char group_sql[] =
     "SELECT g.name, g.products, g.description, g.created_at, g.completed_at, g.report_sent_at,"
     " (SELECT count(*) FROM studies s WHERE s.group_name=g.name),"
-    " (SELECT count(*) FROM studies s WHERE s.group_name=g.name AND s.state IN ('done','failed','cancelled'))"
-    " FROM groups g";
+    " (SELECT count(*) FROM studies s WHERE s.group_name=g.name AND s.state IN ('done','failed','cancelled')),"
+    " g.rowid FROM groups g";
 
 static json_t *group_row(sqlite3_stmt *st)
 {
 	long long n = sqlite3_column_int64(st, 6), term = sqlite3_column_int64(st, 7);
-	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:b}", "name", col(st, 0), "products",
-			 products_parse(col(st, 1)), "description", str_or_null(col(st, 2)), "created_at",
-			 str_or_null(col(st, 3)), "completed_at", str_or_null(col(st, 4)), "report_sent_at",
-			 str_or_null(col(st, 5)), "studies", n, "terminal", term, "complete", n > 0 && n == term);
+	/* A name from before names were checked may not be UTF-8, which jansson
+	 * refuses: show it with U+FFFD; the group is still reachable as "id:N". */
+	const char *name = col(st, 0);
+	json_t *jn = json_string(name);
+	if (!jn) {
+		size_t n = strlen(name), k = 0;
+		char *t = malloc(3 * n + 1);
+		for (const unsigned char *p = (const unsigned char *)name; t && *p;) {
+			int l = utf8_len(p);
+			memcpy(t + k, l ? (const char *)p : "\xef\xbf\xbd", l ? (size_t)l : 3);
+			k += l ? (size_t)l : 3;
+			p += l ? l : 1;
+		}
+		if (t)
+			t[k] = 0;
+		jn = json_string(t ? t : "?");
+		free(t);
+	}
+	return json_pack("{s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:b}", "name", jn, "id",
+			 (json_int_t)sqlite3_column_int64(st, 8), "products", products_parse(col(st, 1)), "description",
+			 str_or_null(col(st, 2)), "created_at", str_or_null(col(st, 3)), "completed_at",
+			 str_or_null(col(st, 4)), "report_sent_at", str_or_null(col(st, 5)), "studies", n, "terminal",
+			 term, "complete", n > 0 && n == term);
 }
 
 json_t *np_group_list(struct np_db *db, struct np_err *err)

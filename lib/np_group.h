@@ -7,19 +7,34 @@
  * products (compared as sets). A group is complete when it has studies and
  * every one is done, failed or cancelled; adding a study re-opens it.
  * Group names are labels chosen by an admin: 1-128 bytes of UTF-8 without
- * control characters, '/' allowed (file names are made safe elsewhere).
+ * control characters, '/' or '\\', not "." or "..", no blank at either end
+ * (np_group_name_problem): the API addresses a group as /api/groups/NAME.
+ * Every group also has an id (the index's rowid, in np_group_list): "id:N"
+ * names it wherever a name is taken (np_group_resolve), the way out for a
+ * group named before the names were checked ("a/b", "..").
  * They appear in logs and notifications, so they must not contain PHI. */
 #ifndef NP_GROUP_H
 #define NP_GROUP_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 struct np_err;
 struct np_db;
 struct np_config;
 
+#define NP_GROUP_NAME_MAX 128
+
+/* NULL if name is an acceptable name for a new group, else what is wrong
+ * with it ("it has a '/' or '\\'"), without the name (static text). */
+const char *np_group_name_problem(const char *name);
 /* 1 if name is an acceptable group name. */
 int np_group_name_valid(const char *name);
+/* The name of the group that ref designates into name: ref itself when a
+ * group has that name (or none has: the caller reports it unknown), else the
+ * group whose id is N when ref is "id:N". Returns 0, or -1 with a permanent
+ * err (no group with that id, name too long) or a temporary one (index). */
+int np_group_resolve(struct np_db *db, const char *ref, char *name, size_t namesz, struct np_err *err);
 
 /* Create a group. products: JSON array of product id strings, or NULL/[] to
  * take them from the first study assigned. description may be NULL.
@@ -33,7 +48,7 @@ int np_group_rename(const char *home, struct np_db *db, const char *from, const 
  * force, which unassigns them first. */
 int np_group_delete(const char *home, struct np_db *db, const char *name, int force, struct np_err *err);
 
-/* Every group as a JSON array of objects {name, products, description,
+/* Every group as a JSON array of objects {name, id, products, description,
  * created_at, completed_at, report_sent_at, studies, terminal, complete},
  * sorted by name. Groups named by study manifests but missing from the index
  * (after an index rebuild) are re-created first. New reference or NULL. */

@@ -861,7 +861,7 @@ int np_h_study_group(struct np_req *r)
 	if (!b)
 		return 400;
 	json_t *gv = json_object_get(b, "group");
-	char g[128] = "";
+	char g[NP_GROUP_NAME_MAX + 1] = "";
 	int ok = json_is_null(gv) || (json_is_string(gv) && np_group_name_valid(json_string_value(gv)));
 	if (json_is_string(gv))
 		snprintf(g, sizeof g, "%s", json_string_value(gv));
@@ -1059,6 +1059,17 @@ int np_h_result_resend(struct np_req *r)
 
 /* ---- groups ---- */
 
+/* The group named by the path: its name, or "id:N" for a group whose name
+ * cannot be a path segment (made before names were checked: "a/b", ".."). */
+static int group_param(struct np_req *r, struct np_db *db, char *name, size_t namesz)
+{
+	struct np_err err = {0};
+	if (np_group_resolve(db, r->param[0], name, namesz, &err) == 0)
+		return 0;
+	return err.cls == NP_ERR_PERM ? np__reply_error(r, 404, "not_found", "%s", err.msg),
+	       -1		      : np__reply_err(r, &err), -1;
+}
+
 int np_h_groups(struct np_req *r)
 {
 	struct np_db *db = req_db(r);
@@ -1077,7 +1088,10 @@ int np_h_group_get(struct np_req *r)
 	struct np_err err = {0};
 	if (!db)
 		return 503;
-	json_t *g = np_group_get(db, r->param[0], &err);
+	char name[NP_HTTPD_PARAM_MAX];
+	if (group_param(r, db, name, sizeof name) < 0)
+		return 404;
+	json_t *g = np_group_get(db, name, &err);
 	if (!g)
 		return err.cls == NP_ERR_PERM ? np__reply_error(r, 404, "not_found", "no such group")
 					      : np__reply_err(r, &err);
@@ -1092,9 +1106,15 @@ int np_h_group_create(struct np_req *r)
 	const char *n = json_string_value(json_object_get(b, "name"));
 	json_t *p = json_object_get(b, "products");
 	const char *d = json_string_value(json_object_get(b, "description"));
-	if (!n || !np_group_name_valid(n) || (p && !json_is_array(p) && !json_is_null(p))) {
+	const char *why = n ? np_group_name_problem(n) : "it is missing (a string)";
+	if (why || (p && !json_is_array(p) && !json_is_null(p))) {
 		json_decref(b);
-		return bad_param(r, "name: a valid group name; products: an array of product ids");
+		return why ? np__reply_error(
+				 r, 400, "bad_request",
+				 "name: %s (a group name is 1-128 bytes of UTF-8 without control characters, "
+				 "'/' or '\\', not '.' or '..', no blank at either end)",
+				 why)
+			   : bad_param(r, "products: an array of product ids");
 	}
 	struct np_db *db = req_db(r);
 	struct np_err err = {0};
@@ -1119,13 +1139,19 @@ int np_h_group_delete(struct np_req *r)
 	struct np_err err = {0};
 	if (!db)
 		return 503;
-	json_t *g = np_group_get(db, r->param[0], &err);
+	char name[NP_HTTPD_PARAM_MAX];
+	if (group_param(r, db, name, sizeof name) < 0)
+		return 404;
+	json_t *g = np_group_get(db, name, &err);
 	if (!g)
 		return np__reply_error(r, 404, "not_found", "no such group");
+	json_t *shown = json_incref(json_object_get(g, "name"));
 	json_decref(g);
-	if (np_group_delete(r->srv->home, db, r->param[0], !strcmp(f, "1") || !strcmp(f, "true"), &err) < 0)
+	if (np_group_delete(r->srv->home, db, name, !strcmp(f, "1") || !strcmp(f, "true"), &err) < 0) {
+		json_decref(shown);
 		return np__reply_error(r, 409, "conflict", "%s", err.msg);
-	return np__reply_json(r, 200, json_pack("{s:s,s:b}", "name", r->param[0], "deleted", 1));
+	}
+	return np__reply_json(r, 200, json_pack("{s:o,s:b}", "name", shown, "deleted", 1));
 }
 
 int np_h_group_report(struct np_req *r)
@@ -1136,10 +1162,13 @@ int np_h_group_report(struct np_req *r)
 	size_t len = 0;
 	if (!db)
 		return 503;
-	if (np_groupreport_csv(r->srv->home, db, &r->cfg, r->param[0], &csv, &len, NULL, &err) < 0)
+	char gname[NP_HTTPD_PARAM_MAX];
+	if (group_param(r, db, gname, sizeof gname) < 0)
+		return 404;
+	if (np_groupreport_csv(r->srv->home, db, &r->cfg, gname, &csv, &len, NULL, &err) < 0)
 		return err.cls == NP_ERR_PERM ? np__reply_error(r, 404, "not_found", "%s", err.msg)
 					      : np__reply_err(r, &err);
-	if (np_groupreport_filename(&r->cfg, r->param[0], (time_t)np_now(), name, sizeof name, &err) < 0)
+	if (np_groupreport_filename(&r->cfg, gname, (time_t)np_now(), name, sizeof name, &err) < 0)
 		snprintf(name, sizeof name, "group-report.csv");
 	snprintf(hdr, sizeof hdr, "Content-Disposition: attachment; filename=\"%s\"\r\n", name);
 	int rc = np__reply_bytes(r, 200, "text/csv; charset=utf-8", csv, len, hdr);
@@ -1153,22 +1182,27 @@ int np_h_group_report_send(struct np_req *r)
 	struct np_err err = {0};
 	if (!db)
 		return 503;
-	json_t *g = np_group_get(db, r->param[0], &err);
+	char name[NP_HTTPD_PARAM_MAX];
+	if (group_param(r, db, name, sizeof name) < 0)
+		return 404;
+	json_t *g = np_group_get(db, name, &err);
 	if (!g)
 		return np__reply_error(r, 404, "not_found", "no such group");
+	json_t *shown = json_incref(json_object_get(g, "name"));
 	json_decref(g);
-	int rc = np_groupreport_send(r->srv->home, db, &r->cfg, r->param[0], "manual", &err);
+	int rc = np_groupreport_send(r->srv->home, db, &r->cfg, name, "manual", &err);
 	if (rc < 0) {
+		json_decref(shown);
 		np__audit(r, "manual_delivery", NULL, "scope=group_report", "failure");
 		return np__reply_error(r, err.cls == NP_ERR_TEMP ? 502 : 400, "delivery_failed", "%s", err.msg);
 	}
 	if (rc == 1)
 		return np__reply_json(r, 200,
-				      json_pack("{s:s,s:b,s:s}", "name", r->param[0], "sent", 0, "message",
+				      json_pack("{s:o,s:b,s:s}", "name", shown, "sent", 0, "message",
 						"Not sent: the group report delivery method is None (Settings, Study "
 						"Groups). Download the CSV instead."));
 	np__audit(r, "manual_delivery", NULL, "scope=group_report", "success");
-	return np__reply_json(r, 200, json_pack("{s:s,s:b}", "name", r->param[0], "sent", 1));
+	return np__reply_json(r, 200, json_pack("{s:o,s:b}", "name", shown, "sent", 1));
 }
 
 int np_h_sidecar_template(struct np_req *r)

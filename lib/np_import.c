@@ -44,7 +44,7 @@ int np_import_check_opts(const struct np_import_opts *o, struct np_err *err)
 		return np_err_set(err, NP_ERR_PERM,
 				  "accession number: expected 1-64 printable characters without '\\'");
 	if (o->group && !np_group_name_valid(o->group))
-		return np_err_set(err, NP_ERR_PERM, "group: expected 1-128 characters without control characters");
+		return np_err_set(err, NP_ERR_PERM, "group: invalid group name: %s", np_group_name_problem(o->group));
 	for (size_t i = 0; i < o->nproducts; i++) {
 		const char *p = o->products[i];
 		if (!p || !*p || strlen(p) > 64)

@@ -1,7 +1,11 @@
 #!/bin/sh
-# np-group: create, assign with the same-products rule, rename, unassign, delete.
+# np-group: create, assign with the same-products rule, rename, unassign, delete;
+# names that no URL can carry ('a/b', '..'), control characters, empty or too
+# long are refused at create and rename (CLI and API), and a group named so
+# before the check is reached as id:N (show, rename, report, delete).
 . "$(dirname "$0")/../lib/tap.sh"
-plan 16
+. "$(dirname "$0")/../lib/httpd.sh"
+plan 64
 MK=$NP_TOP/tests/data/make_group_study.py
 P=Atypical/MSAp/PSP-v1.0
 mkdir -p "$NP_HOME/spool/done"
@@ -34,3 +38,71 @@ ok "unassign" "$BIN/np-group" unassign "$a"
 ok "delete --force unassigns the rest" "$BIN/np-group" delete --force "Trial B"
 rm -f "$NP_HOME"/db/agent.sqlite*
 is "$("$BIN/np-group" list)" "" "after an index rebuild no group comes back from the manifests"
+
+# ---- names ----
+refused() { # refused NAME REASON
+	out=$("$BIN/np-group" create "$1" 2>&1); rc=$?
+	if [ "$rc" = 100 ] && printf '%s' "$out" | grep -qF "invalid group name: $2"; then _tap_result 0 "create $3 is refused"
+	else _tap_result 1 "create $3 is refused"; diag "rc=$rc $out"; fi
+}
+refused a/b "it has a '/' or '\\'" "a/b"
+refused .. "it is '.' or '..'" ".."
+refused . "it is '.' or '..'" "."
+refused ../../x "it has a '/'" "../../x"
+refused 'a\b' "it has a '/' or '\\'" "a\\b"
+refused "$(printf 'a\tb')" "it has a control character" "a TAB b"
+refused "$(printf 'a\033[31mb')" "it has a control character" "an ANSI escape"
+refused "" "it is empty" "an empty name"
+refused "$(printf '%0129d' 0)" "it is longer than 128 bytes" "129 bytes"
+refused "$(printf 'caf\351')" "it is not valid UTF-8" "Latin-1 bytes"
+refused " A" "it starts or ends with a blank" "a leading blank"
+refused "id:12" "'id:N' is how a group is named by its id" "id:12"
+ok "128 bytes of UTF-8 (accents, '..' inside) are fine" "$BIN/np-group" create "$(printf '%0120d' 0)Zoë..x"
+ok "a group to rename" "$BIN/np-group" create Good
+out=$("$BIN/np-group" rename Good "x/y" 2>&1); rc=$?
+is "$rc" 100 "rename to a/b is refused"
+like "$out" "invalid new group name: it has a '/'" "... saying why"
+nok "... and the name is not echoed" sh -c "printf '%s' '$out' | grep -q x/y"
+
+# groups named before the check, as an older version let them be
+DB=$NP_HOME/db/agent.sqlite
+c=$($MK "$NP_HOME" done)
+for n in 'a/b' '..' '../../x' "$(printf 'bad\033]0;x\007name')"; do
+	sqlite3 "$DB" "INSERT INTO groups (name, products, created_at) VALUES ('$n', '[\"$P\"]', '2026-11-20T10:00:00Z')"
+done
+id() { sqlite3 "$DB" "SELECT rowid FROM groups WHERE name='$1'"; }
+ok "assign id:N puts a study into the group 'a/b'" "$BIN/np-group" assign "id:$(id a/b)" "$c"
+list=$("$BIN/np-group" list)
+like "$list" "^a/b	.*	id:$(id a/b)$" "list shows every group with its id"
+like "$list" 'bad\\x1b]0;x\\x07name' "... a control character in an old name escaped, not sent to the terminal"
+like "$("$BIN/np-group" show "id:$(id ..)")" '"name": "\.\."' "show id:N reads a group named '..'"
+ok "rename id:N gives '../../x' a usable name" "$BIN/np-group" rename "id:$(id ../../x)" "x from old"
+is "$(sqlite3 "$DB" "SELECT group_concat(name) FROM groups WHERE name IN ('x from old', '../../x')")" "x from old" "... it is renamed"
+out=$("$BIN/np-group" show id:99999 2>&1); rc=$?
+is "$rc" 100 "an unknown id is refused"
+like "$out" "no group has the id 99999" "... saying so"
+
+J='Content-Type: application/json'
+start_httpd --insecure-no-auth
+post() { req POST /api/groups -H "$J" -d "$1"; }
+for n in '"a/b"' '".."' '"."' '"../../x"' '"a\u0001b"' '""' "\"$(printf '%0129d' 0)\"" '"id:3"' '5'; do
+	is "$(post "{\"name\":$n,\"products\":[\"$P\"]}")" 400 "POST /api/groups name $n is refused"
+done
+post '{"name":"a/b"}' >/dev/null
+like "$(jget "$T/body" error.message)" "^name: it has a '/' or '\\\\' \(a group name is 1-128 bytes" "... with what is wrong and the rule"
+post '{"products":[]}' >/dev/null
+like "$(jget "$T/body" error.message)" "^name: it is missing \(a string\)" "... a missing name too"
+is "$(post '{"name":"Trial C"}')" 201 "a good name is created"
+req GET /api/groups >/dev/null
+is "$(jq -r '.items[] | select(.name == "..") | .id' "$T/body")" "$(id ..)" "GET /api/groups gives each group's id"
+is "$(req GET "/api/groups/id:$(id ..)")" 200 "GET /api/groups/id:N reads the group named '..'"
+is "$(jget "$T/body" name)" ".." "... by its id"
+is "$(req GET "/api/groups/id:$(id a/b)/report")" 200 "the report of 'a/b' by its id"
+like "$(grep -i '^Content-Disposition' "$T/headers")" 'filename="a_b_' "... in a file with a safe name"
+grep -qF "$c" "$T/body"; is "$?" 0 "... listing its study"
+is "$(req DELETE "/api/groups/id:$(id a/b)?force=1")" 200 "DELETE /api/groups/id:N deletes 'a/b'"
+is "$(jget "$T/body" name)" "a/b" "... naming it"
+is "$(/usr/bin/python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["group"])' "$NP_HOME/spool/done/$c/manifest.json")" \
+	None "... its study is out of the group"
+is "$(req GET /api/groups/id:99999)" 404 "an unknown id is 404"
+is "$(req GET '/api/groups/Trial%20C')" 200 "a group is still read by its name"

@@ -19,6 +19,10 @@ export async function render(view, ctx) {
   await refresh();
 }
 
+/* A group's path segment: its name, or id:N for a name made before names
+ * were checked that no URL can carry ('a/b', '..'). */
+const ref = (x) => encodeURIComponent(/[/\\]/.test(x.name) || x.name === '.' || x.name === '..' ? `id:${x.id}` : x.name);
+
 export async function refresh() {
   if (!tbody || !tbody.isConnected) return;
   const g = await get('/api/groups');
@@ -28,14 +32,14 @@ export async function refresh() {
     h('td', {}, fmtDate(x.created_at)), h('td', {}, x.completed_at ? fmtDate(x.completed_at) : 'No'),
     h('td', {}, fmtDate(x.report_sent_at)),
     h('td', {}, h('div', { class: 'actions' },
-      h('button', { type: 'button', 'aria-label': 'View group ' + x.name, onclick: () => details(x.name).catch(showError) }, 'View'),
-      h('button', { type: 'button', 'aria-label': 'Download report of ' + x.name, onclick: () => download(`/api/groups/${encodeURIComponent(x.name)}/report`) }, 'Download Report'),
-      ctxRef.isAdmin ? h('button', { type: 'button', class: 'danger', 'aria-label': 'Delete group ' + x.name, onclick: () => remove(x.name).catch(showError) }, 'Delete') : null))))
+      h('button', { type: 'button', 'aria-label': 'View group ' + x.name, onclick: () => details(x.name, ref(x)).catch(showError) }, 'View'),
+      h('button', { type: 'button', 'aria-label': 'Download report of ' + x.name, onclick: () => download(`/api/groups/${ref(x)}/report`) }, 'Download Report'),
+      ctxRef.isAdmin ? h('button', { type: 'button', class: 'danger', 'aria-label': 'Delete group ' + x.name, onclick: () => remove(x.name, ref(x)).catch(showError) }, 'Delete') : null))))
     : h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No groups yet.')));
 }
 
-async function details(name) {
-  const g = await get(`/api/groups/${encodeURIComponent(name)}`);
+async function details(name, seg = encodeURIComponent(name)) {
+  const g = await get(`/api/groups/${seg}`);
   const members = g.members || [];
   openDialog('Group ' + name, [
     h('dl', { class: 'kv' }, h('dt', {}, 'Products'), h('dd', {}, (g.products || []).join(', ')),
@@ -49,17 +53,17 @@ async function details(name) {
           h('td', { class: 'mono' }, m.order_id || '—'), h('td', {}, fmtDate(m.created_at))))))
       : h('p', { class: 'muted' }, 'No study in this group yet.'),
   ], [
-    { label: 'Download Report', closes: false, onClick: () => download(`/api/groups/${encodeURIComponent(name)}/report`) },
+    { label: 'Download Report', closes: false, onClick: () => download(`/api/groups/${seg}/report`) },
     ...(ctxRef.isAdmin ? [{ label: 'Send Report', primary: true, onClick: async () => {
-      const r = await post(`/api/groups/${encodeURIComponent(name)}/report/send`);
+      const r = await post(`/api/groups/${seg}/report/send`);
       toast(r && r.message ? r.message : 'Group report sent.');
     } }] : []),
   ]);
 }
 
-async function remove(name) {
+async function remove(name, seg = encodeURIComponent(name)) {
   if (!(await confirmDialog('Delete group', `Delete group ${name}? Its studies stay, without a group.`, 'Delete', { danger: true }))) return;
-  await del(`/api/groups/${encodeURIComponent(name)}`);
+  await del(`/api/groups/${seg}`);
   toast('Group deleted.');
   await refresh();
 }
