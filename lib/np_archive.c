@@ -29,33 +29,46 @@ int np_archive_is_zip(const char *path)
 }
 
 /* Split a name into safe components; '\' counts as a separator. Returns 0
- * and fills comp[] (pointers into buf), -1 when unsafe. */
-static int split_name(const char *name, char *buf, size_t bufsz, char **comp, int maxcomp, int *ncomp)
+ * and fills comp[] (pointers into buf), or -1 with what is wrong in why[]:
+ * never the name itself, which may hold a patient's name. */
+static int split_name(const char *name, char *buf, size_t bufsz, char **comp, int maxcomp, int *ncomp, char *why,
+		      size_t whysz)
 {
 	size_t n = strlen(name);
-	if (n == 0 || n >= bufsz)
-		return -1;
+	if (n == 0)
+		return snprintf(why, whysz, "is empty"), -1;
+	if (n >= bufsz)
+		return snprintf(why, whysz, "is too long (%zu bytes; at most %zu)", n, bufsz - 1), -1;
 	memcpy(buf, name, n + 1);
 	for (char *p = buf; *p; p++) {
 		if (*p == '\\')
 			*p = '/';
-		if ((unsigned char)*p < 0x20)
-			return -1;
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return snprintf(why, whysz, "has a control character (byte 0x%02x at position %zu)",
+					(unsigned char)*p, (size_t)(p - buf) + 1),
+			       -1;
 	}
-	if (buf[0] == '/' || (n >= 2 && buf[1] == ':'))
-		return -1; /* absolute, or a drive letter */
+	if (buf[0] == '/')
+		return snprintf(why, whysz, "is an absolute path (it starts with '/')"), -1;
+	if (n >= 2 && buf[1] == ':')
+		return snprintf(why, whysz, "is an absolute path (it starts with a drive letter)"), -1;
 	*ncomp = 0;
 	char *save = NULL;
 	for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
 		if (!strcmp(c, ".."))
-			return -1;
+			return snprintf(why, whysz, "has a '..' component (it would leave the upload folder)"), -1;
 		if (!strcmp(c, "."))
 			continue;
-		if (*ncomp == maxcomp || strlen(c) > NAME_MAX)
-			return -1;
+		if (*ncomp == maxcomp)
+			return snprintf(why, whysz, "is too deep (more than %d levels)", maxcomp), -1;
+		if (strlen(c) > NAME_MAX)
+			return snprintf(why, whysz, "has a component of %zu bytes (at most %d)", strlen(c), NAME_MAX),
+			       -1;
 		comp[(*ncomp)++] = c;
 	}
-	return *ncomp ? 0 : -1;
+	if (!*ncomp)
+		return snprintf(why, whysz, "names no file (only '/' and '.')"), -1;
+	return 0;
 }
 
 static int skipped(char **comp, int n)
@@ -127,11 +140,10 @@ int np_archive_extract(const char *path, const char *destdir, const struct np_ar
 			goto out;
 		}
 		const char *name = archive_entry_pathname(e);
-		char nb[PATH_MAX], *comp[64];
+		char nb[PATH_MAX], *comp[64], why[96] = "cannot be read (not valid in the archive's encoding)";
 		int nc;
-		if (!name || split_name(name, nb, sizeof nb, comp, 64, &nc) < 0) {
-			np_err_set(err, NP_ERR_PERM, "entry %lld has an unsafe name (absolute path or '..'); refused",
-				   entries);
+		if (!name || split_name(name, nb, sizeof nb, comp, 64, &nc, why, sizeof why) < 0) {
+			np_err_set(err, NP_ERR_PERM, "entry %lld has an unsafe name: it %s; refused", entries, why);
 			goto out;
 		}
 		mode_t type = archive_entry_filetype(e);

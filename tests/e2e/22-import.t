@@ -1,7 +1,7 @@
 #!/bin/sh
 # np-import: folders, ZIPs, NIfTI bundles, metadata precedence, group upload, hostile ZIPs.
 . "$(dirname "$0")/../lib/tap.sh"
-plan 33
+plan 43
 PY=/usr/bin/python3
 D=$NP_TOP/tests/data
 "$PY" "$D/make_mr_study.py" "$T/study" --ndir 6 --nsl 2 >/dev/null || bail "study generator failed"
@@ -70,6 +70,36 @@ for z in traversal absolute symlink device bomb many truncated notzip; do
 	esac
 	like "$rc $out" "^100 .*($want)" "$z.zip refused"
 done
+# Each unsafe entry name is refused saying what is wrong with it, never
+# echoing the name (it may hold a patient's name).
+"$PY" - "$T/hn" "$T/study/S001" <<'PY'
+import os, sys, zipfile
+out, src = sys.argv[1], sys.argv[2]
+os.makedirs(out)
+dcm = next(os.path.join(r, n) for r, _, ns in os.walk(src) for n in sorted(ns) if n.endswith(".dcm"))
+data = open(dcm, "rb").read()
+names = {"long": "DOE^JANE-" + "x" * 4991, "part": "DOE^JANE/" + "y" * 300 + ".dcm",
+         "ctrl": "DOE^JANE\x1b]0;owned\x07.dcm", "del": "DOE^JANE\x7f.dcm", "dotdot": "DOE^JANE/../../evil.dcm",
+         "abs": "/tmp/DOE^JANE.dcm", "drive": "C:\\DOE^JANE.dcm", "deep": "/".join(["d"] * 70) + "/DOE^JANE.dcm",
+         "dots": "./."}
+for k, n in names.items():
+    with zipfile.ZipFile(os.path.join(out, k + ".zip"), "w") as z:
+        z.writestr("ok.dcm", data)
+        z.writestr(zipfile.ZipInfo(n), data)
+PY
+for c in "long:is too long (5000 bytes; at most 4095)" "part:has a component of 304 bytes (at most 255)" \
+	"ctrl:has a control character (byte 0x1b at position 9)" "del:has a control character (byte 0x7f at position 9)" \
+	"dotdot:has a '..' component" "abs:is an absolute path (it starts with '/')" \
+	"drive:is an absolute path (it starts with a drive letter)" "deep:is too deep (more than 64 levels)" \
+	"dots:names no file"; do
+	z=${c%%:*} want=${c#*:}
+	out=$("$BIN/np-import" "$T/hn/$z.zip" 2>&1); rc=$?
+	if [ "$rc" = 100 ] && printf '%s' "$out" | grep -qF "entry 2 has an unsafe name: it $want"; then
+		_tap_result 0 "$z: the unsafe name is refused saying it $want"
+	else _tap_result 1 "$z: the unsafe name is refused saying it $want"; diag "rc=$rc $out"; fi
+	printf '%s\n' "$out" >> "$T/unsafe.out"
+done
+nok "the refusals never echo the name" grep -q "DOE" "$T/unsafe.out"
 ok "nothing partial in the spool, nothing written outside" empty_spool "$before"
 ok "no traversal victim" test ! -e "$T/evil.dcm" -a ! -e /tmp/np-evil-absolute.dcm
 nok "no PHI in the logs" grep -Eq "Doe|MRN-000123|19700101" "$T/log"
