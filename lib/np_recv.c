@@ -51,6 +51,17 @@ static void copy_str(char *dst, size_t n, const char *src)
 	snprintf(dst, n, "%s", src ? src : "");
 }
 
+/* A settings path (dicom.tls.*_file) is relative to the agent home unless
+ * absolute, as np-httpd reads tls.*_file: never the folder np-recv was
+ * started from. */
+static void home_path(char *dst, size_t n, const char *home, const char *src)
+{
+	if (!src || !*src || src[0] == '/')
+		copy_str(dst, n, src);
+	else
+		snprintf(dst, n, "%s/%s", home, src);
+}
+
 int np_recv_cfg_from(struct np_recv_cfg *c, const struct np_config *cfg, const struct np_recv_overrides *ov,
 		     struct np_err *err)
 {
@@ -92,9 +103,9 @@ int np_recv_cfg_from(struct np_recv_cfg *c, const struct np_config *cfg, const s
 	c->tls_enabled = np_config_bool(cfg, "dicom.tls.enabled");
 	c->tls_port = (int)np_config_int(cfg, "dicom.tls.port");
 	c->verify_client = np_config_bool(cfg, "dicom.tls.verify_client");
-	copy_str(c->cert_file, sizeof c->cert_file, np_config_str(cfg, "dicom.tls.cert_file"));
-	copy_str(c->key_file, sizeof c->key_file, np_config_str(cfg, "dicom.tls.key_file"));
-	copy_str(c->ca_file, sizeof c->ca_file, np_config_str(cfg, "dicom.tls.ca_file"));
+	home_path(c->cert_file, sizeof c->cert_file, c->home, np_config_str(cfg, "dicom.tls.cert_file"));
+	home_path(c->key_file, sizeof c->key_file, c->home, np_config_str(cfg, "dicom.tls.key_file"));
+	home_path(c->ca_file, sizeof c->ca_file, c->home, np_config_str(cfg, "dicom.tls.ca_file"));
 	if (ov && ov->port && c->tls_enabled)
 		c->tls_port = ov->port;
 	return 0;

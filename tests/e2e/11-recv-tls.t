@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NP_TOP/tests/peers/recv.sh"
 command -v storescu >/dev/null || skip_all "dcmtk not installed"
-plan 14
+plan 16
 
 P=$T/pki
 sh "$NP_TOP/tests/peers/mkpki.sh" "$P" >/dev/null
@@ -48,3 +48,16 @@ recv_start
 nok "TLS to the plain port fails" echoscu -aec NP_TLS +tla +cf "$P/ca.crt" 127.0.0.1 "$RECV_PORT"
 wait_for "grep -q 'TLS on plain DICOM port' '$T/recv.log'" 5
 ok "... and is logged as TLS on plain DICOM port" grep -q 'TLS on plain DICOM port' "$T/recv.log"
+recv_stop
+
+# Relative dicom.tls.*_file paths are under the agent home, wherever np-recv
+# was started from (s6 starts it in its service folder).
+mkdir -p "$NP_HOME/etc/tls" "$T/elsewhere"
+cp "$P/server.crt" "$P/server.key" "$P/ca.crt" "$NP_HOME/etc/tls/"
+recv_config '{"ae_title": "NP_TLS", "tls": {"enabled": true, "cert_file": "etc/tls/server.crt",
+  "key_file": "etc/tls/server.key", "ca_file": "etc/tls/ca.crt", "verify_client": false}}'
+RECV_PORT=$(free_port)
+cd "$T/elsewhere" && recv_start && cd - >/dev/null
+ok "relative TLS file names are read from the home, not the current folder" \
+	echoscu -aec NP_TLS +tla +cf "$P/ca.crt" 127.0.0.1 "$RECV_PORT"
+nok "... no error about the certificate" grep -q 'unable to load TLS' "$T/recv.log"
