@@ -76,7 +76,21 @@ static void names(void **state)
 {
 	(void)state;
 	assert_true(np_group_name_valid("Trial A"));
-	assert_true(np_group_name_valid("a/b ../c"));
+	assert_true(np_group_name_valid("a..b: c?"));
+	assert_true(np_group_name_valid("Zo\xc3\xab"));
+	/* /api/groups/NAME could never reach these */
+	assert_false(np_group_name_valid("a/b ../c"));
+	assert_false(np_group_name_valid("a\\b"));
+	assert_false(np_group_name_valid("."));
+	assert_false(np_group_name_valid(".."));
+	assert_string_equal(np_group_name_problem("../../x"), "it has a '/' or '\\'");
+	assert_string_equal(np_group_name_problem(".."), "it is '.' or '..'");
+	assert_string_equal(np_group_name_problem("a\x1b[2J"), "it has a control character (tab, newline, escape...)");
+	assert_string_equal(np_group_name_problem("caf\xe9"), "it is not valid UTF-8");
+	assert_string_equal(np_group_name_problem("\xed\xa0\x80"), "it is not valid UTF-8"); /* a surrogate */
+	assert_false(np_group_name_valid("id:42"));
+	assert_true(np_group_name_valid("id:42a"));
+	assert_null(np_group_name_problem("Trial A"));
 	assert_false(np_group_name_valid(""));
 	assert_false(np_group_name_valid(" lead"));
 	assert_false(np_group_name_valid("tab\there"));
@@ -172,6 +186,41 @@ static void rename_delete_and_rebuild(void **state)
 	assert_string_equal(manifest_group(a), "(none)");
 }
 
+/* A group named before names were checked is reached by id, renamed and
+ * deleted; a name that fails the check is still found by name first. */
+static void old_names_by_id(void **state)
+{
+	(void)state;
+	struct np_err err = {0};
+	assert_int_equal(np_db_exec(db, "INSERT INTO groups (name, products) VALUES ('a/b', '[]')", &err), 0);
+	json_t *l = np_group_list(db, &err), *g;
+	size_t i;
+	long long id = 0;
+	json_array_foreach (l, i, g) {
+		if (!strcmp(json_string_value(json_object_get(g, "name")), "a/b"))
+			id = json_integer_value(json_object_get(g, "id"));
+	}
+	json_decref(l);
+	assert_true(id > 0);
+	char ref[32], name[256];
+	snprintf(ref, sizeof ref, "id:%lld", id);
+	assert_int_equal(np_group_resolve(db, ref, name, sizeof name, &err), 0);
+	assert_string_equal(name, "a/b");
+	char sql[128];
+	snprintf(sql, sizeof sql, "INSERT INTO groups (name, products) VALUES ('%s', '[]')", ref);
+	assert_int_equal(np_db_exec(db, sql, &err), 0);
+	assert_int_equal(np_group_resolve(db, ref, name, sizeof name, &err), 0);
+	assert_string_equal(name, ref); /* a group really named so wins (new names cannot be) */
+	assert_int_equal(np_group_resolve(db, "id:999999", name, sizeof name, &err), -1);
+	assert_string_equal(err.msg, "no group has the id 999999");
+	assert_int_equal(np_group_resolve(db, "unknown", name, sizeof name, &err), 0);
+	assert_string_equal(name, "unknown"); /* the caller reports it unknown */
+	assert_int_equal(np_group_rename(home, db, "a/b", "a-b", &err), 0);
+	assert_int_equal(np_group_rename(home, db, "a-b", "a/c", &err), -1);
+	assert_string_equal(err.msg, "invalid new group name: it has a '/' or '\\'");
+	assert_int_equal(np_group_delete(home, db, "a-b", 0, &err), 0);
+}
+
 static void auto_assign(void **state)
 {
 	(void)state;
@@ -224,6 +273,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(same_products_rule, setup, teardown),
 	    cmocka_unit_test_setup_teardown(completion_and_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(rename_delete_and_rebuild, setup, teardown),
+	    cmocka_unit_test_setup_teardown(old_names_by_id, setup, teardown),
 	    cmocka_unit_test_setup_teardown(auto_assign, setup, teardown),
 	    cmocka_unit_test_setup_teardown(report_file_names, setup, teardown),
 	};
