@@ -133,6 +133,20 @@ static int failure(struct ctx *c, struct np_cloud *cl, const char *oid, const ch
 	return NP_EXIT_NO;
 }
 
+/* A temporary failure to reach the cloud (or fetch the results): np-queue
+ * retries on the retry.* schedule; the error is noted so that the UI, the
+ * API and np-queue --waiting show the study as waiting for the cloud. */
+static int cloud_waiting(struct ctx *c, const struct np_err *why)
+{
+	struct np_err e = {0};
+	np_log_err(c->npuid, why);
+	if (why->cls == NP_ERR_PERM)
+		return NP_EXIT_PERM;
+	if (np_queue_note(c->dir, why->msg, 0, &e) < 0)
+		np_log_err(c->npuid, &e);
+	return NP_EXIT_TEMP;
+}
+
 static int run(struct ctx *c)
 {
 	struct np_err err = {0};
@@ -162,16 +176,15 @@ static int run(struct ctx *c)
 	int rc;
 	struct np_cloud_status st;
 	if (np_cloud_status(cl, oid, &st, &err) < 0) {
-		np_log_err(c->npuid, &err);
-		rc = err.cls == NP_ERR_PERM ? NP_EXIT_PERM : NP_EXIT_TEMP;
+		rc = cloud_waiting(c, &err);
 		goto out;
 	}
 	np_order_set_status(c->order, c->db, c->npuid, st.state, st.progress, st.info);
 	np_info(c->npuid, "order status order=%s status=%s progress=%d", oid, st.state, st.progress);
 	if (!strcmp(st.state, NP_ORDER_COMPLETED)) {
 		if (fetch_results(c, cl, oid, &err) < 0) {
-			np_log_err(c->npuid, &err);
-			rc = NP_EXIT_TEMP;
+			err.cls = NP_ERR_TEMP; /* results of a completed order: fetched again later */
+			rc = cloud_waiting(c, &err);
 		} else if (np_order_save(c->dir, c->order, &err) < 0) {
 			np_log_err(c->npuid, &err);
 			rc = NP_EXIT_TEMP;

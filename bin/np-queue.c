@@ -529,11 +529,12 @@ static int list_waiting(const char *home)
 			struct tm tm;
 			strftime(next, sizeof next, "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
 			strftime(since, sizeof since, "%Y-%m-%d %H:%M:%S", localtime_r(&s0, &tm));
-			printf("%s %s: waiting for %s, next try at %s (failing since %s, %d attempts): %s\n", id, st,
-			       !strcmp(st, "ready")	? "the cloud"
-			       : !strcmp(st, "results") ? "a result destination"
-							: "a retry",
-			       next, since, e.attempts, e.error[0] ? e.error : "temporary failure");
+			printf("%s %s: waiting for %s, next try at %s (failing since %s, %d attempt%s): %s\n", id, st,
+			       !strcmp(st, "ready") || !strcmp(st, "uploaded") ? "the cloud"
+			       : !strcmp(st, "results")			       ? "a result destination"
+									       : "a retry",
+			       next, since, e.attempts, e.attempts == 1 ? "" : "s",
+			       e.error[0] ? e.error : "temporary failure");
 			n++;
 		}
 		if (d)

@@ -11,7 +11,7 @@
 . "$(dirname "$0")/../lib/httpd.sh"
 . "$NP_TOP/tests/peers/cloud.sh"
 . "$NP_TOP/tests/peers/deliver.sh"
-plan 32
+plan 34
 export PATH="$BIN:$SBIN:$PATH"
 j() { /usr/bin/python3 -c 'import json,sys;d=json.load(open(sys.argv[1]));exec("print("+sys.argv[2]+")")' "$1" "$2"; }
 state_of() { for _s in ready uploaded results done failed; do
@@ -122,6 +122,17 @@ for _i in 1 2 3 4 5; do
 done
 is "$(state_of $X)" uploaded "polled 5 times over 5 s (window 2 s): still uploaded, not failed"
 is "$(jq -r '.attempts' "$NP_HOME/spool/uploaded/.queue/$X.json")" 0 "no attempt counted for an analysis in progress"
+# The cloud goes down while the study waits for its results: it is shown
+# as waiting for the cloud (np-poll notes the error), and a restarted cloud
+# still knows the order.
+stop_pid "$CLOUD_PID"
+np-queue --once uploaded results failed -- np-poll 2>>"$T/poll.log"
+like "$(np-queue --waiting)" "^$X uploaded: waiting for the cloud, next try at .*(connect|refused)" \
+	"cloud down while analysing: np-queue --waiting lists the study in uploaded with the reason"
+req GET "/api/studies?size=50" >/dev/null
+is "$(jq -r ".items[] | select(.npuid==\"$X\") | .waiting.stage" "$T/body")" uploaded "... and GET /api/studies says waiting in uploaded"
+cloud_start "$T/cloud" --port "$CPORT"
+sed -i 's/"give_up_seconds":2/"give_up_seconds":600/' "$NP_HOME/etc/neuropacs.json"
 for _i in 1 2 3 4 5 6 7 8; do
 	np-queue --once uploaded results failed -- np-poll 2>>"$T/poll.log"
 	[ "$(state_of $X)" = uploaded ] || break

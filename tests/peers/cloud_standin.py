@@ -23,6 +23,8 @@ Faults (command line or POST /_control with a JSON object, merged):
   discard 1         do not keep PUT bodies (benchmarks)
   password PW       the service password changes to PW (v2 token requests)
 GET /_state returns counters as JSON.
+Orders, uploads, sessions and tokens are kept in STATE/orders.json and
+reloaded at start, so a restart (an outage drill) forgets nothing.
 
 --demo (make demo): every result says it is synthetic: the JSON carries
 "notice": DEMO_NOTICE and model_version "DEMO-synthetic", the text, XML,
@@ -169,6 +171,37 @@ class State:
         self.counts = {"requests": 0, "puts": 0, "put_bytes": 0, "connects": 0, "completes": 0, "new_orders": 0,
                        "dropped": 0, "errors_5xx": 0, "token_refused": 0}
         self.logf = open(os.path.join(self.dir, "requests.jsonl"), "a")
+        self.load()
+
+    # Orders, uploads, sessions and tokens outlive a restart (STATE/orders.json),
+    # as a real cloud's do: an outage drill (stop, start) must not lose them.
+    def load(self):
+        try:
+            with open(os.path.join(self.dir, "orders.json")) as f:
+                d = json.load(f)
+        except (OSError, ValueError):
+            return
+        self.orders.update(d.get("orders", {}))
+        self.uploads.update(d.get("uploads", {}))
+        self.conns.update({k: base64.b64decode(v) for k, v in d.get("conns", {}).items()})
+        self.tokens.update(d.get("tokens", {}))
+
+    def save(self):
+        with self.lock:
+            for _ in range(5):  # a handler may add a key to an order meanwhile
+                try:
+                    d = json.dumps({"orders": self.orders, "uploads": self.uploads, "tokens": self.tokens,
+                                    "conns": {k: base64.b64encode(v).decode() for k, v in self.conns.items()}},
+                                   default=str)
+                    break
+                except RuntimeError:
+                    time.sleep(0.01)
+            else:
+                return
+            tmp = os.path.join(self.dir, "orders.json.tmp")
+            with open(tmp, "w") as f:
+                f.write(d)
+            os.replace(tmp, os.path.join(self.dir, "orders.json"))
 
     def log(self, rec):
         with self.lock:
@@ -250,15 +283,19 @@ class Handler(BaseHTTPRequestHandler):
     # ---- routing ----
     def do_GET(self):
         self.route()
+        self.S.save()
 
     def do_POST(self):
         self.route()
+        self.S.save()
 
     def do_PUT(self):
         self.route()
+        self.S.save()
 
     def do_PATCH(self):
         self.route()
+        self.S.save()
 
     def route(self):
         u = urlparse(self.path)
