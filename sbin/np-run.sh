@@ -11,6 +11,21 @@
 # HTTP_PORT and DICOM_PORT, when set, become http.port and dicom.port in
 # the home's settings before the start (make demo HTTP_PORT=8080).
 #
+# Run as root, the services do not run as root (see "Privileges" in the
+# README): np-run.sh makes the system user $NP_USER (default neuropacs) and
+# the groups neuropacs, neuropacs-cloud and neuropacs-keys when missing,
+# gives the home to that user, and each service its own identity (setpriv,
+# util-linux): the back-end services (gid neuropacs-cloud, group
+# neuropacs-keys), np-httpd (gid neuropacs-keys), np-recv and the loggers
+# (gid neuropacs, no other group; np-recv keeps CAP_NET_BIND_SERVICE alone,
+# as an ambient capability, for port 104). Secrets are root's, mode 0440:
+# cloud.api_key and cloud.service_password of group neuropacs-cloud (the
+# back-end only), every other secret of group neuropacs-keys (the back-end
+# and np-httpd); np-recv reads none. The distinct primary groups also keep
+# one service from tracing another (ptrace, /proc/PID/mem). NP_USER=root
+# keeps everything as root (a home the service user cannot reach).
+# Not root, everything runs as the invoking user, as before.
+#
 # --demo also supervises the Neuropacs cloud stand-in of the source tree
 # (tests/peers/cloud_standin.py --demo) on 127.0.0.1:${NP_DEMO_CLOUD_PORT:-3002}
 # and points the home at it (cloud.api_url, cloud.api_key, cloud.demo). Its
@@ -139,6 +154,10 @@ elif [ -d "$svc" ]; then
 	# A plain run of a home that once ran the demo: no stand-in.
 	rm -rf "$svc"
 fi
+# Last, as it gives the home (spool and index made just above) to the
+# service user when root.
+. "$top/sbin/np-privileges.sh"
+np_privileges "$home" "$sbin" "$bin"
 # s6-svscan runs in a session of its own: Ctrl-C reaches this script only,
 # which stops the tree in order. Sent to every s6-supervise, SIGINT would
 # make each one exit at once without waiting for its service (the bug of

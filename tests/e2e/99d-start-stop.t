@@ -9,6 +9,9 @@
 # demo takes HTTP_PORT / DICOM_PORT, and a home made by np-init first still
 # gets the demo's first-run settings (once).
 . "$(dirname "$0")/../lib/tap.sh"
+# As root, np-run.sh runs the services as the user neuropacs, which cannot enter
+# this test's folder (0700): keep them as root here (08-privilege tests the split).
+export NP_USER=root
 command -v s6-svscan >/dev/null || skip_all "s6 not installed"
 command -v setsid >/dev/null || skip_all "setsid (util-linux) not installed"
 /usr/bin/python3 -c 'import cryptography' 2>/dev/null || skip_all "python3-cryptography not installed"

@@ -1,0 +1,89 @@
+# np-privileges.sh: sourced by np-run.sh. np_privileges HOME SBIN BIN sets,
+# when run as root, who each service runs as (NP_AS_BACKEND, NP_AS_WEB,
+# NP_AS_RECV, NP_AS_LOG: setpriv command prefixes read by etc/s6/*/run) and
+# hands the home and its secrets to them. Not root, or NP_USER=root, the
+# prefixes stay empty and everything runs as the invoking user.
+#
+# One service user and three groups, not a user per service: np-recv,
+# np-stable and np-httpd move the same study folders (made 0750, files
+# 0640), which only their owner can rename, so all services share the uid.
+# What separates them is the group: a secret is root's (mode 0440), so no
+# service can change its mode, and readable through its group only.
+#   neuropacs-cloud  cloud.api_key, cloud.service_password: the back-end
+#                    (np-queue and its workers, np-stable, np-sched)
+#   neuropacs-keys   every other secret (session key, password hash, SAML
+#                    and delivery keys): the back-end and np-httpd
+#   neuropacs        nothing secret: np-recv (network-facing, no secret at
+#                    all) and the loggers
+# Each of the three runs with a different primary group: the kernel lets a
+# process trace another (ptrace, /proc/PID/mem, environ) only when uid and
+# gids match, so np-httpd cannot read a key from np-upload's memory either.
+np_priv_groups="neuropacs neuropacs-cloud neuropacs-keys"
+# Secrets only the back-end reads (the rest are of neuropacs-keys).
+np_priv_cloud_secrets="cloud.api_key cloud.service_password"
+
+np_privileges() {
+	NP_AS_BACKEND= NP_AS_WEB= NP_AS_RECV= NP_AS_LOG=
+	export NP_AS_BACKEND NP_AS_WEB NP_AS_RECV NP_AS_LOG
+	[ "$(id -u)" = 0 ] || return 0
+	user=${NP_USER:-neuropacs}
+	if [ "$user" = root ]; then
+		echo "neuropacs-agent: warning: NP_USER=root: every service runs as root and reads every secret"
+		return 0
+	fi
+	command -v setpriv >/dev/null || { echo "np-run.sh: setpriv (util-linux) is missing" >&2; exit 100; }
+	for g in $np_priv_groups; do
+		getent group "$g" >/dev/null || groupadd --system "$g" ||
+			{ echo "np-run.sh: unable to create the group $g" >&2; exit 100; }
+	done
+	# No supplementary groups in /etc/group: each service gets its groups
+	# from setpriv below, and s6-setuidgid $user (or a login) none.
+	getent passwd "$user" >/dev/null ||
+		useradd --system --gid neuropacs --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user" ||
+		{ echo "np-run.sh: unable to create the user $user" >&2; exit 100; }
+	uid=$(id -u "$user")
+	gbase=$(getent group neuropacs | cut -d: -f3)
+	gcloud=$(getent group neuropacs-cloud | cut -d: -f3)
+	gkeys=$(getent group neuropacs-keys | cut -d: -f3)
+	# The service user must reach the programs and the home (a tree under
+	# /root, mode 0700, it cannot): refuse rather than run as root unasked.
+	for p in "$sbin/np-httpd" "$bin/np-queue"; do
+		setpriv --reuid="$uid" --regid="$gbase" --clear-groups test -x "$p" || {
+			echo "np-run.sh: the service user $user cannot run $p: make its folders searchable (chmod o+x)," \
+				"or run everything as root with NP_USER=root" >&2
+			exit 100
+		}
+	done
+	setpriv --reuid="$uid" --regid="$gbase" --clear-groups test -x "$home/.." || {
+		echo "np-run.sh: the service user $user cannot reach $home: make its parent folders searchable (chmod o+x)," \
+			"or run everything as root with NP_USER=root" >&2
+		exit 100
+	}
+	drop="--reuid=$uid --inh-caps=-all --bounding-set=-all --no-new-privs"
+	NP_AS_BACKEND="setpriv $drop --regid=$gcloud --groups=$gkeys --"
+	NP_AS_WEB="setpriv $drop --regid=$gkeys --clear-groups --"
+	NP_AS_LOG="setpriv $drop --regid=$gbase --clear-groups --"
+	# Port 104 (below 1024) through the one capability, kept across exec.
+	NP_AS_RECV="setpriv --reuid=$uid --regid=$gbase --clear-groups --inh-caps=-all,+net_bind_service"
+	NP_AS_RECV="$NP_AS_RECV --ambient-caps=-all,+net_bind_service --bounding-set=-all,+net_bind_service --no-new-privs --"
+	# The home: the service user's (s6's service/ folder stays root's);
+	# made by np-init or changed by np-config as root, it may be root's.
+	mkdir -p "$home/etc/secrets" "$home/log"
+	find "$home" -mindepth 1 -maxdepth 1 ! -name service -exec chown -R "$uid:$gbase" {} +
+	chown "$uid:$gbase" "$home"
+	# The password hash, made here while root can read the password:
+	# np-httpd makes it itself when it may read the password, which it no
+	# longer may.
+	if [ -s "$home/etc/secrets/cloud.service_password" ] && [ ! -s "$home/etc/secrets/http.password_hash" ]; then
+		np-config set-secret cloud.service_password <"$home/etc/secrets/cloud.service_password" >/dev/null
+	fi
+	chmod 0700 "$home/etc/secrets"
+	for f in "$home"/etc/secrets/*; do
+		[ -f "$f" ] || continue
+		g=$gkeys
+		for c in $np_priv_cloud_secrets; do [ "${f##*/}" != "$c" ] || g=$gcloud; done
+		chown "0:$g" "$f" && chmod 0440 "$f"
+	done
+	echo "neuropacs-agent: services run as $user (back-end: group neuropacs-cloud; np-httpd: neuropacs-keys;" \
+		"np-recv: no secret, CAP_NET_BIND_SERVICE)"
+}

@@ -1,0 +1,89 @@
+#!/bin/sh
+# Least privilege under make run as root (sbin/np-run.sh, np-privileges.sh):
+# no service runs as root; each runs as the service user with the groups of
+# its role; np-httpd and np-recv, the two that face the network, cannot read
+# the cloud API key or the service password (np-httpd reads the password's
+# hash, np-recv no secret at all), nor a back-end service's memory or
+# environment; np-recv binds port 104 with CAP_NET_BIND_SERVICE alone; the
+# UI still logs in and shows the cloud key as set; the back-end still reads it.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$NP_TOP/tests/lib/httpd.sh"
+[ "$(id -u)" = 0 ] || skip_all "needs root (np-run.sh drops privileges only as root)"
+command -v s6-svscan >/dev/null || skip_all "s6 not installed"
+command -v setpriv >/dev/null || skip_all "setpriv (util-linux) not installed"
+plan 20
+
+# The service user must reach the home: tap.sh's folder is root's, 0700.
+chmod 711 "$T"
+HTTP=$(free_port)
+URL="http://127.0.0.1:$HTTP"
+PW='Service-Password-123!'
+KEY=api-key-of-the-cloud-0123456789
+mkdir -p "$NP_HOME/etc"
+# DICOM on port 104 when free (the capability at work), else a free port.
+DICOM=104
+ss -ltn 2>/dev/null | grep -q ':104 ' && DICOM=$(free_port)
+printf '{"dicom":{"port":%s,"bind":"127.0.0.1"},"http":{"port":%s,"bind":"127.0.0.1"},
+ "cloud":{"api_url":"http://127.0.0.1:9","protocol":"v1"}}\n' "$DICOM" "$HTTP" >"$NP_HOME/etc/neuropacs.json"
+printf '%s' "$PW" | "$BIN/np-config" set-secret cloud.service_password
+printf '%s' "$KEY" | "$BIN/np-config" set-secret cloud.api_key
+rm -f "$NP_HOME/etc/secrets/http.password_hash" # np-run.sh makes it, np-httpd may not
+
+NP_SBIN=$SBIN NP_BIN=$BIN setsid sh "$NP_TOP/sbin/np-run.sh" >"$T/run.log" 2>&1 &
+RUN=$!
+at_exit "NP_SBIN=$SBIN NP_BIN=$BIN sh '$NP_TOP/sbin/np-run.sh' --stop >/dev/null 2>&1; stop_pid $RUN"
+wait_port "$HTTP" 60 && wait_port "$DICOM" 30
+ok "the agent starts as root: UI and DICOM port answer" test $? = 0
+grep -q 'services run as neuropacs' "$T/run.log"
+ok "np-run.sh says the services run as neuropacs" test $? = 0
+
+U=$(id -u neuropacs)
+gid() { getent group "$1" | cut -d: -f3; }
+GBASE=$(gid neuropacs) GCLOUD=$(gid neuropacs-cloud) GKEYS=$(gid neuropacs-keys)
+# pid_of NAME: the process named NAME of this home.
+pid_of() {
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = "$1" ] || continue
+		tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qxF "NP_HOME=$NP_HOME" && { echo "${p#/proc/}"; return; }
+	done
+}
+field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+# creds PID: "uid gid groups" of a process (real uid and gid, supplementary list)
+creds() { echo "$(field "$1" Uid) $(field "$1" Gid) $(awk '$1 == "Groups:" { $1 = ""; print }' "/proc/$1/status" | xargs)"; }
+for i in $(seq 50); do [ -n "$(pid_of np-sched)" ] && [ -n "$(pid_of np-stable)" ] && break; sleep 0.2; done
+HTTPD=$(pid_of np-httpd) RECV=$(pid_of np-recv) SCHED=$(pid_of np-sched) STABLE=$(pid_of np-stable)
+QUEUE=$(pid_of np-queue) LOGGER=$(pid_of s6-log)
+is "$(creds "$HTTPD")" "$U $GKEYS " "np-httpd runs as neuropacs, group neuropacs-keys only"
+is "$(creds "$RECV")" "$U $GBASE " "np-recv runs as neuropacs, group neuropacs, no other group"
+is "$(creds "$SCHED")" "$U $GCLOUD $GKEYS" "np-sched runs as neuropacs, groups neuropacs-cloud and neuropacs-keys"
+is "$(creds "$STABLE")" "$U $GCLOUD $GKEYS" "np-stable: the back-end's groups"
+is "$(creds "$QUEUE")" "$U $GCLOUD $GKEYS" "the queue services: the back-end's groups"
+is "$(creds "$LOGGER")" "$U $GBASE " "the loggers run as neuropacs, group neuropacs"
+is "$(field "$RECV" CapEff) $(field "$HTTPD" CapEff) $(field "$SCHED" CapEff)" \
+	"0000000000000400 0000000000000000 0000000000000000" \
+	"np-recv has CAP_NET_BIND_SERVICE alone, the others no capability"
+
+S=$NP_HOME/etc/secrets
+# as PID CMD...: run CMD with the uid, gid and groups of process PID.
+as() {
+	_p=$1; shift
+	_g=$(awk '$1 == "Groups:" { $1 = ""; print }' "/proc/$_p/status" | xargs | tr ' ' ',')
+	if [ -n "$_g" ]; then _g=--groups=$_g; else _g=--clear-groups; fi
+	setpriv --reuid="$(field "$_p" Uid)" --regid="$(field "$_p" Gid)" "$_g" -- "$@"
+}
+nok "the service user (s6-setuidgid neuropacs) cannot read the cloud API key" s6-setuidgid neuropacs cat "$S/cloud.api_key"
+nok "np-httpd's user cannot read the cloud API key" as "$HTTPD" cat "$S/cloud.api_key"
+nok "np-httpd's user cannot read the service password" as "$HTTPD" cat "$S/cloud.service_password"
+ok "np-httpd's user reads the password hash" as "$HTTPD" cat "$S/http.password_hash"
+nok "np-recv's user cannot read the cloud API key" as "$RECV" cat "$S/cloud.api_key"
+nok "np-recv's user cannot read the password hash" as "$RECV" cat "$S/http.password_hash"
+is "$(as "$SCHED" cat "$S/cloud.api_key")" "$KEY" "the back-end (np-sched's user) reads the cloud API key"
+nok "np-httpd's user cannot read a back-end service's memory map (no ptrace)" as "$HTTPD" cat "/proc/$SCHED/maps"
+nok "np-httpd's user cannot change the mode of the API key" as "$HTTPD" chmod 0444 "$S/cloud.api_key"
+
+# The UI works on the hash and sees the key as set without reading it.
+J='Content-Type: application/json'
+is "$(req POST /api/auth/login -H "$J" -d "{\"password\":\"$PW\"}")" 200 "the service password logs in to the UI"
+CK=$(grep -i '^Set-Cookie: np_session=' "$T/headers" | sed -E 's/^[^:]*: np_session=([^;]*);.*/\1/')
+req GET /api/settings -H "Cookie: np_session=$CK" >/dev/null
+is "$(jget "$T/body" cloud.api_key)" "********" "Settings show the cloud API key as set"
