@@ -14,14 +14,17 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: np-deliver [--home DIR] [--dest N] STUDYDIR     deliver what is missing\n"
-		   "       np-deliver [--home DIR] --resend [--dest N] STUDYDIR   send again\n"
-		   "       np-deliver [--home DIR] --failures     failure reports of studies in failed/\n"
+		   "       np-deliver [--home DIR] --resend STUDYDIR   one new attempt to each destination not\n"
+		   "                                  delivered yet\n"
+		   "       np-deliver [--home DIR] --resend --dest N STUDYDIR   send to destination N again\n"
+		   "       np-deliver [--home DIR] --failures     failure reports of studies in failed/, and\n"
+		   "                                  destinations of studies in done/ waiting to retry\n"
 		   "       np-deliver [--home DIR] --test N|failure|group     the Test Delivery button\n"
 		   "exit: 0 finished: every destination sent, or failed for good (a permanent error, or\n"
-		   "        temporary ones for retry.give_up_seconds; --resend: 3 attempts): see deliveries.json\n"
+		   "        temporary ones for retry.give_up_seconds): see deliveries.json\n"
 		   "      100 permanent error of the study (no results, bad settings)\n"
-		   "      111 a destination is waiting to retry, or a temporary error: run again later\n"
-		   "          (np-queue keeps the study in results/ meanwhile)\n");
+		   "      111 a destination is waiting to retry (retry.*), or a temporary error: np-queue\n"
+		   "          (results/) or np-deliver --failures (done/, every minute) runs it again\n");
 }
 
 int main(int argc, char **argv)

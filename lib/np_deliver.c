@@ -609,19 +609,36 @@ int np_deliver_study(const char *home, const char *dir, int only, int flags, int
 	json_object_set_new(state, "kind", json_string(kind));
 	json_t *old = json_object_get(state, "destinations");
 	json_t *entries = json_array();
+	int nreset = 0;
 	for (size_t i = 0; i < ndest; i++) {
 		json_t *dest = json_array_get(dests, i);
 		char key[1024];
 		dest_key(dest, key, sizeof key);
 		json_t *e = json_array_get(old, i);
-		int reset = !e || strcmp(np_json_str(e, "key", ""), key) ||
-			    ((flags & NP_DELIVER_RESEND) && (only < 0 || (size_t)only == i));
+		const char *est = np_json_str(e, "state", "pending");
+		int done = e && (!strcmp(est, "sent") || !strcmp(est, "skipped") || !strcmp(est, "failed"));
+		if ((flags & NP_DELIVER_RETRY) && (!e || done)) {
+			/* The retry pass of a finished study only goes on with the
+			 * destinations a resend left waiting: one added or changed
+			 * since is not sent an old study on its own. */
+			if (!e)
+				break;
+			json_array_append(entries, e);
+			continue;
+		}
+		/* A resend forgets what did not go out; one that was delivered is
+		 * sent again only when asked for by its index (no duplicates). */
+		int chosen = (flags & NP_DELIVER_RESEND) && (only < 0 || (size_t)only == i) &&
+			     (only >= 0 || !e || (strcmp(est, "sent") && strcmp(est, "skipped")));
+		int reset = !e || strcmp(np_json_str(e, "key", ""), key) || chosen;
+		nreset += reset;
 		json_array_append_new(entries, reset ? entry_new(i, dest, key) : json_incref(e));
 	}
+	if (flags & NP_DELIVER_RETRY)
+		ndest = json_array_size(entries);
 	json_object_set_new(state, "destinations", entries);
-	if (flags & NP_DELIVER_RESEND)
+	if ((flags & NP_DELIVER_RESEND) && nreset)
 		json_object_set_new(state, "delivered_event", json_false());
-	const double delay = (double)np_config_int(&cfg, "delivery.retry_delay_s");
 	struct np_retry rt;
 	np_retry_settings(&cfg, &rt);
 	/* np-queue's last try of its window: decide every destination now. */
@@ -667,9 +684,10 @@ int np_deliver_study(const char *home, const char *dir, int only, int flags, int
 					 np_json_str(e, "error", "not sent yet"));
 			continue;
 		}
-		/* A resend is a manual action on a study no queue retries: make
-		 * every attempt now, waiting the back-off capped at 5 s. */
-		for (;;) {
+		/* One attempt now; a temporary failure waits for its turn on the
+		 * retry.* schedule (np-queue, or np-deliver --failures for a
+		 * finished study), a resend included. */
+		{
 			int pending = 0;
 			char now[32];
 			iso_now(now);
@@ -709,7 +727,7 @@ int np_deliver_study(const char *home, const char *dir, int only, int flags, int
 				json_object_set_new(e, "error_class",
 						    json_string(se.cls == NP_ERR_PERM ? "permanent" : "temporary"));
 				/* A temporary failure waits on the retry.* schedule from
-				 * the first one (a resend: its 3 quick attempts); a
+				 * the first one (a resend starts a new window); a
 				 * permanent answer fails the destination at once. */
 				double since = json_number_value(json_object_get(e, "failing_since"));
 				if (since <= 0 || se.cls == NP_ERR_PERM) {
@@ -720,9 +738,7 @@ int np_deliver_study(const char *home, const char *dir, int only, int flags, int
 				char why[160] = "";
 				if (se.cls == NP_ERR_PERM)
 					snprintf(why, sizeof why, "permanent error");
-				else if ((flags & NP_DELIVER_RESEND) && attempts >= NP_DELIVER_ATTEMPTS)
-					snprintf(why, sizeof why, "resend: %d attempts failed", attempts);
-				else if (!(flags & NP_DELIVER_RESEND) && (last_try || now_w - since >= rt.give_up))
+				else if (last_try || now_w - since >= rt.give_up)
 					snprintf(
 					    why, sizeof why,
 					    "gave up after %.0f s of temporary failures (retry.give_up_seconds=%.0f)",
@@ -738,11 +754,8 @@ int np_deliver_study(const char *home, const char *dir, int only, int flags, int
 					record_event(&db, home, s.npuid, "report_delivery_failed", "error", detail);
 					nfailed++;
 				} else {
-					double wait = flags & NP_DELIVER_RESEND
-							  ? delay * (double)(1 << (attempts - 1))
-							  : np_queue_backoff(rt.initial, rt.max, attempts, jitter());
-					double next = now_w + wait;
-					if (!(flags & NP_DELIVER_RESEND) && next > since + rt.give_up)
+					double next = now_w + np_queue_backoff(rt.initial, rt.max, attempts, jitter());
+					if (next > since + rt.give_up)
 						next = since + rt.give_up; /* the last try at the end of the window */
 					json_object_set_new(e, "state", json_string("pending"));
 					json_object_set_new(e, "next_attempt", json_real(next));
@@ -759,15 +772,7 @@ int np_deliver_study(const char *home, const char *dir, int only, int flags, int
 			}
 			if (save_state(path, state, err) < 0)
 				goto out;
-			if (!pending)
-				break;
-			if (!(flags & NP_DELIVER_RESEND)) {
-				remaining++;
-				break;
-			}
-			double wait = json_number_value(json_object_get(e, "next_attempt")) - np_now();
-			if (wait > 0)
-				usleep((useconds_t)((wait > 5 ? 5 : wait) * 1e6));
+			remaining += pending;
 		}
 	}
 	if (!remaining && !nfailed && !s.failure_kind && !np_json_bool(state, "delivered_event", 0)) {
@@ -781,7 +786,7 @@ int np_deliver_study(const char *home, const char *dir, int only, int flags, int
 	if (failed)
 		*failed = nfailed;
 	rc = remaining ? 1 : 0;
-	if (remaining && !(flags & NP_DELIVER_RESEND)) {
+	if (remaining) {
 		/* np-queue runs the study again when the first destination is due
 		 * and shows why it waits (nothing when not run by np-queue). */
 		struct np_err ne = {0};
@@ -804,7 +809,7 @@ out:
 	return rc;
 }
 
-/* ---- failure reports of failed/ studies ---- */
+/* ---- failure reports of failed/ studies, waiting destinations of done/ ones ---- */
 
 struct failures_ctx {
 	int count, remaining;
@@ -849,10 +854,35 @@ static int failure_one(const char *home, const char *state, const char *id, cons
 	return 0;
 }
 
+/* A finished study (done/) whose results have a destination waiting: one a
+ * resend could not deliver at once. No queue runs done/, so this pass goes
+ * on with them on the retry.* schedule. Studies without deliveries.json or
+ * with nothing pending are left alone (a stat and a small read each). */
+static int waiting_one(const char *home, const char *state, const char *id, const char *dir, void *vctx)
+{
+	(void)state;
+	struct failures_ctx *ctx = vctx;
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/deliveries.json", dir);
+	if (!np_exists(p) || !unfinished(dir))
+		return 0;
+	struct np_err err = {0};
+	int failed = 0;
+	ctx->count++;
+	int rc = np_deliver_study(home, dir, -1, NP_DELIVER_RETRY, &failed, &err);
+	if (rc < 0)
+		np_log_err(id, &err);
+	if (rc != 0 && !(rc < 0 && err.cls == NP_ERR_PERM))
+		ctx->remaining = 1;
+	return 0;
+}
+
 int np_deliver_failures(const char *home, int *count, struct np_err *err)
 {
 	struct failures_ctx ctx = {0, 0};
 	int rc = np_spool_each(home, "failed", failure_one, &ctx, err);
+	if (rc == 0)
+		rc = np_spool_each(home, "done", waiting_one, &ctx, err);
 	if (count)
 		*count = ctx.count;
 	if (rc < 0)

@@ -19,11 +19,6 @@
 struct np_err;
 struct np_config;
 
-/* Attempts of a manual resend before the destination is marked failed (user
- * guide: "attempted 3 times"). Automatic delivery retries a temporary
- * failure on the retry.* schedule instead (np_deliver_study). */
-#define NP_DELIVER_ATTEMPTS 3
-
 /* ---- senders ---- */
 
 /* One thing to send to one destination. */
@@ -70,13 +65,19 @@ int np_deliver_echo(const struct np_config *cfg, json_t *dest, struct np_err *er
 /* ---- studies ---- */
 
 enum {
-	/* Forget the state of the chosen destinations and send again, making
-	 * all NP_DELIVER_ATTEMPTS attempts in this call (back-off capped at 5 s):
-	 * a finished study is not in a queue that would retry it. */
+	/* A manual resend: forget the state of the destinations not delivered
+	 * yet (dest < 0) or of the one chosen (dest >= 0, even if it was
+	 * delivered: the admin asked) and make one attempt each now. One that
+	 * fails temporarily waits on the retry.* schedule like any other
+	 * (np-queue, or np_deliver_failures once the study is in done/). */
 	NP_DELIVER_RESEND = 1,
 	/* Deliver results/failure.* to failure_delivery even if result files
 	 * exist too (a study that ended in failed/). */
 	NP_DELIVER_FAILURE = 2,
+	/* The retry pass of a finished study: only the destinations still
+	 * pending are attempted; none is added or reset because the settings
+	 * changed (np_deliver_failures). */
+	NP_DELIVER_RETRY = 4,
 };
 
 /* Deliver a study folder's results: results/report.pdf and the results
@@ -103,13 +104,15 @@ enum {
  * are still attempted). */
 int np_deliver_study(const char *home, const char *dir, int dest, int flags, int *failed, struct np_err *err);
 
-/* Failure reports of studies that np-poll moved to failed/ (no queue runs
- * there): np_deliver_study on each study in failed/ that has a
- * results/failure.* report and whose deliveries.json is absent or still has
- * a pending destination. A study once finished is never revisited, so
- * turning failure_delivery on later does not resend old reports. *count
- * (may be NULL) gets the number of studies attempted. Returns 0 all
- * finished, 1 attempts remain, -1 with err. */
+/* Where no queue runs (np-sched calls this every minute): the failure
+ * reports of studies that np-poll moved to failed/ (np_deliver_study on each
+ * study in failed/ that has a results/failure.* report and whose
+ * deliveries.json is absent or still has a pending destination; a study
+ * once finished is never revisited, so turning failure_delivery on later
+ * does not resend old reports), and the destinations of studies in done/
+ * that a resend left pending (NP_DELIVER_RETRY, when due). *count (may be
+ * NULL) gets the number of studies attempted. Returns 0 all finished, 1
+ * attempts remain, -1 with err. */
 int np_deliver_failures(const char *home, int *count, struct np_err *err);
 
 /* The "Test Delivery" button: which is "N" (delivery.destinations.N),

@@ -1051,10 +1051,30 @@ int np_h_result_resend(struct np_req *r)
 		np__audit(r, "manual_delivery", id, "scope=study", "failure");
 		return np__reply_err(r, &j.err);
 	}
-	np__audit(r, "manual_delivery", id, "scope=study", rc == 0 && !failed ? "success" : "partial");
+	np__audit(r, "manual_delivery", id, dest < 0 ? "scope=study" : "scope=destination",
+		  rc == 0 && !failed ? "success" : "partial");
+	/* One attempt each was made now (delivered destinations are not sent
+	 * again unless named); the ones still waiting are retried on the
+	 * retry.* schedule by np-queue or np-deliver --failures (np-sched). */
+	json_t *dl = load_opt(dir, "deliveries.json");
+	int sent = 0, waiting = 0, nfailed = 0;
+	size_t i;
+	json_t *e;
+	json_array_foreach (json_object_get(dl, "destinations"), i, e) {
+		const char *st = json_string_value(json_object_get(e, "state"));
+		st = st ? st : "pending";
+		sent += !strcmp(st, "sent");
+		nfailed += !strcmp(st, "failed");
+		waiting += !strcmp(st, "pending") || !strcmp(st, "sending");
+	}
+	char m[200];
+	snprintf(m, sizeof m, "Delivered %d/%zu%s%.0d%s%s%.0d%s", sent,
+		 json_array_size(json_object_get(dl, "destinations")), waiting ? "; " : "", waiting,
+		 waiting ? " waiting to retry automatically" : "", nfailed ? "; " : "", nfailed,
+		 nfailed ? " failed" : "");
 	return np__reply_json(r, 200,
-			      json_pack("{s:s,s:b,s:i,s:o}", "npuid", id, "finished", rc == 0, "failed", failed,
-					"deliveries", load_opt(dir, "deliveries.json")));
+			      json_pack("{s:s,s:b,s:i,s:i,s:s,s:o}", "npuid", id, "finished", rc == 0, "failed", failed,
+					"waiting", waiting, "message", m, "deliveries", dl));
 }
 
 /* ---- groups ---- */
