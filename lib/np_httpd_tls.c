@@ -5,6 +5,7 @@
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_httpd_int.h"
+#include "np_tls_policy.h"
 #include "np_util.h"
 
 #include <dlfcn.h>
@@ -266,7 +267,10 @@ static int cert_cb(SSL *ssl, void *arg)
 int np_httpd_tls_init_ctx(struct np_httpd *h, void *ssl_ctx)
 {
 	SSL_CTX *ctx = ssl_ctx;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* CivetWeb's defaults allow CBC suites without forward secrecy
+	 * (AES128-SHA); the agent has one policy for HTTPS and DICOM TLS. */
+	if (np_tls_policy_apply(ctx) < 0)
+		return -1;
 	SSL_CTX_set_cert_cb(ctx, cert_cb, h);
 	return 1;
 }

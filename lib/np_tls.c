@@ -3,6 +3,7 @@
 #include "np_tls.h"
 
 #include "np_err.h"
+#include "np_tls_policy.h"
 
 #include <errno.h>
 #include <openssl/err.h>
@@ -22,13 +23,6 @@ struct np_tls {
 	int fd;
 };
 
-/* BCP 195 (RFC 9325) TLS 1.2 recommendations: ECDHE/DHE key exchange with
- * AEAD ciphers only. TLS 1.3 suites are all acceptable (OpenSSL defaults). */
-static const char bcp195_tls12[] = "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-				   "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-				   "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
-				   "DHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256";
-
 static const char *ossl_reason(void)
 {
 	static __thread char buf[256];
@@ -47,9 +41,8 @@ static struct np_tls_ctx *ctx_new(const SSL_METHOD *m, struct np_err *err)
 		np_err_set(err, NP_ERR_TEMP, "unable to create TLS context: %s", ossl_reason());
 		return NULL;
 	}
-	SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
-	SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	if (SSL_CTX_set_cipher_list(c, bcp195_tls12) != 1) {
+	/* The same policy as np-httpd's HTTPS (np_tls_policy.h). */
+	if (np_tls_policy_apply(c) < 0) {
 		np_err_set(err, NP_ERR_PERM, "unable to set TLS ciphers: %s", ossl_reason());
 		SSL_CTX_free(c);
 		return NULL;

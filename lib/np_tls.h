@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* np_tls: TLS over OpenSSL for DICOM (PS3.15 B.1/B.9 with the BCP 195
- * profile): TLS 1.2 and 1.3 only, forward-secret AEAD ciphers, optional
+ * profile): the agent's one TLS policy (np_tls_policy.h: TLS 1.2 with ECDHE
+ * and AEAD ciphers, TLS 1.3), optional
  * client-certificate verification against a CA file. A context is made once
  * (per listener or per destination) and is safe to share across fork(2) and
  * threads; a connection wraps one connected socket. */
