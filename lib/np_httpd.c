@@ -9,6 +9,7 @@
 #include "np_db.h"
 #include "np_err.h"
 #include "np_fs.h"
+#include "np_httpd_guard.h"
 #include "np_httpd_int.h"
 #include "np_httpd_tls.h"
 #include "np_json.h"
@@ -51,6 +52,9 @@ const char *np__sec_headers(void)
 {
 	return sec_headers;
 }
+
+/* CivetWeb worker threads; see np_httpd_start. */
+#define NP_HTTPD_THREADS 64
 
 /* Bodies up to this size leave in the same write as the headers. */
 enum { ONE_WRITE_MAX = 256 << 10 };
@@ -462,6 +466,7 @@ static int begin_request(struct mg_connection *c)
 	r.c = c;
 	r.ri = mg_get_request_info(c);
 	r.srv = h;
+	np_httpd_guard_request(r.ri->remote_addr, r.ri->remote_port); /* headers are in: no deadline */
 	r.path = r.ri->local_uri ? r.ri->local_uri : "";
 	r.query = r.ri->query_string ? r.ri->query_string : "";
 	snprintf(r.client, sizeof r.client, "%s", r.ri->remote_addr);
@@ -482,6 +487,100 @@ static int begin_request(struct mg_connection *c)
 	return status > 0 && status < 1000 ? status : 500;
 }
 
+static void connection_close(const struct mg_connection *c)
+{
+	const struct mg_request_info *ri = mg_get_request_info(c);
+	if (ri)
+		np_httpd_guard_close(ri->remote_addr, ri->remote_port);
+}
+
+static const char *error_code(int status)
+{
+	switch (status) {
+	case 400:
+		return "bad_request";
+	case 403:
+		return "forbidden";
+	case 404:
+		return "not_found";
+	case 405:
+		return "method_not_allowed";
+	case 408:
+		return "timeout";
+	case 411:
+		return "length_required";
+	case 413:
+		return "too_large";
+	case 414:
+		return "uri_too_long";
+	case 416:
+		return "range_not_satisfiable";
+	case 417:
+		return "expectation_failed";
+	case 431:
+		return "headers_too_large";
+	case 501:
+		return "not_implemented";
+	case 503:
+		return "unavailable";
+	case 505:
+		return "http_version_not_supported";
+	default:
+		return status < 500 ? "bad_request" : "internal";
+	}
+}
+
+/* CivetWeb's own error answers (a malformed request line, headers too large,
+ * a body without a length, HTTP/2...) in our shape: the JSON error object
+ * and the security headers, like every answer of ours. The request may be
+ * only half parsed: nothing of it is used but the method. The connection
+ * closes after it, as CivetWeb does for a request it could not read. */
+static int http_error(struct mg_connection *c, int status, const char *errmsg)
+{
+	if (status < 400)
+		return 1; /* 304 and friends carry no body: CivetWeb's own answer is right */
+	const struct mg_request_info *ri = mg_get_request_info(c);
+	const char *text = mg_get_response_code_text(c, status);
+	const char *msg = errmsg && *errmsg ? errmsg : text;
+	if (!strncmp(msg, "Error: ", 7))
+		msg += 7;
+	char m[200];
+	snprintf(m, sizeof m, "%s", msg); /* CivetWeb's message, capped; json_string refuses bad UTF-8 */
+	json_t *jm = json_string(m);
+	json_t *e =
+	    json_pack("{s:{s:s,s:o}}", "error", "code", error_code(status), "message", jm ? jm : json_string(text));
+	char *body = e ? json_dumps(e, JSON_COMPACT) : NULL;
+	json_decref(e);
+	if (!body)
+		return 1;
+	char date[40], head[200];
+	time_t now = time(NULL);
+	struct tm tm;
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &tm));
+	size_t blen = strlen(body);
+	int is_head = ri && ri->request_method && !strcmp(ri->request_method, "HEAD");
+	struct np_buf b = {0};
+	snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n", status, text);
+	np_buf_str(&b, head);
+	np_buf_str(&b, sec_headers);
+	np_buf_str(&b, "Cache-Control: no-store\r\n");
+	if (ri && ri->is_ssl)
+		np_buf_str(&b, "Strict-Transport-Security: max-age=31536000\r\n");
+	snprintf(head, sizeof head, "Content-Length: %zu\r\nDate: %s\r\nConnection: close\r\n\r\n", blen, date);
+	np_buf_str(&b, head);
+	if (!is_head)
+		np_buf_add(&b, body, blen);
+	free(body);
+	if (b.oom) {
+		free(b.p);
+		return 1;
+	}
+	mg_disable_connection_keep_alive(c);
+	mg_write(c, b.p, b.len);
+	free(b.p);
+	return 0;
+}
+
 static int log_message(const struct mg_connection *c, const char *msg)
 {
 	(void)c;
@@ -498,6 +597,8 @@ static int load_settings(struct np_httpd *h, struct np_err *err)
 	pthread_mutex_lock(&h->lock);
 	json_decref(h->cfg);
 	h->cfg = cfg.root;
+	np_httpd_guard_limits((int)np_config_int(&cfg, "http.header_timeout_seconds"),
+			      (int)np_config_int(&cfg, "http.max_connections_per_address"));
 	pthread_mutex_unlock(&h->lock);
 	return 0;
 }
@@ -548,7 +649,11 @@ struct np_httpd *np_httpd_start(const struct np_httpd_opts *o, struct np_err *er
 	const char *ports = h->listen.ports;
 	if (tls && h->listen.redirect_port > 0)
 		h->https_port = h->listen.port;
-	snprintf(threads, sizeof threads, "%d", 32);
+	/* Workers: a connection holds one from accept to close. The guard
+	 * (np_httpd_guard.h) keeps one address to http.max_connections_per_address
+	 * of them and a slow client to http.header_timeout_seconds before its
+	 * request is read; log streams are capped (np_httpd_logs.c). */
+	snprintf(threads, sizeof threads, "%d", NP_HTTPD_THREADS);
 	const char *opts[] = {"listening_ports",
 			      ports,
 			      "num_threads",
@@ -574,12 +679,18 @@ struct np_httpd *np_httpd_start(const struct np_httpd_opts *o, struct np_err *er
 	memset(&cb, 0, sizeof cb);
 	cb.begin_request = begin_request;
 	cb.log_message = log_message;
+	cb.connection_close = connection_close;
+	cb.http_error = http_error;
 	cb.init_ssl = init_ssl;
 	mg_init_library(tls ? MG_FEATURES_TLS : 0);
 	struct mg_init_data init = {.callbacks = &cb, .user_data = h, .configuration_options = opts};
 	char ebuf[256] = "";
 	unsigned ecode = 0;
 	struct mg_error_data ed = {.code = &ecode, .text = ebuf, .text_buffer_size = sizeof ebuf};
+	if (np_httpd_guard_start() < 0) {
+		np_err_set(err, NP_ERR_TEMP, "unable to start the connection guard");
+		goto fail;
+	}
 	h->ctx = mg_start2(&init, &ed);
 	if (!h->ctx) {
 		np_err_set(err, NP_ERR_TEMP, "unable to listen on %s: %s", ports, ebuf[0] ? ebuf : "unknown error");
@@ -635,6 +746,7 @@ void np_httpd_stop(struct np_httpd *h)
 		return;
 	if (h->ctx)
 		mg_stop(h->ctx);
+	np_httpd_guard_stop();
 	np_httpd_tls_free(h);
 	json_decref(h->cfg);
 	json_decref(h->uploads);

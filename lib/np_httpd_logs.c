@@ -5,7 +5,9 @@
 #include "np_csv.h"
 #include "np_err.h"
 #include "np_fs.h"
+#include "np_httpd_guard.h"
 #include "np_httpd_int.h"
+#include "np_httpd_streams.h"
 #include "np_log.h"
 #include "np_util.h"
 
@@ -421,6 +423,19 @@ int np_h_logs_stream(struct np_req *r)
 		return 400;
 	if (np_query_long(r->query, "max_seconds", 1, 3600, &max_seconds, buf, sizeof buf) < 0)
 		return np__reply_error(r, 400, "bad_request", "%s", buf);
+	/* Each stream holds a worker thread: a few per session, a few in all. */
+	char key[200];
+	snprintf(key, sizeof key, "%s", r->sid[0] ? r->sid : r->actor);
+	int per = (int)np_config_int(&r->cfg, "http.max_log_streams_per_session"),
+	    all = (int)np_config_int(&r->cfg, "http.max_log_streams");
+	switch (np_httpd_stream_enter(key, all > 0 ? all : 8, per > 0 ? per : 2)) {
+	case 429:
+		return np__reply_error(r, 429, "too_many_streams",
+				       "this session already has %d live log views open; close one first",
+				       per > 0 ? per : 2);
+	case 503:
+		return np__reply_error(r, 503, "busy", "too many live log views are open; try again later");
+	}
 	mg_response_header_start(r->c, 200);
 	mg_response_header_add(r->c, "Content-Type", "text/event-stream", -1);
 	mg_response_header_add(r->c, "Cache-Control", "no-store", -1);
@@ -486,10 +501,13 @@ int np_h_logs_stream(struct np_req *r)
 				break;
 			beat = np_mono();
 		}
+		if (np_httpd_guard_peer_gone(r->ri->remote_addr, r->ri->remote_port))
+			break; /* frees the stream slot now, not at the next write */
 		usleep(250000);
 	}
 out:
 	json_decref(offsets);
+	np_httpd_stream_leave(key);
 	return 200;
 }
 
