@@ -10,6 +10,7 @@
 #include "np_log.h"
 #include "np_queue.h"
 #include "np_spool.h"
+#include "np_study_status.h"
 #include "np_util.h"
 
 #include <dirent.h>
@@ -233,13 +234,16 @@ static void order_cancelled(const char *home, struct np_db *db, const char *dir,
 		np_log_err(npuid, &e);
 		return;
 	}
-	if (!strcmp(np_json_str(order, "status", ""), NP_ORDER_CANCELLED)) {
+	const char *ost = np_json_str(order, "status", "");
+	if (!strcmp(ost, NP_ORDER_CANCELLED)) {
 		json_decref(order);
 		return;
 	}
+	/* A completed order stays Completed: only its delivery was cancelled. */
+	char status[32];
+	snprintf(status, sizeof status, "%s", !strcmp(ost, NP_ORDER_COMPLETED) ? ost : NP_ORDER_CANCELLED);
 	struct np_db *own = db ? NULL : np_db_open(home, NULL);
-	np_order_set_status(order, db ? db : own, npuid, NP_ORDER_CANCELLED, (int)np_json_int(order, "progress", 0),
-			    info);
+	np_order_set_status(order, db ? db : own, npuid, status, (int)np_json_int(order, "progress", 0), info);
 	if (scope)
 		json_object_set_new(order, "cancel_scope", json_string(scope));
 	if (np_order_save(dir, order, &e) < 0)
@@ -644,6 +648,25 @@ static void cloud_cancel(const char *home, json_t *order, const char *npuid, con
 	np_config_free(&cfg);
 }
 
+/* What a cancel of the delivery leaves sent: destinations that had the
+ * results before the cancel keep them (deliveries.json of the study, now in
+ * cancelled/). */
+static void delivered_before(const char *home, const char *npuid, char *out, size_t outsz)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s/spool/cancelled/%s", home, npuid);
+	json_t *d = np_study_delivery(dir, "cancelled");
+	long sent = np_json_int(d, "sent", 0), total = np_json_int(d, "total", 0);
+	json_decref(d);
+	if (sent)
+		snprintf(out, outsz,
+			 "delivery cancelled: %ld of %ld destination%s had already received the results; the others "
+			 "are not sent",
+			 sent, total, total == 1 ? "" : "s");
+	else
+		snprintf(out, outsz, "delivery cancelled: the results are not sent");
+}
+
 int np_study_cancel(const char *home, const char *npuid, struct np_study_op *op, struct np_err *err)
 {
 	char dir[PATH_MAX];
@@ -692,8 +715,11 @@ int np_study_cancel(const char *home, const char *npuid, struct np_study_op *op,
 		if (db)
 			np_db_event(db, npuid, "study_cancelled", "info", detail, NULL);
 		np_db_close(db);
+		char sent[160] = "";
+		if (!strcmp(op->state, "results"))
+			delivered_before(home, npuid, sent, sizeof sent);
 		snprintf(op->msg, sizeof op->msg, "%s%s",
-			 !strcmp(op->state, "results") ? "delivery cancelled: the results are not sent"
+			 !strcmp(op->state, "results") ? sent
 			 : !strcmp(scope, "cloud")     ? "order cancelled at the Neuropacs cloud"
 			 : note[0]		       ? "cancelled locally only"
 						       : "cancelled before upload",

@@ -78,6 +78,13 @@ static json_t *label(const char *kind, const char *state, long total, long sent,
 	 * matters. */
 	if (strcmp(kind, "results") || !strcmp(state, "failed"))
 		return json_null();
+	if (!strcmp(state, "cancelled")) {
+		/* The state says Cancelled; what had gone out before stays said. */
+		if (!total)
+			return json_null();
+		snprintf(l, sizeof l, "Delivery cancelled (%ld/%ld delivered)", sent, total);
+		return json_string(l);
+	}
 	if (!total)
 		return json_string("Results ready (no delivery configured)");
 	if (failed && pending)
@@ -135,7 +142,8 @@ json_t *np_study_delivery(const char *dir, const char *state)
 
 static int has_record(const char *state)
 {
-	return !strcmp(state, "results") || !strcmp(state, "done") || !strcmp(state, "failed");
+	return !strcmp(state, "results") || !strcmp(state, "done") || !strcmp(state, "failed") ||
+	       !strcmp(state, "cancelled");
 }
 
 void np_study_delivery_row(struct np_buf *b, const char *home, const char *state, const char *npuid)

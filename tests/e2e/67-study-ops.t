@@ -11,7 +11,7 @@
 . "$NP_TOP/tests/lib/httpd.sh"
 . "$NP_TOP/tests/lib/spool.sh"
 . "$NP_TOP/tests/peers/cloud.sh"
-plan 61
+plan 65
 
 webhook_start "$T/hook"
 cloud_start "$T/cloud"
@@ -169,6 +169,21 @@ deliver
 is "$(where $C2)" cancelled "the runner ends the cancelled study in cancelled, not failed or done"
 is "$(hooked $C2)" 0 "the destination never received it"
 ok "the cancel mark is gone once settled" test ! -e "$NP_HOME/spool/.marks/$C2.json"
+
+# Cancel of a delivery under way: one destination already has the results.
+C9=67000000-0000-4000-8000-0000000000c9
+results_study $C9 --no-dicom
+cat >"$NP_HOME/spool/results/$C9/deliveries.json" <<'JSON'
+{"kind": "results", "destinations": [
+ {"index": 0, "type": "rest", "name": "ris", "state": "sent", "attempts": 1, "sent_at": "2026-12-07T10:00:00Z"},
+ {"index": 1, "type": "rest", "name": "archive", "state": "failed", "attempts": 3, "error": "HTTP 503"}]}
+JSON
+is "$(req POST /api/studies/$C9/cancel -H "$AH" -H "$AX")" 200 "cancel of a study one destination already received: 200"
+like "$(jget "$T/body" message)" "1 of 2 destinations had already received the results" "... the answer says what had gone out"
+is "$(jget "$NP_HOME/spool/cancelled/$C9/order.json" status)" Completed "... the cloud's order stays Completed (only the delivery was cancelled)"
+req GET "/api/studies?size=100" -H "$AH" >/dev/null
+is "$(jq -r ".items[] | select(.npuid==\"$C9\") | .delivery.label" "$T/body")" "Delivery cancelled (1/2 delivered)" \
+	"... and the study's delivery label says so"
 
 C3=67000000-0000-4000-8000-0000000000c3
 cloud_clone $C3
