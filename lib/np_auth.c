@@ -247,29 +247,47 @@ int np_auth_session_new(struct np_req *r, const char *actor, int role, const cha
 }
 
 /* ---- failed-login slowdown: after 3 failures from one client address,
- * each further attempt waits 2^(n-3) s (at most 5 minutes). ---- */
+ * each further attempt waits 2^(n-3) s (at most 5 minutes). An attempt is
+ * counted as a failure when it starts, under the lock, before its password is
+ * checked: parallel attempts cannot all pass the check while the first ones
+ * are still hashing (bcrypt takes a quarter of a second). A success clears
+ * the count. ---- */
 
-static double throttle_until(struct np_httpd *h, const char *client)
+static double throttle_wait(long long n)
 {
-	pthread_mutex_lock(&h->lock);
-	double u = json_real_value(json_object_get(json_object_get(h->throttle, client), "until"));
-	pthread_mutex_unlock(&h->lock);
-	return u;
+	double wait = n >= 3 ? (double)(1LL << (n - 3 < 9 ? n - 3 : 9)) : 0;
+	return wait > 300 ? 300 : wait;
 }
 
-static int throttle_fail(struct np_httpd *h, const char *client)
+/* Reserve an attempt for client: 0 with *n its failure count (this attempt
+ * included), or the seconds to wait when the client must not try now. */
+static int throttle_reserve(struct np_httpd *h, const char *client, long long *n)
 {
 	pthread_mutex_lock(&h->lock);
-	if (json_object_size(h->throttle) > 10000)
-		json_object_clear(h->throttle);
+	double now = np_now();
 	json_t *e = json_object_get(h->throttle, client);
-	long long n = json_integer_value(json_object_get(e, "fails")) + 1;
-	double wait = n >= 3 ? (double)(1LL << (n - 3 < 8 ? n - 3 : 8)) : 0;
-	if (wait > 300)
-		wait = 300;
-	json_object_set_new(h->throttle, client, json_pack("{s:I,s:f}", "fails", n, "until", np_now() + wait));
+	double until = json_real_value(json_object_get(e, "until"));
+	if (until > now) {
+		pthread_mutex_unlock(&h->lock);
+		return (int)(until - now) + 1;
+	}
+	if (!e && json_object_size(h->throttle) > 10000)
+		json_object_clear(h->throttle);
+	*n = json_integer_value(json_object_get(e, "fails")) + 1;
+	json_object_set_new(h->throttle, client, json_pack("{s:I,s:f}", "fails", *n, "until", now + throttle_wait(*n)));
 	pthread_mutex_unlock(&h->lock);
-	return (int)n;
+	return 0;
+}
+
+/* The attempt failed: its wait counts from now, when the client learns it. */
+static void throttle_fail(struct np_httpd *h, const char *client, long long n)
+{
+	pthread_mutex_lock(&h->lock);
+	json_t *e = json_object_get(h->throttle, client);
+	double until = np_now() + throttle_wait(n);
+	if (e && json_real_value(json_object_get(e, "until")) < until)
+		json_object_set_new(e, "until", json_real(until));
+	pthread_mutex_unlock(&h->lock);
 }
 
 static void throttle_ok(struct np_httpd *h, const char *client)
@@ -277,6 +295,16 @@ static void throttle_ok(struct np_httpd *h, const char *client)
 	pthread_mutex_lock(&h->lock);
 	json_object_del(h->throttle, client);
 	pthread_mutex_unlock(&h->lock);
+}
+
+static int too_many(struct np_req *r, int wait)
+{
+	char hdr[64];
+	snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", wait);
+	np_warn(NULL, "login refused: too many failures client=%s", r->client);
+	static const char body[] = "{\"error\":{\"code\":\"too_many_attempts\",\"message\":\"too many failed "
+				   "logins; wait and retry\"}}";
+	return np__reply_bytes(r, 429, "application/json", body, sizeof body - 1, hdr);
 }
 
 static int login_reply(struct np_req *r, const char *method)
@@ -415,15 +443,6 @@ static int resync_cloud(struct np_req *r, const char *pw, const char **what)
 
 int np_h_login(struct np_req *r)
 {
-	double until = throttle_until(r->srv, r->client);
-	if (until > np_now()) {
-		char hdr[64];
-		snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", (int)(until - np_now()) + 1);
-		np_warn(NULL, "login refused: too many failures client=%s", r->client);
-		static const char body[] = "{\"error\":{\"code\":\"too_many_attempts\",\"message\":\"too many failed "
-					   "logins; wait and retry\"}}";
-		return np__reply_bytes(r, 429, "application/json", body, sizeof body - 1, hdr);
-	}
 	const char *mode = np_config_str(&r->cfg, "saml.auth_mode");
 	if (np_config_bool(&r->cfg, "saml.enabled") && mode && !strcmp(mode, "saml"))
 		return np__reply_error(r, 403, "password_login_disabled", "password login is disabled (SAML SSO only)");
@@ -434,6 +453,13 @@ int np_h_login(struct np_req *r)
 	if (!pw || !*pw || strlen(pw) > 256) {
 		json_decref(b);
 		return np__reply_error(r, 400, "bad_request", "password: a string of 1 to 256 characters");
+	}
+	long long fails = 0;
+	int wait = throttle_reserve(r->srv, r->client, &fails);
+	if (wait) {
+		OPENSSL_cleanse((void *)pw, strlen(pw));
+		json_decref(b);
+		return too_many(r, wait);
 	}
 	struct np_err err = {0};
 	char *hash = np_config_secret(r->srv->home, HASH_SECRET, &err);
@@ -450,8 +476,9 @@ int np_h_login(struct np_req *r)
 	json_decref(b);
 	snprintf(r->actor, sizeof r->actor, "service");
 	if (!ok) {
-		int n = throttle_fail(r->srv, r->client);
-		np_warn(NULL, "login failed method=password client=%s failures=%d cloud_check=%s", r->client, n, cloud);
+		throttle_fail(r->srv, r->client, fails);
+		np_warn(NULL, "login failed method=password client=%s failures=%lld cloud_check=%s", r->client, fails,
+			cloud);
 		r->role = NP_ROLE_PUBLIC;
 		np__audit(r, "login", NULL, "method=password", "failure");
 		return np__reply_error(r, 401, "bad_credentials", "wrong password");
