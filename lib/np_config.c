@@ -8,6 +8,7 @@
 #include "np_schema.h"
 #include "np_svcpw.h"
 #include "np_template.h"
+#include "np_validate.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -117,7 +118,11 @@ int np_config_check(json_t *settings, struct np_err *err)
 	/* "" and the mask keep a stored secret: only new values are checked */
 	char path[PATH_MAX] = "";
 	walk_secrets(np_config_schema(), m, path, sizeof path, drop_keep_marker, NULL);
-	int rc = np_schema_validate(np_config_schema(), m, err);
+	/* Rules between fields first: their message is the more precise one
+	 * (a destination URL with user:password@ names its auth fields). */
+	int rc = np_valid_settings(m, err);
+	if (rc == 0)
+		rc = np_schema_validate(np_config_schema(), m, err);
 	/* Template typos are caught on save, not when a report is sent. */
 	if (rc == 0)
 		rc = np_template_check_settings(m, err);
@@ -339,6 +344,37 @@ static void add_secret_keys(json_t *sch, json_t *v)
 		else if (json_is_object(json_object_get(v, key)))
 			add_secret_keys(sub, json_object_get(v, key));
 	}
+}
+
+struct given_ctx {
+	const char *home;
+	json_t *out;
+};
+
+static int given_secret(json_t *parent, const char *key, const char *dotted, void *vctx)
+{
+	struct given_ctx *c = vctx;
+	const char *val = json_string_value(json_object_get(parent, key));
+	if (!val || !*val || !strcmp(val, MASK))
+		return 0;
+	char *old = np_config_secret(c->home, dotted, NULL);
+	if (!old || strcmp(old, val))
+		json_array_append_new(c->out, json_string(dotted));
+	if (old)
+		OPENSSL_cleanse(old, strlen(old));
+	free(old);
+	return 0;
+}
+
+json_t *np_config_secrets_given(const char *home, json_t *settings)
+{
+	struct given_ctx c = {home, json_array()};
+	json_t *copy = json_deep_copy(settings);
+	char path[PATH_MAX] = "";
+	if (c.out && copy)
+		walk_secrets(np_config_schema(), copy, path, sizeof path, given_secret, &c);
+	json_decref(copy);
+	return c.out;
 }
 
 json_t *np_config_masked(const struct np_config *cfg)

@@ -50,5 +50,9 @@ int np_config_secret_set(const char *home, const char *key, const char *value, s
 /* Copy of settings with every writeOnly value replaced by "********" when set
  * and "" when unset, for the Settings page. New reference. */
 json_t *np_config_masked(const struct np_config *cfg);
+/* The dotted keys of the writeOnly settings (secrets) that settings, a body
+ * of changes, sets to a value other than the one stored under home ("" and
+ * "********" keep it). New reference (an array). */
+json_t *np_config_secrets_given(const char *home, json_t *settings);
 
 #endif

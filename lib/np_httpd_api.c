@@ -1287,6 +1287,8 @@ int np_h_settings_put(struct np_req *r)
 	struct np_err err = {0};
 	char pw_stamp[65]; /* a new service password ends the other sessions */
 	np_svcpw_stamp(r->srv->home, pw_stamp);
+	/* A secret shows masked before and after: one given counts as changed. */
+	json_t *secrets = np_config_secrets_given(r->srv->home, b);
 	np_json_merge(next, b);
 	json_decref(b);
 	/* Settings that would keep a service from starting are refused before
@@ -1297,6 +1299,7 @@ int np_h_settings_put(struct np_req *r)
 	    np_config_save(r->srv->home, next, &err) < 0) {
 		json_decref(next);
 		json_decref(before);
+		json_decref(secrets);
 		char key[128] = "";
 		const char *c = strchr(err.msg, ':');
 		/* key: the dotted path of the setting the message starts with */
@@ -1320,6 +1323,17 @@ int np_h_settings_put(struct np_req *r)
 	json_t *after = np_config_masked(&now);
 	json_t *changed = json_array();
 	diff_keys(before, after, "", changed);
+	size_t si;
+	json_t *sk;
+	json_array_foreach (secrets, si, sk) {
+		size_t i = 0;
+		while (i < json_array_size(changed) &&
+		       strcmp(json_string_value(json_array_get(changed, i)), json_string_value(sk)) < 0)
+			i++;
+		if (i == json_array_size(changed) || !json_equal(json_array_get(changed, i), sk))
+			json_array_insert(changed, i, sk);
+	}
+	json_decref(secrets);
 	char *keys = json_dumps(changed, JSON_COMPACT);
 	char detail[1024];
 	snprintf(detail, sizeof detail, "keys=%s", keys ? keys : "[]");

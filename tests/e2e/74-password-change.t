@@ -9,7 +9,7 @@
 # nothing. No password reaches the log, the audit trail or an answer.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/httpd.sh"
-plan 41
+plan 43
 mkdir -p "$NP_HOME/etc"
 PW1='First-Password-123!'
 PW2='Second-Password-456?'
@@ -46,6 +46,8 @@ is "$(login "$PW1")" 200 "a refused password changed nothing"
 C0=$(cat "$T/ck")
 
 is "$(put_as "$A" "$CA" "{\"cloud\":{\"service_password\":\"$PW2\"}}")" 200 "API: a password that follows the rules is saved"
+is "$(jq -c '[.changed[], (.applied[] | select(.service == "np-httpd") | "\(.service) \(.action)")]' "$T/body")" \
+	'["cloud.service_password","np-httpd applied"]' "... the answer names it as changed, applied by np-httpd"
 is "$(login "$PW1")" 401 "at once the old password is refused"
 is "$(login "$PW2")" 200 "... and the new one logs in"
 C=$(cat "$T/ck")
@@ -55,6 +57,7 @@ is "$(get_as "$A")" 200 "the session that made the change goes on"
 like "$(revoked)" "^service count=2 reason=password_change source=settings success;$" "the ended sessions are audited with their count"
 
 is "$(put_as "$A" "$CA" "{\"cloud\":{\"service_password\":\"$PW2\"}}")" 200 "saving the same password again"
+is "$(jq -c '.changed' "$T/body")" '[]' "... changes nothing"
 is "$(get_as "$C")" 200 "... ends no session"
 is "$(put_as "$A" "$CA" '{"cloud":{"service_password":"********"},"dicom":{"ae_title":"AFTER_CHANGE"}}')" 200 "the masked password the Settings page sends back"
 is "$(get_as "$C")" 200 "... ends no session"
