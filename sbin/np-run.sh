@@ -72,7 +72,7 @@ old=$(cat "$pidfile" 2>/dev/null || true)
 case $old in
 '' | *[!0-9]*) ;;
 *)
-	if [ "$old" != $$ ] && tr '\0' '\n' <"/proc/$old/cmdline" 2>/dev/null | grep -q 'np-run\.sh$' &&
+	if [ "$old" != $$ ] && tr '\0' '\n' 2>/dev/null <"/proc/$old/cmdline" | grep -q 'np-run\.sh$' &&
 		tr '\0' '\n' <"/proc/$old/environ" 2>/dev/null | grep -qxF "NP_HOME=$home"; then
 		echo "np-run.sh: $home already runs (np-run.sh pid $old): stop it first (Ctrl-C there, or make stop)" >&2
 		exit 100
