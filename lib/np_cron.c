@@ -99,10 +99,32 @@ static int parse_field(const struct field *f, const char *s, size_t len, uint64_
 	return *bits ? 0 : -1;
 }
 
+/* The crontab(5) shorthands an admin of cron or mercure types. @reboot has
+ * no time to compute and is not one of them. */
+static const struct {
+	const char *name, *expr;
+} macros[] = {
+    {"@yearly", "0 0 1 1 *"}, {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"}, {"@weekly", "0 0 * * 0"},
+    {"@daily", "0 0 * * *"},  {"@midnight", "0 0 * * *"}, {"@hourly", "0 * * * *"},
+};
+
 int np_cron_parse(struct np_cron *c, const char *expr, struct np_err *err)
 {
 	memset(c, 0, sizeof *c);
 	const char *p = expr ? expr : "";
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '@') {
+		size_t n = strcspn(p, " \t");
+		if (!p[n + strspn(p + n, " \t")])
+			for (size_t i = 0; i < sizeof macros / sizeof macros[0]; i++)
+				if (strlen(macros[i].name) == n && !strncasecmp(p, macros[i].name, n))
+					return np_cron_parse(c, macros[i].expr, err);
+		return np_err_set(err, NP_ERR_PERM,
+				  "unknown cron shorthand \"%.*s\" (use @hourly, @daily, @weekly, @monthly, @yearly "
+				  "or 5 fields: minute hour day month weekday)",
+				  (int)(n > 20 ? 20 : n), p);
+	}
 	uint64_t bits[5];
 	int star[5];
 	for (int i = 0; i < 5; i++) {
@@ -131,6 +153,24 @@ int np_cron_parse(struct np_cron *c, const char *expr, struct np_err *err)
 	c->hour_star = star[1] != 0;
 	c->mday_star = star[2] != 0;
 	c->wday_star = star[4] != 0;
+	return 0;
+}
+
+/* Days in each month at most (February in a leap year). */
+static const int month_days[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+int np_cron_fires(const struct np_cron *c)
+{
+	/* Hours and minutes always have a value; only the days can miss: a
+	 * restricted weekday fires in every month (each has every weekday, and
+	 * with both day fields restricted either one is enough). */
+	if (!c->wday_star)
+		return c->wday != 0;
+	for (int m = 1; m <= 12; m++)
+		if (c->month & (1u << m))
+			for (int d = 1; d <= month_days[m]; d++)
+				if ((c->mday >> d) & 1)
+					return 1;
 	return 0;
 }
 

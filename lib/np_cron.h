@@ -6,7 +6,9 @@
  * restricted a day matches if either matches (the historical OR rule).
  * Daylight-saving changes: a time skipped by a spring-forward change fires at
  * the first minute after the gap; a time repeated by a fall-back change fires
- * once unless the hour field is "*". */
+ * once unless the hour field is "*". The shorthands @yearly (@annually),
+ * @monthly, @weekly, @daily (@midnight) and @hourly stand for their
+ * crontab(5) expressions; @reboot is refused. */
 #ifndef NP_CRON_H
 #define NP_CRON_H
 
@@ -27,6 +29,9 @@ struct np_cron {
 /* Parse expr into c. Returns 0, or -1 with a permanent err naming the field
  * and the offending text. */
 int np_cron_parse(struct np_cron *c, const char *expr, struct np_err *err);
+/* 1 if c fires at some time (29 February counts), 0 if its days never
+ * occur, as "0 0 31 2 *" or "0 0 31 4,6 *". */
+int np_cron_fires(const struct np_cron *c);
 /* 1 if the broken-down local time tm (tm_min, tm_hour, tm_mday, tm_mon,
  * tm_wday) matches, else 0. Ignores daylight-saving rules. */
 int np_cron_match(const struct np_cron *c, const struct tm *tm);

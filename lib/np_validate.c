@@ -156,11 +156,13 @@ int np_valid_http_url(const char *s, char *why, size_t whysz)
 			return bad(why, whysz, "a URL cannot contain spaces or control characters");
 	const char *auth = s + sl;
 	size_t an = strcspn(auth, "/?#");
-	/* user:password@ may precede the host */
+	/* user:password@ would be stored in the settings file in clear and
+	 * end up in logs and errors: credentials belong in a secret. */
+	if (memchr(auth, '@', an))
+		return bad(why, whysz,
+			   "a URL cannot hold a user name or password (user:password@): use the setting's "
+			   "authentication fields, whose password is kept as a secret");
 	const char *host = auth;
-	for (const char *q = auth; q < auth + an; q++)
-		if (*q == '@')
-			host = q + 1;
 	size_t hn = (size_t)(auth + an - host);
 	const char *port = NULL;
 	if (hn && host[0] == '[') {
@@ -224,6 +226,8 @@ int np_valid_cron(const char *s, char *why, size_t whysz)
 	struct np_err err = {0};
 	if (np_cron_parse(&c, s, &err) < 0)
 		return bad(why, whysz, "%s", err.msg);
+	if (!np_cron_fires(&c))
+		return bad(why, whysz, "it never fires: the days it names do not occur in the months it names");
 	return 0;
 }
 
@@ -242,5 +246,126 @@ int np_valid_format(const char *format, const char *s, char *why, size_t whysz)
 	for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
 		if (!strcmp(format, formats[i].name))
 			return formats[i].fn(s, why, whysz);
+	return 0;
+}
+
+/* ---- rules between settings ---- */
+
+static const char *str_at(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v ? v : "";
+}
+
+/* Only blanks, commas and semicolons: no address at all. */
+static int blank_list(const char *s)
+{
+	return !s[strspn(s, " \t,;")];
+}
+
+static int has_userinfo(const char *url)
+{
+	const char *a = strstr(url, "://");
+	if (!a)
+		return 0;
+	a += 3;
+	return memchr(a, '@', strcspn(a, "/?#")) != NULL;
+}
+
+/* One destination object at key (delivery.destinations.N, failure_delivery,
+ * groups.delivery): what its type cannot work without. */
+static int check_destination(json_t *d, const char *key, int *uses_email, struct np_err *err)
+{
+	if (!json_is_object(d))
+		return 0;
+	const char *type = str_at(d, "type");
+	if (!strcmp(type, "rest")) {
+		if (!*str_at(d, "url"))
+			return np_err_set(err, NP_ERR_PERM,
+					  "%s.url: required for a REST destination (the http:// or https:// address "
+					  "that receives the report)",
+					  key);
+		if (has_userinfo(str_at(d, "url")))
+			return np_err_set(
+			    err, NP_ERR_PERM,
+			    "%s.url: no user name or password in the URL (it would be stored and logged "
+			    "in clear): set auth to \"basic\" with username and password (kept as a secret), "
+			    "or \"bearer\" with the token as password",
+			    key);
+	} else if (!strcmp(type, "email")) {
+		*uses_email = 1;
+		if (blank_list(str_at(d, "recipients")))
+			return np_err_set(err, NP_ERR_PERM,
+					  "%s.recipients: required for an e-mail destination (name@domain, several "
+					  "separated by commas)",
+					  key);
+	} else if (!strcmp(type, "dicom_pdf") || !strcmp(type, "dicom_sr")) {
+		const char *host = str_at(d, "host");
+		if (!host[strspn(host, " \t")])
+			return np_err_set(
+			    err, NP_ERR_PERM,
+			    "%s.host: required for a DICOM destination (host name or address of the PACS)", key);
+		if (!*str_at(d, "ae_title"))
+			return np_err_set(err, NP_ERR_PERM,
+					  "%s.ae_title: required for a DICOM destination (the called AE title of the "
+					  "PACS)",
+					  key);
+		json_t *port = json_object_get(d, "port");
+		if (port && !json_is_integer(port))
+			return np_err_set(err, NP_ERR_PERM, "%s.port: required for a DICOM destination (1-65535)", key);
+	}
+	return 0;
+}
+
+int np_valid_settings(json_t *s, struct np_err *err)
+{
+	if (!json_is_object(s))
+		return 0;
+	int email = 0;
+	char key[64];
+	size_t i;
+	json_t *d;
+	json_t *delivery = json_object_get(s, "delivery");
+	json_array_foreach (json_object_get(delivery, "destinations"), i, d) {
+		snprintf(key, sizeof key, "delivery.destinations.%zu", i);
+		if (check_destination(d, key, &email, err) < 0)
+			return -1;
+	}
+	if (check_destination(json_object_get(s, "failure_delivery"), "failure_delivery", &email, err) < 0 ||
+	    check_destination(json_object_get(json_object_get(s, "groups"), "delivery"), "groups.delivery", &email,
+			      err) < 0)
+		return -1;
+
+	json_t *n = json_object_get(s, "notifications");
+	const char *method = str_at(n, "method");
+	if (!strcmp(method, "email")) {
+		email = 1;
+		if (blank_list(str_at(n, "recipients")))
+			return np_err_set(err, NP_ERR_PERM,
+					  "notifications.recipients: required when notifications.method is \"email\" "
+					  "(name@domain, several separated by commas)");
+	} else if (!strcmp(method, "webhook") && !*str_at(n, "webhook_url")) {
+		return np_err_set(err, NP_ERR_PERM,
+				  "notifications.webhook_url: required when notifications.method is \"webhook\"");
+	}
+	if (has_userinfo(str_at(n, "webhook_url")))
+		return np_err_set(err, NP_ERR_PERM,
+				  "notifications.webhook_url: no user name or password in the URL (it would be stored "
+				  "and logged in clear): set webhook_auth to \"basic\" with webhook_username and "
+				  "webhook_password (kept as a secret)");
+
+	json_t *smtp = json_object_get(s, "smtp");
+	if ((email || *str_at(smtp, "host")) && !*str_at(smtp, "from"))
+		return np_err_set(err, NP_ERR_PERM,
+				  "smtp.from: required when e-mail is sent (an e-mail destination, e-mail "
+				  "notifications or an SMTP host): the sender address, name@domain");
+
+	json_t *retry = json_object_get(s, "retry");
+	json_t *ini = json_object_get(retry, "initial_seconds"), *max = json_object_get(retry, "max_seconds");
+	if (json_is_integer(ini) && json_is_integer(max) && json_integer_value(ini) > json_integer_value(max))
+		return np_err_set(err, NP_ERR_PERM,
+				  "retry.initial_seconds: at most retry.max_seconds (got %lld, longest delay %lld): "
+				  "the first delay doubles up to the longest",
+				  (long long)json_integer_value(ini), (long long)json_integer_value(max));
 	return 0;
 }

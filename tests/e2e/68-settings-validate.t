@@ -3,10 +3,14 @@
 # later: 400 {"error":{"code":"invalid_settings","key":<dotted path of the
 # field>,"message":"<key>: <rule in words>"}}, and nothing is saved. The
 # Settings page shows that message and puts the focus on the field named by
-# the key. AE titles are never cut to 16 characters.
+# the key. AE titles are never cut to 16 characters. A destination without
+# what its type needs, notifications without an address, no sender when mail
+# is sent, a cron expression that never fires, a first retry delay over the
+# longest and user:password@ in a URL are refused too; cron shorthands
+# (@hourly, @daily, ...) are accepted.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/httpd.sh"
-plan 43
+plan 90
 mkdir -p "$NP_HOME/etc"
 start_httpd --insecure-no-auth
 J='Content-Type: application/json'
@@ -39,3 +43,45 @@ refused '{"http":{"port":70000}}' http.port "must be from 1 to 65535 (got 70000)
 refused '{"smtp":{"port":"25"}}' smtp.port "must be a whole number (got text)" "a port as text"
 refused '{"scheduler":{"retention_cron":"61 * * * *"}}' scheduler.retention_cron 'invalid cron minute field "61"' "cron minute 61"
 is "$(put '{"delivery":{"destinations":[{"type":"rest","url":"https://ris.example.test:8443/in"}]},"notifications":{"recipients":"a@example.test; b@example.test"},"scheduler":{"poll_cron":"0 */2 * * 1-5"}}')" 200 "valid values are saved"
+
+# Rules between fields.
+refused '{"delivery":{"destinations":[{"type":"rest","name":"r"}]}}' delivery.destinations.0.url \
+	"required for a REST destination (the http:// or https:// address that receives the report)" "a REST destination without url"
+refused '{"delivery":{"destinations":[{"type":"none"},{"type":"email","name":"m"}]}}' delivery.destinations.1.recipients \
+	"required for an e-mail destination (name@domain, several separated by commas)" "an e-mail destination without recipients"
+refused '{"failure_delivery":{"type":"dicom_pdf","ae_title":"PACS"}}' failure_delivery.host \
+	"required for a DICOM destination (host name or address of the PACS)" "a DICOM destination without host"
+refused '{"delivery":{"destinations":[{"type":"dicom_sr","host":"pacs","port":104}]}}' delivery.destinations.0.ae_title \
+	"required for a DICOM destination (the called AE title of the PACS)" "a DICOM destination without AE title"
+refused '{"notifications":{"method":"email","recipients":""}}' notifications.recipients \
+	'required when notifications.method is "email" (name@domain, several separated by commas)' "e-mail notifications without recipients"
+refused '{"notifications":{"method":"webhook","webhook_url":""}}' notifications.webhook_url \
+	'required when notifications.method is "webhook"' "webhook notifications without webhook_url"
+refused '{"smtp":{"from":""},"delivery":{"destinations":[{"type":"email","recipients":"ris@example.test"}]}}' smtp.from \
+	"required when e-mail is sent (an e-mail destination, e-mail notifications or an SMTP host): the sender address, name@domain" \
+	"an empty sender while an e-mail destination is on"
+refused '{"smtp":{"host":"mail.example.test","from":""}}' smtp.from \
+	"required when e-mail is sent (an e-mail destination, e-mail notifications or an SMTP host): the sender address, name@domain" \
+	"an empty sender with an SMTP host"
+refused '{"scheduler":{"retention_cron":"0 0 31 2 *"}}' scheduler.retention_cron \
+	"it never fires: the days it names do not occur in the months it names" "a cron expression that never fires (31 February)"
+refused '{"scheduler":{"metrics_cron":"@reboot"}}' scheduler.metrics_cron \
+	'unknown cron shorthand "@reboot" (use @hourly, @daily, @weekly, @monthly, @yearly or 5 fields: minute hour day month weekday)' "@reboot"
+refused '{"retry":{"initial_seconds":7200,"max_seconds":3600}}' retry.initial_seconds \
+	"at most retry.max_seconds (got 7200, longest delay 3600): the first delay doubles up to the longest" "a first retry delay over the longest"
+refused '{"delivery":{"destinations":[{"type":"rest","url":"https://ris:Pw-S3cret@ris.example.test/in"}]}}' delivery.destinations.0.url \
+	'no user name or password in the URL (it would be stored and logged in clear): set auth to "basic" with username and password (kept as a secret), or "bearer" with the token as password' \
+	"a REST URL with user:password@"
+refused '{"notifications":{"method":"webhook","webhook_url":"http://hook:Pw-S3cret@hooks.example.test/n"}}' notifications.webhook_url \
+	'no user name or password in the URL (it would be stored and logged in clear): set webhook_auth to "basic" with webhook_username and webhook_password (kept as a secret)' \
+	"a webhook URL with user:password@"
+refused '{"http":{"release_feed_url":"https://u:Pw-S3cret@releases.example.test/feed"}}' http.release_feed_url \
+	"a URL cannot hold a user name or password (user:password@): use the setting's authentication fields, whose password is kept as a secret" \
+	"any other URL with user:password@"
+nok "no refused password is saved or echoed" grep -rq 'S3cret' "$NP_HOME/etc/neuropacs.json" "$T/body"
+is "$(put '{"scheduler":{"retention_cron":"@daily","metrics_cron":"@hourly"},"groups":{"schedule_cron":"@weekly"}}')" 200 \
+	"cron shorthands are saved"
+is "$(jq -r '[.scheduler.retention_cron, .scheduler.metrics_cron] | join(" ")' "$NP_HOME/etc/neuropacs.json")" "@daily @hourly" "... as written"
+is "$(put '{"smtp":{"from":"agent@example.test","host":"mail.example.test"},"notifications":{"method":"email","recipients":"ops@example.test"},"delivery":{"destinations":[{"type":"rest","url":"https://ris.example.test/in","auth":"basic","username":"ris","password":"Pw-S3cret"},{"type":"dicom_pdf","host":"pacs","ae_title":"PACS"}]},"retry":{"initial_seconds":60,"max_seconds":60}}')" 200 \
+	"complete destinations, notifications with recipients and a sender are saved"
+is "$(put '{"notifications":{"method":"none","recipients":""}}')" 200 "no notifications need no recipients"

@@ -146,6 +146,52 @@ static void bad_expressions(void **state)
 	assert_non_null(strstr(err.msg, "hour"));
 }
 
+/* The crontab(5) shorthands; @reboot and unknown ones say what to use. */
+static void shorthands(void **state)
+{
+	(void)state;
+	set_tz("UTC");
+	time_t t = at("2026-11-27 21:17", 0); /* a Friday */
+	assert_string_equal(next_str("@hourly", t), "2026-11-27 22:00 UTC");
+	assert_string_equal(next_str(" @daily ", t), "2026-11-28 00:00 UTC");
+	assert_string_equal(next_str("@midnight", t), "2026-11-28 00:00 UTC");
+	assert_string_equal(next_str("@weekly", t), "2026-11-29 00:00 UTC");
+	assert_string_equal(next_str("@monthly", t), "2026-12-01 00:00 UTC");
+	assert_string_equal(next_str("@yearly", t), "2027-01-01 00:00 UTC");
+	assert_string_equal(next_str("@ANNUALLY", t), "2027-01-01 00:00 UTC");
+	static const char *const bad[] = {"@reboot", "@hourly 5", "@", "@every 5m", NULL};
+	for (int i = 0; bad[i]; i++) {
+		struct np_cron c;
+		struct np_err err = {0};
+		if (np_cron_parse(&c, bad[i], &err) == 0)
+			fail_msg("accepted \"%s\"", bad[i]);
+		assert_non_null(strstr(err.msg, "use @hourly, @daily, @weekly, @monthly, @yearly or 5 fields"));
+	}
+}
+
+/* Expressions whose days never occur: refused on save (np_valid_cron). */
+static void never_fires(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *expr;
+		int fires;
+	} cases[] = {
+	    {"0 0 31 2 *", 0},	  {"0 0 30 2 *", 0},   {"0 0 31 4,6,9,11 *", 0}, {"0 0 29 2 *", 1},
+	    {"0 0 31 * *", 1},	  {"0 0 31 2,3 *", 1}, {"0 0 31 2 mon", 1},	 {"0 0 * 2 mon", 1},
+	    {"0 0 30-31 2 *", 0}, {"* * */10 2 *", 1}, {"@yearly", 1},		 {"0 0 31 feb */2", 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct np_cron c;
+		assert_int_equal(np_cron_parse(&c, cases[i].expr, NULL), 0);
+		if (np_cron_fires(&c) != cases[i].fires)
+			fail_msg("np_cron_fires(\"%s\") != %d", cases[i].expr, cases[i].fires);
+		/* the static answer agrees with a search of 8 years */
+		if ((np_cron_next(&c, 1795000000) != (time_t)-1) != cases[i].fires)
+			fail_msg("np_cron_next(\"%s\") disagrees", cases[i].expr);
+	}
+}
+
 static void match_fields(void **state)
 {
 	(void)state;
@@ -163,6 +209,7 @@ int main(void)
 	    cmocka_unit_test(guide_choices),   cmocka_unit_test(ranges_steps_lists_names),
 	    cmocka_unit_test(dom_dow_or_rule), cmocka_unit_test(dst_new_york),
 	    cmocka_unit_test(bad_expressions), cmocka_unit_test(match_fields),
+	    cmocka_unit_test(shorthands),      cmocka_unit_test(never_fires),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

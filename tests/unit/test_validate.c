@@ -2,7 +2,10 @@
 // The checks behind the settings schema's "format": what an admin may save.
 #include "np_validate.h"
 
+#include "np_err.h"
 #include "unit.h"
+
+#include <stdio.h>
 
 #include <string.h>
 
@@ -74,7 +77,9 @@ static void http_urls(void **state)
 	assert_null(refuse(np_valid_http_url, "http://127.0.0.1:8080/r"));
 	assert_null(refuse(np_valid_http_url, "https://ris.example.org/api/reports?x=1#f"));
 	assert_null(refuse(np_valid_http_url, "HTTPS://host"));
-	assert_null(refuse(np_valid_http_url, "http://user:pw@host:1/p"));
+	assert_non_null(strstr(refuse(np_valid_http_url, "http://user:pw@host:1/p"), "user name or password"));
+	assert_non_null(strstr(refuse(np_valid_http_url, "https://token@host/p"), "secret"));
+	assert_null(refuse(np_valid_http_url, "https://host/p?mail=a@b.test")); /* an @ after the host is data */
 	assert_null(refuse(np_valid_http_url, "http://[::1]:65535/"));
 	assert_null(refuse(np_valid_http_url, ""));
 	assert_string_equal(refuse(np_valid_http_url, "ftp://host/r"), "only http:// and https:// URLs are allowed");
@@ -101,6 +106,13 @@ static void cron_and_passwords(void **state)
 	assert_non_null(strstr(refuse(np_valid_cron, "61 * * * *"), "minute"));
 	assert_non_null(refuse(np_valid_cron, "* * * *"));
 	assert_non_null(refuse(np_valid_cron, ""));
+	assert_null(refuse(np_valid_cron, "@hourly"));
+	assert_null(refuse(np_valid_cron, "0 0 29 2 *"));   /* leap years */
+	assert_null(refuse(np_valid_cron, "0 0 31 2 mon")); /* either day field */
+	assert_non_null(strstr(refuse(np_valid_cron, "0 0 31 2 *"), "never fires"));
+	assert_non_null(strstr(refuse(np_valid_cron, "0 0 30 2 *"), "never fires"));
+	assert_non_null(strstr(refuse(np_valid_cron, "0 0 31 4,6,9,11 *"), "never fires"));
+	assert_non_null(strstr(refuse(np_valid_cron, "@reboot"), "use @hourly"));
 	assert_null(refuse(np_valid_service_password, "Good-Password-12345!"));
 	const char *m = refuse(np_valid_service_password, "short");
 	assert_non_null(strstr(m, "15 characters"));
@@ -122,11 +134,95 @@ static void formats_by_name(void **state)
 	assert_int_equal(np_valid_format("uri", "anything at all", why, sizeof why), 0);
 }
 
+/* The settings (merged over the defaults, as np_config_check passes them)
+ * refused with "key: reason", or NULL when they pass. */
+static const char *settings(const char *json)
+{
+	static char msg[512];
+	json_error_t je;
+	json_t *s = json_loads(json, 0, &je);
+	assert_non_null(s);
+	struct np_err err = {0};
+	int rc = np_valid_settings(s, &err);
+	json_decref(s);
+	if (rc == 0)
+		return NULL;
+	assert_int_equal(err.cls, NP_ERR_PERM);
+	snprintf(msg, sizeof msg, "%s", err.msg);
+	return msg;
+}
+
+static int starts(const char *s, const char *prefix)
+{
+	return s && !strncmp(s, prefix, strlen(prefix));
+}
+
+static void rules_between_settings(void **state)
+{
+	(void)state;
+	const char *smtp = "\"smtp\":{\"host\":\"mail\",\"from\":\"a@x.test\"}";
+	char buf[512];
+	assert_null(settings("{}"));
+	assert_null(
+	    settings("{\"delivery\":{\"destinations\":[{\"type\":\"none\"},{\"type\":\"rest\","
+		     "\"url\":\"https://ris/in\"},{\"type\":\"dicom_pdf\",\"host\":\"pacs\",\"ae_title\":\"P\"}]}}"));
+	/* each destination type without what it needs */
+	assert_true(starts(settings("{\"delivery\":{\"destinations\":[{\"type\":\"rest\",\"name\":\"r\"}]}}"),
+			   "delivery.destinations.0.url: required for a REST destination"));
+	assert_true(starts(settings("{\"delivery\":{\"destinations\":[{\"type\":\"none\"},{\"type\":\"email\","
+				    "\"recipients\":\" , \"}]}}"),
+			   "delivery.destinations.1.recipients: required for an e-mail destination"));
+	assert_true(starts(settings("{\"failure_delivery\":{\"type\":\"dicom_sr\",\"ae_title\":\"P\"}}"),
+			   "failure_delivery.host: required for a DICOM destination"));
+	assert_true(starts(settings("{\"groups\":{\"delivery\":{\"type\":\"dicom_pdf\",\"host\":\"pacs\"}}}"),
+			   "groups.delivery.ae_title: required for a DICOM destination"));
+	assert_true(starts(settings("{\"groups\":{\"delivery\":{\"type\":\"dicom_pdf\",\"host\":\"pacs\","
+				    "\"ae_title\":\"P\",\"port\":null}}}"),
+			   "groups.delivery.port: required"));
+	/* credentials in a destination URL: the auth fields instead */
+	const char *m =
+	    settings("{\"delivery\":{\"destinations\":[{\"type\":\"rest\",\"url\":\"https://u:pw@ris/in\"}]}}");
+	assert_true(starts(m, "delivery.destinations.0.url: no user name or password in the URL"));
+	assert_non_null(strstr(m, "auth to \"basic\""));
+	assert_null(strstr(m, "pw@"));
+	/* notifications */
+	assert_true(starts(settings("{\"notifications\":{\"method\":\"email\",\"recipients\":\"\"}}"),
+			   "notifications.recipients: required when notifications.method is \"email\""));
+	assert_true(starts(settings("{\"notifications\":{\"method\":\"webhook\",\"webhook_url\":\"\"}}"),
+			   "notifications.webhook_url: required when notifications.method is \"webhook\""));
+	assert_non_null(
+	    strstr(settings("{\"notifications\":{\"method\":\"webhook\",\"webhook_url\":\"http://a:b@h/\"}}"),
+		   "webhook_auth"));
+	assert_null(settings("{\"notifications\":{\"method\":\"none\",\"recipients\":\"\"}}"));
+	/* smtp.from when mail is sent */
+	assert_true(starts(settings("{\"smtp\":{\"from\":\"\"},\"notifications\":{\"method\":\"email\","
+				    "\"recipients\":\"a@x.test\"}}"),
+			   "smtp.from: required when e-mail is sent"));
+	assert_true(starts(settings("{\"smtp\":{\"from\":\"\"},\"delivery\":{\"destinations\":[{\"type\":\"email\","
+				    "\"recipients\":\"a@x.test\"}]}}"),
+			   "smtp.from: required"));
+	assert_true(starts(settings("{\"smtp\":{\"host\":\"mail\",\"from\":\"\"}}"), "smtp.from: required"));
+	assert_null(settings("{\"smtp\":{\"from\":\"\"}}")); /* no mail at all */
+	snprintf(buf, sizeof buf, "{%s,\"notifications\":{\"method\":\"email\",\"recipients\":\"a@x.test\"}}", smtp);
+	assert_null(settings(buf));
+	/* retry */
+	assert_string_equal(
+	    settings("{\"retry\":{\"initial_seconds\":7200,\"max_seconds\":3600}}"),
+	    "retry.initial_seconds: at most retry.max_seconds (got 7200, longest delay 3600): the first "
+	    "delay doubles up to the longest");
+	assert_null(settings("{\"retry\":{\"initial_seconds\":3600,\"max_seconds\":3600}}"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(ae_titles), cmocka_unit_test(email_addresses),    cmocka_unit_test(email_lists),
-	    cmocka_unit_test(http_urls), cmocka_unit_test(cron_and_passwords), cmocka_unit_test(formats_by_name),
+	    cmocka_unit_test(ae_titles),
+	    cmocka_unit_test(email_addresses),
+	    cmocka_unit_test(email_lists),
+	    cmocka_unit_test(http_urls),
+	    cmocka_unit_test(cron_and_passwords),
+	    cmocka_unit_test(formats_by_name),
+	    cmocka_unit_test(rules_between_settings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
