@@ -181,6 +181,8 @@ $(BROWSER_MODULES): tests/browser/package.json tests/browser/package-lock.json
 
 # ---- tests ----
 # NP_BUILD tells tests where the binaries under test are (the sanitizer build).
+# LeakSanitizer is on: a leak fails the program (abort_on_error); tests/lsan.supp
+# names the few leaks of libraries we do not own.
 # The builds run in parallel on every core; the tests run one after another
 # (they start servers and measure timeouts).
 NPROC := $(shell nproc 2>/dev/null || echo 2)
@@ -191,7 +193,8 @@ check: deps-build deps-run deps-test
 	@$(MAKE) --no-print-directory browser-deps
 	@$(MAKE) --no-print-directory -j$(NPROC) fuzz || echo "fuzz targets not built (clang missing?)"
 	NP_TOP=$(CURDIR) NP_BUILD=$(CURDIR)/$(BS) NP_PLAIN=$(CURDIR)/$(B) \
-	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	CMOCKA_MESSAGE_OUTPUT=TAP TCP_NODELAY=1 \
 	prove --exec '' --timer $(PROVE_FLAGS) $(UNIT_BINS) $(sort $(wildcard tests/e2e/*.t))
 
