@@ -297,15 +297,24 @@ int np_saml_validate(const char *xml, size_t len, const struct np_saml_expect *e
 		FAIL("SAML: the assertion is not valid yet");
 	if (exp->now - exp->skew >= na)
 		FAIL("SAML: the assertion has expired");
-	int aud_ok = 0;
-	for (xmlNode *ar = cond->children; ar; ar = ar->next)
-		if (is(ar, NS_A, "AudienceRestriction"))
-			for (xmlNode *au = ar->children; au; au = au->next)
-				if (is(au, NS_A, "Audience") && text_of(au, buf, sizeof buf) == 0 &&
-				    !strcmp(buf, exp->sp_entity_id))
-					aud_ok = 1;
-	if (!aud_ok)
-		FAIL("SAML: the assertion is not for this SP (Audience)");
+	/* SAML core 2.5.1.4: every AudienceRestriction must be met, each on
+	 * its own (one naming us beside one naming another SP is for that SP
+	 * as well, not for us alone). At least one is required. */
+	int restrictions = 0, met = 0;
+	for (xmlNode *ar = cond->children; ar; ar = ar->next) {
+		if (!is(ar, NS_A, "AudienceRestriction"))
+			continue;
+		restrictions++;
+		for (xmlNode *au = ar->children; au; au = au->next)
+			if (is(au, NS_A, "Audience") && text_of(au, buf, sizeof buf) == 0 &&
+			    !strcmp(buf, exp->sp_entity_id)) {
+				met++;
+				break;
+			}
+	}
+	if (!restrictions || met != restrictions)
+		FAIL("SAML: the assertion is not for this SP (Audience)%s",
+		     restrictions > 1 && met ? ": an AudienceRestriction names only other SPs" : "");
 	xmlNode *subj = child(as, NS_A, "Subject");
 	if (count_children(subj, NS_A, "NameID") != 1 ||
 	    text_of(child(subj, NS_A, "NameID"), res->name_id, sizeof res->name_id) < 0 || !res->name_id[0])

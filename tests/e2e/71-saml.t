@@ -2,13 +2,14 @@
 # SAML 2.0 SSO: a test IdP made of real keys; Responses built from
 # tests/data/saml/response.xml and signed with the xmlsec1 command. Accepted
 # when right; refused when unsigned, signed by another key, wrapped (XSW),
-# tampered, commented, expired, for another audience, destination or issuer,
-# replayed or unsolicited. Roles from group claims; SP metadata.
+# tampered, commented, expired, for another audience (or one more restriction
+# for another SP), destination or issuer, replayed or unsolicited. Roles from
+# group claims; SP metadata.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/httpd.sh"
 . "$(dirname "$0")/../lib/saml.sh"
 command -v xmlsec1 >/dev/null || skip_all "xmlsec1 is not installed"
-plan 36
+plan 38
 D=$NP_TOP/tests/data/saml
 (cd "$T" && openssl req -x509 -newkey rsa:2048 -nodes -keyout idp.key -out idp.crt -days 2 -subj "/CN=test idp" &&
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout evil.key -out evil.crt -days 2 -subj "/CN=test idp") >/dev/null 2>&1
@@ -86,6 +87,10 @@ build "$T/future.xml" "nb=$(now '+30 min')" "noa=$(now '+40 min')"
 refused "not-yet-valid assertion refused" "$T/future.xml" "not valid yet"
 build "$T/aud.xml" aud=other-sp
 refused "wrong audience refused" "$T/aud.xml" "Audience"
+# SAML core 2.5.1.4: every AudienceRestriction must be met; ours beside one
+# naming only another SP is an assertion for that SP too
+build "$T/aud2.xml" "aud='neuropacs-agent</saml:Audience></saml:AudienceRestriction><saml:AudienceRestriction><saml:Audience>other-sp'"
+refused "a second AudienceRestriction naming only another SP refused" "$T/aud2.xml" "Audience"
 build "$T/dest.xml" dest=https://elsewhere.test/acs
 refused "wrong destination refused" "$T/dest.xml" "Destination"
 build "$T/iss.xml" iss=https://evil-idp.test
@@ -96,6 +101,10 @@ build "$T/unknown.xml" 'irt=InResponseTo=\"_notours\"'
 refused "InResponseTo of no outstanding request refused" "$T/unknown.xml" "outstanding"
 build "$T/nogroup.xml" group=Visitors
 refused "a user outside both groups is refused" "$T/nogroup.xml" "neither"
+login /
+build "$T/aud3.xml" "aud='other-sp</saml:Audience><saml:Audience>neuropacs-agent'"
+is "$(post "$T/aud3.xml" /)" 303 "one AudienceRestriction naming us among other SPs is met"
+
 
 login /
 build "$T/good.xml"
@@ -112,7 +121,7 @@ post "$T/user.xml" >/dev/null
 ck2=$(grep -i '^Set-Cookie: np_session=' "$T/headers" | sed -E 's/^[^:]*: np_session=([^;]*);.*/\1/')
 req GET /api/auth/session -H "Cookie: np_session=$ck2" >/dev/null
 is "$(jget "$T/body" role)" user "User Group members get the user role"
-is "$(sqlite3 "$NP_HOME/db/agent.sqlite" "select count(*) from audit where action='login' and detail='method=saml' and outcome='failure'")" 18 \
+is "$(sqlite3 "$NP_HOME/db/agent.sqlite" "select count(*) from audit where action='login' and detail='method=saml' and outcome='failure'")" 19 \
 	"every refusal is audited"
 like "$(cat "$T/httpd.log")" 'SAML login refused client=127.0.0.1 reason=SAML: the assertion has expired' "... and logged with its reason"
 req PUT /api/settings -H "Cookie: np_session=$ck" -H "X-CSRF-Token: $(req GET /api/auth/session -H "Cookie: np_session=$ck" >/dev/null; jget "$T/body" csrf_token)" \
