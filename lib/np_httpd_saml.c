@@ -155,12 +155,6 @@ static void kv_expire(struct np_db *db, double now)
 	}
 }
 
-/* A local path to return to: "/" then anything but a second '/' or '\'. */
-static int local_path(const char *s)
-{
-	return s[0] == '/' && s[1] != '/' && s[1] != '\\' && strlen(s) < 512 && !strpbrk(s, "\r\n\\");
-}
-
 int np_h_saml_login(struct np_req *r)
 {
 	if (!saml_on(r))
@@ -169,7 +163,9 @@ int np_h_saml_login(struct np_req *r)
 	if (!sso || strncmp(sso, "http", 4))
 		return np__reply_error(r, 409, "saml_not_configured", "saml.idp_sso_url is not set");
 	char relay[600] = "/", acs[1024], id[40], key[64];
-	if (np_query_get(r->query, "relay", relay, sizeof relay) < 0 || !local_path(relay))
+	/* Where the browser goes after the login (RelayState, back at the ACS
+	 * as a 303): only a place of our own UI (np_saml_relay_ok). */
+	if (np_query_get(r->query, "relay", relay, sizeof relay) < 0 || !np_saml_relay_ok(relay))
 		snprintf(relay, sizeof relay, "/");
 	acs_url(r, acs, sizeof acs);
 	struct np_err err = {0};
@@ -248,7 +244,8 @@ int np_h_saml_acs(struct np_req *r)
 	body[len] = 0;
 	char *b64 = malloc(len + 1), relay[600] = "/";
 	int got = b64 ? np_query_get(body, "SAMLResponse", b64, len + 1) : -1;
-	if (np_query_get(body, "RelayState", relay, sizeof relay) < 0 || !local_path(relay))
+	/* RelayState comes back from the browser unsigned: checked again */
+	if (np_query_get(body, "RelayState", relay, sizeof relay) < 0 || !np_saml_relay_ok(relay))
 		snprintf(relay, sizeof relay, "/");
 	free(body);
 	if (got != 1) {
@@ -393,7 +390,7 @@ char *np__saml_logout(struct np_req *r, const char *sid, const char *relay)
 		    .name_id = json_string_value(json_object_get(j, "n")),
 		    .name_id_format = json_string_value(json_object_get(j, "f")),
 		    .session_index = json_string_value(json_object_get(j, "i")),
-		    .relay = relay && local_path(relay) ? relay : "/",
+		    .relay = np_saml_relay_ok(relay) ? relay : "/",
 		    .sp_key_pem = key,
 		};
 		if (lo.name_id)
@@ -453,7 +450,7 @@ int np_h_saml_slo(struct np_req *r)
 	snprintf(k, sizeof k, "saml_lreq:%s", res.in_response_to);
 	if (!kv_take(db, k, exp.now))
 		return slo_refuse(r, "SAML: InResponseTo names no outstanding logout request of this agent");
-	if (!local_path(res.relay))
+	if (!np_saml_relay_ok(res.relay))
 		snprintf(res.relay, sizeof res.relay, "/");
 	np_info(NULL, "SAML single logout completed client=%s idp_status=%s", r->client,
 		res.success ? "success" : "partial");

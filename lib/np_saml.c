@@ -69,6 +69,35 @@ const char *np_saml_nameid_urn(const char *s)
 	return "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
 }
 
+/* The UI is one document at "/" whose views are hash routes: the pages table
+ * of share/web/js/app.js, and its "Sign in with SSO" button sends
+ * relay="/" + location.hash ("/#/studies"). No other path of the site is a
+ * page to return to. */
+static const char *const ui_pages[] = {"studies", "results", "groups", "logs", "settings"};
+
+int np_saml_relay_ok(const char *s)
+{
+	if (!s || strcmp(s, "/") == 0)
+		return s != NULL;
+	if (strncmp(s, "/#/", 3) || strlen(s) > 256)
+		return 0;
+	const char *p = s + 3;
+	size_t n = strcspn(p, "/?");
+	int known = 0;
+	for (size_t i = 0; i < sizeof ui_pages / sizeof *ui_pages; i++)
+		known |= strlen(ui_pages[i]) == n && !strncmp(p, ui_pages[i], n);
+	if (!known)
+		return 0;
+	/* What follows the page (an id, a query of the view): a fixed set of
+	 * characters; no control characters (browsers drop TAB and newlines, so
+	 * "/\t/x" becomes "//x"), no '\\', '%', ':' or "//". */
+	for (p += n; *p; p++)
+		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_?=&.-", *p) ||
+		    (p[0] == '/' && p[1] == '/'))
+			return 0;
+	return 1;
+}
+
 static int is(const xmlNode *n, const char *ns, const char *name)
 {
 	return n && n->type == XML_ELEMENT_NODE && n->ns && !xmlStrcmp(n->ns->href, BAD_CAST ns) &&

@@ -56,6 +56,12 @@ char *np_saml_sp_metadata(const char *sp_entity_id, const char *acs_url, const c
  * "idp_cert_pem"} (new reference) or NULL with err. */
 json_t *np_saml_idp_metadata(const char *xml, size_t len, struct np_err *err);
 
+/* 1 when s is a place of our own UI to return to after a login or a logout
+ * (RelayState): "/" or "/#/PAGE" of a known page, optionally followed by
+ * '/' or '?' and letters, digits and "/_?=&.-" (no "//"); 0 for anything
+ * else, which the caller replaces with "/". */
+int np_saml_relay_ok(const char *s);
+
 /* The NameID format URN for a settings value (email, persistent, ...). */
 const char *np_saml_nameid_urn(const char *setting);
 

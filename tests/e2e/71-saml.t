@@ -4,12 +4,13 @@
 # when right; refused when unsigned, signed by another key, wrapped (XSW),
 # tampered, commented, expired, for another audience (or one more restriction
 # for another SP), destination or issuer, replayed or unsolicited. Roles from
-# group claims; SP metadata.
+# group claims; SP metadata. RelayState (login and ACS) returns only to a page
+# of the UI: no open redirect.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/httpd.sh"
 . "$(dirname "$0")/../lib/saml.sh"
 command -v xmlsec1 >/dev/null || skip_all "xmlsec1 is not installed"
-plan 38
+plan 52
 D=$NP_TOP/tests/data/saml
 (cd "$T" && openssl req -x509 -newkey rsa:2048 -nodes -keyout idp.key -out idp.crt -days 2 -subj "/CN=test idp" &&
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout evil.key -out evil.crt -days 2 -subj "/CN=test idp") >/dev/null 2>&1
@@ -33,12 +34,23 @@ is "$(req GET /api/saml/metadata)" 200 "SP metadata"
 like "$(tr -d '\n' < "$T/body")" "entityID=\"neuropacs-agent\".*Location=\"$ACS\"" "... names the SP and the ACS"
 is "$(req GET /api/auth/session)" 200 "session info for the login page"
 is "$(jget "$T/body" methods)" '["password","saml"]' "... offers password and SSO"
-login /results
+# The UI's SSO button sends relay="/" + location.hash ("/#/results").
+login /%23/results
 is "$code" 302 "SSO login redirects to the IdP"
 like "$loc" '^https://idp.test/sso\?SAMLRequest=' "... with an HTTP-Redirect AuthnRequest"
-is "$RELAY" /results "... and the RelayState"
-login //evil.test
-is "$RELAY" / "a RelayState that leaves the site is replaced by /"
+is "$RELAY" /#/results "... and the RelayState"
+# every page of the UI (the pages table of app.js) is a place to return to
+pages=$(sed -n 's/^const pages = { \(.*\) };$/\1/p' "$NP_TOP/share/web/js/app.js" | tr -d ,)
+bad=""
+for p in $pages; do login "/%23/$p"; [ "$RELAY" = "/#/$p" ] || bad="$bad $p"; done
+is "${pages:+x}$bad" x "the RelayState of every UI page is kept ($pages)"
+# Open redirect: a browser drops TAB (and CR, LF) from a URL and reads '\'
+# as '/', so "/<TAB>/evil.test" is "//evil.test", another host.
+for r in '/%09/evil.test/x' '//evil.test' '/%5Cevil.test' '/%5C%5Cevil.test' 'https://evil.test' \
+	'%2F%2Fevil.test' 'https%3A%2F%2Fevil.test' '/%0D%0ALocation:%20http://evil.test' '/%23/studies/%09/evil.test'; do
+	login "$r"
+	is "$RELAY" / "a RelayState that is no page of the UI is replaced by / ($r)"
+done
 login /
 
 build "$T/nosig.xml" sign=none
@@ -105,16 +117,23 @@ login /
 build "$T/aud3.xml" "aud='other-sp</saml:Audience><saml:Audience>neuropacs-agent'"
 is "$(post "$T/aud3.xml" /)" 303 "one AudienceRestriction naming us among other SPs is met"
 
-
 login /
 build "$T/good.xml"
-is "$(post "$T/good.xml" /studies)" 303 "a correct signed response logs in"
-like "$(grep -i '^Location:' "$T/headers")" '/studies' "... and returns to the RelayState"
+is "$(post "$T/good.xml" /#/studies)" 303 "a correct signed response logs in"
+like "$(grep -i '^Location:' "$T/headers")" '^Location: /#/studies.$' "... and returns to the RelayState"
 ck=$(grep -i '^Set-Cookie: np_session=' "$T/headers" | sed -E 's/^[^:]*: np_session=([^;]*);.*/\1/')
 is "$(req GET /api/auth/session -H "Cookie: np_session=$ck")" 200 "the SSO session works"
 is "$(jget "$T/body" role)" admin "... Admin Group members are admins"
 is "$(jget "$T/body" actor)" alice@example.test "... named by the NameID"
 refused "the same response again is a replay" "$T/good.xml" "replay"
+# RelayState comes back to the ACS unsigned: it sends nowhere else either.
+for r in "$(printf '/\t/evil.test/x')" //evil.test '/\evil.test' https://evil.test %2F%2Fevil.test; do
+	login /
+	build "$T/relay.xml"
+	post "$T/relay.xml" "$r" >/dev/null
+	is "$(grep -i '^Location:' "$T/headers" | tr -d '\r')" 'Location: /' \
+		"the ACS returns to / for RelayState $(printf '%s' "$r" | sed 's/\t/<TAB>/; s/\\/<BACKSLASH>/g')"
+done
 login /
 build "$T/user.xml" group=NeuropacsUsers nameid=bob@example.test
 post "$T/user.xml" >/dev/null

@@ -11,7 +11,7 @@
 . "$(dirname "$0")/../lib/httpd.sh"
 . "$(dirname "$0")/../lib/saml.sh"
 command -v xmlsec1 >/dev/null || skip_all "xmlsec1 is not installed"
-plan 30
+plan 35
 (cd "$T" && openssl req -x509 -newkey rsa:2048 -nodes -keyout idp.key -out idp.crt -days 2 -subj "/CN=test idp" &&
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout evil.key -out evil.crt -days 2 -subj "/CN=test idp") >/dev/null 2>&1
 PORT=$(free_port)
@@ -71,7 +71,7 @@ nok "a different key's signature does not verify (the check is real)" $IDP check
 LR=$(printf '%s' "$lreq" | sed -E 's/.* ID="([^"]+)".*/\1/')
 
 slo() { req GET "/api/saml/slo?$1"; }
-resp() { $IDP logout-response --key "$T/${KEY:-idp}.key" --dest "$SLO" --irt "${IRT:-$LR}" --relay /studies "$@"; }
+resp() { $IDP logout-response --key "$T/${KEY:-idp}.key" --dest "$SLO" --irt "${IRT:-$LR}" --relay "${RELAY_TO:-/#/studies}" "$@"; }
 q=$(resp)
 sed 's/&Signature=.*//' > "$T/unsigned" <<EOF
 $q
@@ -80,15 +80,26 @@ is "$(slo "$(cat "$T/unsigned")")" 403 "an unsigned LogoutResponse is refused"
 like "$(jget "$T/body" error.message)" "not signed" "... as not signed"
 is "$(KEY=evil slo "$(KEY=evil resp)")" 403 "a LogoutResponse signed by another key is refused"
 like "$(jget "$T/body" error.message)" "does not verify" "... as not verifying"
-tampered=$(printf '%s' "$q" | sed 's/RelayState=%2Fstudies/RelayState=%2Fsettings/')
+tampered=$(printf '%s' "$q" | sed 's/RelayState=%2F%23%2Fstudies/RelayState=%2F%23%2Fsettings/')
 is "$(slo "$tampered")" 403 "a LogoutResponse with a changed RelayState is refused"
 is "$(slo "$(resp --sigalg http://www.w3.org/2000/09/xmldsig#rsa-sha1)")" 403 "another SigAlg is refused"
 is "$(slo "$(resp --issuer https://evil-idp.test)")" 403 "another Issuer is refused"
 is "$(IRT=_notours slo "$(IRT=_notours resp)")" 403 "an InResponseTo of no request of ours is refused"
 is "$(slo "$q")" 303 "the IdP's signed LogoutResponse completes the logout"
-like "$(grep -i '^Location:' "$T/headers")" 'Location: /studies' "... and returns to the RelayState"
+like "$(grep -i '^Location:' "$T/headers")" 'Location: /#/studies.$' "... and returns to the RelayState"
 is "$(audit_last)" "logout method=saml_slo success" "... audited"
 is "$(slo "$q")" 403 "the same LogoutResponse again is refused (replay)"
+# Even signed by the IdP, a RelayState that is no page of our UI is not
+# followed (open redirect): the logout completes and returns to /.
+for r in "$(printf '/\t/evil.test/x')" //evil.test '/\evil.test' https://evil.test %2F%2Fevil.test; do
+	sso_session
+	logout >/dev/null
+	$IDP check-logout-request --cert "$T/sp.crt" "$(jget "$T/body" redirect)" > "$T/lreq.xml"
+	IRT=$(sed -E 's/.* ID="([^"]+)".*/\1/' "$T/lreq.xml")
+	code=$(IRT=$IRT RELAY_TO=$r slo "$(IRT=$IRT RELAY_TO=$r resp)")
+	is "$code $(grep -i '^Location:' "$T/headers" | tr -d '\r')" '303 Location: /' \
+		"a LogoutResponse with RelayState $(printf '%s' "$r" | sed 's/\t/<TAB>/; s/\\/<BACKSLASH>/g') returns to /"
+done
 is "$(slo '')" 400 "no SAMLResponse is a bad request"
 
 # A password session, then SAML without an SLO URL: local logout only.

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // np_saml Single Logout: the LogoutRequest URL (deflated, escaped, signed
 // over the exact octets of the HTTP-Redirect binding) and the checks on a
-// LogoutResponse (signature first, then Issuer, Destination, InResponseTo).
+// LogoutResponse (signature first, then Issuer, Destination, InResponseTo);
+// the places a login or a logout may send the browser back to (RelayState).
 #include "np_crypto.h"
 #include "np_err.h"
 #include "np_saml.h"
@@ -279,9 +280,58 @@ static void logout_response_checks(void **state)
 	refused("RelayState=%2F", "no SAMLResponse");
 }
 
+/* Where a login or a logout may send the browser back to: "/" and the hash
+ * routes of the UI's pages, nothing that a browser could read as another
+ * host (it drops TAB, CR and LF from a URL and treats a backslash as '/'). */
+static void relay_targets(void **state)
+{
+	(void)state;
+	static const char *const good[] = {"/",
+					   "/#/studies",
+					   "/#/results",
+					   "/#/groups",
+					   "/#/logs",
+					   "/#/settings",
+					   "/#/results?study=NP-1_2.3",
+					   "/#/studies/abc-1"};
+	static const char *const bad[] = {"",
+					  "/\t/evil.test/x",
+					  "//evil.test",
+					  "/\\evil.test",
+					  "\\/evil.test",
+					  "https://evil.test",
+					  "%2F%2Fevil.test",
+					  "/%2F%2Fevil.test",
+					  "/#//evil.test",
+					  "/#/studies//evil.test",
+					  "/#/studies/\tx",
+					  "/#/studies\r\nSet-Cookie: x=1",
+					  "/#/nosuchpage",
+					  "/#/studiesx",
+					  "/#/",
+					  "/#",
+					  "/studies",
+					  "/api/auth/session",
+					  "/#/studies/javascript:alert(1)",
+					  " /",
+					  "/ "};
+	for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+		if (!np_saml_relay_ok(good[i]))
+			fail_msg("refused: %s", good[i]);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		if (np_saml_relay_ok(bad[i]))
+			fail_msg("accepted: %s", bad[i]);
+	assert_int_equal(np_saml_relay_ok(NULL), 0);
+	char longer[300] = "/#/studies/";
+	memset(longer + 11, 'a', 260);
+	longer[271] = 0;
+	assert_int_equal(np_saml_relay_ok(longer), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(relay_targets),
 	    cmocka_unit_test(logout_request_url),
 	    cmocka_unit_test(logout_response_checks),
 	};
