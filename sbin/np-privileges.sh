@@ -71,10 +71,11 @@ np_privileges() {
 	mkdir -p "$home/etc/secrets" "$home/log"
 	find "$home" -mindepth 1 -maxdepth 1 ! -name service -exec chown -R "$uid:$gbase" {} +
 	chown "$uid:$gbase" "$home"
-	# The password hash, made here while root can read the password:
-	# np-httpd makes it itself when it may read the password, which it no
-	# longer may.
-	if [ -s "$home/etc/secrets/cloud.service_password" ] && [ ! -s "$home/etc/secrets/http.password_hash" ]; then
+	# The password hash, made (or, for a password file replaced by hand,
+	# remade) here while root can read the password: np-httpd does it itself
+	# when it may read the password, which it no longer may. Storing the same
+	# password again changes nothing when its hash matches.
+	if [ -s "$home/etc/secrets/cloud.service_password" ]; then
 		np-config set-secret cloud.service_password <"$home/etc/secrets/cloud.service_password" >/dev/null
 	fi
 	chmod 0700 "$home/etc/secrets"
