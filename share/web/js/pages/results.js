@@ -65,7 +65,7 @@ async function manage(r) {
       : h('p', { class: 'muted' }, 'No delivery has been attempted for this study.'),
     ctxRef.isAdmin ? null : h('p', { class: 'help' }, 'Only admins can deliver results by hand.'),
   ];
-  openDialog('Manage results', body, ctxRef.isAdmin ? [{ label: 'Re-send to all', primary: true, onClick: () => resend(r) }] : []);
+  openDialog('Manage results', body, ctxRef.isAdmin ? [{ label: 'Re-send where missing', primary: true, onClick: () => resend(r) }] : []);
 }
 
 async function resend(r, dest) {
