@@ -22,6 +22,16 @@ np_priv_groups="neuropacs neuropacs-cloud neuropacs-keys"
 # Secrets only the back-end reads (the rest are of neuropacs-keys).
 np_priv_cloud_secrets="cloud.api_key cloud.service_password"
 
+# A checkout under /root (mode 0700) is out of the service user's reach:
+# `make run` must still start on a fresh machine, so it runs as root and says
+# loudly how to get the split (NP_USER=root says it is wanted).
+np_priv_unreachable() {
+	echo "neuropacs-agent: WARNING: the service user $user cannot $1, so every service runs as root and" \
+		"reads every secret. Install the agent outside /root (make install) or make its parent folders" \
+		"searchable (chmod o+x) to run the services as $user; NP_USER=root silences this warning." >&2
+	NP_AS_BACKEND= NP_AS_WEB= NP_AS_RECV= NP_AS_LOG=
+}
+
 np_privileges() {
 	NP_AS_BACKEND= NP_AS_WEB= NP_AS_RECV= NP_AS_LOG=
 	export NP_AS_BACKEND NP_AS_WEB NP_AS_RECV NP_AS_LOG
@@ -49,15 +59,13 @@ np_privileges() {
 	# /root, mode 0700, it cannot): refuse rather than run as root unasked.
 	for p in "$sbin/np-httpd" "$bin/np-queue"; do
 		setpriv --reuid="$uid" --regid="$gbase" --clear-groups test -x "$p" || {
-			echo "np-run.sh: the service user $user cannot run $p: make its folders searchable (chmod o+x)," \
-				"or run everything as root with NP_USER=root" >&2
-			exit 100
+			np_priv_unreachable "run $p"
+			return 0
 		}
 	done
 	setpriv --reuid="$uid" --regid="$gbase" --clear-groups test -x "$home/.." || {
-		echo "np-run.sh: the service user $user cannot reach $home: make its parent folders searchable (chmod o+x)," \
-			"or run everything as root with NP_USER=root" >&2
-		exit 100
+		np_priv_unreachable "reach $home"
+		return 0
 	}
 	drop="--reuid=$uid --inh-caps=-all --bounding-set=-all --no-new-privs"
 	NP_AS_BACKEND="setpriv $drop --regid=$gcloud --groups=$gkeys --"
