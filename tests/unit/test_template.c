@@ -79,8 +79,10 @@ static void settings_are_checked_on_save(void **state)
 	(void)state;
 	struct np_err err = {0};
 	assert_int_equal(np_template_check_settings(np_config_defaults(), &err), 0);
-	json_t *s = json_pack("{s:{s:[{s:s},{s:s, s:s}]}}", "delivery", "destinations", "type", "none", "type", "rest",
-			      "body_template", "{\"a\":\"{npuid}\",\"b\":\"{orderid}\"}");
+	/* a complete REST destination (its url too), so the template is what is refused */
+	json_t *s = json_pack("{s:{s:[{s:s},{s:s, s:s, s:s}]}}", "delivery", "destinations", "type", "none", "type",
+			      "rest", "url", "https://ris.example.org/results", "body_template",
+			      "{\"a\":\"{npuid}\",\"b\":\"{orderid}\"}");
 	assert_int_equal(np_config_check(s, &err), -1);
 	assert_non_null(strstr(err.msg, "delivery.destinations.1.body_template"));
 	assert_non_null(strstr(err.msg, "{orderid}"));
