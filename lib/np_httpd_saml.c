@@ -412,11 +412,131 @@ char *np__saml_logout(struct np_req *r, const char *sid, const char *relay)
 	return url;
 }
 
-static int slo_refuse(struct np_req *r, const char *why)
+static int slo_refuse(struct np_req *r, const char *what, const char *why)
 {
-	np_warn(NULL, "SAML logout response refused client=%s reason=%s", r->client, why);
+	np_warn(NULL, "SAML logout %s refused client=%s reason=%s", what, r->client, why);
 	np__audit(r, "logout", NULL, "method=saml_slo", "failure");
 	return np__reply_error(r, 403, "saml_rejected", "%s", why);
+}
+
+/* End the SAML sessions of name_id (only those of the SessionIndexes when
+ * the request names some), found through the kv rows remember_login wrote.
+ * Returns how many sessions ended, or -1. */
+static int end_sessions(struct np_db *db, const struct np_saml_logout_in *req)
+{
+	sqlite3_stmt *st, *del;
+	if (sqlite3_prepare_v2(db->h, "SELECT key, value FROM kv WHERE key LIKE 'slo:%'", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(db->h, "DELETE FROM sessions WHERE id = substr(?1, 5) AND method = 'saml' RETURNING id",
+			       -1, &del, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	json_t *keys = json_array();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *j = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+		const char *n = json_string_value(json_object_get(j, "n")),
+			   *i = json_string_value(json_object_get(j, "i"));
+		int hit = n && !strcmp(n, req->name_id) && req->n_index == 0;
+		for (int k = 0; n && !strcmp(n, req->name_id) && k < req->n_index; k++)
+			hit |= i && !strcmp(i, req->session_index[k]);
+		if (hit)
+			json_array_append_new(keys, json_string((const char *)sqlite3_column_text(st, 0)));
+		json_decref(j);
+	}
+	sqlite3_finalize(st);
+	int ended = 0;
+	size_t k;
+	json_t *v;
+	json_array_foreach (keys, k, v) {
+		sqlite3_bind_text(del, 1, json_string_value(v), -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(del) == SQLITE_ROW)
+			ended++;
+		sqlite3_reset(del);
+		sqlite3_clear_bindings(del);
+		char q[200];
+		snprintf(q, sizeof q, "%s", json_string_value(v));
+		kv_take(db, q, 0);
+	}
+	sqlite3_finalize(del);
+	json_decref(keys);
+	return ended;
+}
+
+/* IdP-initiated logout (HTTP-Redirect LogoutRequest): verified like a
+ * LogoutResponse (signature with the IdP certificate first), used once; the
+ * NameID's sessions end and the browser goes back to the IdP with a
+ * LogoutResponse signed with the SP key. */
+static int idp_logout(struct np_req *r)
+{
+	const char *idp_slo = np_config_str(&r->cfg, "saml.idp_slo_url");
+	if (!idp_slo || strncmp(idp_slo, "http", 4))
+		return np__reply_error(r, 409, "saml_not_configured",
+				       "saml.idp_slo_url is not set: no way to answer the IdP's logout request");
+	char slo[1024];
+	slo_url(r, slo, sizeof slo);
+	const char *cert = np_config_str(&r->cfg, "saml.idp_cert_pem");
+	struct np_saml_expect exp = {
+	    .idp_cert_pem = cert ? cert : "",
+	    .idp_entity_id = np_config_str(&r->cfg, "saml.idp_entity_id"),
+	    .now = np_now(),
+	    .skew = SKEW,
+	};
+	struct np_saml_logout_in *req = malloc(sizeof *req);
+	struct np_err err = {0};
+	if (!req)
+		return np__reply_error(r, 503, "busy", "out of memory");
+	if (np_saml_logout_request_in(r->query, &exp, slo, req, &err) < 0) {
+		free(req);
+		return slo_refuse(r, "request", err.msg);
+	}
+	struct np_db *db = np__db(r->srv, &err);
+	if (!db) {
+		free(req);
+		return np__reply_err(r, &err);
+	}
+	char k[160];
+	snprintf(k, sizeof k, "saml_seen:%s", req->id);
+	kv_expire(db, exp.now);
+	if (kv_has(db, k)) {
+		free(req);
+		return slo_refuse(r, "request", "SAML: this logout request was already used (replay)");
+	}
+	kv_put(db, k, exp.now + NP_SAML_LOGOUT_MAX_AGE + 2 * SKEW);
+	int ended = end_sessions(db, req);
+	snprintf(r->actor, sizeof r->actor, "%s", req->name_id);
+	char *key, *spcert, id[40], *url = NULL;
+	if (sp_keys(r, &key, &spcert, &err) == 0) {
+		struct np_saml_logout lo = {
+		    .idp_slo_url = idp_slo,
+		    .sp_entity_id = np_config_str(&r->cfg, "saml.sp_entity_id"),
+		    .relay = req->has_relay ? req->relay : NULL,
+		    .sp_key_pem = key,
+		};
+		url = np_saml_logout_response_url(&lo, req->id, ended >= 0, id, &err);
+		free_keys(key, spcert);
+	}
+	free(req);
+	char detail[64];
+	snprintf(detail, sizeof detail, "method=saml_idp_slo sessions=%d", ended < 0 ? 0 : ended);
+	np_info(NULL, "SAML logout requested by the IdP client=%s sessions_ended=%d", r->client, ended < 0 ? 0 : ended);
+	np__audit(r, "logout", NULL, detail, ended >= 0 ? "success" : "failure");
+	if (!url)
+		return np__reply_err(r, &err);
+	/* This browser is the user's: its cookies go as well. */
+	size_t hl = strlen(url) + 200;
+	char *hdr = malloc(hl);
+	int rc = 500;
+	if (hdr) {
+		snprintf(hdr, hl,
+			 "Set-Cookie: np_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0\r\n"
+			 "Set-Cookie: np_csrf=; Path=/; SameSite=Strict; Max-Age=0\r\nLocation: %s\r\n",
+			 url);
+		rc = np__reply_bytes(r, 302, "text/plain", "", 0, hdr);
+	}
+	free(hdr);
+	free(url);
+	return rc;
 }
 
 int np_h_saml_slo(struct np_req *r)
@@ -426,10 +546,11 @@ int np_h_saml_slo(struct np_req *r)
 		return np__reply_error(r, 409, "saml_disabled", "SAML SSO is not enabled");
 	char probe[8];
 	if (np_query_get(r->query, "SAMLRequest", probe, sizeof probe) != 0)
-		return np__reply_error(r, 400, "bad_request",
-				       "IdP-initiated logout is not supported; this endpoint takes LogoutResponses");
+		return idp_logout(r);
 	if (np_query_get(r->query, "SAMLResponse", probe, sizeof probe) == 0)
-		return np__reply_error(r, 400, "bad_request", "SAMLResponse: a LogoutResponse by HTTP-Redirect");
+		return np__reply_error(
+		    r, 400, "bad_request",
+		    "SAMLResponse or SAMLRequest: a LogoutResponse or LogoutRequest by HTTP-Redirect");
 	char slo[1024];
 	slo_url(r, slo, sizeof slo);
 	const char *cert = np_config_str(&r->cfg, "saml.idp_cert_pem");
@@ -442,14 +563,15 @@ int np_h_saml_slo(struct np_req *r)
 	struct np_saml_logout_result res;
 	struct np_err err = {0};
 	if (np_saml_logout_response(r->query, &exp, slo, &res, &err) < 0)
-		return slo_refuse(r, err.msg);
+		return slo_refuse(r, "response", err.msg);
 	struct np_db *db = np__db(r->srv, &err);
 	if (!db)
 		return np__reply_err(r, &err);
 	char k[160];
 	snprintf(k, sizeof k, "saml_lreq:%s", res.in_response_to);
 	if (!kv_take(db, k, exp.now))
-		return slo_refuse(r, "SAML: InResponseTo names no outstanding logout request of this agent");
+		return slo_refuse(r, "response",
+				  "SAML: InResponseTo names no outstanding logout request of this agent");
 	if (!np_saml_relay_ok(res.relay))
 		snprintf(res.relay, sizeof res.relay, "/");
 	np_info(NULL, "SAML single logout completed client=%s idp_status=%s", r->client,

@@ -726,6 +726,41 @@ static char *sign_b64(const char *key_pem, const char *data, size_t n, struct np
 	return out;
 }
 
+/* A message sent by the HTTP-Redirect binding, signed with the SP key: the
+ * URL dest?KIND=...&RelayState=...&SigAlg=...&Signature=... (malloc'd; no
+ * RelayState when relay is NULL) or NULL with err. */
+static char *redirect_out(const char *dest, const char *kind, const char *xml, size_t n, const char *relay,
+			  const char *key_pem, struct np_err *err)
+{
+	char *b64 = deflate_b64(xml, n, err), *eb = NULL, *er = NULL, *es = NULL, *sig = NULL, *q = NULL, *url = NULL;
+	if (!b64 || !(eb = url_enc_dup(b64, err)) || (relay && !(er = url_enc_dup(relay, err))) ||
+	    !(es = url_enc_dup(SIGALG_RSA_SHA256, err)))
+		goto out;
+	/* The signed octets: the message, RelayState, SigAlg as they appear
+	 * in the URL (SAML bindings 3.4.4.1). */
+	if (asprintf(&q, "%s=%s%s%s&SigAlg=%s", kind, eb, er ? "&RelayState=" : "", er ? er : "", es) < 0) {
+		q = NULL;
+		np_err_set(err, NP_ERR_TEMP, "out of memory");
+		goto out;
+	}
+	char *esig = NULL;
+	if (!(sig = sign_b64(key_pem, q, strlen(q), err)) || !(esig = url_enc_dup(sig, err)))
+		goto out;
+	if (asprintf(&url, "%s%s%s&Signature=%s", dest, strchr(dest, '?') ? "&" : "?", q, esig) < 0) {
+		url = NULL;
+		np_err_set(err, NP_ERR_TEMP, "out of memory");
+	}
+	free(esig);
+out:
+	free(b64);
+	free(eb);
+	free(er);
+	free(es);
+	free(sig);
+	free(q);
+	return url;
+}
+
 char *np_saml_logout_url(const struct np_saml_logout *lo, char id_out[40], struct np_err *err)
 {
 	char now[32], e_sp[600], e_dst[1200], e_name[800], e_fmt[300], e_idx[300], fmt[340] = "", idx[360] = "",
@@ -753,35 +788,8 @@ char *np_saml_logout_url(const struct np_saml_logout *lo, char id_out[40], struc
 		np_err_set(err, NP_ERR_PERM, "SAML settings too long");
 		return NULL;
 	}
-	char *b64 = deflate_b64(xml, (size_t)n, err), *eb = NULL, *er = NULL, *es = NULL, *sig = NULL, *q = NULL,
-	     *url = NULL;
-	if (!b64 || !(eb = url_enc_dup(b64, err)) || !(er = url_enc_dup(lo->relay ? lo->relay : "/", err)) ||
-	    !(es = url_enc_dup(SIGALG_RSA_SHA256, err)))
-		goto out;
-	/* The signed octets: SAMLRequest, RelayState, SigAlg as they appear
-	 * in the URL (SAML bindings 3.4.4.1). */
-	if (asprintf(&q, "SAMLRequest=%s&RelayState=%s&SigAlg=%s", eb, er, es) < 0) {
-		q = NULL;
-		np_err_set(err, NP_ERR_TEMP, "out of memory");
-		goto out;
-	}
-	char *esig = NULL;
-	if (!(sig = sign_b64(lo->sp_key_pem, q, strlen(q), err)) || !(esig = url_enc_dup(sig, err)))
-		goto out;
-	if (asprintf(&url, "%s%s%s&Signature=%s", lo->idp_slo_url, strchr(lo->idp_slo_url, '?') ? "&" : "?", q, esig) <
-	    0) {
-		url = NULL;
-		np_err_set(err, NP_ERR_TEMP, "out of memory");
-	}
-	free(esig);
-out:
-	free(b64);
-	free(eb);
-	free(er);
-	free(es);
-	free(sig);
-	free(q);
-	return url;
+	return redirect_out(lo->idp_slo_url, "SAMLRequest", xml, (size_t)n, lo->relay ? lo->relay : "/", lo->sp_key_pem,
+			    err);
 }
 
 /* Percent-decoding of n bytes ('+' is a space); -1 when malformed or too long. */
@@ -809,7 +817,8 @@ static int url_dec(const char *in, size_t n, char *out, size_t sz)
 }
 
 /* Check the HTTP-Redirect signature of a query over the certificate. */
-static int verify_redirect(const char *cert_pem, const char *octets, size_t n, const char *sig_b64, struct np_err *err)
+static int verify_redirect(const char *cert_pem, const char *octets, size_t n, const char *sig_b64, const char *what,
+			   struct np_err *err)
 {
 	size_t sl = 0;
 	unsigned char *sig = np_b64_decode(sig_b64, strlen(sig_b64), &sl, NULL);
@@ -826,23 +835,34 @@ static int verify_redirect(const char *cert_pem, const char *octets, size_t n, c
 	free(sig);
 	if (!ok)
 		return np_err_set(err, NP_ERR_PERM,
-				  "SAML: the logout response signature does not verify with the "
-				  "configured IdP certificate");
+				  "SAML: the %s signature does not verify with the configured IdP certificate", what);
 	return 0;
 }
 
-int np_saml_logout_response(const char *query, const struct np_saml_expect *exp, const char *slo_endpoint,
-			    struct np_saml_logout_result *res, struct np_err *err)
+/* A message received by the HTTP-Redirect binding (query: the raw query
+ * string; kind: "SAMLRequest" or "SAMLResponse"; what: its name in errors).
+ * The signature (SigAlg RSA-SHA256, required) is verified with cert_pem over
+ * the parameters as sent before anything else is decoded; then the message
+ * is inflated (at most 64 KiB) and parsed without DTD, comments, PIs or
+ * entities. Returns the document, with the decoded RelayState in relay ("/"
+ * when absent or malformed; *has_relay says whether it was sent), or NULL
+ * with a permanent err naming the rule. */
+static xmlDoc *redirect_in(const char *query, const char *kind, const char *what, const char *cert_pem, char *relay,
+			   size_t relay_sz, int *has_relay, struct np_err *err)
 {
 	pthread_once(&once, init);
-	memset(res, 0, sizeof *res);
-	snprintf(res->relay, sizeof res->relay, "/");
-	if (!init_ok)
-		return np_err_set(err, NP_ERR_TEMP, "SAML: xmlsec could not be initialised");
-	if (!query || strlen(query) > (256 << 10))
-		return np_err_set(err, NP_ERR_PERM, "SAML: the logout response is missing or too large");
+	snprintf(relay, relay_sz, "/");
+	*has_relay = 0;
+	if (!init_ok) {
+		np_err_set(err, NP_ERR_TEMP, "SAML: xmlsec could not be initialised");
+		return NULL;
+	}
+	if (!query || strlen(query) > (256 << 10)) {
+		np_err_set(err, NP_ERR_PERM, "SAML: the %s is missing or too large", what);
+		return NULL;
+	}
 	/* Raw (still encoded) values: the signature covers them as sent. */
-	static const char *const names[] = {"SAMLResponse", "RelayState", "SigAlg", "Signature"};
+	const char *const names[] = {kind, "RelayState", "SigAlg", "Signature"};
 	const char *val[4] = {NULL};
 	size_t vlen[4] = {0};
 	for (const char *p = query; *p;) {
@@ -851,8 +871,10 @@ int np_saml_logout_response(const char *query, const struct np_saml_expect *exp,
 		const char *eq = memchr(p, '=', len);
 		for (int i = 0; eq && i < 4; i++)
 			if ((size_t)(eq - p) == strlen(names[i]) && !memcmp(p, names[i], strlen(names[i]))) {
-				if (val[i])
-					return np_err_set(err, NP_ERR_PERM, "SAML: %s given twice", names[i]);
+				if (val[i]) {
+					np_err_set(err, NP_ERR_PERM, "SAML: %s given twice", names[i]);
+					return NULL;
+				}
 				val[i] = eq + 1;
 				vlen[i] = len - (size_t)(eq + 1 - p);
 			}
@@ -860,33 +882,39 @@ int np_saml_logout_response(const char *query, const struct np_saml_expect *exp,
 			break;
 		p = amp + 1;
 	}
-	if (!val[0])
-		return np_err_set(err, NP_ERR_PERM, "SAML: no SAMLResponse in the query");
-	if (!val[2] || !val[3])
-		return np_err_set(err, NP_ERR_PERM, "SAML: the logout response is not signed");
+	if (!val[0]) {
+		np_err_set(err, NP_ERR_PERM, "SAML: no %s in the query", kind);
+		return NULL;
+	}
+	if (!val[2] || !val[3]) {
+		np_err_set(err, NP_ERR_PERM, "SAML: the %s is not signed", what);
+		return NULL;
+	}
 	char sigalg[128], *sigb = malloc(vlen[3] + 1), *octets = NULL, *b64 = malloc(vlen[0] + 1);
-	xmlDoc *doc = NULL;
+	xmlDoc *doc = NULL, *ret = NULL;
 	unsigned char *raw = NULL, *xml = NULL;
-	int rc = -1;
 	if (!sigb || !b64)
 		FAIL("SAML: out of memory");
 	if (url_dec(val[2], vlen[2], sigalg, sizeof sigalg) < 0 || strcmp(sigalg, SIGALG_RSA_SHA256))
-		FAIL("SAML: the logout response must be signed with RSA-SHA256");
+		FAIL("SAML: the %s must be signed with RSA-SHA256", what);
 	if (url_dec(val[3], vlen[3], sigb, vlen[3] + 1) < 0)
 		FAIL("SAML: bad Signature encoding");
-	if (asprintf(&octets, "SAMLResponse=%.*s%s%.*s&SigAlg=%.*s", (int)vlen[0], val[0], val[1] ? "&RelayState=" : "",
+	if (asprintf(&octets, "%s=%.*s%s%.*s&SigAlg=%.*s", kind, (int)vlen[0], val[0], val[1] ? "&RelayState=" : "",
 		     val[1] ? (int)vlen[1] : 0, val[1] ? val[1] : "", (int)vlen[2], val[2]) < 0) {
 		octets = NULL;
 		FAIL("SAML: out of memory");
 	}
-	if (verify_redirect(exp->idp_cert_pem, octets, strlen(octets), sigb, err) < 0)
+	if (verify_redirect(cert_pem, octets, strlen(octets), sigb, what, err) < 0)
 		goto out;
 	/* Only now, with the sender authenticated, is the message itself read. */
-	if (val[1] && (url_dec(val[1], vlen[1], res->relay, sizeof res->relay) < 0))
-		snprintf(res->relay, sizeof res->relay, "/");
+	if (val[1]) {
+		*has_relay = 1;
+		if (url_dec(val[1], vlen[1], relay, relay_sz) < 0)
+			snprintf(relay, relay_sz, "/");
+	}
 	size_t rl = 0, xl = 0;
 	if (url_dec(val[0], vlen[0], b64, vlen[0] + 1) < 0 || !(raw = np_b64_decode(b64, strlen(b64), &rl, NULL)))
-		FAIL("SAML: SAMLResponse is not base64");
+		FAIL("SAML: %s is not base64", kind);
 	size_t cap = 64 << 10;
 	if (!(xml = malloc(cap)))
 		FAIL("SAML: out of memory");
@@ -902,15 +930,38 @@ int np_saml_logout_response(const char *query, const struct np_saml_expect *exp,
 	xl = cap - z.avail_out;
 	inflateEnd(&z);
 	if (zr != Z_STREAM_END)
-		FAIL("SAML: SAMLResponse does not inflate (or is larger than 64 KiB)");
+		FAIL("SAML: %s does not inflate (or is larger than 64 KiB)", kind);
 	doc = xmlReadMemory((const char *)xml, (int)xl, "slo.xml", NULL,
 			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!doc)
-		FAIL("SAML: the logout response is not well-formed XML");
+		FAIL("SAML: the %s is not well-formed XML", what);
 	if (doc->intSubset || doc->extSubset)
 		FAIL("SAML: a DOCTYPE is not allowed");
 	if (!plain_tree(doc->children))
 		FAIL("SAML: comments, processing instructions and entities are not allowed");
+	ret = doc;
+	doc = NULL;
+out:
+	if (doc)
+		xmlFreeDoc(doc);
+	free(xml);
+	free(raw);
+	free(octets);
+	free(sigb);
+	free(b64);
+	return ret;
+}
+
+int np_saml_logout_response(const char *query, const struct np_saml_expect *exp, const char *slo_endpoint,
+			    struct np_saml_logout_result *res, struct np_err *err)
+{
+	memset(res, 0, sizeof *res);
+	int has_relay;
+	xmlDoc *doc = redirect_in(query, "SAMLResponse", "logout response", exp->idp_cert_pem, res->relay,
+				  sizeof res->relay, &has_relay, err);
+	if (!doc)
+		return -1;
+	int rc = -1;
 	xmlNode *lr = xmlDocGetRootElement(doc);
 	char buf[512];
 	if (!is(lr, NS_P, "LogoutResponse"))
@@ -926,12 +977,78 @@ int np_saml_logout_response(const char *query, const struct np_saml_expect *exp,
 	    attr(st, "Value", buf, sizeof buf) == 1 && !strcmp(buf, "urn:oasis:names:tc:SAML:2.0:status:Success");
 	rc = 0;
 out:
-	if (doc)
-		xmlFreeDoc(doc);
-	free(xml);
-	free(raw);
-	free(octets);
-	free(sigb);
-	free(b64);
+	xmlFreeDoc(doc);
 	return rc;
+}
+
+int np_saml_logout_request_in(const char *query, const struct np_saml_expect *exp, const char *slo_endpoint,
+			      struct np_saml_logout_in *req, struct np_err *err)
+{
+	memset(req, 0, sizeof *req);
+	xmlDoc *doc = redirect_in(query, "SAMLRequest", "logout request", exp->idp_cert_pem, req->relay,
+				  sizeof req->relay, &req->has_relay, err);
+	if (!doc)
+		return -1;
+	int rc = -1;
+	xmlNode *lr = xmlDocGetRootElement(doc);
+	char buf[512];
+	if (!is(lr, NS_P, "LogoutRequest"))
+		FAIL("SAML: the document is not a samlp:LogoutRequest");
+	if (attr(lr, "Destination", buf, sizeof buf) != 0 && strcmp(buf, slo_endpoint))
+		FAIL("SAML: wrong Destination");
+	if (text_of(child(lr, NS_A, "Issuer"), buf, sizeof buf) < 0 || strcmp(buf, exp->idp_entity_id))
+		FAIL("SAML: wrong Issuer on the logout request");
+	if (attr(lr, "ID", req->id, sizeof req->id) != 1 || !req->id[0])
+		FAIL("SAML: the logout request has no ID");
+	/* A signed request is still a bearer message: it is good for a short
+	 * time only (IssueInstant), and its ID once (the caller's replay cache
+	 * keeps IDs for NP_SAML_LOGOUT_MAX_AGE). */
+	double t = attr(lr, "IssueInstant", buf, sizeof buf) == 1 ? iso_time(buf) : -1;
+	if (t < 0)
+		FAIL("SAML: the logout request has no valid IssueInstant");
+	if (t > exp->now + exp->skew || t < exp->now - exp->skew - NP_SAML_LOGOUT_MAX_AGE)
+		FAIL("SAML: the logout request is too old or from the future (IssueInstant)");
+	if (attr(lr, "NotOnOrAfter", buf, sizeof buf) != 0 &&
+	    (iso_time(buf) < 0 || exp->now - exp->skew >= iso_time(buf)))
+		FAIL("SAML: the logout request has expired (NotOnOrAfter)");
+	if (child(lr, NS_A, "EncryptedID") || child(lr, NS_A, "BaseID"))
+		FAIL("SAML: only a plain NameID is supported in a logout request");
+	if (count_children(lr, NS_A, "NameID") != 1 ||
+	    text_of(child(lr, NS_A, "NameID"), req->name_id, sizeof req->name_id) < 0 || !req->name_id[0])
+		FAIL("SAML: the logout request must name exactly one NameID");
+	for (xmlNode *c = lr->children; c; c = c->next) {
+		if (!is(c, NS_P, "SessionIndex"))
+			continue;
+		if (req->n_index == NP_SAML_MAX_INDEX ||
+		    text_of(c, req->session_index[req->n_index], sizeof req->session_index[0]) < 0)
+			FAIL("SAML: too many or too long SessionIndex elements");
+		req->n_index++;
+	}
+	rc = 0;
+out:
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+char *np_saml_logout_response_url(const struct np_saml_logout *lo, const char *in_response_to, int success,
+				  char id_out[40], struct np_err *err)
+{
+	char now[32], e_sp[600], e_dst[1200], e_irt[400], xml[4096];
+	if (new_id(id_out, now, err) < 0)
+		return NULL;
+	xml_escape(lo->sp_entity_id, e_sp, sizeof e_sp);
+	xml_escape(lo->idp_slo_url, e_dst, sizeof e_dst);
+	xml_escape(in_response_to, e_irt, sizeof e_irt);
+	int n =
+	    snprintf(xml, sizeof xml,
+		     "<samlp:LogoutResponse xmlns:samlp=\"" NS_P "\" xmlns:saml=\"" NS_A "\" ID=\"%s\" Version=\"2.0\""
+		     " IssueInstant=\"%s\" Destination=\"%s\" InResponseTo=\"%s\"><saml:Issuer>%s</saml:Issuer>"
+		     "<samlp:Status><samlp:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:%s\"/>"
+		     "</samlp:Status></samlp:LogoutResponse>",
+		     id_out, now, e_dst, e_irt, e_sp, success ? "Success" : "Responder");
+	if (n < 0 || (size_t)n >= sizeof xml) {
+		np_err_set(err, NP_ERR_PERM, "SAML settings too long");
+		return NULL;
+	}
+	return redirect_out(lo->idp_slo_url, "SAMLResponse", xml, (size_t)n, lo->relay, lo->sp_key_pem, err);
 }

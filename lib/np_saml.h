@@ -96,4 +96,30 @@ struct np_saml_logout_result {
 int np_saml_logout_response(const char *query, const struct np_saml_expect *exp, const char *slo_endpoint,
 			    struct np_saml_logout_result *res, struct np_err *err);
 
+/* A LogoutRequest the IdP sends by HTTP-Redirect (IdP-initiated logout). */
+#define NP_SAML_MAX_INDEX 8
+#define NP_SAML_LOGOUT_MAX_AGE 600 /* seconds a LogoutRequest is good for after its IssueInstant */
+struct np_saml_logout_in {
+	char id[128];				    /* its ID: InResponseTo of the answer */
+	char name_id[512];			    /* whose sessions end */
+	char session_index[NP_SAML_MAX_INDEX][128]; /* only these sessions, when any */
+	int n_index;
+	char relay[600]; /* RelayState as sent, returned with the answer */
+	int has_relay;
+};
+/* Check a LogoutRequest received by HTTP-Redirect (query: the raw query
+ * string): the signature (RSA-SHA256, required) with exp->idp_cert_pem
+ * before the message is read, then Issuer, Destination (slo_endpoint, when
+ * present), IssueInstant (within NP_SAML_LOGOUT_MAX_AGE and exp->skew of
+ * exp->now), NotOnOrAfter, one plain NameID. 0 with req, or -1 with a
+ * permanent err naming the rule. The caller keeps IDs against replay. */
+int np_saml_logout_request_in(const char *query, const struct np_saml_expect *exp, const char *slo_endpoint,
+			      struct np_saml_logout_in *req, struct np_err *err);
+/* The answer to LogoutRequest in_response_to: a LogoutResponse (Success, or
+ * Responder when !success) to lo->idp_slo_url, signed for the HTTP-Redirect
+ * binding with lo->sp_key_pem, with lo->relay as RelayState when not NULL.
+ * The URL (malloc'd), its ID in id_out; NULL with err. */
+char *np_saml_logout_response_url(const struct np_saml_logout *lo, const char *in_response_to, int success,
+				  char id_out[40], struct np_err *err);
+
 #endif

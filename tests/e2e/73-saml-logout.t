@@ -7,11 +7,15 @@
 # request; refused when unsigned, signed by another key, tampered, with
 # another SigAlg, issuer or InResponseTo, or replayed. Without an SLO URL,
 # and for password sessions, logout just ends the local session.
+# IdP-initiated: a signed LogoutRequest from the IdP ends the NameID's
+# sessions (of its SessionIndex, when named) and is answered with a signed
+# LogoutResponse; refused unsigned, tampered, by another key or issuer, old,
+# or replayed.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/httpd.sh"
 . "$(dirname "$0")/../lib/saml.sh"
 command -v xmlsec1 >/dev/null || skip_all "xmlsec1 is not installed"
-plan 35
+plan 56
 (cd "$T" && openssl req -x509 -newkey rsa:2048 -nodes -keyout idp.key -out idp.crt -days 2 -subj "/CN=test idp" &&
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout evil.key -out evil.crt -days 2 -subj "/CN=test idp") >/dev/null 2>&1
 PORT=$(free_port)
@@ -101,6 +105,72 @@ for r in "$(printf '/\t/evil.test/x')" //evil.test '/\evil.test' https://evil.te
 		"a LogoutResponse with RelayState $(printf '%s' "$r" | sed 's/\t/<TAB>/; s/\\/<BACKSLASH>/g') returns to /"
 done
 is "$(slo '')" 400 "no SAMLResponse is a bad request"
+
+# IdP-initiated logout: the IdP sends the browser with a signed LogoutRequest
+# (HTTP-Redirect); the NameID's sessions end and the browser goes back with
+# a LogoutResponse signed with the SP key.
+# idp_lreq [issuer=..] [key=idp|evil] [nameid=..] [index=..] [age=SECONDS] [id=..] [relay=..]
+idp_lreq() {
+	/usr/bin/python3 - "$NP_TOP/tests/peers" "$T" "$SLO" "$@" <<'PY'
+import sys, uuid, html
+sys.path.insert(0, sys.argv[1])
+import saml_idp
+a = {"issuer": "https://idp.test/metadata", "key": "idp", "nameid": "alice@example.test", "index": "_s1",
+     "age": "0", "id": "_idplr" + uuid.uuid4().hex, "relay": "idp-state-42"}
+a.update(kv.split("=", 1) for kv in sys.argv[4:])
+idx = "<samlp:SessionIndex>%s</samlp:SessionIndex>" % html.escape(a["index"]) if a["index"] else ""
+xml = ('<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+       'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="%s" Version="2.0" IssueInstant="%s" '
+       'Destination="%s"><saml:Issuer>%s</saml:Issuer><saml:NameID '
+       'Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">%s</saml:NameID>%s'
+       '</samlp:LogoutRequest>') % (a["id"], saml_idp.now(-int(a["age"])), html.escape(sys.argv[3]),
+                                    html.escape(a["issuer"]), html.escape(a["nameid"]), idx)
+key = open("%s/%s.key" % (sys.argv[2], a["key"]), "rb").read()
+print(saml_idp.sign_redirect(key, "SAMLRequest", saml_idp.deflate_b64(xml), a["relay"] or None))
+PY
+}
+alive() { req GET /api/auth/session -H "Cookie: np_session=$1" >/dev/null; jget "$T/body" authenticated; }
+sso_session; A1=$CK
+sso_session; A2=$CK
+login /
+build "$T/bob.xml" nameid=bob@example.test
+post "$T/bob.xml" / >/dev/null
+BOB=$(grep -i '^Set-Cookie: np_session=' "$T/headers" | sed -E 's/^[^:]*: np_session=([^;]*);.*/\1/')
+is "$(alive "$A1")$(alive "$A2")$(alive "$BOB")" truetruetrue "two SSO sessions of alice and one of bob"
+is "$(slo "$(idp_lreq key=evil)")" 403 "an IdP LogoutRequest signed by another key is refused"
+like "$(jget "$T/body" error.message)" "logout request signature does not verify" "... as not verifying"
+q=$(idp_lreq)
+is "$(slo "$(printf '%s' "$q" | sed 's/&Signature=.*//')")" 403 "an unsigned IdP LogoutRequest is refused"
+is "$(slo "$(printf '%s' "$q" | sed 's/RelayState=idp-state-42/RelayState=idp-state-43/')")" 403 "... and one with a changed RelayState"
+is "$(slo "$(idp_lreq issuer=https://evil-idp.test)")" 403 "... and one from another Issuer"
+is "$(slo "$(idp_lreq age=3600)")" 403 "... and one issued an hour ago"
+is "$(alive "$A1")$(alive "$A2")$(alive "$BOB")" truetruetrue "refused requests end no session"
+is "$(slo "$q")" 302 "the IdP's signed LogoutRequest is answered with a redirect"
+loc=$(grep -i '^Location:' "$T/headers" | tr -d '\r' | sed 's/^[^:]*: //')
+like "$loc" '^https://idp.test/slo\?SAMLResponse=.*&RelayState=idp-state-42&SigAlg=.*&Signature=' \
+	"... to the IdP's SLO URL with a LogoutResponse and the IdP's RelayState"
+/usr/bin/python3 - "$NP_TOP/tests/peers" "$T/sp.crt" "$loc" > "$T/lresp.xml" <<'PY'
+import sys, urllib.parse
+sys.path.insert(0, sys.argv[1])
+import saml_idp
+x = saml_idp.verify_redirect(open(sys.argv[2], "rb").read(), urllib.parse.urlsplit(sys.argv[3]).query, "SAMLResponse")
+print(x or "")
+sys.exit(0 if x else 1)
+PY
+is "$?" 0 "... signed with the SP key of the metadata"
+like "$(cat "$T/lresp.xml")" "<samlp:LogoutResponse .*InResponseTo=\"$(printf '%s' "$q" | /usr/bin/python3 -c '
+import sys, urllib.parse, zlib, base64, re
+x = zlib.decompress(base64.b64decode(urllib.parse.parse_qs(sys.stdin.read())["SAMLRequest"][0]), -15).decode()
+print(re.search(r" ID=\"([^\"]+)\"", x).group(1))')\".*urn:oasis:names:tc:SAML:2.0:status:Success" "... Success, in response to the request"
+like "$(grep -i '^Set-Cookie: np_session=' "$T/headers")" 'Max-Age=0' "... and clears this browser's session cookie"
+is "$(alive "$A1")$(alive "$A2")$(alive "$BOB")" falsefalsetrue "alice's sessions have ended, bob's has not"
+is "$(audit_last)" "logout method=saml_idp_slo sessions=2 success" "... audited with the count"
+is "$(slo "$q")" 403 "the same LogoutRequest again is refused (replay)"
+is "$(slo "$(idp_lreq nameid=bob@example.test index=_other)")" 302 "a LogoutRequest for another SessionIndex of bob"
+is "$(alive "$BOB")" true "... leaves bob's session"
+is "$(slo "$(idp_lreq nameid=bob@example.test relay=)")" 302 "one without SessionIndex or RelayState"
+nok "... answers without RelayState" grep -qi '^Location:.*RelayState' "$T/headers"
+is "$(alive "$BOB")" false "... ends all of bob's sessions"
 
 # A password session, then SAML without an SLO URL: local logout only.
 req POST /api/auth/login -H "$J" -d '{"password":"Service-Password-123!"}' >/dev/null
