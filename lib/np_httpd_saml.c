@@ -93,7 +93,8 @@ int np_h_saml_metadata(struct np_req *r)
 		return np__reply_err(r, &err);
 	char *md = np_saml_sp_metadata(np_config_str(&r->cfg, "saml.sp_entity_id"), acs,
 				       np_config_str(&r->cfg, "saml.nameid_format"),
-				       np_config_bool(&r->cfg, "saml.require_signed_assertions"), slo, cert, &err);
+				       np_config_bool(&r->cfg, "saml.require_signed_assertions"),
+				       np_config_bool(&r->cfg, "saml.sign_authn_requests"), slo, cert, &err);
 	free_keys(key, cert);
 	if (!md)
 		return np__reply_err(r, &err);
@@ -162,7 +163,7 @@ int np_h_saml_login(struct np_req *r)
 	const char *sso = np_config_str(&r->cfg, "saml.idp_sso_url");
 	if (!sso || strncmp(sso, "http", 4))
 		return np__reply_error(r, 409, "saml_not_configured", "saml.idp_sso_url is not set");
-	char relay[600] = "/", acs[1024], id[40], key[64];
+	char relay[600] = "/", acs[1024], id[40], rk[64];
 	/* Where the browser goes after the login (RelayState, back at the ACS
 	 * as a 303): only a place of our own UI (np_saml_relay_ok). */
 	if (np_query_get(r->query, "relay", relay, sizeof relay) < 0 || !np_saml_relay_ok(relay))
@@ -172,14 +173,18 @@ int np_h_saml_login(struct np_req *r)
 	struct np_db *db = np__db(r->srv, &err);
 	if (!db)
 		return np__reply_err(r, &err);
+	char *key = NULL, *cert = NULL;
+	if (np_config_bool(&r->cfg, "saml.sign_authn_requests") && sp_keys(r, &key, &cert, &err) < 0)
+		return np__reply_err(r, &err);
 	char *url = np_saml_authn_url(sso, np_config_str(&r->cfg, "saml.sp_entity_id"), acs,
-				      np_config_str(&r->cfg, "saml.nameid_format"), relay, id, &err);
+				      np_config_str(&r->cfg, "saml.nameid_format"), relay, key, id, &err);
+	free_keys(key, cert);
 	if (!url)
 		return np__reply_err(r, &err);
 	double now = np_now();
 	kv_expire(db, now);
-	snprintf(key, sizeof key, "saml_req:%s", id);
-	if (kv_put(db, key, now + REQ_TTL) < 0) {
+	snprintf(rk, sizeof rk, "saml_req:%s", id);
+	if (kv_put(db, rk, now + REQ_TTL) < 0) {
 		free(url);
 		return np__reply_error(r, 503, "unavailable", "unable to record the request");
 	}

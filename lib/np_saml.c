@@ -477,8 +477,12 @@ static char *deflate_b64(const char *xml, size_t n, struct np_err *err)
 	return np_b64_encode(def, dl, err);
 }
 
+static char *redirect_out(const char *dest, const char *kind, const char *xml, size_t n, const char *relay,
+			  const char *key_pem, struct np_err *err);
+
 char *np_saml_authn_url(const char *idp_sso_url, const char *sp_entity_id, const char *acs_url,
-			const char *nameid_format, const char *relay, char id_out[40], struct np_err *err)
+			const char *nameid_format, const char *relay, const char *sign_key_pem, char id_out[40],
+			struct np_err *err)
 {
 	char now[32], e_sp[600], e_acs[1200], e_dst[1200], xml[4096];
 	if (new_id(id_out, now, err) < 0)
@@ -498,6 +502,10 @@ char *np_saml_authn_url(const char *idp_sso_url, const char *sp_entity_id, const
 		np_err_set(err, NP_ERR_PERM, "SAML settings too long");
 		return NULL;
 	}
+	/* The IdP asks for signed requests (WantAuthnRequestsSigned): signed
+	 * for the HTTP-Redirect binding like the LogoutRequest. */
+	if (sign_key_pem)
+		return redirect_out(idp_sso_url, "SAMLRequest", xml, (size_t)n, relay, sign_key_pem, err);
 	char *b64 = deflate_b64(xml, (size_t)n, err);
 	if (!b64)
 		return NULL;
@@ -536,7 +544,7 @@ static void pem_body(const char *pem, char *out, size_t sz)
 }
 
 char *np_saml_sp_metadata(const char *sp_entity_id, const char *acs_url, const char *nameid_format, int want_signed,
-			  const char *slo_url, const char *cert_pem, struct np_err *err)
+			  int authn_signed, const char *slo_url, const char *cert_pem, struct np_err *err)
 {
 	char e_sp[600], e_acs[1200], e_slo[1200], cert[8192], kd[8400] = "", slo[1400] = "";
 	xml_escape(sp_entity_id, e_sp, sizeof e_sp);
@@ -558,7 +566,7 @@ char *np_saml_sp_metadata(const char *sp_entity_id, const char *acs_url, const c
 	if (asprintf(&out,
 		     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		     "<md:EntityDescriptor xmlns:md=\"" NS_MD "\" entityID=\"%s\">\n"
-		     "  <md:SPSSODescriptor AuthnRequestsSigned=\"false\" WantAssertionsSigned=\"%s\""
+		     "  <md:SPSSODescriptor AuthnRequestsSigned=\"%s\" WantAssertionsSigned=\"%s\""
 		     " protocolSupportEnumeration=\"" NS_P "\">\n"
 		     "%s%s"
 		     "    <md:NameIDFormat>%s</md:NameIDFormat>\n"
@@ -566,7 +574,8 @@ char *np_saml_sp_metadata(const char *sp_entity_id, const char *acs_url, const c
 		     " Location=\"%s\" index=\"0\" isDefault=\"true\"/>\n"
 		     "  </md:SPSSODescriptor>\n"
 		     "</md:EntityDescriptor>\n",
-		     e_sp, want_signed ? "true" : "false", kd, slo, np_saml_nameid_urn(nameid_format), e_acs) < 0) {
+		     e_sp, authn_signed ? "true" : "false", want_signed ? "true" : "false", kd, slo,
+		     np_saml_nameid_urn(nameid_format), e_acs) < 0) {
 		np_err_set(err, NP_ERR_TEMP, "out of memory");
 		return NULL;
 	}
@@ -634,8 +643,9 @@ json_t *np_saml_idp_metadata(const char *xml, size_t len, struct np_err *err)
 		snprintf(pem + p, pl - p, "-----END CERTIFICATE-----\n");
 		free(clean);
 	}
-	o = json_pack("{s:s,s:s,s:s,s:s}", "idp_entity_id", ent, "idp_sso_url", sso, "idp_slo_url", slo, "idp_cert_pem",
-		      pem ? pem : "");
+	int want = attr(idp, "WantAuthnRequestsSigned", b, sizeof b) == 1 && (!strcmp(b, "true") || !strcmp(b, "1"));
+	o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "idp_entity_id", ent, "idp_sso_url", sso, "idp_slo_url", slo,
+		      "idp_cert_pem", pem ? pem : "", "sign_authn_requests", want);
 	free(pem);
 	if (!o)
 		np_err_set(err, NP_ERR_PERM, "the metadata holds invalid text");

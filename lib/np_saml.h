@@ -42,18 +42,22 @@ int np_saml_validate(const char *xml, size_t len, const struct np_saml_expect *e
 		     struct np_err *err);
 
 /* A new AuthnRequest ID ("_" + 32 hex) and the HTTP-Redirect URL for it:
- * idp_sso_url?SAMLRequest=<deflate+base64+urlencode>&RelayState=<relay>.
+ * idp_sso_url?SAMLRequest=<deflate+base64+urlencode>&RelayState=<relay>,
+ * and &SigAlg=...&Signature=... (RSA-SHA256) when sign_key_pem is not NULL.
  * Returns a malloc'd URL or NULL with err. */
 char *np_saml_authn_url(const char *idp_sso_url, const char *sp_entity_id, const char *acs_url,
-			const char *nameid_format, const char *relay, char id_out[40], struct np_err *err);
+			const char *nameid_format, const char *relay, const char *sign_key_pem, char id_out[40],
+			struct np_err *err);
 
 /* SP metadata XML (malloc'd). slo_url (Single Logout service, HTTP-Redirect)
- * and cert_pem (the SP signing certificate) are left out when NULL or "". */
+ * and cert_pem (the SP signing certificate) are left out when NULL or "";
+ * authn_signed: AuthnRequestsSigned. */
 char *np_saml_sp_metadata(const char *sp_entity_id, const char *acs_url, const char *nameid_format, int want_signed,
-			  const char *slo_url, const char *cert_pem, struct np_err *err);
+			  int authn_signed, const char *slo_url, const char *cert_pem, struct np_err *err);
 
 /* Parse IdP metadata: {"idp_entity_id","idp_sso_url","idp_slo_url",
- * "idp_cert_pem"} (new reference) or NULL with err. */
+ * "idp_cert_pem", "sign_authn_requests" (its WantAuthnRequestsSigned)}
+ * (new reference) or NULL with err. */
 json_t *np_saml_idp_metadata(const char *xml, size_t len, struct np_err *err);
 
 /* 1 when s is a place of our own UI to return to after a login or a logout

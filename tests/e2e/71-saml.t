@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../lib/httpd.sh"
 . "$(dirname "$0")/../lib/saml.sh"
 command -v xmlsec1 >/dev/null || skip_all "xmlsec1 is not installed"
-plan 52
+plan 58
 D=$NP_TOP/tests/data/saml
 (cd "$T" && openssl req -x509 -newkey rsa:2048 -nodes -keyout idp.key -out idp.crt -days 2 -subj "/CN=test idp" &&
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout evil.key -out evil.crt -days 2 -subj "/CN=test idp") >/dev/null 2>&1
@@ -39,6 +39,7 @@ login /%23/results
 is "$code" 302 "SSO login redirects to the IdP"
 like "$loc" '^https://idp.test/sso\?SAMLRequest=' "... with an HTTP-Redirect AuthnRequest"
 is "$RELAY" /#/results "... and the RelayState"
+nok "... unsigned by default (saml.sign_authn_requests false)" sh -c "printf '%s' '$loc' | grep -q -e SigAlg= -e Signature="
 # every page of the UI (the pages table of app.js) is a place to return to
 pages=$(sed -n 's/^const pages = { \(.*\) };$/\1/p' "$NP_TOP/share/web/js/app.js" | tr -d ,)
 bad=""
@@ -147,3 +148,24 @@ req PUT /api/settings -H "Cookie: np_session=$ck" -H "X-CSRF-Token: $(req GET /a
 	-H 'Content-Type: application/json' -d '{"saml":{"admin_group":"OtherAdmins"}}' >/dev/null
 is "$(req GET /api/auth/session -H "Cookie: np_session=$ck")" 200 "after a SAML settings change"
 is "$(jget "$T/body" authenticated)" false "... SAML sessions have ended"
+
+# An IdP whose metadata has WantAuthnRequestsSigned="true": with
+# saml.sign_authn_requests the AuthnRequest is signed (HTTP-Redirect,
+# RSA-SHA256) with the SP key the metadata publishes.
+stop_httpd
+jq '.saml.sign_authn_requests = true' "$NP_HOME/etc/neuropacs.json" > "$T/cfg" && cp "$T/cfg" "$NP_HOME/etc/neuropacs.json"
+start_httpd
+req GET /api/saml/metadata >/dev/null
+tr -d '\n' < "$T/body" > "$T/md.xml"
+like "$(cat "$T/md.xml")" 'AuthnRequestsSigned="true"' "with saml.sign_authn_requests the SP metadata says AuthnRequestsSigned"
+sed -E 's|.*<ds:X509Certificate>([^<]*)</ds:X509Certificate>.*|\1|' "$T/md.xml" | fold -w 64 |
+	{ echo '-----BEGIN CERTIFICATE-----'; cat; echo '-----END CERTIFICATE-----'; } > "$T/sp.crt"
+login /%23/studies
+like "$loc" '^https://idp.test/sso\?SAMLRequest=[^&]+&RelayState=%2F%23%2Fstudies&SigAlg=http%3A%2F%2Fwww.w3.org%2F2001%2F04%2Fxmldsig-more%23rsa-sha256&Signature=' \
+	"... and the AuthnRequest redirect is signed"
+ok "... the signature verifies with the SP certificate of the metadata" \
+	/usr/bin/python3 "$NP_TOP/tests/peers/saml_idp.py" check-logout-request --cert "$T/sp.crt" "$loc"
+nok "... and not with another key (the check is real)" \
+	/usr/bin/python3 "$NP_TOP/tests/peers/saml_idp.py" check-logout-request --cert "$T/idp.crt" "$loc"
+build "$T/signedrq.xml" group=NeuropacsUsers
+is "$(post "$T/signedrq.xml" /#/studies)" 303 "... and the login completes"

@@ -328,10 +328,34 @@ static void relay_targets(void **state)
 	assert_int_equal(np_saml_relay_ok(longer), 0);
 }
 
+/* IdP metadata: what Fetch fills in, WantAuthnRequestsSigned included. */
+static void idp_metadata(void **state)
+{
+	(void)state;
+	const char *tmpl =
+	    "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"https://idp.test\">"
+	    "<md:IDPSSODescriptor %s protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">"
+	    "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" "
+	    "Location=\"https://idp.test/sso\"/></md:IDPSSODescriptor></md:EntityDescriptor>";
+	const char *attrs[] = {"WantAuthnRequestsSigned=\"true\"", "WantAuthnRequestsSigned=\"false\"", ""};
+	const int want[] = {1, 0, 0};
+	for (int i = 0; i < 3; i++) {
+		char xml[1024];
+		snprintf(xml, sizeof xml, tmpl, attrs[i]);
+		struct np_err err = {0};
+		json_t *md = np_saml_idp_metadata(xml, strlen(xml), &err);
+		assert_non_null(md);
+		assert_string_equal(json_string_value(json_object_get(md, "idp_sso_url")), "https://idp.test/sso");
+		assert_int_equal(json_is_true(json_object_get(md, "sign_authn_requests")), want[i]);
+		json_decref(md);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(relay_targets),
+	    cmocka_unit_test(idp_metadata),
 	    cmocka_unit_test(logout_request_url),
 	    cmocka_unit_test(logout_response_checks),
 	};

@@ -200,6 +200,7 @@ async function samlFetch(url) {
   for (const [k, v] of Object.entries(r.saml || r)) {
     const el = form.querySelector(`[data-path="saml.${CSS.escape(k)}"]`);
     if (el && typeof v === 'string') el.value = v;
+    if (el && typeof v === 'boolean' && el.type === 'checkbox') el.checked = v;
   }
   toast('IdP metadata fetched: review and save.');
 }
