@@ -6,6 +6,7 @@
 #include "np_json.h"
 #include "np_log.h"
 #include "np_password.h"
+#include "np_saml.h"
 #include "np_spool.h"
 #include "np_svcpw.h"
 
@@ -20,13 +21,15 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: np-init [--home DIR] [--first-run] [--non-interactive] [--container]\n"
+		   "       np-init [--home DIR] --rotate-sp-key\n"
 		   "Creates or updates the agent home: asks for the cloud connection, DICOM and UI\n"
 		   "settings, TLS files and the service password (on a terminal), writes the\n"
 		   "settings and the secrets. Re-runnable: current values are the defaults.\n"
 		   "  --first-run        do nothing if the home already has settings\n"
 		   "  --non-interactive  never prompt; generate a service password if none is set\n"
 		   "  --interactive      prompt even when standard input is not a terminal\n"
-		   "  --container        container defaults (DICOM port 104, runtime docker)\n");
+		   "  --container        container defaults (DICOM port 104, runtime docker)\n"
+		   "  --rotate-sp-key    replace the SAML SP signing key and certificate, and nothing else\n");
 }
 
 /* Prompt with the current value as default; secret input is not echoed. */
@@ -135,6 +138,35 @@ static int interactive(const char *home, const struct np_config *cfg, json_t *s,
 	return 0;
 }
 
+/* A new SAML SP signing key pair in place of the current one. np-httpd reads
+ * the pair at each use, so the next AuthnRequest, LogoutRequest or metadata
+ * already uses it; the IdP must be given the new SP metadata (its copy of the
+ * old certificate no longer verifies the agent's requests). The certificate
+ * is written before the key: a reader between the two sees the new
+ * certificate with the old key at worst, never a key without its
+ * certificate. */
+static int rotate_sp_key(const char *home, struct np_err *err)
+{
+	struct np_config cfg;
+	if (np_config_load(&cfg, home, err) < 0)
+		return -1;
+	const char *cn = np_config_str(&cfg, "saml.sp_entity_id");
+	char *key = NULL, *cert = NULL;
+	int rc = np_saml_sp_keypair_new(cn && *cn ? cn : "neuropacs-agent", &key, &cert, err);
+	if (rc == 0 && (np_config_secret_set(home, "saml.sp_cert", cert, err) < 0 ||
+			np_config_secret_set(home, "saml.sp_key", key, err) < 0))
+		rc = -1;
+	if (key)
+		memset(key, 0, strlen(key));
+	free(key);
+	free(cert);
+	np_config_free(&cfg);
+	if (rc == 0)
+		printf("neuropacs-agent: new SAML SP signing key; give the IdP the new SP metadata "
+		       "(/api/saml/metadata)\n");
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	np_log_init(argv[0]);
@@ -143,10 +175,11 @@ int main(int argc, char **argv)
 					     {"non-interactive", no_argument, 0, 'n'},
 					     {"container", no_argument, 0, 'c'},
 					     {"interactive", no_argument, 0, 'i'},
+					     {"rotate-sp-key", no_argument, 0, 'k'},
 					     {"help", no_argument, 0, 'h'},
 					     {0}};
 	const char *home_opt = NULL;
-	int first = 0, batch = !isatty(0), container = 0, c;
+	int first = 0, batch = !isatty(0), container = 0, rotate = 0, c;
 	while ((c = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
@@ -164,6 +197,9 @@ int main(int argc, char **argv)
 		case 'i':
 			batch = 0;
 			break;
+		case 'k':
+			rotate = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -178,6 +214,12 @@ int main(int argc, char **argv)
 	json_t *s = NULL;
 	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0)
 		goto fail;
+	if (rotate) {
+		if (rotate_sp_key(home, &err) < 0)
+			goto fail;
+		np_info(NULL, "SAML SP signing key replaced: %s", home);
+		return 0;
+	}
 	snprintf(path, sizeof path, "%s/etc/neuropacs.json", home);
 	if (first && np_exists(path))
 		return 0;

@@ -15,7 +15,7 @@
 . "$(dirname "$0")/../lib/httpd.sh"
 . "$(dirname "$0")/../lib/saml.sh"
 command -v xmlsec1 >/dev/null || skip_all "xmlsec1 is not installed"
-plan 56
+plan 63
 (cd "$T" && openssl req -x509 -newkey rsa:2048 -nodes -keyout idp.key -out idp.crt -days 2 -subj "/CN=test idp" &&
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout evil.key -out evil.crt -days 2 -subj "/CN=test idp") >/dev/null 2>&1
 PORT=$(free_port)
@@ -185,3 +185,25 @@ sso_session
 logout >/dev/null
 is "$(jget "$T/body" redirect)" "" "without an SLO URL an SSO logout ends the local session only"
 is "$(req GET /api/auth/session -H "Cookie: np_session=$CK"; jget "$T/body" authenticated)" "200false" "... which has ended"
+
+# np-init --rotate-sp-key: a new SP key pair, used by the running np-httpd at
+# once (metadata, LogoutRequests); the old certificate verifies nothing new.
+stop_httpd
+settings https://idp.test/slo
+start_httpd
+old_cert=$(cat "$NP_HOME/etc/secrets/saml.sp_cert")
+"$SBIN/np-init" --home "$NP_HOME" --rotate-sp-key > "$T/rot.out" 2>&1
+is "$?" 0 "np-init --rotate-sp-key"
+like "$(cat "$T/rot.out")" "new SAML SP signing key; give the IdP the new SP metadata" "... says what to do next"
+nok "... the SP certificate has changed" [ "$old_cert" = "$(cat "$NP_HOME/etc/secrets/saml.sp_cert")" ]
+is "$(stat -c %a "$NP_HOME/etc/secrets/saml.sp_key")" 600 "... the new key is a secret (0600)"
+req GET /api/saml/metadata >/dev/null
+tr -d '\n' < "$T/body" | sed -E 's|.*<ds:X509Certificate>([^<]*)</ds:X509Certificate>.*|\1|' | fold -w 64 |
+	{ echo '-----BEGIN CERTIFICATE-----'; cat; echo; echo '-----END CERTIFICATE-----'; } > "$T/sp2.crt"
+is "$(openssl x509 -noout -fingerprint -sha256 -in "$T/sp2.crt")" \
+	"$(openssl x509 -noout -fingerprint -sha256 -in "$NP_HOME/etc/secrets/saml.sp_cert")" \
+	"the running np-httpd's metadata publishes the new certificate"
+sso_session
+logout >/dev/null
+ok "... and its LogoutRequests verify with the new certificate" $IDP check-logout-request --cert "$T/sp2.crt" "$(jget "$T/body" redirect)"
+nok "... not with the old one" $IDP check-logout-request --cert "$T/sp.crt" "$(jget "$T/body" redirect)"
