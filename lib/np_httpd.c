@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -458,6 +459,42 @@ static int redirect_https(struct np_req *r, int port)
 	return np__reply_bytes(r, 301, "text/plain", "", 0, loc);
 }
 
+/* RFC 9112 6.3: a request whose body length is ambiguous is refused, not
+ * guessed at; CivetWeb takes the first Content-Length, lets chunked win over
+ * Content-Length and reads "2abc" or "+2" as 2, and a proxy in front of us
+ * may have framed the same bytes otherwise (request smuggling). NULL when
+ * the framing is sound, or what is wrong. */
+static const char *framing_error(const struct mg_request_info *ri, long long *body_len)
+{
+	const char *cl = NULL, *te = NULL;
+	int ncl = 0, nte = 0;
+	*body_len = 0;
+	for (int i = 0; i < ri->num_headers; i++) {
+		const char *n = ri->http_headers[i].name, *v = ri->http_headers[i].value;
+		if (n && !strcasecmp(n, "Content-Length"))
+			ncl++, cl = v ? v : "";
+		else if (n && !strcasecmp(n, "Transfer-Encoding"))
+			nte++, te = v ? v : "";
+	}
+	if (ncl > 1)
+		return "more than one Content-Length header";
+	if (nte > 1)
+		return "more than one Transfer-Encoding header";
+	if (cl && te)
+		return "both Content-Length and Transfer-Encoding headers";
+	if (te) {
+		*body_len = strcasecmp(te, "identity") ? -1 : 0; /* CivetWeb refused any other coding */
+		return NULL;
+	}
+	if (!cl)
+		return NULL;
+	size_t digits = strspn(cl, "0123456789");
+	if (!digits || digits > 18 || cl[digits + strspn(cl + digits, " \t")])
+		return "the Content-Length header must be a decimal number of bytes";
+	*body_len = strtoll(cl, NULL, 10);
+	return NULL;
+}
+
 static int begin_request(struct mg_connection *c)
 {
 	struct np_httpd *h = mg_get_user_data(mg_get_context(c));
@@ -466,14 +503,22 @@ static int begin_request(struct mg_connection *c)
 	r.c = c;
 	r.ri = mg_get_request_info(c);
 	r.srv = h;
-	np_httpd_guard_request(r.ri->remote_addr, r.ri->remote_port); /* headers are in: no deadline */
+	long long body_len;
+	const char *bad_framing = framing_error(r.ri, &body_len);
+	/* Headers are in: the body, if any, has its own deadline. */
+	np_httpd_guard_request(r.ri->remote_addr, r.ri->remote_port, bad_framing ? 0 : body_len);
 	r.path = r.ri->local_uri ? r.ri->local_uri : "";
 	r.query = r.ri->query_string ? r.ri->query_string : "";
 	snprintf(r.client, sizeof r.client, "%s", r.ri->remote_addr);
 	snprintf(r.actor, sizeof r.actor, "-");
 	cfg_snapshot(h, &r.cfg);
 	int status;
-	if (!r.ri->is_ssl && h->https_port)
+	if (bad_framing) {
+		mg_disable_connection_keep_alive(c);
+		char msg[200];
+		snprintf(msg, sizeof msg, "{\"error\":{\"code\":\"bad_request\",\"message\":\"%s\"}}", bad_framing);
+		status = np__reply_bytes(&r, 400, "application/json", msg, strlen(msg), "Connection: close\r\n");
+	} else if (!r.ri->is_ssl && h->https_port)
 		status = redirect_https(&r, h->https_port);
 	else if (r.path[0] != '/')
 		status = np__reply_error(&r, 400, "bad_request", "bad request target");
@@ -485,6 +530,14 @@ static int begin_request(struct mg_connection *c)
 		status = send_static(&r, h->web, r.path);
 	json_decref(r.cfg.root);
 	return status > 0 && status < 1000 ? status : 500;
+}
+
+static void end_request(const struct mg_connection *c, int status)
+{
+	(void)status;
+	const struct mg_request_info *ri = mg_get_request_info(c);
+	if (ri)
+		np_httpd_guard_request_done(ri->remote_addr, ri->remote_port);
 }
 
 static void connection_close(const struct mg_connection *c)
@@ -540,6 +593,11 @@ static int http_error(struct mg_connection *c, int status, const char *errmsg)
 	if (status < 400)
 		return 1; /* 304 and friends carry no body: CivetWeb's own answer is right */
 	const struct mg_request_info *ri = mg_get_request_info(c);
+	/* CivetWeb answers 411 only for a Content-Length it cannot read ("-1",
+	 * "abc"), with the message "Bad request": that is a malformed request
+	 * (RFC 9112 6.3), and the client is told what is wrong. */
+	if (status == 411)
+		errmsg = "the Content-Length header must be a decimal number of bytes", status = 400;
 	const char *text = mg_get_response_code_text(c, status);
 	const char *msg = errmsg && *errmsg ? errmsg : text;
 	if (!strncmp(msg, "Error: ", 7))
@@ -597,8 +655,14 @@ static int load_settings(struct np_httpd *h, struct np_err *err)
 	pthread_mutex_lock(&h->lock);
 	json_decref(h->cfg);
 	h->cfg = cfg.root;
-	np_httpd_guard_limits((int)np_config_int(&cfg, "http.header_timeout_seconds"),
-			      (int)np_config_int(&cfg, "http.max_connections_per_address"));
+	struct np_httpd_guard_limits gl = {
+	    .header_timeout_s = (int)np_config_int(&cfg, "http.header_timeout_seconds"),
+	    .per_address = (int)np_config_int(&cfg, "http.max_connections_per_address"),
+	    .body_timeout_s = (int)np_config_int(&cfg, "http.body_timeout_seconds"),
+	    .body_min_rate = (int)np_config_int(&cfg, "http.body_min_rate_bytes_per_second"),
+	    .workers = NP_HTTPD_THREADS,
+	};
+	np_httpd_guard_limits(&gl);
 	pthread_mutex_unlock(&h->lock);
 	return 0;
 }
@@ -651,8 +715,9 @@ struct np_httpd *np_httpd_start(const struct np_httpd_opts *o, struct np_err *er
 		h->https_port = h->listen.port;
 	/* Workers: a connection holds one from accept to close. The guard
 	 * (np_httpd_guard.h) keeps one address to http.max_connections_per_address
-	 * of them and a slow client to http.header_timeout_seconds before its
-	 * request is read; log streams are capped (np_httpd_logs.c). */
+	 * of them, a slow client to the header and body deadlines, and those
+	 * waiting for headers or a body to half the workers; log streams are
+	 * capped (np_httpd_logs.c). */
 	snprintf(threads, sizeof threads, "%d", NP_HTTPD_THREADS);
 	const char *opts[] = {"listening_ports",
 			      ports,
@@ -679,6 +744,7 @@ struct np_httpd *np_httpd_start(const struct np_httpd_opts *o, struct np_err *er
 	memset(&cb, 0, sizeof cb);
 	cb.begin_request = begin_request;
 	cb.log_message = log_message;
+	cb.end_request = end_request;
 	cb.connection_close = connection_close;
 	cb.http_error = http_error;
 	cb.init_ssl = init_ssl;
