@@ -6,6 +6,7 @@
 #include "np_db.h"
 #include "np_err.h"
 #include "np_fs.h"
+#include "np_httpd_guard.h"
 #include "np_httpd_int.h"
 #include "np_json.h"
 #include "np_log.h"
@@ -455,7 +456,9 @@ int np_h_login(struct np_req *r)
 		return np__reply_error(r, 400, "bad_request", "password: a string of 1 to 256 characters");
 	}
 	long long fails = 0;
-	int wait = throttle_reserve(r->srv, r->client, &fails);
+	char ck[INET6_ADDRSTRLEN + 4]; /* an IPv6 client counts by its /64, which it holds whole */
+	np_httpd_client_key(r->client, ck);
+	int wait = throttle_reserve(r->srv, ck, &fails);
 	if (wait) {
 		OPENSSL_cleanse((void *)pw, strlen(pw));
 		json_decref(b);
@@ -476,7 +479,7 @@ int np_h_login(struct np_req *r)
 	json_decref(b);
 	snprintf(r->actor, sizeof r->actor, "service");
 	if (!ok) {
-		throttle_fail(r->srv, r->client, fails);
+		throttle_fail(r->srv, ck, fails);
 		np_warn(NULL, "login failed method=password client=%s failures=%lld cloud_check=%s", r->client, fails,
 			cloud);
 		r->role = NP_ROLE_PUBLIC;
@@ -486,7 +489,7 @@ int np_h_login(struct np_req *r)
 	if (strcmp(cloud, "-"))
 		np__audit(r, "password_resync", NULL, !strcmp(cloud, "accepted") ? "source=cloud" : "source=settings",
 			  "success");
-	throttle_ok(r->srv, r->client);
+	throttle_ok(r->srv, ck);
 	r->role = NP_ROLE_ADMIN;
 	np__audit(r, "login", NULL, "method=password", "success");
 	return login_reply(r, "password");
