@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -700,6 +701,38 @@ static void artim_disarm(void)
 	artim_fd = -1;
 }
 
+/* Eviction. When dicom.max_associations connections are open, a new one
+ * takes the place of the oldest that has not yet sent its whole
+ * A-ASSOCIATE-RQ: nothing was negotiated or stored on it, so nothing is
+ * lost, and peers trickling their requests cannot keep a real PACS (which
+ * sends its request in milliseconds) out for the ARTIM time. Each
+ * connection has a state word shared with np-recv (MAP_SHARED); whoever
+ * swaps it away from CONN_NEGOTIATING first wins: the association process
+ * once it has read the request (then it is never evicted), or np-recv,
+ * which then sends SIGUSR1 to end any read in progress. */
+enum { CONN_NEGOTIATING, CONN_ASSOCIATING, CONN_EVICTED };
+static _Atomic int *conn_state; /* this association process's; NULL: never evicted */
+
+static void on_evict(int sig)
+{
+	(void)sig;
+	if (artim_fd >= 0)
+		shutdown(artim_fd, SHUT_RDWR);
+}
+
+static int evicted(void)
+{
+	return conn_state && atomic_load(conn_state) == CONN_EVICTED;
+}
+
+/* np_ul's rq_read: claim the connection once the request is in. */
+static int claim_association(void *ctx)
+{
+	(void)ctx;
+	int expect = CONN_NEGOTIATING;
+	return conn_state && !atomic_compare_exchange_strong(conn_state, &expect, CONN_ASSOCIATING);
+}
+
 static int stop_requested(void *ctx)
 {
 	(void)ctx;
@@ -797,10 +830,12 @@ static void serve(const struct np_recv_cfg *c, struct np_tls_ctx *tlsctx, int fd
 	/* ARTIM runs from the accept: first byte, TLS handshake and the whole
 	 * A-ASSOCIATE-RQ must be done by then. */
 	artim_arm(fd, c->artim_s);
-	int b = first_byte(fd, c->artim_s * 1000);
+	/* Evicted before artim_fd was set (np-recv logs evictions). */
+	int b = evicted() ? -1 : first_byte(fd, c->artim_s * 1000);
 	if (b < 0) {
 		artim_disarm();
-		np_info(NULL, "connection closed or ARTIM expired before any PDU peer=%s", peer);
+		if (!evicted())
+			np_info(NULL, "connection closed or ARTIM expired before any PDU peer=%s", peer);
 		close(fd);
 		return;
 	}
@@ -825,7 +860,9 @@ static void serve(const struct np_recv_cfg *c, struct np_tls_ctx *tlsctx, int fd
 	struct np_tls *t = NULL;
 	if (tls && !(t = np_tls_accept(tlsctx, fd, c->artim_s * 1000, &err))) {
 		artim_disarm();
-		if (artim_fired)
+		if (evicted())
+			np_debug(NULL, "given up for a new connection during the TLS handshake peer=%s", peer);
+		else if (artim_fired)
 			np_warn(NULL, "ARTIM expired: no TLS handshake within %d s of connecting peer=%s", c->artim_s,
 				peer);
 		else
@@ -849,10 +886,18 @@ static void serve(const struct np_recv_cfg *c, struct np_tls_ctx *tlsctx, int fd
 				   .nallowed = c->nallowed,
 				   .artim_s = c->artim_s,
 				   .idle_s = c->idle_s,
-				   .artim_deadline = t0 + c->artim_s};
+				   .artim_deadline = t0 + c->artim_s,
+				   .rq_read = claim_association};
 	struct np_ul_reject rj;
 	int r = np_ul_scp_associate(ul, &sc, &rj, &err);
 	artim_disarm();
+	if (r < 0 && evicted()) {
+		np_debug(NULL, "given up for a new connection before its A-ASSOCIATE-RQ was complete peer=%s", peer);
+		np_ul_free(ul);
+		np_tls_close(t);
+		close(fd);
+		return;
+	}
 	if (r < 0 && (artim_fired || strstr(err.msg, "ARTIM")))
 		np_err_set(&err, NP_ERR_TEMP, "ARTIM expired: A-ASSOCIATE-RQ not complete within %d s of connecting",
 			   c->artim_s);
@@ -1007,11 +1052,40 @@ static int open_listener(const struct np_recv_cfg *c, struct listener *L, struct
 	return 0;
 }
 
-/* An association process and who it serves, for the per-address cap. */
+/* An association process and who it serves, for the per-address cap and
+ * eviction (state is its word in the shared table). */
 struct kid {
 	pid_t pid;
 	unsigned char addr[16];
+	char peer[80];
+	double t; /* accepted, np_mono */
+	int state, evicted;
 };
+
+/* dicom.max_associations is at most 1024; evicted processes stay in the
+ * table until they have exited (milliseconds), hence room for more. */
+#define NP_RECV_KIDS 2048
+
+/* Give up the oldest connection still sending its A-ASSOCIATE-RQ (see
+ * CONN_NEGOTIATING); never an association. Returns its index, or -1. */
+static int evict_oldest(struct kid *kids, int nchild, _Atomic int *states)
+{
+	for (;;) {
+		int o = -1;
+		for (int k = 0; k < nchild; k++)
+			if (!kids[k].evicted && atomic_load(&states[kids[k].state]) == CONN_NEGOTIATING &&
+			    (o < 0 || kids[k].t < kids[o].t))
+				o = k;
+		if (o < 0)
+			return -1;
+		int expect = CONN_NEGOTIATING;
+		if (!atomic_compare_exchange_strong(&states[kids[o].state], &expect, CONN_EVICTED))
+			continue; /* its request just came in: it is an association now */
+		kids[o].evicted = 1;
+		kill(kids[o].pid, SIGUSR1);
+		return o;
+	}
+}
 
 /* The address a connection counts against: IPv4 (mapped into IPv6, as a
  * dual-stack listener sees it), or the /64 of an IPv6 address, since one
@@ -1049,6 +1123,24 @@ static void refusal_log(struct refusals *r, const char *why, int open, const cha
 			open, why, peer, r->quiet, now - r->last);
 	else
 		np_warn(NULL, "association refused: %d associations already open (%s) peer=%s", open, why, peer);
+	r->last = now;
+	r->quiet = 0;
+}
+
+static void eviction_log(struct refusals *r, const struct kid *k, const char *peer)
+{
+	double now = np_mono();
+	if (r->last > 0 && now - r->last < 5) {
+		r->quiet++;
+		return;
+	}
+	char more[80] = "";
+	if (r->quiet)
+		snprintf(more, sizeof more, "; %lu more given up in the last %.0f s", r->quiet, now - r->last);
+	np_warn(NULL,
+		"dicom.max_associations reached: gave up peer=%s, which had not sent its whole A-ASSOCIATE-RQ in "
+		"%.0f s, for peer=%s%s",
+		k->peer, now - k->t, peer, more);
 	r->last = now;
 	r->quiet = 0;
 }
@@ -1093,7 +1185,7 @@ int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_
 	/* Slots a burst (of an earlier run, too) left beyond those. */
 	int grown = 1, trim_s = wal_trim_seconds();
 	double trim_at = 0;
-	struct refusals over_all = {0}, over_addr = {0};
+	struct refusals over_all = {0}, over_addr = {0}, evictions = {0};
 	struct np_tls_ctx *tlsctx = make_tls(&cfg, err);
 	if (cfg.tls_enabled && !tlsctx)
 		return -1;
@@ -1113,7 +1205,17 @@ int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	signal(SIGPIPE, SIG_IGN);
-	static struct kid kids[1024]; /* dicom.max_associations is at most 1024 */
+	static struct kid kids[NP_RECV_KIDS];
+	static unsigned char state_used[NP_RECV_KIDS];
+	_Atomic int *states =
+	    mmap(NULL, sizeof *states * NP_RECV_KIDS, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (states == MAP_FAILED) {
+		np_warn(NULL, "unable to map the connection table (%s): no eviction of slow senders", strerror(errno));
+		states = NULL;
+	}
+	struct sigaction ev = {.sa_handler = on_evict}; /* inherited; no SA_RESTART: a blocked read returns */
+	sigemptyset(&ev.sa_mask);
+	sigaction(SIGUSR1, &ev, NULL);
 	int nchild = 0, stopping = 0;
 	while (!stopping || nchild > 0) {
 		if (nchild > keep) {
@@ -1145,6 +1247,7 @@ int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_
 						died |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
 						for (int k = 0; k < nchild; k++)
 							if (kids[k].pid == w) {
+								state_used[kids[k].state] = 0;
 								kids[k] = kids[--nchild];
 								break;
 							}
@@ -1185,18 +1288,31 @@ int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_
 				continue;
 			unsigned char key[16];
 			addr_key(&ss, key);
-			int same = 0;
+			char peer[80];
+			peer_name(fd, peer, sizeof peer);
+			int same = 0, open = 0;
 			for (int k = 0; k < nchild; k++)
-				same += !memcmp(kids[k].addr, key, sizeof key);
+				if (!kids[k].evicted) {
+					open++;
+					same += !memcmp(kids[k].addr, key, sizeof key);
+				}
+			/* All taken, and this address within its share: the new
+			 * connection takes the place of the oldest one still
+			 * sending its request. */
+			if (open >= cfg.max_assoc && same < cfg.max_per_addr && states && nchild < NP_RECV_KIDS) {
+				int o = evict_oldest(kids, nchild, states);
+				if (o >= 0) {
+					eviction_log(&evictions, &kids[o], peer);
+					open--;
+				}
+			}
 			/* Refused before a byte is read: a transient A-ASSOCIATE-RJ
 			 * (local limit exceeded) tells a PACS to try again later. On
 			 * the TLS port it would not be understood: closed. */
-			int full = nchild >= cfg.max_assoc || nchild >= (int)(sizeof kids / sizeof kids[0]);
+			int full = open >= cfg.max_assoc || nchild >= NP_RECV_KIDS;
 			if (full || same >= cfg.max_per_addr) {
-				char peer[80];
-				peer_name(fd, peer, sizeof peer);
 				if (full)
-					refusal_log(&over_all, "dicom.max_associations", nchild, peer);
+					refusal_log(&over_all, "dicom.max_associations", open, peer);
 				else
 					refusal_log(&over_addr, "from this address, dicom.max_associations_per_address",
 						    same, peer);
@@ -1210,8 +1326,14 @@ int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_
 				serve(&cfg, tlsctx, fd, L.tls);
 				continue;
 			}
+			int slot = 0;
+			while (state_used[slot]) /* nchild < NP_RECV_KIDS: one is free */
+				slot++;
+			if (states)
+				atomic_store(&states[slot], CONN_NEGOTIATING);
 			pid_t pid = fork();
 			if (pid == 0) {
+				conn_state = states ? &states[slot] : NULL;
 				close(L.fd);
 				close(sfd);
 				struct sigaction sa = {.sa_handler = on_child_term};
@@ -1224,9 +1346,11 @@ int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_
 				_exit(0);
 			}
 			if (pid > 0) {
-				kids[nchild].pid = pid;
-				memcpy(kids[nchild].addr, key, sizeof key);
-				nchild++;
+				struct kid *k = &kids[nchild++];
+				*k = (struct kid){.pid = pid, .t = np_mono(), .state = slot};
+				memcpy(k->addr, key, sizeof key);
+				copy_str(k->peer, sizeof k->peer, peer);
+				state_used[slot] = 1;
 			} else
 				np_warn(NULL, "unable to fork: %s", strerror(errno));
 			close(fd);

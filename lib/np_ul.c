@@ -632,6 +632,9 @@ static int scp_associate(struct np_ul *ul, const struct np_ul_scp_cfg *cfg, stru
 			np_err_set(err, NP_ERR_TEMP, "ARTIM expired waiting for A-ASSOCIATE-RQ");
 		return -1;
 	}
+	if (cfg->rq_read && cfg->rq_read(cfg->rq_ctx))
+		return np_err_set(err, NP_ERR_TEMP,
+				  "given up for a new connection before the A-ASSOCIATE-RQ was complete");
 	if (type != PDU_ASSOC_RQ) {
 		np_ul_abort(ul, AB_SRC_PROVIDER, AB_UNEXPECTED_PDU);
 		return np_err_set(err, NP_ERR_PERM, "expected A-ASSOCIATE-RQ, got PDU type 0x%02x", type);

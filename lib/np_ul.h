@@ -211,6 +211,12 @@ struct np_ul_scp_cfg {
 	 * whole A-ASSOCIATE-RQ must have arrived by then, however it trickles
 	 * in. 0 = artim_s from the call. */
 	double artim_deadline;
+	/* Called once the A-ASSOCIATE-RQ has been read, before it is answered;
+	 * nonzero means the connection was given up meanwhile (np-recv evicts a
+	 * connection still sending its request for a new one): -1, nothing sent.
+	 * NULL: none. */
+	int (*rq_read)(void *ctx);
+	void *rq_ctx;
 };
 
 struct np_ul_reject {

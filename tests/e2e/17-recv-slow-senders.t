@@ -11,7 +11,7 @@
 . "$NP_TOP/tests/peers/recv.sh"
 command -v storescu >/dev/null || skip_all "dcmtk not installed"
 python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.2", 0))' 2>/dev/null || skip_all "no 127.0.0.2 on loopback"
-plan 17
+plan 23
 
 SLOW="/usr/bin/python3 $NP_TOP/tests/peers/slow_rq.py"
 /usr/bin/python3 "$NP_TOP/tests/data/make_mr_study.py" "$T/study" --ndir 1 --nsl 4 >/dev/null
@@ -68,6 +68,40 @@ peak=$(slots)
 is "$peak/$(cat "$T/hold3.out" "$T/hold4.out" | grep -c released)" "6/6" "a burst of 6 associations makes 6 log slots"
 wait_for "test \$(ls '$NP_HOME/spool/wal' | grep -c '^slot-') -eq 4" 30
 is "$(slots)" 4 "idle, they shrink back to the 4 made at start"
+recv_stop
+
+# Slow senders from 4 addresses, each within its share (2 of 8), fill
+# dicom.max_associations and connect again whenever they are cut off; ARTIM
+# (30 s) would free nothing during the test. A new connection takes the
+# place of the oldest one still sending its request, so storescu from
+# 127.0.0.1 every 2 s gets in (the slow peers only push each other out).
+: >"$T/recv.log"
+recv_config '{"bind": "127.0.0.1", "ae_title": "NP_TEST", "max_associations": 8, "max_associations_per_address": 2, "artim_seconds": 30, "idle_seconds": 300}'
+recv_start
+for a in 2 3 4 5; do
+	$SLOW "$RECV_PORT" NP_TEST "127.0.0.$a" 2 retrickle 1 28 "$T/ready$a" >"$T/re$a.out" 2>&1 &
+	eval "RE$a=\$!"
+	at_exit "kill \$RE$a 2>/dev/null"
+done
+wait_for "test -f '$T/ready2' -a -f '$T/ready3' -a -f '$T/ready4' -a -f '$T/ready5'" 20
+sleep 1
+F=$(find "$T/study" -name '*.dcm' | head -1)
+tries=0 oks=0 t0=$(date +%s)
+while [ $(($(date +%s) - t0)) -lt 20 ]; do
+	tries=$((tries + 1))
+	timeout 15 storescu -aec NP_TEST 127.0.0.1 "$RECV_PORT" "$F" 2>>"$T/storescu.err" && oks=$((oks + 1))
+	sleep 2
+done
+for a in 2 3 4 5; do eval "wait \$RE$a"; done
+diag "storescu $oks of $tries; slow peers: $(cat "$T"/re?.out | awk '{print $2}' | sort | uniq -c | tr '\n' ' ')"
+ok "storescu beside slow senders from 4 addresses filling dicom.max_associations: $oks of $tries (>= 90%)" \
+	test $((oks * 10)) -ge $((tries * 9)) -a "$tries" -ge 6
+is "$(cat "$T"/re?.out | awk '$2 ~ /^(ac|rj)/' | wc -l | tr -d ' ')" 0 "no slow peer was answered (no association, no refusal)"
+ok "slow peers were given up for new connections, long before ARTIM" \
+	test "$(cat "$T"/re?.out | awk '$2 == "closed" && $3 < 25' | wc -l)" -ge "$oks"
+like "$(grep 'gave up peer' "$T/recv.log" | head -1)" 'dicom.max_associations reached: gave up peer=127\.0\.0\.[2-5]:[0-9]+, which had not sent its whole A-ASSOCIATE-RQ in [0-9]+ s, for peer=' "the eviction is logged"
+ok "... a few lines, not one per connection ($(grep -c 'gave up peer' "$T/recv.log"))" test "$(grep -c 'gave up peer' "$T/recv.log")" -le 8
+is "$(grep -c 'ARTIM expired:' "$T/recv.log")" 0 "... and the evicted are not logged as ARTIM drops"
 recv_stop
 
 # On the TLS port ARTIM covers the handshake too: a ClientHello sent a byte

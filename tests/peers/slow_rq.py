@@ -4,6 +4,8 @@
 # from address SRC (any 127.x.y.z works on Linux loopback), for the
 # denial-of-service tests of np-recv:
 #   trickle  send an A-ASSOCIATE-RQ one byte every INTERVAL s
+#   retrickle  the same, and connect again (0.5 s later) each time one is
+#            cut off, until MAX s
 #   tls      send a TLS ClientHello one byte every INTERVAL s
 #   pdata    send the A-ASSOCIATE-RQ at once, then a P-DATA PDU (4 KiB
 #            announced) one byte every INTERVAL s
@@ -57,9 +59,11 @@ def main():
             pass
         rq, mode = out.read(), "trickle"
     pdata = struct.pack(">BBI", 4, 0, 4096) + b"\0" * 4096
-    conns = []
-    t0 = time.time()
-    for i in range(n):
+    again = mode == "retrickle"
+    if again:
+        mode = "trickle"
+
+    def connect(i):
         s = socket.socket()
         s.bind((src, 0))
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -71,13 +75,25 @@ def main():
             s.sendall(rq)
             c["sent"] = len(rq)
             c["phase"] = "ac"
-        conns.append(c)
+        return c
+
+    conns = []
+    redo = []  # (when, i): connections to make again (retrickle)
+    t0 = time.time()
+    for i in range(n):
+        conns.append(connect(i))
     if ready:
         with open(ready + ".tmp", "w") as f:
             f.write("%d\n" % n)
         os.rename(ready + ".tmp", ready)
-    while time.time() - t0 < maxs and any(c["res"] is None for c in conns):
+    while time.time() - t0 < maxs and (redo or any(c["res"] is None for c in conns)):
         now = time.time()
+        for w in [w for w in redo if w[0] <= now]:
+            redo.remove(w)
+            try:
+                conns.append(connect(w[1]))
+            except OSError:
+                redo.append((now + 0.5, w[1]))
         live = [c for c in conns if c["res"] is None]
         r, _, _ = select.select([c["s"] for c in live], [], [], 0.1)
         for c in live:
@@ -108,6 +124,8 @@ def main():
                 if c["res"]:
                     c["dt"] = time.time() - c["t"]
                     c["s"].close()
+                    if again:
+                        redo.append((time.time() + 0.5, c["i"]))
                     continue
             try:
                 if c["phase"] == "rq" and now >= c["next"] and c["sent"] < len(rq):
@@ -124,6 +142,8 @@ def main():
             except OSError:
                 c["res"], c["dt"] = "closed", time.time() - c["t"]
                 c["s"].close()
+                if again:
+                    redo.append((time.time() + 0.5, c["i"]))
     for c in conns:
         if c["res"] is None:
             c["res"], c["dt"] = "open", time.time() - c["t"]
