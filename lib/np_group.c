@@ -33,8 +33,39 @@ static int utf8_len(const unsigned char *p)
 	return n;
 }
 
+/* The code point of the valid UTF-8 sequence of l bytes at p. */
+static unsigned long utf8_cp(const unsigned char *p, int l)
+{
+	unsigned long c = l == 1 ? p[0] : p[0] & (0x7f >> l);
+	for (int i = 1; i < l; i++)
+		c = c << 6 | (p[i] & 0x3f);
+	return c;
+}
+
+/* Format characters a reader does not see, or that reorder what is shown
+ * (Trojan Source, CVE-2021-42574): with them two names look alike, or a
+ * name shows another text than it holds, in the UI, logs and reports. */
+static int invisible_cp(unsigned long c)
+{
+	return c == 0x00ad ||			 /* soft hyphen */
+	       c == 0x034f ||			 /* combining grapheme joiner */
+	       c == 0x061c ||			 /* Arabic letter mark */
+	       c == 0x115f || c == 0x1160 ||	 /* Hangul fillers */
+	       c == 0x180e ||			 /* Mongolian vowel separator */
+	       (c >= 0x200b && c <= 0x200f) ||	 /* zero width space..right-to-left mark */
+	       (c >= 0x2028 && c <= 0x202e) ||	 /* line/paragraph separator, bidi embeddings */
+	       (c >= 0x2060 && c <= 0x206f) ||	 /* word joiner, invisible operators, bidi isolates */
+	       c == 0x3164 || c == 0xffa0 ||	 /* Hangul fillers */
+	       c == 0xfeff ||			 /* zero width no-break space (BOM) */
+	       (c >= 0xfff9 && c <= 0xfffb) ||	 /* interlinear annotation */
+	       (c >= 0x1d173 && c <= 0x1d17a) || /* musical formatting */
+	       (c >= 0xe0000 && c <= 0xe007f);	 /* tag characters */
+}
+
 const char *np_group_name_problem(const char *name)
 {
+	/* The answer names the code point; one per thread (np-httpd). */
+	static _Thread_local char why[80];
 	if (!name || !*name)
 		return "it is empty";
 	size_t n = strlen(name);
@@ -50,6 +81,15 @@ const char *np_group_name_problem(const char *name)
 		int l = utf8_len(p);
 		if (!l)
 			return "it is not valid UTF-8";
+		unsigned long c = utf8_cp(p, l);
+		if (c >= 0x80 && c <= 0x9f) { /* C1, e.g. U+0085 NEL, U+009B CSI */
+			snprintf(why, sizeof why, "it has a control character U+%04lX", c);
+			return why;
+		}
+		if (invisible_cp(c)) {
+			snprintf(why, sizeof why, "it has an invisible or direction-changing character U+%04lX", c);
+			return why;
+		}
 		p += l;
 	}
 	if (!strcmp(name, ".") || !strcmp(name, ".."))

@@ -7,7 +7,9 @@
  * products (compared as sets). A group is complete when it has studies and
  * every one is done, failed or cancelled; adding a study re-opens it.
  * Group names are labels chosen by an admin: 1-128 bytes of UTF-8 without
- * control characters, '/' or '\\', not "." or "..", no blank at either end
+ * control characters (C0, DEL, C1), invisible or direction-changing format
+ * characters (U+200B, U+202E...), '/' or '\\', not "." or "..", no blank at
+ * either end
  * (np_group_name_problem): the API addresses a group as /api/groups/NAME.
  * Every group also has an id (the index's rowid, in np_group_list): "id:N"
  * names it wherever a name is taken (np_group_resolve), the way out for a
@@ -26,7 +28,9 @@ struct np_config;
 #define NP_GROUP_NAME_MAX 128
 
 /* NULL if name is an acceptable name for a new group, else what is wrong
- * with it ("it has a '/' or '\\'"), without the name (static text). */
+ * with it ("it has a '/' or '\\'", "it has an invisible or
+ * direction-changing character U+202E"), without the name (static text, or
+ * a buffer of the calling thread valid until its next call). */
 const char *np_group_name_problem(const char *name);
 /* 1 if name is an acceptable group name. */
 int np_group_name_valid(const char *name);

@@ -1127,14 +1127,17 @@ int np_h_group_create(struct np_req *r)
 	json_t *p = json_object_get(b, "products");
 	const char *d = json_string_value(json_object_get(b, "description"));
 	const char *why = n ? np_group_name_problem(n) : "it is missing (a string)";
-	if (why || (p && !json_is_array(p) && !json_is_null(p))) {
+	/* The UI's form asks for them, and an upload to the group takes them;
+	 * np-group create may leave them to the first study assigned. */
+	if (why || !json_is_array(p) || !json_array_size(p)) {
 		json_decref(b);
-		return why ? np__reply_error(
-				 r, 400, "bad_request",
-				 "name: %s (a group name is 1-128 bytes of UTF-8 without control characters, "
-				 "'/' or '\\', not '.' or '..', no blank at either end)",
-				 why)
-			   : bad_param(r, "products: an array of product ids");
+		return why ? np__reply_error(r, 400, "bad_request",
+					     "name: %s (a group name is 1-128 bytes of UTF-8 without control or "
+					     "invisible characters, "
+					     "'/' or '\\', not '.' or '..', no blank at either end)",
+					     why)
+			   : bad_param(r, "products: an array of at least one product id (all studies of a group use "
+					  "its products)");
 	}
 	struct np_db *db = req_db(r);
 	struct np_err err = {0};
@@ -1142,7 +1145,7 @@ int np_h_group_create(struct np_req *r)
 		json_decref(b);
 		return 503;
 	}
-	int rc = np_group_create(db, n, json_is_array(p) ? p : NULL, d, &err);
+	int rc = np_group_create(db, n, p, d, &err);
 	json_t *g = rc == 0 ? np_group_get(db, n, &err) : NULL;
 	json_decref(b);
 	if (rc < 0)

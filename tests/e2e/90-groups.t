@@ -5,7 +5,7 @@
 # before the check is reached as id:N (show, rename, report, delete).
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/httpd.sh"
-plan 64
+plan 84
 MK=$NP_TOP/tests/data/make_group_study.py
 P=Atypical/MSAp/PSP-v1.0
 mkdir -p "$NP_HOME/spool/done"
@@ -56,6 +56,9 @@ refused "" "it is empty" "an empty name"
 refused "$(printf '%0129d' 0)" "it is longer than 128 bytes" "129 bytes"
 refused "$(printf 'caf\351')" "it is not valid UTF-8" "Latin-1 bytes"
 refused " A" "it starts or ends with a blank" "a leading blank"
+refused "$(printf 'a\302\205b')" "it has a control character U+0085" "a C1 control (NEL)"
+refused "$(printf 'a\342\200\256b')" "it has an invisible or direction-changing character U+202E" "a right-to-left override"
+refused "$(printf 'a\342\200\213b')" "it has an invisible or direction-changing character U+200B" "a zero-width space"
 refused "id:12" "'id:N' is how a group is named by its id" "id:12"
 ok "128 bytes of UTF-8 (accents, '..' inside) are fine" "$BIN/np-group" create "$(printf '%0120d' 0)Zoë..x"
 ok "a group to rename" "$BIN/np-group" create Good
@@ -85,14 +88,28 @@ like "$out" "no group has the id 99999" "... saying so"
 J='Content-Type: application/json'
 start_httpd --insecure-no-auth
 post() { req POST /api/groups -H "$J" -d "$1"; }
-for n in '"a/b"' '".."' '"."' '"../../x"' '"a\u0001b"' '""' "\"$(printf '%0129d' 0)\"" '"id:3"' '5'; do
+for n in '"a/b"' '".."' '"."' '"../../x"' '"a\u0001b"' '"a\u0085b"' '"a\u202eb"' '"a\u200bb"' '"a\u2066b"' '"a\ufeffb"' \
+	'"a\u00adb"' '""' "\"$(printf '%0129d' 0)\"" '"id:3"' '5'; do
 	is "$(post "{\"name\":$n,\"products\":[\"$P\"]}")" 400 "POST /api/groups name $n is refused"
 done
 post '{"name":"a/b"}' >/dev/null
 like "$(jget "$T/body" error.message)" "^name: it has a '/' or '\\\\' \(a group name is 1-128 bytes" "... with what is wrong and the rule"
 post '{"products":[]}' >/dev/null
 like "$(jget "$T/body" error.message)" "^name: it is missing \(a string\)" "... a missing name too"
-is "$(post '{"name":"Trial C"}')" 201 "a good name is created"
+post "{\"name\":\"a\\u202eb\",\"products\":[\"$P\"]}" >/dev/null
+like "$(jget "$T/body" error.message)" "^name: it has an invisible or direction-changing character U\+202E \(" "... an invisible character named by its code point"
+post "{\"name\":\"a\\u0085b\",\"products\":[\"$P\"]}" >/dev/null
+like "$(jget "$T/body" error.message)" "^name: it has a control character U\+0085 \(" "... a C1 control too"
+# All studies of a group use its products (the UI's form asks for them; an
+# upload to the group takes them): the API requires at least one.
+for b in '{"name":"No P"}' '{"name":"No P","products":[]}' '{"name":"No P","products":null}' \
+	'{"name":"No P","products":"x"}' '{"name":"No P","products":[5]}' '{"name":"No P","products":[""]}'; do
+	is "$(post "$b")" 400 "POST /api/groups $b is refused"
+done
+like "$(post '{"name":"No P"}' >/dev/null; jget "$T/body" error.message)" "^products: an array of at least one product id" "... saying products are needed"
+is "$(req GET '/api/groups/No%20P')" 404 "... and no group was made"
+is "$(post "{\"name\":\"Trial C\",\"products\":[\"$P\"]}")" 201 "a good name is created"
+is "$(post "{\"name\":\"Zo\\u00eb \\u65e5\\u672c \\u2014 \\u0645\\u0631\\u062d\\u0628\\u0627\",\"products\":[\"$P\"]}")" 201 "accents, CJK, dashes and Arabic letters are fine"
 req GET /api/groups >/dev/null
 is "$(jq -r '.items[] | select(.name == "..") | .id' "$T/body")" "$(id ..)" "GET /api/groups gives each group's id"
 is "$(req GET "/api/groups/id:$(id ..)")" 200 "GET /api/groups/id:N reads the group named '..'"

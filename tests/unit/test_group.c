@@ -94,6 +94,33 @@ static void names(void **state)
 	assert_false(np_group_name_valid(""));
 	assert_false(np_group_name_valid(" lead"));
 	assert_false(np_group_name_valid("tab\there"));
+	/* Characters a reader cannot see, or that reorder what is shown: a name
+	 * that looks like another, or hides its end. Named by code point. */
+	assert_string_equal(np_group_name_problem("a\xc2\x85"
+						  "b"),
+			    "it has a control character U+0085");
+	assert_string_equal(np_group_name_problem("a\xc2\x80"), "it has a control character U+0080");
+	assert_string_equal(np_group_name_problem("a\xc2\x9f"), "it has a control character U+009F");
+	assert_string_equal(np_group_name_problem("a\xe2\x80\xae"
+						  "b"),
+			    "it has an invisible or direction-changing character U+202E");
+	assert_string_equal(np_group_name_problem("a\xe2\x80\x8b"
+						  "b"),
+			    "it has an invisible or direction-changing character U+200B");
+	static const char *const hidden[] = {"\xe2\x80\xaa", "\xe2\x80\xac", "\xe2\x81\xa6", "\xe2\x81\xa9",
+					     "\xe2\x80\x8e", "\xe2\x80\x8f", "\xd8\x9c",     "\xe2\x80\x8c",
+					     "\xe2\x80\x8d", "\xe2\x81\xa0", "\xe2\x81\xa4", "\xef\xbb\xbf",
+					     "\xc2\xad",     "\xe2\x80\xa8", "\xe2\x80\xa9", "\xf3\xa0\x80\x81"};
+	for (size_t i = 0; i < sizeof hidden / sizeof hidden[0]; i++) {
+		char n[32];
+		snprintf(n, sizeof n, "a%sb", hidden[i]);
+		const char *why = np_group_name_problem(n);
+		assert_non_null(why);
+		assert_non_null(strstr(why, "invisible or direction-changing character U+"));
+	}
+	/* Visible letters and punctuation beyond ASCII stay fine. */
+	assert_null(np_group_name_problem(
+	    "\xc2\xa9 Stud\xc3\xa9 \xe2\x80\x94 \xe6\x97\xa5\xe6\x9c\xac \xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7"));
 	char big[200];
 	memset(big, 'x', sizeof big - 1);
 	big[sizeof big - 1] = 0;
