@@ -9,6 +9,8 @@
 #include <civetweb.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <linux/tcp.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -41,7 +43,8 @@ struct slot {
 	char key[KEYLEN];	       /* np_httpd_client_key(addr) */
 	double since;		       /* np_mono() the state began */
 	double deadline;	       /* HEADERS: by when the headers must be in */
-	long long body_len, body_read; /* BODY: -1 when chunked */
+	long long body_len, body_read; /* BODY: -1 when chunked; read by the handler */
+	unsigned long long rx0;	       /* BODY: bytes the kernel had received when it began */
 };
 
 enum warn { W_REFUSED, W_FULL, W_HEADERS, W_BODY, W_BUSY, W_N };
@@ -83,6 +86,21 @@ void np_httpd_client_key(const char *addr, char key[KEYLEN])
 	char p[INET6_ADDRSTRLEN];
 	inet_ntop(AF_INET6, &a6, p, sizeof p);
 	snprintf(key, KEYLEN, "%s/64", p);
+}
+
+/* Bytes received on the socket so far (TCP_INFO, Linux 4.1 on), 0 when
+ * unknown. The body's progress is measured where it arrives, not where a
+ * handler reads it: CivetWeb's mg_read returns only when the buffer it was
+ * given is full, which for a 1 MiB JSON buffer is at the end of the body. */
+static unsigned long long bytes_received(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	memset(&ti, 0, sizeof ti);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+	    len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received)
+		return 0;
+	return ti.tcpi_bytes_received;
 }
 
 static void peer_of(const struct sockaddr *sa, char addr[INET6_ADDRSTRLEN], int *port)
@@ -240,6 +258,7 @@ void np_httpd_guard_request(const char *addr, int port, long long body_len)
 		s->since = np_mono();
 		s->body_len = body_len;
 		s->body_read = 0;
+		s->rx0 = body_len ? bytes_received(s->fd) : 0;
 		cur_idx = (int)(s - g.s);
 		cur_gen = s->gen;
 	}
@@ -286,10 +305,16 @@ int np_httpd_guard_peer_gone(const char *addr, int port)
 	return gone;
 }
 
-/* Under g.lock: by when the body read so far must have grown. */
+/* Under g.lock: by when the body must have grown (mod_reqtimeout's
+ * body=grace,MinRate=rate): the grace, plus a second per rate bytes that
+ * came, as received by the kernel or read by the handler. */
 static double body_deadline(const struct slot *s)
 {
-	return s->since + g.lim.body_timeout_s + (double)s->body_read / g.lim.body_min_rate;
+	unsigned long long rx = bytes_received(s->fd);
+	long long got = rx > s->rx0 ? (long long)(rx - s->rx0) : 0;
+	if (got < s->body_read)
+		got = s->body_read;
+	return s->since + g.lim.body_timeout_s + (double)got / g.lim.body_min_rate;
 }
 
 static void *watchdog(void *arg)
@@ -307,7 +332,8 @@ static void *watchdog(void *arg)
 			struct slot *s = &g.s[i];
 			if (s->state == HEADERS && now >= s->deadline)
 				cut(s, W_HEADERS);
-			else if (s->state == BODY && now >= body_deadline(s))
+			else if (s->state == BODY && now >= s->since + g.lim.body_timeout_s && same_socket(s) &&
+				 now >= body_deadline(s))
 				cut(s, W_BODY);
 		}
 		make_room();

@@ -7,7 +7,7 @@
 # connections, 34 streams) and the margins wide (2 shared cores).
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/httpd.sh"
-plan 16
+plan 34
 J='Content-Type: application/json'
 start_httpd --insecure-no-auth
 is "$(req PUT /api/settings -H "$J" -d '{"http":{"header_timeout_seconds":3,"max_connections_per_address":8}}')" 200 \
@@ -96,6 +96,147 @@ diag "40 addresses: $out"
 is "$(val "$out" health_fail)" 0 "40 trickling connections from 40 addresses: every health check answers"
 ok "... each within 5 s (slowest $(val "$out" health_max) s)" awk "BEGIN{exit !($(val "$out" health_max) < 5)}"
 ok "... no trickling connection outlives the deadline ($(val "$out" longest) s)" awk "BEGIN{exit !($(val "$out" longest) < 6)}"
+
+# Slow bodies and reconnecting slowloris from several addresses, each
+# within the per-address cap (16): connections waiting for their headers or
+# body may hold only half of the 64 workers, the guard cuts the oldest of the
+# busiest address beyond that, and a body must come at
+# http.body_min_rate_bytes_per_second after http.body_timeout_seconds.
+# flood.py MODE NCONN NSRC DURATION: NCONN connections from 127.0.0.2...,
+# each sending a request line and headers a line every 2 s (MODE headers) or
+# a login request with Content-Length: 100000 and then a body byte every
+# 2 s (MODE body), reconnecting when cut; /api/health is asked from
+# 127.0.0.1 every half second with 3 s to answer.
+cat > "$T/flood.py" <<'PY'
+import socket, sys, threading, time
+port, mode, nconn, nsrc, duration = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+end = time.time() + duration
+lock = threading.Lock()
+st = {"conns": 0, "cut": 0, "longest": 0.0, "health_ok": 0, "health_fail": 0, "health_max": 0.0}
+head = {"headers": b"GET /api/health HTTP/1.1\r\nHost: x\r\n",
+        "body": b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"}[mode]
+def slow(i):
+    src = "127.0.0.%d" % (2 + i % nsrc)
+    while time.time() < end:
+        s = socket.socket()
+        s.settimeout(0.5)
+        try:
+            s.bind((src, 0))
+            s.connect(("127.0.0.1", port))
+            t0 = time.time()
+            s.sendall(head)
+            with lock: st["conns"] += 1
+            n = 0
+            while time.time() < end:
+                try:
+                    if s.recv(1024) == b"": break
+                except socket.timeout:
+                    pass
+                if time.time() - t0 >= 2 * (n + 1):
+                    s.sendall(b"X-Slow-%d: a\r\n" % n if mode == "headers" else b" ")
+                    n += 1
+            with lock:
+                if time.time() < end: st["cut"] += 1
+                st["longest"] = max(st["longest"], time.time() - t0)
+            time.sleep(0.2)  # a bounded load
+        except OSError:
+            time.sleep(0.1)
+        finally:
+            s.close()
+def health():
+    time.sleep(1)
+    while time.time() < end - 1:
+        t0 = time.time()
+        try:
+            c = socket.create_connection(("127.0.0.1", port), timeout=3)
+            c.settimeout(3)
+            c.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            ok = c.recv(64).startswith(b"HTTP/1.1 200")
+            c.close()
+        except OSError:
+            ok = False
+        dt = time.time() - t0
+        with lock:
+            st["health_ok" if ok else "health_fail"] += 1
+            st["health_max"] = max(st["health_max"], dt)
+        time.sleep(max(0, 0.5 - dt))
+ts = [threading.Thread(target=slow, args=(i,)) for i in range(nconn)] + [threading.Thread(target=health)]
+for t in ts: t.start()
+for t in ts: t.join()
+print(" ".join("%s=%s" % (k, round(v, 1) if isinstance(v, float) else v) for k, v in st.items()))
+PY
+share() { awk "BEGIN{ok=$(val "$1" health_ok); n=ok+$(val "$1" health_fail); exit !(n >= 10 && ok >= 0.9 * n)}"; }
+is "$(req PUT /api/settings -H "$J" -d '{"http":{"max_connections_per_address":16,"body_timeout_seconds":3}}')" 200 \
+	"16 connections per address and a 3 s body grace are set"
+
+out=$(/usr/bin/python3 "$T/flood.py" "$PORT" body 64 4 15)
+diag "slow bodies, 64 connections from 4 addresses: $out"
+ok "slow request bodies from 4 addresses: health answers 90% of the checks within 3 s" share "$out"
+ok "... a trickled body is cut, not served ($(val "$out" cut) cut)" test "$(val "$out" cut)" -ge 32
+ok "... and lives no longer than the grace plus slack ($(val "$out" longest) s)" \
+	awk "BEGIN{exit !($(val "$out" longest) < 10)}"
+like "$(cat "$T/httpd.log")" 'http guard: request body slower than http.body_min_rate_bytes_per_second' \
+	"... the log says why"
+like "$(cat "$T/httpd.log")" 'http guard: too many connections waiting for headers or a body' \
+	"... and that the busiest address lost its oldest connection to free a worker"
+
+out=$(/usr/bin/python3 "$T/flood.py" "$PORT" headers 96 7 15)
+diag "reconnecting slowloris, 96 connections from 7 addresses: $out"
+ok "reconnecting header slowloris from 7 addresses: health answers 90% of the checks within 3 s" share "$out"
+ok "... each trickling connection is cut in time ($(val "$out" longest) s)" awk "BEGIN{exit !($(val "$out" longest) < 6)}"
+
+# A body that comes at a usable speed is not cut, even past the grace:
+# 64 KiB at about 16 KiB/s take 4 s.
+cat > "$T/upload.py" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+body = b'{"password":"' + b"a" * (65536 - 16) + b'"}'
+s.sendall(b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n"
+          b"Content-Length: %d\r\n\r\n" % len(body))
+for i in range(0, len(body), 4096):
+    s.sendall(body[i:i + 4096])
+    time.sleep(0.25)
+out = b""
+while True:
+    b = s.recv(4096)
+    if not b: break
+    out += b
+print(out.split(b"\r\n")[0].decode())
+PY
+like "$(/usr/bin/python3 "$T/upload.py" "$PORT" 2>&1)" '^HTTP/1.1 400' \
+	"a 64 KiB body at 16 KiB/s, 4 s past the 3 s grace, is read whole and answered (400: that password is too long)"
+
+# Message framing (RFC 9112 6.3): an ambiguous body length is refused with
+# 400 and the connection closed, never guessed at (request smuggling).
+cat > "$T/frame.py" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=3)
+s.sendall(sys.stdin.buffer.read().replace(b"\n", b"\r\n"))
+out = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b: break
+        out += b
+except socket.timeout:
+    out += b"\n[still open]"
+sys.stdout.write(out.decode("latin-1").replace("\r", ""))
+PY
+frame() { /usr/bin/python3 "$T/frame.py" "$PORT" > "$T/frame"; }
+LOGIN='POST /api/auth/login HTTP/1.1\nHost: x\nContent-Type: application/json\n'
+printf "${LOGIN}"'Content-Length: 2\nContent-Length: 40\n\n{}GET /api/health HTTP/1.1\nHost: x\n\n' | frame
+is "$(grep -c '^HTTP/1.1' "$T/frame") $(sed -n 1p "$T/frame")" "1 HTTP/1.1 400 Bad Request" \
+	"two Content-Length headers: 400, and the request behind is not served"
+like "$(cat "$T/frame")" 'Connection: close' "... with Connection: close"
+like "$(cat "$T/frame")" '"more than one Content-Length header"' "... saying what is wrong"
+printf "${LOGIN}"'Content-Length: 5\nTransfer-Encoding: chunked\n\n0\n\n' | frame
+like "$(sed -n 1p "$T/frame")" '^HTTP/1.1 400 ' "Content-Length with Transfer-Encoding: 400"
+ok "... and the connection is closed" sh -c "! grep -q 'still open' '$T/frame'"
+for v in 2abc +2 '2 2' 0x2; do
+	printf "${LOGIN}Content-Length: $v\n\n{}" | frame
+	is "$(sed -n 1p "$T/frame") $(sed '1,/^$/d' "$T/frame" | jq -r .error.code)" "HTTP/1.1 400 Bad Request bad_request" \
+		"Content-Length: $v is 400"
+done
 
 # Live log streams: 34 from one session get 2 streams, the rest 429 at once.
 # (All curls come from 127.0.0.1: lift the per-address cap for this part.)
