@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/httpd.sh"
 . "$NP_TOP/tests/peers/recv.sh"
-plan 27
+plan 31
 
 # An RSA certificate: with an EC one, RSA key exchange (AES128-SHA) could
 # not be negotiated anyway and the test would prove nothing.
@@ -84,10 +84,15 @@ like "$(/usr/bin/python3 -c "import sys;sys.stdout.write('GET /api/health HTTP/1
 	'^HTTP/1.1 4[0-9][0-9] ' "headers larger than 16 KiB are refused"
 is "$(body)" "bad_request string" "... with error.code and error.message"
 check "headers too large"
-like "$(printf 'PUT /api/settings HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n' | raw)" '^HTTP/1.1 411 ' \
-	"a body without a usable length is 411"
-is "$(body)" "length_required string" "... with error.code and error.message"
-check "411"
+# A Content-Length CivetWeb cannot read is a malformed request (RFC 9112
+# 6.3): 400, not CivetWeb's 411, and the message says what is wrong.
+for v in abc -1; do
+	like "$(printf "PUT /api/settings HTTP/1.1\r\nHost: x\r\nContent-Length: $v\r\n\r\n" | raw)" '^HTTP/1.1 400 ' \
+		"Content-Length: $v is 400"
+	is "$(sed '1,/^$/d' "$T/raw" | jq -r '.error.code + ": " + .error.message')" \
+		"bad_request: the Content-Length header must be a decimal number of bytes" "... saying what is wrong"
+	check "Content-Length: $v"
+done
 like "$(printf 'GARBAGE\r\n\r\n' | raw)" '^HTTP/1.1 400 ' "a malformed request line is 400"
 is "$(body)" "bad_request string" "... in the JSON shape"
 is "$(req GET /api/health)" 200 "np-httpd still answers after all that"
