@@ -13,74 +13,14 @@ start_httpd --insecure-no-auth
 is "$(req PUT /api/settings -H "$J" -d '{"http":{"header_timeout_seconds":3,"max_connections_per_address":8}}')" 200 \
 	"a 3 s header deadline and 8 connections per address are set"
 
-# slowloris: NCONN connections from the source address(es), each sending a
-# request line and then one header line every TRICKLE s, reconnecting when
-# cut, for DURATION s; a checker on 127.0.0.1 asks /api/health every second.
-cat > "$T/slow.py" <<'PY'
-import socket, sys, threading, time
-port, nconn, nsrc, duration, trickle = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
-end = time.time() + duration
-lock = threading.Lock()
-st = {"conns": 0, "refused": 0, "cut": 0, "longest": 0.0, "health_ok": 0, "health_fail": 0, "health_max": 0.0}
-def slow(i):
-    src = "127.0.0.%d" % (2 + i % nsrc)
-    while time.time() < end:
-        s = socket.socket()
-        s.settimeout(0.5)
-        try:
-            s.bind((src, 0))
-            s.connect(("127.0.0.1", port))
-            t0 = time.time()
-            s.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-            with lock: st["conns"] += 1
-            n = 0
-            while time.time() < end:
-                try:
-                    if s.recv(1024) == b"":
-                        break
-                except socket.timeout:
-                    pass
-                if time.time() - t0 >= trickle * (n + 1):
-                    s.sendall(b"X-Slow-%d: a\r\n" % n)
-                    n += 1
-            life = time.time() - t0
-            with lock:
-                if time.time() < end:
-                    if life < 0.5: st["refused"] += 1; time.sleep(0.2)  # bounded load
-                    else: st["cut"] += 1
-                st["longest"] = max(st["longest"], life)  # still open at the end counts too
-        except OSError:
-            with lock: st["refused"] += 1
-            time.sleep(0.1)
-        finally:
-            s.close()
-def health():
-    time.sleep(1.5)
-    while time.time() < end - 1:
-        t0 = time.time()
-        try:
-            c = socket.create_connection(("127.0.0.1", port), timeout=8)
-            c.settimeout(8)
-            c.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            ok = c.recv(64).startswith(b"HTTP/1.1 200")
-            c.close()
-        except OSError:
-            ok = False
-        dt = time.time() - t0
-        with lock:
-            st["health_ok" if ok else "health_fail"] += 1
-            st["health_max"] = max(st["health_max"], dt)
-        time.sleep(max(0, 1 - dt))
-ts = [threading.Thread(target=slow, args=(i,)) for i in range(nconn)] + [threading.Thread(target=health)]
-for t in ts: t.start()
-for t in ts: t.join()
-print(" ".join("%s=%s" % (k, round(v, 1) if isinstance(v, float) else v) for k, v in st.items()))
-PY
+# slowloris (tests/peers/slow_http.py): connections from 127.0.0.2... that
+# trickle their headers, reconnecting when cut; /api/health asked beside them.
+SLOW="/usr/bin/python3 $NP_TOP/tests/peers/slow_http.py $PORT"
 val() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
 # One attacking address: 8 connections get a worker and are cut after about
 # 3 s, the other 32 are closed as soon as they connect.
-out=$(/usr/bin/python3 "$T/slow.py" "$PORT" 40 1 10 1)
+out=$($SLOW headers 40 1 10 1 1 8)
 diag "one address: $out"
 is "$(val "$out" health_fail)" 0 "40 trickling connections from one address: every health check answers"
 ok "... each within 5 s (slowest $(val "$out" health_max) s)" awk "BEGIN{exit !($(val "$out" health_max) < 5)}"
@@ -91,7 +31,7 @@ ok "... trickling connections are cut ($(val "$out" cut))" test "$(val "$out" cu
 like "$(cat "$T/httpd.log")" 'http guard: .*client=127\.0\.0\.2' "... and the log names the address"
 
 # 40 addresses: the cap does not apply, the deadline still frees the workers.
-out=$(/usr/bin/python3 "$T/slow.py" "$PORT" 40 40 10 1)
+out=$($SLOW headers 40 40 10 1 1 8)
 diag "40 addresses: $out"
 is "$(val "$out" health_fail)" 0 "40 trickling connections from 40 addresses: every health check answers"
 ok "... each within 5 s (slowest $(val "$out" health_max) s)" awk "BEGIN{exit !($(val "$out" health_max) < 5)}"
@@ -102,75 +42,16 @@ ok "... no trickling connection outlives the deadline ($(val "$out" longest) s)"
 # body may hold only half of the 64 workers, the guard cuts the oldest of the
 # busiest address beyond that, and a body must come at
 # http.body_min_rate_bytes_per_second after http.body_timeout_seconds.
-# flood.py MODE NCONN NSRC DURATION: NCONN connections from 127.0.0.2...,
-# each sending a request line and headers a line every 2 s (MODE headers) or
-# a login request with Content-Length: 100000 and then a body byte every
-# 2 s (MODE body), reconnecting when cut; /api/health is asked from
-# 127.0.0.1 every half second with 3 s to answer.
-cat > "$T/flood.py" <<'PY'
-import socket, sys, threading, time
-port, mode, nconn, nsrc, duration = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
-end = time.time() + duration
-lock = threading.Lock()
-st = {"conns": 0, "cut": 0, "longest": 0.0, "health_ok": 0, "health_fail": 0, "health_max": 0.0}
-head = {"headers": b"GET /api/health HTTP/1.1\r\nHost: x\r\n",
-        "body": b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"}[mode]
-def slow(i):
-    src = "127.0.0.%d" % (2 + i % nsrc)
-    while time.time() < end:
-        s = socket.socket()
-        s.settimeout(0.5)
-        try:
-            s.bind((src, 0))
-            s.connect(("127.0.0.1", port))
-            t0 = time.time()
-            s.sendall(head)
-            with lock: st["conns"] += 1
-            n = 0
-            while time.time() < end:
-                try:
-                    if s.recv(1024) == b"": break
-                except socket.timeout:
-                    pass
-                if time.time() - t0 >= 2 * (n + 1):
-                    s.sendall(b"X-Slow-%d: a\r\n" % n if mode == "headers" else b" ")
-                    n += 1
-            with lock:
-                if time.time() < end: st["cut"] += 1
-                st["longest"] = max(st["longest"], time.time() - t0)
-            time.sleep(0.2)  # a bounded load
-        except OSError:
-            time.sleep(0.1)
-        finally:
-            s.close()
-def health():
-    time.sleep(1)
-    while time.time() < end - 1:
-        t0 = time.time()
-        try:
-            c = socket.create_connection(("127.0.0.1", port), timeout=3)
-            c.settimeout(3)
-            c.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            ok = c.recv(64).startswith(b"HTTP/1.1 200")
-            c.close()
-        except OSError:
-            ok = False
-        dt = time.time() - t0
-        with lock:
-            st["health_ok" if ok else "health_fail"] += 1
-            st["health_max"] = max(st["health_max"], dt)
-        time.sleep(max(0, 0.5 - dt))
-ts = [threading.Thread(target=slow, args=(i,)) for i in range(nconn)] + [threading.Thread(target=health)]
-for t in ts: t.start()
-for t in ts: t.join()
-print(" ".join("%s=%s" % (k, round(v, 1) if isinstance(v, float) else v) for k, v in st.items()))
-PY
+# Each connection sends a request line and headers a line every 2 s (MODE
+# headers) or a login request with Content-Length: 100000 and then a body
+# byte every 2 s (MODE body); /api/health is asked every half second with 3 s
+# to answer.
 share() { awk "BEGIN{ok=$(val "$1" health_ok); n=ok+$(val "$1" health_fail); exit !(n >= 10 && ok >= 0.9 * n)}"; }
 is "$(req PUT /api/settings -H "$J" -d '{"http":{"max_connections_per_address":16}}')" 200 \
 	"16 connections per address are set"
 is "$(req PUT /api/settings -H "$J" -d '{"http":{"body_timeout_seconds":3}}')" 200 "a 3 s body grace is set"
 
-out=$(/usr/bin/python3 "$T/flood.py" "$PORT" body 64 4 15)
+out=$($SLOW body 64 4 15 2 0.5 3)
 diag "slow bodies, 64 connections from 4 addresses: $out"
 ok "slow request bodies from 4 addresses: health answers 90% of the checks within 3 s" share "$out"
 ok "... a trickled body is cut, not served ($(val "$out" cut) cut)" test "$(val "$out" cut)" -ge 32
@@ -181,7 +62,7 @@ like "$(cat "$T/httpd.log")" 'http guard: request body slower than http.body_min
 like "$(cat "$T/httpd.log")" 'http guard: too many connections waiting for headers or a body' \
 	"... and that the busiest address lost its oldest connection to free a worker"
 
-out=$(/usr/bin/python3 "$T/flood.py" "$PORT" headers 96 7 15)
+out=$($SLOW headers 96 7 15 2 0.5 3)
 diag "reconnecting slowloris, 96 connections from 7 addresses: $out"
 ok "reconnecting header slowloris from 7 addresses: health answers 90% of the checks within 3 s" share "$out"
 ok "... each trickling connection is cut in time ($(val "$out" longest) s)" awk "BEGIN{exit !($(val "$out" longest) < 6)}"
