@@ -184,4 +184,5 @@ def main():
         print("pdu %d" % t)
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -23,24 +23,8 @@ import struct
 import sys
 import time
 
-MR = "1.2.840.10008.5.1.4.1.1.4"
-ELE = "1.2.840.10008.1.2.1"
-APP = "1.2.840.10008.3.1.1.1"
-
-
-# As in pdu.py (which runs its scenario when imported).
-def item(t, v):
-    return struct.pack(">BBH", t, 0, len(v)) + v
-
-
-def assoc_rq(called, calling, pcs, maxpdu=16384):
-    body = struct.pack(">HH", 1, 0) + called.ljust(16).encode() + calling.ljust(16).encode() + b"\0" * 32
-    body += item(0x10, APP.encode())
-    for pid, asx, tss in pcs:
-        sub = item(0x30, asx.encode()) + b"".join(item(0x40, t.encode()) for t in tss)
-        body += item(0x20, struct.pack(">BBBB", pid, 0, 0, 0) + sub)
-    body += item(0x50, item(0x51, struct.pack(">I", maxpdu)) + item(0x52, b"1.2.3.4"))
-    return struct.pack(">BBI", 1, 0, len(body)) + body
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pdu import ELE, MR, assoc_rq  # noqa: E402  (the A-ASSOCIATE-RQ builder of the bad-input peer)
 
 
 def main():
