@@ -264,3 +264,33 @@ int np_svtree_stop(const char *home, int grace_ms, volatile sig_atomic_t *hurry,
 		return np_err_set(err, NP_ERR_TEMP, "some processes of %s would not stop", home);
 	return found;
 }
+
+int np_svtree_children(pid_t *out, int max)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	pid_t self = getpid();
+	int n = 0;
+	struct dirent *e;
+	while (n < max && (e = readdir(d))) {
+		char p[64], buf[512];
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof p, "/proc/%s/stat", e->d_name);
+		FILE *f = fopen(p, "re");
+		if (!f)
+			continue;
+		size_t len = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		buf[len] = 0;
+		/* "pid (comm) state ppid ...": comm may hold spaces and ')'. */
+		char *rp = strrchr(buf, ')');
+		char state;
+		int ppid;
+		if (rp && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == self)
+			out[n++] = (pid_t)atoi(e->d_name);
+	}
+	closedir(d);
+	return n;
+}

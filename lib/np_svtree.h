@@ -34,4 +34,10 @@ int np_svtree_list(const char *home, pid_t **pids, struct np_err *err);
  * -1 when some would not die. */
 int np_svtree_stop(const char *home, int grace_ms, volatile sig_atomic_t *hurry, struct np_err *err);
 
+/* The children this process already has (at most max, in out), for a
+ * service to reap: s6-notifyoncheck forks its readiness poller and execs
+ * into the service, which becomes the poller's parent. Call it before
+ * starting any child of one's own. Returns the count. */
+int np_svtree_children(pid_t *out, int max);
+
 #endif

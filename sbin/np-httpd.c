@@ -3,6 +3,7 @@
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_httpd.h"
+#include "np_svtree.h"
 #include "np_log.h"
 #include "np_paths.h"
 #include "np_spool.h"
@@ -10,6 +11,8 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <time.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,13 +139,23 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_hup;
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* s6-notifyoncheck's poller becomes our child: reaped once it ends. */
+	pid_t inherited[8];
+	int ninherited = np_svtree_children(inherited, 8);
 	struct np_httpd *h = np_httpd_start(&o, &err);
 	if (!h) {
 		np_log_err(NULL, &err);
 		return np_err_exit_code(&err);
 	}
 	while (!got_term) {
-		pause();
+		if (ninherited) {
+			nanosleep(&(struct timespec){1, 0}, NULL);
+			for (int i = 0; i < ninherited; i++)
+				if (waitpid(inherited[i], NULL, WNOHANG) != 0)
+					inherited[i--] = inherited[--ninherited];
+		} else {
+			pause();
+		}
 		if (got_hup) {
 			got_hup = 0;
 			if (np_httpd_reload(h, &err) < 0)

@@ -15,7 +15,7 @@ export NP_USER=root
 command -v s6-svscan >/dev/null || skip_all "s6 not installed"
 command -v setsid >/dev/null || skip_all "setsid (util-linux) not installed"
 /usr/bin/python3 -c 'import cryptography' 2>/dev/null || skip_all "python3-cryptography not installed"
-plan 45
+plan 46
 
 HTTP=$(free_port) DICOM=$(free_port) CPORT=$(free_port)
 export NP_SBIN=$SBIN NP_BIN=$BIN NP_DEMO_CLOUD_PORT=$CPORT
@@ -109,6 +109,15 @@ t1=$(date +%s)
 ok "... within 10 s" test $((t1 - t0)) -le 10
 ok "... /health answers" health
 nok "... no 'unable to lock'" grep -q 'unable to lock' "$T/run.log"
+# s6-notifyoncheck's readiness poller ends once np-httpd answers; np-httpd,
+# its parent after the exec, reaps it (it stayed a zombie for good).
+zombies() {
+	for p in $(pgrep -x np-httpd); do
+		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qxF "NP_HOME=$NP_HOME" || continue
+		ps --ppid "$p" -o stat= | grep -c '^Z'
+	done
+}
+ok "np-httpd leaves no zombie child" wait_for '[ "$(zombies)" = 0 ]' 10
 
 # A second np-run.sh on a running home is refused and stops nothing.
 timeout 30 sh "$NP_TOP/sbin/np-run.sh" >"$T/second.log" 2>&1
