@@ -354,6 +354,25 @@ int np_db_study_delete(struct np_db *db, const char *npuid, struct np_err *err)
 	return step_done(db, st, err);
 }
 
+int np_db_audit_local(struct np_db *db, const char *actor, const char *action, const char *detail, const char *outcome,
+		      struct np_err *err)
+{
+	sqlite3_stmt *st = prep(db,
+				"INSERT INTO audit (ts, actor, role, client, action, detail, outcome)"
+				" VALUES (?1,?2,'admin','local',?3,?4,?5)",
+				err);
+	if (!st)
+		return -1;
+	char now[32];
+	np_time_iso_at((time_t)np_now(), now);
+	bind_str(st, 1, now);
+	bind_str(st, 2, actor);
+	bind_str(st, 3, action);
+	bind_str(st, 4, detail);
+	bind_str(st, 5, outcome);
+	return step_done(db, st, err);
+}
+
 int np_db_event(struct np_db *db, const char *npuid, const char *type, const char *level, const char *detail,
 		struct np_err *err)
 {

@@ -131,22 +131,10 @@ int np_svcpw_changed(const char *home, const char stamp_before[65], const char *
 		return err && err->cls ? -1 : 0;
 	int n = np_svcpw_revoke(home, db, NULL, err);
 	if (n >= 0) {
-		char ts[32], detail[128];
-		np_time_iso_at((time_t)np_now(), ts);
+		char detail[128];
 		snprintf(detail, sizeof detail, "count=%d reason=password_change source=%s", n, source);
-		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(db->h,
-				       "INSERT INTO audit (ts, actor, role, client, action, detail, outcome)"
-				       " VALUES (?,?,'admin','local','sessions_revoked',?,'success')",
-				       -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, ts, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, 2, actor, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, 3, detail, -1, SQLITE_TRANSIENT);
-			if (sqlite3_step(st) != SQLITE_DONE)
-				n = np_err_set(err, NP_ERR_TEMP, "unable to write the audit record: %s",
-					       sqlite3_errmsg(db->h));
-			sqlite3_finalize(st);
-		}
+		if (np_db_audit_local(db, actor, "sessions_revoked", detail, "success", err) < 0)
+			n = -1;
 		if (n >= 0)
 			np_info(NULL, "audit action=sessions_revoked outcome=success actor=%s %s", actor, detail);
 	}

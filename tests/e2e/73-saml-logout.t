@@ -15,7 +15,7 @@
 . "$(dirname "$0")/../lib/httpd.sh"
 . "$(dirname "$0")/../lib/saml.sh"
 command -v xmlsec1 >/dev/null || skip_all "xmlsec1 is not installed"
-plan 63
+plan 64
 (cd "$T" && openssl req -x509 -newkey rsa:2048 -nodes -keyout idp.key -out idp.crt -days 2 -subj "/CN=test idp" &&
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout evil.key -out evil.crt -days 2 -subj "/CN=test idp") >/dev/null 2>&1
 PORT=$(free_port)
@@ -197,6 +197,8 @@ is "$?" 0 "np-init --rotate-sp-key"
 like "$(cat "$T/rot.out")" "new SAML SP signing key; give the IdP the new SP metadata" "... says what to do next"
 nok "... the SP certificate has changed" [ "$old_cert" = "$(cat "$NP_HOME/etc/secrets/saml.sp_cert")" ]
 is "$(stat -c %a "$NP_HOME/etc/secrets/saml.sp_key")" 600 "... the new key is a secret (0600)"
+is "$(sqlite3 "$NP_HOME/db/agent.sqlite" "SELECT actor || ' ' || outcome FROM audit WHERE action='saml_sp_key_rotated'")" \
+	"cli:$(id -un) success" "... and the audit trail says who rotated it"
 req GET /api/saml/metadata >/dev/null
 tr -d '\n' < "$T/body" | sed -E 's|.*<ds:X509Certificate>([^<]*)</ds:X509Certificate>.*|\1|' | fold -w 64 |
 	{ echo '-----BEGIN CERTIFICATE-----'; cat; echo; echo '-----END CERTIFICATE-----'; } > "$T/sp2.crt"
