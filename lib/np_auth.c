@@ -310,9 +310,12 @@ static int too_many(struct np_req *r, int wait)
 
 static int login_reply(struct np_req *r, const char *method)
 {
-	char cookie[600], csrf[65];
+	char cookie[600], csrf[65], actor[sizeof r->actor];
 	struct np_err err = {0};
-	if (np_auth_session_new(r, r->actor, r->role, method, cookie, sizeof cookie, csrf, &err) < 0)
+	/* a copy: np_auth_session_new writes r->actor from its actor argument,
+	 * and a copy onto itself (overlapping snprintf) left it empty */
+	snprintf(actor, sizeof actor, "%s", r->actor);
+	if (np_auth_session_new(r, actor, r->role, method, cookie, sizeof cookie, csrf, &err) < 0)
 		return np__reply_err(r, &err);
 	char *body = NULL;
 	json_t *j = json_pack("{s:b,s:s,s:s,s:s,s:i}", "authenticated", 1, "actor", r->actor, "role",

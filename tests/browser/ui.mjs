@@ -125,9 +125,14 @@ await step('login', async () => {
   await page.waitForSelector('.login .error:not(:empty)');
   ok((await page.textContent('.login .error')).includes('Wrong password'), 'a wrong password is refused with a message');
   await page.fill('#password', password);
-  await page.click('button[type=submit]');
+  const [login] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/api/auth/login')), page.click('button[type=submit]')]);
   await page.waitForSelector('#studies tbody tr');
   ok(await page.isVisible('#topbar'), 'password login opens the Studies page');
+  // Issue 19: the top bar names who is signed in.
+  const answer = await login.json().catch(() => ({}));
+  ok(answer.actor === 'service' && answer.actor === (await apiJson('/api/auth/session')).actor, 'the login answer names the actor, as /api/auth/session does', JSON.stringify(answer.actor));
+  const who = await page.textContent('#who');
+  ok(who === 'service (admin)', 'the top bar shows the actor and the role', who);
 });
 
 await step('studies from the pipeline', async () => {
@@ -252,6 +257,16 @@ await step('cancel order', async () => {
   await page.waitForFunction((id) => document.querySelector(`#studies tr[data-npuid="${id}"]`).textContent.includes('Cancelled'), processing.npuid);
   const order = (await apiJson('/api/study-info/' + processing.npuid)).order || {};
   ok((await stateOf(processing.npuid)) === 'cancelled' && order.status === 'Cancelled', 'the study moves to cancelled, its order too', JSON.stringify(order));
+  const shown = (await row(processing.npuid).locator('td').nth(3).textContent()).trim();
+  ok(shown === 'Cancelled', 'the cancelled study reads Cancelled, with no percentage', shown);
+  // An order that ended reads as its label alone, even before the study
+  // leaves the state it was in; a running order shows its progress.
+  const labels = await page.evaluate(async () => {
+    const { statusLabel } = await import('/js/pages/studies.js');
+    return [['uploaded', 'Cancelled', 100], ['results', 'Completed', 100], ['ready', 'Failed', 40], ['uploaded', 'Expired', 100],
+      ['uploaded', 'Processing', 40]].map(([state, order_status, order_progress]) => statusLabel({ state, order_status, order_progress }));
+  });
+  ok(labels.join() === 'Cancelled,Completed,Failed,Expired,Processing 40%', 'a terminal order state shows no percentage, a running one does', labels.join());
   ok(await action(processing.npuid, 'Cancel').isDisabled(), 'a cancelled study offers no Cancel');
 });
 
@@ -437,7 +452,18 @@ await step('logs', async () => {
   await page.waitForFunction(() => document.querySelectorAll('#log-service option').length > 5);
   const services = await page.$$eval('#log-service option', (o) => o.map((x) => x.value).filter(Boolean));
   ok(['np-recv', 'np-stable', 'qc', 'prepare', 'upload', 'poll', 'deliver', 'np-httpd'].every((s) => services.includes(s)), 'every pipeline service has its log', services.join(' '));
-  ok(await page.$$eval('#logs tbody tr', (r) => r.every((x) => /^\d{4}-\d\d-\d\dT/.test(x.cells[0].textContent))), 'every line shows the time s6-log wrote');
+  // Issue 19: local time with its zone, as other pages, on one line.
+  const times = await page.$$eval('#logs tbody tr', (r) => r.map((x) => {
+    const t = x.cells[0].querySelector('time'), d = t && new Date(t.dateTime);
+    const zone = d && new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName').value;
+    const hm = d && d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hour12: false });
+    const lineHeight = parseFloat(getComputedStyle(x.cells[0]).lineHeight) || 16;
+    return { text: x.cells[0].textContent, raw: t && t.title, ok: !!d && !isNaN(d) && x.cells[0].textContent.endsWith(zone) &&
+      x.cells[0].textContent.includes(hm) && t.getClientRects().length === 1 && t.getBoundingClientRect().height < 1.5 * lineHeight };
+  }));
+  const bad = times.filter((x) => !x.ok);
+  ok(times.length && !bad.length, 'every line shows the time s6-log wrote in local time with the time zone, on one line', JSON.stringify(bad.slice(0, 3)));
+  ok(times.every((x) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/.test(x.raw)), 'the time as written stays in the title', JSON.stringify(times[0]));
   await shot('logs');
   await page.selectOption('#log-service', 'np-recv');
   await page.waitForFunction(() => { const r = [...document.querySelectorAll('#logs tbody tr')]; return r.length && r.every((x) => x.cells[1].textContent === 'np-recv'); });

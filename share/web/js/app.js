@@ -107,7 +107,10 @@ async function start(s) {
   ctx.isAdmin = s.role === 'admin';
   if (s.csrf_token) setCsrf(s.csrf_token);
   document.getElementById('topbar').hidden = false;
-  document.getElementById('who').textContent = (s.actor || '') + ' (' + s.role + ')';
+  // The name of who is signed in: the service admin or the SAML user.
+  let actor = s.actor;
+  if (!actor) { try { actor = (await get('/api/auth/session')).actor; } catch (_) { /* shown without */ } }
+  document.getElementById('who').textContent = (actor ? actor + ' ' : '') + '(' + s.role + ')';
   for (const a of document.querySelectorAll('#nav a[data-role="admin"]')) a.parentElement.hidden = !ctx.isAdmin;
   route();
   demoBanner();

@@ -23,8 +23,21 @@ function filters() {
   return { service: st.service, level: st.level, q: st.q, since: st.since, until: st.until };
 }
 
+// The time of a line in local time with its zone, as other pages show time
+// (to the millisecond: lines of one second keep their order). The agent's
+// time (s6-log's UTC, to the nanosecond) stays in the title.
+const LOCAL = { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+  fractionalSecondDigits: 3, hour12: false, timeZoneName: 'short' };
+function when(ts) {
+  if (!ts) return '';
+  const iso = ts.replace(/(\.\d{3})\d*/, '$1') + (/(Z|[+-]\d\d:?\d\d)$/.test(ts) ? '' : 'Z');
+  const d = new Date(iso);
+  if (isNaN(d)) return ts;
+  return h('time', { datetime: d.toISOString(), title: ts }, d.toLocaleString(undefined, LOCAL));
+}
+
 function line(e) {
-  return h('tr', { class: 'level-' + (e.level || '') }, h('td', {}, e.ts || ''), h('td', {}, e.service || ''),
+  return h('tr', { class: 'level-' + (e.level || '') }, h('td', { class: 'ts' }, when(e.ts)), h('td', {}, e.service || ''),
     h('td', {}, e.level || ''), h('td', {}, e.id && e.id !== '-' ? e.id : ''), h('td', {}, e.message || ''));
 }
 

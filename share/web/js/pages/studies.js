@@ -13,6 +13,9 @@ const LABEL = {
   uploaded: 'Processing', results: 'Delivering', done: 'Delivered', failed: 'Failed', cancelled: 'Cancelled',
 };
 
+// Order states of lib/np_cloud.h after which the cloud does no more work.
+const ORDER_ENDED = ['Completed', 'Failed', 'Expired', 'Cancelled'];
+
 // A study waiting to retry after temporary failures (GET /api/studies "waiting").
 function waitingFor(w) {
   return w.stage === 'ready' ? 'Waiting for cloud' : w.stage === 'results' ? 'Waiting for destination' : 'Waiting to retry';
@@ -28,8 +31,11 @@ export function statusLabel(s) {
   if (s.waiting) return waitingFor(s.waiting);
   // After the results: how many destinations got them ("Delivered 2/4 (2 failed)").
   if (s.delivery && s.delivery.label) return s.delivery.label;
+  // A percentage only while the order runs: an order that ended (Cancelled,
+  // Completed, ...) reads as its label alone.
   if (s.order_status && ['ready', 'uploaded', 'results'].includes(s.state)) {
-    return s.order_status + (s.order_progress ? ' ' + s.order_progress + '%' : '');
+    const running = !ORDER_ENDED.includes(s.order_status);
+    return s.order_status + (running && s.order_progress ? ' ' + s.order_progress + '%' : '');
   }
   return LABEL[s.state] || s.state;
 }
