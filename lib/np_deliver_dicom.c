@@ -9,14 +9,28 @@
 #include "np_tls.h"
 #include "np_ul.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
-static struct np_tls_ctx *tls_ctx(json_t *dest, struct np_err *err)
+/* A destination's tls_*_file relative to the agent home, as np-recv and
+ * np-httpd read theirs: never the folder np-deliver was started in. */
+static const char *home_path(const struct np_config *cfg, json_t *dest, const char *key, char *buf, size_t bufsz)
 {
-	const char *cert = np_json_str(dest, "tls_cert_file", "");
-	const char *key = np_json_str(dest, "tls_key_file", "");
-	return np_tls_client_ctx(np_json_str(dest, "tls_ca_file", ""), *cert ? cert : NULL, *key ? key : NULL, err);
+	const char *p = np_json_str(dest, key, "");
+	if (!*p || p[0] == '/' || !cfg->home[0])
+		return p;
+	snprintf(buf, bufsz, "%s/%s", cfg->home, p);
+	return buf;
+}
+
+static struct np_tls_ctx *tls_ctx(const struct np_config *cfg, json_t *dest, struct np_err *err)
+{
+	char cb[PATH_MAX], kb[PATH_MAX], ab[PATH_MAX];
+	const char *cert = home_path(cfg, dest, "tls_cert_file", cb, sizeof cb);
+	const char *key = home_path(cfg, dest, "tls_key_file", kb, sizeof kb);
+	return np_tls_client_ctx(home_path(cfg, dest, "tls_ca_file", ab, sizeof ab), *cert ? cert : NULL,
+				 *key ? key : NULL, err);
 }
 
 static void fill_opts(const struct np_config *cfg, json_t *dest, struct np_ul_scu_opts *o, struct np_tls_ctx *tls)
@@ -46,7 +60,7 @@ int np_deliver_dicom(const struct np_config *cfg, json_t *dest, const char *path
 	if (np_ul_meta_read(path, &m, err) < 0)
 		return -1;
 	struct np_tls_ctx *tls = NULL;
-	if (np_json_bool(dest, "tls", 0) && !(tls = tls_ctx(dest, err)))
+	if (np_json_bool(dest, "tls", 0) && !(tls = tls_ctx(cfg, dest, err)))
 		return -1;
 	struct np_ul_scu_opts o;
 	fill_opts(cfg, dest, &o, tls);
@@ -78,7 +92,7 @@ int np_deliver_echo(const struct np_config *cfg, json_t *dest, struct np_err *er
 	if (check_dest(dest, err) < 0)
 		return -1;
 	struct np_tls_ctx *tls = NULL;
-	if (np_json_bool(dest, "tls", 0) && !(tls = tls_ctx(dest, err)))
+	if (np_json_bool(dest, "tls", 0) && !(tls = tls_ctx(cfg, dest, err)))
 		return -1;
 	struct np_ul_scu_opts o;
 	fill_opts(cfg, dest, &o, tls);

@@ -17,14 +17,18 @@ orthanc_start "$T/orthanc" "$P3" "$P4" "\"DicomTlsEnabled\":true,\"DicomTlsCerti
 \"DicomTlsPrivateKey\":\"$T/pki/server.key\",\"DicomTlsTrustedCertificates\":\"$T/pki/ca.crt\",
 \"DicomTlsRemoteCertificateRequired\":true"
 MTLS="\"tls\":true,\"tls_ca_file\":\"$T/pki/ca.crt\",\"tls_cert_file\":\"$T/pki/client.crt\",\"tls_key_file\":\"$T/pki/client.key\""
+# The storescp destination names its files relative to the agent home (as
+# the Settings page would), read from there whatever folder np-deliver runs in.
+mkdir -p "$NP_HOME/etc/tls" && cp "$T/pki/ca.crt" "$T/pki/client.crt" "$T/pki/client.key" "$NP_HOME/etc/tls/"
+MTLS_REL="\"tls\":true,\"tls_ca_file\":\"etc/tls/ca.crt\",\"tls_cert_file\":\"etc/tls/client.crt\",\"tls_key_file\":\"etc/tls/client.key\""
 settings "{\"dicom\":{\"ae_title\":\"NPAGENT\"},\"delivery\":{\"retry_delay_s\":0,\"destinations\":[
  {\"type\":\"dicom_pdf\",\"host\":\"127.0.0.1\",\"port\":$P1,\"ae_title\":\"DEST\"},
  {\"type\":\"dicom_sr\",\"host\":\"127.0.0.1\",\"port\":$P1,\"ae_title\":\"DEST\"},
- {\"type\":\"dicom_pdf\",\"host\":\"127.0.0.1\",\"port\":$P2,\"ae_title\":\"DEST\",$MTLS},
+ {\"type\":\"dicom_pdf\",\"host\":\"127.0.0.1\",\"port\":$P2,\"ae_title\":\"DEST\",$MTLS_REL},
  {\"type\":\"dicom_sr\",\"host\":\"127.0.0.1\",\"port\":$P3,\"ae_title\":\"ORTHANC\",$MTLS},
  {\"type\":\"dicom_pdf\",\"host\":\"127.0.0.1\",\"port\":$P3,\"ae_title\":\"ORTHANC\",$MTLS}]}}"
 
-"$BIN/np-deliver" "$STUDY" 2>"$T/deliver.log"; rc=$?
+(cd /tmp && "$BIN/np-deliver" "$STUDY" 2>"$T/deliver.log"); rc=$?
 is "$rc" 0 "np-deliver exits 0 when every destination took the results"
 is "$(jget "$STUDY/deliveries.json" '",".join(e["state"] for e in d["destinations"])')" "sent,sent,sent,sent,sent" \
 	"deliveries.json: five destinations sent"
