@@ -433,8 +433,12 @@ int np_h_logs_stream(struct np_req *r)
 		return np__reply_error(r, 429, "too_many_streams",
 				       "this session already has %d live log views open; close one first",
 				       per > 0 ? per : 2);
-	case 503:
-		return np__reply_error(r, 503, "busy", "too many live log views are open; try again later");
+	case 503: {
+		/* Full for everyone: say when to try again (a view lasts up to max_seconds). */
+		static const char body[] =
+		    "{\"error\":{\"code\":\"busy\",\"message\":\"too many live log views are open; try again later\"}}";
+		return np__reply_bytes(r, 503, "application/json", body, sizeof body - 1, "Retry-After: 30\r\n");
+	}
 	}
 	mg_response_header_start(r->c, 200);
 	mg_response_header_add(r->c, "Content-Type", "text/event-stream", -1);

@@ -7,7 +7,7 @@
 # connections, 34 streams) and the margins wide (2 shared cores).
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/httpd.sh"
-plan 35
+plan 36
 J='Content-Type: application/json'
 start_httpd --insecure-no-auth
 is "$(req PUT /api/settings -H "$J" -d '{"http":{"header_timeout_seconds":3,"max_connections_per_address":8}}')" 200 \
@@ -152,5 +152,7 @@ wait_for "[ \$(cat $T/t.* 2>/dev/null | grep -c '^HTTP') -ge 6 ]" 15
 c=$(codes t)
 diag "stream answers: $c"
 like "$c" '(^| )4 200 .*2 503|(^| )2 503 .*4 200' "with http.max_log_streams 4: 4 streams, 2 refused with 503"
+like "$(cat "$T/t."* | grep -h -A30 '^HTTP/1.1 503' | tr -d '\r' | grep -i '^retry-after')" 'Retry-After: 30' \
+	"... saying when to try again (Retry-After)"
 is "$(req GET /api/health)" 200 "... and health answers"
 for p in $SPIDS; do wait "$p"; done; SPIDS=
