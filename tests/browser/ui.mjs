@@ -11,7 +11,7 @@
 // IdP metadata), NP_TRUTH and NP_OPS (ids of the studies of
 // tests/browser/status-fixtures.sh and ops-fixtures.sh).
 import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -448,12 +448,72 @@ await step('results', async () => {
 });
 
 await step('logs', async () => {
+  // np-sched's log as it reads on a quiet agent (the test runs no
+  // scheduler): the once-a-minute job lines and the passes of the queue it
+  // runs, among them an error, a warning and a job that failed.
+  const sched = [
+    'info: - started jobs=8',
+    'info: - job poll started pid=4101', 'info: - started from=uploaded to=results fail=failed cmd=np-poll jobs=1 recovered=0',
+    'info: - stopped from=uploaded failures=0', 'info: - job poll finished status=0 secs=0.1',
+    'info: - job notify started pid=4102', 'info: - job notify finished status=0 secs=0.0',
+    'info: - job metrics started pid=4103', 'info: - metrics collected alerts=0', 'info: - job metrics finished status=0 secs=0.2',
+    'error: - unable to start job retention: Resource temporarily unavailable',
+    'warning: - job metrics still running (pid 4103): this run is skipped',
+    'info: - job failure-delivery finished status=75 secs=0.3',
+    'info: - job poll started pid=4104', 'info: - job poll finished status=0 secs=0.1',
+  ];
+  const t0 = Date.now() - 10 * 60000;
+  mkdirSync(join(env.NP_HOME, 'log', 'np-sched'), { recursive: true });
+  writeFileSync(join(env.NP_HOME, 'log', 'np-sched', 'current'), sched.map((l, i) =>
+    `${new Date(t0 + i * 20000).toISOString().replace('T', ' ').replace('Z', '000000')}  np-sched: ${l}\n`).join(''));
+  const width0 = page.viewportSize();
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.evaluate(() => localStorage.removeItem('np-logs-service'));
   await go('logs', '#logs tbody tr');
+  await page.waitForFunction(() => document.body.textContent.includes('unable to start job retention'));
+  // Issue 19: one line per entry at 1440 px, a study id (a UUID) included.
+  const tall = await page.$$eval('#logs tbody tr', (r) => r.map((x) => {
+    const c = getComputedStyle(x.cells[x.cells.length - 1]);
+    const one = (parseFloat(c.lineHeight) || 16) * 1.5 + parseFloat(c.paddingTop) + parseFloat(c.paddingBottom) + 1;
+    return { text: x.textContent.slice(0, 80), h: x.getBoundingClientRect().height, one };
+  }).filter((x) => x.h > x.one));
+  const uuids = await page.$$eval('#logs td.id', (c) => c.map((x) => x.textContent).filter((t) => /^[0-9a-f]{8}-/.test(t)).length);
+  ok(uuids > 0 && !tall.length, 'every log line is one line tall at 1440 px, study ids included', JSON.stringify(tall.slice(0, 3)));
+  ok(await page.$$eval('#logs td.id', (c) => c.every((x) => !x.textContent || x.title === x.textContent)), 'a study id is whole in its title');
+  // A class per level, and error, warning and info in three colours in both themes.
+  ok(await page.$$eval('#logs tbody tr:not(.fold)', (r) => r.length && r.every((x) => x.classList.contains('level-' + x.cells[2].textContent))),
+    'each log line has the class of its level');
+  for (const theme of ['light', 'dark']) {
+    const colours = await page.evaluate((t) => {
+      document.documentElement.dataset.theme = t;
+      const of = (l) => { const r = document.querySelector(`#logs tr.level-${l}`); return r && getComputedStyle(r.cells[4]).color; };
+      return { error: of('error'), warning: of('warning'), info: of('info') };
+    }, theme);
+    ok(colours.error && colours.warning && colours.info && new Set(Object.values(colours)).size === 3, `error, warning and info lines have their own colours (${theme})`, JSON.stringify(colours));
+  }
+  await page.evaluate(() => { document.documentElement.dataset.theme = localStorage.getItem('np-theme') || 'light'; });
+  // The scheduler's routine lines are folded; a failed job, an error and a warning are not.
+  const shown = () => page.$$eval('#logs tbody tr:not(.fold)', (r) => r.filter((x) => x.cells[1].textContent === 'np-sched').map((x) => x.cells[4].textContent));
+  let msgs = await shown();
+  ok(!msgs.some((m) => /^job poll (started|finished status=0)|^stopped from=uploaded failures=0$|^metrics collected alerts=0$/.test(m)) &&
+    ['unable to start job retention', 'still running', 'failure-delivery finished status=75', 'started jobs=8'].every((s) => msgs.some((m) => m.includes(s))) &&
+    (await page.textContent('#logs')).includes('routine scheduler lines folded'), 'the scheduler\'s routine lines are folded by default', msgs.join(' | '));
+  await page.check('#log-routine');
+  msgs = await shown();
+  ok(msgs.includes('job poll started pid=4101') && msgs.includes('metrics collected alerts=0') && !(await page.$('#logs tr.fold')), 'Show routine lines shows them');
+  await page.uncheck('#log-routine');
+  // The download controls sit on one row, at every width.
+  for (const width of [1440, 1360, 1024]) {
+    await page.setViewportSize({ width, height: 900 });
+    const tops = await page.$$eval('.downloads > *', (e) => e.map((x) => Math.round(x.getBoundingClientRect().top + x.getBoundingClientRect().height / 2)));
+    ok(tops.length === 5 && Math.max(...tops) - Math.min(...tops) <= 2, `the ZIP button sits on the row of the other downloads at ${width} px`, tops.join(' '));
+  }
+  await page.setViewportSize(width0);
   await page.waitForFunction(() => document.querySelectorAll('#log-service option').length > 5);
   const services = await page.$$eval('#log-service option', (o) => o.map((x) => x.value).filter(Boolean));
   ok(['np-recv', 'np-stable', 'qc', 'prepare', 'upload', 'poll', 'deliver', 'np-httpd'].every((s) => services.includes(s)), 'every pipeline service has its log', services.join(' '));
   // Issue 19: local time with its zone, as other pages, on one line.
-  const times = await page.$$eval('#logs tbody tr', (r) => r.map((x) => {
+  const times = await page.$$eval('#logs tbody tr:not(.fold)', (r) => r.map((x) => {
     const t = x.cells[0].querySelector('time'), d = t && new Date(t.dateTime);
     const zone = d && new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName').value;
     const hm = d && d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hour12: false });
@@ -468,6 +528,12 @@ await step('logs', async () => {
   await page.selectOption('#log-service', 'np-recv');
   await page.waitForFunction(() => { const r = [...document.querySelectorAll('#logs tbody tr')]; return r.length && r.every((x) => x.cells[1].textContent === 'np-recv'); });
   ok((await page.textContent('#logs')).includes('association'), 'the service filter shows np-recv\'s associations');
+  // The service chosen stays chosen across a reload of the page.
+  await page.reload();
+  await page.waitForSelector('#logs tbody tr');
+  await page.waitForFunction(() => document.querySelectorAll('#log-service option').length > 5);
+  ok((await page.inputValue('#log-service')) === 'np-recv' &&
+    await page.$$eval('#logs tbody tr', (r) => r.length && r.every((x) => x.cells[1].textContent === 'np-recv')), 'the service filter is remembered across a reload');
   await page.selectOption('#log-service', '');
   await page.selectOption('#log-level', 'warning');
   await page.waitForFunction(() => { const r = [...document.querySelectorAll('#logs tbody tr')]; return r.length && r.every((x) => /^(warning|error|fatal)$/.test(x.cells[2].textContent)); });

@@ -1,12 +1,34 @@
 // SPDX-License-Identifier: Apache-2.0
 // Logs: view, filter, search, live stream, download as file, CSV, JSON or ZIP.
+// One line per entry (a long message or id is cut, whole in its title and on
+// a click), a colour per level, the service filter remembered in this
+// browser, and the scheduler's routine lines folded unless asked for.
 import { get, qs } from '../api.js';
 import { saveDownload } from '../download.js';
 import { h, clear, showError } from '../ui.js';
 
 export const title = 'Logs';
-const st = { service: '', level: '', q: '', since: '', until: '' };
-let tbody, source = null, streamBtn, dlError;
+const SERVICE_KEY = 'np-logs-service';
+const st = { service: localStorage.getItem(SERVICE_KEY) || '', level: '', q: '', since: '', until: '', routine: false };
+let tbody, source = null, streamBtn, dlError, items = [], drawPending = false;
+
+// What np-sched writes every minute when nothing happens: a job started, a
+// job that ended well, the passes of the queue it runs (np-queue's start and
+// a stop with no failures), metrics with no alert, a heartbeat not sent.
+// Only info lines with no study id: a failed job, a skipped or missed run, a
+// warning and the lines of a study are never routine.
+const ROUTINE = [
+  /^job \S+ started pid=\d+$/,
+  /^job \S+ finished status=0 secs=[\d.]+$/,
+  /^started from=\S+ to=\S+ fail=\S+ cmd=/,
+  /^stopped from=\S+ failures=0$/,
+  /^metrics collected alerts=0$/,
+  /^protocol \S+ has no heartbeat: nothing sent$/,
+];
+export function routine(e) {
+  return e.service === 'np-sched' && (e.level || 'info') === 'info' && (!e.id || e.id === '-') &&
+    ROUTINE.some((re) => re.test(e.message || ''));
+}
 
 // A refused download says why next to the buttons (and in a toast).
 async function save(format) {
@@ -36,20 +58,44 @@ function when(ts) {
   return h('time', { datetime: d.toISOString(), title: ts }, d.toLocaleString(undefined, LOCAL));
 }
 
+// A click on a line shows its message and id whole (wrapped); again folds it.
 function line(e) {
-  return h('tr', { class: 'level-' + (e.level || '') }, h('td', { class: 'ts' }, when(e.ts)), h('td', {}, e.service || ''),
-    h('td', {}, e.level || ''), h('td', {}, e.id && e.id !== '-' ? e.id : ''), h('td', {}, e.message || ''));
+  const id = e.id && e.id !== '-' ? e.id : '';
+  return h('tr', { class: 'level-' + (e.level || 'info') + (routine(e) ? ' routine' : ''), onclick: (ev) => ev.currentTarget.classList.toggle('open') },
+    h('td', { class: 'ts' }, when(e.ts)), h('td', { class: 'svc' }, e.service || ''),
+    h('td', { class: 'lvl' }, e.level || ''), h('td', { class: 'id', title: id || null }, id), h('td', { class: 'msg', title: e.message || null }, e.message || ''));
+}
+
+// Consecutive routine lines, when folded, are one muted row saying how many.
+function fold(n) {
+  return h('tr', { class: 'fold' }, h('td', { colspan: 5, class: 'muted' }, `${n} routine scheduler line${n === 1 ? '' : 's'} folded`));
+}
+
+function draw() {
+  drawPending = false;
+  if (!tbody) return;
+  const rows = [];
+  let folded = 0;
+  for (const e of items) {
+    if (!st.routine && routine(e)) { folded++; continue; }
+    if (folded) rows.push(fold(folded));
+    folded = 0;
+    rows.push(line(e));
+  }
+  if (folded) rows.push(fold(folded));
+  clear(tbody, rows.length ? rows : h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No log entries match.')));
 }
 
 export async function render(view) {
   stopStream();
-  const svc = h('select', { id: 'log-service' }, h('option', { value: '' }, 'All services'));
+  const svc = h('select', { id: 'log-service' }, h('option', { value: '' }, 'All services'), st.service ? h('option', { value: st.service, selected: true }, st.service) : null);
   const lvl = h('select', { id: 'log-level' }, ['', 'error', 'warning', 'info', 'debug'].map((l) => h('option', { value: l, selected: st.level === l }, l || 'Any level')));
   const q = h('input', { type: 'search', id: 'log-search', placeholder: 'Search text or id', value: st.q });
   const since = h('input', { type: 'datetime-local', id: 'log-since' });
   const until = h('input', { type: 'datetime-local', id: 'log-until' });
   const iso = (v) => (v ? new Date(v).toISOString() : '');
   const apply = () => {
+    if (svc.value !== st.service) localStorage.setItem(SERVICE_KEY, svc.value);
     Object.assign(st, { service: svc.value, level: lvl.value, q: q.value.trim(), since: iso(since.value), until: iso(until.value) });
     if (source) { stopStream(); startStream(); }
     refresh().catch(showError);
@@ -60,14 +106,22 @@ export async function render(view) {
   const dl = (format, label) => h('a', { class: 'button', id: 'log-dl-' + format, href: '/api/logs/download' + qs({ format, ...filters() }), role: 'button',
     onclick: (e) => { e.preventDefault(); save(format).catch(showError); } }, label);
   dlError = h('span', { id: 'log-dl-error', class: 'error', role: 'alert' });
+  const showRoutine = h('input', { type: 'checkbox', id: 'log-routine', checked: st.routine,
+    onchange: () => { st.routine = showRoutine.checked; draw(); } });
   tbody = h('tbody');
+  items = [];
   clear(view, h('h1', {}, 'Logs'),
     h('div', { class: 'filters' }, h('label', {}, 'Service', svc), h('label', {}, 'Level', lvl), h('label', {}, 'Search', q),
-      h('label', {}, 'Since', since), h('label', {}, 'Until', until), streamBtn,
-      h('span', {}, 'Download: '), dl('file', 'File'), dl('csv', 'CSV'), dl('json', 'JSON'), dl('zip', 'ZIP'), dlError),
-    h('table', { class: 'logs', id: 'logs' }, h('thead', {}, h('tr', {}, ['Time', 'Service', 'Level', 'Id', 'Message'].map((c) => h('th', { scope: 'col' }, c)))), tbody));
+      h('label', {}, 'Since', since), h('label', {}, 'Until', until), h('label', { class: 'inline' }, showRoutine, 'Show routine lines'), streamBtn,
+      h('div', { class: 'downloads', role: 'group', 'aria-label': 'Download' },
+        h('span', {}, 'Download:'), dl('file', 'File'), dl('csv', 'CSV'), dl('json', 'JSON'), dl('zip', 'ZIP')), dlError),
+    h('table', { class: 'logs', id: 'logs' }, h('thead', {}, h('tr', {}, ['Time', 'Service', 'Level', 'Id', 'Message'].map((c) => h('th', { scope: 'col', class: c.toLowerCase() }, c)))), tbody));
   get('/api/logs/services').then((s) => {
-    for (const x of s.items || []) svc.append(h('option', { value: x, selected: st.service === x }, x));
+    const names = s.items || [];
+    svc.replaceChildren(svc.options[0]);
+    for (const x of names) svc.append(h('option', { value: x, selected: st.service === x }, x));
+    // A remembered service this agent no longer logs: back to all of them.
+    if (st.service && !names.includes(st.service)) { localStorage.removeItem(SERVICE_KEY); st.service = ''; refresh().catch(showError); }
   }).catch(() => {});
   window.addEventListener('hashchange', stopStream, { once: true });
   await refresh();
@@ -80,15 +134,17 @@ export async function refresh() {
   const mine = ++seq; // only the answer to the latest filters is shown
   const d = await get('/api/logs' + qs({ ...filters(), limit: 500 }));
   if (mine !== seq) return;
-  const items = d.items || [];
-  clear(tbody, items.length ? items.slice().reverse().map(line) : h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No log entries match.')));
+  items = (d.items || []).slice().reverse();
+  draw();
 }
 
 function startStream() {
   source = new EventSource('/api/logs/stream' + qs(filters()));
   source.onmessage = (ev) => {
-    try { tbody.prepend(line(JSON.parse(ev.data))); } catch (_) { /* keep-alive */ }
-    while (tbody.rows.length > 2000) tbody.deleteRow(-1);
+    try { items.unshift(JSON.parse(ev.data)); } catch (_) { return; /* keep-alive */ }
+    if (items.length > 2000) items.length = 2000;
+    // A burst of lines is drawn once.
+    if (!drawPending) { drawPending = true; setTimeout(draw, 50); }
   };
   source.onerror = () => { if (source && source.readyState === EventSource.CLOSED) stopStream(); };
   streamBtn.textContent = 'Stop streaming';
