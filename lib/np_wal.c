@@ -499,7 +499,11 @@ int np_wal_close(struct np_wal *w, struct np_err *err)
 	return r;
 }
 
-int np_wal_recover_all(const char *home, struct np_err *err)
+/* Replay every slot numbered from `from` on (every slot for from < 0) that
+ * no association holds,
+ * and with drop remove it afterwards. Adds the instances written back to
+ * *instances and the slots removed to *dropped. Returns 0 or -1 with err. */
+static int replay_free_slots(const char *home, int from, int drop, int *instances, int *dropped, struct np_err *err)
 {
 	int waldirfd = open_waldir(home, 0, err);
 	if (waldirfd < 0)
@@ -510,30 +514,44 @@ int np_wal_recover_all(const char *home, struct np_err *err)
 		return -1;
 	}
 	DIR *d = fdopendir(dup(waldirfd));
-	int total = 0, rc = 0;
+	int rc = 0;
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
-		if (strncmp(e->d_name, "slot-", 5))
+		int n;
+		char end;
+		if (strncmp(e->d_name, "slot-", 5) ||
+		    (from >= 0 && (sscanf(e->d_name, "slot-%d%c", &n, &end) != 1 || n < from)))
 			continue;
 		int fd = openat(waldirfd, e->d_name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0)
 			continue;
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0) { /* else a live association holds it */
-			int n = recover_slot(fd, incomingfd, tmpfd, e->d_name);
-			if (n < 0) {
+		/* Locked: an association (or another replay) uses it now. */
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && still_named(waldirfd, e->d_name, fd)) {
+			int k = recover_slot(fd, incomingfd, tmpfd, e->d_name);
+			if (k < 0) {
 				rc = np_err_sys(err, errno, "unable to replay spool/wal/%s", e->d_name);
 			} else {
-				total += n;
+				*instances += k;
+				if (drop && unlinkat(waldirfd, e->d_name, 0) == 0)
+					(*dropped)++;
+				else if (drop)
+					rc = np_err_sys(err, errno, "unable to remove spool/wal/%s", e->d_name);
 			}
 		}
-		close(fd);
+		close(fd); /* drops the flock after the unlink: nobody else had it meanwhile */
 	}
 	if (d)
 		closedir(d);
 	close(tmpfd);
 	close(incomingfd);
 	close(waldirfd);
-	return rc < 0 ? -1 : total;
+	return rc;
+}
+
+int np_wal_recover_all(const char *home, struct np_err *err)
+{
+	int instances = 0, dropped = 0;
+	return replay_free_slots(home, -1, 0, &instances, &dropped, err) < 0 ? -1 : instances;
 }
 
 int np_wal_prepare(const char *home, int n, struct np_err *err)
@@ -571,40 +589,6 @@ int np_wal_prepare(const char *home, int n, struct np_err *err)
 
 int np_wal_trim(const char *home, int keep, struct np_err *err)
 {
-	int waldirfd = open_waldir(home, 0, err);
-	if (waldirfd < 0)
-		return errno == ENOENT ? 0 : -1;
-	int incomingfd, tmpfd;
-	if (open_spool_dirs(home, &incomingfd, &tmpfd, err) < 0) {
-		close(waldirfd);
-		return -1;
-	}
-	DIR *d = fdopendir(dup(waldirfd));
-	int removed = 0, rc = 0;
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		int n;
-		char end;
-		if (sscanf(e->d_name, "slot-%d%c", &n, &end) != 1 || n < keep)
-			continue;
-		int fd = openat(waldirfd, e->d_name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0)
-			continue;
-		/* Locked: an association (or a recovery) uses it now. */
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && still_named(waldirfd, e->d_name, fd)) {
-			if (recover_slot(fd, incomingfd, tmpfd, e->d_name) < 0)
-				rc = np_err_sys(err, errno, "unable to replay spool/wal/%s", e->d_name);
-			else if (unlinkat(waldirfd, e->d_name, 0) == 0)
-				removed++;
-			else
-				rc = np_err_sys(err, errno, "unable to remove spool/wal/%s", e->d_name);
-		}
-		close(fd); /* drops the flock after the unlink: nobody else had it meanwhile */
-	}
-	if (d)
-		closedir(d);
-	close(tmpfd);
-	close(incomingfd);
-	close(waldirfd);
-	return rc < 0 ? -1 : removed;
+	int instances = 0, dropped = 0;
+	return replay_free_slots(home, keep, 1, &instances, &dropped, err) < 0 ? -1 : dropped;
 }
