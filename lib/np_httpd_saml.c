@@ -468,6 +468,20 @@ static int end_sessions(struct np_db *db, const struct np_saml_logout_in *req)
 	return ended;
 }
 
+/* What a logout message from the IdP must match: its certificate and
+ * entity id, now, and our SLO address (filled into slo). */
+static struct np_saml_expect slo_expect(struct np_req *r, char *slo, size_t slosz)
+{
+	slo_url(r, slo, slosz);
+	const char *cert = np_config_str(&r->cfg, "saml.idp_cert_pem");
+	return (struct np_saml_expect){
+	    .idp_cert_pem = cert ? cert : "",
+	    .idp_entity_id = np_config_str(&r->cfg, "saml.idp_entity_id"),
+	    .now = np_now(),
+	    .skew = SKEW,
+	};
+}
+
 /* IdP-initiated logout (HTTP-Redirect LogoutRequest): verified like a
  * LogoutResponse (signature with the IdP certificate first), used once; the
  * NameID's sessions end and the browser goes back to the IdP with a
@@ -479,14 +493,7 @@ static int idp_logout(struct np_req *r)
 		return np__reply_error(r, 409, "saml_not_configured",
 				       "saml.idp_slo_url is not set: no way to answer the IdP's logout request");
 	char slo[1024];
-	slo_url(r, slo, sizeof slo);
-	const char *cert = np_config_str(&r->cfg, "saml.idp_cert_pem");
-	struct np_saml_expect exp = {
-	    .idp_cert_pem = cert ? cert : "",
-	    .idp_entity_id = np_config_str(&r->cfg, "saml.idp_entity_id"),
-	    .now = np_now(),
-	    .skew = SKEW,
-	};
+	struct np_saml_expect exp = slo_expect(r, slo, sizeof slo);
 	struct np_saml_logout_in *req = malloc(sizeof *req);
 	struct np_err err = {0};
 	if (!req)
@@ -557,14 +564,7 @@ int np_h_saml_slo(struct np_req *r)
 		    r, 400, "bad_request",
 		    "SAMLResponse or SAMLRequest: a LogoutResponse or LogoutRequest by HTTP-Redirect");
 	char slo[1024];
-	slo_url(r, slo, sizeof slo);
-	const char *cert = np_config_str(&r->cfg, "saml.idp_cert_pem");
-	struct np_saml_expect exp = {
-	    .idp_cert_pem = cert ? cert : "",
-	    .idp_entity_id = np_config_str(&r->cfg, "saml.idp_entity_id"),
-	    .now = np_now(),
-	    .skew = SKEW,
-	};
+	struct np_saml_expect exp = slo_expect(r, slo, sizeof slo);
 	struct np_saml_logout_result res;
 	struct np_err err = {0};
 	if (np_saml_logout_response(r->query, &exp, slo, &res, &err) < 0)
