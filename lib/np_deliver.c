@@ -833,6 +833,21 @@ static int unfinished(const char *dir)
 	return pending;
 }
 
+/* One study of the retry pass: deliver what waits (flags), and note whether
+ * something is left for a later pass (a permanent refusal is not). */
+static int retry_one(const char *home, const char *id, const char *dir, int flags, struct failures_ctx *ctx)
+{
+	struct np_err err = {0};
+	int failed = 0;
+	ctx->count++;
+	int rc = np_deliver_study(home, dir, -1, flags, &failed, &err);
+	if (rc < 0)
+		np_log_err(id, &err);
+	if (rc != 0 && !(rc < 0 && err.cls == NP_ERR_PERM))
+		ctx->remaining = 1;
+	return 0;
+}
+
 static int failure_one(const char *home, const char *state, const char *id, const char *dir, void *vctx)
 {
 	(void)state;
@@ -843,15 +858,7 @@ static int failure_one(const char *home, const char *state, const char *id, cons
 	char f[PATH_MAX];
 	if (!find_failure(&s, NULL, f, sizeof f) || !unfinished(dir))
 		return 0;
-	struct np_err err = {0};
-	int failed = 0;
-	ctx->count++;
-	int rc = np_deliver_study(home, dir, -1, NP_DELIVER_FAILURE, &failed, &err);
-	if (rc < 0)
-		np_log_err(id, &err);
-	if (rc != 0 && !(rc < 0 && err.cls == NP_ERR_PERM))
-		ctx->remaining = 1;
-	return 0;
+	return retry_one(home, id, dir, NP_DELIVER_FAILURE, ctx);
 }
 
 /* A finished study (done/) whose results have a destination waiting: one a
@@ -866,15 +873,7 @@ static int waiting_one(const char *home, const char *state, const char *id, cons
 	snprintf(p, sizeof p, "%s/deliveries.json", dir);
 	if (!np_exists(p) || !unfinished(dir))
 		return 0;
-	struct np_err err = {0};
-	int failed = 0;
-	ctx->count++;
-	int rc = np_deliver_study(home, dir, -1, NP_DELIVER_RETRY, &failed, &err);
-	if (rc < 0)
-		np_log_err(id, &err);
-	if (rc != 0 && !(rc < 0 && err.cls == NP_ERR_PERM))
-		ctx->remaining = 1;
-	return 0;
+	return retry_one(home, id, dir, NP_DELIVER_RETRY, ctx);
 }
 
 int np_deliver_failures(const char *home, int *count, struct np_err *err)
