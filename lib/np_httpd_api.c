@@ -1254,6 +1254,16 @@ int np_h_settings_schema(struct np_req *r)
 	return np__reply_json(r, 200, json_incref(np_config_schema()));
 }
 
+/* Put key into the sorted array of keys out, once. */
+static void add_key_sorted(json_t *out, const char *key)
+{
+	size_t i = 0;
+	while (i < json_array_size(out) && strcmp(json_string_value(json_array_get(out, i)), key) < 0)
+		i++;
+	if (i == json_array_size(out) || strcmp(json_string_value(json_array_get(out, i)), key))
+		json_array_insert_new(out, i, json_string(key));
+}
+
 /* Dotted leaf paths whose values differ between a and b (values never logged). */
 static void diff_keys(json_t *a, json_t *b, const char *prefix, json_t *out)
 {
@@ -1270,12 +1280,8 @@ static void diff_keys(json_t *a, json_t *b, const char *prefix, json_t *out)
 		json_t *x = json_object_get(a, k), *y = json_object_get(b, k);
 		if (json_is_object(x) && json_is_object(y))
 			diff_keys(x, y, p, out);
-		else if (!json_equal(x, y)) {
-			size_t i = 0;
-			while (i < json_array_size(out) && strcmp(json_string_value(json_array_get(out, i)), p) < 0)
-				i++;
-			json_array_insert_new(out, i, json_string(p));
-		}
+		else if (!json_equal(x, y))
+			add_key_sorted(out, p);
 	}
 	json_decref(keys);
 }
@@ -1328,14 +1334,8 @@ int np_h_settings_put(struct np_req *r)
 	diff_keys(before, after, "", changed);
 	size_t si;
 	json_t *sk;
-	json_array_foreach (secrets, si, sk) {
-		size_t i = 0;
-		while (i < json_array_size(changed) &&
-		       strcmp(json_string_value(json_array_get(changed, i)), json_string_value(sk)) < 0)
-			i++;
-		if (i == json_array_size(changed) || !json_equal(json_array_get(changed, i), sk))
-			json_array_insert(changed, i, sk);
-	}
+	json_array_foreach (secrets, si, sk)
+		add_key_sorted(changed, json_string_value(sk));
 	json_decref(secrets);
 	char *keys = json_dumps(changed, JSON_COMPACT);
 	char detail[1024];
