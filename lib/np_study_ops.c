@@ -216,6 +216,20 @@ static void db_purge(const char *home, struct np_db *db, const char *npuid, cons
 	np_db_close(own);
 }
 
+/* Delete the study folder dir of state: purge_dir, then, once it is gone,
+ * its index row and the log line (with how, e.g. " while receiving").
+ * Returns purge_dir's answer. */
+static int delete_study(const char *home, struct np_db *db, const char *dir, const char *npuid, const char *state,
+			const char *by, const char *how, struct np_err *err)
+{
+	int rc = purge_dir(home, dir, npuid, err);
+	if (rc == 0) {
+		db_purge(home, db, npuid, state, by);
+		np_info(npuid, "deleted state=%s by=%s%s", state, by, how);
+	}
+	return rc;
+}
+
 static void drop_journals(const char *home, const char *npuid)
 {
 	for (int i = 1; np_spool_states[i]; i++)
@@ -265,13 +279,8 @@ int np_study_ops_settle(const char *home, struct np_db *db, const char *stage, c
 	if (!np_is_dir(dir))
 		return 0;
 	if (!strcmp(action, "delete")) {
-		int rc = purge_dir(home, dir, npuid, err);
-		if (rc < 0)
+		if (delete_study(home, db, dir, npuid, stage, by, "", err) < 0)
 			return -1;
-		if (rc == 0) {
-			db_purge(home, db, npuid, stage, by);
-			np_info(npuid, "deleted state=%s by=%s", stage, by);
-		}
 	} else {
 		order_cancelled(home, db, dir, npuid, NULL, "cancelled locally");
 		char reason[200];
@@ -341,12 +350,9 @@ static int act_unclaimed(const char *home, const char *action, const char *state
 			 const char *by, struct np_err *err)
 {
 	if (!strcmp(action, "delete")) {
-		int rc = purge_dir(home, dir, npuid, err);
-		if (rc == 0) {
-			db_purge(home, NULL, npuid, state, by);
+		int rc = delete_study(home, NULL, dir, npuid, state, by, "", err);
+		if (rc == 0)
 			np_queue_drop(home, state, npuid, NULL);
-			np_info(npuid, "deleted state=%s by=%s", state, by);
-		}
 		return rc;
 	}
 	/* Paths on the heap: np-httpd runs this on a worker thread's small stack. */
@@ -398,11 +404,7 @@ static int delete_incoming(const char *home, const char *dir, const char *npuid,
 	struct stat a, b;
 	int rc = 1;
 	if (fstat(dfd, &a) == 0 && stat(dir, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
-		rc = purge_dir(home, dir, npuid, err);
-		if (rc == 0) {
-			db_purge(home, NULL, npuid, "incoming", by);
-			np_info(npuid, "deleted state=incoming by=%s%s", by, locked ? "" : " while receiving");
-		}
+		rc = delete_study(home, NULL, dir, npuid, "incoming", by, locked ? "" : " while receiving", err);
 	}
 	if (lfd >= 0)
 		close(lfd);
@@ -482,11 +484,7 @@ static int run_op_in(const char *home, const char *npuid, const char *action, co
 		if (!strcmp(state, "incoming") && del && !building) {
 			rc = delete_incoming(home, dir, npuid, by, err);
 		} else if (!strcmp(state, "incoming") && del && (lk = build_abandoned(dir)) >= 0) {
-			rc = purge_dir(home, dir, npuid, err);
-			if (rc == 0) {
-				db_purge(home, NULL, npuid, "incoming", by);
-				np_info(npuid, "deleted state=incoming by=%s", by);
-			}
+			rc = delete_study(home, NULL, dir, npuid, "incoming", by, "", err);
 			close(lk);
 		} else if (!strcmp(state, "incoming")) {
 			/* np-stable's to settle: it takes a marked study in at once
