@@ -747,6 +747,17 @@ await step('refresh', async () => {
   ok(await page.evaluate(() => window.npNoReload === true), 'Refresh shows it without reloading the page');
 });
 
+// Steps kept in files of their own (tests/browser/steps-*.mjs, run in name
+// order): each exports a default async function of the helpers below, so
+// pages can grow their checks without one file for everything.
+{
+  const t = { page, step, ok, api, apiJson, studiesIn, stateOf, shot, go, row, action, dialogButton, closeDialog,
+    clearToasts, waitToast, download, env, outdir };
+  const here = new URL('.', import.meta.url).pathname;
+  for (const f of readdirSync(here).filter((f) => /^steps-.*\.mjs$/.test(f)).sort())
+    await (await import(join(here, f))).default(t);
+}
+
 await step('session expiry', async () => {
   await go('results', '#results tbody tr');
   execFileSync('sqlite3', [join(env.NP_HOME, 'db/agent.sqlite'), 'UPDATE sessions SET last_seen = last_seen - 9 * 3600']);
