@@ -96,3 +96,25 @@ np_privileges() {
 	echo "neuropacs-agent: services run as $user (back-end: group neuropacs-cloud; np-httpd: neuropacs-keys;" \
 		"np-recv: no secret, CAP_NET_BIND_SERVICE)"
 }
+
+# np_privileges_control HOME, run in the background once s6-svscan starts:
+# np-httpd tells services about new settings (s6-svc -h) and shows their
+# state (supervise/status), but s6-supervise, root, makes each supervise/
+# folder root's only. Once every service's folder is there, status and
+# control open to the group neuropacs-keys (np-httpd and the back-end;
+# np-recv and the loggers are not in it). The folders stay, with their
+# permissions, when a service or s6-svscan restarts.
+np_privileges_control() {
+	[ -n "$NP_AS_WEB" ] || return 0
+	for _i in $(seq 300); do
+		_missing=0
+		for _s in "$1"/service/*/; do
+			[ -p "$_s/supervise/control" ] || _missing=1
+		done
+		[ $_missing = 0 ] && break
+		sleep 0.1
+	done
+	s6-svperms -G neuropacs-keys "$1"/service/*/ >/dev/null ||
+		echo "neuropacs-agent: warning: unable to let np-httpd control the services (s6-svperms):" \
+			"new settings apply at the next restart" >&2
+}

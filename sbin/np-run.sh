@@ -171,7 +171,9 @@ trap stopping INT TERM HUP
 trap 'rm -f "$pidfile"' EXIT
 echo $$ >"$pidfile"
 setsid -w np-svscan &
-wait $! || true
+svscan=$!
+np_privileges_control "$home" &
+wait $svscan || true
 wait 2>/dev/null || true
 # s6-svscan ended (stopped, or killed): nothing of the tree outlives it.
 np-svscan --stop 2>/dev/null || true

@@ -17,7 +17,7 @@ command -v setpriv >/dev/null || skip_all "setpriv (util-linux) not installed"
 if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$SBIN/np-httpd" 2>/dev/null; then
 	skip_all "the checkout ($NP_TOP) is not reachable by an unprivileged user (chmod o+x its parent folders)"
 fi
-plan 20
+plan 24
 
 # The service user must reach the home: tap.sh's folder is root's, 0700.
 chmod 711 "$T"
@@ -91,5 +91,24 @@ nok "np-httpd's user cannot change the mode of the API key" as "$HTTPD" chmod 04
 J='Content-Type: application/json'
 is "$(req POST /api/auth/login -H "$J" -d "{\"password\":\"$PW\"}")" 200 "the service password logs in to the UI"
 CK=$(grep -i '^Set-Cookie: np_session=' "$T/headers" | sed -E 's/^[^:]*: np_session=([^;]*);.*/\1/')
+CSRF=$(jget "$T/body" csrf_token)
 req GET /api/settings -H "Cookie: np_session=$CK" >/dev/null
 is "$(jget "$T/body" cloud.api_key)" "********" "Settings show the cloud API key as set"
+
+# np-httpd sees each service's state and tells the one that owns a changed
+# setting (s6-svc -h): s6-supervise makes supervise/ root's, and np-run.sh
+# opens it to the group neuropacs-keys. Before, every service read
+# "unknown" and a new DICOM port waited for a restart.
+for i in $(seq 50); do
+	req GET /api/status -H "Cookie: np_session=$CK" >/dev/null
+	[ "$(jq -r '[.services[]] | unique | join(" ")' "$T/body")" = up ] && break
+	sleep 0.2
+done
+is "$(jq -r '[.services[]] | unique | join(" ")' "$T/body")" up "np-httpd reads every service's state (all up)"
+NEW=$(free_port)
+is "$(req PUT /api/settings -H "Cookie: np_session=$CK" -H "X-CSRF-Token: $CSRF" -H "$J" \
+	-d "{\"dicom\":{\"port\":$NEW}}")" 200 "a new DICOM port is saved"
+is "$(jq -r '[.applied[] | select(.service == "np-recv") | .action] | join(" ")' "$T/body")" reloaded \
+	"... and np-recv is told (reloaded), not 'could not be told'"
+wait_port "$NEW" 20
+ok "np-recv listens on the new port without a restart" test $? = 0
