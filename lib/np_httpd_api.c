@@ -24,6 +24,7 @@
 #include "np_study.h"
 #include "np_svcpw.h"
 #include "np_study_status.h"
+#include "np_uidname.h"
 #include "np_ul.h"
 #include "np_util.h"
 
@@ -740,6 +741,9 @@ int np_h_study_info(struct np_req *r)
 	json_object_set_new(o, "delivery", dl ? dl : json_null());
 	json_t *w = np_queue_waiting(r->srv->home, state, id);
 	json_object_set_new(o, "waiting", w ? w : json_null());
+	/* Names of the transfer syntaxes and SOP classes, so the UI needs no
+	 * table of its own. */
+	json_object_set_new(o, "uid_names", np_uid_names(m));
 	if (reveal)
 		np__audit(r, "reveal", id, "scope=study", "success");
 	return np__reply_json(r, 200, o);
@@ -910,28 +914,54 @@ static int result_file(const char *dir, const char *fmt, char *out, size_t outsz
 	return found;
 }
 
+/* The search of the Results page: the text in the npuid, order id or group
+ * name, and in the study name, accession, patient name and id only when the
+ * PHI is revealed (as GET /api/studies: a redacted list is no oracle for
+ * it). */
+static const char RESULTS_Q[] = " AND (instr(npuid, lower(?1)) OR instr(lower(ifnull(order_id,'')), lower(?1)) OR"
+				" instr(lower(ifnull(group_name,'')), lower(?1))";
+static const char RESULTS_Q_PHI[] =
+    " OR instr(lower(ifnull(study_name,'')), lower(?1)) OR instr(lower(ifnull(accession,'')), lower(?1)) OR"
+    " instr(lower(ifnull(patient_name,'')), lower(?1)) OR instr(lower(ifnull(patient_id,'')), lower(?1))";
+
 int np_h_results(struct np_req *r)
 {
-	char msg[80];
+	char msg[80], q[128] = "", rv[8] = "";
 	long page = 1, size = 50;
 	if (np_query_long(r->query, "page", 1, 1000000, &page, msg, sizeof msg) < 0 ||
 	    np_query_long(r->query, "size", 1, 200, &size, msg, sizeof msg) < 0)
 		return bad_param(r, msg);
+	if (np_query_get(r->query, "q", q, sizeof q) < 0)
+		return bad_param(r, "q: at most 127 bytes of text");
+	if (np_query_get(r->query, "reveal", rv, sizeof rv) < 0)
+		return bad_param(r, "reveal: 1 or true");
+	int reveal = !strcmp(rv, "1") || !strcmp(rv, "true");
+	if (reveal && r->role < NP_ROLE_ADMIN)
+		return np__reply_error(r, 403, "forbidden", "revealing PHI in a list needs the admin role");
 	struct np_db *db = req_db(r);
 	if (!db)
 		return 503;
-	char sql[1024];
-	snprintf(
-	    sql, sizeof sql,
-	    "SELECT %s FROM studies WHERE state IN ('results','done','failed') ORDER BY updated_at DESC, npuid DESC"
-	    " LIMIT %ld OFFSET %ld",
-	    STUDY_COLS, size, (page - 1) * size);
+	char sql[2048];
+	/* One row more than the page tells whether there is a next one. */
+	snprintf(sql, sizeof sql,
+		 "SELECT %s FROM studies WHERE state IN ('results','done','failed')%s%s%s"
+		 " ORDER BY updated_at DESC, npuid DESC LIMIT %ld OFFSET %ld",
+		 STUDY_COLS, q[0] ? RESULTS_Q : "", q[0] && reveal ? RESULTS_Q_PHI : "", q[0] ? ")" : "", size + 1,
+		 (page - 1) * size);
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
 		return np__reply_error(r, 500, "internal", "database error");
+	if (q[0])
+		sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
 	json_t *items = json_array();
+	long n = 0;
+	int more = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *row = study_row(st, 0);
+		if (n++ == size) {
+			more = 1;
+			break;
+		}
+		json_t *row = study_row(st, reveal);
 		char dir[PATH_MAX], f[PATH_MAX];
 		json_t *fm = json_array();
 		np_spool_study_dir(r->srv->home, (const char *)sqlite3_column_text(st, 1),
@@ -946,8 +976,11 @@ int np_h_results(struct np_req *r)
 		json_array_append_new(items, row);
 	}
 	sqlite3_finalize(st);
-	return np__reply_json(
-	    r, 200, json_pack("{s:o,s:I,s:I}", "items", items, "page", (json_int_t)page, "size", (json_int_t)size));
+	if (reveal)
+		np__audit(r, "reveal", NULL, "scope=results", "success");
+	return np__reply_json(r, 200,
+			      json_pack("{s:o,s:I,s:I,s:b}", "items", items, "page", (json_int_t)page, "size",
+					(json_int_t)size, "has_more", more));
 }
 
 static int send_result(struct np_req *r, const char *id, const char *fmt, int inline_pdf)

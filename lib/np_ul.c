@@ -6,6 +6,7 @@
 #include "np_err.h"
 #include "np_sopclass.h"
 #include "np_tls.h"
+#include "np_ts.h"
 #include "np_util.h"
 
 #include <errno.h>
@@ -42,41 +43,12 @@ enum { AB_SRC_USER = 0, AB_SRC_PROVIDER = 2 };
 /* A DIMSE command set is a few hundred bytes; this bounds its reassembly. */
 #define CMD_MAX 16384u
 
-/* Transfer syntaxes accepted as they are (QC decides what it can use). */
-static const char *const supported_ts[] = {
-    NP_TS_EXPLICIT_LE,	       NP_TS_IMPLICIT_LE,	 NP_TS_EXPLICIT_BE,
-    NP_TS_DEFLATED_LE,	       "1.2.840.10008.1.2.1.98", /* encapsulated uncompressed explicit LE */
-    "1.2.840.10008.1.2.4.50",				 /* JPEG baseline */
-    "1.2.840.10008.1.2.4.51",				 /* JPEG extended */
-    "1.2.840.10008.1.2.4.57",				 /* JPEG lossless process 14 */
-    "1.2.840.10008.1.2.4.70",				 /* JPEG lossless SV1 */
-    "1.2.840.10008.1.2.4.80",				 /* JPEG-LS lossless */
-    "1.2.840.10008.1.2.4.81",				 /* JPEG-LS near-lossless */
-    "1.2.840.10008.1.2.4.90",				 /* JPEG 2000 lossless */
-    "1.2.840.10008.1.2.4.91",				 /* JPEG 2000 */
-    "1.2.840.10008.1.2.4.92",				 /* JPEG 2000 part 2 lossless */
-    "1.2.840.10008.1.2.4.93",				 /* JPEG 2000 part 2 */
-    "1.2.840.10008.1.2.4.201",				 /* HTJ2K lossless */
-    "1.2.840.10008.1.2.4.202",				 /* HTJ2K lossless RPCL */
-    "1.2.840.10008.1.2.4.203",				 /* HTJ2K */
-    "1.2.840.10008.1.2.4.100",				 /* MPEG2 MP@ML */
-    "1.2.840.10008.1.2.4.101",				 /* MPEG2 MP@HL */
-    "1.2.840.10008.1.2.4.102",				 /* MPEG-4 AVC/H.264 HP 4.1 */
-    "1.2.840.10008.1.2.4.103",				 /* MPEG-4 AVC/H.264 BD HP 4.1 */
-    "1.2.840.10008.1.2.4.104",				 /* MPEG-4 AVC/H.264 HP 4.2 2D */
-    "1.2.840.10008.1.2.4.105",				 /* MPEG-4 AVC/H.264 HP 4.2 3D */
-    "1.2.840.10008.1.2.4.106",				 /* MPEG-4 AVC/H.264 stereo HP 4.2 */
-    "1.2.840.10008.1.2.4.107",				 /* HEVC/H.265 main 5.1 */
-    "1.2.840.10008.1.2.4.108",				 /* HEVC/H.265 main 10 5.1 */
-    "1.2.840.10008.1.2.5",				 /* RLE lossless */
-};
-
+/* The transfer syntaxes accepted as they are: np_ts's table (QC decides
+ * what it can use). */
 int np_ul_ts_supported(const char *uid)
 {
-	for (size_t i = 0; i < sizeof supported_ts / sizeof supported_ts[0]; i++)
-		if (!strcmp(uid, supported_ts[i]))
-			return 1;
-	return 0;
+	const struct np_ts *t = np_ts_find(uid);
+	return t && t->accepted;
 }
 
 int np_ul_ts_kind(const char *ts)
