@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: Apache-2.0
+/* np_httpd_audit: GET /api/audit, the audit trail for the Audit page and its
+ * exports: filtered by action, actor, study and time, in pages, as JSON or as
+ * CSV whose cells no spreadsheet runs as a formula. */
+#include "np_csv.h"
+#include "np_db.h"
+#include "np_err.h"
+#include "np_httpd_int.h"
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int bad_param(struct np_req *r, const char *msg)
+{
+	return np__reply_error(r, 400, "bad_request", "%s", msg);
+}
+
+/* An audit column as JSON: the id is a number, the rest text or null. */
+static json_t *col_json(sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER:
+		return json_integer(sqlite3_column_int64(st, i));
+	case SQLITE_NULL:
+		return json_null();
+	default: {
+		json_t *s = json_stringn((const char *)sqlite3_column_text(st, i), (size_t)sqlite3_column_bytes(st, i));
+		return s ? s : json_string("");
+	}
+	}
+}
+
+/* The distinct values of one audit column (actions, actors), for the page's
+ * filter choices; col is one of two fixed names, never from the request. */
+static json_t *audit_facet(sqlite3 *h, const char *col)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT DISTINCT %s FROM audit WHERE %s IS NOT NULL ORDER BY 1 LIMIT 500", col, col);
+	json_t *a = json_array();
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+		return a;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(a, col_json(st, 0));
+	sqlite3_finalize(st);
+	return a;
+}
+
+/* Filters: action and actor exact, npuid a prefix (a UID read off a screen
+ * is often cut), since inclusive and until exclusive on the ISO time. */
+#define AUDIT_WHERE                                                                                                    \
+	" WHERE (?1 = '' OR action = ?1) AND (?2 = '' OR ts >= ?2) AND (?3 = '' OR ts < ?3) AND (?4 = '' OR actor = "  \
+	"?4)"                                                                                                          \
+	" AND (?5 = '' OR substr(npuid, 1, length(?5)) = ?5)"
+
+int np_h_audit(struct np_req *r)
+{
+	char fmt[8] = "json", action[64] = "", since[40] = "", until[40] = "", actor[256] = "", npuid[64] = "";
+	char facets[4] = "", msg[80];
+	long limit = 500, offset = 0;
+	if (np_query_get(r->query, "format", fmt, sizeof fmt) < 0 || (strcmp(fmt, "json") && strcmp(fmt, "csv")))
+		return bad_param(r, "format: json or csv");
+	if (np_query_get(r->query, "action", action, sizeof action) < 0 ||
+	    np_query_get(r->query, "since", since, sizeof since) < 0 ||
+	    np_query_get(r->query, "until", until, sizeof until) < 0)
+		return bad_param(r, "action/since/until: malformed or too long");
+	if (np_query_get(r->query, "actor", actor, sizeof actor) < 0)
+		return bad_param(r, "actor: malformed or too long");
+	if (np_query_get(r->query, "npuid", npuid, sizeof npuid) < 0 ||
+	    strspn(npuid, "0123456789abcdefABCDEF-") != strlen(npuid))
+		return bad_param(r, "npuid: a Neuropacs UID or its beginning (hex digits and -)");
+	if (np_query_get(r->query, "facets", facets, sizeof facets) < 0 ||
+	    (*facets && strcmp(facets, "0") && strcmp(facets, "1")))
+		return bad_param(r, "facets: 0 or 1");
+	if (np_query_long(r->query, "limit", 1, 100000, &limit, msg, sizeof msg) < 0 ||
+	    np_query_long(r->query, "offset", 0, 100000000, &offset, msg, sizeof msg) < 0)
+		return bad_param(r, msg);
+	struct np_err err = {0};
+	struct np_db *db = np__db(r->srv, &err);
+	if (!db)
+		return np__reply_err(r, &err);
+	const char *const bind[] = {action, since, until, actor, npuid};
+	sqlite3_stmt *st;
+	json_int_t total = 0;
+	if (sqlite3_prepare_v2(db->h, "SELECT count(*) FROM audit" AUDIT_WHERE, -1, &st, NULL) != SQLITE_OK)
+		return np__reply_error(r, 500, "internal", "database error");
+	for (int i = 0; i < 5; i++)
+		sqlite3_bind_text(st, i + 1, bind[i], -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		total = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(
+		db->h,
+		"SELECT id, ts, actor, role, client, action, npuid, detail, outcome FROM audit" AUDIT_WHERE
+		" ORDER BY id DESC LIMIT ?6 OFFSET ?7",
+		-1, &st, NULL) != SQLITE_OK)
+		return np__reply_error(r, 500, "internal", "database error");
+	for (int i = 0; i < 5; i++)
+		sqlite3_bind_text(st, i + 1, bind[i], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, limit);
+	sqlite3_bind_int64(st, 7, offset);
+	static const char *const cols[] = {"id",     "ts",    "actor",	"role",	  "client",
+					   "action", "npuid", "detail", "outcome"};
+	json_t *items = json_array();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *o = json_object();
+		for (int i = 0; i < 9; i++)
+			json_object_set_new(o, cols[i], col_json(st, i));
+		json_array_append_new(items, o);
+	}
+	sqlite3_finalize(st);
+	if (!strcmp(fmt, "json")) {
+		json_t *o = json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", total, "offset", (json_int_t)offset,
+				      "limit", (json_int_t)limit);
+		if (!strcmp(facets, "1")) {
+			json_object_set_new(o, "actions", audit_facet(db->h, "action"));
+			json_object_set_new(o, "actors", audit_facet(db->h, "actor"));
+		}
+		return np__reply_json(r, 200, o);
+	}
+	char *buf2 = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf2, &len);
+	if (!f) {
+		json_decref(items);
+		return np__reply_error(r, 500, "internal", "out of memory");
+	}
+	fprintf(f, "id,ts,actor,role,client,action,npuid,detail,outcome\r\n");
+	size_t i;
+	json_t *o;
+	json_array_foreach (items, i, o) {
+		for (int c = 0; c < 9; c++) {
+			json_t *v = json_object_get(o, cols[c]);
+			if (json_is_integer(v))
+				fprintf(f, "%lld", (long long)json_integer_value(v));
+			else if (json_is_string(v))
+				np_csv_cell(f, json_string_value(v)); /* a sign-in name may be "=HYPERLINK(...)" */
+			fputs(c < 8 ? "," : "\r\n", f);
+		}
+	}
+	fclose(f);
+	json_decref(items);
+	int rc = np__reply_bytes(r, 200, "text/csv; charset=utf-8", buf2, len,
+				 "Content-Disposition: attachment; filename=\"audit.csv\"\r\n");
+	free(buf2);
+	return rc;
+}
