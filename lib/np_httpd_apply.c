@@ -12,6 +12,7 @@
 #include "np_fs.h"
 #include "np_httpd_int.h"
 #include "np_httpd_tls.h"
+#include "np_json.h"
 #include "np_log.h"
 #include "np_settings_effect.h"
 
@@ -136,6 +137,13 @@ static int same_str(const struct np_config *a, const struct np_config *b, const 
 	return !strcmp(np_config_str(a, key), np_config_str(b, key));
 }
 
+/* Settings that name a program the back-end runs: a web session must not
+ * turn into a shell on the host (an admin's password, or np-httpd taken
+ * over, would be enough). They are set on the host with np-config; the
+ * guide's Local Processing page has only the limits. */
+static const char *const host_only[] = {"local_processing.runner", "local_processing.image", "local_processing.command",
+					NULL};
+
 int np__settings_precheck(struct np_httpd *h, const struct np_config *next, struct np_err *err)
 {
 	struct np_config cur;
@@ -145,6 +153,15 @@ int np__settings_precheck(struct np_httpd *h, const struct np_config *next, stru
 	snprintf(cur.home, sizeof cur.home, "%s", h->home);
 	int rc = 0;
 	struct np_err e = {0};
+	for (const char *const *k = host_only; *k; k++)
+		if (!json_equal(np_json_path(cur.root, *k), np_json_path(next->root, *k)) &&
+		    (np_json_path(cur.root, *k) || np_json_path(next->root, *k))) {
+			rc = np_err_set(err, NP_ERR_PERM,
+					"%s: a program the agent runs is set on the host with np-config merge, not "
+					"from the web",
+					*k);
+			goto out;
+		}
 	/* HTTPS without a certificate would keep np-httpd from starting: the
 	 * admin would be locked out of the UI. */
 	if (np_config_bool(next, "tls.enabled") &&

@@ -43,6 +43,7 @@ struct np_httpd {
 	double started;
 	pthread_mutex_t lock; /* guards cfg, tls, uploads, throttle */
 	json_t *cfg;	      /* current settings snapshot */
+	char cfg_stamp[96];   /* inode, size and mtime of etc/neuropacs.json when read */
 	struct np_tls_pair *tls;
 	json_t *uploads;  /* upload id -> {"received","limit","state"} */
 	json_t *throttle; /* client -> {"fails","until"} */

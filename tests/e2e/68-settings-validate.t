@@ -10,7 +10,7 @@
 # (@hourly, @daily, ...) are accepted.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/httpd.sh"
-plan 90
+plan 96
 mkdir -p "$NP_HOME/etc"
 start_httpd --insecure-no-auth
 J='Content-Type: application/json'
@@ -85,3 +85,17 @@ is "$(jq -r '[.scheduler.retention_cron, .scheduler.metrics_cron] | join(" ")' "
 is "$(put '{"smtp":{"from":"agent@example.test","host":"mail.example.test"},"notifications":{"method":"email","recipients":"ops@example.test"},"delivery":{"destinations":[{"type":"rest","url":"https://ris.example.test/in","auth":"basic","username":"ris","password":"Pw-S3cret"},{"type":"dicom_pdf","host":"pacs","ae_title":"PACS"}]},"retry":{"initial_seconds":60,"max_seconds":60}}')" 200 \
 	"complete destinations, notifications with recipients and a sender are saved"
 is "$(put '{"notifications":{"method":"none","recipients":""}}')" 200 "no notifications need no recipients"
+
+# A program the back-end runs (local processing) is not set from the web:
+# an admin session, or np-httpd taken over, would be a shell on the host.
+# The limits of the guide's Local Processing page stay editable.
+is "$(put '{"local_processing":{"command":"sh -c id"}}')" 400 "local_processing.command cannot be set through the API"
+is "$(jq -r .error.key "$T/body")" local_processing.command "... the refusal names the setting"
+grep -q 'set on the host with np-config' "$T/body"
+ok "... and says where it is set" test $? = 0
+is "$(put '{"local_processing":{"runner":"docker","image":"evil/image"}}')" 400 "nor the runner or the image"
+echo '{"local_processing":{"command":"/opt/site/preprocess"}}' | "$BIN/np-config" merge
+is "$(put '{"local_processing":{"command":"/opt/site/preprocess","memory_gb":4}}')" 200 \
+	"np-config sets it on the host; the page may send it back unchanged with a new limit"
+is "$(jq -r '"\(.local_processing.command) \(.local_processing.memory_gb)"' "$NP_HOME/etc/neuropacs.json")" \
+	"/opt/site/preprocess 4" "a change made on the host is not written over by the next save from the page"
