@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@ static void usage(FILE *f)
 		   "       np-config [--home DIR] set-secret KEY   read a secret from stdin\n"
 		   "                                       (cloud.service_password: 15+ characters with lower,\n"
 		   "                                       upper, digit and special; ends every UI session)\n"
+		   "       np-config [--home DIR] rehash-password   remake the UI login hash from the stored\n"
+		   "                                       service password (np-run.sh does it at each start)\n"
 		   "       np-config [--home DIR] merge        merge a JSON object from stdin into the settings\n"
 		   "       np-config schema                    print the settings schema\n");
 }
@@ -128,13 +131,27 @@ int main(int argc, char **argv)
 			np_log_err(NULL, &err);
 			rc = np_err_exit_code(&err);
 		}
+	} else if (!strcmp(cmd, "rehash-password")) {
+		/* the stored password (sealed or not) again: its login hash is
+		 * remade when missing or stale, nothing else changes */
+		char *pw = np_config_secret(home, NP_SVCPW_SECRET, &err);
+		if (!pw && !err.msg[0])
+			np_err_set(&err, NP_ERR_PERM, "no service password is stored");
+		if (!pw || np_config_secret_set(home, NP_SVCPW_SECRET, pw, &err) < 0) {
+			np_log_err(NULL, &err);
+			rc = np_err_exit_code(&err);
+		}
+		if (pw) {
+			OPENSSL_cleanse(pw, strlen(pw));
+			free(pw);
+		}
 	} else if (!strcmp(cmd, "merge")) {
 		rc = merge(home, &err);
 	} else {
 		usage(stderr);
 		rc = NP_EXIT_PERM;
 	}
-	if (rc == 0 && (!strcmp(cmd, "set-secret") || !strcmp(cmd, "merge")) &&
+	if (rc == 0 && (!strcmp(cmd, "set-secret") || !strcmp(cmd, "merge") || !strcmp(cmd, "rehash-password")) &&
 	    np_svcpw_changed(home, pw_stamp, "np-config", cmd, &err) < 0) {
 		np_log_err(NULL, &err);
 		rc = np_err_exit_code(&err);

@@ -347,17 +347,14 @@ static int v1_json(struct np_cloud *cl, const char *method, const char *name, js
 
 /* ---------------- v2: bearer REST ---------------- */
 
-static void token_path(const struct np_cloud *cl, char *out, size_t outsz)
-{
-	snprintf(out, outsz, "%s/etc/secrets/cloud.token", cl->home);
-}
-
 static int v2_token(struct np_cloud *cl, int force, struct np_err *err)
 {
-	char tp[PATH_MAX];
-	token_path(cl, tp, sizeof tp);
 	if (!force) {
-		json_t *c = np_json_load(tp, 1 << 16, NULL);
+		char *cached = np_config_secret(cl->home, "cloud.token", NULL);
+		json_t *c = cached ? json_loads(cached, 0, NULL) : NULL;
+		if (cached)
+			np_crypto_wipe(cached, strlen(cached));
+		free(cached);
 		const char *t = c ? np_json_str(c, "access_token", NULL) : NULL;
 		double exp = c ? (double)np_json_int(c, "expires_at", 0) : 0;
 		if (t && exp > np_now() + 60 && strlen(t) < sizeof cl->token) {
@@ -405,11 +402,14 @@ static int v2_token(struct np_cloud *cl, int force, struct np_err *err)
 	long long ttl = np_json_int(j, "expires_in", 3600);
 	json_t *c = json_pack("{s:s, s:I}", "access_token", t, "expires_at", (json_int_t)(np_now() + (double)ttl));
 	json_decref(j);
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof dir, "%s/etc/secrets", cl->home);
+	/* a secret like the others: sealed under the privilege split */
 	struct np_err e2 = {0};
-	if (np_mkdirs(dir, 0700, &e2) < 0 || np_json_save(tp, c, 0600, &e2) < 0)
-		np_warn(NULL, "unable to cache the cloud token: %s", e2.msg);
+	char *cs = json_dumps(c, JSON_COMPACT);
+	if (!cs || np_config_secret_set(cl->home, "cloud.token", cs, &e2) < 0)
+		np_warn(NULL, "unable to cache the cloud token: %s", cs ? e2.msg : "no memory");
+	if (cs)
+		np_crypto_wipe(cs, strlen(cs));
+	free(cs);
 	json_decref(c);
 	cl->connected = 1;
 	return 0;

@@ -8,7 +8,8 @@
  *
  * Secrets (API key, service password, session AES key, bearer token) stay in
  * memory, are wiped on close, and never appear in logs or err messages. The
- * v2 bearer token is cached in etc/secrets/cloud.token (0600). */
+ * v2 bearer token is cached as the secret cloud.token (0600, sealed under the
+ * privilege split). */
 #ifndef NP_CLOUD_H
 #define NP_CLOUD_H
 

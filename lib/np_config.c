@@ -4,6 +4,7 @@
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_json.h"
+#include "np_seal.h"
 #include "np_password.h"
 #include "np_schema.h"
 #include "np_svcpw.h"
@@ -197,6 +198,38 @@ static int secret_path(char *out, size_t sz, const char *home, const char *key, 
 	return 0;
 }
 
+/* The group whose services may read a secret under the privilege split:
+ * the cloud credentials (and the token they buy) are the back-end's only;
+ * the rest np-httpd reads too. */
+static const char *secret_group(const char *key)
+{
+	static const char *const cloud[] = {"cloud.api_key", NP_SVCPW_SECRET, "cloud.token", NULL};
+	for (const char *const *c = cloud; *c; c++)
+		if (!strcmp(key, *c))
+			return "neuropacs-cloud";
+	return "neuropacs-keys";
+}
+
+/* HOME/etc/secrets/.seal-<cloud|keys>.<ext>: the key pair a secret of key's
+ * group is sealed to (np_seal.h), made by np-run.sh as root. */
+static void seal_path(char *out, size_t sz, const char *home, const char *key, const char *ext)
+{
+	snprintf(out, sz, "%s/etc/secrets/.seal-%s.%s", home,
+		 strcmp(secret_group(key), "neuropacs-cloud") ? "keys" : "cloud", ext);
+}
+
+/* A sealing key is trusted only as root made it: root's, of the secret's
+ * group, writable by nobody else. The services own the folder and could put
+ * a key of their own there (sealing later secrets to themselves) or move one
+ * group's key over the other's; the owner and group tell. */
+static int seal_key_trusted(const char *path, const char *key)
+{
+	struct stat st;
+	struct group *g = getgrnam(secret_group(key));
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 && !(st.st_mode & 022) && g &&
+	       st.st_gid == g->gr_gid;
+}
+
 /* Root writing into a home whose services run as a service user (np-run.sh
  * as root, sbin/np-privileges.sh): what it writes must stay theirs to read.
  * dir is the folder of path, owned by the service user then; a settings file
@@ -213,8 +246,7 @@ static int give_back(const char *path, const char *dir, const char *secret, stru
 			return np_err_sys(err, errno, "unable to give the settings to the service user");
 		return 0;
 	}
-	int cloud = !strcmp(secret, "cloud.api_key") || !strcmp(secret, NP_SVCPW_SECRET);
-	struct group *g = getgrnam(cloud ? "neuropacs-cloud" : "neuropacs-keys");
+	struct group *g = getgrnam(secret_group(secret));
 	if (!g)
 		return 0;
 	if (chown(path, 0, g->gr_gid) < 0 || chmod(path, 0440) < 0)
@@ -235,7 +267,38 @@ char *np_config_secret(const char *home, const char *key, struct np_err *err)
 		return NULL;
 	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
 		s[--n] = 0;
-	return s;
+	if (!np_seal_is(s))
+		return s;
+	char kp[PATH_MAX];
+	seal_path(kp, sizeof kp, home, key, "key");
+	char *plain = NULL;
+	if (!seal_key_trusted(kp, key))
+		np_err_set(err, NP_ERR_PERM, "secret %s is sealed and its key %s is missing or not root's", key, kp);
+	else if (access(kp, R_OK) != 0)
+		np_err_set(err, NP_ERR_PERM, "secret %s is sealed for the services of group %s", key,
+			   secret_group(key));
+	else
+		plain = np_unseal(kp, s, NULL, err);
+	OPENSSL_cleanse(s, n);
+	free(s);
+	return plain;
+}
+
+/* Write value as key's secret: sealed when a service (not root) writes it
+ * and root's sealing key for its group is there (the privilege split), so
+ * the other services, which share the uid, cannot read it back. */
+static int write_secret(const char *home, const char *key, const char *path, const char *value, struct np_err *err)
+{
+	char pub[PATH_MAX];
+	seal_path(pub, sizeof pub, home, key, "pub");
+	if (geteuid() == 0 || !seal_key_trusted(pub, key))
+		return np_write_atomic(path, value, strlen(value), 0600, err);
+	char *sealed = np_seal(pub, value, strlen(value), err);
+	if (!sealed)
+		return -1;
+	int rc = np_write_atomic(path, sealed, strlen(sealed), 0600, err);
+	free(sealed);
+	return rc;
 }
 
 int np_config_secret_set(const char *home, const char *key, const char *value, struct np_err *err)
@@ -252,7 +315,7 @@ int np_config_secret_set(const char *home, const char *key, const char *value, s
 		return 0;
 	}
 	if (strcmp(key, NP_SVCPW_SECRET))
-		return np_write_atomic(path, value, strlen(value), 0600, err) < 0 ? -1 : give_back(path, dir, key, err);
+		return write_secret(home, key, path, value, err) < 0 ? -1 : give_back(path, dir, key, err);
 	/* The service password is the UI's admin password too: its rules hold
 	 * whoever sets it, and its login hash follows it at once. Storing the
 	 * same password again changes nothing (and ends no session). */
@@ -270,7 +333,7 @@ int np_config_secret_set(const char *home, const char *key, const char *value, s
 	free(hash);
 	if (same && hash_ok)
 		return 0;
-	if (!same && (np_write_atomic(path, value, strlen(value), 0600, err) < 0 || give_back(path, dir, key, err) < 0))
+	if (!same && (write_secret(home, key, path, value, err) < 0 || give_back(path, dir, key, err) < 0))
 		return -1;
 	return np_svcpw_store_hash(home, value, err);
 }
@@ -317,17 +380,12 @@ int np_config_save(const char *home, json_t *settings, struct np_err *err)
 static int mask_secret(json_t *parent, const char *key, const char *dotted, void *vctx)
 {
 	const char *home = vctx;
-	char *s = np_config_secret(home, dotted, NULL);
-	int set = s && *s, read = s != NULL;
-	free(s);
-	/* np-httpd may not read the cloud credentials (np-run.sh as root): a
-	 * secret it cannot read but that is there is set all the same */
+	/* Set when its file is there and not empty: np-httpd may not read the
+	 * cloud credentials (np-run.sh as root: root's file, or sealed). */
 	char path[PATH_MAX];
 	struct np_err e = {0};
 	struct stat st;
-	if (!read && secret_path(path, sizeof path, home, dotted, &e) == 0 && stat(path, &st) == 0 && st.st_size > 0 &&
-	    access(path, R_OK) != 0)
-		set = 1;
+	int set = secret_path(path, sizeof path, home, dotted, &e) == 0 && stat(path, &st) == 0 && st.st_size > 0;
 	json_object_set_new(parent, key, json_string(set ? MASK : ""));
 	return 0;
 }

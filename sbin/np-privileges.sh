@@ -19,8 +19,9 @@
 # process trace another (ptrace, /proc/PID/mem, environ) only when uid and
 # gids match, so np-httpd cannot read a key from np-upload's memory either.
 np_priv_groups="neuropacs neuropacs-cloud neuropacs-keys"
-# Secrets only the back-end reads (the rest are of neuropacs-keys).
-np_priv_cloud_secrets="cloud.api_key cloud.service_password"
+# Secrets only the back-end reads (the rest are of neuropacs-keys); the
+# same list as secret_group() in lib/np_config.c.
+np_priv_cloud_secrets="cloud.api_key cloud.service_password cloud.token"
 
 # A checkout under /root (mode 0700) is out of the service user's reach:
 # `make run` must still start on a fresh machine, so it runs as root and says
@@ -77,18 +78,40 @@ np_privileges() {
 	# The home: the service user's (s6's service/ folder stays root's);
 	# made by np-init or changed by np-config as root, it may be root's.
 	mkdir -p "$home/etc/secrets" "$home/log"
-	find "$home" -mindepth 1 -maxdepth 1 ! -name service -exec chown -R "$uid:$gbase" {} +
-	chown "$uid:$gbase" "$home"
+	# Never through a link a service left (-h), and not the secrets, whose
+	# owners are set below (a sealing key must stay root's to be trusted).
+	find "$home" -mindepth 1 \( -path "$home/service" -o -path "$home/etc/secrets" \) -prune -o \
+		-exec chown -h "$uid:$gbase" {} +
+	chown -h "$uid:$gbase" "$home" "$home/etc/secrets"
 	# The password hash, made (or, for a password file replaced by hand,
 	# remade) here while root can read the password: np-httpd does it itself
 	# when it may read the password, which it no longer may. Storing the same
 	# password again changes nothing when its hash matches.
 	if [ -s "$home/etc/secrets/cloud.service_password" ]; then
-		np-config set-secret cloud.service_password <"$home/etc/secrets/cloud.service_password" >/dev/null
+		np-config rehash-password >/dev/null
 	fi
 	chmod 0700 "$home/etc/secrets"
+	# The key pairs that secrets written while the agent runs are sealed to
+	# (lib/np_seal.h): the services share the uid, so a file one writes the
+	# others could read; sealed, only its group opens it. Root's, so no
+	# service can swap in a key of its own (np_config.c checks owner and
+	# group before it uses one).
+	for c in cloud keys; do
+		k=$home/etc/secrets/.seal-$c.key
+		if [ -L "$k" ] || [ -L "${k%.key}.pub" ] || [ ! -s "$k" ] || [ ! -s "${k%.key}.pub" ] ||
+			[ "$(stat -c %u "$k")" != 0 ]; then
+			rm -f "$k" "${k%.key}.pub"
+			(umask 077 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out "$k" 2>/dev/null &&
+				openssl pkey -in "$k" -pubout -out "${k%.key}.pub") ||
+				{ echo "np-run.sh: unable to make the sealing key $k (openssl)" >&2; exit 100; }
+		fi
+		g=$gkeys
+		[ $c = keys ] || g=$gcloud
+		chown -h "0:$g" "$k" "${k%.key}.pub" && chmod 0440 "$k" && chmod 0444 "${k%.key}.pub"
+	done
 	for f in "$home"/etc/secrets/*; do
-		[ -f "$f" ] || continue
+		# a link a service left there would have root change its target
+		[ -f "$f" ] && [ ! -L "$f" ] || continue
 		g=$gkeys
 		for c in $np_priv_cloud_secrets; do [ "${f##*/}" != "$c" ] || g=$gcloud; done
 		chown "0:$g" "$f" && chmod 0440 "$f"

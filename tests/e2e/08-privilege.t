@@ -8,6 +8,7 @@
 # UI still logs in and shows the cloud key as set; the back-end still reads it.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NP_TOP/tests/lib/httpd.sh"
+. "$NP_TOP/tests/peers/cloud.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (np-run.sh drops privileges only as root)"
 command -v s6-svscan >/dev/null || skip_all "s6 not installed"
 command -v setpriv >/dev/null || skip_all "setpriv (util-linux) not installed"
@@ -17,7 +18,7 @@ command -v setpriv >/dev/null || skip_all "setpriv (util-linux) not installed"
 if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$SBIN/np-httpd" 2>/dev/null; then
 	skip_all "the checkout ($NP_TOP) is not reachable by an unprivileged user (chmod o+x its parent folders)"
 fi
-plan 24
+plan 31
 
 # The service user must reach the home: tap.sh's folder is root's, 0700.
 chmod 711 "$T"
@@ -112,3 +113,24 @@ is "$(jq -r '[.applied[] | select(.service == "np-recv") | .action] | join(" ")'
 	"... and np-recv is told (reloaded), not 'could not be told'"
 wait_port "$NEW" 20
 ok "np-recv listens on the new port without a restart" test $? = 0
+
+# A secret written while the agent runs is the service user's file, which
+# every service (one uid) could read: it is sealed to root's key of its
+# group. The admin sets a new cloud API key on the Settings page: np-httpd
+# writes it but can no more read it than np-recv; the back-end opens it and
+# the cloud accepts it.
+NEWKEY=new-api-key-set-on-the-settings-page-42
+cloud_start "$T/cloud" --api-key "$NEWKEY"
+is "$(req PUT /api/settings -H "Cookie: np_session=$CK" -H "X-CSRF-Token: $CSRF" -H "$J" \
+	-d "{\"cloud\":{\"api_url\":\"$CLOUD_URL\",\"api_key\":\"$NEWKEY\"}}")" 200 "a new cloud API key is saved from the page"
+as "$HTTPD" cat "$S/cloud.api_key" >"$T/seen.httpd" 2>&1
+as "$RECV" cat "$S/cloud.api_key" >"$T/seen.recv" 2>&1
+is "$(cut -c1-13 "$T/seen.httpd")" "np-sealed-v1:" "the key np-httpd wrote is sealed"
+ok "neither np-httpd's nor np-recv's user reads the new key from it" sh -c "! grep -q '$NEWKEY' '$T/seen.httpd' '$T/seen.recv'"
+nok "np-httpd's user cannot read the key that opens it" as "$HTTPD" cat "$S/.seal-cloud.key"
+ok "the back-end opens it: the cloud accepts the new key (np-cloud refresh-token as np-sched's user)" \
+	as "$SCHED" "$BIN/np-cloud" refresh-token
+nok "... and np-httpd's user cannot use it" as "$HTTPD" "$BIN/np-cloud" refresh-token
+# The session key np-httpd made at its first start: sealed to the keys'
+# group, which np-recv is not in.
+is "$(as "$RECV" cut -c1-13 "$S/http.session_key")" "np-sealed-v1:" "the session key np-httpd made is sealed: np-recv reads no key"
