@@ -88,7 +88,14 @@ const go = async (name, ready) => {
   await page.waitForSelector(ready);
 };
 const row = (id) => page.locator(`#studies tr[data-npuid="${id}"]`);
-const action = (id, label) => row(id).locator('button', { hasText: new RegExp('^' + label + '$') });
+// A row action; one in the row's More menu is clicked after opening the menu.
+const inMenu = (scope, item) => Object.assign(Object.create(item), {
+  click: async (o) => {
+    if (!(await item.isVisible()) && (await scope.locator('.row-menu-btn').count())) await scope.locator('.row-menu-btn').first().click();
+    return item.click(o);
+  },
+});
+const action = (id, label) => inMenu(row(id), row(id).locator('button', { hasText: new RegExp('^' + label + '$') }));
 // A download started by click(); its bytes.
 const download = async (click) => {
   const [d] = await Promise.all([page.waitForEvent('download'), click()]);
@@ -419,7 +426,7 @@ await step('results', async () => {
   const magic = { json: (b) => !!JSON.parse(b.toString()), png: (b) => b.subarray(0, 4).toString('latin1') === '\x89PNG', pdf: (b) => b.subarray(0, 5).toString() === '%PDF-',
     txt: (b) => b.length > 0 && !b.includes(0), xml: (b) => /^\s*<(\?xml|[A-Za-z])/.test(b.toString()) };
   for (const f of ['json', 'png', 'pdf', 'txt', 'xml']) {
-    const d = await download(() => r.locator('a', { hasText: new RegExp('^' + f.toUpperCase() + '$') }).click());
+    const d = await download(() => inMenu(r, r.locator('a', { hasText: new RegExp('^' + f.toUpperCase() + '$') })).click());
     let good = false;
     try { good = d.name === `${done.npuid}.${f}` && magic[f](d.body); } catch (_) { /* not parseable */ }
     ok(good, `the ${f.toUpperCase()} result downloads`, d.name + ' ' + d.body.subarray(0, 60).toString('latin1'));
@@ -434,7 +441,7 @@ await step('results', async () => {
   await r.locator('button', { hasText: 'Manage' }).click();
   await page.waitForSelector('dialog[open] table');
   const cells = await page.$$eval('dialog[open] tbody tr:first-child td', (t) => t.map((x) => x.textContent));
-  ok(cells[1].startsWith('RIS webhook') && cells[2] === 'sent' && cells[3] === '1', 'Manage shows the destination np-deliver sent the result to', cells.join(' | '));
+  ok(cells[1].startsWith('RIS webhook') && /^sent$/i.test(cells[2]) && cells[3] === '1', 'Manage shows the destination np-deliver sent the result to', cells.join(' | '));
   await shot('results-manage');
   const before = hooked('/results').length;
   await clearToasts();
@@ -578,6 +585,7 @@ await step('logs', async () => {
   const other = await ctx.newPage();
   watch(other);
   await other.goto(base + '/#/studies');
+  await other.locator(`#studies tr[data-npuid="${incoming.npuid}"] .row-menu-btn`).click(); // Stabilize is in the row's menu
   await other.locator(`#studies tr[data-npuid="${incoming.npuid}"] button`, { hasText: 'Stabilize' }).click();
   await other.waitForFunction((id) => document.querySelector(`#studies tr[data-npuid="${id}"]`) && !document.querySelector(`#studies tr[data-npuid="${id}"]`).textContent.includes('Receiving'), incoming.npuid);
   await other.close();

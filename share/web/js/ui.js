@@ -35,13 +35,17 @@ export function showError(e) {
   toast(e && e.message ? e.message : String(e), 'error');
 }
 
+let dialogs = 0;
+
 // A modal dialog; returns { dialog, body, close }. actions: [{label, primary, danger, onClick}]
-export function openDialog(title, content, actions = [], { onClose } = {}) {
+export function openDialog(title, content, actions = [], { onClose, dismiss } = {}) {
   const opener = document.activeElement;
   const body = h('div', { class: 'body' }, content);
   const footer = h('footer');
-  const dialog = h('dialog', { 'aria-labelledby': 'dlg-title' },
-    h('header', {}, h('h2', { id: 'dlg-title' }, title),
+  // A dialog opened over another (a confirmation) has a title of its own.
+  const titleId = 'dlg-title-' + ++dialogs;
+  const dialog = h('dialog', { 'aria-labelledby': titleId },
+    h('header', {}, h('h2', { id: titleId }, title),
       h('button', { type: 'button', 'aria-label': 'Close', onclick: () => close() }, '✕')),
     body, footer);
   function close() {
@@ -63,7 +67,7 @@ export function openDialog(title, content, actions = [], { onClose } = {}) {
       },
     }, a.label));
   }
-  footer.append(h('button', { type: 'button', onclick: () => close() }, actions.length ? 'Cancel' : 'Close'));
+  footer.append(h('button', { type: 'button', onclick: () => close() }, dismiss || (actions.length ? 'Cancel' : 'Close')));
   dialog.addEventListener('cancel', (e) => { e.preventDefault(); close(); });
   document.body.append(dialog);
   dialog.showModal();
@@ -72,11 +76,11 @@ export function openDialog(title, content, actions = [], { onClose } = {}) {
   return { dialog, body, close };
 }
 
-export function confirmDialog(title, message, label, { danger = false } = {}) {
+export function confirmDialog(title, message, label, { danger = false, dismiss } = {}) {
   return new Promise((resolve) => {
     let answered = false;
     openDialog(title, h('p', {}, message), [{ label, danger, primary: !danger, onClick: () => { answered = true; resolve(true); } }],
-      { onClose: () => { if (!answered) resolve(false); } });
+      { onClose: () => { if (!answered) resolve(false); }, dismiss });
   });
 }
 

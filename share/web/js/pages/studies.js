@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // Studies: the index of every study, filters, paging, PHI redacted until revealed.
 import { get, post, put, del, qs } from '../api.js';
-import { h, clear, toast, showError, openDialog, confirmDialog, phiCell, badge, fmtDate, fmtBytes, REDACTED } from '../ui.js';
+import { h, clear, toast, showError, openDialog, confirmDialog, phiCell, badge, fmtBytes, REDACTED } from '../ui.js';
+import { STATES as STATE_TABLE, stateLabel, stateHelp } from '../states.js';
+import { fmtLocal, fmtDicomDate, timeCell, zoneName } from '../time.js';
+import { rowMenu } from '../rowmenu.js';
 import { showQc } from './qc.js';
 import { checkStatus as statusDialog, previewReport as reportDialog, deliveryNote } from './study-dialogs.js';
 
 export const title = 'Studies';
 
-const STATES = ['incoming', 'stable', 'qc-passed', 'qc-failed', 'ready', 'uploaded', 'results', 'done', 'failed', 'cancelled'];
-const LABEL = {
-  incoming: 'Receiving', stable: 'Stable', 'qc-passed': 'QC Passed', 'qc-failed': 'QC Failed', ready: 'Queued',
-  uploaded: 'Processing', results: 'Delivering', done: 'Delivered', failed: 'Failed', cancelled: 'Cancelled',
-};
+// States in words: the one table of ../states.js.
+const STATES = STATE_TABLE.map((x) => x.state);
 
 // Order states of lib/np_cloud.h after which the cloud does no more work.
 const ORDER_ENDED = ['Completed', 'Failed', 'Expired', 'Cancelled'];
@@ -23,8 +23,8 @@ function waitingFor(w) {
 export function waitingText(w) {
   if (!w) return null;
   const at = new Date(w.next_try);
-  const when = at <= new Date() ? 'retrying now' : 'next try at ' + at.toLocaleString();
-  return `${waitingFor(w)}, ${when} (${w.attempts} failed ${w.attempts === 1 ? 'try' : 'tries'} since ${new Date(w.since).toLocaleString()}): ${w.reason}`;
+  const when = at <= new Date() ? 'retrying now' : 'next try at ' + fmtLocal(w.next_try);
+  return `${waitingFor(w)}, ${when} (${w.attempts} failed ${w.attempts === 1 ? 'try' : 'tries'} since ${fmtLocal(w.since)}): ${w.reason}`;
 }
 
 export function statusLabel(s) {
@@ -37,7 +37,7 @@ export function statusLabel(s) {
     const running = !ORDER_ENDED.includes(s.order_status);
     return s.order_status + (running && s.order_progress ? ' ' + s.order_progress + '%' : '');
   }
-  return LABEL[s.state] || s.state;
+  return stateLabel(s.state);
 }
 
 const st = { page: 1, size: 25, q: '', state: '', qc: '', group: '', from: '', to: '', reveal: false };
@@ -46,7 +46,7 @@ let tbody, pager, ctxRef;
 export async function render(view, ctx) {
   ctxRef = ctx;
   const search = h('input', { type: 'search', id: 'study-search', placeholder: 'UID, accession, name…', value: st.q });
-  const state = h('select', { id: 'filter-state' }, h('option', { value: '' }, 'Any'), STATES.map((s) => h('option', { value: s, selected: st.state === s }, LABEL[s])));
+  const state = h('select', { id: 'filter-state' }, h('option', { value: '' }, 'Any'), STATES.map((s) => h('option', { value: s, selected: st.state === s, title: stateHelp(s) }, stateLabel(s))));
   const qc = h('select', { id: 'filter-qc' }, ['', 'passed', 'failed', 'bypassed', 'pending'].map((v) => h('option', { value: v, selected: st.qc === v }, v || 'Any')));
   const group = h('select', { id: 'filter-group' }, h('option', { value: '' }, 'Any'));
   const from = h('input', { type: 'date', id: 'filter-from', value: st.from });
@@ -70,9 +70,10 @@ export async function render(view, ctx) {
       h('label', {}, 'Search', search), h('label', {}, 'Status', state), h('label', {}, 'QC', qc),
       h('label', {}, 'Group', group), h('label', {}, 'From', from), h('label', {}, 'To', to),
       h('button', { type: 'button', onclick: apply }, 'Apply'), reveal),
-    h('table', { id: 'studies' },
-      h('thead', {}, h('tr', {}, ['Neuropacs UID', 'Study ID/Name', 'Accession #', 'Status', 'Stable', 'QC', 'Group', 'Received', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
-      tbody),
+    h('div', { class: 'table-wrap' }, h('table', { id: 'studies', class: 'fit' },
+      h('thead', {}, h('tr', {}, ['Neuropacs UID', 'Study ID/Name', 'Accession #', 'Status', 'Stable', 'QC', 'Group', `Received (${zoneName()})`, 'Actions']
+        .map((c) => h('th', { scope: 'col' }, c)))),
+      tbody)),
     pager);
   get('/api/groups').then((g) => {
     for (const x of g.items || []) group.append(h('option', { value: x.name, selected: st.group === x.name }, x.name));
@@ -119,42 +120,47 @@ function row(s) {
   // Cancel only where it works: not once finished, and not once the cloud has
   // completed the order before its results are in (in results it stops the delivery).
   const cancellable = !['done', 'failed', 'cancelled'].includes(s.state) && !(s.order_status === 'Completed' && s.state !== 'results');
-  const act = (label, aria, fn, enabled = true) => h('button', { type: 'button', 'aria-label': aria + ' ' + id, title: aria, disabled: !enabled, onclick: () => fn(s).catch(showError) }, label);
+  const act = (label, aria, fn, enabled = true, cls = '') => h('button', { type: 'button', class: cls, 'aria-label': aria + ' ' + id, title: aria, disabled: !enabled, onclick: () => fn(s).catch(showError) }, label);
+  const bad = s.waiting || (s.delivery && s.delivery.failed);
+  // One line of actions: the two views used most, the rest in the row's menu.
   return h('tr', { dataset: { npuid: id } },
-    h('td', { class: 'mono' }, id, s.linked_npuid ? h('div', { class: 'help' }, 'late series of ' + s.linked_npuid.slice(0, 8)) : null),
+    h('td', { class: 'mono uid' }, id, s.linked_npuid ? h('div', { class: 'help' }, 'late series of ' + s.linked_npuid.slice(0, 8)) : null),
     phiCell(name(s)), phiCell(s.accession),
-    h('td', {}, badge(statusLabel(s), s.waiting || (s.delivery && s.delivery.failed) ? 'warning' : s.state), deliveryNote(s),
+    h('td', { class: 'status' }, h('span', { class: 'badge ' + (bad ? 'warning' : s.state), title: stateHelp(s.state) || null }, statusLabel(s)), deliveryNote(s),
       s.waiting ? h('div', { class: 'help waiting' }, waitingText(s.waiting)) : null),
     h('td', {}, s.stable ? 'Yes' : 'No'),
     h('td', {}, s.qc_result ? badge(s.qc_result) : '—'),
-    h('td', {}, s.group ? badge(s.group, 'group') : '—'),
-    h('td', {}, fmtDate(s.created_at)),
-    h('td', {}, h('div', { class: 'actions' },
-      act('Status', 'Check status', checkStatus, hasOrder),
-      act('QC', 'View quality control results', (x) => showQc(x.npuid, ctxRef, refresh), s.state !== 'incoming'),
-      act('Report', 'Preview report', previewReport, hasReport),
-      act('Cancel', s.state === 'results' ? 'Cancel delivery' : 'Cancel order', cancel, cancellable),
-      s.state === 'failed' ? act('Retry', 'Retry study', retry) : null,
-      ctxRef && ctxRef.isAdmin ? act('Delete', 'Delete study', remove) : null,
+    h('td', { class: 'group' }, s.group ? h('span', { class: 'badge group', title: s.group }, s.group) : '—'),
+    timeCell(h, s.created_at),
+    h('td', { class: 'row-actions' }, h('div', { class: 'actions' },
       act('Info', 'View study information', info),
-      act('Group', 'Assign to group', assign),
-      s.state === 'incoming' ? act('Stabilize', 'Force stable', forceStable) : null)));
+      act('Report', 'Preview report', previewReport, hasReport),
+      rowMenu('More', 'More actions for ' + id, [
+        act('Status', 'Check status', checkStatus, hasOrder),
+        act('QC', 'View quality control results', (x) => showQc(x.npuid, ctxRef, refresh), s.state !== 'incoming'),
+        act('Group', 'Assign to group', assign),
+        s.state === 'incoming' ? act('Stabilize', 'Force stable', forceStable) : null,
+        s.state === 'failed' ? act('Retry', 'Retry study', retry) : null,
+        act('Cancel', s.state === 'results' ? 'Cancel delivery' : 'Cancel order', cancel, cancellable, 'danger-text'),
+        ctxRef && ctxRef.isAdmin ? act('Delete', 'Delete study', remove, true, 'danger-text') : null,
+      ]))));
 }
 
 async function checkStatus(s) {
-  await statusDialog(s, (x) => LABEL[x] || x);
+  await statusDialog(s, stateLabel);
   refresh().catch(() => {});
 }
 
 async function previewReport(s) {
-  await reportDialog(s, (x) => LABEL[x] || x);
+  await reportDialog(s, stateLabel);
 }
 
 async function cancel(s) {
   const delivery = s.state === 'results';
   const verb = delivery ? 'Cancel delivery' : 'Cancel order';
   const what = delivery ? 'the delivery of the results of study ' : 'the processing of study ';
-  if (!(await confirmDialog(verb, 'Cancel ' + what + s.npuid + '? This cannot be undone.', verb, { danger: true }))) return;
+  // The button that keeps the order says Close: "Cancel" beside "Cancel order" would read as either.
+  if (!(await confirmDialog(verb, 'Cancel ' + what + s.npuid + '? This cannot be undone.', verb, { danger: true, dismiss: 'Close' }))) return;
   const r = await post(`/api/studies/${s.npuid}/cancel`);
   toast(r && r.message ? r.message : 'Order cancelled.');
   await refresh();
@@ -182,21 +188,34 @@ async function forceStable(s) {
   await refresh();
 }
 
+// A UID by its name when the agent knows it (uid_names of GET
+// /api/study-info, from its own tables), the UID in the title.
+function uidName(d, uid) {
+  const n = (d.uid_names || {})[uid];
+  return n ? h('span', { title: uid }, n) : h('span', { class: 'mono' }, uid);
+}
+const uidList = (d, uids) => (uids || []).length ? (uids || []).flatMap((u, i) => [i ? ', ' : null, uidName(d, u)]) : null;
+
 function infoBody(d) {
   const m = d.manifest || {};
   const p = m.patient || {}, st2 = m.study || {};
-  const kv = [['Neuropacs UID', d.npuid], ['State', d.state], ['Source', m.source], ['Format', m.format],
+  const kv = [['Neuropacs UID', d.npuid], ['State', d.state ? h('span', { id: 'info-state', title: stateHelp(d.state) || null }, stateLabel(d.state)) : null],
+    ['Source', m.source], ['Format', m.format],
     ['Study name', m.study_name], ['Patient name', p.name], ['Patient ID', p.id], ['Age', p.age], ['Sex', p.sex],
-    ['Accession #', st2.accession_number], ['Study description', st2.description], ['Study date', st2.study_date],
+    ['Accession #', st2.accession_number], ['Study description', st2.description], ['Study date', fmtDicomDate(st2.study_date)],
+    ['Received', m.created_at ? fmtLocal(m.created_at) : null],
     ['Calling AE', m.source_ae], ['Products', (m.products || []).join(', ')], ['Group', m.group],
     ['Series', (m.counts || {}).series], ['Instances', (m.counts || {}).instances], ['Size', fmtBytes((m.counts || {}).bytes)],
+    ['Transfer syntax', uidList(d, m.transfer_syntaxes)],
     ['Order', d.order ? d.order.order_id || d.order.orderId : null], ['Linked study', m.linked_npuid],
     ['Waiting', waitingText(d.waiting)]];
   const series = (m.series || []).map((x) => h('tr', {}, h('td', {}, x.number ?? ''), h('td', {}, x.modality || ''),
-    h('td', {}, x.description || ''), h('td', {}, x.instances ?? ''), h('td', {}, (x.transfer_syntaxes || []).join(' '))));
-  return [h('dl', { class: 'kv' }, kv.map(([k, v]) => [h('dt', {}, k), v === REDACTED ? h('dd', { class: 'redacted' }, v) : h('dd', {}, v ?? '—')])),
-    series.length ? h('table', {}, h('thead', {}, h('tr', {}, ['#', 'Modality', 'Description', 'Instances', 'Transfer syntax'].map((c) => h('th', {}, c)))), h('tbody', {}, series)) : null,
-    d.history && d.history.length ? [h('h2', {}, 'History'), h('ul', {}, d.history.map((e) => h('li', {}, `${fmtDate(e.ts)}: ${e.from || '—'} → ${e.to}${e.reason ? ' (' + e.reason + ')' : ''}`)))] : null];
+    h('td', {}, x.description || ''), h('td', {}, x.instances ?? ''), h('td', {}, uidList(d, x.sop_classes) || '—'),
+    h('td', {}, uidList(d, x.transfer_syntaxes) || '—')));
+  return [h('dl', { class: 'kv', id: 'info-kv' }, kv.map(([k, v]) => [h('dt', {}, k), v === REDACTED ? h('dd', { class: 'redacted' }, v) : h('dd', {}, v ?? '—')])),
+    series.length ? h('table', { id: 'info-series' }, h('thead', {}, h('tr', {}, ['#', 'Modality', 'Description', 'Instances', 'SOP class', 'Transfer syntax'].map((c) => h('th', {}, c)))), h('tbody', {}, series)) : null,
+    d.history && d.history.length ? [h('h2', {}, 'History'), h('ul', { id: 'info-history' }, d.history.map((e) =>
+      h('li', {}, `${fmtLocal(e.ts)}: ${e.from ? stateLabel(e.from) : '—'} → ${stateLabel(e.to)}${e.reason ? ' (' + e.reason + ')' : ''}`)))] : null];
 }
 
 async function info(s) {
@@ -204,7 +223,7 @@ async function info(s) {
   const dlg = openDialog('Study information', infoBody(d), ctxRef.isAdmin ? [{
     label: 'Reveal', closes: false,
     onClick: async () => { clear(dlg.body, infoBody(await get(`/api/study-info/${s.npuid}?reveal=1`))); },
-  }] : []);
+  }] : [], { dismiss: 'Close' });
 }
 
 async function assign(s) {

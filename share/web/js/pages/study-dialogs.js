@@ -4,7 +4,9 @@
 // the report is offered only when there is one (else the reason, in words),
 // and the delivery of the results counts each destination.
 import { api, get, qs } from '../api.js';
-import { h, openDialog, fmtDate } from '../ui.js';
+import { h, openDialog } from '../ui.js';
+import { stateLabel as labelOf } from '../states.js';
+import { fmtLocal as fmtDate } from '../time.js';
 
 // Under the status badge: the destinations that failed, with their reasons.
 export function deliveryNote(s) {
@@ -29,7 +31,7 @@ function finalSentence(r, o) {
     : `Finished: the report was received${at}.`;
 }
 
-export async function checkStatus(s, stateLabel) {
+export async function checkStatus(s, stateLabel = labelOf) {
   const r = await get(`/api/studies/${s.npuid}/status`);
   const o = r.order || {};
   const common = [['Neuropacs UID', r.npuid], ['Agent state', stateLabel(r.state)], ['Order ID', o.order_id],
@@ -65,7 +67,7 @@ async function noReportReason(s, stateLabel) {
   return 'There is no report: the study failed' + (last && last.reason ? ` (${last.reason})` : '') + '.';
 }
 
-export async function previewReport(s, stateLabel = (x) => x) {
+export async function previewReport(s, stateLabel = labelOf) {
   const src = '/api/reports' + qs({ neuropacsId: s.npuid });
   let have = true;
   try {
