@@ -6,7 +6,9 @@
 #include "np_config.h"
 #include "np_err.h"
 #include "np_json.h"
+#include "np_log.h"
 #include "np_tls.h"
+#include "np_tls_policy.h"
 #include "np_ul.h"
 
 #include <limits.h>
@@ -29,8 +31,27 @@ static struct np_tls_ctx *tls_ctx(const struct np_config *cfg, json_t *dest, str
 	char cb[PATH_MAX], kb[PATH_MAX], ab[PATH_MAX];
 	const char *cert = home_path(cfg, dest, "tls_cert_file", cb, sizeof cb);
 	const char *key = home_path(cfg, dest, "tls_key_file", kb, sizeof kb);
-	return np_tls_client_ctx(home_path(cfg, dest, "tls_ca_file", ab, sizeof ab), *cert ? cert : NULL,
-				 *key ? key : NULL, err);
+	/* Per destination, not global: the retired AES suite is offered only
+	 * to the one old PACS that needs it, never to every destination. */
+	int prof = np_tls_profile_find(np_json_str(dest, "tls_profile", ""));
+	if (prof < 0) {
+		np_err_set(
+		    err, NP_ERR_PERM,
+		    "destination tls_profile: unknown TLS profile (bcp195, bcp195-non-downgrading or legacy-aes)");
+		return NULL;
+	}
+	struct np_tls_ctx *t = np_tls_client_ctx(home_path(cfg, dest, "tls_ca_file", ab, sizeof ab),
+						 *cert ? cert : NULL, *key ? key : NULL, err);
+	if (t && np_tls_ctx_set_profile(t, prof, err) < 0) {
+		np_tls_ctx_free(t);
+		return NULL;
+	}
+	if (t && np_tls_profiles[prof].weak)
+		np_warn(NULL,
+			"DICOM destination %s:%d uses TLS profile %s (TLS_RSA_WITH_AES_128_CBC_SHA offered: no "
+			"forward secrecy)",
+			np_json_str(dest, "host", ""), (int)np_json_int(dest, "port", 104), np_tls_profiles[prof].name);
+	return t;
 }
 
 static void fill_opts(const struct np_config *cfg, json_t *dest, struct np_ul_scu_opts *o, struct np_tls_ctx *tls)

@@ -11,6 +11,7 @@
 #include "np_sopclass.h"
 #include "np_spool.h"
 #include "np_tls.h"
+#include "np_tls_policy.h"
 #include "np_ul.h"
 #include "np_util.h"
 #include "np_validate.h"
@@ -104,6 +105,11 @@ int np_recv_cfg_from(struct np_recv_cfg *c, const struct np_config *cfg, const s
 	c->tls_enabled = np_config_bool(cfg, "dicom.tls.enabled");
 	c->tls_port = (int)np_config_int(cfg, "dicom.tls.port");
 	c->verify_client = np_config_bool(cfg, "dicom.tls.verify_client");
+	const char *prof = np_config_str(cfg, "dicom.tls.profile");
+	if ((c->tls_profile = np_tls_profile_find(prof)) < 0)
+		return np_err_set(err, NP_ERR_PERM,
+				  "dicom.tls.profile: unknown TLS profile (bcp195, "
+				  "bcp195-non-downgrading or legacy-aes)");
 	home_path(c->cert_file, sizeof c->cert_file, c->home, np_config_str(cfg, "dicom.tls.cert_file"));
 	home_path(c->key_file, sizeof c->key_file, c->home, np_config_str(cfg, "dicom.tls.key_file"));
 	home_path(c->ca_file, sizeof c->ca_file, c->home, np_config_str(cfg, "dicom.tls.ca_file"));
@@ -938,11 +944,11 @@ static void serve(const struct np_recv_cfg *c, struct np_tls_ctx *tlsctx, int fd
 			end = sr == 0 ? "released" : sr == 1 ? (child_stop ? "stopped" : "aborted") : "error";
 		}
 		np_info(NULL,
-			"association peer=%s calling=%s called=%s tls=%s contexts=%d/%d instances=%llu studies=%d "
+			"association peer=%s calling=%s called=%s tls=%s%s%s contexts=%d/%d instances=%llu studies=%d "
 			"bytes=%llu seconds=%.3f end=%s%s%s",
-			peer, ul->calling_ae, ul->called_ae, t ? np_tls_version(t) : "no", accepted, ul->npc,
-			ul->instances, st ? np_recv_store_studies(st) : 0, ul->bytes, np_mono() - t0, end,
-			!strcmp(end, "error") || !strcmp(end, "aborted") ? " why=" : "",
+			peer, ul->calling_ae, ul->called_ae, t ? np_tls_version(t) : "no", t ? " cipher=" : "",
+			t ? np_tls_cipher(t) : "", accepted, ul->npc, ul->instances, st ? np_recv_store_studies(st) : 0,
+			ul->bytes, np_mono() - t0, end, !strcmp(end, "error") || !strcmp(end, "aborted") ? " why=" : "",
 			!strcmp(end, "error") || !strcmp(end, "aborted") ? err.msg : "");
 		np_recv_store_free(st);
 	}
@@ -1019,7 +1025,18 @@ static struct np_tls_ctx *make_tls(const struct np_recv_cfg *c, struct np_err *e
 {
 	if (!c->tls_enabled)
 		return NULL;
-	return np_tls_server_ctx(c->cert_file, c->key_file, c->ca_file, c->verify_client, err);
+	struct np_tls_ctx *t = np_tls_server_ctx(c->cert_file, c->key_file, c->ca_file, c->verify_client, err);
+	if (t && np_tls_ctx_set_profile(t, c->tls_profile, err) < 0) {
+		np_tls_ctx_free(t);
+		return NULL;
+	}
+	/* Said at every start and reload, where a security review reads. */
+	if (t && np_tls_profiles[c->tls_profile].weak)
+		np_warn(NULL,
+			"dicom.tls.profile is %s: DICOM TLS also accepts TLS_RSA_WITH_AES_128_CBC_SHA (no forward "
+			"secrecy, CBC) for senders on the retired DICOM AES profile; set bcp195 once they are upgraded",
+			np_tls_profiles[c->tls_profile].name);
+	return t;
 }
 
 static int open_listener(const struct np_recv_cfg *c, struct listener *L, struct np_err *err)
@@ -1046,9 +1063,9 @@ static int open_listener(const struct np_recv_cfg *c, struct listener *L, struct
 	} else if (L->fd >= 0)
 		close(L->fd);
 	*L = n;
-	np_info(NULL, "listening bind=%s port=%d tls=%s ae=%s max_associations=%d per_address=%d", c->bind, port,
-		c->tls_enabled ? (c->verify_client ? "mutual" : "yes") : "no", c->ae_title, c->max_assoc,
-		c->max_per_addr);
+	np_info(NULL, "listening bind=%s port=%d tls=%s%s%s ae=%s max_associations=%d per_address=%d", c->bind, port,
+		c->tls_enabled ? (c->verify_client ? "mutual" : "yes") : "no", c->tls_enabled ? " tls_profile=" : "",
+		c->tls_enabled ? np_tls_profiles[c->tls_profile].name : "", c->ae_title, c->max_assoc, c->max_per_addr);
 	return 0;
 }
 

@@ -32,6 +32,7 @@ struct np_recv_cfg {
 	uint32_t max_pdu;
 	int artim_s, idle_s;
 	int tls_enabled, tls_port, verify_client;
+	int tls_profile; /* enum np_tls_profile (dicom.tls.profile) */
 	char cert_file[PATH_MAX], key_file[PATH_MAX], ca_file[PATH_MAX];
 };
 

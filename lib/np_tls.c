@@ -16,6 +16,7 @@
 
 struct np_tls_ctx {
 	SSL_CTX *ctx;
+	int profile; /* enum np_tls_profile */
 };
 
 struct np_tls {
@@ -126,6 +127,14 @@ fail:
 	return NULL;
 }
 
+int np_tls_ctx_set_profile(struct np_tls_ctx *ctx, int p, struct np_err *err)
+{
+	if (np_tls_policy_apply_profile(ctx->ctx, p) < 0)
+		return np_err_set(err, NP_ERR_PERM, "unable to set TLS profile %d: %s", p, ossl_reason());
+	ctx->profile = p;
+	return 0;
+}
+
 void np_tls_ctx_free(struct np_tls_ctx *ctx)
 {
 	if (!ctx)
@@ -139,6 +148,19 @@ static void set_timeouts(int fd, int timeout_ms)
 	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+/* The handshake failed for want of a common cipher suite: we are the
+ * server and the client offered none of ours (no shared cipher), or we are
+ * the client and the server answered with a handshake_failure alert (what
+ * a server with no suite of our ClientHello sends). */
+static int no_shared_cipher(void)
+{
+	unsigned long e = ERR_peek_error();
+	if (ERR_GET_LIB(e) != ERR_LIB_SSL)
+		return 0;
+	int r = ERR_GET_REASON(e);
+	return r == SSL_R_NO_SHARED_CIPHER ? 1 : r == SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE ? 2 : 0;
 }
 
 static struct np_tls *handshake(struct np_tls_ctx *ctx, int fd, int server, const char *servername, int timeout_ms,
@@ -170,13 +192,25 @@ static struct np_tls *handshake(struct np_tls_ctx *ctx, int fd, int server, cons
 	int saved = errno;
 	set_timeouts(fd, 0);
 	if (r != 1) {
-		int e = SSL_get_error(s, r);
+		int e = SSL_get_error(s, r), nsc;
 		long v = SSL_get_verify_result(s);
 		if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
 			if (saved == EAGAIN || saved == EWOULDBLOCK)
 				np_err_set(err, NP_ERR_TEMP, "TLS handshake timed out");
 			else
 				np_err_set(err, NP_ERR_TEMP, "TLS handshake failed: peer closed the connection");
+		} else if ((nsc = no_shared_cipher()) != 0) {
+			/* The usual cause: a peer on the retired AES profile
+			 * (TLS_RSA_WITH_AES_128_CBC_SHA only); say which
+			 * profile refused it, so the setting can be found. */
+			np_err_set(err, NP_ERR_PERM,
+				   "TLS handshake failed: %s under TLS profile %s (a peer on the retired DICOM AES "
+				   "profile needs legacy-aes)",
+				   nsc == 1
+				       ? "no shared cipher: the peer offers no cipher suite"
+				       : "handshake failure alert from the peer: probably no cipher suite in common",
+				   np_tls_profiles[ctx->profile].name);
+			ERR_clear_error();
 		} else if (v != X509_V_OK) {
 			np_err_set(err, NP_ERR_PERM, "TLS handshake failed: certificate verify failed: %s",
 				   X509_verify_cert_error_string(v));

@@ -26,11 +26,17 @@ struct np_tls_ctx *np_tls_server_ctx(const char *cert_file, const char *key_file
 struct np_tls_ctx *np_tls_client_ctx(const char *ca_file, const char *cert_file, const char *key_file,
 				     struct np_err *err);
 void np_tls_ctx_free(struct np_tls_ctx *ctx);
+/* Switch a context to TLS profile p (enum np_tls_profile of np_tls_policy.h;
+ * both constructors start with the default, bcp195). Returns 0, or -1 with a
+ * permanent err. */
+int np_tls_ctx_set_profile(struct np_tls_ctx *ctx, int p, struct np_err *err);
 
 /* Handshake on a connected socket within timeout_ms. np_tls_connect checks
  * the server name (host name or IP address) when servername is not NULL.
  * Returns NULL with err (temporary for network errors and timeouts,
- * permanent for verification failures). The socket stays owned by the caller. */
+ * permanent for verification failures and for a peer with no cipher suite
+ * of the context's profile: err->msg then names the profile). The socket
+ * stays owned by the caller. */
 struct np_tls *np_tls_accept(struct np_tls_ctx *ctx, int fd, int timeout_ms, struct np_err *err);
 struct np_tls *np_tls_connect(struct np_tls_ctx *ctx, int fd, const char *servername, int timeout_ms,
 			      struct np_err *err);
