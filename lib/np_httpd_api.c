@@ -19,6 +19,7 @@
 #include "np_notify.h"
 #include "np_qc.h"
 #include "np_queue.h"
+#include "np_settings_effect.h"
 #include "np_spool.h"
 #include "np_stable.h"
 #include "np_study.h"
@@ -1284,7 +1285,10 @@ int np_h_settings_get(struct np_req *r)
 
 int np_h_settings_schema(struct np_req *r)
 {
-	return np__reply_json(r, 200, json_incref(np_config_schema()));
+	/* The schema itself, plus which settings restart a service (the page's badges). */
+	json_t *s = json_copy(np_config_schema());
+	json_object_set_new(s, "x-restarts", np_effect_restarts(np_config_schema()));
+	return np__reply_json(r, 200, s);
 }
 
 /* Put key into the sorted array of keys out, once. */

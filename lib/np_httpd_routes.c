@@ -41,6 +41,7 @@ H(np_h_logs_download);
 H(np_h_settings_get);
 H(np_h_settings_put);
 H(np_h_settings_schema);
+H(np_h_settings_cron);
 H(np_h_test_delivery);
 H(np_h_test_notification);
 H(np_h_refresh_token);
@@ -116,6 +117,7 @@ const struct np_route np_httpd_routes[] = {
     {"GET", "/api/settings", ADM, np_h_settings_get},
     {"PUT", "/api/settings", ADM, np_h_settings_put},
     {"GET", "/api/settings/schema", USR, np_h_settings_schema},
+    {"GET", "/api/settings/cron", ADM, np_h_settings_cron},
     {"POST", "/api/settings/test-delivery", ADM, np_h_test_delivery},
     {"POST", "/api/settings/test-notification", ADM, np_h_test_notification},
     {"POST", "/api/cloud/refresh-token", ADM, np_h_refresh_token},

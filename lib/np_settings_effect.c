@@ -17,6 +17,7 @@
  *              np-queue reads retry.* at each temporary failure. */
 #include "np_settings_effect.h"
 
+#include <stdio.h>
 #include <string.h>
 
 const char *const np_effect_services[] = {"np-httpd", "np-recv", "np-stable", "np-sched", "qc",
@@ -164,4 +165,40 @@ json_t *np_effect_plan(json_t *changed)
 	else
 		json_decref(unknown);
 	return plan;
+}
+
+static void restarts_of(json_t *node, json_t *defs, const char *prefix, json_t *out)
+{
+	const char *ref = json_string_value(json_object_get(node, "$ref"));
+	if (ref && strrchr(ref, '/'))
+		node = json_object_get(defs, strrchr(ref, '/') + 1);
+	json_t *props = json_object_get(node, "properties");
+	if (json_is_object(props)) {
+		const char *k;
+		json_t *v;
+		json_object_foreach (props, k, v) {
+			char p[256];
+			snprintf(p, sizeof p, "%s.%s", prefix, k);
+			restarts_of(v, defs, p, out);
+		}
+		return;
+	}
+	json_t *who = json_array();
+	for (int s = 0; np_effect_services[s]; s++)
+		if (np_effect_of(prefix, np_effect_services[s]) == NP_EFFECT_RESTART)
+			json_array_append_new(who, json_string(np_effect_services[s]));
+	if (json_array_size(who))
+		json_object_set_new(out, prefix, who);
+	else
+		json_decref(who);
+}
+
+json_t *np_effect_restarts(json_t *schema)
+{
+	json_t *out = json_object(), *defs = json_object_get(schema, "definitions");
+	const char *k;
+	json_t *v;
+	json_object_foreach (json_object_get(schema, "properties"), k, v)
+		restarts_of(v, defs, k, out);
+	return out;
 }

@@ -38,4 +38,12 @@ json_t *np_effect_plan(json_t *changed);
 /* The effect of one key on one service, or -1 when the service does not use it. */
 int np_effect_of(const char *key, const char *service);
 
+/* Every leaf key of the settings schema (objects with "properties" are
+ * walked, anything else is a leaf) that restarts a service when changed:
+ * {"http.port": ["np-httpd"], "agent.mode": ["prepare"], ...}. The settings
+ * page marks these fields from it (GET /api/settings/schema "x-restarts"),
+ * so the badge and PUT /api/settings's answer come from this one table.
+ * New reference. */
+json_t *np_effect_restarts(json_t *schema);
+
 #endif

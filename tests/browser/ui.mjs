@@ -600,6 +600,7 @@ await step('settings', async () => {
   const before = await apiJson('/api/settings');
   await go('settings', '#settings-form');
   await shot('settings');
+  await page.click('#settings-nav [data-section=dicom]');
   await page.fill('#set-dicom-ae_title', 'UI_TEST_SCP');
   await page.fill('#set-dicom-port', '70000');
   await page.click('#save-settings');
@@ -640,6 +641,7 @@ await step('settings: AE title of 17 characters', async () => {
 
 await step('settings actions', async () => {
   let before = hooked('/results').length;
+  await page.click('#settings-nav [data-section=delivery]');
   await page.locator('[data-list="delivery.destinations"] button', { hasText: 'Test Delivery' }).first().click();
   await waitToast(/./);
   const test = await waitHook('/results', before + 1);
@@ -648,6 +650,7 @@ await step('settings actions', async () => {
   ok(test.length === before + 1 && 'npuid' in body && body.report, 'Test Delivery sends to the destination, with the default body after a save from the form',
     test.length && test[test.length - 1].body.slice(0, 200));
   before = hooked('/notify').length;
+  await page.click('#settings-nav [data-section=notifications]');
   await page.click('#test-notification');
   ok((await waitHook('/notify', before + 1)).length === before + 1, 'Test Notification reaches the webhook');
   const connects = (await cloudState()).counts.connects;
@@ -664,6 +667,7 @@ await step('settings actions', async () => {
 
 await step('tls certificate', async () => {
   const dir = env.NP_TLS_DIR;
+  await page.click('#settings-nav [data-section=https]');
   await page.click('#tls-upload');
   await page.setInputFiles('#tls-cert-file', join(dir, 'tls.crt'));
   await page.setInputFiles('#tls-key-file', join(dir, 'other.key'));
@@ -683,6 +687,8 @@ await step('tls certificate', async () => {
 });
 
 await step('saml fetch', async () => {
+  await page.click('#settings-nav [data-section=users]');
+  await page.check('#set-saml-enabled'); // the IdP fields show with SSO on
   await page.fill('#set-saml-idp_metadata_url', env.NP_IDP_METADATA);
   await page.click('#saml-fetch');
   await waitToast(/metadata fetched/);
@@ -690,6 +696,7 @@ await step('saml fetch', async () => {
     (await page.inputValue('#set-saml-idp_sso_url')) === 'https://idp.example.test/sso' &&
     (await page.inputValue('#set-saml-idp_slo_url')) === 'https://idp.example.test/slo', 'Fetch fills the IdP fields from the metadata');
   ok((await page.inputValue('#set-saml-idp_cert_pem')).startsWith('-----BEGIN CERTIFICATE-----'), '... and its signing certificate');
+  await page.uncheck('#set-saml-enabled');
   await clearToasts();
   await page.click('#save-settings');
   await waitToast(/Settings saved/);
@@ -760,7 +767,7 @@ await step('refresh', async () => {
 // pages can grow their checks without one file for everything.
 {
   const t = { page, step, ok, api, apiJson, studiesIn, stateOf, shot, go, row, action, dialogButton, closeDialog,
-    clearToasts, waitToast, download, env, outdir };
+    clearToasts, waitToast, download, env, outdir, hooked, waitHook };
   const here = new URL('.', import.meta.url).pathname;
   for (const f of readdirSync(here).filter((f) => /^steps-.*\.mjs$/.test(f)).sort())
     await (await import(join(here, f))).default(t);

@@ -93,11 +93,27 @@ static void effects(void **state)
 	assert_int_equal(np_effect_restart_of("demo-cloud"), NP_RESTART_NONE);
 }
 
+/* The settings page's restart badges: exactly the schema keys whose change
+ * restarts a service, with the services (GET /api/settings/schema). */
+static void restarts_for_the_badges(void **state)
+{
+	(void)state;
+	json_t *r = np_effect_restarts(np_config_schema());
+	char *s = json_dumps(r, JSON_SORT_KEYS | JSON_COMPACT);
+	assert_string_equal(s,
+			    "{\"agent.mode\":[\"prepare\"],\"http.bind\":[\"np-httpd\"],\"http.port\":[\"np-httpd\"],"
+			    "\"http.redirect_port\":[\"np-httpd\"],\"local_processing.max_containers\":[\"prepare\"],"
+			    "\"tls.enabled\":[\"np-httpd\"]}");
+	free(s);
+	json_decref(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(every_schema_key_has_a_service),
 	    cmocka_unit_test(effects),
+	    cmocka_unit_test(restarts_for_the_badges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
