@@ -14,14 +14,16 @@
  *              np-upload, np-deliver once per study, each reading the settings
  *              at its start; only prepare's run script reads settings
  *              (agent.mode, local_processing.max_containers) for np-queue;
- *              np-queue reads retry.* at each temporary failure. */
+ *              np-queue reads retry.* at each temporary failure.
+ *   np-atna    re-reads its settings on SIGHUP (and when etc/neuropacs.json
+ *              changes on disk) and reconnects to the audit repository. */
 #include "np_settings_effect.h"
 
 #include <stdio.h>
 #include <string.h>
 
 const char *const np_effect_services[] = {"np-httpd", "np-recv", "np-stable", "np-sched", "qc",
-					  "prepare",  "upload",	 "deliver",   NULL};
+					  "prepare",  "upload",	 "deliver",   "np-atna",  NULL};
 
 struct rule {
 	const char *key; /* a dotted key or a prefix of whole components */
@@ -93,6 +95,8 @@ static const struct rule rules[] = {
     /* np-queue reads its retry schedule at each temporary failure */
     {"retry", "upload", NP_EFFECT_LIVE},
     {"retry", "deliver", NP_EFFECT_LIVE},
+    /* np-atna: all of atna.* on SIGHUP */
+    {"atna", "np-atna", NP_EFFECT_RELOAD},
 };
 
 /* A rule names key itself or one of its parents ("dicom.tls" names

@@ -59,7 +59,7 @@ curl -sf -c "$T/jar" -H 'Content-Type: application/json' -d "{\"password\":\"$PW
 api /api/status >"$T/status.json"
 is "$(jget "$T/status.json" 'd["demo"]')" True "/api/status says demo (the UI shows its DEMO banner)"
 is "$(jget "$T/status.json" '" ".join(sorted(k for k, v in d["services"].items() if v == "up"))')" \
-	"deliver demo-cloud np-httpd np-recv np-sched np-stable prepare qc upload" "... and shows every service up"
+	"deliver demo-cloud np-atna np-httpd np-recv np-sched np-stable prepare qc upload" "... and shows every service up"
 like "$(api "/api/results?size=100")" "\"npuid\": *\"$NPUID\"" "the result is listed by the API"
 like "$(api "/api/results/$NPUID?format=json")" "\"notice\": *\"$NOTICE\"" "the JSON result carries the DEMO notice"
 like "$(api "/api/results/$NPUID?format=txt" | head -1)" "^$NOTICE\$" "the text report starts with it"
