@@ -44,6 +44,7 @@ H(np_h_settings_schema);
 H(np_h_settings_cron);
 H(np_h_test_delivery);
 H(np_h_test_notification);
+H(np_h_test_atna);
 H(np_h_refresh_token);
 H(np_h_updates);
 H(np_h_tls_get);
@@ -120,6 +121,7 @@ const struct np_route np_httpd_routes[] = {
     {"GET", "/api/settings/cron", ADM, np_h_settings_cron},
     {"POST", "/api/settings/test-delivery", ADM, np_h_test_delivery},
     {"POST", "/api/settings/test-notification", ADM, np_h_test_notification},
+    {"POST", "/api/settings/test-atna", ADM, np_h_test_atna},
     {"POST", "/api/cloud/refresh-token", ADM, np_h_refresh_token},
     {"GET", "/api/updates", ADM, np_h_updates},
     {"GET", "/api/tls/certificate", ADM, np_h_tls_get},
