@@ -7,13 +7,17 @@ import * as results from './pages/results.js';
 import * as groups from './pages/groups.js';
 import * as logs from './pages/logs.js';
 import * as settings from './pages/settings.js';
+import * as audit from './pages/audit.js';
 import { openUpload } from './pages/upload.js';
 
-const pages = { studies, results, groups, logs, settings };
+const pages = { studies, results, groups, logs, settings, audit };
+// Pages only an admin may open (their links are hidden from other roles).
+const ADMIN_PAGES = [settings, audit];
 const view = document.getElementById('view');
 const ctx = { session: null, isAdmin: false };
 let current = null;
 let timer = null;
+let routed = false;
 
 function applyTheme(theme) {
   document.documentElement.dataset.theme = theme;
@@ -90,7 +94,7 @@ function showLogin(methods = ['password']) {
 function route() {
   const name = (location.hash.replace(/^#\/?/, '').split(/[/?]/)[0]) || 'studies';
   const page = pages[name] || studies;
-  if (page === settings && !ctx.isAdmin) { location.hash = '#/studies'; return; }
+  if (ADMIN_PAGES.includes(page) && !ctx.isAdmin) { location.hash = '#/studies'; return; }
   for (const a of document.querySelectorAll('#nav a')) {
     if (a.dataset.page === name) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
@@ -98,7 +102,11 @@ function route() {
   clear(view);
   document.title = page.title + ' · Neuropacs Agent';
   page.render(view, ctx).catch(showError);
-  view.focus({ preventScroll: true });
+  // A page opened from the navigation takes the focus, so a screen reader
+  // reads it; the first page after loading leaves it at the top, where Tab
+  // goes to "Skip to content", the navigation, then the page.
+  if (routed) view.focus({ preventScroll: true });
+  routed = true;
 }
 window.addEventListener('hashchange', () => { if (ctx.session) route(); });
 

@@ -71,6 +71,9 @@ export function openDialog(title, content, actions = [], { onClose, dismiss } = 
   dialog.addEventListener('cancel', (e) => { e.preventDefault(); close(); });
   document.body.append(dialog);
   dialog.showModal();
+  // A body taller than the dialog scrolls: it is a tab stop then, so the
+  // keyboard can scroll it too.
+  if (body.scrollHeight > body.clientHeight) { body.tabIndex = 0; body.setAttribute('aria-labelledby', titleId); body.setAttribute('role', 'region'); }
   const first = body.querySelector('input, select, textarea, button') || footer.querySelector('button');
   if (first) first.focus();
   return { dialog, body, close };

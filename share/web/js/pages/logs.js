@@ -59,9 +59,15 @@ function when(ts) {
 }
 
 // A click on a line shows its message and id whole (wrapped); again folds it.
+// The line is a tab stop too: Enter or Space does the same from the keyboard.
+function toggle(tr) {
+  tr.classList.toggle('open');
+}
 function line(e) {
   const id = e.id && e.id !== '-' ? e.id : '';
-  return h('tr', { class: 'level-' + (e.level || 'info') + (routine(e) ? ' routine' : ''), onclick: (ev) => ev.currentTarget.classList.toggle('open') },
+  return h('tr', { class: 'level-' + (e.level || 'info') + (routine(e) ? ' routine' : ''), tabindex: 0,
+    onclick: (ev) => toggle(ev.currentTarget),
+    onkeydown: (ev) => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); toggle(ev.currentTarget); } } },
     h('td', { class: 'ts' }, when(e.ts)), h('td', { class: 'svc' }, e.service || ''),
     h('td', { class: 'lvl' }, e.level || ''), h('td', { class: 'id', title: id || null }, id), h('td', { class: 'msg', title: e.message || null }, e.message || ''));
 }
