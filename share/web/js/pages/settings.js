@@ -29,6 +29,7 @@ const SECTIONS = [
   { id: 'local', title: 'Local processing', keys: ['local_processing'] },
   { id: 'retention', title: 'Retention', keys: ['retention'] },
   { id: 'telemetry', title: 'Telemetry', keys: ['telemetry'] },
+  { id: 'atna', title: 'Audit export (ATNA)', keys: ['atna'] },
 ];
 
 // The user guide's scheduler choices; "Custom (cron)" comes last.
@@ -114,13 +115,15 @@ function field(key, node, value, path) {
     input = h('textarea', { id, rows: 2, 'aria-describedby': described, dataset: { path, kind: 'json' } }, JSON.stringify(value || {}, null, 1));
   } else if (node.writeOnly) {
     input = h('input', { type: 'password', id, value: value || '', autocomplete: 'new-password', 'aria-describedby': described, dataset: { path, kind: 'secret' } });
-  } else if (/_template$|_pem$/.test(key) || (node.maxLength || 0) > 4096) {
+  } else if (/body_template$|_pem$/.test(key) || (node.maxLength || 0) > 4096) {
     wide = true;
     input = h('textarea', { id, rows: 3, 'aria-describedby': described, dataset: { path, kind: 'str' } }, value ?? '');
   } else {
     // no maxlength: the browser would cut an AE title silently; the agent refuses it with a reason
     input = h('input', { id, value: value ?? '', 'aria-describedby': described, dataset: { path, kind: 'str' } });
   }
+  // Set on the host only (the agent refuses a change from the page): shown, not editable.
+  if (node.readOnly) input.disabled = true;
   const extra = path === 'saml.idp_metadata_url'
     ? h('button', { type: 'button', id: 'saml-fetch', onclick: () => samlFetch(input.value).catch(showError) }, 'Fetch') : null;
   return when(h('label', { for: id, class: 'field' + (wide ? ' wide' : '') }, title, extra ? h('span', { class: 'with-button' }, input, extra) : input, help), node, path);
@@ -442,13 +445,14 @@ async function testDelivery(which) {
   } catch (e) { showError(e); }
 }
 
-async function testNotification() {
+async function testWith(url, done) {
   try {
     if (!(await saveFirst('The test'))) return;
-    const r = await post('/api/settings/test-notification');
-    toast((r && r.message) || 'Test notification sent.');
+    const r = await post(url);
+    toast((r && r.message) || done);
   } catch (e) { showError(e); }
 }
+const testNotification = () => testWith('/api/settings/test-notification', 'Test notification sent.');
 
 async function samlFetch(url) {
   const r = await post('/api/saml/fetch-metadata', url ? { url } : {});
@@ -505,6 +509,7 @@ async function updates() {
 function sectionActions(id) {
   if (id === 'https') return h('div', { class: 'actions section-actions' }, h('button', { type: 'button', id: 'tls-upload', onclick: tlsDialog }, 'Upload TLS certificate'));
   if (id === 'notifications') return h('div', { class: 'actions section-actions' }, h('button', { type: 'button', id: 'test-notification', onclick: testNotification }, 'Test notification'));
+  if (id === 'atna') return h('div', { class: 'actions section-actions' }, h('button', { type: 'button', id: 'test-atna', onclick: () => testWith('/api/settings/test-atna', 'Test audit message sent.') }, 'Send a test audit message'));
   return null;
 }
 
