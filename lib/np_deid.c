@@ -2122,6 +2122,17 @@ static int add_code(struct ctx *c, struct el *sq, const char *code, const char *
 	return 0;
 }
 
+/* CID 7050 codes written into (0012,0064); also listed by the DICOM
+ * Conformance Statement (np_conformance.c). */
+const struct np_deid_code np_deid_codes[] = {
+    {"113100", "Basic Application Confidentiality Profile", 0},
+    {"113105", "Clean Descriptors Option", 0},
+    {"113107", "Retain Longitudinal Temporal Information Modified Dates Option", 1},
+    {"113108", "Retain Patient Characteristics Option", 0},
+    {"113111", "Retain Safe Private Option", 0},
+};
+const unsigned np_deid_ncodes = sizeof np_deid_codes / sizeof np_deid_codes[0];
+
 /* (0012,0062/0063/0064) and (0028,0303): say what was done. */
 static int mark(struct ctx *c, struct ds *d)
 {
@@ -2140,13 +2151,10 @@ static int mark(struct ctx *c, struct ds *d)
 	sq->kind = K_SEQ;
 	sq->undef = 0;
 	sq->items = NULL;
-	if (add_code(c, sq, "113100", "Basic Application Confidentiality Profile") < 0 ||
-	    add_code(c, sq, "113105", "Clean Descriptors Option") < 0 ||
-	    (c->o->shift_dates &&
-	     add_code(c, sq, "113107", "Retain Longitudinal Temporal Information Modified Dates Option") < 0) ||
-	    add_code(c, sq, "113108", "Retain Patient Characteristics Option") < 0 ||
-	    add_code(c, sq, "113111", "Retain Safe Private Option") < 0)
-		return -1;
+	for (unsigned i = 0; i < np_deid_ncodes; i++)
+		if ((!np_deid_codes[i].if_shift || c->o->shift_dates) &&
+		    add_code(c, sq, np_deid_codes[i].code, np_deid_codes[i].meaning) < 0)
+			return -1;
 	return put_str(c, d, 0x0028, 0x0303, "CS", c->o->shift_dates ? "MODIFIED" : "REMOVED");
 }
 

@@ -21,6 +21,15 @@ struct np_config;
 	"np-deid/1 (PS3.15 E.1-1 Basic; Clean Descriptors; Retain Patient Characteristics; "                           \
 	"Retain Safe Private (diffusion); Modified Dates)"
 
+/* The De-identification Method codes (CID 7050, scheme DCM) np-deid writes
+ * into (0012,0064); if_shift: only when dates are shifted (else removed). */
+struct np_deid_code {
+	const char *code, *meaning;
+	int if_shift;
+};
+extern const struct np_deid_code np_deid_codes[];
+extern const unsigned np_deid_ncodes;
+
 struct np_deid_opts {
 	int shift_dates;       /* 1 shift DA/DT (keep TM), 0 remove every DA/DT/TM value */
 	int shift_range;       /* days, the offset lies in [-range, range] \ {0} */

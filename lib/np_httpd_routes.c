@@ -10,6 +10,7 @@ H(np_h_api_health);
 H(np_h_status);
 H(np_h_metrics);
 H(np_h_openapi);
+H(np_h_conformance);
 H(np_h_api_docs);
 H(np_h_studies);
 H(np_h_study_info);
@@ -71,6 +72,7 @@ const struct np_route np_httpd_routes[] = {
     {"GET", "/api/status", USR, np_h_status},
     {"GET", "/metrics", PUB, np_h_metrics},
     {"GET", "/api/openapi.json", PUB, np_h_openapi},
+    {"GET", "/api/conformance", PUB, np_h_conformance},
     {"GET", "/api-docs", PUB, np_h_api_docs},
     /* authentication */
     {"POST", "/api/auth/login", PUB, np_h_login},

@@ -234,6 +234,23 @@ int np_recv_store_studies(const struct np_recv_store *s)
 	return s->studies;
 }
 
+const struct np_recv_status np_recv_statuses[] = {
+    {NP_DIMSE_SUCCESS, "Success",
+     "The instance is durable: written to spool/tmp, synced and renamed into spool/incoming/<study> (and the "
+     "folder synced) before the response is sent. A second copy of the same SOP Instance UID replaces the first."},
+    {NP_DIMSE_OUT_OF_RESOURCES, "Refused: Out of Resources",
+     "A local failure to store: disk full, quota exceeded, an I/O error, too many open files. Nothing of the "
+     "instance is kept; the sender keeps it and should send it again later."},
+    {NP_DIMSE_DATASET_MISMATCH, "Error: Data Set does not match SOP Class",
+     "The C-STORE-RQ's Affected SOP Class UID is not its presentation context's abstract syntax, or it has no "
+     "Affected SOP Instance UID; the data set has no Study Instance UID (it belongs to no study); or its SOP "
+     "Class or SOP Instance UID differs from the command's."},
+    {NP_DIMSE_CANNOT_UNDERSTAND, "Error: Cannot understand",
+     "The data set cannot be parsed in the transfer syntax of its presentation context (truncated or malformed), "
+     "or it has no SOP Instance UID."},
+};
+const unsigned np_recv_nstatuses = sizeof np_recv_statuses / sizeof np_recv_statuses[0];
+
 static unsigned local_status(int e)
 {
 	(void)e;

@@ -54,6 +54,16 @@ int np_recv_cfg_from(struct np_recv_cfg *c, const struct np_config *cfg, const s
  * with err when a listener cannot be opened at start. */
 int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_err *err);
 
+/* The C-STORE response statuses np-recv sends and when (the DICOM
+ * Conformance Statement prints this table; e2e 19-conformance provokes each). */
+struct np_recv_status {
+	unsigned code;
+	const char *meaning; /* PS3.4 B.2.3 / PS3.7 C name */
+	const char *when;
+};
+extern const struct np_recv_status np_recv_statuses[];
+extern const unsigned np_recv_nstatuses;
+
 /* ---- the store (exposed for tests) ---- */
 struct np_recv_store;
 /* A store for one association: spool/tmp for partial files, incoming/ for

@@ -198,7 +198,7 @@ const struct np_sopclass np_sopclass_storage[] = {
 
 const unsigned np_sopclass_storage_count = sizeof np_sopclass_storage / sizeof np_sopclass_storage[0];
 
-static const struct np_sopclass nonpatient[] = {
+const struct np_sopclass np_sopclass_nonpatient_table[] = {
     {"1.2.840.10008.5.1.4.1.1.200.1", "CT Defined Procedure Protocol Storage", 0},
     {"1.2.840.10008.5.1.4.1.1.200.3", "Protocol Approval Storage", 0},
     {"1.2.840.10008.5.1.4.1.1.200.7", "XA Defined Procedure Protocol Storage", 0},
@@ -208,6 +208,9 @@ static const struct np_sopclass nonpatient[] = {
     {"1.2.840.10008.5.1.4.44.1", "Implant Assembly Template Storage", 0},
     {"1.2.840.10008.5.1.4.45.1", "Implant Template Group Storage", 0},
 };
+
+const unsigned np_sopclass_nonpatient_count =
+    sizeof np_sopclass_nonpatient_table / sizeof np_sopclass_nonpatient_table[0];
 
 static int cmp(const void *key, const void *elem)
 {
@@ -221,5 +224,6 @@ const struct np_sopclass *np_sopclass_find(const char *uid)
 
 const struct np_sopclass *np_sopclass_nonpatient(const char *uid)
 {
-	return bsearch(uid, nonpatient, sizeof nonpatient / sizeof nonpatient[0], sizeof nonpatient[0], cmp);
+	return bsearch(uid, np_sopclass_nonpatient_table, np_sopclass_nonpatient_count,
+		       sizeof np_sopclass_nonpatient_table[0], cmp);
 }

@@ -15,6 +15,10 @@ struct np_sopclass {
 extern const struct np_sopclass np_sopclass_storage[];
 extern const unsigned np_sopclass_storage_count;
 
+/* The Non-Patient Object Storage classes (refused at negotiation), sorted. */
+extern const struct np_sopclass np_sopclass_nonpatient_table[];
+extern const unsigned np_sopclass_nonpatient_count;
+
 /* The table entry for uid, or NULL when uid is not a Storage SOP Class of
  * patient data. */
 const struct np_sopclass *np_sopclass_find(const char *uid);
