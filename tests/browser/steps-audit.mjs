@@ -16,10 +16,10 @@ export default async function (t) {
     action: x.dataset.action, actor: x.querySelector('.actor').textContent, study: x.querySelector('.study').textContent,
     time: x.querySelector('time') ? x.querySelector('time').getAttribute('datetime') : '' })));
   const settle = () => page.waitForLoadState('networkidle').catch(() => {});
-  // A datetime-local value (the browser's local time) of an ISO time.
+  // A datetime-local value (the browser's local time, to the minute) of an ISO time.
   const local = (iso) => page.evaluate((s) => {
     const d = new Date(s), p = (n) => String(n).padStart(2, '0');
-    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
   }, iso);
   const STUDY = 'abcdef01-2345-4678-89ab-cdef01234567';
 

@@ -72,8 +72,8 @@ export async function render(view) {
   options(actionSel, facets.actions, 'Any action', st.action);
   const study = h('input', { type: 'search', id: 'audit-study', name: 'npuid', value: st.npuid, placeholder: 'UID or its beginning',
     pattern: '[0-9a-fA-F\\-]*', 'aria-describedby': 'audit-study-help', autocomplete: 'off', spellcheck: 'false' });
-  const since = h('input', { type: 'datetime-local', id: 'audit-since', name: 'since', step: 1 });
-  const until = h('input', { type: 'datetime-local', id: 'audit-until', name: 'until', step: 1 });
+  const since = h('input', { type: 'datetime-local', id: 'audit-since', name: 'since' });
+  const until = h('input', { type: 'datetime-local', id: 'audit-until', name: 'until' });
   const apply = () => {
     const id = study.value.trim();
     if (!/^[0-9a-fA-F-]*$/.test(id)) { showError('Study: a Neuropacs UID or its beginning (hex digits and -).'); study.focus(); return; }
