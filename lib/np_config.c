@@ -198,6 +198,13 @@ static int secret_path(char *out, size_t sz, const char *home, const char *key, 
 	return 0;
 }
 
+/* HOME/etc/sealed/key: where a service writes a secret under the privilege
+ * split (etc/secrets is root's there); it overrides etc/secrets/key. */
+static void sealed_path(char *out, size_t sz, const char *home, const char *key)
+{
+	snprintf(out, sz, "%s/etc/sealed/%s", home, key);
+}
+
 /* The group whose services may read a secret under the privilege split:
  * the cloud credentials (and the token they buy) are the back-end's only;
  * the rest np-httpd reads too. */
@@ -232,14 +239,14 @@ static int seal_key_trusted(const char *path, const char *key)
 
 /* Root writing into a home whose services run as a service user (np-run.sh
  * as root, sbin/np-privileges.sh): what it writes must stay theirs to read.
- * dir is the folder of path, owned by the service user then; a settings file
+ * etc is the home's etc folder, the service user's then; a settings file
  * (secret NULL) becomes that user's, a secret stays root's, mode 0440, of
  * the group allowed to read it: the cloud credentials of neuropacs-cloud
  * (the back-end only), the others of neuropacs-keys (np-httpd too). */
-static int give_back(const char *path, const char *dir, const char *secret, struct np_err *err)
+static int give_back(const char *path, const char *etc, const char *secret, struct np_err *err)
 {
 	struct stat st;
-	if (geteuid() != 0 || stat(dir, &st) < 0 || st.st_uid == 0)
+	if (geteuid() != 0 || stat(etc, &st) < 0 || st.st_uid == 0)
 		return 0;
 	if (!secret) {
 		if (chown(path, st.st_uid, st.st_gid) < 0)
@@ -259,10 +266,17 @@ char *np_config_secret(const char *home, const char *key, struct np_err *err)
 	char path[PATH_MAX];
 	if (secret_path(path, sizeof path, home, key, err) < 0)
 		return NULL;
-	if (!np_exists(path))
+	/* a value written while the agent ran wins over root's file */
+	char over[PATH_MAX];
+	sealed_path(over, sizeof over, home, key);
+	struct stat st;
+	if (lstat(over, &st) == 0)
+		snprintf(path, sizeof path, "%s", over);
+	else if (!np_exists(path))
 		return NULL;
 	size_t n;
-	char *s = np_read_file(path, 64 << 10, &n, err);
+	/* never through a link: root reads what a service may have put there */
+	char *s = np_read_file_regular(path, 64 << 10, &n, err);
 	if (!s)
 		return NULL;
 	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
@@ -284,38 +298,51 @@ char *np_config_secret(const char *home, const char *key, struct np_err *err)
 	return plain;
 }
 
-/* Write value as key's secret: sealed when a service (not root) writes it
- * and root's sealing key for its group is there (the privilege split), so
- * the other services, which share the uid, cannot read it back. */
+/* Write value as key's secret. Under the privilege split (root's sealing
+ * key for its group is there) a service writes it sealed into etc/sealed:
+ * etc/secrets is root's, and the other services, which share the uid,
+ * cannot read it back. Root, or a home without the split, writes
+ * etc/secrets/key (root's value replaces one a service wrote). */
 static int write_secret(const char *home, const char *key, const char *path, const char *value, struct np_err *err)
 {
-	char pub[PATH_MAX];
+	char pub[PATH_MAX], over[PATH_MAX], dir[PATH_MAX];
 	seal_path(pub, sizeof pub, home, key, "pub");
-	if (geteuid() == 0 || !seal_key_trusted(pub, key))
-		return np_write_atomic(path, value, strlen(value), 0600, err);
+	sealed_path(over, sizeof over, home, key);
+	if (geteuid() == 0 || !seal_key_trusted(pub, key)) {
+		snprintf(dir, sizeof dir, "%s/etc/secrets", home);
+		if (np_mkdirs(dir, 0700, err) < 0 || np_write_atomic(path, value, strlen(value), 0600, err) < 0)
+			return -1;
+		snprintf(dir, sizeof dir, "%s/etc", home);
+		if (give_back(path, dir, key, err) < 0)
+			return -1;
+		if (unlink(over) < 0 && errno != ENOENT)
+			return np_err_sys(err, errno, "unable to remove the older value of secret %s", key);
+		return 0;
+	}
+	snprintf(dir, sizeof dir, "%s/etc/sealed", home);
+	if (np_mkdirs(dir, 0700, err) < 0)
+		return -1;
 	char *sealed = np_seal(pub, value, strlen(value), err);
 	if (!sealed)
 		return -1;
-	int rc = np_write_atomic(path, sealed, strlen(sealed), 0600, err);
+	int rc = np_write_atomic(over, sealed, strlen(sealed), 0600, err);
 	free(sealed);
 	return rc;
 }
 
 int np_config_secret_set(const char *home, const char *key, const char *value, struct np_err *err)
 {
-	char path[PATH_MAX], dir[PATH_MAX];
+	char path[PATH_MAX], over[PATH_MAX];
 	if (secret_path(path, sizeof path, home, key, err) < 0)
 		return -1;
-	snprintf(dir, sizeof dir, "%s/etc/secrets", home);
-	if (np_mkdirs(dir, 0700, err) < 0)
-		return -1;
 	if (!value) {
-		if (unlink(path) < 0 && errno != ENOENT)
+		sealed_path(over, sizeof over, home, key);
+		if ((unlink(path) < 0 && errno != ENOENT) || (unlink(over) < 0 && errno != ENOENT))
 			return np_err_sys(err, errno, "unable to remove secret %s", key);
 		return 0;
 	}
 	if (strcmp(key, NP_SVCPW_SECRET))
-		return write_secret(home, key, path, value, err) < 0 ? -1 : give_back(path, dir, key, err);
+		return write_secret(home, key, path, value, err);
 	/* The service password is the UI's admin password too: its rules hold
 	 * whoever sets it, and its login hash follows it at once. Storing the
 	 * same password again changes nothing (and ends no session). */
@@ -333,7 +360,7 @@ int np_config_secret_set(const char *home, const char *key, const char *value, s
 	free(hash);
 	if (same && hash_ok)
 		return 0;
-	if (!same && (write_secret(home, key, path, value, err) < 0 || give_back(path, dir, key, err) < 0))
+	if (!same && write_secret(home, key, path, value, err) < 0)
 		return -1;
 	return np_svcpw_store_hash(home, value, err);
 }
@@ -386,6 +413,8 @@ static int mask_secret(json_t *parent, const char *key, const char *dotted, void
 	struct np_err e = {0};
 	struct stat st;
 	int set = secret_path(path, sizeof path, home, dotted, &e) == 0 && stat(path, &st) == 0 && st.st_size > 0;
+	sealed_path(path, sizeof path, home, dotted);
+	set = set || (stat(path, &st) == 0 && st.st_size > 0);
 	json_object_set_new(parent, key, json_string(set ? MASK : ""));
 	return 0;
 }

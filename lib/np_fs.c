@@ -122,9 +122,9 @@ int np_append_line(const char *path, const char *line, struct np_err *err)
 	return 0;
 }
 
-char *np_read_file(const char *path, size_t max, size_t *len, struct np_err *err)
+static char *read_file(const char *path, int regular, size_t max, size_t *len, struct np_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | (regular ? O_NOFOLLOW | O_NONBLOCK : 0));
 	if (fd < 0) {
 		np_err_sys(err, errno, "unable to open %s", path);
 		return NULL;
@@ -132,6 +132,11 @@ char *np_read_file(const char *path, size_t max, size_t *len, struct np_err *err
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		np_err_sys(err, errno, "unable to stat %s", path);
+		close(fd);
+		return NULL;
+	}
+	if (regular && !S_ISREG(st.st_mode)) {
+		np_err_set(err, NP_ERR_PERM, "%s is not a regular file", path);
 		close(fd);
 		return NULL;
 	}
@@ -185,6 +190,16 @@ char *np_read_file(const char *path, size_t max, size_t *len, struct np_err *err
 	if (len)
 		*len = n;
 	return buf;
+}
+
+char *np_read_file(const char *path, size_t max, size_t *len, struct np_err *err)
+{
+	return read_file(path, 0, max, len, err);
+}
+
+char *np_read_file_regular(const char *path, size_t max, size_t *len, struct np_err *err)
+{
+	return read_file(path, 1, max, len, err);
 }
 
 int np_rename_durable(const char *from, const char *to, struct np_err *err)

@@ -17,6 +17,9 @@ int np_append_line(const char *path, const char *line, struct np_err *err);
 /* Read a whole file into a NUL-terminated malloc'd buffer (caller frees).
  * Refuses files larger than max bytes. len may be NULL. Returns NULL on error. */
 char *np_read_file(const char *path, size_t max, size_t *len, struct np_err *err);
+/* np_read_file of a regular file only, never through a symbolic link (a
+ * file in a folder another user may write: root reading a service's file). */
+char *np_read_file_regular(const char *path, size_t max, size_t *len, struct np_err *err);
 /* fsync the directory at path. */
 int np_fsync_dir(const char *path, struct np_err *err);
 /* fsync the directory containing path. */

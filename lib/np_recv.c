@@ -295,7 +295,7 @@ static unsigned st_begin(void *ctx, const struct np_ul_store_req *req)
 	copy_str(s->sop_class, sizeof s->sop_class, req->sop_class);
 	copy_str(s->sop_inst, sizeof s->sop_inst, req->sop_inst);
 	copy_str(s->ts, sizeof s->ts, req->ts);
-	s->fd = openat(s->tmpfd, s->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	s->fd = openat(s->tmpfd, s->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
 	if (s->fd < 0) {
 		np_warn(NULL, "unable to create a file in spool/tmp: %s", strerror(errno));
 		return local_status(errno);
@@ -387,7 +387,7 @@ static int create_once(struct np_recv_store *s, int dirfd, const char *name, con
 {
 	char tmp[96];
 	snprintf(tmp, sizeof tmp, "np-recv.%ld.%llu.%s", (long)s->pid, ++s->seq, name);
-	int fd = openat(s->tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	int fd = openat(s->tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
 	if (fd < 0)
 		return -1;
 	int r = np_write_all(fd, content, strlen(content));
@@ -437,7 +437,7 @@ static struct study_lock *study_lock(struct np_recv_store *s, const char *name, 
 		s->locks[lru] = s->locks[--s->nlocks];
 	}
 	for (int attempt = 0; attempt < 10; attempt++) {
-		int created = mkdirat(s->incomingfd, name, 0750) == 0;
+		int created = mkdirat(s->incomingfd, name, 0770) == 0;
 		if (!created && errno != EEXIST)
 			return NULL;
 		if (created)
@@ -448,7 +448,7 @@ static struct study_lock *study_lock(struct np_recv_store *s, const char *name, 
 				continue;
 			return NULL;
 		}
-		int lockfd = openat(dirfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+		int lockfd = openat(dirfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0660);
 		if (lockfd < 0 || flock(lockfd, LOCK_SH) < 0) {
 			int e = errno;
 			if (lockfd >= 0)

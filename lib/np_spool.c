@@ -61,9 +61,11 @@ int np_spool_init(const char *home, struct np_err *err)
 	char p[PATH_MAX];
 	if (np_mkdirs(home, 0750, err) < 0)
 		return -1;
+	/* 0770 less the umask: np-recv and the back-end are two users of one
+	 * group under the privilege split (umask 007); elsewhere 0750 */
 	for (int i = 0; dirs[i]; i++) {
 		snprintf(p, sizeof p, "%s/%s", home, dirs[i]);
-		if (np_mkdirs(p, 0750, err) < 0)
+		if (np_mkdirs(p, 0770, err) < 0)
 			return -1;
 	}
 	snprintf(p, sizeof p, "%s/etc/secrets", home);
@@ -71,7 +73,7 @@ int np_spool_init(const char *home, struct np_err *err)
 		return -1;
 	for (int i = 0; np_spool_states[i]; i++) {
 		snprintf(p, sizeof p, "%s/spool/%s", home, np_spool_states[i]);
-		if (np_mkdirs(p, 0750, err) < 0)
+		if (np_mkdirs(p, 0770, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -126,7 +128,7 @@ static int history_open(const char *dir, struct np_err *err)
 	char path[PATH_MAX];
 	if (np_path_join(path, sizeof path, dir, "history.jsonl", err) < 0)
 		return -1;
-	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0660);
 	if (fd < 0)
 		return np_err_sys(err, errno, "unable to open %s", path);
 	return fd;
@@ -210,7 +212,7 @@ int np_spool_move(const char *home, struct np_db *db, const char *id, const char
 	    np_spool_study_dir(home, to, id, dst, sizeof dst, err) < 0)
 		return -1;
 	snprintf(todir, sizeof todir, "%s/spool/%s", home, to);
-	if (np_mkdirs(todir, 0750, err) < 0)
+	if (np_mkdirs(todir, 0770, err) < 0)
 		return -1;
 	const char *have = np_is_dir(srcw) ? srcw : np_is_dir(src) ? src : NULL;
 	if (have) {
@@ -261,7 +263,7 @@ int np_spool_claim(const char *home, const char *state, const char *id, struct n
 	    work_dir(home, state, id, dst, sizeof dst, err) < 0)
 		return -1;
 	snprintf(wd, sizeof wd, "%s/spool/%s/.work", home, state);
-	if (np_mkdirs(wd, 0750, err) < 0)
+	if (np_mkdirs(wd, 0770, err) < 0)
 		return -1;
 	if (rename(src, dst) < 0) {
 		if (errno == ENOENT)

@@ -316,7 +316,7 @@ static int stabilize_in(const char *home, struct np_db *db, const struct np_conf
 	int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (dfd < 0)
 		return errno == ENOENT ? 2 : np_err_sys(err, errno, "unable to open incoming study");
-	int lfd = openat(dfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	int lfd = openat(dfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
 	if (lfd < 0) {
 		close(dfd);
 		return np_err_sys(err, errno, "unable to open the study lock");
@@ -339,16 +339,16 @@ static int stabilize_in(const char *home, struct np_db *db, const struct np_conf
 		snprintf(p, PATH_MAX, "%s/npuid", dir);
 		char line[40];
 		int n = snprintf(line, sizeof line, "%s\n", npuid);
-		if (np_write_atomic(p, line, (size_t)n, 0640, err) < 0)
+		if (np_write_atomic(p, line, (size_t)n, 0660, err) < 0)
 			goto out;
 	}
 	for (char *c = npuid; *c; c++)
 		*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
 	snprintf(t, PATH_MAX, "%s/spool/tmp/st-%s", home, npuid);
-	if (np_mkdirs(t, 0750, err) < 0)
+	if (np_mkdirs(t, 0770, err) < 0)
 		goto out;
 	int bfd = open(t, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	int blk = bfd < 0 ? -1 : openat(bfd, ".build.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	int blk = bfd < 0 ? -1 : openat(bfd, ".build.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0660);
 	if (bfd >= 0)
 		close(bfd);
 	if (blk < 0 || flock(blk, LOCK_EX | LOCK_NB) < 0) {
@@ -358,7 +358,7 @@ static int stabilize_in(const char *home, struct np_db *db, const struct np_conf
 		goto out;
 	}
 	snprintf(p, PATH_MAX, "%s/reason", t);
-	if (np_write_atomic(p, why_name[why], strlen(why_name[why]), 0640, err) < 0) {
+	if (np_write_atomic(p, why_name[why], strlen(why_name[why]), 0660, err) < 0) {
 		close(blk);
 		goto out;
 	}
@@ -650,7 +650,7 @@ static int recover_builds(const char *home, struct np_db *db, const struct np_co
 		    (stat(t, &st) < 0 || now - ((double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9) < min_idle))
 			continue;
 		snprintf(p, sizeof p, "%s/.build.lock", t);
-		int blk = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+		int blk = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
 		if (blk < 0 || flock(blk, LOCK_EX | LOCK_NB) < 0) {
 			if (blk >= 0)
 				close(blk);

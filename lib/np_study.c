@@ -38,7 +38,7 @@ int np_study_save(const char *dir, json_t *manifest, struct np_err *err)
 	char path[PATH_MAX];
 	if (np_path_join(path, sizeof path, dir, "manifest.json", err) < 0)
 		return -1;
-	return np_json_save(path, manifest, 0640, err);
+	return np_json_save(path, manifest, 0660, err);
 }
 
 void np_study_flag(json_t *m, const char *flag)

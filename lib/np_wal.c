@@ -215,7 +215,7 @@ static int replay_one(void *ctx, const struct np_wal_rec *r)
 	}
 	char tmp[96];
 	snprintf(tmp, sizeof tmp, "np-recv.%ld.wal.%llu.part", (long)getpid(), ++p->seq);
-	int fd = openat(p->tmpfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	int fd = openat(p->tmpfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0660);
 	int ok = fd >= 0 && np_write_all(fd, r->data, r->len) == 0;
 	if (fd >= 0)
 		ok = close(fd) == 0 && ok;
@@ -339,7 +339,7 @@ static int open_waldir(const char *home, int create, struct np_err *err)
 {
 	char p[4200];
 	snprintf(p, sizeof p, "%s/spool/wal", home);
-	if (create && mkdir(p, 0700) < 0 && errno != EEXIST)
+	if (create && mkdir(p, 0770) < 0 && errno != EEXIST)
 		return np_err_sys(err, errno, "unable to create %s", p);
 	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 && (create || errno != ENOENT))
@@ -369,7 +369,7 @@ struct np_wal *np_wal_open(const char *home, struct np_err *err)
 	char name[32];
 	for (int i = 0, again = 0; i < MAX_SLOTS && w->lockfd < 0; i++) {
 		snprintf(name, sizeof name, "slot-%d", i);
-		int fd = openat(waldirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		int fd = openat(waldirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
 		if (fd < 0) {
 			np_err_sys(err, errno, "unable to open spool/wal/%s", name);
 			goto fail;
@@ -563,7 +563,7 @@ int np_wal_prepare(const char *home, int n, struct np_err *err)
 	for (int i = 0; i < n && i < MAX_SLOTS && rc == 0; i++) {
 		char name[32];
 		snprintf(name, sizeof name, "slot-%d", i);
-		int fd = openat(waldirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		int fd = openat(waldirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
 		struct stat st;
 		if (fd < 0)
 			rc = np_err_sys(err, errno, "unable to open spool/wal/%s", name);

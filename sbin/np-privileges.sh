@@ -4,38 +4,75 @@
 # hands the home and its secrets to them. Not root, or NP_USER=root, the
 # prefixes stay empty and everything runs as the invoking user.
 #
-# One service user and three groups, not a user per service: np-recv,
-# np-stable and np-httpd move the same study folders (made 0750, files
-# 0640), which only their owner can rename, so all services share the uid.
-# What separates them is the group: a secret is root's (mode 0440), so no
-# service can change its mode, and readable through its group only.
-#   neuropacs-cloud  cloud.api_key, cloud.service_password: the back-end
-#                    (np-queue and its workers, np-stable, np-sched)
+# Two users and three groups:
+#   neuropacs        (user) the back-end (np-queue and its workers,
+#                    np-stable, np-sched, np-atna), np-httpd and the loggers
+#   neuropacs-recv   (user) np-recv, the DICOM listener: it faces the network
+#                    and parses what any host sends, so it shares nothing it
+#                    could change with the others but the study folders
+#   neuropacs        (group) the study data: spool, index, logs; folders
+#                    setgid 2770, files 0660 (umask 007), so np-stable can
+#                    move np-recv's folders; every service is in it
+#   neuropacs-cloud  cloud.api_key, cloud.service_password, cloud.token: the
+#                    back-end only
 #   neuropacs-keys   every other secret (session key, password hash, SAML
 #                    and delivery keys): the back-end and np-httpd
-#   neuropacs        nothing secret: np-recv (network-facing, no secret at
-#                    all) and the loggers
-# Each of the three runs with a different primary group: the kernel lets a
-# process trace another (ptrace, /proc/PID/mem, environ) only when uid and
-# gids match, so np-httpd cannot read a key from np-upload's memory either.
+# The home is root's (root:neuropacs 0750), so no service can rename or
+# replace what is in it; etc/secrets is root's too (root:neuropacs 0710,
+# each secret root's, 0440, of its group). What a service writes while the
+# agent runs goes to etc/sealed, sealed to root's key pair of its group
+# (lib/np_seal.h). etc (the settings, written by np-httpd) and the data
+# folders are the service user's. Each role has its own primary group, so
+# even np-httpd and the back-end, which share the uid, cannot trace each
+# other (ptrace, /proc/PID/mem, environ).
 np_priv_groups="neuropacs neuropacs-cloud neuropacs-keys"
 # Secrets only the back-end reads (the rest are of neuropacs-keys); the
 # same list as secret_group() in lib/np_config.c.
 np_priv_cloud_secrets="cloud.api_key cloud.service_password cloud.token"
+# The home's folders the services write (the rest, etc/secrets and
+# service/, stay root's).
+np_priv_data="spool db log"
 
 # A checkout under /root (mode 0700) is out of the service user's reach:
 # `make run` must still start on a fresh machine, so it runs as root and says
 # loudly how to get the split (NP_USER=root says it is wanted).
 np_priv_unreachable() {
 	echo "neuropacs-agent: WARNING: the service user $user cannot $1, so every service runs as root and" \
-		"reads every secret. Install the agent outside /root (make install) or make its parent folders" \
+		"reads every secret. Install the agent outside /root (make install) or make the folders above it" \
 		"searchable (chmod o+x) to run the services as $user; NP_USER=root silences this warning." >&2
-	NP_AS_BACKEND= NP_AS_WEB= NP_AS_RECV= NP_AS_LOG=
+	NP_AS_BACKEND= NP_AS_WEB= NP_AS_RECV= NP_AS_LOG= NP_UMASK=
+}
+
+# np_priv_user NAME: the system user NAME, primary group neuropacs, made
+# when missing (no supplementary groups in /etc/group: each service gets
+# its groups from setpriv).
+np_priv_user() {
+	getent passwd "$1" >/dev/null ||
+		useradd --system --gid neuropacs --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$1" ||
+		{ echo "np-run.sh: unable to create the user $1" >&2; exit 100; }
+}
+
+# np_priv_own DIR: DIR is the service user's, setgid neuropacs, 2770. Root
+# never walks a tree a service could have changed: only a folder still
+# root's (a home np-init made, or one run as root before) is given whole,
+# as no service wrote in it; inside a folder already the service user's,
+# the service user itself opens what it owns to the group (setpriv).
+np_priv_own() {
+	if [ -L "$1" ]; then
+		echo "np-run.sh: $1 is a symbolic link; refusing to start (a service may have made it)" >&2
+		exit 100
+	fi
+	mkdir -p "$1"
+	if [ "$(stat -c %u "$1")" = 0 ]; then
+		chown -R -P "$uid:$gbase" "$1"
+	fi
+	setpriv --reuid="$uid" --regid="$gbase" --clear-groups find "$1" -user "$uid" ! -type l \
+		\( -type d ! -perm -2070 -exec chmod g+rwxs {} + \) -o \( ! -type d ! -perm -0060 -exec chmod g+rw {} + \)
 }
 
 np_privileges() {
-	NP_AS_BACKEND= NP_AS_WEB= NP_AS_RECV= NP_AS_LOG=
-	export NP_AS_BACKEND NP_AS_WEB NP_AS_RECV NP_AS_LOG
+	NP_AS_BACKEND= NP_AS_WEB= NP_AS_RECV= NP_AS_LOG= NP_UMASK=
+	export NP_AS_BACKEND NP_AS_WEB NP_AS_RECV NP_AS_LOG NP_UMASK
 	[ "$(id -u)" = 0 ] || return 0
 	user=${NP_USER:-neuropacs}
 	if [ "$user" = root ]; then
@@ -47,59 +84,84 @@ np_privileges() {
 		getent group "$g" >/dev/null || groupadd --system "$g" ||
 			{ echo "np-run.sh: unable to create the group $g" >&2; exit 100; }
 	done
-	# No supplementary groups in /etc/group: each service gets its groups
-	# from setpriv below, and s6-setuidgid $user (or a login) none.
-	getent passwd "$user" >/dev/null ||
-		useradd --system --gid neuropacs --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user" ||
-		{ echo "np-run.sh: unable to create the user $user" >&2; exit 100; }
+	np_priv_user "$user"
+	np_priv_user "$user-recv"
 	uid=$(id -u "$user")
+	uid_recv=$(id -u "$user-recv")
 	gbase=$(getent group neuropacs | cut -d: -f3)
 	gcloud=$(getent group neuropacs-cloud | cut -d: -f3)
 	gkeys=$(getent group neuropacs-keys | cut -d: -f3)
-	# The service user must reach the programs and the home (a tree under
-	# /root, mode 0700, it cannot): refuse rather than run as root unasked.
-	for p in "$sbin/np-httpd" "$bin/np-queue"; do
-		setpriv --reuid="$uid" --regid="$gbase" --clear-groups test -x "$p" || {
+	# The service users must reach the programs and the home (a tree under
+	# /root, mode 0700, they cannot): refuse rather than run as root unasked.
+	for p in "$sbin/np-httpd" "$bin/np-queue" "$sbin/np-recv"; do
+		setpriv --reuid="$uid_recv" --regid="$gbase" --clear-groups test -x "$p" || {
 			np_priv_unreachable "run $p"
 			return 0
 		}
 	done
-	setpriv --reuid="$uid" --regid="$gbase" --clear-groups test -x "$home/.." || {
-		np_priv_unreachable "reach $home"
+	setpriv --reuid="$uid_recv" --regid="$gbase" --clear-groups test -x "$(dirname "$home")" || {
+		np_priv_unreachable "reach the folder of $home"
 		return 0
 	}
-	drop="--reuid=$uid --inh-caps=-all --bounding-set=-all --no-new-privs"
-	NP_AS_BACKEND="setpriv $drop --regid=$gcloud --groups=$gkeys --"
-	NP_AS_WEB="setpriv $drop --regid=$gkeys --clear-groups --"
-	NP_AS_LOG="setpriv $drop --regid=$gbase --clear-groups --"
+	drop="--inh-caps=-all --bounding-set=-all --no-new-privs"
+	NP_AS_BACKEND="setpriv --reuid=$uid $drop --regid=$gcloud --groups=$gkeys,$gbase --"
+	NP_AS_WEB="setpriv --reuid=$uid $drop --regid=$gkeys --groups=$gbase --"
+	NP_AS_LOG="setpriv --reuid=$uid $drop --regid=$gbase --clear-groups --"
 	# Port 104 (below 1024) through the one capability, kept across exec.
-	NP_AS_RECV="setpriv --reuid=$uid --regid=$gbase --clear-groups --inh-caps=-all,+net_bind_service"
+	NP_AS_RECV="setpriv --reuid=$uid_recv --regid=$gbase --clear-groups --inh-caps=-all,+net_bind_service"
 	NP_AS_RECV="$NP_AS_RECV --ambient-caps=-all,+net_bind_service --bounding-set=-all,+net_bind_service --no-new-privs --"
-	# The home: the service user's (s6's service/ folder stays root's);
-	# made by np-init or changed by np-config as root, it may be root's.
-	mkdir -p "$home/etc/secrets" "$home/log"
-	# Never through a link a service left (-h), and not the secrets, whose
-	# owners are set below (a sealing key must stay root's to be trusted).
-	find "$home" -mindepth 1 \( -path "$home/service" -o -path "$home/etc/secrets" \) -prune -o \
-		-exec chown -h "$uid:$gbase" {} +
-	chown -h "$uid:$gbase" "$home" "$home/etc/secrets"
+	# The home and etc/secrets are root's; a link where a folder should be
+	# (left by a service of an earlier version) stops the start.
+	for d in "$home" "$home/etc" "$home/etc/secrets"; do
+		if [ -L "$d" ]; then
+			echo "np-run.sh: $d is a symbolic link; refusing to start (a service may have made it)" >&2
+			exit 100
+		fi
+	done
+	mkdir -p "$home/etc/secrets"
+	chown root:"$gbase" "$home" && chmod 0750 "$home"
+	# etc: the settings np-httpd saves (setgid: np-recv, of group neuropacs
+	# only, reads them); its files are the service user's.
+	if [ "$(stat -c %u "$home/etc")" = 0 ]; then
+		find "$home/etc" -path "$home/etc/secrets" -prune -o -exec chown -h "$uid:$gbase" {} +
+	fi
+	chmod 2750 "$home/etc"
+	for d in $np_priv_data; do np_priv_own "$home/$d"; done
+	# np-recv's DICOM TLS files, when under etc: readable by the group.
+	for k in dicom.tls.cert_file dicom.tls.key_file dicom.tls.ca_file; do
+		f=$(np-config get "$k" 2>/dev/null) || continue
+		[ -n "$f" ] || continue
+		case $f in /*) ;; *) f=$home/$f ;; esac
+		r=$(realpath -e "$f" 2>/dev/null) || continue
+		case $r in "$home"/etc/*) ;; *) continue ;; esac
+		if [ -f "$r" ] && [ ! -L "$f" ]; then chgrp "$gbase" "$r" && chmod g+r "$r"; fi
+	done
+	# etc/secrets: root's, searchable by the services (no listing). A
+	# service owns etc and could put a folder of its own there (or it is
+	# one of an earlier version): taken back, its links dropped, and its
+	# sealing keys made anew, as a service may know them.
+	if [ "$(stat -c %u "$home/etc/secrets")" != 0 ]; then
+		rm -f "$home/etc/secrets/.seal-cloud.key" "$home/etc/secrets/.seal-cloud.pub" \
+			"$home/etc/secrets/.seal-keys.key" "$home/etc/secrets/.seal-keys.pub"
+	fi
+	chown -h root:"$gbase" "$home/etc/secrets" && chmod 0710 "$home/etc/secrets"
+	find "$home/etc/secrets" -mindepth 1 -type l -delete
+	# The de-identification key: made here, as np-deid can no longer
+	# create it in etc/secrets.
+	if [ ! -s "$home/etc/secrets/deid.key" ]; then
+		(umask 077 && openssl rand -hex 32 >"$home/etc/secrets/deid.key") ||
+			{ echo "np-run.sh: unable to make the de-identification key" >&2; exit 100; }
+	fi
 	# The password hash, made (or, for a password file replaced by hand,
-	# remade) here while root can read the password: np-httpd does it itself
-	# when it may read the password, which it no longer may. Storing the same
-	# password again changes nothing when its hash matches.
-	if [ -s "$home/etc/secrets/cloud.service_password" ]; then
+	# remade) here while root can read the password (np-httpd may not).
+	if [ -s "$home/etc/secrets/cloud.service_password" ] || [ -s "$home/etc/sealed/cloud.service_password" ]; then
 		np-config rehash-password >/dev/null
 	fi
-	chmod 0700 "$home/etc/secrets"
 	# The key pairs that secrets written while the agent runs are sealed to
-	# (lib/np_seal.h): the services share the uid, so a file one writes the
-	# others could read; sealed, only its group opens it. Root's, so no
-	# service can swap in a key of its own (np_config.c checks owner and
-	# group before it uses one).
+	# (lib/np_seal.h). Root's, in a folder only root writes.
 	for c in cloud keys; do
 		k=$home/etc/secrets/.seal-$c.key
-		if [ -L "$k" ] || [ -L "${k%.key}.pub" ] || [ ! -s "$k" ] || [ ! -s "${k%.key}.pub" ] ||
-			[ "$(stat -c %u "$k")" != 0 ]; then
+		if [ ! -s "$k" ] || [ ! -s "${k%.key}.pub" ]; then
 			rm -f "$k" "${k%.key}.pub"
 			(umask 077 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out "$k" 2>/dev/null &&
 				openssl pkey -in "$k" -pubout -out "${k%.key}.pub") ||
@@ -107,17 +169,25 @@ np_privileges() {
 		fi
 		g=$gkeys
 		[ $c = keys ] || g=$gcloud
-		chown -h "0:$g" "$k" "${k%.key}.pub" && chmod 0440 "$k" && chmod 0444 "${k%.key}.pub"
+		chown "0:$g" "$k" "${k%.key}.pub" && chmod 0440 "$k" && chmod 0444 "${k%.key}.pub"
 	done
 	for f in "$home"/etc/secrets/*; do
-		# a link a service left there would have root change its target
-		[ -f "$f" ] && [ ! -L "$f" ] || continue
+		[ -f "$f" ] || continue
 		g=$gkeys
 		for c in $np_priv_cloud_secrets; do [ "${f##*/}" != "$c" ] || g=$gcloud; done
 		chown "0:$g" "$f" && chmod 0440 "$f"
 	done
-	echo "neuropacs-agent: services run as $user (back-end: group neuropacs-cloud; np-httpd: neuropacs-keys;" \
-		"np-recv: no secret, CAP_NET_BIND_SERVICE)"
+	# What the services write while they run: theirs, in etc/sealed (0700).
+	if [ -L "$home/etc/sealed" ]; then rm -f "$home/etc/sealed"; fi
+	mkdir -p "$home/etc/sealed"
+	chown "$uid:$gbase" "$home/etc/sealed" && chmod 0700 "$home/etc/sealed"
+	# Files the services make are of the group: np-recv's study folders are
+	# moved on by np-stable, another user. Set by each run script, not
+	# here: s6-supervise's own files must stay readable (status).
+	NP_UMASK=007
+	export NP_UMASK
+	echo "neuropacs-agent: services run as $user (back-end: group neuropacs-cloud; np-httpd: neuropacs-keys)" \
+		"and $user-recv (np-recv: no secret, CAP_NET_BIND_SERVICE)"
 }
 
 # np_privileges_control HOME, run in the background once s6-svscan starts:

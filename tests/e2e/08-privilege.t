@@ -18,7 +18,7 @@ command -v setpriv >/dev/null || skip_all "setpriv (util-linux) not installed"
 if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$SBIN/np-httpd" 2>/dev/null; then
 	skip_all "the checkout ($NP_TOP) is not reachable by an unprivileged user (chmod o+x its parent folders)"
 fi
-plan 31
+plan 39
 
 # The service user must reach the home: tap.sh's folder is root's, 0700.
 chmod 711 "$T"
@@ -30,7 +30,7 @@ mkdir -p "$NP_HOME/etc"
 # DICOM on port 104 when free (the capability at work), else a free port.
 DICOM=104
 ss -ltn 2>/dev/null | grep -q ':104 ' && DICOM=$(free_port)
-printf '{"dicom":{"port":%s,"bind":"127.0.0.1"},"http":{"port":%s,"bind":"127.0.0.1"},
+printf '{"dicom":{"port":%s,"bind":"127.0.0.1","stabilization_seconds":1,"scan_interval_seconds":1},"http":{"port":%s,"bind":"127.0.0.1"},
  "cloud":{"api_url":"http://127.0.0.1:9","protocol":"v1"}}\n' "$DICOM" "$HTTP" >"$NP_HOME/etc/neuropacs.json"
 printf '%s' "$PW" | "$BIN/np-config" set-secret cloud.service_password
 printf '%s' "$KEY" | "$BIN/np-config" set-secret cloud.api_key
@@ -41,10 +41,10 @@ RUN=$!
 at_exit "NP_SBIN=$SBIN NP_BIN=$BIN sh '$NP_TOP/sbin/np-run.sh' --stop >/dev/null 2>&1; stop_pid $RUN"
 wait_port "$HTTP" 60 && wait_port "$DICOM" 30
 ok "the agent starts as root: UI and DICOM port answer" test $? = 0
-grep -q 'services run as neuropacs' "$T/run.log"
-ok "np-run.sh says the services run as neuropacs" test $? = 0
+grep -q 'services run as neuropacs .* and neuropacs-recv' "$T/run.log"
+ok "np-run.sh says the services run as neuropacs and neuropacs-recv" test $? = 0
 
-U=$(id -u neuropacs)
+U=$(id -u neuropacs) UR=$(id -u neuropacs-recv)
 gid() { getent group "$1" | cut -d: -f3; }
 GBASE=$(gid neuropacs) GCLOUD=$(gid neuropacs-cloud) GKEYS=$(gid neuropacs-keys)
 # pid_of NAME: the process named NAME of this home.
@@ -56,15 +56,16 @@ pid_of() {
 }
 field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 # creds PID: "uid gid groups" of a process (real uid and gid, supplementary list)
-creds() { echo "$(field "$1" Uid) $(field "$1" Gid) $(awk '$1 == "Groups:" { $1 = ""; print }' "/proc/$1/status" | xargs)"; }
+creds() { echo "$(field "$1" Uid) $(field "$1" Gid) $(awk '$1 == "Groups:" { $1 = ""; print }' "/proc/$1/status" | tr ' ' '\n' | sort -n | xargs)"; }
 for i in $(seq 50); do [ -n "$(pid_of np-sched)" ] && [ -n "$(pid_of np-stable)" ] && break; sleep 0.2; done
 HTTPD=$(pid_of np-httpd) RECV=$(pid_of np-recv) SCHED=$(pid_of np-sched) STABLE=$(pid_of np-stable)
 QUEUE=$(pid_of np-queue) LOGGER=$(pid_of s6-log)
-is "$(creds "$HTTPD")" "$U $GKEYS " "np-httpd runs as neuropacs, group neuropacs-keys only"
-is "$(creds "$RECV")" "$U $GBASE " "np-recv runs as neuropacs, group neuropacs, no other group"
-is "$(creds "$SCHED")" "$U $GCLOUD $GKEYS" "np-sched runs as neuropacs, groups neuropacs-cloud and neuropacs-keys"
-is "$(creds "$STABLE")" "$U $GCLOUD $GKEYS" "np-stable: the back-end's groups"
-is "$(creds "$QUEUE")" "$U $GCLOUD $GKEYS" "the queue services: the back-end's groups"
+sorted() { echo "$1 $2 $(shift 2; echo "$@" | tr ' ' '\n' | sort -n | xargs)"; }
+is "$(creds "$HTTPD")" "$U $GKEYS $GBASE" "np-httpd runs as neuropacs, gid neuropacs-keys, group neuropacs (the data)"
+is "$(creds "$RECV")" "$UR $GBASE " "np-recv runs as neuropacs-recv, a user of its own, group neuropacs, no other group"
+is "$(creds "$SCHED")" "$(sorted "$U" "$GCLOUD" "$GKEYS" "$GBASE")" "np-sched runs as neuropacs, gid neuropacs-cloud, groups neuropacs-keys and neuropacs"
+is "$(creds "$STABLE")" "$(sorted "$U" "$GCLOUD" "$GKEYS" "$GBASE")" "np-stable: the back-end's groups"
+is "$(creds "$QUEUE")" "$(sorted "$U" "$GCLOUD" "$GKEYS" "$GBASE")" "the queue services: the back-end's groups"
 is "$(creds "$LOGGER")" "$U $GBASE " "the loggers run as neuropacs, group neuropacs"
 is "$(field "$RECV" CapEff) $(field "$HTTPD" CapEff) $(field "$SCHED" CapEff)" \
 	"0000000000000400 0000000000000000 0000000000000000" \
@@ -105,7 +106,8 @@ for i in $(seq 50); do
 	[ "$(jq -r '[.services[]] | unique | join(" ")' "$T/body")" = up ] && break
 	sleep 0.2
 done
-is "$(jq -r '[.services[]] | unique | join(" ")' "$T/body")" up "np-httpd reads every service's state (all up)"
+is "$(jq -r '[.services[]] | unique | join(" ")' "$T/body")" up "np-httpd reads every service's state (all up)" ||
+	diag "$(cat "$T/body"; ls -la "$NP_HOME/service/np-recv/supervise")"
 NEW=$(free_port)
 is "$(req PUT /api/settings -H "Cookie: np_session=$CK" -H "X-CSRF-Token: $CSRF" -H "$J" \
 	-d "{\"dicom\":{\"port\":$NEW}}")" 200 "a new DICOM port is saved"
@@ -123,8 +125,9 @@ NEWKEY=new-api-key-set-on-the-settings-page-42
 cloud_start "$T/cloud" --api-key "$NEWKEY"
 is "$(req PUT /api/settings -H "Cookie: np_session=$CK" -H "X-CSRF-Token: $CSRF" -H "$J" \
 	-d "{\"cloud\":{\"api_url\":\"$CLOUD_URL\",\"api_key\":\"$NEWKEY\"}}")" 200 "a new cloud API key is saved from the page"
-as "$HTTPD" cat "$S/cloud.api_key" >"$T/seen.httpd" 2>&1
-as "$RECV" cat "$S/cloud.api_key" >"$T/seen.recv" 2>&1
+# etc/secrets is root's: what a service writes goes to etc/sealed
+as "$HTTPD" cat "$NP_HOME/etc/sealed/cloud.api_key" >"$T/seen.httpd" 2>&1
+as "$RECV" cat "$NP_HOME/etc/sealed/cloud.api_key" >"$T/seen.recv" 2>&1
 is "$(cut -c1-13 "$T/seen.httpd")" "np-sealed-v1:" "the key np-httpd wrote is sealed"
 ok "neither np-httpd's nor np-recv's user reads the new key from it" sh -c "! grep -q '$NEWKEY' '$T/seen.httpd' '$T/seen.recv'"
 nok "np-httpd's user cannot read the key that opens it" as "$HTTPD" cat "$S/.seal-cloud.key"
@@ -133,4 +136,25 @@ ok "the back-end opens it: the cloud accepts the new key (np-cloud refresh-token
 nok "... and np-httpd's user cannot use it" as "$HTTPD" "$BIN/np-cloud" refresh-token
 # The session key np-httpd made at its first start: sealed to the keys'
 # group, which np-recv is not in.
-is "$(as "$RECV" cut -c1-13 "$S/http.session_key")" "np-sealed-v1:" "the session key np-httpd made is sealed: np-recv reads no key"
+is "$(cut -c1-13 "$NP_HOME/etc/sealed/http.session_key")" "np-sealed-v1:" "the session key np-httpd made is sealed ..."
+nok "... and np-recv's user cannot even open it" as "$RECV" cat "$NP_HOME/etc/sealed/http.session_key"
+
+# np-recv, a user of its own, can neither signal the others nor change what
+# they read; the home and etc/secrets are root's.
+nok "np-recv's user cannot signal np-httpd" as "$RECV" kill -0 "$HTTPD"
+nok "np-recv's user cannot change the settings" as "$RECV" sh -c "echo >>'$NP_HOME/etc/neuropacs.json'"
+nok "np-recv's user cannot move etc/secrets away" as "$RECV" mv "$S" "$S.x"
+nok "no service can rename what is in the home (root's)" as "$HTTPD" mv "$NP_HOME/etc" "$NP_HOME/etc.x"
+# A PACS sends a study: np-recv stores it as its own user, np-stable (the
+# back-end's user) moves the folder on through the group.
+/usr/bin/python3 "$NP_TOP/tests/data/make_mr_study.py" "$T/study" --ndir 1 --nsl 3 >/dev/null
+TCP_NODELAY=1 storescu -aec NEUROPACS_SCP +sd +r +sp '*.dcm' 127.0.0.1 "$NEW" "$T/study" >"$T/storescu.log" 2>&1
+ok "storescu stores a study on np-recv" test $? = 0
+for i in $(seq 100); do
+	moved=$(cd "$NP_HOME/spool" && find . -mindepth 2 -maxdepth 2 -type d ! -name '.*' ! -path './incoming/*' ! -path './tmp/*' ! -path './wal/*' | head -1)
+	[ -n "$moved" ] && break
+	sleep 0.2
+done
+ok "np-stable, another user, moved np-recv's folder on ($moved)" test -n "$moved"
+f=$(find "$NP_HOME/spool/$moved" -name '*.dcm' | head -1)
+is "$(stat -c %u "$f")" "$UR" "... its instances are np-recv's user's, through the group"
