@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Each entry moves the schema from version i to i+1. Append only. */
 static const char *const migrations[] = {
@@ -124,17 +125,28 @@ static int migrate(struct np_db *db, struct np_err *err)
 		return np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
 	if (v > n)
 		return np_err_set(err, NP_ERR_PERM, "database schema %d is newer than this program (%d)", v, n);
-	for (; v < n; v++) {
+	while (v < n) {
 		char pragma[64];
-		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d;", v + 1);
 		if (np_db_exec(db, "BEGIN IMMEDIATE", err) < 0)
 			return -1;
+		/* again under the write lock: services starting together open a
+		 * fresh index at once, and the one that waited must not run the
+		 * step the other just ran ("table studies already exists") */
+		v = user_version(db);
+		if (v < 0 || v >= n) {
+			np_db_exec(db, "ROLLBACK", NULL);
+			if (v < 0)
+				return np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
+			break;
+		}
+		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d;", v + 1);
 		if (np_db_exec(db, migrations[v], err) < 0 || np_db_exec(db, pragma, err) < 0) {
 			np_db_exec(db, "ROLLBACK", NULL);
 			return -1;
 		}
 		if (np_db_exec(db, "COMMIT", err) < 0)
 			return -1;
+		v++;
 	}
 	return 0;
 }
@@ -147,7 +159,7 @@ static struct np_db *open_db(const char *home, int mutex_flag, struct np_err *er
 		np_err_set(err, NP_ERR_PERM, "agent home path too long");
 		return NULL;
 	}
-	if (np_mkdirs(dir, 0750, err) < 0)
+	if (np_mkdirs(dir, 0770, err) < 0)
 		return NULL;
 	int fresh = !np_exists(path);
 	struct np_db *db = calloc(1, sizeof *db);
@@ -163,6 +175,14 @@ static struct np_db *open_db(const char *home, int mutex_flag, struct np_err *er
 		return NULL;
 	}
 	sqlite3_busy_timeout(db->h, 5000);
+	/* SQLite makes the file 0644 less the umask: the index is written by
+	 * np-recv and the back-end, two users of one group under the privilege
+	 * split (umask 007 there; 022 elsewhere keeps it 0640). Its -wal and
+	 * -shm files copy this mode. */
+	mode_t um = umask(0);
+	umask(um);
+	if (fresh)
+		chmod(path, 0660 & ~um);
 	if (np_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err) < 0 ||
 	    migrate(db, err) < 0 || (fresh && np_db_rebuild(db, err) < 0)) {
 		np_db_close(db);

@@ -7,6 +7,7 @@
 #include "unit.h"
 
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void mkstudy(const char *state, const char *id, const char *name)
@@ -170,6 +171,47 @@ static void search_index_follows_the_rows(void **state)
 	np_db_close(db);
 }
 
+/* Services that start together open a fresh index at once: each must get
+ * it, none may run a migration step another already ran ("table studies
+ * already exists" from np-atna at the first start of a home). */
+static void fresh_index_opened_by_many_at_once(void **state)
+{
+	(void)state;
+	assert_int_equal(np_spool_init(tmp, NULL), 0);
+	for (int round = 0; round < 5; round++) {
+		char db[600];
+		snprintf(db, sizeof db, "%s/db/agent.sqlite", tmp);
+		unlink(db);
+		int go[2];
+		assert_int_equal(pipe(go), 0);
+		pid_t kids[8];
+		for (int i = 0; i < 8; i++) {
+			kids[i] = fork();
+			if (kids[i] == 0) {
+				char c;
+				close(go[1]);
+				if (read(go[0], &c, 1) < 0)
+					_exit(2);
+				struct np_err err = {0};
+				struct np_db *d = np_db_open(tmp, &err);
+				if (!d)
+					fprintf(stderr, "# %s\n", err.msg);
+				np_db_close(d);
+				_exit(d ? 0 : 1);
+			}
+		}
+		close(go[0]);
+		close(go[1]); /* every child reads end of file at once */
+		int failed = 0;
+		for (int i = 0; i < 8; i++) {
+			int st = 0;
+			waitpid(kids[i], &st, 0);
+			failed += !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+		}
+		assert_int_equal(failed, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -177,6 +219,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(missing_file_is_rebuilt_from_the_spool, tmp_setup, tmp_teardown),
 	    cmocka_unit_test_setup_teardown(rows_columns_events_kv, tmp_setup, tmp_teardown),
 	    cmocka_unit_test_setup_teardown(search_index_follows_the_rows, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(fresh_index_opened_by_many_at_once, tmp_setup, tmp_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
