@@ -7,12 +7,15 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define IV_LEN 12
 #define TAG_LEN 16
+#define KEY_LEN 32
 
 int np_seal_is(const char *s)
 {
@@ -33,30 +36,48 @@ static EVP_PKEY *load_key(const char *path, int private, struct np_err *err)
 	return k;
 }
 
+/* RSA-OAEP with SHA-256 (and MGF1 SHA-256) on ctx, set up for encrypt or
+ * decrypt by the caller. */
+static int oaep(EVP_PKEY_CTX *ctx)
+{
+	return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) > 0 &&
+	       EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256()) > 0 &&
+	       EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()) > 0;
+}
+
 char *np_seal(const char *pub_path, const void *plain, size_t n, struct np_err *err)
 {
+	if (n > 1 << 20) {
+		np_err_set(err, NP_ERR_PERM, "unable to seal a secret: too long");
+		return NULL;
+	}
 	EVP_PKEY *k = load_key(pub_path, 0, err);
 	if (!k)
 		return NULL;
+	unsigned char key[KEY_LEN];
+	size_t klen = (size_t)EVP_PKEY_get_size(k), ekl = klen;
+	unsigned char *buf = malloc(2 + klen + IV_LEN + TAG_LEN + n + 16);
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(k, NULL);
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	size_t klen = (size_t)EVP_PKEY_get_size(k);
-	unsigned char *buf = malloc(2 + klen + IV_LEN + TAG_LEN + n + 16), *ek = buf + 2;
 	char *out = NULL;
-	int ekl = 0, l1 = 0, l2 = 0;
-	if (!c || !buf || n > 1 << 20) {
-		np_err_set(err, NP_ERR_PERM, "unable to seal a secret (%s)", n > 1 << 20 ? "too long" : "no memory");
+	size_t total = 0;
+	int l1 = 0, l2 = 0;
+	if (!buf || !pc || !c) {
+		np_err_sys(err, ENOMEM, "unable to seal a secret");
 		goto done;
 	}
-	unsigned char *iv = ek + klen, *tag = iv + IV_LEN, *ct = tag + TAG_LEN;
-	if (EVP_SealInit(c, EVP_aes_256_gcm(), &ek, &ekl, iv, &k, 1) != 1 ||
+	unsigned char *ek = buf + 2, *iv = ek + klen, *tag = iv + IV_LEN, *ct = tag + TAG_LEN;
+	if (RAND_bytes(key, KEY_LEN) != 1 || RAND_bytes(iv, IV_LEN) != 1 || EVP_PKEY_encrypt_init(pc) <= 0 ||
+	    !oaep(pc) || EVP_PKEY_encrypt(pc, ek, &ekl, key, KEY_LEN) <= 0 || ekl != klen ||
+	    EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv) != 1 ||
 	    EVP_EncryptUpdate(c, ct, &l1, plain, (int)n) != 1 || EVP_EncryptFinal_ex(c, ct + l1, &l2) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag) != 1 || (size_t)ekl != klen) {
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag) != 1) {
 		np_err_set(err, NP_ERR_PERM, "unable to seal a secret with %s", pub_path);
 		goto done;
 	}
 	buf[0] = (unsigned char)(ekl >> 8);
 	buf[1] = (unsigned char)ekl;
-	size_t total = 2 + klen + IV_LEN + TAG_LEN + (size_t)(l1 + l2);
+	total = 2 + klen + IV_LEN + TAG_LEN + (size_t)(l1 + l2);
 	char *b = np_b64_encode(buf, total, err);
 	if (b) {
 		size_t pl = strlen(NP_SEAL_PREFIX), bl = strlen(b);
@@ -68,10 +89,13 @@ char *np_seal(const char *pub_path, const void *plain, size_t n, struct np_err *
 			np_err_sys(err, ENOMEM, "unable to seal a secret");
 		free(b);
 	}
-	OPENSSL_cleanse(buf, total);
 done:
+	OPENSSL_cleanse(key, sizeof key);
+	if (buf)
+		OPENSSL_cleanse(buf, 2 + klen + IV_LEN + TAG_LEN + n + 16);
 	free(buf);
 	EVP_CIPHER_CTX_free(c);
+	EVP_PKEY_CTX_free(pc);
 	EVP_PKEY_free(k);
 	return out;
 }
@@ -88,8 +112,11 @@ char *np_unseal(const char *key_path, const char *text, size_t *n, struct np_err
 	if (!raw)
 		return NULL;
 	EVP_PKEY *k = NULL;
+	EVP_PKEY_CTX *pc = NULL;
 	EVP_CIPHER_CTX *c = NULL;
 	char *out = NULL;
+	unsigned char key[512];
+	size_t keyl = sizeof key;
 	size_t ekl = len >= 2 ? (size_t)raw[0] << 8 | raw[1] : 0;
 	if (len < 2 + ekl + IV_LEN + TAG_LEN || !ekl) {
 		np_err_set(err, NP_ERR_PERM, "sealed secret is truncated");
@@ -100,9 +127,12 @@ char *np_unseal(const char *key_path, const char *text, size_t *n, struct np_err
 	unsigned char *ek = raw + 2, *iv = ek + ekl, *tag = iv + IV_LEN, *ct = tag + TAG_LEN;
 	size_t ctl = len - (size_t)(ct - raw);
 	int l1 = 0, l2 = 0;
+	pc = EVP_PKEY_CTX_new(k, NULL);
 	c = EVP_CIPHER_CTX_new();
 	out = malloc(ctl + 16);
-	if (!c || !out || EVP_OpenInit(c, EVP_aes_256_gcm(), ek, (int)ekl, iv, k) != 1 ||
+	if (!pc || !c || !out || EVP_PKEY_decrypt_init(pc) <= 0 || !oaep(pc) ||
+	    EVP_PKEY_decrypt(pc, key, &keyl, ek, ekl) <= 0 || keyl != KEY_LEN ||
+	    EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv) != 1 ||
 	    EVP_DecryptUpdate(c, (unsigned char *)out, &l1, ct, (int)ctl) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) != 1 ||
 	    EVP_DecryptFinal_ex(c, (unsigned char *)out + l1, &l2) != 1) {
@@ -118,9 +148,11 @@ char *np_unseal(const char *key_path, const char *text, size_t *n, struct np_err
 	if (n)
 		*n = (size_t)(l1 + l2);
 done:
+	OPENSSL_cleanse(key, sizeof key);
 	OPENSSL_cleanse(raw, len);
 	free(raw);
 	EVP_CIPHER_CTX_free(c);
+	EVP_PKEY_CTX_free(pc);
 	EVP_PKEY_free(k);
 	return out;
 }

@@ -6,9 +6,10 @@
  * new service password, the session key, the cloud token) is therefore
  * sealed: encrypted to a public key whose private key only the services of
  * its group may read (root's file, mode 0440). The text is
- *   "np-sealed-v1:" base64(u16 BE key length | RSA-OAEP wrapped AES key |
- *                          12-byte IV | 16-byte GCM tag | AES-256-GCM text)
- * (OpenSSL's envelope: EVP_SealInit with one recipient). */
+ *   "np-sealed-v1:" base64(u16 BE length of the wrapped key | the random
+ *                          AES-256 key wrapped by RSA-OAEP (SHA-256, MGF1
+ *                          SHA-256) | 12-byte IV | 16-byte GCM tag |
+ *                          AES-256-GCM text). */
 #ifndef NP_SEAL_H
 #define NP_SEAL_H
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Sealed secrets: what np-httpd writes and may not read back opens with the
 // private key only, and any change of the text is refused.
+#include "np_crypto.h"
 #include "np_err.h"
 #include "np_seal.h"
 
@@ -8,6 +9,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <string.h>
 
 /* A fresh RSA key pair as PEM files tmp/name.key and tmp/name.pub. */
@@ -67,6 +69,45 @@ static void seals_and_opens(void **state)
 	free(t);
 }
 
+/* The AES key is wrapped with RSA-OAEP (SHA-256), as np_seal.h says, and
+ * opens with OpenSSL alone: PKCS #1 v1.5 padding does not open it. */
+static int unwrap(const char *sealed, int padding, size_t *keylen)
+{
+	size_t len = 0;
+	const char *b = sealed + strlen(NP_SEAL_PREFIX);
+	unsigned char *raw = np_b64_decode(b, strlen(b), &len, NULL);
+	assert_non_null(raw);
+	size_t ekl = (size_t)raw[0] << 8 | raw[1];
+	FILE *f = fopen(at("a.key"), "r");
+	EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(k, NULL);
+	unsigned char out[512];
+	*keylen = sizeof out;
+	int ok = EVP_PKEY_decrypt_init(c) > 0 && EVP_PKEY_CTX_set_rsa_padding(c, padding) > 0;
+	if (ok && padding == RSA_PKCS1_OAEP_PADDING)
+		ok = EVP_PKEY_CTX_set_rsa_oaep_md(c, EVP_sha256()) > 0 &&
+		     EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha256()) > 0;
+	ok = ok && EVP_PKEY_decrypt(c, out, keylen, raw + 2, ekl) > 0;
+	EVP_PKEY_CTX_free(c);
+	EVP_PKEY_free(k);
+	free(raw);
+	return ok;
+}
+
+static void wrapped_with_oaep(void **state)
+{
+	(void)state;
+	keypair("a");
+	char *s = np_seal(at("a.pub"), "x", 1, NULL);
+	assert_non_null(s);
+	size_t kl = 0;
+	assert_true(unwrap(s, RSA_PKCS1_OAEP_PADDING, &kl));
+	assert_int_equal(kl, 32);
+	assert_false(unwrap(s, RSA_PKCS1_PADDING, &kl) && kl == 32);
+	free(s);
+}
+
 static void empty_and_binary(void **state)
 {
 	(void)state;
@@ -89,6 +130,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(seals_and_opens, tmp_setup, tmp_teardown),
 	    cmocka_unit_test_setup_teardown(empty_and_binary, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(wrapped_with_oaep, tmp_setup, tmp_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
