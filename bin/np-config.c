@@ -107,7 +107,11 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "get") && optind + 1 < argc) {
 		json_t *v = np_config_get(&cfg, argv[optind + 1]);
 		json_t *sch = np_schema_at(np_config_schema(), argv[optind + 1]);
-		if (!v || (sch && json_is_true(json_object_get(sch, "writeOnly")))) {
+		if (sch && json_is_true(json_object_get(sch, "writeOnly"))) {
+			np_error(NULL, "%s is a secret: np-config never prints secrets (show says whether it is set)",
+				 argv[optind + 1]);
+			rc = NP_EXIT_PERM;
+		} else if (!v) {
 			np_error(NULL, "unknown setting %s", argv[optind + 1]);
 			rc = NP_EXIT_PERM;
 		} else if (json_is_string(v)) {

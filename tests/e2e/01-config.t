@@ -4,7 +4,7 @@
 # act on, never cutting it to fit; the service password follows the guide's
 # rules here too, and the refusal names the rule, never the password.
 . "$(dirname "$0")/../lib/tap.sh"
-plan 48
+plan 50
 mkdir -p "$NP_HOME/etc"
 is "$("$BIN/np-config" get dicom.ae_title)" "NEUROPACS_SCP" "default AE title is the guide's"
 echo '{"dicom": {"port": 70000}}' > "$NP_HOME/etc/neuropacs.json"
@@ -64,3 +64,9 @@ is "$(merge '{"cloud":{"service_password":"NoDigitsInThis-Password"}}')" 100 "me
 like "$(cat "$T/out")" 'cloud\.service_password: the password needs a number' "... naming the rule"
 is "$(setpw 'Good-Password-12345!')" 0 "a password that follows the rules is stored"
 like "$(cat "$NP_HOME/etc/secrets/http.password_hash")" '^\$2b\$1[2-9]\$' "... and the UI login hash follows it at once"
+
+# A secret is never printed, and the refusal says why (not "unknown").
+"$BIN/np-config" get cloud.api_key >"$T/get.out" 2>"$T/get.err"
+is "$?" 100 "np-config get refuses a secret"
+grep -q 'is a secret: np-config never prints secrets' "$T/get.err"
+ok "... saying it is a secret, not an unknown setting" test $? = 0
