@@ -18,6 +18,7 @@
 
 #include <civetweb.h>
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,6 +29,23 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* CivetWeb's threads get 100 KiB stacks (Debian builds it with
+ * USE_STACK_SIZE=102400): too little for what a request does here (glibc's
+ * regexec validating settings allocates on the stack, xmlsec checks SAML,
+ * GDCM reads a study), the more so under AddressSanitizer, where a settings
+ * save and a status check overflowed. CivetWeb asks through the PLT, so
+ * this definition answers first and raises a small size to 4 MiB (only the
+ * pages a thread touches cost memory); the real call does the rest. */
+int pthread_attr_setstacksize(pthread_attr_t *a, size_t size)
+{
+	static int (*real)(pthread_attr_t *, size_t);
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "pthread_attr_setstacksize");
+	if (!real)
+		return ENOSYS;
+	return real(a, size < (4u << 20) ? 4u << 20 : size);
+}
 
 const char *np_role_name(enum np_role r)
 {
@@ -419,51 +437,6 @@ static void cfg_snapshot(struct np_httpd *h, struct np_config *cfg)
 	snprintf(cfg->home, sizeof cfg->home, "%s", h->home);
 }
 
-struct big_call {
-	struct np_req *r;
-	int (*fn)(struct np_req *);
-	void *tdb;			 /* the worker's index connection, lent */
-	struct np_httpd_guard_cur guard; /* the body accounting of mg_read */
-	int rc;
-};
-
-static void *big_call_run(void *p)
-{
-	struct big_call *b = p;
-	pthread_setspecific(b->r->srv->dbkey, b->tdb);
-	np_httpd_guard_cur_restore(&b->guard);
-	b->rc = b->fn(b->r);
-	np_httpd_guard_cur_save(&b->guard);
-	/* a connection opened here is this thread's; the lent one stays the
-	 * worker's (the key's destructor closes what is set at exit) */
-	if (pthread_getspecific(b->r->srv->dbkey) == b->tdb)
-		pthread_setspecific(b->r->srv->dbkey, NULL);
-	return NULL;
-}
-
-/* CivetWeb's workers have 100 KiB stacks (Debian builds it with
- * USE_STACK_SIZE=102400). A write validates settings (glibc's regexec
- * allocates on the stack), checks SAML (libxml2, xmlsec), builds archives:
- * more than that, the more so under AddressSanitizer, which overflowed on a
- * settings save. Writes, the rarer requests, run on a thread of 8 MiB (only
- * touched pages cost memory); reads stay on the worker. */
-static int on_big_stack(struct np_req *r, int (*fn)(struct np_req *))
-{
-	struct big_call b = {.r = r, .fn = fn, .tdb = pthread_getspecific(r->srv->dbkey)};
-	np_httpd_guard_cur_save(&b.guard);
-	pthread_attr_t a;
-	pthread_t t;
-	pthread_attr_init(&a);
-	pthread_attr_setstacksize(&a, 8 << 20);
-	int rc = pthread_create(&t, &a, big_call_run, &b);
-	pthread_attr_destroy(&a);
-	if (rc != 0)
-		return fn(r);
-	pthread_join(t, NULL);
-	np_httpd_guard_cur_restore(&b.guard);
-	return b.rc;
-}
-
 static int dispatch(struct np_req *r)
 {
 	const struct np_route *hit = NULL;
@@ -508,7 +481,7 @@ static int dispatch(struct np_req *r)
 	}
 	if (is_write(m) && hit->role > NP_ROLE_PUBLIC && !np_auth_csrf_ok(r))
 		return np__reply_error(r, 403, "csrf", "missing or wrong X-CSRF-Token header");
-	return is_write(m) ? on_big_stack(r, hit->fn) : hit->fn(r);
+	return hit->fn(r);
 }
 
 /* Plain HTTP when HTTPS is on: send the client to the same host on the

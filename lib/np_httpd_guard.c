@@ -72,18 +72,6 @@ static struct {
 static __thread int cur_idx = -1;
 static __thread unsigned cur_gen;
 
-void np_httpd_guard_cur_save(struct np_httpd_guard_cur *c)
-{
-	c->idx = cur_idx;
-	c->gen = cur_gen;
-}
-
-void np_httpd_guard_cur_restore(const struct np_httpd_guard_cur *c)
-{
-	cur_idx = c->idx;
-	cur_gen = c->gen;
-}
-
 void np_httpd_client_key(const char *addr, char key[KEYLEN])
 {
 	struct in6_addr a6;

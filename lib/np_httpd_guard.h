@@ -58,15 +58,6 @@ int np_httpd_guard_peer_gone(const char *addr, int port);
 /* Counters since start: connections refused over the per-address cap, and
  * connections cut (header or body deadline, or to free a worker). */
 void np_httpd_guard_stats(unsigned long *refused, unsigned long *cut);
-/* The request this worker thread serves (for mg_read's accounting), to
- * hand to a thread that runs the handler for it (np_httpd.c's big stack):
- * save on the worker, restore on the helper thread. */
-struct np_httpd_guard_cur {
-	int idx;
-	unsigned gen;
-};
-void np_httpd_guard_cur_save(struct np_httpd_guard_cur *c);
-void np_httpd_guard_cur_restore(const struct np_httpd_guard_cur *c);
 /* The key a client address counts under for per-client limits: an IPv4
  * address as is (also when IPv4-mapped), an IPv6 address by its /64, which
  * one subscriber usually holds whole ("2001:db8:1:2::/64"). */
