@@ -237,28 +237,21 @@ static int seal_key_trusted(const char *path, const char *key)
 	       st.st_gid == g->gr_gid;
 }
 
-/* Root writing into a home whose services run as a service user (np-run.sh
- * as root, sbin/np-privileges.sh): what it writes must stay theirs to read.
- * etc is the home's etc folder, the service user's then; a settings file
- * (secret NULL) becomes that user's, a secret stays root's, mode 0440, of
- * the group allowed to read it: the cloud credentials of neuropacs-cloud
- * (the back-end only), the others of neuropacs-keys (np-httpd too). */
-static int give_back(const char *path, const char *etc, const char *secret, struct np_err *err)
+/* Under the privilege split (sbin/np-privileges.sh) etc is root's, and the
+ * settings live in etc/settings, the service user's folder (np-httpd saves
+ * them; etc/neuropacs.json links there): 1 with that folder's owner, else 0.
+ * Root writing there gives each file to that owner before it takes its
+ * name (np_write_atomic_owned): never a chown by path in a service's folder. */
+static int split_owner(const char *home, uid_t *uid, gid_t *gid)
 {
+	char p[PATH_MAX];
 	struct stat st;
-	if (geteuid() != 0 || stat(etc, &st) < 0 || st.st_uid == 0)
+	snprintf(p, sizeof p, "%s/etc/settings", home);
+	if (lstat(p, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid == 0)
 		return 0;
-	if (!secret) {
-		if (chown(path, st.st_uid, st.st_gid) < 0)
-			return np_err_sys(err, errno, "unable to give the settings to the service user");
-		return 0;
-	}
-	struct group *g = getgrnam(secret_group(secret));
-	if (!g)
-		return 0;
-	if (chown(path, 0, g->gr_gid) < 0 || chmod(path, 0440) < 0)
-		return np_err_sys(err, errno, "unable to set the owner of secret %s", secret);
-	return 0;
+	*uid = st.st_uid;
+	*gid = st.st_gid;
+	return 1;
 }
 
 char *np_config_secret(const char *home, const char *key, struct np_err *err)
@@ -310,10 +303,15 @@ static int write_secret(const char *home, const char *key, const char *path, con
 	sealed_path(over, sizeof over, home, key);
 	if (geteuid() == 0 || !seal_key_trusted(pub, key)) {
 		snprintf(dir, sizeof dir, "%s/etc/secrets", home);
-		if (np_mkdirs(dir, 0700, err) < 0 || np_write_atomic(path, value, strlen(value), 0600, err) < 0)
+		if (np_mkdirs(dir, 0700, err) < 0)
 			return -1;
-		snprintf(dir, sizeof dir, "%s/etc", home);
-		if (give_back(path, dir, key, err) < 0)
+		/* root on a split home: root's, 0440, of the group that reads it
+		 * (the cloud credentials the back-end's, the rest np-httpd's too) */
+		uid_t su;
+		gid_t sg;
+		struct group *g = geteuid() == 0 && split_owner(home, &su, &sg) ? getgrnam(secret_group(key)) : NULL;
+		if ((g ? np_write_atomic_owned(path, value, strlen(value), 0440, 0, g->gr_gid, err)
+		       : np_write_atomic(path, value, strlen(value), 0600, err)) < 0)
 			return -1;
 		if (unlink(over) < 0 && errno != ENOENT)
 			return np_err_sys(err, errno, "unable to remove the older value of secret %s", key);
@@ -392,14 +390,20 @@ int np_config_save(const char *home, json_t *settings, struct np_err *err)
 	struct save_ctx ctx = {home, err};
 	int rc = walk_secrets(np_config_schema(), copy, path, sizeof path, extract_secret, &ctx);
 	char file[PATH_MAX], dir[PATH_MAX];
-	snprintf(dir, sizeof dir, "%s/etc", home);
-	snprintf(file, sizeof file, "%s/etc/neuropacs.json", home);
+	uid_t u = (uid_t)-1;
+	gid_t g = (gid_t)-1;
+	if (split_owner(home, &u, &g)) {
+		snprintf(file, sizeof file, "%s/etc/settings/neuropacs.json", home);
+		if (geteuid() != 0)
+			u = (uid_t)-1, g = (gid_t)-1;
+	} else {
+		snprintf(dir, sizeof dir, "%s/etc", home);
+		snprintf(file, sizeof file, "%s/etc/neuropacs.json", home);
+		if (rc == 0)
+			rc = np_mkdirs(dir, 0750, err);
+	}
 	if (rc == 0)
-		rc = np_mkdirs(dir, 0750, err);
-	if (rc == 0)
-		rc = np_json_save(file, copy, 0640, err);
-	if (rc == 0)
-		rc = give_back(file, dir, NULL, err);
+		rc = np_json_save_owned(file, copy, 0640, u, g, err);
 	json_decref(copy);
 	return rc;
 }

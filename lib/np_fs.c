@@ -66,7 +66,8 @@ int np_fsync_parent(const char *path, struct np_err *err)
 	return np_fsync_dir(dirname(buf), err);
 }
 
-int np_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct np_err *err)
+int np_write_atomic_owned(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid,
+			  struct np_err *err)
 {
 	char tmp[PATH_MAX];
 	char dir[PATH_MAX];
@@ -75,13 +76,17 @@ int np_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
 	int dlen = slash ? (int)(slash - path) : 0;
-	if (snprintf(tmp, sizeof tmp, "%.*s%s.%s.tmp.%ld", dlen, path, slash ? "/" : "", base, (long)getpid()) >=
-	    (int)sizeof tmp)
+	/* A name nobody can guess, made with O_EXCL (mkostemp): root writing
+	 * into a folder a service owns must not open a link the service left
+	 * under a predictable name. */
+	if (snprintf(tmp, sizeof tmp, "%.*s%s.%s.tmp.XXXXXX", dlen, path, slash ? "/" : "", base) >= (int)sizeof tmp)
 		return np_err_sys(err, ENAMETOOLONG, "unable to write %s", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return np_err_sys(err, errno, "unable to create %s", tmp);
-	if (fchmod(fd, mode) < 0 || np_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+		return np_err_sys(err, errno, "unable to create a file beside %s", path);
+	/* the owner is set on the open file, before the name exists for anyone */
+	if (fchmod(fd, mode) < 0 || (uid != (uid_t)-1 && fchown(fd, uid, gid) < 0) || np_write_all(fd, data, len) < 0 ||
+	    fsync(fd) < 0) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);
@@ -98,6 +103,11 @@ int np_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		return np_err_sys(err, e, "unable to rename %s", tmp);
 	}
 	return np_fsync_dir(slash ? dirname(dir) : ".", err);
+}
+
+int np_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct np_err *err)
+{
+	return np_write_atomic_owned(path, data, len, mode, (uid_t)-1, (gid_t)-1, err);
 }
 
 int np_append_line(const char *path, const char *line, struct np_err *err)

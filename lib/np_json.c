@@ -81,6 +81,11 @@ json_t *np_json_load(const char *path, size_t max, struct np_err *err)
 
 int np_json_save(const char *path, json_t *v, int mode, struct np_err *err)
 {
+	return np_json_save_owned(path, v, mode, (uid_t)-1, (gid_t)-1, err);
+}
+
+int np_json_save_owned(const char *path, json_t *v, int mode, uid_t uid, gid_t gid, struct np_err *err)
+{
 	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (!s)
 		return np_err_sys(err, ENOMEM, "unable to serialize %s", path);
@@ -92,7 +97,7 @@ int np_json_save(const char *path, json_t *v, int mode, struct np_err *err)
 	}
 	buf[n] = '\n';
 	buf[n + 1] = 0;
-	int rc = np_write_atomic(path, buf, n + 1, (mode_t)mode, err);
+	int rc = np_write_atomic_owned(path, buf, n + 1, (mode_t)mode, uid, gid, err);
 	free(buf);
 	return rc;
 }

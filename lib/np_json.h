@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct np_err;
 
@@ -21,6 +22,8 @@ json_t *np_json_load(const char *path, size_t max, struct np_err *err);
 json_t *np_json_parse(const char *buf, size_t len, const char *what, struct np_err *err);
 /* Serialize (indented, sorted keys, trailing newline) and np_write_atomic it. */
 int np_json_save(const char *path, json_t *v, int mode, struct np_err *err);
+/* np_json_save, owned by uid:gid before it takes its name (np_write_atomic_owned). */
+int np_json_save_owned(const char *path, json_t *v, int mode, uid_t uid, gid_t gid, struct np_err *err);
 /* Recursively merge src into dst: objects merge key by key, anything else
  * replaces. Returns 0 or -1 (ENOMEM). */
 int np_json_merge(json_t *dst, json_t *src);

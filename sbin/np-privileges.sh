@@ -17,14 +17,18 @@
 #                    back-end only
 #   neuropacs-keys   every other secret (session key, password hash, SAML
 #                    and delivery keys): the back-end and np-httpd
-# The home is root's (root:neuropacs 0750), so no service can rename or
-# replace what is in it; etc/secrets is root's too (root:neuropacs 0710,
-# each secret root's, 0440, of its group). What a service writes while the
-# agent runs goes to etc/sealed, sealed to root's key pair of its group
-# (lib/np_seal.h). etc (the settings, written by np-httpd) and the data
-# folders are the service user's. Each role has its own primary group, so
-# even np-httpd and the back-end, which share the uid, cannot trace each
-# other (ptrace, /proc/PID/mem, environ).
+# The home and etc are root's (root:neuropacs 0750), so no service can
+# rename or replace what is in them; etc/secrets is root's too
+# (root:neuropacs 0710, each secret root's, 0440, of its group). The
+# services write only in folders of their own: the data (spool, db, log)
+# and etc/settings (the settings np-httpd saves; etc/neuropacs.json links
+# there), etc/tls (uploaded certificates), etc/sealed (secrets written while
+# the agent runs, sealed to root's key pair of their group, lib/np_seal.h).
+# Root writes into such a folder only through new files it owns until they
+# have their name (np_write_atomic_owned), never by a path a service could
+# have linked elsewhere. Each role has its own primary group, so even
+# np-httpd and the back-end, which share the uid, cannot trace each other
+# (ptrace, /proc/PID/mem, environ).
 np_priv_groups="neuropacs neuropacs-cloud neuropacs-keys"
 # Secrets only the back-end reads (the rest are of neuropacs-keys); the
 # same list as secret_group() in lib/np_config.c.
@@ -110,36 +114,53 @@ np_privileges() {
 	# Port 104 (below 1024) through the one capability, kept across exec.
 	NP_AS_RECV="setpriv --reuid=$uid_recv --regid=$gbase --clear-groups --inh-caps=-all,+net_bind_service"
 	NP_AS_RECV="$NP_AS_RECV --ambient-caps=-all,+net_bind_service --bounding-set=-all,+net_bind_service --no-new-privs --"
-	# The home and etc/secrets are root's; a link where a folder should be
-	# (left by a service of an earlier version) stops the start.
-	for d in "$home" "$home/etc" "$home/etc/secrets"; do
-		if [ -L "$d" ]; then
-			echo "np-run.sh: $d is a symbolic link; refusing to start (a service may have made it)" >&2
-			exit 100
-		fi
-	done
-	mkdir -p "$home/etc/secrets"
-	chown root:"$gbase" "$home" && chmod 0750 "$home"
-	# etc: the settings np-httpd saves (setgid: np-recv, of group neuropacs
-	# only, reads them); its files are the service user's.
-	if [ "$(stat -c %u "$home/etc")" = 0 ]; then
-		find "$home/etc" -path "$home/etc/secrets" -prune -o -exec chown -h "$uid:$gbase" {} +
+	# The home and etc are root's: no service can rename or replace what is
+	# in them. A link where etc should be stops the start.
+	if [ -L "$home/etc" ]; then
+		echo "np-run.sh: $home/etc is a symbolic link; refusing to start (a service may have made it)" >&2
+		exit 100
 	fi
-	chmod 2750 "$home/etc"
+	mkdir -p "$home/etc"
+	chown root:"$gbase" "$home" "$home/etc" && chmod 0750 "$home" "$home/etc"
+	# What the services write in etc, each a folder of theirs in root's
+	# etc: settings (np-httpd saves them; np-recv, of group neuropacs only,
+	# reads them), tls (certificates uploaded on the Settings page), sealed
+	# (secrets written while the agent runs, 0700). A link there (an
+	# earlier version let services write etc) is dropped.
+	for sub in settings:2750 tls:2750 sealed:0700; do
+		d=$home/etc/${sub%%:*}
+		if [ -L "$d" ]; then rm -f "$d"; fi
+		mkdir -p "$d"
+		if [ "$(stat -c %u "$d")" = 0 ]; then chown -R -P "$uid:$gbase" "$d"; fi
+		chmod "${sub#*:}" "$d"
+	done
+	# The settings file moves into etc/settings, written there the way a
+	# save does (np-config: a new file, the service user's before it has
+	# its name), and etc/neuropacs.json links to it.
+	if [ ! -L "$home/etc/neuropacs.json" ]; then
+		if [ -f "$home/etc/neuropacs.json" ]; then
+			echo '{}' | np-config merge >/dev/null || exit 100
+		fi
+		ln -sfn settings/neuropacs.json "$home/etc/neuropacs.json"
+	fi
 	for d in $np_priv_data; do np_priv_own "$home/$d"; done
-	# np-recv's DICOM TLS files, when under etc: readable by the group.
+	# np-recv's DICOM TLS files: readable by its group when the service
+	# user owns them (it makes the change itself, so a link cannot turn it
+	# on another file); else the admin is told.
 	for k in dicom.tls.cert_file dicom.tls.key_file dicom.tls.ca_file; do
 		f=$(np-config get "$k" 2>/dev/null) || continue
 		[ -n "$f" ] || continue
 		case $f in /*) ;; *) f=$home/$f ;; esac
-		r=$(realpath -e "$f" 2>/dev/null) || continue
-		case $r in "$home"/etc/*) ;; *) continue ;; esac
-		if [ -f "$r" ] && [ ! -L "$f" ]; then chgrp "$gbase" "$r" && chmod g+r "$r"; fi
+		setpriv --reuid="$uid" --regid="$gbase" --clear-groups sh -c \
+			'[ -O "$1" ] && [ ! -L "$1" ] && chgrp neuropacs "$1" && chmod g+r "$1"' sh "$f" 2>/dev/null || true
+		setpriv --reuid="$uid_recv" --regid="$gbase" --clear-groups test -r "$f" ||
+			echo "neuropacs-agent: warning: np-recv (user $user-recv, group neuropacs) cannot read $k: $f" >&2
 	done
-	# etc/secrets: root's, searchable by the services (no listing). A
-	# service owns etc and could put a folder of its own there (or it is
-	# one of an earlier version): taken back, its links dropped, and its
-	# sealing keys made anew, as a service may know them.
+	# etc/secrets: root's, searchable by the services (no listing). One an
+	# earlier version let the services own is taken back, its links
+	# dropped, and its sealing keys made anew, as a service may know them.
+	if [ -L "$home/etc/secrets" ]; then rm -f "$home/etc/secrets"; fi
+	mkdir -p "$home/etc/secrets"
 	if [ "$(stat -c %u "$home/etc/secrets")" != 0 ]; then
 		rm -f "$home/etc/secrets/.seal-cloud.key" "$home/etc/secrets/.seal-cloud.pub" \
 			"$home/etc/secrets/.seal-keys.key" "$home/etc/secrets/.seal-keys.pub"
@@ -177,10 +198,6 @@ np_privileges() {
 		for c in $np_priv_cloud_secrets; do [ "${f##*/}" != "$c" ] || g=$gcloud; done
 		chown "0:$g" "$f" && chmod 0440 "$f"
 	done
-	# What the services write while they run: theirs, in etc/sealed (0700).
-	if [ -L "$home/etc/sealed" ]; then rm -f "$home/etc/sealed"; fi
-	mkdir -p "$home/etc/sealed"
-	chown "$uid:$gbase" "$home/etc/sealed" && chmod 0700 "$home/etc/sealed"
 	# Files the services make are of the group: np-recv's study folders are
 	# moved on by np-stable, another user. Set by each run script, not
 	# here: s6-supervise's own files must stay readable (status).

@@ -18,7 +18,7 @@ command -v setpriv >/dev/null || skip_all "setpriv (util-linux) not installed"
 if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$SBIN/np-httpd" 2>/dev/null; then
 	skip_all "the checkout ($NP_TOP) is not reachable by an unprivileged user (chmod o+x its parent folders)"
 fi
-plan 39
+plan 43
 
 # The service user must reach the home: tap.sh's folder is root's, 0700.
 chmod 711 "$T"
@@ -158,3 +158,20 @@ done
 ok "np-stable, another user, moved np-recv's folder on ($moved)" test -n "$moved"
 f=$(find "$NP_HOME/spool/$moved" -name '*.dcm' | head -1)
 is "$(stat -c %u "$f")" "$UR" "... its instances are np-recv's user's, through the group"
+
+# Root writing while services own the folder (np-config merge, as the README
+# tells an admin): a link a service left under any temporary name is never
+# followed. Before, np_write_atomic wrote through etc/.neuropacs.json.tmp.<pid>
+# and chowned by path: any file of the host became the service user's.
+printf 'VICTIM\n' >"$T/victim" && chmod 0600 "$T/victim"
+as "$HTTPD" /usr/bin/python3 -c "
+import os
+d = '$NP_HOME/etc/settings'
+for p in range(2, 32769):
+    os.symlink('$T/victim', '%s/.neuropacs.json.tmp.%d' % (d, p))
+"
+echo '{"dicom":{"max_wait_minutes":201}}' | "$BIN/np-config" merge
+is "$(cat "$T/victim") $(stat -c '%U %a' "$T/victim")" "VICTIM root 600" "root's np-config merge follows no link a service planted"
+is "$(jq -r .dicom.max_wait_minutes "$NP_HOME/etc/neuropacs.json")" 201 "... and the setting is saved"
+is "$(stat -c %U "$(readlink -f "$NP_HOME/etc/neuropacs.json")")" neuropacs "... in a file of the service user's"
+nok "np-httpd's user cannot move etc/secrets away (etc is root's)" as "$HTTPD" mv "$S" "$NP_HOME/etc/settings/x"
