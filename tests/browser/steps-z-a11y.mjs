@@ -5,15 +5,15 @@
 // with a visible focus ring, Enter follows a link, Enter or Space presses a
 // button, Escape closes a dialog and gives focus back.
 //
-// Violations inside the pages being redesigned now (Studies, Results,
-// Settings and their dialogs) are printed as diagnostics only ('# ' lines);
-// the shared frame (top bar, navigation) is checked on every page.
+// Every page and dialog counts; a page put in DIAGNOSTIC (while it is being
+// reworked) has its own violations printed as '# ' lines instead, the shared
+// frame (top bar, navigation) still counted.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 // Pages and dialogs whose content is not checked here yet (their owners fix
 // them): their violations are listed, the frame's still count.
-const DIAGNOSTIC = new Set(['studies', 'results', 'settings', 'study-info', 'study-status', 'study-report']);
+const DIAGNOSTIC = new Set([]);
 const FRAME = '#topbar, .skip, #toast, #demo-banner';
 
 export default async function (t) {

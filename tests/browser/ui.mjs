@@ -329,7 +329,7 @@ await step('cancel only where it works', async () => {
   const r = await api(`/api/studies/${opsCompleted}/cancel`, { method: 'POST' });
   ok(r.status === 409 && /already completed/.test(r.body) && (await stateOf(opsCompleted)) === 'uploaded', 'and the API refuses it, the study kept', r.status + ' ' + r.body);
   const c = action(opsDeliver, 'Cancel');
-  ok((await c.count()) === 1 && (await c.isEnabled()) && (await c.getAttribute('aria-label')) === 'Cancel delivery ' + opsDeliver &&
+  ok((await c.count()) === 1 && (await c.isEnabled()) && (await c.getAttribute('aria-label')) === 'Cancel: Cancel delivery ' + opsDeliver &&
     (await c.getAttribute('title')) === 'Cancel delivery', 'in state results Cancel is offered, labelled Cancel delivery', await c.getAttribute('aria-label').catch(() => ''));
   if (!(await c.count())) return;
   await c.click();

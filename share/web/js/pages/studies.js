@@ -120,7 +120,9 @@ function row(s) {
   // Cancel only where it works: not once finished, and not once the cloud has
   // completed the order before its results are in (in results it stops the delivery).
   const cancellable = !['done', 'failed', 'cancelled'].includes(s.state) && !(s.order_status === 'Completed' && s.state !== 'results');
-  const act = (label, aria, fn, enabled = true, cls = '') => h('button', { type: 'button', class: cls, 'aria-label': aria + ' ' + id, title: aria, disabled: !enabled, onclick: () => fn(s).catch(showError) }, label);
+  // The accessible name starts with the visible word (voice control users
+  // say what they see: "click Info"), then says which study.
+  const act = (label, aria, fn, enabled = true, cls = '') => h('button', { type: 'button', class: cls, 'aria-label': label + ': ' + aria + ' ' + id, title: aria, disabled: !enabled, onclick: () => fn(s).catch(showError) }, label);
   const bad = s.waiting || (s.delivery && s.delivery.failed);
   // One line of actions: the two views used most, the rest in the row's menu.
   return h('tr', { dataset: { npuid: id } },
