@@ -1,11 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# bench/recv.sh: np-recv against DCMTK storescp (and Orthanc) on the same
-# generated MR study with a DTI series, sent by storescu over 1 association
-# and over 4 parallel associations. Run by hand (not part of make check):
-#   make && sh bench/recv.sh            # BENCH_NSL=30 slices (~1900 files)
+# bench/recv.sh: np-recv against DCMTK storescp (--fork) and Orthanc on the
+# same generated MR studies, sent by storescu over 1 association and over 4
+# parallel associations. Run by hand (not part of make check):
+#   make && sh bench/recv.sh            # realistic instance sizes (below)
+#   BENCH_SET=small sh bench/recv.sh    # the earlier set: one study of
+#                                       # ~1900 11 KB instances (BENCH_NSL=30)
+# The realistic set (BENCH_SET=realistic, the default, ~230 MB, ~1840
+# instances) is three studies: 2D MR at 256x256 (DTI, ~130 KB instances),
+# 2D MR at 512x512 (~520 KB) and one at 128x128 with an enhanced
+# multi-frame DTI (one ~31 MB instance beside ~33 KB ones).
 # Prints, per receiver and run: wall seconds, instances/s, MB/s, receiver
-# CPU seconds (user+sys, children included), peak RSS, and ratios against
+# CPU seconds (user+sys, children included), peak RSS, bytes the receiver
+# wrote to disk per byte received (/proc/PID/io write_bytes less
+# cancelled_write_bytes, children included), and ratios against
 # storescp; plus this disk's fsync-per-file limit (write + fsync + rename +
 # fsync of the folder, one file at a time, files of the study's median
 # size), which bounds any receiver that makes each instance durable before
@@ -24,13 +32,37 @@ port() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1
 waitport() { i=0; until /usr/bin/python3 -c "import socket,sys;s=socket.socket();sys.exit(s.connect_ex(('127.0.0.1',$1)))" 2>/dev/null; do i=$((i+1)); [ $i -gt 200 ] && return 1; sleep 0.05; done; }
 now() { date +%s.%N; }
 
-STUDY=$OUT/study
-if [ ! -f "$STUDY/.done-$NSL" ]; then
-	rm -rf "$STUDY"
-	echo "generating the study (--ndir 60 --nsl $NSL)..."
-	/usr/bin/python3 "$TOP/tests/data/make_mr_study.py" "$STUDY" --ndir 60 --nsl "$NSL" >/dev/null
-	touch "$STUDY/.done-$NSL"
-fi
+SET=${BENCH_SET:-realistic}
+# gen NAME ARGS...: one study of the set in $STUDY/NAME, made once
+gen() {
+	name=$1
+	shift
+	if [ ! -f "$STUDY/$name/.done" ]; then
+		rm -rf "$STUDY/$name"
+		echo "generating $name (make_mr_study.py $*)..."
+		/usr/bin/python3 "$TOP/tests/data/make_mr_study.py" "$STUDY/$name" "$@" >/dev/null
+		rm -f "$STUDY/$name/dti.bval" "$STUDY/$name/dti.bvec"
+		touch "$STUDY/$name/.done"
+	fi
+}
+case $SET in
+small)
+	STUDY=$OUT/study
+	if [ ! -f "$STUDY/.done-$NSL" ]; then
+		rm -rf "$STUDY"
+		echo "generating the study (--ndir 60 --nsl $NSL)..."
+		/usr/bin/python3 "$TOP/tests/data/make_mr_study.py" "$STUDY" --ndir 60 --nsl "$NSL" >/dev/null
+		touch "$STUDY/.done-$NSL"
+	fi
+	;;
+realistic)
+	STUDY=$OUT/set-realistic
+	gen mr256 --size 256 --ndir 30 --nsl 24 --seed 2
+	gen mr512 --size 512 --ndir 6 --nsl 16 --seed 3
+	gen enhanced128 --size 128 --ndir 30 --nsl 30 --enhanced --seed 4
+	;;
+*) echo "recv.sh: BENCH_SET is small or realistic" >&2; exit 100 ;;
+esac
 find "$STUDY" -name '*.dcm' | sort >"$OUT/files"
 N=$(wc -l <"$OUT/files")
 BYTES=$(xargs cat <"$OUT/files" | wc -c)
@@ -52,7 +84,15 @@ while read -r f; do
 	ln "$f" "$d/$i.dcm"
 	i=$((i + 1))
 done <"$OUT/files"
-echo "study: $N instances, $MB MB; load average $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores"
+echo "set $SET: $N instances, $MB MB; load average $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores"
+# np-recv writes each instance of up to NP_WAL_MAX (1 MiB) twice: to its
+# file and, with a header of a few hundred bytes rounded up to 4 KiB, to the instance
+# log; larger ones once (then fsynced). The least it can write:
+WALMIN=$(xargs stat -c %s <"$OUT/files" | awk -v b="$BYTES" '
+	{ if ($1 <= 1048576) { n++; w += int(($1 + 400 + 4095) / 4096) * 4096; l += $1 } }
+	END { printf "%.2f %d %.0f", 1 + w / b, n, 100 * l / b }')
+echo "instance log: $(echo "$WALMIN" | cut -d' ' -f2) of $N instances ($(echo "$WALMIN" | cut -d' ' -f3)% of the bytes) are logged as well as written: np-recv writes at least $(echo "$WALMIN" | cut -d' ' -f1) bytes per byte received"
+WALMIN=${WALMIN%% *}
 
 # ---- what durability costs on this disk, one file at a time ----
 # fsync: write + fsync + rename + fsync of the folder, what a receiver
@@ -123,7 +163,9 @@ run() {
 		unset NP_RECV_INPROCESS
 		;;
 	storescp)
-		LD_PRELOAD=$SHIM /usr/bin/time -f '%U %S %M' -o "$R/time" storescp -aet DEST -od "$R" "$P" 2>"$R/log" &
+		# --fork: one process per association, as a site runs it (without,
+		# the 4 associations are served one after the other)
+		LD_PRELOAD=$SHIM /usr/bin/time -f '%U %S %M' -o "$R/time" storescp --fork -aet DEST -od "$R" "$P" 2>"$R/log" &
 		;;
 	orthanc)
 		mkdir -p "$R/db"
@@ -149,14 +191,18 @@ run() {
 	t1=$(now)
 	# /usr/bin/time's child is the receiver: signal it, not time itself
 	rpid=$(pgrep -P "$pid" | head -1)
+	# what it wrote, its reaped children (associations) included
+	sleep 0.3
+	wb=$(awk -F': ' '$1=="write_bytes"{w=$2} $1=="cancelled_write_bytes"{c=$2} END{print w-c}' "/proc/$rpid/io")
 	kill "$rpid" 2>/dev/null
 	wait "$pid" 2>/dev/null || true
 	got=$(find "$R" -type f \( -name '*.dcm' -o -name 'MR.*' \) | wc -l)
+	[ "$kind" = storescp ] && got=$(find "$R" -maxdepth 1 -type f -name '*.*.*' | wc -l)
 	[ "$kind" = orthanc ] && got=$(find "$R/db" -type f -size +1k | wc -l)
 	read -r u s rss <<EOF
 $(tail -n 1 "$R/time")
 EOF
-	echo "$name $assoc $t0 $t1 $u $s $rss $got" >>"$RESULTS"
+	echo "$name $assoc $t0 $t1 $u $s $rss $got $wb" >>"$RESULTS"
 }
 
 for a in 1 4; do
@@ -190,14 +236,15 @@ echoes fork-per-association fork
 echoes in-process inproc
 
 echo
-awk -v n="$N" -v mb="$MB" -v fs="$FS" -v dwcpu="$DWCPU" '
+awk -v n="$N" -v mb="$MB" -v fs="$FS" -v dwcpu="$DWCPU" -v bytes="$BYTES" -v walmin="$WALMIN" '
 { name=$1; a=$2; w=$4-$3; cpu=$5+$6; key=name" "a
-  W[key]=w; C[key]=cpu; S[key]=$6; M[key]=$7; G[key]=$8; order[++k]=key }
+  W[key]=w; C[key]=cpu; S[key]=$6; M[key]=$7; G[key]=$8; B[key]=$9; order[++k]=key }
 END {
-  printf "%-16s %5s %8s %9s %7s %8s %12s %9s %8s %9s\n", "receiver", "assoc", "wall s", "inst/s", "MB/s", "cpu s", "cpu ms/inst", "peak RSS", "stored", "vs storescp"
+  printf "%-16s %5s %8s %9s %7s %8s %12s %9s %8s %9s %9s\n", "receiver", "assoc", "wall s", "inst/s", "MB/s", "cpu s", "cpu ms/inst", "peak RSS", "stored", "wr/rx", "vs storescp"
   for (i=1; i<=k; i++) { key=order[i]; split(key, p, " ")
     ref="storescp " p[2]
-    printf "%-16s %5s %8.2f %9.1f %7.1f %8.2f %12.3f %7.1fMB %8d %9.2fx\n", p[1], p[2], W[key], n/W[key], mb/W[key], C[key], C[key]*1000/n, M[key]/1024, G[key], W[key]/W[ref] }
+    printf "%-16s %5s %8.2f %9.1f %7.1f %8.2f %12.3f %7.1fMB %8d %9.2f %9.2fx\n", p[1], p[2], W[key], n/W[key], mb/W[key], C[key], C[key]*1000/n, M[key]/1024, G[key], B[key]/bytes, W[key]/W[ref] }
+  printf "\nbytes written per byte received (wr/rx): np-recv %.2f (1 assoc), %.2f (4 assoc); storescp %.2f, %.2f; np-recv%s least, file + instance log: %.2f\n", B["np-recv 1"]/bytes, B["np-recv 4"]/bytes, B["storescp 1"]/bytes, B["storescp 4"]/bytes, "\047s", walmin
   printf "\nfsync-per-file limit %.1f files/s; np-recv over 1 association: %.2fx that limit\n", fs, (n/W["np-recv 1"])/fs
   printf "np-recv 4 assoc wall / storescp 4 assoc wall: %.2f (target <= 1)\n", W["np-recv 4"]/W["storescp 4"]
   printf "np-recv CPU per instance / storescp: %.2f (1 assoc), %.2f (4 assoc) (target <= 0.5)\n", C["np-recv 1"]/C["storescp 1"], C["np-recv 4"]/C["storescp 4"]
