@@ -3,11 +3,11 @@
 #include "np_recv.h"
 
 #include "np_config.h"
-#include "np_db.h"
 #include "np_dsw.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_log.h"
+#include "np_recv_events.h"
 #include "np_sopclass.h"
 #include "np_spool.h"
 #include "np_tls.h"
@@ -834,13 +834,13 @@ static int first_byte(int fd, int timeout_ms)
 	return n == 1 ? b : -1;
 }
 
+/* Into the index through np-stable (np_recv_events.h): np-recv does not
+ * open the index. */
 static void record_rejection(const char *home, const char *detail)
 {
 	struct np_err err = {0};
-	struct np_db *db = np_db_open(home, &err);
-	if (!db || np_db_event(db, NULL, "association_rejected", "warning", detail, &err) < 0)
+	if (np_recv_event_drop(home, "association_rejected", detail, &err) < 0)
 		np_log_err(NULL, &err);
-	np_db_close(db);
 }
 
 /* One association, start to end; fd is owned (closed here). */

@@ -57,7 +57,7 @@ int np_home_resolve(const char *opt, char *out, size_t outsz, struct np_err *err
 
 int np_spool_init(const char *home, struct np_err *err)
 {
-	static const char *const dirs[] = {"etc", "db", "log", "spool", "spool/tmp", NULL};
+	static const char *const dirs[] = {"etc", "db", "log", "spool", "spool/tmp", "spool/events", NULL};
 	char p[PATH_MAX];
 	if (np_mkdirs(home, 0750, err) < 0)
 		return -1;

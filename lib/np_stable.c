@@ -8,6 +8,7 @@
 #include "np_group.h"
 #include "np_json.h"
 #include "np_log.h"
+#include "np_recv_events.h"
 #include "np_scan.h"
 #include "np_spool.h"
 #include "np_study.h"
@@ -520,8 +521,8 @@ static int scan_one(const char *home, const char *state, const char *uid, const 
 	return 0;
 }
 
-static int recover_builds(const char *home, struct np_db *db, const struct np_config *cfg, int imports,
-			  double min_idle, struct np_err *err);
+static int recover_builds(const char *home, struct np_db *db, const struct np_config *cfg, int imports, double min_idle,
+			  struct np_err *err);
 
 int np_stable_scan(const char *home, struct np_db *db, const struct np_config *cfg, int *done, struct np_err *err)
 {
@@ -536,6 +537,10 @@ int np_stable_scan(const char *home, struct np_db *db, const struct np_config *c
 	}
 	struct np_db *own;
 	db = use_db(db, home, &own);
+	/* what np-recv recorded since the last scan (it may not open the index) */
+	struct np_err eerr = {0};
+	if (db && np_recv_events_ingest(home, db, 1000, &eerr) < 0)
+		np_log_err(NULL, &eerr);
 	/* A build whose process died (np-stable --force killed, np-httpd's
 	 * force-stable endpoint) is finished here, not only when np-stable
 	 * starts: the study must not wait in tmp/ for a restart. */

@@ -33,9 +33,6 @@ np_priv_groups="neuropacs neuropacs-cloud neuropacs-keys"
 # Secrets only the back-end reads (the rest are of neuropacs-keys); the
 # same list as secret_group() in lib/np_config.c.
 np_priv_cloud_secrets="cloud.api_key cloud.service_password cloud.token"
-# The home's folders the services write (the rest, etc/secrets and
-# service/, stay root's).
-np_priv_data="spool db log"
 
 # A checkout under /root (mode 0700) is out of the service user's reach:
 # `make run` must still start on a fresh machine, so it runs as root and says
@@ -56,7 +53,7 @@ np_priv_user() {
 		{ echo "np-run.sh: unable to create the user $1" >&2; exit 100; }
 }
 
-# np_priv_own DIR: DIR is the service user's, setgid neuropacs, 2770. Root
+# np_priv_own DIR GID: DIR is the service user's, setgid GID, 2770. Root
 # never walks a tree a service could have changed: only a folder still
 # root's (a home np-init made, or one run as root before) is given whole,
 # as no service wrote in it; inside a folder already the service user's,
@@ -68,10 +65,12 @@ np_priv_own() {
 	fi
 	mkdir -p "$1"
 	if [ "$(stat -c %u "$1")" = 0 ]; then
-		chown -R -P "$uid:$gbase" "$1"
+		chown -R -P "$uid:$2" "$1"
 	fi
-	setpriv --reuid="$uid" --regid="$gbase" --clear-groups find "$1" -user "$uid" ! -type l \
+	setpriv --reuid="$uid" --regid="$2" --groups="$gbase,$gkeys" find "$1" -user "$uid" ! -type l \
 		\( -type d ! -perm -2070 -exec chmod g+rwxs {} + \) -o \( ! -type d ! -perm -0060 -exec chmod g+rw {} + \)
+	setpriv --reuid="$uid" --regid="$2" --groups="$gbase,$gkeys" find "$1" -user "$uid" ! -type l ! -group "$2" \
+		-exec chgrp "$2" {} +
 }
 
 np_privileges() {
@@ -143,7 +142,23 @@ np_privileges() {
 		fi
 		ln -sfn settings/neuropacs.json "$home/etc/neuropacs.json"
 	fi
-	for d in $np_priv_data; do np_priv_own "$home/$d"; done
+	# The data. np-recv (group neuropacs only) reaches what it writes:
+	# spool/incoming, tmp, wal and events (np_recv_events.h); every later
+	# state, the index and the rest are of the group neuropacs-keys, which
+	# np-recv is not in: it can neither open the index (the audit trail, the
+	# sessions) nor touch a study once np-stable took it.
+	np_priv_own "$home/log" "$gbase"
+	np_priv_own "$home/db" "$gkeys"
+	np_priv_own "$home/spool" "$gbase"
+	for st in incoming tmp wal events .marks; do
+		[ -d "$home/spool/$st" ] || setpriv --reuid="$uid" --regid="$gbase" --clear-groups mkdir -m 2770 "$home/spool/$st"
+	done
+	for st in "$home"/spool/*/ "$home"/spool/.marks/; do
+		case ${st%/} in */incoming | */tmp | */wal | */events) continue ;; esac
+		setpriv --reuid="$uid" --regid="$gkeys" --groups="$gbase,$gkeys" sh -c \
+			'[ -O "$1" ] && [ ! -L "$1" ] && chgrp neuropacs-keys "$1" && chmod 2770 "$1"' sh "${st%/}" ||
+			echo "neuropacs-agent: warning: ${st%/} is not the service user's: np-recv may reach it" >&2
+	done
 	# np-recv's DICOM TLS files: readable by its group when the service
 	# user owns them (it makes the change itself, so a link cannot turn it
 	# on another file); else the admin is told.

@@ -18,7 +18,7 @@ command -v setpriv >/dev/null || skip_all "setpriv (util-linux) not installed"
 if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$SBIN/np-httpd" 2>/dev/null; then
 	skip_all "the checkout ($NP_TOP) is not reachable by an unprivileged user (chmod o+x its parent folders)"
 fi
-plan 43
+plan 47
 
 # The service user must reach the home: tap.sh's folder is root's, 0700.
 chmod 711 "$T"
@@ -175,3 +175,16 @@ is "$(cat "$T/victim") $(stat -c '%U %a' "$T/victim")" "VICTIM root 600" "root's
 is "$(jq -r .dicom.max_wait_minutes "$NP_HOME/etc/neuropacs.json")" 201 "... and the setting is saved"
 is "$(stat -c %U "$(readlink -f "$NP_HOME/etc/neuropacs.json")")" neuropacs "... in a file of the service user's"
 nok "np-httpd's user cannot move etc/secrets away (etc is root's)" as "$HTTPD" mv "$S" "$NP_HOME/etc/settings/x"
+
+# np-recv reaches only what it writes: no index, no study np-stable took.
+nok "np-recv's user cannot open the index (the audit trail, the sessions)" as "$RECV" sqlite3 "$NP_HOME/db/agent.sqlite" "select count(*) from audit"
+nok "np-recv's user cannot reach a study np-stable took" as "$RECV" ls "$NP_HOME/spool/$moved"
+nok "... nor ask for a study to be deleted (spool/.marks)" as "$RECV" touch "$NP_HOME/spool/.marks/x.json"
+# A refused association still reaches the index, through np-stable.
+TCP_NODELAY=1 echoscu -aec NOT_US 127.0.0.1 "$NEW" >/dev/null 2>&1
+for i in $(seq 50); do
+	n=$(sqlite3 "$NP_HOME/db/agent.sqlite" "select count(*) from events where type='association_rejected'")
+	[ "$n" -ge 1 ] && break
+	sleep 0.2
+done
+ok "a refused association is recorded in the index (np-recv -> spool/events -> np-stable)" test "$n" -ge 1

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NP_TOP/tests/peers/recv.sh"
 command -v storescu >/dev/null || skip_all "dcmtk not installed"
-plan 26
+plan 30
 
 /usr/bin/python3 "$NP_TOP/tests/data/make_mr_study.py" "$T/study" --ndir 6 --nsl 4 >/dev/null
 N=$(find "$T/study" -name '*.dcm' | wc -l | tr -d ' ')
@@ -32,7 +32,16 @@ nok "wrong called AE is rejected" echoscu -aec OTHER 127.0.0.1 "$RECV_PORT"
 like "$(grep 'association rejected' "$T/recv.log" | tail -1)" 'reason=called-AE-title-not-recognized' "called AE rejection logged with its reason"
 nok "calling AE not in the allowed list is rejected" echoscu -aet INTRUDER -aec NP_TEST 127.0.0.1 "$RECV_PORT"
 like "$(grep 'association rejected' "$T/recv.log" | tail -1)" 'calling_ae=INTRUDER .*reason=calling-AE-title-not-recognized' "calling AE rejection logged"
-is "$(sqlite3 "$NP_HOME/db/agent.sqlite" "select count(*) from events where type='association_rejected'")" 2 "rejections recorded as events"
+# np-recv does not open the index: it leaves each event in spool/events,
+# which np-stable takes in on its next pass.
+is "$(ls "$NP_HOME/spool/events" | wc -l | tr -d ' ')" 2 "each rejection is left for the index in spool/events"
+"$SBIN/np-stable" --once 2>/dev/null
+is "$(sqlite3 "$NP_HOME/db/agent.sqlite" "select count(*) from events where type='association_rejected'")" 2 "rejections recorded as events (np-stable's pass)"
+is "$(ls "$NP_HOME/spool/events" | wc -l | tr -d ' ')" 0 "... and taken out of spool/events"
+printf '{"type":"sessions_revoked","detail":"x"}' >"$NP_HOME/spool/events/1-forged.json"
+"$SBIN/np-stable" --once 2>"$T/stable.err"
+is "$(sqlite3 "$NP_HOME/db/agent.sqlite" "select count(*) from events where type='sessions_revoked'")" 0 "an event of a kind np-recv never records is not taken"
+like "$(cat "$T/stable.err")" 'dropped an event file np-recv could not have written' "... and np-stable says so"
 
 F=$(find "$T/study" -name '*.dcm' | head -1)
 ok "re-sending an instance succeeds" storescu -aec NP_TEST 127.0.0.1 "$RECV_PORT" "$F"
