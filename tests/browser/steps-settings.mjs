@@ -186,4 +186,22 @@ export default async function (t) {
     const clean = await page.evaluate(() => { const e = new Event('beforeunload', { cancelable: true }); window.dispatchEvent(e); return e.defaultPrevented; });
     ok(!clean, 'with nothing unsaved, leaving asks nothing');
   });
+
+  await step('settings: a weaker TLS profile warns; the Conformance Statement is linked', async () => {
+    await go('settings', '#settings-nav');
+    await section('dicom');
+    const on = '#set-dicom-tls-enabled', prof = '#set-dicom-tls-profile';
+    const was = await page.isChecked(on);
+    if (!was) await page.check(on);
+    const warn = () => page.locator(`label[for="${prof.slice(1)}"] .field-warning`);
+    ok(!(await warn().isVisible()), 'the default BCP 195 profile shows no warning');
+    await page.selectOption(prof, 'legacy-aes');
+    ok((await warn().isVisible()) && /no forward secrecy/.test(await warn().textContent()), 'choosing Legacy AES says what it weakens');
+    await page.selectOption(prof, 'bcp195');
+    ok(!(await warn().isVisible()), 'and the warning goes with the choice');
+    if (!was) await page.uncheck(on);
+    const href = await page.getAttribute('#conformance-link', 'href');
+    const r = await api(href);
+    ok(href === '/api/conformance' && r.status === 200 && /Conformance Statement/.test(r.body), 'Settings links the DICOM Conformance Statement', href + ' ' + r.status);
+  });
 }

@@ -103,10 +103,19 @@ function field(key, node, value, path) {
   }
   if (node.format === 'cron') return when(cronField(id, title, help, described, value, path), node, path);
   let wide = false;
+  let warning = null;
   if (node.enum) {
     const names = node['x-enum-labels'] || {};
     input = h('select', { id, 'aria-describedby': described, dataset: { path, kind: node.type === 'integer' ? 'int' : 'str' } },
       node.enum.map((v) => h('option', { value: v, selected: v === value }, names[v] || String(v))));
+    // A choice the schema warns about ("x-enum-warnings") says so while chosen.
+    const warns = node['x-enum-warnings'];
+    if (warns) {
+      warning = h('div', { class: 'field-warning', role: 'status', 'aria-live': 'polite' });
+      const show = () => { warning.textContent = warns[input.value] || ''; warning.hidden = !warns[input.value]; };
+      input.addEventListener('change', show);
+      show();
+    }
   } else if (node.type === 'integer' || node.type === 'number') {
     input = h('input', { type: 'number', id, value: value ?? '', min: node.minimum, max: node.maximum, 'aria-describedby': described, dataset: { path, kind: 'int' } });
   } else if (node.type === 'array') {
@@ -126,7 +135,7 @@ function field(key, node, value, path) {
   if (node.readOnly) input.disabled = true;
   const extra = path === 'saml.idp_metadata_url'
     ? h('button', { type: 'button', id: 'saml-fetch', onclick: () => samlFetch(input.value).catch(showError) }, 'Fetch') : null;
-  return when(h('label', { for: id, class: 'field' + (wide ? ' wide' : '') }, title, extra ? h('span', { class: 'with-button' }, input, extra) : input, help), node, path);
+  return when(h('label', { for: id, class: 'field' + (wide ? ' wide' : '') }, title, extra ? h('span', { class: 'with-button' }, input, extra) : input, warning, help), node, path);
 }
 
 // A schedule: the guide's presets in a select, "Custom (cron)" last with the
@@ -531,7 +540,9 @@ function buildForm(view, values) {
   clear(view, h('div', { class: 'settings-head' }, h('h1', {}, 'Settings'),
     h('div', { class: 'actions' },
       h('button', { type: 'button', id: 'refresh-token', onclick: () => action(() => post('/api/cloud/refresh-token'), (r) => (r && r.message) || 'Token refreshed.') }, 'Refresh token'),
-      h('button', { type: 'button', id: 'check-updates', onclick: () => updates().catch(showError) }, 'Check for updates'))),
+      h('button', { type: 'button', id: 'check-updates', onclick: () => updates().catch(showError) }, 'Check for updates'),
+      // what a PACS engineer asks for first (PS3.2), generated from the code's own tables
+      h('a', { id: 'conformance-link', class: 'button', href: '/api/conformance', target: '_blank', rel: 'noopener' }, 'DICOM Conformance Statement'))),
     h('div', { class: 'settings-layout' }, nav, form));
   snapshot = collect();
   const want = (location.hash.match(/^#\/settings\/([\w-]+)/) || [])[1] || current;
