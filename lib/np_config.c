@@ -363,6 +363,24 @@ int np_config_secret_set(const char *home, const char *key, const char *value, s
 	return np_svcpw_store_hash(home, value, err);
 }
 
+int np_config_secret_readable(const char *home, const char *key)
+{
+	char path[PATH_MAX], over[PATH_MAX];
+	struct np_err e = {0};
+	struct stat st;
+	if (secret_path(path, sizeof path, home, key, &e) < 0)
+		return 0;
+	sealed_path(over, sizeof over, home, key);
+	if (stat(over, &st) < 0 && stat(path, &st) < 0)
+		return 0;
+	char *s = np_config_secret(home, key, &e);
+	if (!s)
+		return -1;
+	OPENSSL_cleanse(s, strlen(s));
+	free(s);
+	return 1;
+}
+
 struct save_ctx {
 	const char *home;
 	struct np_err *err;

@@ -47,6 +47,10 @@ int np_config_save(const char *home, json_t *settings, struct np_err *err);
 char *np_config_secret(const char *home, const char *key, struct np_err *err);
 /* Store (0600, atomically) or, for value NULL, delete a secret. */
 int np_config_secret_set(const char *home, const char *key, const char *value, struct np_err *err);
+/* 1 when this process can read secret key, 0 when it is not set, -1 when it
+ * is set but kept from this process (the privilege split: root's file of
+ * another group, or sealed to another group's key). */
+int np_config_secret_readable(const char *home, const char *key);
 /* Copy of settings with every writeOnly value replaced by "********" when set
  * and "" when unset, for the Settings page. New reference. */
 json_t *np_config_masked(const struct np_config *cfg);

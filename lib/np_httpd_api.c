@@ -1428,6 +1428,21 @@ int np_h_refresh_token(struct np_req *r)
 {
 	char msg[256] = "";
 	struct np_err err = {0};
+	/* Under the privilege split np-httpd may not read the cloud credentials:
+	 * the back-end asks for a new token at its next call once the cached
+	 * one is gone (np-httpd may remove what the back-end wrote in etc/sealed). */
+	const char *cred = strcmp(np_config_str(&r->cfg, "cloud.protocol"), "v2") ? "cloud.api_key" : NP_SVCPW_SECRET;
+	if (np_config_secret_readable(r->srv->home, cred) < 0) {
+		if (np_config_secret_set(r->srv->home, "cloud.token", NULL, &err) < 0)
+			return np__reply_err(r, &err);
+		return np__reply_json(
+		    r, 200,
+		    json_pack("{s:b,s:s}", "ok", 1, "message",
+			      "The cloud credentials are readable by the back-end only: the cached token "
+			      "was dropped, and the next upload or status poll asks for a new one. To "
+			      "test them now, run np-cloud refresh-token on the host as the service "
+			      "user."));
+	}
 	if (np_cloud_refresh_token(r->srv->home, msg, sizeof msg, &err) < 0)
 		return np__reply_error(r, err.cls == NP_ERR_TEMP ? 502 : 400, "cloud_error", "%s", err.msg);
 	return np__reply_json(r, 200, json_pack("{s:b,s:s}", "ok", 1, "message", msg));
