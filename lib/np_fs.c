@@ -66,6 +66,36 @@ int np_fsync_parent(const char *path, struct np_err *err)
 	return np_fsync_dir(dirname(buf), err);
 }
 
+/* The process's umask, read without changing it (umask(2) would, for an
+ * instant, for every thread): Linux shows it in /proc/self/status. It is set
+ * before a service starts (the run scripts) and never changes after. */
+static mode_t process_umask(void)
+{
+	static int known;
+	static mode_t m;
+	if (known)
+		return m;
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[128];
+	unsigned v = 022;
+	int found = 0;
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "Umask: %o", &v) == 1) {
+			found = 1;
+			break;
+		}
+	if (f)
+		fclose(f);
+	if (!found) {
+		mode_t old = umask(022);
+		umask(old);
+		v = old;
+	}
+	m = (mode_t)v;
+	known = 1;
+	return m;
+}
+
 int np_write_atomic_owned(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid,
 			  struct np_err *err)
 {
@@ -85,7 +115,9 @@ int np_write_atomic_owned(const char *path, const void *data, size_t len, mode_t
 	if (fd < 0)
 		return np_err_sys(err, errno, "unable to create a file beside %s", path);
 	/* the owner is set on the open file, before the name exists for anyone */
-	if (fchmod(fd, mode) < 0 || (uid != (uid_t)-1 && fchown(fd, uid, gid) < 0) || np_write_all(fd, data, len) < 0 ||
+	/* the mode asked, less the umask, as open(2) would make it (the
+	 * privilege split's umask 007 opens study files to the group) */
+	if (fchmod(fd, mode & ~process_umask()) < 0 || (uid != (uid_t)-1 && fchown(fd, uid, gid) < 0) || np_write_all(fd, data, len) < 0 ||
 	    fsync(fd) < 0) {
 		int e = errno;
 		close(fd);

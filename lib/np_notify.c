@@ -102,7 +102,9 @@ int np_notify_send(const struct np_config *cfg, struct np_db *db, const struct n
 	if (!force && !np_config_bool(cfg, key))
 		return 1;
 	json_t *sch = event_schema(ev->type);
-	const char *title = np_json_str(sch, "description", ev->type);
+	/* the guide's name of the event ("Quality Control Failed"), kept apart
+	 * from the Settings page's label and help */
+	const char *title = np_json_str(sch, "x-event-title", ev->type);
 	struct study_row row;
 	study_lookup(db, ev->npuid, &row);
 	int with_name = np_config_bool(cfg, "notifications.include_study_name");

@@ -73,7 +73,7 @@ const char *np_saml_nameid_urn(const char *s)
  * of share/web/js/app.js, and its "Sign in with SSO" button sends
  * relay="/" + location.hash ("/#/studies"). No other path of the site is a
  * page to return to. */
-static const char *const ui_pages[] = {"studies", "results", "groups", "logs", "settings"};
+static const char *const ui_pages[] = {"studies", "results", "groups", "logs", "settings", "audit"};
 
 int np_saml_relay_ok(const char *s)
 {

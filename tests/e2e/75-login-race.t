@@ -33,9 +33,14 @@ diag "30 parallel logins: $n401 x 401, $n429 x 429, $n200 x 200, $n000 connectio
 # 000: a connection over http.max_connections_per_address (16) is refused
 is "$((n401 + n429 + n200 + n000))" 30 "every parallel login is answered 401, 429 or 200 (or refused over the per-address cap)"
 ok "some are refused 429 (got $n429)" [ "$n429" -ge 1 ]
-ok "at most 4 wrong passwords are checked, not 29 (got $n401)" [ "$n401" -le 4 ]
+# A success clears the count: when the right password happens to be among
+# the first checked (the order of 30 parallel requests is the scheduler's),
+# up to 4 more wrong ones are checked after it.
+max=4
+[ "$n200" = 1 ] && max=8
+ok "at most $max wrong passwords are checked, not 29 (got $n401)" [ "$n401" -le "$max" ]
 checked=$(grep -c 'login failed method=password' "$T/httpd.log")
-ok "... and at most 4 logged as failed (got $checked)" [ "$checked" -le 4 ]
+ok "... and at most $max logged as failed (got $checked)" [ "$checked" -le "$max" ]
 refused=$(grep -c 'login refused: too many failures' "$T/httpd.log")
 is "$refused" "$n429" "each 429 is logged"
 

@@ -32,4 +32,4 @@ ok "the installed np-svscan finds its templates and builds the service tree" sh 
 echo '# local change' >> "$H3/service/np-recv/run"
 "$R/usr/local/sbin/np-svscan" --home "$H3" --prepare-only 2>/dev/null
 nok "service files are brought back to the shipped version" grep -q 'local change' "$H3/service/np-recv/run"
-is "$(ls "$H3/spool" | tr '\n' ' ')" "cancelled done failed incoming qc-failed qc-passed ready results stable tmp uploaded " "the agent home has every spool state"
+is "$(ls "$H3/spool" | tr '\n' ' ')" "cancelled done events failed incoming qc-failed qc-passed ready results stable tmp uploaded " "the agent home has every spool state"
