@@ -35,8 +35,6 @@ static void usage(FILE *f)
  * given change), validated as a whole before it is written. */
 static int merge(const char *home, struct np_err *err)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/etc/neuropacs.json", home);
 	json_error_t je;
 	json_t *in = json_loadf(stdin, 0, &je), *cur = NULL;
 	int rc = NP_EXIT_PERM;
@@ -47,7 +45,7 @@ static int merge(const char *home, struct np_err *err)
 			np_error(NULL, "merge: standard input is not JSON (line %d: %s)", je.line, je.text);
 		goto out;
 	}
-	cur = np_exists(path) ? np_json_load(path, 4 << 20, err) : json_object();
+	cur = np_config_file(home, err);
 	if (!cur || np_json_merge(cur, in) < 0 || np_config_save(home, cur, err) < 0) {
 		if (!err->msg[0])
 			np_err_sys(err, ENOMEM, "unable to merge settings");

@@ -131,23 +131,48 @@ int np_config_check(json_t *settings, struct np_err *err)
 	return rc;
 }
 
+static int split_owner(const char *home, uid_t *uid, gid_t *gid);
+
+json_t *np_config_file(const char *home, struct np_err *err)
+{
+	char path[PATH_MAX];
+	uid_t u;
+	gid_t g;
+	/* Under the privilege split the file is the service user's, in its
+	 * folder: read as a regular file only, never through a link or a FIFO
+	 * it put there (root reads it at every start). */
+	int split = split_owner(home, &u, &g);
+	if (np_path_join(path, sizeof path, home, split ? "etc/settings/neuropacs.json" : "etc/neuropacs.json", err) < 0)
+		return NULL;
+	struct stat st;
+	if (lstat(path, &st) < 0 && errno == ENOENT) {
+		/* the first start under the split: the file is still etc's own
+		 * (np-run.sh moves it into etc/settings with a merge) */
+		if (!split || np_path_join(path, sizeof path, home, "etc/neuropacs.json", err) < 0 || lstat(path, &st) < 0 ||
+		    !S_ISREG(st.st_mode))
+			return json_object();
+	}
+	size_t len = 0;
+	char *buf = split ? np_read_file_regular(path, 4 << 20, &len, err) : np_read_file(path, 4 << 20, &len, err);
+	if (!buf)
+		return NULL;
+	json_t *v = np_json_parse(buf, len, path, err);
+	free(buf);
+	if (v && !json_is_object(v)) {
+		json_decref(v);
+		np_err_set(err, NP_ERR_PERM, "%s: settings must be a JSON object", path);
+		return NULL;
+	}
+	return v;
+}
+
 int np_config_load(struct np_config *cfg, const char *home, struct np_err *err)
 {
 	memset(cfg, 0, sizeof *cfg);
 	snprintf(cfg->home, sizeof cfg->home, "%s", home);
-	char path[PATH_MAX];
-	if (np_path_join(path, sizeof path, home, "etc/neuropacs.json", err) < 0)
+	json_t *user = np_config_file(home, err);
+	if (!user)
 		return -1;
-	json_t *user = NULL;
-	if (np_exists(path)) {
-		user = np_json_load(path, 4 << 20, err);
-		if (!user)
-			return -1;
-		if (!json_is_object(user)) {
-			json_decref(user);
-			return np_err_set(err, NP_ERR_PERM, "%s: settings must be a JSON object", path);
-		}
-	}
 	cfg->root = merged_over_defaults(user);
 	json_decref(user);
 	if (!cfg->root)
@@ -158,7 +183,7 @@ int np_config_load(struct np_config *cfg, const char *home, struct np_err *err)
 	    np_template_check_settings(cfg->root, err) < 0) {
 		char msg[sizeof err->msg];
 		snprintf(msg, sizeof msg, "%s", err->msg);
-		np_err_set(err, NP_ERR_PERM, "%s: %s", path, msg);
+		np_err_set(err, NP_ERR_PERM, "%s/etc/neuropacs.json: %s", home, msg);
 		np_config_free(cfg);
 		return -1;
 	}

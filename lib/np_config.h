@@ -41,6 +41,9 @@ int np_config_check(json_t *settings, struct np_err *err);
 /* Validate, move secret values into etc/secrets/, and atomically write the
  * rest to $home/etc/neuropacs.json. A secret given as "" or "********" keeps
  * the stored one. settings is not modified. */
+/* The settings file of home as written (no defaults): a JSON object, empty
+ * when there is none, or NULL with err. */
+json_t *np_config_file(const char *home, struct np_err *err);
 int np_config_save(const char *home, json_t *settings, struct np_err *err);
 /* Secret by dotted key ("cloud.api_key"): malloc'd string without trailing
  * newline, or NULL when unset (err untouched) or unreadable (err filled). */

@@ -169,9 +169,9 @@ struct np_recv_store *np_recv_store_new(const char *home, const char *calling_ae
 	s->pid = getpid();
 	char p[PATH_MAX];
 	snprintf(p, sizeof p, "%s/spool/tmp", home);
-	s->tmpfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	s->tmpfd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	snprintf(p, sizeof p, "%s/spool/incoming", home);
-	s->incomingfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	s->incomingfd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->tmpfd < 0 || s->incomingfd < 0) {
 		np_err_sys(err, errno, "unable to open %s/spool/{tmp,incoming}", home);
 		np_recv_store_free(s);

@@ -322,9 +322,11 @@ static int open_spool_dirs(const char *home, int *incomingfd, int *tmpfd, struct
 {
 	char p[4200];
 	snprintf(p, sizeof p, "%s/spool/incoming", home);
-	*incomingfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* never through a link: the replay runs in np-stable, another user
+	 * than np-recv, which writes these folders */
+	*incomingfd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	snprintf(p, sizeof p, "%s/spool/tmp", home);
-	*tmpfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*tmpfd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (*incomingfd >= 0 && *tmpfd >= 0)
 		return 0;
 	int e = errno;
@@ -341,7 +343,7 @@ static int open_waldir(const char *home, int create, struct np_err *err)
 	snprintf(p, sizeof p, "%s/spool/wal", home);
 	if (create && mkdir(p, 0770) < 0 && errno != EEXIST)
 		return np_err_sys(err, errno, "unable to create %s", p);
-	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && (create || errno != ENOENT))
 		return np_err_sys(err, errno, "unable to open %s", p);
 	return fd;

@@ -248,7 +248,7 @@ int main(int argc, char **argv)
 	np_svcpw_stamp(home, pw_stamp);
 	if (np_spool_init(home, &err) < 0 || np_config_load(&cfg, home, &err) < 0)
 		goto fail;
-	s = np_exists(path) ? np_json_load(path, 4 << 20, &err) : json_object();
+	s = np_config_file(home, &err);
 	if (!s) {
 		np_config_free(&cfg);
 		goto fail;

@@ -147,9 +147,14 @@ np_privileges() {
 	# state, the index and the rest are of the group neuropacs-keys, which
 	# np-recv is not in: it can neither open the index (the audit trail, the
 	# sessions) nor touch a study once np-stable took it.
-	np_priv_own "$home/log" "$gbase"
+	np_priv_own "$home/log" "$gkeys"
 	np_priv_own "$home/db" "$gkeys"
 	np_priv_own "$home/spool" "$gbase"
+	# spool and log themselves are the service user's alone (2750): np-recv
+	# may pass through spool but not rename what is in it (a state folder,
+	# incoming itself); it has no business in log at all (its logger runs as
+	# the service user).
+	chmod 2750 "$home/spool" "$home/log"
 	for st in incoming tmp wal events .marks; do
 		[ -d "$home/spool/$st" ] || setpriv --reuid="$uid" --regid="$gbase" --clear-groups mkdir -m 2770 "$home/spool/$st"
 	done

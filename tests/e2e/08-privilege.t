@@ -18,7 +18,7 @@ command -v setpriv >/dev/null || skip_all "setpriv (util-linux) not installed"
 if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$SBIN/np-httpd" 2>/dev/null; then
 	skip_all "the checkout ($NP_TOP) is not reachable by an unprivileged user (chmod o+x its parent folders)"
 fi
-plan 49
+plan 54
 
 # The service user must reach the home: tap.sh's folder is root's, 0700.
 chmod 711 "$T"
@@ -194,3 +194,19 @@ ok "a refused association is recorded in the index (np-recv -> spool/events -> n
 # (before: "cloud protocol v1 needs the secret cloud.api_key: permission denied").
 is "$(req POST /api/cloud/refresh-token -H "Cookie: np_session=$CK" -H "X-CSRF-Token: $CSRF")" 200 "Refresh token answers under the split"
 like "$(jget "$T/body" message)" "readable by the back-end only" "... saying the back-end renews the token"
+
+# Third review: np-recv may pass through spool but rename nothing in it,
+# has no access to the logs, and root reads the settings file only when it
+# is a regular file (a FIFO there hung np-config, a link made it read any
+# file of the host).
+nok "np-recv's user cannot rename a state folder in spool" as "$RECV" mv "$NP_HOME/spool/done" "$NP_HOME/spool/.done-x"
+nok "np-recv's user cannot replace spool/incoming" as "$RECV" mv "$NP_HOME/spool/incoming" "$NP_HOME/spool/incoming.x"
+nok "np-recv's user cannot read the logs" as "$RECV" ls "$NP_HOME/log"
+SET=$NP_HOME/etc/settings/neuropacs.json
+cp "$SET" "$T/settings.bak" && chmod 0644 "$T/settings.bak"
+as "$HTTPD" sh -c "rm -f '$SET' && mkfifo '$SET'"
+timeout 10 "$BIN/np-config" get http.port >/dev/null 2>"$T/fifo.err"
+rc=$?
+ok "root's np-config does not hang on a FIFO in place of the settings (rc $rc)" test "$rc" != 124
+like "$(cat "$T/fifo.err")" "not a regular file" "... it says the settings are not a regular file"
+as "$HTTPD" sh -c "rm -f '$SET' && cp '$T/settings.bak' '$SET'"
