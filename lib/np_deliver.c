@@ -949,16 +949,27 @@ int np_deliver_test(const char *home, const char *which, char *msg, size_t msgsz
 	}
 	int rc = -1;
 	const char *type = np_json_str(dest, "type", "none");
+	/* named as the Settings page shows it: destinations count from 1 */
+	char label[200];
+	const char *name = np_json_str(dest, "name", "");
+	if (skey == secret)
+		snprintf(label, sizeof label, "destination %d%s%s%s", atoi(which) + 1, *name ? " \"" : "", name,
+			 *name ? "\"" : "");
+	else
+		snprintf(label, sizeof label, "the %s report delivery", which);
 	if (!json_is_object(dest)) {
-		np_err_set(err, NP_ERR_PERM, "destination %s is not configured", which);
+		np_err_set(err, NP_ERR_PERM, "%s is not configured", label);
 	} else if (!strcmp(type, "none")) {
-		snprintf(msg, msgsz, "destination %s is None: reports stay for manual download", which);
+		snprintf(msg, msgsz, "%s is None: reports stay for manual download", label);
 		rc = 0;
 	} else if (!strncmp(type, "dicom", 5)) {
 		rc = np_deliver_echo(&cfg, dest, err);
 		if (rc == 0)
-			snprintf(msg, msgsz, "C-ECHO to %s:%lld (%s) succeeded", np_json_str(dest, "host", ""),
-				 np_json_int(dest, "port", 0), np_json_str(dest, "ae_title", ""));
+			snprintf(msg, msgsz,
+				 "%s: C-ECHO to %s:%lld (%s) succeeded (a DICOM destination is tested by a "
+				 "connection, no report is sent)",
+				 label, np_json_str(dest, "host", ""), np_json_int(dest, "port", 0),
+				 np_json_str(dest, "ae_title", ""));
 	} else {
 		char tmp[PATH_MAX], pdf[2048], fname[64];
 		size_t len = test_pdf(pdf, sizeof pdf);
@@ -987,7 +998,7 @@ int np_deliver_test(const char *home, const char *which, char *msg, size_t msgsz
 				rc = np_deliver_send(&cfg, dest, skey, &item, err);
 				unlink(tmp);
 				if (rc == 0)
-					snprintf(msg, msgsz, "test report sent to destination %s (%s)", which, type);
+					snprintf(msg, msgsz, "test report sent to %s (%s)", label, type);
 			}
 		}
 	}

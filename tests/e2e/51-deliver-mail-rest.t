@@ -85,7 +85,7 @@ wait_for "[ -f '$T/mail/0003.eml' ]" 5
 is "$r1 $r2 $(ls "$T/mail" | grep -c eml)" "0 0 3" "--failures sends a failed/ study's failure report once"
 
 out=$("$BIN/np-deliver" --test 0 2>>"$T/deliver.log"); rc=$?
-is "$rc $out" "0 test report sent to destination 0 (email)" "Test Delivery by e-mail"
+is "$rc $out" "0 test report sent to destination 1 (email)" "Test Delivery by e-mail (destinations counted from 1, as on the Settings page)"
 wait_for "[ -f '$T/mail/0004.eml' ]" 5
 M=$T/mail/0004
 is "$(mime 'a=list(m.iter_attachments())[0]; print(a.get_filename(), a.get_content()[:5])')" \
