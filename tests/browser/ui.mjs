@@ -273,7 +273,7 @@ await step('cancel order', async () => {
     return [['uploaded', 'Cancelled', 100], ['results', 'Completed', 100], ['ready', 'Failed', 40], ['uploaded', 'Expired', 100],
       ['uploaded', 'Processing', 40]].map(([state, order_status, order_progress]) => statusLabel({ state, order_status, order_progress }));
   });
-  ok(labels.join() === 'Cancelled,Completed,Failed,Expired,Processing 40%', 'a terminal order state shows no percentage, a running one does', labels.join());
+  ok(labels.join() === 'Cloud: Cancelled,Cloud: Completed,Cloud: Failed,Cloud: Expired,Cloud: Processing 40%', 'a terminal order state shows no percentage, a running one does, each said to be the cloud\'s', labels.join());
   ok(await action(processing.npuid, 'Cancel').isDisabled(), 'a cancelled study offers no Cancel');
 });
 

@@ -33,9 +33,11 @@ export function statusLabel(s) {
   if (s.delivery && s.delivery.label) return s.delivery.label;
   // A percentage only while the order runs: an order that ended (Cancelled,
   // Completed, ...) reads as its label alone.
+  // Said to be the cloud's, so its "Queued" is not read as the agent's own
+  // state of that name (a study waiting to be uploaded).
   if (s.order_status && ['ready', 'uploaded', 'results'].includes(s.state)) {
     const running = !ORDER_ENDED.includes(s.order_status);
-    return s.order_status + (running && s.order_progress ? ' ' + s.order_progress + '%' : '');
+    return 'Cloud: ' + s.order_status + (running && s.order_progress ? ' ' + s.order_progress + '%' : '');
   }
   return stateLabel(s.state);
 }
