@@ -92,9 +92,17 @@ static const struct map maps[] = {
 static const struct map audit_default = {"audit", "", K_ALERT, 'E', "110132", "Use of Restricted Function", P_HTTPD};
 static const struct map audit_log_used = {"audit", "", K_AUDITLOG, 'R', NULL, NULL, P_HTTPD};
 
+/* A Test delivery (a sample report, or a C-ECHO for a DICOM destination)
+ * moves no study: a check of a network destination, not the start of a
+ * transfer of DICOM instances. */
+static const struct map test_delivery = {"audit",  "manual_delivery",	    K_ALERT, 'E',
+					 "110128", "Network Configuration", P_HTTPD};
+
 static const struct map *map_of(const struct np_atna_rec *r)
 {
 	const char *t = r->table ? r->table : "", *a = r->action ? r->action : "";
+	if (!strcmp(t, "audit") && !strcmp(a, "manual_delivery") && r->detail && strstr(r->detail, "scope=test"))
+		return &test_delivery;
 	for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
 		if (!strcmp(maps[i].table, t) && !strcmp(maps[i].name, a))
 			return &maps[i];

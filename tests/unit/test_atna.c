@@ -129,6 +129,17 @@ static void every_kind_validates(void **state)
 			free(x);
 		}
 	}
+	/* A Test delivery moves no study: a Security Alert (Network
+	 * Configuration), not Begin Transferring DICOM Instances. */
+	struct np_atna_rec t = audit_row("manual_delivery", NULL, "success");
+	t.detail = "scope=test";
+	char *tx = render(&ctx, &t);
+	assert_non_null(tx);
+	assert_true(valid(tx));
+	assert_non_null(strstr(tx, "110113"));
+	assert_non_null(strstr(tx, "110128"));
+	assert_null(strstr(tx, "110102"));
+	free(tx);
 	static const char *const events[] = {
 	    "new_dataset_received",   "upload_succeeded", "upload_failed",	  "report_delivered",
 	    "report_delivery_failed", "study_purged",	  "association_rejected", NULL};
