@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Each entry moves the schema from version i to i+1. Append only. */
 static const char *const migrations[] = {
@@ -175,15 +176,26 @@ static struct np_db *open_db(const char *home, int mutex_flag, struct np_err *er
 		return NULL;
 	}
 	sqlite3_busy_timeout(db->h, 5000);
-	/* SQLite makes the file 0644 less the umask: the index is written by
-	 * np-recv and the back-end, two users of one group under the privilege
-	 * split (umask 007 there; 022 elsewhere keeps it 0640). Its -wal and
-	 * -shm files copy this mode. */
-	mode_t um = umask(0);
-	umask(um);
+	/* SQLite makes the file 0644 less the umask; the group may write it
+	 * (under the privilege split the back-end's and np-httpd's group,
+	 * umask 007 there; 022 elsewhere keeps it 0640). Its -wal and -shm
+	 * files copy this mode. */
 	if (fresh)
-		chmod(path, 0660 & ~um);
-	if (np_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err) < 0 ||
+		chmod(path, 0660 & ~np_umask());
+	/* Services that start together on a fresh index all switch it to WAL:
+	 * SQLite answers "locked" at once to all but one, without its busy
+	 * handler, so the switch is tried again for a while. */
+	int tries = 0, jrc;
+	struct np_err jerr;
+	do {
+		jerr = (struct np_err){0};
+		jrc = np_db_exec(db, "PRAGMA journal_mode=WAL;", &jerr);
+		if (jrc < 0 && sqlite3_errcode(db->h) == SQLITE_BUSY)
+			usleep(20000);
+	} while (jrc < 0 && sqlite3_errcode(db->h) == SQLITE_BUSY && ++tries < 250);
+	if (jrc < 0)
+		*err = jerr;
+	if (jrc < 0 || np_db_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err) < 0 ||
 	    migrate(db, err) < 0 || (fresh && np_db_rebuild(db, err) < 0)) {
 		np_db_close(db);
 		return NULL;

@@ -69,7 +69,7 @@ int np_fsync_parent(const char *path, struct np_err *err)
 /* The process's umask, read without changing it (umask(2) would, for an
  * instant, for every thread): Linux shows it in /proc/self/status. It is set
  * before a service starts (the run scripts) and never changes after. */
-static mode_t process_umask(void)
+mode_t np_umask(void)
 {
 	static int known;
 	static mode_t m;
@@ -117,8 +117,8 @@ int np_write_atomic_owned(const char *path, const void *data, size_t len, mode_t
 	/* the owner is set on the open file, before the name exists for anyone */
 	/* the mode asked, less the umask, as open(2) would make it (the
 	 * privilege split's umask 007 opens study files to the group) */
-	if (fchmod(fd, mode & ~process_umask()) < 0 || (uid != (uid_t)-1 && fchown(fd, uid, gid) < 0) || np_write_all(fd, data, len) < 0 ||
-	    fsync(fd) < 0) {
+	if (fchmod(fd, mode & ~np_umask()) < 0 || (uid != (uid_t)-1 && fchown(fd, uid, gid) < 0) ||
+	    np_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);

@@ -12,6 +12,9 @@ struct np_err;
 /* Write len bytes to path atomically and durably with the given mode.
  * Returns 0, or -1 with err filled (errno class: ENOSPC is temporary). */
 int np_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct np_err *err);
+/* The process's umask, read without changing it (umask(2) would, for every
+ * thread): set before a service starts, it never changes after. */
+mode_t np_umask(void);
 /* np_write_atomic, the file owned by uid:gid before it takes path's name
  * (uid -1: the writer's), for root writing into a service's folder. */
 int np_write_atomic_owned(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid,

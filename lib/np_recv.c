@@ -136,7 +136,7 @@ struct np_recv_store {
 	char home[PATH_MAX];
 	char calling_ae[17];
 	int tmpfd, incomingfd;
-	pid_t pid; /* of the association process: names its files in spool/tmp */
+	pid_t pid; /* of the association process: names its files in spool/incoming/.tmp */
 	unsigned long long seq, tick;
 	/* the instance in flight */
 	int fd;
@@ -168,12 +168,12 @@ struct np_recv_store *np_recv_store_new(const char *home, const char *calling_ae
 	s->fd = -1;
 	s->pid = getpid();
 	char p[PATH_MAX];
-	snprintf(p, sizeof p, "%s/spool/tmp", home);
+	snprintf(p, sizeof p, "%s/" NP_RECV_TMP, home);
 	s->tmpfd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	snprintf(p, sizeof p, "%s/spool/incoming", home);
 	s->incomingfd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->tmpfd < 0 || s->incomingfd < 0) {
-		np_err_sys(err, errno, "unable to open %s/spool/{tmp,incoming}", home);
+		np_err_sys(err, errno, "unable to open %s/" NP_RECV_TMP " or spool/incoming", home);
 		np_recv_store_free(s);
 		return NULL;
 	}
@@ -236,7 +236,7 @@ int np_recv_store_studies(const struct np_recv_store *s)
 
 const struct np_recv_status np_recv_statuses[] = {
     {NP_DIMSE_SUCCESS, "Success",
-     "The instance is durable: written to spool/tmp, synced and renamed into spool/incoming/<study> (and the "
+     "The instance is durable: written to spool/incoming/.tmp, synced and renamed into spool/incoming/<study> (and the "
      "folder synced) before the response is sent. A second copy of the same SOP Instance UID replaces the first."},
     {NP_DIMSE_OUT_OF_RESOURCES, "Refused: Out of Resources",
      "A local failure to store: disk full, quota exceeded, an I/O error, too many open files. Nothing of the "
@@ -297,7 +297,7 @@ static unsigned st_begin(void *ctx, const struct np_ul_store_req *req)
 	copy_str(s->ts, sizeof s->ts, req->ts);
 	s->fd = openat(s->tmpfd, s->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
 	if (s->fd < 0) {
-		np_warn(NULL, "unable to create a file in spool/tmp: %s", strerror(errno));
+		np_warn(NULL, "unable to create a file in " NP_RECV_TMP ": %s", strerror(errno));
 		return local_status(errno);
 	}
 	s->meta_len = np_ul_meta_build(s->wbuf, 768, req->sop_class, req->sop_inst, req->ts, s->calling_ae);
@@ -322,7 +322,7 @@ static unsigned write_wbuf(struct np_recv_store *s)
 	}
 	if (r < 0) {
 		int e = errno;
-		np_warn(NULL, "unable to write spool/tmp/%s: %s", s->tmpname, strerror(e));
+		np_warn(NULL, "unable to write " NP_RECV_TMP "/%s: %s", s->tmpname, strerror(e));
 		drop_tmp(s);
 		return local_status(e);
 	}
@@ -381,7 +381,7 @@ static int safe_name(char *out, size_t n, const char *uid, const char *suffix)
 	return 1;
 }
 
-/* Create name in dirfd exclusively with content (temp file in spool/tmp,
+/* Create name in dirfd exclusively with content (temp file in spool/incoming/.tmp,
  * fsync, link). An existing file is kept. Returns 0 or -1 (errno). */
 static int create_once(struct np_recv_store *s, int dirfd, const char *name, const char *content)
 {
@@ -995,12 +995,12 @@ static int pid_running(long pid)
 	return !(rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'));
 }
 
-/* Remove partial files a killed np-recv left in spool/tmp (their process is
- * gone); never those of a running process. */
+/* Remove partial files a killed np-recv left in its temporary folder (their
+ * process is gone); never those of a running process. */
 static void clean_tmp(const char *home)
 {
 	char p[PATH_MAX];
-	snprintf(p, sizeof p, "%s/spool/tmp", home);
+	snprintf(p, sizeof p, "%s/" NP_RECV_TMP, home);
 	DIR *d = opendir(p);
 	if (!d)
 		return;
@@ -1017,7 +1017,7 @@ static void clean_tmp(const char *home)
 	}
 	closedir(d);
 	if (n)
-		np_info(NULL, "removed %d partial files of an earlier run from spool/tmp", n);
+		np_info(NULL, "removed %d partial files of an earlier run from " NP_RECV_TMP, n);
 }
 
 /* Replay what killed association processes left in the instance log. */

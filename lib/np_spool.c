@@ -57,7 +57,8 @@ int np_home_resolve(const char *opt, char *out, size_t outsz, struct np_err *err
 
 int np_spool_init(const char *home, struct np_err *err)
 {
-	static const char *const dirs[] = {"etc", "db", "log", "spool", "spool/tmp", "spool/events", NULL};
+	static const char *const dirs[] = {
+	    "etc", "db", "log", "spool", "spool/tmp", "spool/events", "spool/incoming", NP_RECV_TMP, NULL};
 	char p[PATH_MAX];
 	if (np_mkdirs(home, 0750, err) < 0)
 		return -1;

@@ -6,6 +6,11 @@
 #ifndef NP_SPOOL_H
 #define NP_SPOOL_H
 
+/* np-recv's temporary files, inside incoming: under the privilege split it
+ * reaches nothing of the spool but incoming, wal and events (spool/tmp is
+ * the back-end's, for builds, uploads and imports). Relative to the home. */
+#define NP_RECV_TMP "spool/incoming/.tmp"
+
 #include <stddef.h>
 
 struct np_err;

@@ -15,6 +15,7 @@
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_log.h"
+#include "np_spool.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -325,7 +326,7 @@ static int open_spool_dirs(const char *home, int *incomingfd, int *tmpfd, struct
 	/* never through a link: the replay runs in np-stable, another user
 	 * than np-recv, which writes these folders */
 	*incomingfd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	snprintf(p, sizeof p, "%s/spool/tmp", home);
+	snprintf(p, sizeof p, "%s/" NP_RECV_TMP, home);
 	*tmpfd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (*incomingfd >= 0 && *tmpfd >= 0)
 		return 0;
@@ -334,7 +335,7 @@ static int open_spool_dirs(const char *home, int *incomingfd, int *tmpfd, struct
 		close(*incomingfd);
 	if (*tmpfd >= 0)
 		close(*tmpfd);
-	return np_err_sys(err, e, "unable to open %s/spool/{incoming,tmp}", home);
+	return np_err_sys(err, e, "unable to open %s/spool/incoming or " NP_RECV_TMP, home);
 }
 
 static int open_waldir(const char *home, int create, struct np_err *err)

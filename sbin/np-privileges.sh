@@ -69,8 +69,11 @@ np_priv_own() {
 	fi
 	setpriv --reuid="$uid" --regid="$2" --groups="$gbase,$gkeys" find "$1" -user "$uid" ! -type l \
 		\( -type d ! -perm -2070 -exec chmod g+rwxs {} + \) -o \( ! -type d ! -perm -0060 -exec chmod g+rw {} + \)
-	setpriv --reuid="$uid" --regid="$2" --groups="$gbase,$gkeys" find "$1" -user "$uid" ! -type l ! -group "$2" \
-		-exec chgrp "$2" {} +
+	# the whole tree to GID (the index, the logs); not the spool, whose
+	# folders keep the group of their state (${3:-})
+	[ "${3:-}" = keep-groups ] ||
+		setpriv --reuid="$uid" --regid="$2" --groups="$gbase,$gkeys" find "$1" -user "$uid" ! -type l ! -group "$2" \
+			-exec chgrp "$2" {} +
 }
 
 np_privileges() {
@@ -143,23 +146,24 @@ np_privileges() {
 		ln -sfn settings/neuropacs.json "$home/etc/neuropacs.json"
 	fi
 	# The data. np-recv (group neuropacs only) reaches what it writes:
-	# spool/incoming, tmp, wal and events (np_recv_events.h); every later
-	# state, the index and the rest are of the group neuropacs-keys, which
-	# np-recv is not in: it can neither open the index (the audit trail, the
-	# sessions) nor touch a study once np-stable took it.
+	# spool/incoming (its temporary files in incoming/.tmp), wal and events
+	# (np_recv_events.h); every later state, spool/tmp (the back-end's
+	# builds, uploads and imports), the index and the rest are of the group
+	# neuropacs-keys, which np-recv is not in: it can neither open the index
+	# (the audit trail, the sessions) nor touch a study once np-stable took it.
 	np_priv_own "$home/log" "$gkeys"
 	np_priv_own "$home/db" "$gkeys"
-	np_priv_own "$home/spool" "$gbase"
+	np_priv_own "$home/spool" "$gbase" keep-groups
 	# spool and log themselves are the service user's alone (2750): np-recv
 	# may pass through spool but not rename what is in it (a state folder,
 	# incoming itself); it has no business in log at all (its logger runs as
 	# the service user).
 	chmod 2750 "$home/spool" "$home/log"
-	for st in incoming tmp wal events .marks; do
+	for st in incoming incoming/.tmp tmp wal events .marks; do
 		[ -d "$home/spool/$st" ] || setpriv --reuid="$uid" --regid="$gbase" --clear-groups mkdir -m 2770 "$home/spool/$st"
 	done
 	for st in "$home"/spool/*/ "$home"/spool/.marks/; do
-		case ${st%/} in */incoming | */tmp | */wal | */events) continue ;; esac
+		case ${st%/} in */incoming | */wal | */events) continue ;; esac
 		setpriv --reuid="$uid" --regid="$gkeys" --groups="$gbase,$gkeys" sh -c \
 			'[ -O "$1" ] && [ ! -L "$1" ] && chgrp neuropacs-keys "$1" && chmod 2770 "$1"' sh "${st%/}" ||
 			echo "neuropacs-agent: warning: ${st%/} is not the service user's: np-recv may reach it" >&2

@@ -26,7 +26,7 @@ ok "stored files are Part 10 (dcmftest)" dcmftest "$S"/*.dcm
 ok "npuid is a UUIDv4" grep -Eq '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' "$S/npuid"
 like "$(cat "$S/source.json")" '"calling_ae": ?"STORESCU".*"first_arrival"' "source.json records the calling AE and first arrival"
 ok ".lock exists for np-stable" test -f "$S/.lock"
-is "$(ls "$NP_HOME/spool/tmp" | wc -l | tr -d ' ')" 0 "nothing left in spool/tmp"
+is "$(ls "$NP_HOME/spool/incoming/.tmp" | wc -l | tr -d ' ')" 0 "nothing left in np-recv's temporary folder (spool/incoming/.tmp)"
 
 nok "wrong called AE is rejected" echoscu -aec OTHER 127.0.0.1 "$RECV_PORT"
 like "$(grep 'association rejected' "$T/recv.log" | tail -1)" 'reason=called-AE-title-not-recognized' "called AE rejection logged with its reason"

@@ -36,8 +36,8 @@ is "$(run wrongclass)" "status a900" "a C-STORE whose SOP Class is not its conte
 like "$(grep 'not its presentation context' "$T/recv.log" | tail -1)" "sop_class=1.2.840.10008.5.1.4.1.1.2 \\(CT Image Storage\\) context=1.2.840.10008.5.1.4.1.1.4 " \
 	"... and is logged (it was not)"
 is "$(incoming_count)" 0 "nothing of the refused, vanished or disk-full instances reached incoming/"
-wait_for "[ -z \"\$(ls '$NP_HOME/spool/tmp')\" ]" 5
-is "$(ls "$NP_HOME/spool/tmp" | wc -l | tr -d ' ')" 0 "and no partial file stays in spool/tmp"
+wait_for "[ -z \"\$(ls '$NP_HOME/spool/incoming/.tmp')\" ]" 5
+is "$(ls "$NP_HOME/spool/incoming/.tmp" | wc -l | tr -d ' ')" 0 "and no partial file stays in spool/incoming/.tmp"
 is "$(run store)" "status 0000" "np-recv still serves a good instance afterwards"
 is "$(run unsafe)" "status 0000" "an unsafe Study Instance UID is stored ..."
 U=$(ls "$NP_HOME/spool/incoming" | grep '^unsafe-')

@@ -2,7 +2,7 @@
 # kill -9 of np-recv (listener and association processes) in the middle of
 # a transfer loses no acknowledged instance: every instance np-scu saw a
 # success response for is in incoming/, whole, and a restarted np-recv
-# removes the partial file of the killed run from spool/tmp.
+# removes the partial file of the killed run from spool/incoming/.tmp.
 # A power cut loses more: files whose pages were not written back yet. An
 # acknowledged instance is durable in np-recv's instance log (spool/wal/),
 # not as its own file, so the test deletes every acknowledged file after
@@ -76,7 +76,7 @@ power_cut
 is "$(missing "$NP_HOME/spool/incoming")" "$A" "the power cut took every acknowledged file"
 recv_start
 ok "np-recv restarts on the same home" "$PLAIN/peers/np-scu" -e 127.0.0.1 "$RECV_PORT"
-is "$(ls "$NP_HOME/spool/tmp" | grep -c '^np-recv\.')" 0 "partial files of the killed run were removed"
+is "$(ls "$NP_HOME/spool/incoming/.tmp" | grep -c '^np-recv\.')" 0 "partial files of the killed run were removed"
 is "$(missing "$NP_HOME/spool/incoming")" 0 "np-recv wrote every acknowledged instance back from its log"
 is "$(whole "$NP_HOME/spool/incoming")" 0 "and whole"
 like "$(cat "$T/recv.log")" "instance log slot-[0-9]* replayed: [0-9]* instances logged, [0-9]* written again" \
