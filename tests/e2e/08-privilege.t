@@ -18,7 +18,7 @@ command -v setpriv >/dev/null || skip_all "setpriv (util-linux) not installed"
 if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$SBIN/np-httpd" 2>/dev/null; then
 	skip_all "the checkout ($NP_TOP) is not reachable by an unprivileged user (chmod o+x its parent folders)"
 fi
-plan 54
+plan 55
 
 # The service user must reach the home: tap.sh's folder is root's, 0700.
 chmod 711 "$T"
@@ -210,3 +210,7 @@ rc=$?
 ok "root's np-config does not hang on a FIFO in place of the settings (rc $rc)" test "$rc" != 124
 like "$(cat "$T/fifo.err")" "not a regular file" "... it says the settings are not a regular file"
 as "$HTTPD" sh -c "rm -f '$SET' && cp '$T/settings.bak' '$SET'"
+# Fourth review: np-stable builds a study in spool/tmp, which np-recv could
+# write (and swap the build for a link); np-recv's own temporary files are in
+# spool/incoming/.tmp now.
+nok "np-recv's user cannot enter spool/tmp (np-stable's builds, uploads, imports)" as "$RECV" ls "$NP_HOME/spool/tmp"
