@@ -104,7 +104,12 @@ export default async function (t) {
     await page.waitForSelector('.row-menu:popover-open');
     const r = await page.evaluate(() => { const m = document.querySelector('.row-menu:popover-open').getBoundingClientRect(); return [m.left, m.right, m.bottom, innerWidth, innerHeight]; });
     ok(r[0] >= 0 && r[1] <= r[3] && r[2] <= r[4], 'the More menu opens inside the window', r.join());
-    ok((await more.getAttribute('aria-expanded')) === 'true', 'its button says it is expanded');
+    const expanded = await more.evaluate((b) => new Promise((res) => {
+      const t0 = Date.now();
+      const poll = () => (b.getAttribute('aria-expanded') === 'true' || Date.now() - t0 > 2000 ? res(b.getAttribute('aria-expanded')) : setTimeout(poll, 20));
+      poll();
+    }));
+    ok(expanded === 'true', 'its button says it is expanded', expanded);
     await shot('tables-row-menu-1024');
     await page.keyboard.press('Escape');
     await page.waitForSelector('.row-menu:popover-open', { state: 'detached' }).catch(() => {});

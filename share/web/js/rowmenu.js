@@ -15,10 +15,11 @@ export function rowMenu(label, aria, items) {
     type: 'button', class: 'row-menu-btn', popovertarget: id, 'aria-haspopup': 'menu', 'aria-expanded': 'false',
     'aria-label': aria, title: aria,
   }, label, h('span', { 'aria-hidden': 'true', class: 'caret' }, ' ▾'));
+  // beforetoggle comes at once (toggle is queued): the state is said as
+  // soon as the menu is open.
+  pop.addEventListener('beforetoggle', (e) => btn.setAttribute('aria-expanded', String(e.newState === 'open')));
   pop.addEventListener('toggle', (e) => {
-    const open = e.newState === 'open';
-    btn.setAttribute('aria-expanded', String(open));
-    if (!open) return;
+    if (e.newState !== 'open') return;
     const r = btn.getBoundingClientRect(), m = pop.getBoundingClientRect();
     const below = r.bottom + 4 + m.height <= window.innerHeight;
     pop.style.top = (below ? r.bottom + 4 : Math.max(4, r.top - 4 - m.height)) + 'px';
