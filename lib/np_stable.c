@@ -305,29 +305,6 @@ struct stab {
 	char dir[PATH_MAX], t[PATH_MAX], p[PATH_MAX];
 };
 
-/* The build folder in spool/tmp, which np-recv writes too (under the
- * privilege split another user): it must be this process's own folder,
- * not one np-recv made or a link, and it takes the group of the later
- * states (neuropacs-keys there), which np-recv is not in, so the study is
- * out of its reach from here on. */
-static int build_dir_own(const char *home, const char *t, struct np_err *err)
-{
-	char s[PATH_MAX];
-	struct stat st, sst;
-	int fd = open(t, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return np_err_sys(err, errno, "unable to open the build folder %s", t);
-	snprintf(s, sizeof s, "%s/spool/stable", home);
-	int rc = 0;
-	if (fstat(fd, &st) < 0 || st.st_uid != geteuid())
-		rc = np_err_set(err, NP_ERR_TEMP, "the build folder %s is not this process's: left alone", t);
-	else if (stat(s, &sst) == 0 && sst.st_gid != st.st_gid &&
-		 (fchown(fd, (uid_t)-1, sst.st_gid) < 0 || fchmod(fd, 02770) < 0))
-		rc = np_err_sys(err, errno, "unable to close the build folder %s to np-recv", t);
-	close(fd);
-	return rc;
-}
-
 /* Lock, move out of incoming/, finish. Returns 0 done, 1 busy (an
  * association holds the study), 2 gone (or cancelled or deleted on the
  * way), -1 error. */
@@ -369,7 +346,10 @@ static int stabilize_in(const char *home, struct np_db *db, const struct np_conf
 	for (char *c = npuid; *c; c++)
 		*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
 	snprintf(t, PATH_MAX, "%s/spool/tmp/st-%s", home, npuid);
-	if (np_mkdirs(t, 0770, err) < 0 || build_dir_own(home, t, err) < 0)
+	/* spool/tmp is the back-end's alone (np-recv's partial files are in
+	 * incoming/.tmp): under the privilege split of the group neuropacs-keys,
+	 * so the build, and the study after it, is out of np-recv's reach */
+	if (np_mkdirs(t, 0770, err) < 0)
 		goto out;
 	int bfd = open(t, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	int blk = bfd < 0 ? -1 : openat(bfd, ".build.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0660);
@@ -674,7 +654,7 @@ static int recover_builds(const char *home, struct np_db *db, const struct np_co
 		char t[PATH_MAX], p[PATH_MAX];
 		snprintf(t, sizeof t, "%s/%s", tmp, e->d_name);
 		struct stat st;
-		/* only a build folder of this user: np-recv writes spool/tmp too */
+		/* a build folder of this user only, never a link to one */
 		if (lstat(t, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
 			continue;
 		if (min_idle > 0 && now - ((double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9) < min_idle)
