@@ -142,14 +142,15 @@ json_t *np_config_file(const char *home, struct np_err *err)
 	 * folder: read as a regular file only, never through a link or a FIFO
 	 * it put there (root reads it at every start). */
 	int split = split_owner(home, &u, &g);
-	if (np_path_join(path, sizeof path, home, split ? "etc/settings/neuropacs.json" : "etc/neuropacs.json", err) < 0)
+	if (np_path_join(path, sizeof path, home, split ? "etc/settings/neuropacs.json" : "etc/neuropacs.json", err) <
+	    0)
 		return NULL;
 	struct stat st;
 	if (lstat(path, &st) < 0 && errno == ENOENT) {
 		/* the first start under the split: the file is still etc's own
 		 * (np-run.sh moves it into etc/settings with a merge) */
-		if (!split || np_path_join(path, sizeof path, home, "etc/neuropacs.json", err) < 0 || lstat(path, &st) < 0 ||
-		    !S_ISREG(st.st_mode))
+		if (!split || np_path_join(path, sizeof path, home, "etc/neuropacs.json", err) < 0 ||
+		    lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
 			return json_object();
 	}
 	size_t len = 0;
@@ -388,16 +389,27 @@ int np_config_secret_set(const char *home, const char *key, const char *value, s
 	return np_svcpw_store_hash(home, value, err);
 }
 
-int np_config_secret_readable(const char *home, const char *key)
+/* The size of secret key's stored value (a value in etc/sealed wins, as in
+ * np_config_secret), or -1 when neither file is there; stat only, so it
+ * answers for a process that may not read the secret. */
+static off_t stored_size(const char *home, const char *key)
 {
-	char path[PATH_MAX], over[PATH_MAX];
+	char path[PATH_MAX];
 	struct np_err e = {0};
 	struct stat st;
-	if (secret_path(path, sizeof path, home, key, &e) < 0)
+	sealed_path(path, sizeof path, home, key);
+	if (lstat(path, &st) == 0)
+		return st.st_size;
+	if (secret_path(path, sizeof path, home, key, &e) < 0 || stat(path, &st) < 0)
+		return -1;
+	return st.st_size;
+}
+
+int np_config_secret_readable(const char *home, const char *key)
+{
+	if (stored_size(home, key) < 0)
 		return 0;
-	sealed_path(over, sizeof over, home, key);
-	if (stat(over, &st) < 0 && stat(path, &st) < 0)
-		return 0;
+	struct np_err e = {0};
 	char *s = np_config_secret(home, key, &e);
 	if (!s)
 		return -1;
@@ -456,13 +468,7 @@ static int mask_secret(json_t *parent, const char *key, const char *dotted, void
 	const char *home = vctx;
 	/* Set when its file is there and not empty: np-httpd may not read the
 	 * cloud credentials (np-run.sh as root: root's file, or sealed). */
-	char path[PATH_MAX];
-	struct np_err e = {0};
-	struct stat st;
-	int set = secret_path(path, sizeof path, home, dotted, &e) == 0 && stat(path, &st) == 0 && st.st_size > 0;
-	sealed_path(path, sizeof path, home, dotted);
-	set = set || (stat(path, &st) == 0 && st.st_size > 0);
-	json_object_set_new(parent, key, json_string(set ? MASK : ""));
+	json_object_set_new(parent, key, json_string(stored_size(home, dotted) > 0 ? MASK : ""));
 	return 0;
 }
 
