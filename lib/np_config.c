@@ -133,6 +133,18 @@ int np_config_check(json_t *settings, struct np_err *err)
 
 static int split_owner(const char *home, uid_t *uid, gid_t *gid);
 
+void np_config_stamp(const char *home, char out[NP_CONFIG_STAMP_LEN])
+{
+	char p[PATH_MAX];
+	struct stat st;
+	snprintf(p, sizeof p, "%s/etc/neuropacs.json", home);
+	if (stat(p, &st) < 0)
+		snprintf(out, NP_CONFIG_STAMP_LEN, "none");
+	else
+		snprintf(out, NP_CONFIG_STAMP_LEN, "%llu %lld %lld.%09ld", (unsigned long long)st.st_ino,
+			 (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+}
+
 json_t *np_config_file(const char *home, struct np_err *err)
 {
 	char path[PATH_MAX];

@@ -41,6 +41,11 @@ int np_config_check(json_t *settings, struct np_err *err);
 /* Validate, move secret values into etc/secrets/, and atomically write the
  * rest to $home/etc/neuropacs.json. A secret given as "" or "********" keeps
  * the stored one. settings is not modified. */
+/* What identifies the version of home's settings file (a save renames a new
+ * file over it): inode, size and mtime in ns, or "none". Compare two stamps
+ * to see a change made by another process (np-config on the host). */
+#define NP_CONFIG_STAMP_LEN 96
+void np_config_stamp(const char *home, char out[NP_CONFIG_STAMP_LEN]);
 /* The settings file of home as written (no defaults): a JSON object, empty
  * when there is none, or NULL with err. */
 json_t *np_config_file(const char *home, struct np_err *err);

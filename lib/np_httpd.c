@@ -404,27 +404,13 @@ static int is_write(const char *m)
 
 static int load_settings(struct np_httpd *h, struct np_err *err);
 
-/* What identifies a version of the settings file: a save (np-config, this
- * server) renames a new file over it. */
-static void settings_stamp(const struct np_httpd *h, char out[96])
-{
-	char p[PATH_MAX];
-	struct stat st;
-	snprintf(p, sizeof p, "%s/etc/neuropacs.json", h->home);
-	if (stat(p, &st) < 0)
-		snprintf(out, 96, "none");
-	else
-		snprintf(out, 96, "%llu %lld %lld.%09ld", (unsigned long long)st.st_ino, (long long)st.st_size,
-			 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-}
-
 /* Settings changed on the host (np-config merge, set-secret) are seen by the
  * next request: a save from the page starts from them instead of writing an
  * older copy back over them. */
 static void cfg_snapshot(struct np_httpd *h, struct np_config *cfg)
 {
-	char now[96];
-	settings_stamp(h, now);
+	char now[NP_CONFIG_STAMP_LEN];
+	np_config_stamp(h->home, now);
 	pthread_mutex_lock(&h->lock);
 	int changed = strcmp(now, h->cfg_stamp) != 0;
 	pthread_mutex_unlock(&h->lock);
@@ -695,8 +681,8 @@ static int log_message(const struct mg_connection *c, const char *msg)
 static int load_settings(struct np_httpd *h, struct np_err *err)
 {
 	struct np_config cfg;
-	char stamp[96];
-	settings_stamp(h, stamp);
+	char stamp[NP_CONFIG_STAMP_LEN];
+	np_config_stamp(h->home, stamp);
 	if (np_config_load(&cfg, h->home, err) < 0)
 		return -1;
 	pthread_mutex_lock(&h->lock);

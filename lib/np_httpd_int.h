@@ -41,9 +41,9 @@ struct np_httpd {
 	char vendor[PATH_MAX];
 	int insecure_no_auth;
 	double started;
-	pthread_mutex_t lock; /* guards cfg, tls, uploads, throttle */
-	json_t *cfg;	      /* current settings snapshot */
-	char cfg_stamp[96];   /* inode, size and mtime of etc/neuropacs.json when read */
+	pthread_mutex_t lock;		     /* guards cfg, tls, uploads, throttle */
+	json_t *cfg;			     /* current settings snapshot */
+	char cfg_stamp[NP_CONFIG_STAMP_LEN]; /* np_config_stamp of the settings when read */
 	struct np_tls_pair *tls;
 	json_t *uploads;  /* upload id -> {"received","limit","state"} */
 	json_t *throttle; /* client -> {"fails","until"} */

@@ -50,12 +50,12 @@ static int send_one(void *arg, const struct np_atna_rec *r, const char *msg, siz
 	return 0;
 }
 
-static time_t config_mtime(void)
+/* Is the settings file another version than the one stamp names? */
+static int settings_changed(const char *stamp)
 {
-	char p[PATH_MAX + 32];
-	struct stat st;
-	snprintf(p, sizeof p, "%s/etc/neuropacs.json", home);
-	return stat(p, &st) == 0 ? st.st_mtime : 0;
+	char now[NP_CONFIG_STAMP_LEN];
+	np_config_stamp(home, now);
+	return strcmp(now, stamp) != 0;
 }
 
 /* Wait up to secs for a signal. Returns the signal, or 0. */
@@ -88,7 +88,10 @@ static int run(struct np_db *db, int once)
 	while (!stop) {
 		struct np_config cfg;
 		struct np_err err = {0};
-		time_t mtime = config_mtime();
+		/* a change of the settings (np-config, the Settings page) reloads
+		 * them, as SIGHUP does */
+		char stamp[NP_CONFIG_STAMP_LEN];
+		np_config_stamp(home, stamp);
 		if (np_config_load(&cfg, home, &err) < 0) {
 			np_log_err(NULL, &err);
 			return NP_EXIT_PERM;
@@ -100,7 +103,7 @@ static int run(struct np_db *db, int once)
 				return 0;
 			}
 			np_info(NULL, "disabled (atna.enabled is false): waiting for the settings to change");
-			while (!stop && config_mtime() == mtime) {
+			while (!stop && !settings_changed(stamp)) {
 				int s = wait_signal(2);
 				stop = s == SIGTERM || s == SIGINT;
 				if (s == SIGHUP)
@@ -138,7 +141,7 @@ static int run(struct np_db *db, int once)
 					int s = wait_signal(backoff);
 					backoff = backoff * 2 > 30 ? 30 : backoff * 2;
 					stop = s == SIGTERM || s == SIGINT;
-					reload = s == SIGHUP || config_mtime() != mtime;
+					reload = s == SIGHUP || settings_changed(stamp);
 					continue;
 				}
 				char how[128];
@@ -170,7 +173,7 @@ static int run(struct np_db *db, int once)
 				break;
 			int s = wait_signal(1);
 			stop = s == SIGTERM || s == SIGINT;
-			reload = s == SIGHUP || config_mtime() != mtime;
+			reload = s == SIGHUP || settings_changed(stamp);
 			continue;
 		down:
 			np_warn(NULL, "audit repository %s: %s; records wait in the index", where, o.err.msg);
