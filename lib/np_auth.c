@@ -471,7 +471,7 @@ int np_h_login(struct np_req *r)
 	char *hash = np_config_secret(r->srv->home, HASH_SECRET, &err);
 	/* no cache: the hash is read at every attempt, and a hash older than
 	 * the stored password (replaced by hand) lets the old one in no more */
-	int ok = hash && np_svcpw_verify(pw, hash) && np_svcpw_is_current(r->srv->home, pw);
+	int ok = hash && np_password_verify(pw, hash) && np_svcpw_is_current(r->srv->home, pw);
 	free(hash);
 	const char *cloud = "-";
 	if (!ok && (ok = resync_settings(r, pw)))

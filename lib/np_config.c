@@ -7,7 +7,6 @@
 #include "np_seal.h"
 #include "np_password.h"
 #include "np_schema.h"
-#include "np_svcpw.h"
 #include "np_template.h"
 #include "np_validate.h"
 
@@ -392,13 +391,16 @@ int np_config_secret_set(const char *home, const char *key, const char *value, s
 		free(cur);
 	}
 	char *hash = same ? np_config_secret(home, NP_SVCPW_HASH_SECRET, NULL) : NULL;
-	int hash_ok = hash && np_svcpw_verify(value, hash);
+	int hash_ok = hash && np_password_verify(value, hash);
 	free(hash);
 	if (same && hash_ok)
 		return 0;
 	if (!same && write_secret(home, key, path, value, err) < 0)
 		return -1;
-	return np_svcpw_store_hash(home, value, err);
+	char hb[128];
+	if (np_password_hash(value, hb, sizeof hb, err) < 0)
+		return -1;
+	return np_config_secret_set(home, NP_SVCPW_HASH_SECRET, hb, err);
 }
 
 /* The size of secret key's stored value (a value in etc/sealed wins, as in

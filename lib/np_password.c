@@ -4,7 +4,12 @@
 #include "np_err.h"
 #include "np_util.h"
 
+#include <crypt.h>
 #include <ctype.h>
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int np_password_check(const char *pw, struct np_err *err)
@@ -59,4 +64,39 @@ int np_password_generate(char *out, size_t len, struct np_err *err)
 		}
 	} while (np_password_check(out, NULL) < 0);
 	return 0;
+}
+
+int np_password_hash(const char *pw, char *out, size_t outsz, struct np_err *err)
+{
+	unsigned char rnd[16];
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	if (np_random(rnd, sizeof rnd, err) < 0)
+		return -1;
+	if (!crypt_gensalt_rn("$2b$", NP_PASSWORD_BCRYPT_COST, (const char *)rnd, sizeof rnd, salt, sizeof salt))
+		return np_err_set(err, NP_ERR_PERM, "bcrypt is not available in libcrypt");
+	/* 32 KiB: on the heap, the stacks of np-httpd's workers are small */
+	struct crypt_data *cd = calloc(1, sizeof *cd);
+	if (!cd)
+		return np_err_sys(err, ENOMEM, "unable to hash the password");
+	const char *h = crypt_r(pw, salt, cd);
+	int ok = h && h[0] != '*' && strlen(h) < outsz;
+	if (ok)
+		snprintf(out, outsz, "%s", h);
+	OPENSSL_cleanse(cd, sizeof *cd);
+	free(cd);
+	return ok ? 0 : np_err_set(err, NP_ERR_PERM, "unable to hash the password");
+}
+
+int np_password_verify(const char *pw, const char *hash)
+{
+	if (!pw || !hash || strncmp(hash, "$2b$", 4))
+		return 0;
+	struct crypt_data *cd = calloc(1, sizeof *cd);
+	if (!cd)
+		return 0;
+	const char *h = crypt_r(pw, hash, cd);
+	int ok = h && h[0] != '*' && strlen(h) == strlen(hash) && CRYPTO_memcmp(h, hash, strlen(hash)) == 0;
+	OPENSSL_cleanse(cd, sizeof *cd);
+	free(cd);
+	return ok;
 }

@@ -6,9 +6,9 @@
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_log.h"
+#include "np_password.h"
 #include "np_util.h"
 
-#include <crypt.h>
 #include <errno.h>
 #include <limits.h>
 #include <openssl/crypto.h>
@@ -17,45 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-int np_svcpw_hash(const char *pw, char *out, size_t outsz, struct np_err *err)
-{
-	unsigned char rnd[16];
-	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-	if (np_random(rnd, sizeof rnd, err) < 0)
-		return -1;
-	if (!crypt_gensalt_rn("$2b$", NP_SVCPW_BCRYPT_COST, (const char *)rnd, sizeof rnd, salt, sizeof salt))
-		return np_err_set(err, NP_ERR_PERM, "bcrypt is not available in libcrypt");
-	/* 32 KiB: on the heap, the stacks of np-httpd's workers are small */
-	struct crypt_data *cd = calloc(1, sizeof *cd);
-	if (!cd)
-		return np_err_sys(err, ENOMEM, "unable to hash the password");
-	const char *h = crypt_r(pw, salt, cd);
-	int ok = h && h[0] != '*' && strlen(h) < outsz;
-	if (ok)
-		snprintf(out, outsz, "%s", h);
-	OPENSSL_cleanse(cd, sizeof *cd);
-	free(cd);
-	return ok ? 0 : np_err_set(err, NP_ERR_PERM, "unable to hash the password");
-}
-
-int np_svcpw_verify(const char *pw, const char *hash)
-{
-	if (!pw || !hash || strncmp(hash, "$2b$", 4))
-		return 0;
-	struct crypt_data *cd = calloc(1, sizeof *cd);
-	if (!cd)
-		return 0;
-	const char *h = crypt_r(pw, hash, cd);
-	int ok = h && h[0] != '*' && strlen(h) == strlen(hash) && CRYPTO_memcmp(h, hash, strlen(hash)) == 0;
-	OPENSSL_cleanse(cd, sizeof *cd);
-	free(cd);
-	return ok;
-}
-
 int np_svcpw_store_hash(const char *home, const char *pw, struct np_err *err)
 {
 	char hb[128];
-	if (np_svcpw_hash(pw, hb, sizeof hb, err) < 0)
+	if (np_password_hash(pw, hb, sizeof hb, err) < 0)
 		return -1;
 	return np_config_secret_set(home, NP_SVCPW_HASH_SECRET, hb, err);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* np_svcpw: the service password (etc/secrets/cloud.service_password) is
  * also the admin password of the UI, checked against its bcrypt hash
- * ($2b$, cost NP_SVCPW_BCRYPT_COST, etc/secrets/http.password_hash). Every
+ * (np_password_hash, etc/secrets/http.password_hash). Every
  * change made through np_config_secret_set follows the rules of
  * np_password_check and rewrites the hash at once, so the old password stops
  * logging in at once; whoever made the change then ends the sessions opened
@@ -9,19 +9,13 @@
 #ifndef NP_SVCPW_H
 #define NP_SVCPW_H
 
+#include "np_password.h"
+
 #include <stddef.h>
 
 struct np_db;
 struct np_err;
 
-#define NP_SVCPW_BCRYPT_COST 12
-#define NP_SVCPW_SECRET "cloud.service_password"
-#define NP_SVCPW_HASH_SECRET "http.password_hash"
-
-/* bcrypt hash of pw into out (>= 128 bytes). Returns 0 or -1 with err. */
-int np_svcpw_hash(const char *pw, char *out, size_t outsz, struct np_err *err);
-/* 1 if pw matches the bcrypt hash (constant-time compare), else 0. */
-int np_svcpw_verify(const char *pw, const char *hash);
 /* Hash pw and store it as the local login hash. Returns 0 or -1 with err. */
 int np_svcpw_store_hash(const char *home, const char *pw, struct np_err *err);
 /* 1 unless a service password is stored and pw is not it: a hash that
