@@ -4,6 +4,7 @@
 #include "np_cloud.h"
 #include "np_config.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_json.h"
 #include "np_log.h"
@@ -83,7 +84,7 @@ static int cancel(const char *home, const char *npuid, char *msg, size_t msgsz, 
 	if (outcome) {
 		char detail[80];
 		snprintf(detail, sizeof detail, "state=%s", op.state[0] ? op.state : "-");
-		struct np_db *db = np_db_open(home, NULL);
+		struct np_db *db = np_index_open(home, NULL);
 		np_study_ops_audit(db, by, "cancel", npuid, detail, outcome);
 		np_db_close(db);
 	}

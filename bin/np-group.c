@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // np-group: create, rename, delete, list and show groups; assign studies.
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_group.h"
 #include "np_json.h"
@@ -126,7 +127,7 @@ int main(int argc, char **argv)
 	char home[PATH_MAX];
 	struct np_db *db = NULL;
 	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_spool_init(home, &err) < 0 ||
-	    !(db = np_db_open(home, &err))) {
+	    !(db = np_index_open(home, &err))) {
 		np_log_err(NULL, &err);
 		return np_err_exit_code(&err);
 	}

@@ -4,6 +4,7 @@
 #include "np_cloud.h"
 #include "np_config.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_log.h"
 #include "np_metrics.h"
@@ -85,7 +86,7 @@ int main(int argc, char **argv)
 		np_info(NULL, "cloud not configured: no heartbeat sent");
 		goto out;
 	}
-	if (!(db = np_db_open(home, &err)) || !(snap = np_metrics_collect(home, &cfg, db, &err)))
+	if (!(db = np_index_open(home, &err)) || !(snap = np_metrics_collect(home, &cfg, db, &err)))
 		goto fail;
 	body = body_of(&cfg, snap);
 	if (print) {

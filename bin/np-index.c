@@ -2,6 +2,7 @@
 // np-index: rebuild or check the SQLite index of studies against the spool,
 // which is the source of truth (np-spool(7)).
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_log.h"
 #include "np_spool.h"
@@ -86,7 +87,8 @@ int main(int argc, char **argv)
 	char home[PATH_MAX];
 	struct np_db *db = NULL;
 	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_spool_init(home, &err) < 0 ||
-	    !(db = np_db_open(home, &err)) || (mode == 'r' && np_db_rebuild(db, &err) < 0)) {
+	    !(db = mode == 'r' ? np_db_open(home, &err) : np_index_open(home, &err)) ||
+	    (mode == 'r' && np_index_rebuild(db, &err) < 0)) {
 		np_log_err(NULL, &err);
 		np_db_close(db);
 		return np_err_exit_code(&err);

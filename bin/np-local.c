@@ -2,6 +2,7 @@
 // np-local STUDYDIR: local processing mode (qc-passed -> ready under np-queue).
 #include "np_config.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_local.h"
 #include "np_log.h"
@@ -22,7 +23,7 @@ static void usage(FILE *f)
 static void event(const char *home, const char *npuid, const char *type, const char *level, const char *detail)
 {
 	struct np_err e = {0};
-	struct np_db *db = np_db_open(home, &e);
+	struct np_db *db = np_index_open(home, &e);
 	if (!db || np_db_event(db, npuid, type, level, detail, &e) < 0)
 		np_log_err(npuid, &e);
 	np_db_close(db);

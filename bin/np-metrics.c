@@ -3,6 +3,7 @@
 // index for the UI and /metrics, with threshold alerts. Run by np-sched.
 #include "np_config.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_log.h"
 #include "np_metrics.h"
@@ -61,7 +62,7 @@ int main(int argc, char **argv)
 	int raised = 0;
 	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_config_load(&cfg, home, &err) < 0)
 		goto fail;
-	if (np_spool_init(home, &err) < 0 || !(db = np_db_open(home, &err)))
+	if (np_spool_init(home, &err) < 0 || !(db = np_index_open(home, &err)))
 		goto fail_cfg;
 	if (!(snap = np_metrics_collect(home, &cfg, db, &err)))
 		goto fail_cfg;

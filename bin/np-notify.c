@@ -2,6 +2,7 @@
 // np-notify: send event notifications by e-mail or webhook.
 #include "np_config.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_log.h"
 #include "np_notify.h"
@@ -91,7 +92,7 @@ int main(int argc, char **argv)
 		np_log_err(NULL, &err);
 		return np_err_exit_code(&err);
 	}
-	struct np_db *db = npuid ? np_db_open(home, NULL) : NULL;
+	struct np_db *db = npuid ? np_index_open(home, NULL) : NULL;
 	struct np_notify_event ev = {type, npuid, level, detail, NULL};
 	int rc = np_notify_send(&cfg, db, &ev, 0, 3, &err);
 	np_db_close(db);

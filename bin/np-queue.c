@@ -5,6 +5,7 @@
 // is the process loop. See np-queue(1) and np-spool(7).
 #include "np_config.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_log.h"
@@ -149,7 +150,7 @@ static void spawn(struct runner *r, const char *id, int attempt, int last)
 static void route(struct runner *r, const char *id, const char *to, const char *reason, int event)
 {
 	struct np_err err = {0};
-	struct np_db *db = np_db_open(r->home, &err);
+	struct np_db *db = np_index_open(r->home, &err);
 	if (!db)
 		np_log_err(id, &err);
 	if (np_queue_route(r->home, db, r->from, id, to, reason, &err) < 0) {

@@ -2,6 +2,7 @@
 // np-report: build and deliver group reports (Prediction Indexes CSV).
 #include "np_config.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_log.h"
@@ -66,7 +67,7 @@ int main(int argc, char **argv)
 		return rc < 0 ? np_err_exit_code(&err) : 0;
 	}
 	struct np_db *db = NULL;
-	if (np_spool_init(home, &err) < 0 || !(db = np_db_open(home, &err))) {
+	if (np_spool_init(home, &err) < 0 || !(db = np_index_open(home, &err))) {
 		np_log_err(NULL, &err);
 		np_config_free(&cfg);
 		return np_err_exit_code(&err);

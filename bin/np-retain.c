@@ -2,6 +2,7 @@
 // np-retain: apply the data retention policy (run daily by np-sched).
 #include "np_config.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_log.h"
 #include "np_retain.h"
@@ -44,7 +45,7 @@ int main(int argc, char **argv)
 		np_log_err(NULL, &err);
 		return np_err_exit_code(&err);
 	}
-	struct np_db *db = np_db_open(home, &err);
+	struct np_db *db = np_index_open(home, &err);
 	struct np_retain_counts n = {0};
 	int rc = db ? np_retain_run(home, &cfg, db, dry, &n, &err) : -1;
 	if (db)

@@ -2,6 +2,7 @@
 // np-study: retry, cancel or delete one study from a shell (the same library
 // calls as the Retry, Cancel and Delete buttons). See np-study(1).
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_log.h"
 #include "np_spool.h"
@@ -106,7 +107,7 @@ int main(int argc, char **argv)
 	snprintf(by, sizeof by, "cli:%s", pw ? pw->pw_name : "?");
 	struct np_study_op op = {.actor = by, .wait_s = wait_s};
 	int rc = fn(home, npuid, &op, &err);
-	struct np_db *db = np_db_open(home, NULL);
+	struct np_db *db = np_index_open(home, NULL);
 	char detail[80];
 	snprintf(detail, sizeof detail, "state=%s", op.state[0] ? op.state : "-");
 	const char *outcome = rc < 0				 ? "failure"

@@ -5,6 +5,7 @@
 #include "np_config.h"
 #include "np_crypto.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_dcm.h"
 #include "np_err.h"
 #include "np_fs.h"
@@ -698,7 +699,7 @@ int main(int argc, char **argv)
 		np_config_free(&c.cfg);
 		return NP_EXIT_PERM;
 	}
-	c.db = np_db_open(home, &err);
+	c.db = np_index_open(home, &err);
 	if (!c.db)
 		np_warn(c.npuid, "index unavailable: %s", err.msg);
 	int rc = run(&c);

@@ -4,6 +4,7 @@
 #include "np_config.h"
 #include "np_crypto.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_http.h"
@@ -947,7 +948,7 @@ int np_cloud_check_status(const char *home, const char *npuid, json_t **order_ou
 	int rc = np_cloud_status(cl, oid, &st, err);
 	np_cloud_close(cl);
 	if (rc == 0 && strcmp(np_json_str(order, "status", ""), NP_ORDER_CANCELLED)) {
-		struct np_db *db = np_db_open(home, NULL);
+		struct np_db *db = np_index_open(home, NULL);
 		np_order_set_status(order, db, npuid, st.state, st.progress, st.info);
 		np_db_close(db);
 		rc = np_order_save(dir, order, err);

@@ -4,7 +4,6 @@
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_json.h"
-#include "np_spool.h"
 #include "np_study.h"
 #include "np_util.h"
 
@@ -88,6 +87,10 @@ static const char *const migrations[] = {
     " INSERT OR REPLACE INTO studies_fts (rowid, npuid, order_id, group_name, study_name, accession, patient_name,"
     " patient_id) VALUES (new.rowid, new.npuid, new.order_id, new.group_name, new.study_name, new.accession,"
     " new.patient_name, new.patient_id); END;",
+    /* 4: the spool was indexed (np_index_open). An index made before this
+     * step was rebuilt when its file was made; a fresh file loses the mark
+     * again in open_db, so its first np_index_open rebuilds it. */
+    "INSERT OR REPLACE INTO kv (key, value) VALUES ('" NP_DB_SPOOL_INDEXED "', '1');",
 };
 
 int np_db_exec(struct np_db *db, const char *sql, struct np_err *err)
@@ -196,7 +199,8 @@ static struct np_db *open_db(const char *home, int mutex_flag, struct np_err *er
 	if (jrc < 0)
 		*err = jerr;
 	if (jrc < 0 || np_db_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err) < 0 ||
-	    migrate(db, err) < 0 || (fresh && np_db_rebuild(db, err) < 0)) {
+	    migrate(db, err) < 0 ||
+	    (fresh && np_db_exec(db, "DELETE FROM kv WHERE key = '" NP_DB_SPOOL_INDEXED "'", err) < 0)) {
 		np_db_close(db);
 		return NULL;
 	}
@@ -342,17 +346,9 @@ int np_db_study_state(struct np_db *db, const char *npuid, const char *state, st
 	bind_str(st, 3, now);
 	if (step_done(db, st, err) < 0)
 		return -1;
-	if (sqlite3_changes(db->h) == 0) {
-		/* Not indexed yet (index rebuilt or older than the study): add it. */
-		char dir[PATH_MAX];
-		json_t *m = NULL;
-		if (np_spool_study_dir(db->home, state, npuid, dir, sizeof dir, NULL) == 0)
-			m = np_study_load(dir, NULL);
-		int rc = np_db_study_put(db, npuid, state, m, err);
-		json_decref(m);
-		return rc;
-	}
-	return 0;
+	/* 1: no row (the study is not indexed yet): the caller, who knows the
+	 * spool, adds it (np_spool_move) */
+	return sqlite3_changes(db->h) == 0;
 }
 
 int np_db_study_set(struct np_db *db, const char *npuid, const char *column, const char *value, struct np_err *err)
@@ -419,35 +415,6 @@ int np_db_event(struct np_db *db, const char *npuid, const char *type, const cha
 	bind_str(st, 4, level ? level : "info");
 	bind_str(st, 5, detail);
 	return step_done(db, st, err);
-}
-
-struct rebuild_ctx {
-	struct np_db *db;
-	struct np_err *err;
-	int failed;
-};
-
-static int rebuild_one(const char *home, const char *state, const char *npuid, const char *dir, void *vctx)
-{
-	(void)home;
-	struct rebuild_ctx *ctx = vctx;
-	json_t *m = np_study_load(dir, NULL);
-	if (np_db_study_put(ctx->db, npuid, state, m, ctx->err) < 0)
-		ctx->failed = 1;
-	json_decref(m);
-	return ctx->failed ? -1 : 0;
-}
-
-int np_db_rebuild(struct np_db *db, struct np_err *err)
-{
-	if (np_db_exec(db, "BEGIN IMMEDIATE; DELETE FROM studies;", err) < 0)
-		return -1;
-	struct rebuild_ctx ctx = {db, err, 0};
-	if (np_spool_each_study(db->home, rebuild_one, &ctx, err) < 0 || ctx.failed) {
-		np_db_exec(db, "ROLLBACK", NULL);
-		return -1;
-	}
-	return np_db_exec(db, "COMMIT", err);
 }
 
 char *np_db_kv_get(struct np_db *db, const char *key)

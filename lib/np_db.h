@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* np_db: the SQLite index ($NP_HOME/db/agent.sqlite, WAL). The spool is the
- * source of truth for studies; the index is rebuilt from it when missing
- * (np_db_rebuild). Schema version in PRAGMA user_version; migrations are
- * applied in order by np_db_open. */
+ * source of truth for studies; np_index.h, above this module and the spool,
+ * fills a new index from it. Schema version in PRAGMA user_version;
+ * migrations are applied in order by np_db_open. */
 #ifndef NP_DB_H
 #define NP_DB_H
 
@@ -16,8 +16,12 @@ struct np_db {
 	char home[4096];
 };
 
-/* Open (creating and migrating as needed). Busy timeout 5 s. When the file
- * was missing, the index is rebuilt from the spool. Returns NULL with err. */
+/* kv key present once the spool's studies are in the index. */
+#define NP_DB_SPOOL_INDEXED "spool_indexed"
+
+/* Open (creating and migrating as needed). Busy timeout 5 s. A file made
+ * here has no study row yet: programs open the index with np_index_open,
+ * which fills it from the spool. Returns NULL with err. */
 struct np_db *np_db_open(const char *home, struct np_err *err);
 /* Same, for a connection that only the calling thread ever uses. */
 struct np_db *np_db_open_private(const char *home, struct np_err *err);
@@ -26,7 +30,8 @@ void np_db_close(struct np_db *db);
 /* Insert or replace the study row from its manifest (may be NULL for a bare
  * row) and state. */
 int np_db_study_put(struct np_db *db, const char *npuid, const char *state, json_t *manifest, struct np_err *err);
-/* Update only the state (and updated_at). */
+/* Update only the state (and updated_at). Returns 0, 1 when the study has
+ * no row (not indexed yet), or -1 with err. */
 int np_db_study_state(struct np_db *db, const char *npuid, const char *state, struct np_err *err);
 /* Set one column of the study row; column must be one of the known text
  * columns (qc_result, order_id, order_status, group_name, ...). */
@@ -42,9 +47,6 @@ int np_db_audit_local(struct np_db *db, const char *actor, const char *action, c
 		      const char *outcome, struct np_err *err);
 int np_db_event(struct np_db *db, const char *npuid, const char *type, const char *level, const char *detail,
 		struct np_err *err);
-
-/* Drop and rebuild the studies table from every study folder in the spool. */
-int np_db_rebuild(struct np_db *db, struct np_err *err);
 
 /* Small key/value store (agent id, last runs, ...). Get returns malloc'd or NULL. */
 char *np_db_kv_get(struct np_db *db, const char *key);

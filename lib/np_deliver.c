@@ -6,6 +6,7 @@
 
 #include "np_config.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_dcm.h"
 #include "np_err.h"
 #include "np_fs.h"
@@ -467,7 +468,7 @@ static void record_event(struct np_db **db, const char *home, const char *npuid,
 {
 	struct np_err err = {0};
 	if (!*db)
-		*db = np_db_open(home, &err);
+		*db = np_index_open(home, &err);
 	if (!*db || np_db_event(*db, npuid, type, level, detail, &err) < 0)
 		np_log_err(npuid, &err);
 }

@@ -7,6 +7,7 @@
 #include "np_auth.h"
 #include "np_buf.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_httpd_guard.h"
@@ -277,7 +278,7 @@ struct np_db *np__db(struct np_httpd *h, struct np_err *err)
 		np_err_sys(err, ENOMEM, "unable to open the database");
 		return NULL;
 	}
-	t->db = np_db_open_private(h->home, err);
+	t->db = np_index_open_private(h->home, err);
 	if (!t->db) {
 		free(t);
 		return NULL;

@@ -7,6 +7,7 @@
 #include "np_cloud.h"
 #include "np_csv.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_deliver.h"
 #include "np_err.h"
 #include "np_fs.h"
@@ -651,7 +652,7 @@ int np_httpd_studies_sql_print(FILE *f, const char *home, const char *query, str
 	int broad = 0;
 	if (s.match_param) {
 		/* The probe decides which page statement runs, as in np_h_studies. */
-		struct np_db *db = np_db_open(home, err);
+		struct np_db *db = np_index_open(home, err);
 		sqlite3_stmt *st = NULL;
 		if (!db)
 			return -1;

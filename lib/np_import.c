@@ -4,6 +4,7 @@
 #include "np_archive.h"
 #include "np_config.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_group.h"
@@ -545,7 +546,7 @@ static int build(struct job *j, const char *path, struct np_err *err)
 	json_t *gp = NULL;
 	struct np_db *db = NULL;
 	if (o->group && *o->group) {
-		if (!(db = np_db_open(j->home, err)))
+		if (!(db = np_index_open(j->home, err)))
 			return -1;
 		gp = group_products(db, o->group);
 	}
@@ -610,7 +611,7 @@ int np_import_path(const char *home, const char *path, const struct np_import_op
 	rc = 0;
 	snprintf(npuid_out, 37, "%s", j.npuid);
 	struct np_err e = {0};
-	struct np_db *db = np_db_open(home, &e);
+	struct np_db *db = np_index_open(home, &e);
 	if (!db)
 		np_log_err(j.npuid, &e);
 	np_stable_index(db, j.npuid, "stable", j.m, "upload");

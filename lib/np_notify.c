@@ -3,6 +3,7 @@
 
 #include "np_config.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_deliver.h"
 #include "np_err.h"
 #include "np_json.h"
@@ -171,7 +172,7 @@ int np_notify_pending(const char *home, int *sent, int *failed, struct np_err *e
 	struct np_config cfg;
 	if (np_config_load(&cfg, home, err) < 0)
 		return -1;
-	struct np_db *db = np_db_open(home, err);
+	struct np_db *db = np_index_open(home, err);
 	if (!db) {
 		np_config_free(&cfg);
 		return -1;

@@ -3,6 +3,7 @@
 
 #include "np_config.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_json.h"
@@ -471,7 +472,7 @@ static const char *result_of(json_t *report)
 static void index_result(const char *home, const char *npuid, const char *result, const char *event, const char *detail)
 {
 	struct np_err e = {0};
-	struct np_db *db = np_db_open(home, &e);
+	struct np_db *db = np_index_open(home, &e);
 	if (!db) {
 		np_log_err(npuid, &e);
 		return;

@@ -6,6 +6,7 @@
 #include "np_fs.h"
 #include "np_json.h"
 #include "np_log.h"
+#include "np_study.h"
 #include "np_util.h"
 
 #include <dirent.h>
@@ -249,9 +250,14 @@ int np_spool_move(const char *home, struct np_db *db, const char *id, const char
 	np_crash_point("move.history");
 	struct np_err dberr = {0};
 	struct np_db *own = db ? NULL : np_db_open(home, &dberr);
-	if ((db || own) && np_db_study_state(db ? db : own, id, to, &dberr) < 0)
-		np_log_err(id, &dberr);
-	else if (!db && !own)
+	int rc = db || own ? np_db_study_state(db ? db : own, id, to, &dberr) : -1;
+	if (rc == 1) {
+		/* not indexed yet (index rebuilt or older than the study) */
+		json_t *m = np_study_load(dst, NULL);
+		rc = np_db_study_put(db ? db : own, id, to, m, &dberr);
+		json_decref(m);
+	}
+	if (rc < 0)
 		np_log_err(id, &dberr);
 	np_db_close(own);
 	return 0;

@@ -3,6 +3,7 @@
 
 #include "np_config.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_group.h"
@@ -80,7 +81,7 @@ static struct np_db *use_db(struct np_db *db, const char *home, struct np_db **o
 	if (db)
 		return db;
 	struct np_err e = {0};
-	*own = np_db_open(home, &e);
+	*own = np_index_open(home, &e);
 	if (!*own)
 		np_log_err(NULL, &e);
 	return *own;

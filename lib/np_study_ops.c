@@ -4,6 +4,7 @@
 #include "np_cloud.h"
 #include "np_config.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_json.h"
@@ -199,7 +200,7 @@ static int purge_dir(const char *home, const char *dir, const char *npuid, struc
 static void db_purge(const char *home, struct np_db *db, const char *npuid, const char *state, const char *by)
 {
 	struct np_err e = {0};
-	struct np_db *own = db ? NULL : np_db_open(home, &e);
+	struct np_db *own = db ? NULL : np_index_open(home, &e);
 	struct np_db *d = db ? db : own;
 	if (!d) {
 		np_log_err(npuid, &e);
@@ -256,7 +257,7 @@ static void order_cancelled(const char *home, struct np_db *db, const char *dir,
 	/* A completed order stays Completed: only its delivery was cancelled. */
 	char status[32];
 	snprintf(status, sizeof status, "%s", !strcmp(ost, NP_ORDER_COMPLETED) ? ost : NP_ORDER_CANCELLED);
-	struct np_db *own = db ? NULL : np_db_open(home, NULL);
+	struct np_db *own = db ? NULL : np_index_open(home, NULL);
 	np_order_set_status(order, db ? db : own, npuid, status, (int)np_json_int(order, "progress", 0), info);
 	if (scope)
 		json_object_set_new(order, "cancel_scope", json_string(scope));
@@ -329,7 +330,7 @@ int np_study_ops_settle_build(const char *home, struct np_db *db, const char *np
 	if (np_rename_durable(build, dst, err) < 0)
 		return -1;
 	struct np_err e = {0};
-	struct np_db *own = db ? NULL : np_db_open(home, &e);
+	struct np_db *own = db ? NULL : np_index_open(home, &e);
 	if (!db && !own)
 		np_log_err(npuid, &e);
 	else if (np_db_study_put(db ? db : own, npuid, "cancelled", manifest, &e) < 0)
@@ -582,7 +583,7 @@ int np_study_delete(const char *home, const char *npuid, struct np_study_op *op,
 	const char *by = op->actor && *op->actor ? op->actor : "-";
 	if (b == 1) {
 		/* Only in the index (a stale row): its PHI goes all the same. */
-		struct np_db *db = np_db_open(home, err);
+		struct np_db *db = np_index_open(home, err);
 		if (!db)
 			return -1;
 		sqlite3_stmt *st = NULL;
@@ -707,7 +708,7 @@ int np_study_cancel(const char *home, const char *npuid, struct np_study_op *op,
 	if (run_op(home, npuid, "cancel", op, err) < 0)
 		return -1;
 	if (op->status == NP_STUDY_OP_DONE) {
-		struct np_db *db = np_db_open(home, NULL);
+		struct np_db *db = np_index_open(home, NULL);
 		char detail[300];
 		snprintf(detail, sizeof detail, "cancelled by %s in state %s (%s)%s", by, op->state, scope, note);
 		if (db)
@@ -748,7 +749,7 @@ static int from_history(const char *dir, char *out, size_t outsz)
 
 static int from_events(const char *home, const char *npuid, char *out, size_t outsz)
 {
-	struct np_db *db = np_db_open(home, NULL);
+	struct np_db *db = np_index_open(home, NULL);
 	sqlite3_stmt *st = NULL;
 	out[0] = 0;
 	if (db && sqlite3_prepare_v2(db->h,
@@ -865,7 +866,7 @@ int np_study_retry(const char *home, const char *npuid, struct np_study_op *op, 
 	/* A fresh start: no attempts counted, no back-off pending. */
 	np_queue_drop(home, to, npuid, NULL);
 	mark_drop(home, npuid);
-	struct np_db *db = np_db_open(home, NULL);
+	struct np_db *db = np_index_open(home, NULL);
 	if (db && new_order) {
 		np_db_study_set(db, npuid, "order_status", NULL, NULL);
 		np_db_study_set(db, npuid, "order_progress", NULL, NULL);

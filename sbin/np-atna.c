@@ -6,6 +6,7 @@
 #include "np_buf.h"
 #include "np_config.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_log.h"
 #include "np_spool.h"
@@ -242,7 +243,7 @@ int main(int argc, char **argv)
 		return usage(stderr), NP_EXIT_PERM;
 	struct np_err err = {0};
 	struct np_db *db = NULL;
-	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || !(db = np_db_open(home, &err))) {
+	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || !(db = np_index_open(home, &err))) {
 		np_log_err(NULL, &err);
 		return np_err_exit_code(&err);
 	}

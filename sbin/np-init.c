@@ -2,6 +2,7 @@
 // np-init: guided first-time setup of an agent home (settings and secrets).
 #include "np_config.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_json.h"
@@ -158,7 +159,7 @@ static void audit_rotation(const char *home)
 	struct passwd *pw = getpwuid(geteuid());
 	snprintf(by, sizeof by, "cli:%s", pw ? pw->pw_name : "?");
 	struct np_err e = {0};
-	struct np_db *db = np_db_open(home, &e);
+	struct np_db *db = np_index_open(home, &e);
 	if (!db || np_db_audit_local(db, by, "saml_sp_key_rotated", "source=np-init", "success", &e) < 0)
 		np_log_err(NULL, &e);
 	np_db_close(db);

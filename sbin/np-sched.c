@@ -5,6 +5,7 @@
 #include "np_config.h"
 #include "np_cron.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_log.h"
 #include "np_paths.h"
@@ -256,7 +257,7 @@ int main(int argc, char **argv)
 	struct np_db *db = NULL;
 	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 ||
 	    np_paths_bindir(bindir, sizeof bindir, &err) < 0 || np_spool_init(home, &err) < 0 ||
-	    !(db = np_db_open(home, &err))) {
+	    !(db = np_index_open(home, &err))) {
 		np_log_err(NULL, &err);
 		return np_err_exit_code(&err);
 	}

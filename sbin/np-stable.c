@@ -2,6 +2,7 @@
 // np-stable: turn idle incoming/<StudyInstanceUID>/ folders into stable studies.
 #include "np_config.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_log.h"
 #include "np_spool.h"
@@ -104,7 +105,7 @@ int main(int argc, char **argv)
 		printf("%s\n", npuid);
 		return 0;
 	}
-	struct np_db *db = np_db_open(home, &err);
+	struct np_db *db = np_index_open(home, &err);
 	if (!db) {
 		np_log_err(NULL, &err);
 		np_config_free(&cfg);

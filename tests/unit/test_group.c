@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "np_config.h"
 #include "np_db.h"
+#include "np_index.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_group.h"
@@ -30,7 +31,7 @@ static int setup(void **state)
 	snprintf(home, sizeof home, "/tmp/np-unit-group.XXXXXX");
 	assert_non_null(mkdtemp(home));
 	assert_int_equal(np_spool_init(home, NULL), 0);
-	db = np_db_open(home, NULL);
+	db = np_index_open(home, NULL);
 	assert_non_null(db);
 	return 0;
 }
@@ -202,7 +203,7 @@ static void rename_delete_and_rebuild(void **state)
 	unlink(p);
 	snprintf(p, sizeof p, "%s/db/agent.sqlite-shm", home);
 	unlink(p);
-	db = np_db_open(home, &err);
+	db = np_index_open(home, &err);
 	assert_non_null(db);
 	json_t *g = np_group_get(db, "new name", &err);
 	assert_non_null(g);

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "np_index.h"
+
+#include "np_db.h"
+#include "np_err.h"
+#include "np_spool.h"
+#include "np_study.h"
+
+#include <stdlib.h>
+
+struct rebuild_ctx {
+	struct np_db *db;
+	struct np_err *err;
+	int failed;
+};
+
+static int rebuild_one(const char *home, const char *state, const char *npuid, const char *dir, void *vctx)
+{
+	(void)home;
+	struct rebuild_ctx *ctx = vctx;
+	json_t *m = np_study_load(dir, NULL);
+	if (np_db_study_put(ctx->db, npuid, state, m, ctx->err) < 0)
+		ctx->failed = 1;
+	json_decref(m);
+	return ctx->failed ? -1 : 0;
+}
+
+int np_index_rebuild(struct np_db *db, struct np_err *err)
+{
+	if (np_db_exec(db, "BEGIN IMMEDIATE; DELETE FROM studies;", err) < 0)
+		return -1;
+	struct rebuild_ctx ctx = {db, err, 0};
+	if (np_spool_each_study(db->home, rebuild_one, &ctx, err) < 0 || ctx.failed ||
+	    np_db_kv_set(db, NP_DB_SPOOL_INDEXED, "1", err) < 0) {
+		np_db_exec(db, "ROLLBACK", NULL);
+		return -1;
+	}
+	return np_db_exec(db, "COMMIT", err);
+}
+
+static struct np_db *filled(struct np_db *db, struct np_err *err)
+{
+	if (!db)
+		return NULL;
+	char *mark = np_db_kv_get(db, NP_DB_SPOOL_INDEXED);
+	/* Services starting together on a new index may each rebuild it: the
+	 * rebuilds run one after the other (BEGIN IMMEDIATE) and give the
+	 * same rows, so the race costs time, never rows. */
+	if (!mark && np_index_rebuild(db, err) < 0) {
+		np_db_close(db);
+		return NULL;
+	}
+	free(mark);
+	return db;
+}
+
+struct np_db *np_index_open(const char *home, struct np_err *err)
+{
+	return filled(np_db_open(home, err), err);
+}
+
+struct np_db *np_index_open_private(const char *home, struct np_err *err)
+{
+	return filled(np_db_open_private(home, err), err);
+}
