@@ -1,13 +1,15 @@
 # neuropacs-agent: GNU make, no autotools.
-#   make            build build/lib/libnp.a, build/bin/*, build/sbin/*
-#   make check      install test peers, build (plain + ASan/UBSan), run every test with prove
-#   make run        install packages, build, start the supervised agent on ./var (Ctrl-C stops it)
+#   make            build build/lib/libnp.a, build/bin/*, build/sbin/*: only builds, installs nothing
+#   make deps       install what is missing: Debian packages (deps/*.txt) and npm packages
+#                   (package.json, tests/browser/package.json); make run, demo and check call it
+#   make check      make deps, build (plain + ASan/UBSan), make lint, run every test with prove
+#   make run        make deps (build, run), build, start the supervised agent on ./var (Ctrl-C stops it)
 #   make demo       the same on ./var-demo with the cloud stand-in (synthetic results, marked DEMO)
 #                   both take HTTP_PORT= DICOM_PORT= (saved in the home's settings)
 #   make stop       from another shell: stop what make run / make demo started (every process of
 #                   NP_HOME's and DEMO_HOME's trees)
 #   make install    PREFIX=/usr/local DESTDIR=
-#   make lint       mandoc -Tlint, clang-format check, cppcheck
+#   make lint       mandoc -Tlint, clang-format check, cppcheck, ESLint over the web UI's JavaScript
 #   make clean
 
 PREFIX  ?= /usr/local
@@ -66,11 +68,11 @@ SAN_PROGS  := $(call progs,$(BS))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BS)/tests/%,$(UNIT_SRC))
 PEER_BINS  := $(patsubst tests/peers/%.c,$(B)/peers/%,$(PEER_SRC)) $(patsubst tests/peers/%.c,$(B)/peers/%.so,$(SHIM_SRC))
 
-.PHONY: vendor all check run demo stop install clean lint deps deps-build deps-run deps-test san unit fuzz bench-deps browser-deps \
+.PHONY: vendor all check run demo stop install clean lint deps deps-build deps-run deps-test deps-demo lint-deps san unit fuzz bench-deps browser-deps \
 	conformance
 .DELETE_ON_ERROR:
 
-all: deps-build $(B)/lib/libnp.a $(PROGS) $(PEER_BINS) vendor conformance
+all: $(B)/lib/libnp.a $(PROGS) $(PEER_BINS) conformance
 
 # ---- the DICOM Conformance Statement, generated from the code's tables by
 # np-conformance (lib/np_conformance.c): a manual page and an HTML page ----
@@ -81,19 +83,37 @@ $(B)/man/man7/np-conformance.7: $(B)/bin/np-conformance
 $(B)/share/doc/np-conformance.html: $(B)/bin/np-conformance
 	@mkdir -p $(@D) && $< --html > $@
 
-# ---- front-end assets from npm (Swagger UI for /api-docs), installed into
-# build/vendor from package.json + package-lock.json; never committed. A
-# machine without the registry still builds; /api-docs then says so. ----
-vendor: $(B)/vendor/node_modules/swagger-ui-dist/package.json
-$(B)/vendor/node_modules/swagger-ui-dist/package.json: package.json package-lock.json
-	@mkdir -p $(B)/vendor && cp package.json package-lock.json $(B)/vendor/
-	@cd $(B)/vendor && { npm ci --no-audit --no-fund --ignore-scripts >/dev/null 2>&1 && touch node_modules/swagger-ui-dist/package.json; } \
-		|| echo "warning: npm could not install swagger-ui-dist; /api-docs will be unavailable"
-
-# ---- Debian packages: listed once in deps/*.txt, installed when missing ----
-deps: deps-build deps-run deps-test
+# ---- dependencies: `make deps` installs what is missing; plain `make` never
+# does (no apt-get, no npm), so it builds offline once they are in place.
+# Debian packages are listed once in deps/*.txt. npm packages: package.json's
+# dependencies are the vendored front-end assets (Swagger UI for /api-docs),
+# installed into build/vendor and shipped by make install; its devDependencies
+# are tools (ESLint) in ./node_modules; tests/browser/package.json has the
+# browser tests' playwright-core. npm itself comes from deps/build.txt and
+# deps/test.txt, so the apt step runs first. DEPS names the lists (make run
+# needs build and run; make check all three) and each list brings its npm
+# installs. A machine without the npm registry still builds; /api-docs then
+# says Swagger UI is missing, and the browser tests are skipped. ----
+DEPS ?= build run test
+NPM_build := vendor
+NPM_test  := lint-deps browser-deps
+deps:
+	@sh tests/lib/apt-ensure.sh $(DEPS:%=deps/%.txt)
+	@$(MAKE) --no-print-directory $(foreach d,$(DEPS),$(NPM_$(d)))
 deps-build deps-run deps-test deps-demo: deps-%:
-	@sh tests/lib/apt-ensure.sh deps/$*.txt
+	@$(MAKE) --no-print-directory deps DEPS=$*
+
+NPM_CI := npm ci --no-audit --no-fund --ignore-scripts
+VENDOR := $(B)/vendor/node_modules/swagger-ui-dist/package.json
+vendor: $(VENDOR)
+$(VENDOR): package.json package-lock.json
+	@mkdir -p $(B)/vendor && cp package.json package-lock.json $(B)/vendor/
+	@cd $(B)/vendor && { $(NPM_CI) --omit=dev >/dev/null 2>&1 && touch node_modules/swagger-ui-dist/package.json; } \
+		|| echo "warning: npm could not install swagger-ui-dist; /api-docs will be unavailable"
+ESLINT := node_modules/.bin/eslint
+lint-deps: $(ESLINT)
+$(ESLINT): package.json package-lock.json
+	@{ $(NPM_CI) >/dev/null 2>&1 && touch $@; } || echo "warning: npm could not install ESLint; make lint will fail"
 
 # ---- shipped defaults and schema, embedded in libnp ----
 EMBED := etc/neuropacs.json share/schema/config.schema.json
@@ -157,7 +177,7 @@ $(BS)/tests/%: tests/unit/%.c tests/unit/fault.c $(BS)/lib/libnp.a | $(BS)/tests
 	$(CC) $(SAN_CPP) $(DEPFLAGS) -MF $(@D)/.$(@F).d -Itests/unit -std=c11 $(WARN) $(SAN_FLAGS) -o $@ $< tests/unit/fault.c \
 		$(BS)/lib/libnp.a $(WRAP) $(LDFLAGS) $(LDLIBS) -lcmocka
 
-san: deps-build $(BS)/lib/libnp.a $(SAN_PROGS) $(UNIT_BINS)
+san: $(BS)/lib/libnp.a $(SAN_PROGS) $(UNIT_BINS)
 
 $(B)/gen $(B)/obj $(B)/lib $(B)/bin $(B)/sbin $(B)/peers $(BS)/obj $(BS)/lib $(BS)/bin $(BS)/sbin $(BS)/tests $(BF)/obj:
 	mkdir -p $@
@@ -196,11 +216,11 @@ $(BROWSER_MODULES): tests/browser/package.json tests/browser/package-lock.json
 # The builds run in parallel on every core; the tests run one after another
 # (they start servers and measure timeouts).
 NPROC := $(shell nproc 2>/dev/null || echo 2)
-check: deps-build deps-run deps-test
+check: deps
 	@# prove runs each script by exec: a test checked in without +x stops the run at the end.
 	@for t in tests/e2e/*.t; do test -x "$$t" || { echo "$$t is not executable: chmod +x $$t && git update-index --chmod=+x $$t" >&2; exit 1; }; done
 	@$(MAKE) --no-print-directory -j$(NPROC) all san
-	@$(MAKE) --no-print-directory browser-deps
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory -j$(NPROC) fuzz || echo "fuzz targets not built (clang missing?)"
 	NP_TOP=$(CURDIR) NP_BUILD=$(CURDIR)/$(BS) NP_PLAIN=$(CURDIR)/$(B) \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
@@ -209,10 +229,16 @@ check: deps-build deps-run deps-test
 	prove --exec '' --timer $(PROVE_FLAGS) $(UNIT_BINS) $(sort $(wildcard tests/e2e/*.t))
 
 # ---- run the appliance ----
-run: deps-build deps-run all
+# The build runs after make deps (a recipe line, not a prerequisite: make -j
+# would start compiling before the packages are in).
+run:
+	@$(MAKE) --no-print-directory deps DEPS='build run'
+	@$(MAKE) --no-print-directory all
 	NP_HOME=$(NP_HOME) HTTP_PORT=$(HTTP_PORT) DICOM_PORT=$(DICOM_PORT) sh sbin/np-run.sh
 # A separate home, so the demo's synthetic results never mix with real ones.
-demo: deps-build deps-run deps-demo all
+demo:
+	@$(MAKE) --no-print-directory deps DEPS='build run demo'
+	@$(MAKE) --no-print-directory all
 	NP_HOME=$(DEMO_HOME) HTTP_PORT=$(HTTP_PORT) DICOM_PORT=$(DICOM_PORT) sh sbin/np-run.sh --demo
 # Nothing to build: stops both homes' trees, whichever runs.
 stop:
@@ -231,7 +257,8 @@ install: all
 	install -m 644 $(B)/man/man7/np-conformance.7 $(DESTDIR)$(PREFIX)/share/man/man7/
 	install -m 644 $(B)/share/doc/np-conformance.html $(DESTDIR)$(PREFIX)/share/neuropacs/doc/
 	if [ -d $(B)/vendor/node_modules ]; then install -d $(DESTDIR)$(PREFIX)/share/neuropacs/vendor && \
-		cp -R $(B)/vendor/node_modules $(DESTDIR)$(PREFIX)/share/neuropacs/vendor/; fi
+		cp -R $(B)/vendor/node_modules $(DESTDIR)$(PREFIX)/share/neuropacs/vendor/; \
+	else echo "warning: $(B)/vendor is missing (make deps installs it): no Swagger UI at /api-docs" >&2; fi
 	cp -R etc/. $(DESTDIR)$(PREFIX)/etc/neuropacs/
 
 # Generated sources ("Generated by" in their first lines) keep their generator's layout.
@@ -240,7 +267,11 @@ FORMAT_SRC = $(shell grep -L -m1 'Generated by' $(LIB_C) $(wildcard lib/*.h) $(L
 lint:
 	mandoc -Tlint -W warning $(wildcard man/man*/*.[1578]) $(wildcard $(B)/man/man7/*.7)
 	clang-format --dry-run -Werror $(FORMAT_SRC)
+	@test -x $(ESLINT) || { echo "lint: ESLint is not installed (make deps)" >&2; exit 1; }
+	$(ESLINT) --max-warnings 0 share/web tests/browser
+	@mkdir -p $(B)/cppcheck # its results per file: a second run checks only what changed
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 --library=tests/lib/cppcheck.cfg \
+		--cppcheck-build-dir=$(B)/cppcheck \
 		--suppress=missingIncludeSystem --suppressions-list=tests/lib/cppcheck.supp -Ilib $(LIB_C) $(BIN_SRC) $(SBIN_SRC)
 
 clean:

@@ -44,7 +44,7 @@ export default async function (t) {
         if (v.impact !== 'serious' && v.impact !== 'critical') continue;
         for (const n of v.nodes) {
           let el = null;
-          try { el = document.querySelector(n.target[0]); } catch (_) { /* a selector axe made for a shadow root */ }
+          try { el = document.querySelector(n.target[0]); } catch { /* a selector axe made for a shadow root */ }
           out.push({ id: v.id, impact: v.impact, target: n.target.join(' '), frame: !!(el && el.closest(frameSel)),
             summary: (n.failureSummary || '').replace(/\s+/g, ' ').slice(0, 240) });
         }

@@ -402,7 +402,7 @@ await step('groups', async () => {
   await waitToast(/sent/i);
   const sent = await waitHook('/group', before + 1);
   let report = '';
-  try { report = Buffer.from(JSON.parse(sent[sent.length - 1].body).report, 'base64').toString(); } catch (_) { /* none */ }
+  try { report = Buffer.from(JSON.parse(sent[sent.length - 1].body).report, 'base64').toString(); } catch { /* none */ }
   ok(sent.length === before + 1 && report.startsWith('npuid') && report.includes(done.npuid), 'Send Report delivers the group report CSV to the group destination', report);
   ok((await apiJson('/api/groups/Cohort-A')).report_sent_at, 'the group records when its report was sent');
   // With the delivery method None, Send Report says nothing was sent.
@@ -428,7 +428,7 @@ await step('results', async () => {
   for (const f of ['json', 'png', 'pdf', 'txt', 'xml']) {
     const d = await download(() => inMenu(r, r.locator('a', { hasText: new RegExp('^' + f.toUpperCase() + '$') })).click());
     let good = false;
-    try { good = d.name === `${done.npuid}.${f}` && magic[f](d.body); } catch (_) { /* not parseable */ }
+    try { good = d.name === `${done.npuid}.${f}` && magic[f](d.body); } catch { /* not parseable */ }
     ok(good, `the ${f.toUpperCase()} result downloads`, d.name + ' ' + d.body.subarray(0, 60).toString('latin1'));
   }
   await shot('results');
@@ -555,7 +555,7 @@ await step('logs', async () => {
   ok(csvText.startsWith('ts,service,level,id,message') && csvText.includes('stabilized') && !csvText.includes('association'), 'the CSV download holds the filtered lines', csvText.slice(0, 200));
   const json = await download(() => page.click('#log-dl-json'));
   let items = [];
-  try { const j = JSON.parse(json.body.toString()); items = Array.isArray(j) ? j : j.items || []; } catch (_) { /* not JSON */ }
+  try { const j = JSON.parse(json.body.toString()); items = Array.isArray(j) ? j : j.items || []; } catch { /* not JSON */ }
   ok(items.length >= 3 && items.every((e) => e.message.includes('stabilized')), 'the JSON download holds the filtered lines', json.body.toString().slice(0, 200));
   await page.fill('#log-search', '');
   await page.press('#log-search', 'Enter');
@@ -646,7 +646,7 @@ await step('settings actions', async () => {
   await waitToast(/./);
   const test = await waitHook('/results', before + 1);
   let body = {};
-  try { body = JSON.parse(test[test.length - 1].body); } catch (_) { /* not JSON */ }
+  try { body = JSON.parse(test[test.length - 1].body); } catch { /* not JSON */ }
   ok(test.length === before + 1 && 'npuid' in body && body.report, 'Test Delivery sends to the destination, with the default body after a save from the form',
     test.length && test[test.length - 1].body.slice(0, 200));
   before = hooked('/notify').length;

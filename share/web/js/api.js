@@ -30,7 +30,7 @@ export async function api(method, path, body, { raw = false } = {}) {
   let res;
   try {
     res = await fetch(path, init);
-  } catch (e) {
+  } catch {
     throw new ApiError(0, 'network', 'The agent cannot be reached. Check that it is running and the network is up.');
   }
   if (res.status === 401 && !path.startsWith('/api/auth/')) {
@@ -41,7 +41,7 @@ export async function api(method, path, body, { raw = false } = {}) {
     try {
       const j = await res.json();
       if (j && j.error) { code = j.error.code || code; message = j.error.message || message; }
-    } catch (_) { /* not JSON */ }
+    } catch { /* not JSON */ }
     throw new ApiError(res.status, code, message);
   }
   if (raw) return res;
@@ -73,7 +73,7 @@ export function upload(path, form, onProgress) {
     x.onerror = () => reject(new ApiError(0, 'network', 'The upload was interrupted: the agent cannot be reached.'));
     x.onload = () => {
       let j = null;
-      try { j = JSON.parse(x.responseText); } catch (_) { /* empty */ }
+      try { j = JSON.parse(x.responseText); } catch { /* empty */ }
       if (x.status >= 200 && x.status < 300) { onProgress(1); resolve(j); return; }
       const e = j && j.error ? j.error : {};
       reject(new ApiError(x.status, e.code || 'http_' + x.status, e.message || 'Upload failed'));

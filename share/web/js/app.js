@@ -52,13 +52,13 @@ setAuto();
 document.getElementById('upload-btn').addEventListener('click', () => openUpload(ctx, refresh));
 document.getElementById('logout-btn').addEventListener('click', async () => {
   let r = null;
-  try { r = await post('/api/auth/logout'); } catch (_) { /* session may be gone already */ }
+  try { r = await post('/api/auth/logout'); } catch { /* session may be gone already */ }
   ctx.session = null;
   // A SAML session also ends at the IdP (Single Logout), which sends the
   // browser back to the agent.
   if (r && r.redirect) { location.assign(r.redirect); return; }
   let methods;
-  try { methods = (await get('/api/auth/session')).methods; } catch (_) { /* keep the default */ }
+  try { methods = (await get('/api/auth/session')).methods; } catch { /* keep the default */ }
   showLogin(methods);
 });
 window.addEventListener('np-unauthorized', () => {
@@ -117,7 +117,7 @@ async function start(s) {
   document.getElementById('topbar').hidden = false;
   // The name of who is signed in: the service admin or the SAML user.
   let actor = s.actor;
-  if (!actor) { try { actor = (await get('/api/auth/session')).actor; } catch (_) { /* shown without */ } }
+  if (!actor) { try { actor = (await get('/api/auth/session')).actor; } catch { /* shown without */ } }
   document.getElementById('who').textContent = (actor ? actor + ' ' : '') + '(' + s.role + ')';
   for (const a of document.querySelectorAll('#nav a[data-role="admin"]')) a.parentElement.hidden = !ctx.isAdmin;
   route();
@@ -127,7 +127,7 @@ async function start(s) {
 // make demo: the cloud is the local stand-in and every result is synthetic.
 async function demoBanner() {
   let st;
-  try { st = await get('/api/status'); } catch (_) { return; }
+  try { st = await get('/api/status'); } catch { return; }
   const old = document.getElementById('demo-banner');
   if (!st.demo) { if (old) old.remove(); return; }
   if (old) return;

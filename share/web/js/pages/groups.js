@@ -72,7 +72,7 @@ async function products() {
   try {
     const s = await get('/api/settings/schema');
     return (s.properties.dicom.properties.default_products.examples || []).flat();
-  } catch (_) { return []; }
+  } catch { return []; }
 }
 
 async function create() {

@@ -147,7 +147,7 @@ export async function refresh() {
 function startStream() {
   source = new EventSource('/api/logs/stream' + qs(filters()));
   source.onmessage = (ev) => {
-    try { items.unshift(JSON.parse(ev.data)); } catch (_) { return; /* keep-alive */ }
+    try { items.unshift(JSON.parse(ev.data)); } catch { return; /* keep-alive */ }
     if (items.length > 2000) items.length = 2000;
     // A burst of lines is drawn once.
     if (!drawPending) { drawPending = true; setTimeout(draw, 50); }

@@ -228,7 +228,7 @@ function collect() {
     if (k === 'bool') v = el.checked;
     else if (k === 'int') v = el.value === '' ? undefined : Number(el.value);
     else if (k === 'list') v = el.value.split(/[\n,]/).map((x) => x.trim()).filter(Boolean);
-    else if (k === 'json') { try { v = JSON.parse(el.value || '{}'); } catch (_) { throw new Error(el.dataset.path + ': not valid JSON'); } }
+    else if (k === 'json') { try { v = JSON.parse(el.value || '{}'); } catch { throw new Error(el.dataset.path + ': not valid JSON'); } }
     else v = el.value;
     if (v !== undefined) setPath(out, el.dataset.path, v);
   }
@@ -288,7 +288,7 @@ function applyWhen() {
 function dirtySections() {
   if (!form || !form.isConnected) return [];
   let now;
-  try { now = collect(); } catch (_) { return [current]; }
+  try { now = collect(); } catch { return [current]; }
   return sectionsOf().filter((s) => s.keys.some((k) => JSON.stringify(now[k]) !== JSON.stringify(snapshot[k]))).map((s) => s.id);
 }
 export const isDirty = () => dirtySections().length > 0;
@@ -428,7 +428,7 @@ const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 async function follow(url) {
   const t0 = Date.now();
   while (Date.now() - t0 < 15000) {
-    try { await fetch('/api/health', { cache: 'no-store' }); } catch (e) { break; }
+    try { await fetch('/api/health', { cache: 'no-store' }); } catch { break; }
     await sleep(300);
   }
   await sleep(2500);

@@ -8,11 +8,11 @@ const NAME_RULE = /^[A-Za-z0-9 /:-]{5,50}$/;
 export async function openUpload(ctx, after) {
   let groups = [];
   let defaults = [];
-  try { groups = (await get('/api/groups')).items || []; } catch (_) { /* none */ }
+  try { groups = (await get('/api/groups')).items || []; } catch { /* none */ }
   try {
     const s = await get('/api/settings/schema');
     defaults = s.properties.dicom.properties.default_products.default || [];
-  } catch (_) { /* use what the user types */ }
+  } catch { /* use what the user types */ }
   const name = h('input', { id: 'up-name', maxlength: 50, pattern: '[A-Za-z0-9 /:\\-]{5,50}', 'aria-describedby': 'up-name-help' });
   const acc = h('input', { id: 'up-accession', maxlength: 64 });
   const age = h('input', { id: 'up-age', type: 'number', min: 0, max: 150 });
