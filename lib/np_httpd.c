@@ -459,14 +459,14 @@ static int dispatch(struct np_req *r)
 	if (!hit)
 		return np__reply_error(r, 404, "not_found", "no such endpoint");
 	r->route = hit;
-	if (np_auth_resolve(r) < 0)
+	if (np__auth_resolve(r) < 0)
 		return 500;
 	if (r->role < hit->role) {
 		if (r->role == NP_ROLE_PUBLIC)
 			return np__reply_error(r, 401, "unauthenticated", "log in first");
 		return np__reply_error(r, 403, "forbidden", "this action needs the %s role", np_role_name(hit->role));
 	}
-	if (is_write(m) && hit->role > NP_ROLE_PUBLIC && !np_auth_csrf_ok(r))
+	if (is_write(m) && hit->role > NP_ROLE_PUBLIC && !np__auth_csrf_ok(r))
 		return np__reply_error(r, 403, "csrf", "missing or wrong X-CSRF-Token header");
 	return hit->fn(r);
 }
@@ -722,10 +722,8 @@ struct np_httpd *np_httpd_start(const struct np_httpd_opts *o, struct np_err *er
 		return NULL;
 	}
 	pthread_mutex_init(&h->lock, NULL);
-	pthread_mutex_init(&h->resync_lock, NULL);
 	pthread_key_create(&h->dbkey, db_destroy);
 	h->uploads = json_object();
-	h->throttle = json_object();
 	h->started = np_now();
 	h->insecure_no_auth = o->insecure_no_auth;
 	snprintf(h->home, sizeof h->home, "%s", o->home);
@@ -736,7 +734,7 @@ struct np_httpd *np_httpd_start(const struct np_httpd_opts *o, struct np_err *er
 	if (h->vendor[0] && !np_is_dir(h->vendor))
 		h->vendor[0] = 0;
 	struct np_config tmp;
-	if (load_settings(h, err) < 0 || np_auth_init(h, err) < 0)
+	if (load_settings(h, err) < 0 || !(h->auth = np_auth_open(h->home, err)))
 		goto fail;
 	tmp.root = h->cfg;
 	int tls = np_config_bool(&tmp, "tls.enabled");
@@ -851,9 +849,8 @@ void np_httpd_stop(struct np_httpd *h)
 	np_httpd_tls_free(h);
 	json_decref(h->cfg);
 	json_decref(h->uploads);
-	json_decref(h->throttle);
+	np_auth_close(h->auth);
 	pthread_mutex_destroy(&h->lock);
-	pthread_mutex_destroy(&h->resync_lock);
 	free(h);
 }
 

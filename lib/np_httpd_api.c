@@ -1359,7 +1359,7 @@ int np_h_settings_put(struct np_req *r)
 						err.msg, "key", key));
 	}
 	json_decref(next);
-	np_auth_password_saved(r, pw_stamp, "settings");
+	np__password_saved(r, pw_stamp, "settings");
 	if (np_httpd_reload(r->srv, &err) < 0)
 		np_log_err(NULL, &err);
 	struct np_config now;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Internal to np_httpd*.c and np_auth.c: the server state, the request
+/* Internal to np_httpd*.c: the server state, the request
  * context handed to every route handler, reply helpers and the parsers of
  * request input we write ourselves (query strings, listing filters; fuzzed by
  * tests/fuzz/fuzz_http.c). Never included by programs. */
@@ -41,20 +41,14 @@ struct np_httpd {
 	char vendor[PATH_MAX];
 	int insecure_no_auth;
 	double started;
-	pthread_mutex_t lock;		     /* guards cfg, tls, uploads, throttle */
+	pthread_mutex_t lock;		     /* guards cfg, tls, uploads */
 	json_t *cfg;			     /* current settings snapshot */
 	char cfg_stamp[NP_CONFIG_STAMP_LEN]; /* np_config_stamp of the settings when read */
 	struct np_tls_pair *tls;
-	json_t *uploads;  /* upload id -> {"received","limit","state"} */
-	json_t *throttle; /* client -> {"fails","until"} */
+	json_t *uploads; /* upload id -> {"received","limit","state"} */
 	pthread_key_t dbkey;
-	int https_port;		/* when set, plain HTTP requests are redirected here */
-	unsigned char hkey[32]; /* session HMAC key (etc/secrets/http.session_key) */
-	/* Password re-sync with the cloud (np_auth.c): one check at a time for
-	 * the whole server, and after refusals none before resync_until. */
-	pthread_mutex_t resync_lock;
-	double resync_until;
-	int resync_fails;
+	int https_port;	      /* when set, plain HTTP requests are redirected here */
+	struct np_auth *auth; /* session key, password checks, login slowdown */
 };
 
 struct np_route;
@@ -116,6 +110,27 @@ struct np_db *np__db(struct np_httpd *h, struct np_err *err);
  * it); valid until this thread asks for STMT_CACHE other texts. NULL when
  * it does not prepare (sqlite3_errmsg tells why). */
 sqlite3_stmt *np__db_stmt(struct np_httpd *h, const char *sql);
+
+/* ---- sessions (np_httpd_auth.c, over np_auth.h): server-side sessions
+ * named by signed tokens in an HttpOnly SameSite=Strict cookie (Secure under
+ * HTTPS), 8 hours of inactivity, a CSRF token per session. ---- */
+/* Fill r->role/actor/sid from the session cookie (or admin under
+ * --insecure-no-auth). An invalid or expired cookie is anonymous. Returns 0,
+ * or -1 after replying 500. */
+int np__auth_resolve(struct np_req *r);
+/* 1 if a state-changing request carries the session's CSRF token (always 1
+ * under --insecure-no-auth). */
+int np__auth_csrf_ok(const struct np_req *r);
+/* Create a session (password or SAML login) and set its two cookie header
+ * lines into cookie (>= 600 bytes); the CSRF token is written to csrf (65
+ * bytes). Returns 0 or -1. */
+int np__session_new(struct np_req *r, const char *actor, int role, const char *method, char *cookie, size_t cookiesz,
+		    char csrf[65], struct np_err *err);
+/* After a request that may have changed the service password (stamp_before
+ * from np_svcpw_stamp): when it did, every other session ends at once, with
+ * the audit row "sessions_revoked" ("count=N reason=password_change
+ * source=SOURCE"); the caller's own session stays. */
+void np__password_saved(struct np_req *r, const char stamp_before[65], const char *source);
 
 /* ---- parsers (np_httpd_parse.c; no CivetWeb, fuzzed) ---- */
 
