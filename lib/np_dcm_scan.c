@@ -5,6 +5,7 @@
 // a 4 GiB value. Both are found by tests/fuzz/fuzz_dcm.c. This walk checks
 // that every element, item and sequence stays inside its container; it does
 // not interpret values.
+#include "np_dcm_walk.h"
 #include "np_internal.h"
 
 #include <fcntl.h>
@@ -15,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define UNDEF 0xffffffffu
+#define UNDEF NP_DCM_UNDEF
 
 struct scan {
 	const unsigned char *b;
@@ -36,28 +37,10 @@ static unsigned rd16(const struct scan *s, const unsigned char *p)
 {
 	return s->be ? (unsigned)p[0] << 8 | p[1] : u16(p);
 }
-static uint32_t rd32(const struct scan *s, const unsigned char *p)
-{
-	return s->be ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3] : u32(p);
-}
-
-static int long_vr(const unsigned char *vr)
-{
-	static const char *const v[] = {"OB", "OW", "OF", "OD", "OL", "OV", "SQ",
-					"UC", "UR", "UT", "UN", "SV", "UV", NULL};
-	for (int i = 0; v[i]; i++)
-		if (vr[0] == v[i][0] && vr[1] == v[i][1])
-			return 1;
-	return 0;
-}
 
 static int known_vr(const unsigned char *vr)
 {
-	static const char all[] = "AEASATCSDADSDTFLFDISLOLTOBODOFOLOVOWPNSHSLSQSSSTSVTMUCUIULUNURUSUTUV";
-	for (size_t i = 0; i + 1 < sizeof all; i += 2)
-		if (vr[0] == all[i] && vr[1] == all[i + 1])
-			return 1;
-	return 0;
+	return np_vr_flags(vr[0], vr[1]) & NP_VR_KNOWN;
 }
 
 /* A UID: digits and single dots, optionally NUL/space padded. */
@@ -108,107 +91,61 @@ static int gdcm_reads_alike(const struct scan *s, const unsigned char *p, uint32
 	return 1;
 }
 
-static int elements(struct scan *s, size_t *pos, size_t end, int depth, int in_item);
+/* Nesting GDCM reads without trouble (items within items). */
+#define MAX_DEPTH 32
 
-/* Items of a sequence starting at *pos; defined sequences end at `end`,
- * undefined ones at the sequence delimiter. raw: items hold bytes
- * (encapsulated pixel data fragments), not datasets. */
-static int items(struct scan *s, size_t *pos, size_t end, int undefined, int depth, int raw)
+/* The data set s->b[pos..end): every element, item and sequence inside its
+ * container, as np_dcm_walk checks, and nothing GDCM reads otherwise. */
+static int walk_ok(struct scan *s, size_t pos, size_t end)
 {
-	while (*pos < end) {
-		if (end - *pos < 8)
-			return 0;
-		const unsigned char *p = s->b + *pos;
-		unsigned g = rd16(s, p), e = rd16(s, p + 2);
-		uint32_t len = rd32(s, p + 4);
-		*pos += 8;
-		if (g != 0xfffe)
-			return 0;
-		if (e == 0xe0dd)
-			return undefined;
-		if (e != 0xe000)
-			return 0;
-		if (len == UNDEF) {
-			if (raw || !elements(s, pos, end, depth + 1, 1))
-				return 0;
-		} else {
-			if (len > end - *pos)
-				return 0;
-			size_t item_end = *pos + len;
-			if (!raw && !elements(s, pos, item_end, depth + 1, 0))
-				return 0;
-			*pos = item_end;
-		}
-	}
-	return !undefined;
-}
-
-/* Elements from *pos to end (or to an item delimiter when in_item). */
-static int elements(struct scan *s, size_t *pos, size_t end, int depth, int in_item)
-{
-	if (depth > 32)
-		return 0;
-	while (*pos < end) {
-		if (end - *pos < 8)
-			return 0;
-		const unsigned char *p = s->b + *pos;
-		unsigned g = rd16(s, p), e = rd16(s, p + 2);
-		if (g == 0xfffe) {
-			/* Among elements only an item delimiter, closing an
-			 * item, may use the item group. GDCM takes any other
-			 * as a broken file and re-reads it with looser rules
-			 * (16-bit VRs, explicit/implicit mixes) that assert and
-			 * trust lengths this walk never checked. */
-			if (e != 0xe00d || !in_item)
-				return 0;
-			*pos += 8;
+	struct np_dcm_walk w;
+	np_dcm_walk_init(&w, s->b, pos, end, (s->explicit_vr ? NP_DCM_EXPLICIT : 0) | (s->be ? NP_DCM_BE : 0),
+			 MAX_DEPTH + 1);
+	int raw = 0; /* in encapsulated pixel data: items are fragments, not data sets */
+	for (;;) {
+		struct np_dcm_el el;
+		int ev = np_dcm_walk_next(&w, &el);
+		if (ev == NP_DCM_DONE)
 			return 1;
-		}
-		uint32_t len;
+		if (ev == NP_DCM_ERROR)
+			return 0;
+		if (ev == NP_DCM_ITEM && !raw && np_dcm_walk_depth(&w) > MAX_DEPTH)
+			return 0;
+		if (ev == NP_DCM_SEQ_END)
+			raw = 0;
+		if (ev != NP_DCM_ELEMENT)
+			continue;
+		int enc = np_dcm_walk_enc(&w);
+		s->explicit_vr = enc & NP_DCM_EXPLICIT;
+		s->be = !!(enc & NP_DCM_BE);
+		const unsigned char *p = s->b + el.pos;
+		uint32_t len = el.len;
 		int sq = 0;
 		if (s->explicit_vr) {
-			if (!known_vr(p + 4))
+			if (!(el.vrf & NP_VR_KNOWN))
 				return 0;
-			sq = p[4] == 'S' && p[5] == 'Q';
-			if (long_vr(p + 4)) {
-				if (end - *pos < 12)
-					return 0;
-				len = rd32(s, p + 8);
-				*pos += 12;
-			} else {
-				len = rd16(s, p + 6);
-				*pos += 8;
-			}
+			sq = vr_is(p + 4, "SQ");
 		} else {
-			len = rd32(s, p + 4);
-			*pos += 8;
 			/* Implicit VR: a defined-length value that starts with an
 			 * item tag is a sequence. */
-			sq = len != UNDEF && len >= 8 && end - *pos >= 8 && rd16(s, s->b + *pos) == 0xfffe &&
-			     rd16(s, s->b + *pos + 2) == 0xe000;
+			sq = len != UNDEF && len >= 8 && el.end - el.value >= 8 && rd16(s, s->b + el.value) == 0xfffe &&
+			     rd16(s, s->b + el.value + 2) == 0xe000;
 		}
-		int pixels = (g == 0x7fe0 && e == 0x0010) || (g == 0x7fe1 && e == 0x1060);
-		if (!gdcm_reads_alike(s, p, len, *pos, end))
+		int pixels = (el.g == 0x7fe0 && el.e == 0x0010) || (el.g == 0x7fe1 && el.e == 0x1060);
+		if (!gdcm_reads_alike(s, p, len, el.value, el.end))
 			return 0;
 		if (len == UNDEF) {
-			/* An undefined-length UN holds an implicit VR sequence. */
-			int saved = s->explicit_vr;
-			if (saved && p[4] == 'U' && p[5] == 'N')
-				s->explicit_vr = 0;
-			int ok = items(s, pos, end, 1, depth, pixels);
-			s->explicit_vr = saved;
-			if (!ok)
+			/* An undefined-length UN holds an implicit VR sequence
+			 * (in the byte order of the data set, as GDCM reads it). */
+			if (s->explicit_vr && vr_is(p + 4, "UN"))
+				enc &= ~NP_DCM_EXPLICIT;
+			if (np_dcm_walk_enter(&w, enc, pixels) < 0)
 				return 0;
-		} else {
-			if (len > end - *pos)
-				return 0;
-			size_t vend = *pos + len;
-			if (sq && !items(s, pos, vend, 0, depth, 0))
-				return 0;
-			*pos = vend;
+			raw = pixels;
+		} else if (sq && np_dcm_walk_enter(&w, enc, 0) < 0) {
+			return 0;
 		}
 	}
-	return !in_item;
 }
 
 /* How GDCM picks the encoding of a data set with no meta header
@@ -291,8 +228,7 @@ static int deflated_ok(const unsigned char *p, size_t n, size_t max)
 	int ok = 0;
 	if (zr == Z_STREAM_END) {
 		struct scan s = {out, 1, 0};
-		size_t pos = 0;
-		ok = elements(&s, &pos, have, 0, 0);
+		ok = walk_ok(&s, 0, have);
 	}
 	free(out);
 	return ok;
@@ -333,15 +269,16 @@ int np__dcm_lengths_ok(const char *path, struct np__dcm_ts *ts)
 				ok = 0;
 				break;
 			}
-			int lv = long_vr(p + 4);
-			size_t hdr = lv ? 12 : 8;
-			uint32_t len = lv ? (n - pos < 12 ? UNDEF : u32(p + 8)) : u16(p + 6);
-			if (len == UNDEF || len > n - pos - hdr) {
+			struct np_dcm_el el;
+			if (np_dcm_head(b, pos, n, NP_DCM_EXPLICIT_LE, &el) < 0 || el.len == UNDEF ||
+			    el.len > n - el.value) {
 				ok = 0;
 				break;
 			}
 			/* GDCM trusts the group length and asserts when it runs
 			 * past the end of the file. */
+			size_t hdr = el.value - pos;
+			uint32_t len = el.len;
 			if (u16(p + 2) == 0x0000 && len == 4 && u32(p + hdr) > n - pos - hdr - len) {
 				ok = 0;
 				break;
@@ -363,7 +300,7 @@ int np__dcm_lengths_ok(const char *path, struct np__dcm_ts *ts)
 	if (ok && deflated)
 		ok = deflated_ok(b + pos, n - pos, DEFLATED_MAX);
 	else if (ok && pos < n)
-		ok = elements(&s, &pos, n, 0, 0);
+		ok = walk_ok(&s, pos, n);
 	munmap((void *)b, n);
 	return ok;
 }
