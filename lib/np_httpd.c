@@ -702,16 +702,29 @@ static int load_settings(struct np_httpd *h, struct np_err *err)
 	return 0;
 }
 
+/* The pair the settings now name, when HTTPS is on. */
+static int tls_reload(struct np_httpd *h, struct np_err *err)
+{
+	struct np_config cfg;
+	pthread_mutex_lock(&h->lock);
+	cfg.root = json_incref(h->cfg);
+	pthread_mutex_unlock(&h->lock);
+	int rc = np_httpd_tls_reload(h->tls, h->home, &cfg, err);
+	json_decref(cfg.root);
+	return rc;
+}
+
 int np_httpd_reload(struct np_httpd *h, struct np_err *err)
 {
 	if (load_settings(h, err) < 0)
 		return -1;
-	return np_httpd_tls_reload(h, err);
+	return tls_reload(h, err);
 }
 
 static int init_ssl(void *ssl_ctx, void *user_data)
 {
-	return np_httpd_tls_init_ctx(user_data, ssl_ctx);
+	struct np_httpd *h = user_data;
+	return np_httpd_tls_init_ctx(h->tls, ssl_ctx);
 }
 
 struct np_httpd *np_httpd_start(const struct np_httpd_opts *o, struct np_err *err)
@@ -724,6 +737,7 @@ struct np_httpd *np_httpd_start(const struct np_httpd_opts *o, struct np_err *er
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_key_create(&h->dbkey, db_destroy);
 	h->uploads = json_object();
+	h->tls = np_httpd_tls_new();
 	h->started = np_now();
 	h->insecure_no_auth = o->insecure_no_auth;
 	snprintf(h->home, sizeof h->home, "%s", o->home);
@@ -734,11 +748,15 @@ struct np_httpd *np_httpd_start(const struct np_httpd_opts *o, struct np_err *er
 	if (h->vendor[0] && !np_is_dir(h->vendor))
 		h->vendor[0] = 0;
 	struct np_config tmp;
+	if (!h->tls) {
+		np_err_sys(err, ENOMEM, "unable to start the web server");
+		goto fail;
+	}
 	if (load_settings(h, err) < 0 || !(h->auth = np_auth_open(h->home, err)))
 		goto fail;
 	tmp.root = h->cfg;
 	int tls = np_config_bool(&tmp, "tls.enabled");
-	if (tls && np_httpd_tls_reload(h, err) < 0)
+	if (tls && tls_reload(h, err) < 0)
 		goto fail;
 	char threads[16];
 	h->port_opt = o->port;
@@ -846,7 +864,7 @@ void np_httpd_stop(struct np_httpd *h)
 	if (h->ctx)
 		mg_stop(h->ctx);
 	np_httpd_guard_stop();
-	np_httpd_tls_free(h);
+	np_httpd_tls_free(h->tls);
 	json_decref(h->cfg);
 	json_decref(h->uploads);
 	np_auth_close(h->auth);

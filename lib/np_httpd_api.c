@@ -1455,7 +1455,7 @@ int np_h_tls_get(struct np_req *r)
 {
 	return np__reply_json(r, 200,
 			      json_pack("{s:b,s:o}", "enabled", np_config_bool(&r->cfg, "tls.enabled"), "active",
-					np_httpd_tls_info(r->srv)));
+					np_httpd_tls_info(r->srv->tls)));
 }
 
 static int save_pem(const char *home, const char *rel, const char *pem, mode_t mode, struct np_err *err)
@@ -1504,7 +1504,7 @@ int np_h_tls_upload(struct np_req *r)
 	int rc = np_config_save(r->srv->home, next, &err);
 	json_decref(next);
 	if (rc == 0 && np_config_bool(&r->cfg, "tls.enabled"))
-		rc = np_httpd_tls_set(r->srv, cert, key, ca, &err);
+		rc = np_httpd_tls_set(r->srv->tls, cert, key, ca, &err);
 	json_decref(b);
 	if (rc < 0) {
 		json_decref(info);

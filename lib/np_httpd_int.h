@@ -19,7 +19,7 @@ struct mg_connection;
 struct mg_context;
 struct mg_request_info;
 struct np_db;
-struct np_tls_pair;
+struct np_httpd_tls;
 
 #define NP_HTTPD_JSON_MAX (1 << 20) /* largest JSON request body */
 #define NP_HTTPD_PARAM_MAX 256
@@ -41,11 +41,11 @@ struct np_httpd {
 	char vendor[PATH_MAX];
 	int insecure_no_auth;
 	double started;
-	pthread_mutex_t lock;		     /* guards cfg, tls, uploads */
+	pthread_mutex_t lock;		     /* guards cfg, uploads */
 	json_t *cfg;			     /* current settings snapshot */
 	char cfg_stamp[NP_CONFIG_STAMP_LEN]; /* np_config_stamp of the settings when read */
-	struct np_tls_pair *tls;
-	json_t *uploads; /* upload id -> {"received","limit","state"} */
+	struct np_httpd_tls *tls;	     /* the HTTPS pair (np_httpd_tls.h) */
+	json_t *uploads;		     /* upload id -> {"received","limit","state"} */
 	pthread_key_t dbkey;
 	int https_port;	      /* when set, plain HTTP requests are redirected here */
 	struct np_auth *auth; /* session key, password checks, login slowdown */

@@ -4,11 +4,13 @@
 #include "np_config.h"
 #include "np_err.h"
 #include "np_fs.h"
-#include "np_httpd_int.h"
 #include "np_tls_policy.h"
 #include "np_util.h"
 
 #include <dlfcn.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -25,6 +27,12 @@ struct np_tls_pair {
 	EVP_PKEY *key;
 	STACK_OF(X509) * chain; /* intermediates (and the CA) sent to clients */
 	json_t *info;
+};
+
+/* The active pair; the lock is held only to swap or use it. */
+struct np_httpd_tls {
+	pthread_mutex_t lock;
+	struct np_tls_pair *pair;
 };
 
 static void pair_free(struct np_tls_pair *p)
@@ -165,16 +173,24 @@ int np_httpd_tls_check(const char *cert_pem, const char *key_pem, const char *ca
 	return 0;
 }
 
-int np_httpd_tls_set(struct np_httpd *h, const char *cert_pem, const char *key_pem, const char *ca_pem,
+struct np_httpd_tls *np_httpd_tls_new(void)
+{
+	struct np_httpd_tls *t = calloc(1, sizeof *t);
+	if (t)
+		pthread_mutex_init(&t->lock, NULL);
+	return t;
+}
+
+int np_httpd_tls_set(struct np_httpd_tls *t, const char *cert_pem, const char *key_pem, const char *ca_pem,
 		     struct np_err *err)
 {
 	struct np_tls_pair *p = pair_build(cert_pem, key_pem, ca_pem, err);
 	if (!p)
 		return -1;
-	pthread_mutex_lock(&h->lock);
-	struct np_tls_pair *old = h->tls;
-	h->tls = p;
-	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_lock(&t->lock);
+	struct np_tls_pair *old = t->pair;
+	t->pair = p;
+	pthread_mutex_unlock(&t->lock);
 	pair_free(old);
 	return 0;
 }
@@ -225,60 +241,58 @@ int np_httpd_tls_check_files(const char *home, const struct np_config *cfg, stru
 	return rc;
 }
 
-int np_httpd_tls_reload(struct np_httpd *h, struct np_err *err)
+int np_httpd_tls_reload(struct np_httpd_tls *t, const char *home, const struct np_config *cfg, struct np_err *err)
 {
-	struct np_config cfg;
-	pthread_mutex_lock(&h->lock);
-	cfg.root = json_incref(h->cfg);
-	pthread_mutex_unlock(&h->lock);
 	int rc = 0;
 	char *cert = NULL, *key = NULL, *ca = NULL;
-	if (np_config_bool(&cfg, "tls.enabled")) {
-		rc = read_pair(h->home, &cfg, &cert, &key, &ca, err);
+	if (np_config_bool(cfg, "tls.enabled")) {
+		rc = read_pair(home, cfg, &cert, &key, &ca, err);
 		if (rc == 0)
-			rc = np_httpd_tls_set(h, cert, key, ca, err);
+			rc = np_httpd_tls_set(t, cert, key, ca, err);
 	}
 	free_pair(cert, key, ca);
-	json_decref(cfg.root);
 	return rc;
 }
 
-json_t *np_httpd_tls_info(struct np_httpd *h)
+json_t *np_httpd_tls_info(struct np_httpd_tls *t)
 {
-	pthread_mutex_lock(&h->lock);
-	json_t *i = h->tls ? json_deep_copy(h->tls->info) : json_null();
-	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_lock(&t->lock);
+	json_t *i = t->pair ? json_deep_copy(t->pair->info) : json_null();
+	pthread_mutex_unlock(&t->lock);
 	return i;
 }
 
 static int cert_cb(SSL *ssl, void *arg)
 {
-	struct np_httpd *h = arg;
+	struct np_httpd_tls *t = arg;
 	int ok = 0;
-	pthread_mutex_lock(&h->lock);
-	if (h->tls) {
-		ok = SSL_use_certificate(ssl, h->tls->cert) == 1 && SSL_use_PrivateKey(ssl, h->tls->key) == 1 &&
-		     SSL_set1_chain(ssl, h->tls->chain) == 1;
+	pthread_mutex_lock(&t->lock);
+	if (t->pair) {
+		ok = SSL_use_certificate(ssl, t->pair->cert) == 1 && SSL_use_PrivateKey(ssl, t->pair->key) == 1 &&
+		     SSL_set1_chain(ssl, t->pair->chain) == 1;
 	}
-	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_unlock(&t->lock);
 	return ok;
 }
 
-int np_httpd_tls_init_ctx(struct np_httpd *h, void *ssl_ctx)
+int np_httpd_tls_init_ctx(struct np_httpd_tls *t, void *ssl_ctx)
 {
 	SSL_CTX *ctx = ssl_ctx;
 	/* CivetWeb's defaults allow CBC suites without forward secrecy
 	 * (AES128-SHA); the agent has one policy for HTTPS and DICOM TLS. */
 	if (np_tls_policy_apply(ctx) < 0)
 		return -1;
-	SSL_CTX_set_cert_cb(ctx, cert_cb, h);
+	SSL_CTX_set_cert_cb(ctx, cert_cb, t);
 	return 1;
 }
 
-void np_httpd_tls_free(struct np_httpd *h)
+void np_httpd_tls_free(struct np_httpd_tls *t)
 {
-	pair_free(h->tls);
-	h->tls = NULL;
+	if (!t)
+		return;
+	pair_free(t->pair);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
 }
 
 /* Work-around for Debian 12's CivetWeb 1.15 (libcivetweb1 1.15+dfsg-4): it
