@@ -5,6 +5,7 @@
 #include "np_deid.h"
 #include "np_buf.h"
 #include "np_csa.h"
+#include "np_dcm_walk.h"
 #include "np_err.h"
 #include "np_internal.h"
 
@@ -22,9 +23,9 @@
 #include <strings.h>
 
 const char *const np_deid_count_names[NP_DC_N] = {
-    "files",	    "skipped",	     "duplicates", "removed",	 "emptied",	 "uid_replaced",     "date_shifted",
-    "date_removed", "text_scrubbed", "zip_masked", "age_capped", "private_kept", "private_scrubbed", "private_removed",
-    "seq_removed",  "group_removed", "excluded", "csa_rebuilt", "csa_dropped",
+    "files",	    "skipped",	     "duplicates", "removed",	  "emptied",	  "uid_replaced",     "date_shifted",
+    "date_removed", "text_scrubbed", "zip_masked", "age_capped",  "private_kept", "private_scrubbed", "private_removed",
+    "seq_removed",  "group_removed", "excluded",   "csa_rebuilt", "csa_dropped",
 };
 
 /* Implementation Class UID of files written by np-deid (2.25 + a fixed UUID). */
@@ -113,59 +114,21 @@ static struct el *ds_push(struct arena *a, struct ds *d)
 }
 
 /* ---------- reader ---------- */
+/* The stepping (headers, items, delimiters, every length inside its
+ * container) is np_dcm_walk's; this reader builds the tree from its events. */
 struct rd {
-	const unsigned char *b;
-	size_t n;
-	int expl, be;
+	struct np_dcm_walk w;
 	struct arena *ar;
 	struct np_err *err;
 };
 
-static uint16_t rd16(const struct rd *r, size_t p)
-{
-	return r->be ? (uint16_t)(r->b[p] << 8 | r->b[p + 1]) : (uint16_t)(r->b[p] | r->b[p + 1] << 8);
-}
-static uint32_t rd32(const struct rd *r, size_t p)
-{
-	const unsigned char *b = r->b + p;
-	return r->be ? (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]
-		     : (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[1] << 8 | b[0];
-}
-
-/* Every VR of PS3.5 6.2 by its two letters: VR_OK, and VR_LONG for those
- * with a 2-byte reserved field and a 4-byte length in explicit VR (7.1.2).
- * A table, not a search: the parser asks twice for every element. */
-enum { VR_OK = 1, VR_LONG = 2 };
-#define VR(a, b) [(a - 'A') * 26 + (b - 'A')]
-static const unsigned char vr_tab[26 * 26] = {
-    VR('A', 'E') = VR_OK,	    VR('A', 'S') = VR_OK,	    VR('A', 'T') = VR_OK,
-    VR('C', 'S') = VR_OK,	    VR('D', 'A') = VR_OK,	    VR('D', 'S') = VR_OK,
-    VR('D', 'T') = VR_OK,	    VR('F', 'D') = VR_OK,	    VR('F', 'L') = VR_OK,
-    VR('I', 'S') = VR_OK,	    VR('L', 'O') = VR_OK,	    VR('L', 'T') = VR_OK,
-    VR('O', 'B') = VR_OK | VR_LONG, VR('O', 'D') = VR_OK | VR_LONG, VR('O', 'F') = VR_OK | VR_LONG,
-    VR('O', 'L') = VR_OK | VR_LONG, VR('O', 'V') = VR_OK | VR_LONG, VR('O', 'W') = VR_OK | VR_LONG,
-    VR('P', 'N') = VR_OK,	    VR('S', 'H') = VR_OK,	    VR('S', 'L') = VR_OK,
-    VR('S', 'Q') = VR_OK | VR_LONG, VR('S', 'S') = VR_OK,	    VR('S', 'T') = VR_OK,
-    VR('S', 'V') = VR_OK | VR_LONG, VR('T', 'M') = VR_OK,	    VR('U', 'C') = VR_OK | VR_LONG,
-    VR('U', 'I') = VR_OK,	    VR('U', 'L') = VR_OK,	    VR('U', 'N') = VR_OK | VR_LONG,
-    VR('U', 'R') = VR_OK | VR_LONG, VR('U', 'S') = VR_OK,	    VR('U', 'T') = VR_OK | VR_LONG,
-    VR('U', 'V') = VR_OK | VR_LONG,
-};
-#undef VR
-
-static int vr_flags(unsigned char a, unsigned char b)
-{
-	if (a < 'A' || a > 'Z' || b < 'A' || b > 'Z')
-		return 0;
-	return vr_tab[(a - 'A') * 26 + (b - 'A')];
-}
 static int vr_long(const char *vr)
 {
-	return vr_flags((unsigned char)vr[0], (unsigned char)vr[1]) & VR_LONG;
+	return np_vr_flags((unsigned char)vr[0], (unsigned char)vr[1]) & NP_VR_LONG;
 }
 static int vr_valid(const unsigned char *v)
 {
-	return vr_flags(v[0], v[1]) & VR_OK;
+	return np_vr_flags(v[0], v[1]) & NP_VR_KNOWN;
 }
 static int vr_is(const struct el *e, const char *vr)
 {
@@ -174,26 +137,13 @@ static int vr_is(const struct el *e, const char *vr)
 
 static int vr_text(const char *vr)
 {
-	static const char t[][3] = {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT",
-				    "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"};
-	for (size_t i = 0; i < sizeof t / sizeof *t; i++)
-		if (vr[0] == t[i][0] && vr[1] == t[i][1])
-			return 1;
-	return 0;
+	return np_vr_flags((unsigned char)vr[0], (unsigned char)vr[1]) & NP_VR_TEXT;
 }
 
 /* Maximum value length of a text VR (PS3.5 6.2), 0 = unlimited. */
 static size_t vr_max(const char *vr)
 {
-	static const struct {
-		char vr[3];
-		size_t max;
-	} m[] = {{"AE", 16}, {"AS", 4},	    {"CS", 16}, {"DA", 8},  {"DS", 16},	  {"DT", 26}, {"IS", 12},
-		 {"LO", 64}, {"LT", 10240}, {"PN", 64}, {"SH", 16}, {"ST", 1024}, {"TM", 14}, {"UI", 64}};
-	for (size_t i = 0; i < sizeof m / sizeof *m; i++)
-		if (vr[0] == m[i].vr[0] && vr[1] == m[i].vr[1])
-			return m[i].max;
-	return 0;
+	return np_vr_max((unsigned char)vr[0], (unsigned char)vr[1]);
 }
 
 static int bad(struct rd *r, const char *what)
@@ -201,7 +151,37 @@ static int bad(struct rd *r, const char *what)
 	return np_err_set(r->err, NP_ERR_PERM, "malformed DICOM: %s", what);
 }
 
-static int parse_ds(struct rd *r, size_t *pos, size_t end, int in_undef_item, int depth, struct ds *out);
+/* What the walker found wrong, in this reader's words. frags: in
+ * encapsulated pixel data. */
+static int walk_bad(struct rd *r, int frags)
+{
+	switch (r->w.why) {
+	case NP_DCM_SHORT_EL:
+		return bad(r, "truncated element");
+	case NP_DCM_SHORT_SEQ:
+		return bad(r, frags ? "truncated pixel data" : "truncated sequence");
+	case NP_DCM_LONG_EL:
+		return bad(r, "element longer than the file");
+	case NP_DCM_LONG_ITEM:
+		return bad(r, frags ? "bad pixel data fragment" : "item longer than its sequence");
+	case NP_DCM_DELIM:
+		return bad(r, "unexpected delimiter");
+	case NP_DCM_NOT_ITEM:
+		return bad(r, frags ? "bad pixel data fragment" : "expected an item");
+	case NP_DCM_SEQ_DELIM_DEFINED:
+		return bad(r, "sequence delimiter in a defined-length sequence");
+	case NP_DCM_NO_ITEM_DELIM:
+		return bad(r, "item without delimiter");
+	case NP_DCM_RAW_UNDEF:
+		return bad(r, "bad pixel data fragment");
+	case NP_DCM_DEEP:
+		return bad(r, "sequences nested too deeply");
+	default:
+		return bad(r, "unreadable data set");
+	}
+}
+
+static int parse_ds(struct rd *r, int depth, struct ds *out);
 
 static int by_tag_then_seq(const void *a, const void *b)
 {
@@ -279,27 +259,19 @@ static int un_to_dict(struct el *x, int only_sq)
 	return vr[0] == 'S' && vr[1] == 'Q';
 }
 
-/* Items of a sequence in [*pos, end) (end = n for undefined length). */
-static int parse_items(struct rd *r, size_t *pos, size_t end, int undef, int depth, struct el *e)
+/* Items of the sequence just entered, to its end. depth: of the data set
+ * the sequence stands in. */
+static int parse_items(struct rd *r, int depth, struct el *e)
 {
 	int cap = 0;
 	for (;;) {
-		if (!undef && *pos == end)
+		struct np_dcm_el h;
+		int ev = np_dcm_walk_next(&r->w, &h);
+		if (ev == NP_DCM_ERROR)
+			return walk_bad(r, 0);
+		if (ev == NP_DCM_SEQ_END)
 			return 0;
-		if (end - *pos < 8)
-			return bad(r, "truncated sequence");
-		uint16_t g = rd16(r, *pos), el = rd16(r, *pos + 2);
-		uint32_t len = rd32(r, *pos + 4);
-		*pos += 8;
-		if (g != 0xFFFE)
-			return bad(r, "expected an item");
-		if (el == 0xE0DD) {
-			if (!undef)
-				return bad(r, "sequence delimiter in a defined-length sequence");
-			return 0;
-		}
-		if (el != 0xE000)
-			return bad(r, "expected an item");
+		/* NP_DCM_ITEM: its data set follows */
 		if (e->nitems == cap) {
 			cap = cap ? cap * 2 : 4;
 			struct item *n = ar_alloc(r->ar, sizeof *n * (size_t)cap);
@@ -314,39 +286,46 @@ static int parse_items(struct rd *r, size_t *pos, size_t end, int undef, int dep
 		if (!it->ds)
 			return np_err_set(r->err, NP_ERR_TEMP, "out of memory");
 		memset(it->ds, 0, sizeof *it->ds);
-		if (len == 0xFFFFFFFFu) {
-			it->undef = 1;
-			if (parse_ds(r, pos, end, 1, depth + 1, it->ds) < 0)
-				return -1;
-		} else {
-			it->undef = 0;
-			if (len > end - *pos)
-				return bad(r, "item longer than its sequence");
-			if (parse_ds(r, pos, *pos + len, 0, depth + 1, it->ds) < 0)
-				return -1;
-		}
+		it->undef = h.len == NP_DCM_UNDEF;
+		if (parse_ds(r, depth + 1, it->ds) < 0)
+			return -1;
 	}
 }
 
-static int parse_ds(struct rd *r, size_t *pos, size_t end, int in_undef_item, int depth, struct ds *out)
+/* Encapsulated pixel data just entered: fragments up to the sequence
+ * delimiter, kept raw. */
+static int parse_frags(struct rd *r, struct el *x, const struct np_dcm_el *h)
+{
+	for (;;) {
+		struct np_dcm_el f;
+		int ev = np_dcm_walk_next(&r->w, &f);
+		if (ev == NP_DCM_ERROR)
+			return walk_bad(r, 1);
+		if (ev == NP_DCM_SEQ_END)
+			break;
+	}
+	x->kind = K_ENCAP;
+	x->v = r->w.b + h->value;
+	x->vlen = (uint32_t)(r->w.pos - h->value);
+	return 0;
+}
+
+/* The elements of a data set (the top level, or an item just begun) to its
+ * end. */
+static int parse_ds(struct rd *r, int depth, struct ds *out)
 {
 	if (depth > MAX_DEPTH)
 		return bad(r, "sequences nested too deeply");
 	uint32_t last = 0;
 	int unsorted = 0;
-	while (*pos < end) {
-		if (end - *pos < 8)
-			return bad(r, "truncated element");
-		uint16_t g = rd16(r, *pos), e = rd16(r, *pos + 2);
-		if (g == 0xFFFE) {
-			if (e == 0xE00D && in_undef_item) {
-				*pos += 8;
-				if (unsorted)
-					ds_sort(out);
-				return 0;
-			}
-			return bad(r, "unexpected delimiter");
-		}
+	for (;;) {
+		struct np_dcm_el h;
+		int ev = np_dcm_walk_next(&r->w, &h);
+		if (ev == NP_DCM_ERROR)
+			return walk_bad(r, 0);
+		if (ev != NP_DCM_ELEMENT)
+			break; /* NP_DCM_DONE or NP_DCM_ITEM_END */
+		uint16_t g = h.g, e = h.e;
 		uint32_t tag = (uint32_t)g << 16 | e;
 		if (out->n && tag <= last)
 			unsorted = 1;
@@ -357,85 +336,55 @@ static int parse_ds(struct rd *r, size_t *pos, size_t end, int in_undef_item, in
 		x->seq = out->n;
 		x->g = g;
 		x->e = e;
-		uint32_t len;
+		uint32_t len = h.len;
+		int enc = np_dcm_walk_enc(&r->w), expl = enc & NP_DCM_EXPLICIT;
 		int known = 1, un_std = 0; /* un_std: a standard tag sent as UN (un_to_dict) */
-		if (r->expl) {
-			const unsigned char *v = r->b + *pos + 4;
-			if (!vr_valid(v))
+		if (expl) {
+			if (!(h.vrf & NP_VR_KNOWN))
 				return bad(r, "invalid VR");
-			x->vr[0] = (char)v[0];
-			x->vr[1] = (char)v[1];
+			x->vr[0] = h.vr[0];
+			x->vr[1] = h.vr[1];
 			/* its value is implicit VR LE; big endian files are left as they are */
-			un_std = !r->be && !(g & 1) && vr_is(x, "UN");
-			if (vr_long(x->vr)) {
-				if (end - *pos < 12)
-					return bad(r, "truncated element");
-				len = rd32(r, *pos + 8);
-				*pos += 12;
-			} else {
-				len = rd16(r, *pos + 6);
-				*pos += 8;
-			}
+			un_std = !(enc & NP_DCM_BE) && !(g & 1) && vr_is(x, "UN");
 		} else {
 			known = implicit_vr(g, e, x->vr);
-			len = rd32(r, *pos + 4);
-			*pos += 8;
 		}
-		if (len == 0xFFFFFFFFu) {
-			if (g == 0x7FE0 && e == 0x0010 && r->expl) {
-				/* encapsulated pixel data: fragments up to the sequence delimiter, kept raw */
-				size_t s = *pos;
-				for (;;) {
-					if (end - *pos < 8)
-						return bad(r, "truncated pixel data");
-					uint16_t ig = rd16(r, *pos), ie = rd16(r, *pos + 2);
-					uint32_t il = rd32(r, *pos + 4);
-					*pos += 8;
-					if (ig != 0xFFFE)
-						return bad(r, "bad pixel data fragment");
-					if (ie == 0xE0DD)
-						break;
-					if (ie != 0xE000 || il == 0xFFFFFFFFu || il > end - *pos)
-						return bad(r, "bad pixel data fragment");
-					*pos += il;
-				}
-				x->kind = K_ENCAP;
-				x->v = r->b + s;
-				x->vlen = (uint32_t)(*pos - s);
+		if (len == NP_DCM_UNDEF) {
+			if (g == 0x7FE0 && e == 0x0010 && expl) {
+				if (np_dcm_walk_enter(&r->w, enc, 1) < 0)
+					return walk_bad(r, 1);
+				if (parse_frags(r, x, &h) < 0)
+					return -1;
 				continue;
 			}
 			if (vr_is(x, "SQ") || vr_is(x, "UN") || !known) {
 				x->kind = K_SEQ;
 				x->undef = 1;
-				if (vr_is(x, "UN") && r->expl) {
+				if (vr_is(x, "UN") && expl) {
 					/* PS3.5 6.2.2: UN of undefined length holds implicit VR LE items.
 					 * A standard sequence becomes SQ again, its items written in
 					 * the file's own syntax; anything else stays UN as it came. */
-					struct rd sub = *r;
-					sub.expl = 0;
-					sub.be = 0;
 					x->implicit_items = !(un_std && un_to_dict(x, 1) == 1);
-					if (parse_items(&sub, pos, end, 1, depth, x) < 0)
-						return -1;
-				} else if (parse_items(r, pos, end, 1, depth, x) < 0) {
-					return -1;
+					enc = NP_DCM_IMPLICIT_LE;
 				}
+				if (np_dcm_walk_enter(&r->w, enc, 0) < 0)
+					return walk_bad(r, 0);
+				if (parse_items(r, depth, x) < 0)
+					return -1;
 				continue;
 			}
 			return bad(r, "undefined length on a non-sequence element");
 		}
-		if (len > end - *pos)
+		if (len > h.end - h.value)
 			return bad(r, "element longer than the file");
 		if (un_std && un_to_dict(x, 1) == 1) {
 			/* a standard sequence sent as UN: its items are implicit VR LE (PS3.5 6.2.2) */
-			struct rd sub = *r;
-			sub.expl = 0;
+			struct np_dcm_walk at = r->w;
 			x->kind = K_SEQ;
-			size_t s_end = *pos + len, at = *pos;
-			if (parse_items(&sub, pos, s_end, 0, depth, x) == 0)
+			if (np_dcm_walk_enter(&r->w, NP_DCM_IMPLICIT_LE, 0) == 0 && parse_items(r, depth, x) == 0)
 				continue;
 			/* not items after all: an opaque UN value, which apply() removes */
-			*pos = at;
+			r->w = at;
 			x->kind = K_VAL;
 			x->nitems = 0;
 			x->items = NULL;
@@ -443,20 +392,18 @@ static int parse_ds(struct rd *r, size_t *pos, size_t end, int in_undef_item, in
 		}
 		if (vr_is(x, "SQ")) {
 			x->kind = K_SEQ;
-			size_t s_end = *pos + len;
-			if (parse_items(r, pos, s_end, 0, depth, x) < 0)
+			if (np_dcm_walk_enter(&r->w, enc, 0) < 0)
+				return walk_bad(r, 0);
+			if (parse_items(r, depth, x) < 0)
 				return -1;
 			continue;
 		}
 		x->kind = K_VAL;
-		x->v = r->b + *pos;
-		x->vlen = len;
-		*pos += len;
+		x->v = r->w.b + h.value;
+		x->vlen = len; /* the walker steps over it */
 		if (un_std && x->e != 0)
 			un_to_dict(x, 0);
 	}
-	if (in_undef_item)
-		return bad(r, "item without delimiter");
 	if (unsorted)
 		ds_sort(out);
 	return 0;
@@ -555,8 +502,9 @@ static int inflate_ds(const unsigned char *p, size_t n, unsigned char **out, siz
 		free(o);
 		if (zr == Z_MEM_ERROR && cap >= INFLATE_MAX)
 			return np_err_set(err, NP_ERR_PERM, "malformed DICOM: deflated data set larger than 1 GiB");
-		return zr == Z_MEM_ERROR ? np_err_set(err, NP_ERR_TEMP, "out of memory")
-					 : np_err_set(err, NP_ERR_PERM, "malformed DICOM: deflated data set is corrupt");
+		return zr == Z_MEM_ERROR
+			   ? np_err_set(err, NP_ERR_TEMP, "out of memory")
+			   : np_err_set(err, NP_ERR_PERM, "malformed DICOM: deflated data set is corrupt");
 	}
 	*out = o;
 	*outlen = have;
@@ -565,7 +513,7 @@ static int inflate_ds(const unsigned char *p, size_t n, unsigned char **out, siz
 
 static int parse_file(const unsigned char *b, size_t n, struct arena *ar, struct file *f, struct np_err *err)
 {
-	struct rd r = {.b = b, .n = n, .expl = 1, .be = 0, .ar = ar, .err = err};
+	struct rd r = {.ar = ar, .err = err};
 	size_t pos = 0;
 	memset(f, 0, sizeof *f);
 	if (n >= 132 && !memcmp(b + 128, "DICM", 4)) {
@@ -576,22 +524,15 @@ static int parse_file(const unsigned char *b, size_t n, struct arena *ar, struct
 		while (end + 8 <= n && b[end] == 0x02 && b[end + 1] == 0x00) {
 			if (!vr_valid(b + end + 4))
 				return np_err_set(err, NP_ERR_PERM, "malformed DICOM: bad meta header");
-			char vr[3] = {(char)b[end + 4], (char)b[end + 5], 0};
-			size_t l, h = 8;
-			if (vr_long(vr)) {
-				if (end + 12 > n)
-					return np_err_set(err, NP_ERR_PERM, "malformed DICOM: truncated meta header");
-				l = rd32(&r, end + 8);
-				h = 12;
-			} else {
-				l = rd16(&r, end + 6);
-			}
-			if (l > n - end - h)
+			struct np_dcm_el h;
+			if (np_dcm_head(b, end, n, NP_DCM_EXPLICIT_LE, &h) < 0 || h.len > n - h.value)
 				return np_err_set(err, NP_ERR_PERM, "malformed DICOM: truncated meta header");
-			end += h + l;
+			end = h.value + h.len;
 		}
-		if (parse_ds(&r, &pos, end, 0, 0, &f->meta) < 0)
+		np_dcm_walk_init(&r.w, b, pos, end, NP_DCM_EXPLICIT_LE, MAX_DEPTH + 1);
+		if (parse_ds(&r, 0, &f->meta) < 0)
 			return -1;
+		pos = end;
 		struct el *ts = ds_find(&f->meta, 0x0002, 0x0010);
 		if (ts)
 			val_str(ts, f->ts, sizeof f->ts);
@@ -605,19 +546,20 @@ static int parse_file(const unsigned char *b, size_t n, struct arena *ar, struct
 		else
 			strcpy(f->ts, "1.2.840.10008.1.2");
 	}
+	const unsigned char *ds = b;
+	int enc = NP_DCM_EXPLICIT_LE;
 	if (!strcmp(f->ts, "1.2.840.10008.1.2")) {
 		f->enc = TS_IMPLICIT;
-		r.expl = 0;
+		enc = NP_DCM_IMPLICIT_LE;
 	} else if (!strcmp(f->ts, "1.2.840.10008.1.2.2")) {
 		f->enc = TS_BIG;
-		r.be = 1;
+		enc = NP_DCM_EXPLICIT_BE;
 	} else if (!strcmp(f->ts, "1.2.840.10008.1.2.1.99")) {
 		/* read inflated, written as explicit VR LE (np-deid(1)) */
 		size_t dn = 0;
 		if (inflate_ds(b + pos, n - pos, &f->inflated, &dn, err) < 0)
 			return -1;
-		r.b = f->inflated;
-		r.n = dn;
+		ds = f->inflated;
 		pos = 0;
 		n = dn;
 		strcpy(f->ts, "1.2.840.10008.1.2.1");
@@ -625,7 +567,8 @@ static int parse_file(const unsigned char *b, size_t n, struct arena *ar, struct
 	} else {
 		f->enc = TS_EXPLICIT;
 	}
-	if (parse_ds(&r, &pos, n, 0, 0, &f->ds) < 0)
+	np_dcm_walk_init(&r.w, ds, pos, n, enc, MAX_DEPTH + 1);
+	if (parse_ds(&r, 0, &f->ds) < 0)
 		return -1;
 	struct el *px = ds_find(&f->ds, 0x7FE0, 0x0010);
 	if (px) {
@@ -842,15 +785,14 @@ static const struct act {
     {T(0040, 2001), A_TXT},   {T(0040, 2008), A_X},	{T(0040, 2009), A_X},	  {T(0040, 2010), A_X},
     {T(0040, 2011), A_X},     {T(0040, 2016), A_X},	{T(0040, 2017), A_X},	  {T(0040, 2400), A_X},
     {T(0040, 3001), A_X},     {T(0040, 4036), A_X},	{T(0040, 4037), A_X},	  {T(0040, A027), A_D},
-    {T(0040, A073), A_DEF},
-    {T(0040, A075), A_D},     {T(0040, A088), A_Z},	{T(0040, A123), A_D},	{T(0040, DB0C), A_UKEEP}, {T(0040, DB0D), A_UKEEP},
-    {T(0070, 0084), A_Z},     {T(0070, 0086), A_X},	{T(0088, 0130), A_X},	  {T(0088, 0200), A_X},
-    {T(0088, 0904), A_X},     {T(0088, 0906), A_X},	{T(0088, 0910), A_X},	  {T(0088, 0912), A_X},
-    {T(0400, 0010), A_UKEEP}, {T(0400, 0402), A_X},	{T(0400, 0403), A_X},	  {T(0400, 0500), A_X},
-    {T(0400, 0561), A_X},     {T(3006, 0002), A_D},	  {T(3006, 0004), A_X},	{T(3006, 0006), A_X},
-    {T(300A, 0002), A_D},	  {T(300A, 0003), A_X},	{T(300A, 0004), A_X},	{T(300A, 000E), A_X},
-    {T(4008, 4000), A_TXT},	{T(4FFE, 0001), A_X},	  {T(FFFA, FFFA), A_X},
-    {T(FFFC, FFFC), A_X},
+    {T(0040, A073), A_DEF},   {T(0040, A075), A_D},	{T(0040, A088), A_Z},	  {T(0040, A123), A_D},
+    {T(0040, DB0C), A_UKEEP}, {T(0040, DB0D), A_UKEEP}, {T(0070, 0084), A_Z},	  {T(0070, 0086), A_X},
+    {T(0088, 0130), A_X},     {T(0088, 0200), A_X},	{T(0088, 0904), A_X},	  {T(0088, 0906), A_X},
+    {T(0088, 0910), A_X},     {T(0088, 0912), A_X},	{T(0400, 0010), A_UKEEP}, {T(0400, 0402), A_X},
+    {T(0400, 0403), A_X},     {T(0400, 0500), A_X},	{T(0400, 0561), A_X},	  {T(3006, 0002), A_D},
+    {T(3006, 0004), A_X},     {T(3006, 0006), A_X},	{T(300A, 0002), A_D},	  {T(300A, 0003), A_X},
+    {T(300A, 0004), A_X},     {T(300A, 000E), A_X},	{T(4008, 4000), A_TXT},	  {T(4FFE, 0001), A_X},
+    {T(FFFA, FFFA), A_X},     {T(FFFC, FFFC), A_X},
 };
 #undef T
 
@@ -1366,7 +1308,7 @@ enum { NK_TEXT, NK_DATE, NK_UID }; /* what a needle is, for the self-check */
 struct needle {
 	const char *s;
 	size_t n;
-	uint32_t tag;  /* where it came from, for the self-check's message */
+	uint32_t tag; /* where it came from, for the self-check's message */
 	unsigned char kind;
 };
 struct needles {
@@ -2371,11 +2313,11 @@ done:
 static int non_image_class(const char *uid)
 {
 	static const char *const pre[] = {
-	    "1.2.840.10008.5.1.4.1.1.88.",     "1.2.840.10008.5.1.4.1.1.11.",	 "1.2.840.10008.5.1.4.1.1.104.",
-	    "1.2.840.10008.5.1.4.1.1.9.",      "1.2.840.10008.5.1.4.1.1.481.3",	 "1.2.840.10008.5.1.4.1.1.481.4",
-	    "1.2.840.10008.5.1.4.1.1.481.5",   "1.2.840.10008.5.1.4.1.1.481.6", "1.2.840.10008.5.1.4.1.1.481.7",
-	    "1.2.840.10008.5.1.4.1.1.481.8",   "1.2.840.10008.5.1.4.1.1.481.9", "1.2.840.10008.5.1.4.1.1.66",
-	    "1.2.840.10008.5.1.4.1.1.4.2",     "1.2.840.10008.5.1.4.39.",	 "1.2.840.10008.5.1.4.38.",
+	    "1.2.840.10008.5.1.4.1.1.88.",   "1.2.840.10008.5.1.4.1.1.11.",   "1.2.840.10008.5.1.4.1.1.104.",
+	    "1.2.840.10008.5.1.4.1.1.9.",    "1.2.840.10008.5.1.4.1.1.481.3", "1.2.840.10008.5.1.4.1.1.481.4",
+	    "1.2.840.10008.5.1.4.1.1.481.5", "1.2.840.10008.5.1.4.1.1.481.6", "1.2.840.10008.5.1.4.1.1.481.7",
+	    "1.2.840.10008.5.1.4.1.1.481.8", "1.2.840.10008.5.1.4.1.1.481.9", "1.2.840.10008.5.1.4.1.1.66",
+	    "1.2.840.10008.5.1.4.1.1.4.2",   "1.2.840.10008.5.1.4.39.",	      "1.2.840.10008.5.1.4.38.",
 	    "1.3.12.2.1107.5.9.1",
 	};
 	if (!strcmp(uid, "1.2.840.10008.5.1.4.1.1.66.4"))
@@ -2391,8 +2333,14 @@ int np_deid_buffer(const unsigned char *in, size_t len, const struct np_deid_opt
 {
 	struct arena ar = {0};
 	struct file fl = {0};
-	struct ctx c = {.o = o, .ar = &ar, .f = f, .ts = ts, .scrub = {.ar = &ar}, .check = {.ar = &ar},
-		      .made = {.ar = &ar}, .err = err};
+	struct ctx c = {.o = o,
+			.ar = &ar,
+			.f = f,
+			.ts = ts,
+			.scrub = {.ar = &ar},
+			.check = {.ar = &ar},
+			.made = {.ar = &ar},
+			.err = err};
 	struct wb w = {0};
 	int rc = -1;
 	*out = NULL;
