@@ -14,13 +14,19 @@ COPY deps/ deps/
 RUN apt-get update && apt-get install -y --no-install-recommends $(grep -hv '^#' deps/build.txt) \
     && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN make all && make install PREFIX=/usr/local DESTDIR=/out
+# make deps DEPS=build adds what only the build needs past deps/build.txt:
+# npm ci of the vendored web assets (Swagger UI, served at /api-docs). make
+# itself installs nothing. The image is refused without Swagger UI.
+RUN make deps DEPS=build && make all && make install PREFIX=/usr/local DESTDIR=/out && \
+    test -f /out/usr/local/share/neuropacs/vendor/node_modules/swagger-ui-dist/swagger-ui-bundle.js
 
+# curl for the HEALTHCHECK, libcap2-bin for setcap below.
 FROM debian:12
 COPY deps/run.txt /tmp/run.txt
 RUN apt-get update && apt-get install -y --no-install-recommends $(grep -v '^#' /tmp/run.txt) \
        libgdcm3.0 libarchive13 libcurl4 libjansson4 libsqlite3-0 libcivetweb1 libxmlsec1-openssl \
        libcairo2 python3-pydicom python3-numpy \
+       curl libcap2-bin \
     && rm -rf /var/lib/apt/lists/* /tmp/run.txt \
     && useradd --system --home-dir /data --shell /usr/sbin/nologin neuropacs \
     && mkdir -p /data /usr/src/app/data /usr/src/app/processing \
