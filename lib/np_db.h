@@ -43,8 +43,8 @@ int np_db_study_delete(struct np_db *db, const char *npuid, struct np_err *err);
 /* An audit record of an admin's act at the machine itself (a command run
  * by root or the service user: role admin, client local), as np-httpd's
  * own records are for acts over the network. Returns 0 or -1 with err. */
-int np_db_audit_local(struct np_db *db, const char *actor, const char *action, const char *detail,
-		      const char *outcome, struct np_err *err);
+int np_db_audit_local(struct np_db *db, const char *actor, const char *action, const char *detail, const char *outcome,
+		      struct np_err *err);
 int np_db_event(struct np_db *db, const char *npuid, const char *type, const char *level, const char *detail,
 		struct np_err *err);
 

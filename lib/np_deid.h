@@ -93,8 +93,8 @@ struct np_deid_file {
 	char orig_sop[65];
 	int offset; /* days applied */
 	long counts[NP_DC_N];
-	int image;	 /* 1 the data set has pixel data, 0 not, -1 it did not parse */
-	char why[96];	 /* why np_deid_buffer returned 0 (no values of the file) */
+	int image;    /* 1 the data set has pixel data, 0 not, -1 it did not parse */
+	char why[96]; /* why np_deid_buffer returned 0 (no values of the file) */
 };
 
 /* Tag statistics: per (tag, action) counters for the report. */

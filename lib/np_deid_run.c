@@ -82,7 +82,8 @@ int np_deid_key_load(struct np_deid_opts *o, const char *path, int create, struc
 			return -1;
 		/* said once: pseudonyms and offsets follow the key, so a run with
 		 * another home would not join a late series to its study */
-		np_info(o->id, "created a new de-identification key %s: keep it, the same key gives the same pseudonyms",
+		np_info(o->id,
+			"created a new de-identification key %s: keep it, the same key gives the same pseudonyms",
 			path);
 	}
 	size_t n;
@@ -714,7 +715,8 @@ static int save_excluded(const char *path, const struct run *r, struct np_err *e
 			np_buf_str(&b, r->res[i].why);
 			np_buf_str(&b, "\n");
 		}
-	int rc = b.oom ? np_err_set(err, NP_ERR_TEMP, "out of memory") : np_write_atomic(path, b.p ? b.p : "", b.len, 0600, err);
+	int rc = b.oom ? np_err_set(err, NP_ERR_TEMP, "out of memory")
+		       : np_write_atomic(path, b.p ? b.p : "", b.len, 0600, err);
 	free(b.p);
 	return rc;
 }
@@ -912,7 +914,8 @@ int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, c
 		if (k < r.files.n) {
 			char name[PATH_MAX + 64];
 			file_name(&r, k, name, sizeof name);
-			np_err_set(err, NP_ERR_PERM, "no instance to de-identify: %ld file(s) excluded, the first, %s: %s",
+			np_err_set(err, NP_ERR_PERM,
+				   "no instance to de-identify: %ld file(s) excluded, the first, %s: %s",
 				   counts[NP_DC_EXCLUDED], name, r.res[k].why);
 		} else {
 			np_err_set(err, NP_ERR_PERM, "no DICOM instances in the input");
@@ -986,7 +989,8 @@ int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, c
 		written, counts[NP_DC_SKIPPED], counts[NP_DC_EXCLUDED], counts[NP_DC_DUPLICATES], counts[NP_DC_UID],
 		counts[NP_DC_PRIV_KEPT]);
 	if (counts[NP_DC_CSA_DROPPED])
-		np_warn(o->id, "%ld Siemens CSA header(s) did not parse and were removed: diffusion values in them are lost",
+		np_warn(o->id,
+			"%ld Siemens CSA header(s) did not parse and were removed: diffusion values in them are lost",
 			counts[NP_DC_CSA_DROPPED]);
 	/* the first few by name; the manifest lists them all */
 	for (size_t i = 0, shown = 0; i < r.files.n && shown < 10; i++)
@@ -995,7 +999,8 @@ int np_deid_run(const char *in, const char *out, const struct np_deid_opts *o, c
 			file_name(&r, i, name, sizeof name);
 			np_warn(o->id, "%s excluded: %s", name, r.res[i].why);
 			if (++shown == 10 && counts[NP_DC_EXCLUDED] > 10)
-				np_warn(o->id, "%ld more files excluded (see the manifest)", counts[NP_DC_EXCLUDED] - 10);
+				np_warn(o->id, "%ld more files excluded (see the manifest)",
+					counts[NP_DC_EXCLUDED] - 10);
 		}
 	rc = 0;
 	goto done;
@@ -1089,8 +1094,7 @@ static int nifti_copy(const char *src, const char *out, const struct np_deid_opt
 
 int np_deid_study(const char *studydir, struct np_deid_opts *o, const char *report, struct np_err *err)
 {
-	char in[PATH_MAX], out[PATH_MAX], priv[PATH_MAX], state[PATH_MAX], map[PATH_MAX], rep[PATH_MAX],
-		exc[PATH_MAX];
+	char in[PATH_MAX], out[PATH_MAX], priv[PATH_MAX], state[PATH_MAX], map[PATH_MAX], rep[PATH_MAX], exc[PATH_MAX];
 	snprintf(in, sizeof in, "%s/dicom", studydir);
 	snprintf(out, sizeof out, "%s/deid", studydir);
 	snprintf(priv, sizeof priv, "%s/private", studydir);

@@ -320,8 +320,8 @@ int np_h_saml_acs(struct np_req *r)
 	if (why)
 		return refuse(r, why);
 	char cookie[600], csrf[65];
-	if (np__session_new(r, res.name_id, admin ? NP_ROLE_ADMIN : NP_ROLE_USER, "saml", cookie, sizeof cookie,
-				csrf, &err) < 0)
+	if (np__session_new(r, res.name_id, admin ? NP_ROLE_ADMIN : NP_ROLE_USER, "saml", cookie, sizeof cookie, csrf,
+			    &err) < 0)
 		return np__reply_err(r, &err);
 	remember_login(db, r->sid, &res);
 	np__audit(r, "login", NULL, "method=saml", "success");
