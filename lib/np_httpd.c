@@ -386,7 +386,7 @@ int np_h_api_docs(struct np_req *r)
 	if (!strcmp(rel, "/init.js"))
 		return send_static(r, r->srv->web, "/api-docs.js");
 	if (!r->srv->vendor[0])
-		return np__reply_error(r, 404, "not_found", "Swagger UI is not installed (make installs it with npm)");
+		return np__reply_error(r, 404, "not_found", "Swagger UI is not installed (make deps installs it)");
 	return send_static(r, r->srv->vendor, rel);
 }
 
