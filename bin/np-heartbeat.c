@@ -3,25 +3,12 @@
 // only what the heartbeat settings allow and never anything about patients.
 #include "np_cloud.h"
 #include "np_config.h"
-#include "np_db.h"
-#include "np_index.h"
 #include "np_err.h"
 #include "np_log.h"
 #include "np_metrics.h"
-#include "np_spool.h"
+#include "np_prog.h"
 
-#include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: np-heartbeat [--home DIR] [--print]\n"
-		   "Sends one heartbeat (cloud protocol v2) with the parts enabled in the\n"
-		   "telemetry.* settings; --print shows the body instead of sending it.\n");
-}
 
 /* The body: agent identity always; metrics, order counts and health only
  * when their setting is on. Queue counts are numbers per state, no ids. */
@@ -50,51 +37,55 @@ static json_t *body_of(const struct np_config *cfg, json_t *snap)
 	return b;
 }
 
+/* --print, the only option of its own. */
+static int on_opt(struct np_prog *p, int key, const char *arg)
+{
+	(void)arg;
+	if (key != NP_PROG_ARGS)
+		*(int *)p->ctx = 1;
+	return NP_PROG_GO;
+}
+
 int main(int argc, char **argv)
 {
-	np_log_init(argv[0]);
-	static const struct option opts[] = {
-	    {"home", required_argument, 0, 'H'}, {"print", no_argument, 0, 'p'}, {"help", no_argument, 0, 'h'}, {0}};
-	const char *home_opt = NULL;
-	int print = 0, c;
-	while ((c = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
-		if (c == 'H')
-			home_opt = optarg;
-		else if (c == 'p')
-			print = 1;
-		else if (c == 'h')
-			return usage(stdout), 0;
-		else
-			return usage(stderr), NP_EXIT_PERM;
-	}
-	struct np_err err = {0};
-	char home[PATH_MAX];
-	struct np_config cfg;
-	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_config_load(&cfg, home, &err) < 0) {
-		np_log_err(NULL, &err);
-		return np_err_exit_code(&err);
-	}
-	int rc = 0;
-	struct np_db *db = NULL;
+	static const struct np_prog_opt opts[] = {{"print", NP_PROG_LONG, NULL, "print the body, send nothing"}, {0}};
+	static const struct np_prog_spec spec = {
+	    .name = "np-heartbeat",
+	    .synopsis = "[--home DIR] [--print]",
+	    .about = "Sends one heartbeat (cloud protocol v2) with the parts enabled in the\n"
+		     "telemetry.* settings; --print shows the body instead of sending it.",
+	    .opts = opts,
+	    .needs = NP_PROG_CONFIG,
+	};
+	struct np_prog p;
+	int print = 0;
+	int rc = np_prog_start(argc, argv, &spec, &p, on_opt, &print);
+	if (rc != NP_PROG_GO)
+		return rc;
 	struct np_cloud *cl = NULL;
 	json_t *snap = NULL, *body = NULL;
-	if (!np_config_bool(&cfg, "telemetry.heartbeat_enabled")) {
+	struct np_err err = {0};
+	rc = 0;
+	if (!np_config_bool(&p.cfg, "telemetry.heartbeat_enabled")) {
 		np_info(NULL, "heartbeat disabled in the settings");
 		goto out;
 	}
-	if (!print && !np_cloud_configured(&cfg)) {
+	if (!print && !np_cloud_configured(&p.cfg)) {
 		np_info(NULL, "cloud not configured: no heartbeat sent");
 		goto out;
 	}
-	if (!(db = np_index_open(home, &err)) || !(snap = np_metrics_collect(home, &cfg, db, &err)))
+	if ((rc = np_prog_open(&p, NP_PROG_INDEX)) != NP_PROG_GO)
+		goto out;
+	rc = 0;
+	if (!(snap = np_metrics_collect(p.home, &p.cfg, p.db, &err)))
 		goto fail;
-	body = body_of(&cfg, snap);
+	body = body_of(&p.cfg, snap);
 	if (print) {
 		json_dumpf(body, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		putchar('\n');
 		goto out;
 	}
-	if (!(cl = np_cloud_open(&cfg, &err)))
+	if (!(cl = np_cloud_open(&p.cfg, &err)))
 		goto fail;
 	int r = np_cloud_heartbeat(cl, body, &err);
 	if (r < 0)
@@ -102,13 +93,11 @@ int main(int argc, char **argv)
 	np_info(NULL, r == 1 ? "protocol v1 has no heartbeat: nothing sent" : "heartbeat sent");
 	goto out;
 fail:
-	np_log_err(NULL, &err);
-	rc = np_err_exit_code(&err);
+	rc = np_prog_fail(NULL, &err);
 out:
 	np_cloud_close(cl);
 	json_decref(body);
 	json_decref(snap);
-	np_db_close(db);
-	np_config_free(&cfg);
+	np_prog_end(&p);
 	return rc;
 }

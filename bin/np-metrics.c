@@ -1,89 +1,68 @@
 // SPDX-License-Identifier: Apache-2.0
 // np-metrics: one snapshot of the agent's operational metrics, stored in the
 // index for the UI and /metrics, with threshold alerts. Run by np-sched.
-#include "np_config.h"
-#include "np_db.h"
-#include "np_index.h"
 #include "np_err.h"
 #include "np_log.h"
 #include "np_metrics.h"
-#include "np_spool.h"
+#include "np_prog.h"
 
-#include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
-#include <string.h>
 
-static void usage(FILE *f)
+enum { O_JSON = NP_PROG_LONG, O_NO_STORE, O_NO_ALERTS };
+
+static const struct np_prog_opt opts[] = {
+    {"json", O_JSON, NULL, "print the snapshot as JSON on stdout"},
+    {"no-store", O_NO_STORE, NULL, "do not write the snapshot to the index"},
+    {"no-alerts", O_NO_ALERTS, NULL, "do not evaluate the alert thresholds"},
+    {0},
+};
+
+static const struct np_prog_spec spec = {
+    .name = "np-metrics",
+    .synopsis = "[--home DIR] [--json] [--no-store] [--no-alerts]",
+    .about = "Takes one snapshot of the agent's metrics, stores it in the index and raises threshold alerts.",
+    .opts = opts,
+    .needs = NP_PROG_SPOOL | NP_PROG_CONFIG | NP_PROG_INDEX,
+};
+
+struct metrics_opts {
+	int json, store, alerts;
+};
+
+static int on_opt(struct np_prog *p, int key, const char *arg)
 {
-	fprintf(f, "usage: np-metrics [--home DIR] [--json] [--no-store] [--no-alerts]\n"
-		   "  --json       print the snapshot as JSON on stdout\n"
-		   "  --no-store   do not write the snapshot to the index\n"
-		   "  --no-alerts  do not evaluate the alert thresholds\n");
+	(void)arg;
+	struct metrics_opts *o = p->ctx;
+	if (key == O_JSON)
+		o->json = 1;
+	else if (key == O_NO_STORE)
+		o->store = 0;
+	else if (key == O_NO_ALERTS)
+		o->alerts = 0;
+	return NP_PROG_GO;
 }
 
 int main(int argc, char **argv)
 {
-	np_log_init(argv[0]);
-	static const struct option opts[] = {{"home", required_argument, 0, 'H'}, {"json", no_argument, 0, 'j'},
-					     {"no-store", no_argument, 0, 's'},	  {"no-alerts", no_argument, 0, 'a'},
-					     {"help", no_argument, 0, 'h'},	  {0}};
-	const char *home_opt = NULL;
-	int json = 0, store = 1, alerts = 1, c;
-	while ((c = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'H':
-			home_opt = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 's':
-			store = 0;
-			break;
-		case 'a':
-			alerts = 0;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return NP_EXIT_PERM;
-		}
-	}
-	if (optind != argc)
-		return usage(stderr), NP_EXIT_PERM;
+	struct np_prog p;
+	struct metrics_opts o = {.store = 1, .alerts = 1};
 	struct np_err err = {0};
-	char home[PATH_MAX];
-	struct np_config cfg;
-	struct np_db *db = NULL;
-	json_t *snap = NULL;
-	int raised = 0;
-	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_config_load(&cfg, home, &err) < 0)
-		goto fail;
-	if (np_spool_init(home, &err) < 0 || !(db = np_index_open(home, &err)))
-		goto fail_cfg;
-	if (!(snap = np_metrics_collect(home, &cfg, db, &err)))
-		goto fail_cfg;
-	if (store && np_metrics_store(db, snap, &err) < 0)
-		goto fail_cfg;
-	if (alerts && (raised = np_metrics_alerts(db, &cfg, snap, &err)) < 0)
-		goto fail_cfg;
-	if (json) {
-		json_dumpf(snap, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-		putchar('\n');
+	int rc = np_prog_start(argc, argv, &spec, &p, on_opt, &o), raised = 0;
+	if (rc != NP_PROG_GO)
+		return rc;
+	json_t *snap = np_metrics_collect(p.home, &p.cfg, p.db, &err);
+	if (!snap || (o.store && np_metrics_store(p.db, snap, &err) < 0) ||
+	    (o.alerts && (raised = np_metrics_alerts(p.db, &p.cfg, snap, &err)) < 0)) {
+		rc = np_prog_fail(NULL, &err);
+	} else {
+		if (o.json) {
+			json_dumpf(snap, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+			putchar('\n');
+		}
+		np_info(NULL, "metrics collected alerts=%d", raised);
+		rc = 0;
 	}
-	np_info(NULL, "metrics collected alerts=%d", raised);
 	json_decref(snap);
-	np_db_close(db);
-	np_config_free(&cfg);
-	return 0;
-fail_cfg:
-	json_decref(snap);
-	np_db_close(db);
-	np_config_free(&cfg);
-fail:
-	np_log_err(NULL, &err);
-	return np_err_exit_code(&err);
+	np_prog_end(&p);
+	return rc;
 }

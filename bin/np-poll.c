@@ -4,26 +4,19 @@
 #include "np_cloud.h"
 #include "np_config.h"
 #include "np_db.h"
-#include "np_index.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_json.h"
 #include "np_log.h"
+#include "np_prog.h"
 #include "np_queue.h"
 #include "np_report.h"
 #include "np_spool.h"
 #include "np_util.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: np-poll [--home DIR] STUDYDIR\n");
-}
 
 /* Result formats and the file each lands in under results/. */
 static const struct {
@@ -33,7 +26,7 @@ static const struct {
 
 struct ctx {
 	const char *home, *dir, *npuid;
-	struct np_config cfg;
+	const struct np_config *cfg;
 	struct np_db *db;
 	json_t *order;
 	char results[PATH_MAX];
@@ -162,7 +155,7 @@ static int run(struct ctx *c)
 		np_info(c->npuid, "order %s was cancelled", oid);
 		return NP_EXIT_NO;
 	}
-	if (!np_cloud_configured(&c->cfg)) {
+	if (!np_cloud_configured(c->cfg)) {
 		np_warn(c->npuid, "cloud not configured (cloud.api_url is empty)");
 		if (np_queue_hold(c->dir, "cloud not configured (cloud.api_url is empty)", 0, &err) < 0)
 			np_log_err(c->npuid, &err);
@@ -171,7 +164,7 @@ static int run(struct ctx *c)
 	if (np_path_join(c->results, sizeof c->results, c->dir, "results", &err) < 0 ||
 	    np_mkdirs(c->results, 0750, &err) < 0)
 		return np_log_err(c->npuid, &err), np_err_exit_code(&err);
-	struct np_cloud *cl = np_cloud_open(&c->cfg, &err);
+	struct np_cloud *cl = np_cloud_open(c->cfg, &err);
 	if (!cl)
 		return np_log_err(c->npuid, &err), np_err_exit_code(&err);
 	int rc;
@@ -213,40 +206,26 @@ out:
 	return rc;
 }
 
+static const struct np_prog_spec spec = {
+    .name = "np-poll",
+    .synopsis = "[--home DIR] STUDYDIR",
+    .about = "Checks the study's cloud order; downloads its results (or failure report) into results/.\n"
+	     "exit: 0 results downloaded, 1 the order failed, expired or was cancelled, 100 usage or settings\n"
+	     "error, 111 not finished yet or a temporary error",
+    .needs = NP_PROG_STUDY | NP_PROG_CONFIG | NP_PROG_INDEX_SOFT,
+    .min_args = 1,
+    .max_args = 1,
+};
+
 int main(int argc, char **argv)
 {
-	np_log_init(argv[0]);
-	static const struct option opts[] = {{"home", required_argument, 0, 'H'}, {"help", no_argument, 0, 'h'}, {0}};
-	const char *home_opt = NULL;
-	int ch;
-	while ((ch = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
-		if (ch == 'H')
-			home_opt = optarg;
-		else if (ch == 'h')
-			return usage(stdout), 0;
-		else
-			return usage(stderr), NP_EXIT_PERM;
+	struct np_prog p;
+	int rc = np_prog_start(argc, argv, &spec, &p, NULL, NULL);
+	if (rc == NP_PROG_GO) {
+		struct ctx c = {.home = p.home, .dir = p.dir, .npuid = p.npuid, .cfg = &p.cfg, .db = p.db};
+		rc = run(&c);
+		json_decref(c.order);
 	}
-	if (optind + 1 != argc)
-		return usage(stderr), NP_EXIT_PERM;
-	struct np_err err = {0};
-	char home[PATH_MAX], dir[PATH_MAX];
-	struct ctx c = {.home = home, .dir = dir};
-	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_config_load(&c.cfg, home, &err) < 0) {
-		np_log_err(NULL, &err);
-		return np_err_exit_code(&err);
-	}
-	if (np_spool_study_arg(argv[optind], dir, sizeof dir, &c.npuid, &err) < 0) {
-		np_log_err(NULL, &err);
-		np_config_free(&c.cfg);
-		return NP_EXIT_PERM;
-	}
-	c.db = np_index_open(home, &err);
-	if (!c.db)
-		np_warn(c.npuid, "index unavailable: %s", err.msg);
-	int rc = run(&c);
-	json_decref(c.order);
-	np_db_close(c.db);
-	np_config_free(&c.cfg);
+	np_prog_end(&p);
 	return rc;
 }

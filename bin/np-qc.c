@@ -1,79 +1,67 @@
 // SPDX-License-Identifier: Apache-2.0
 // np-qc: quality control of one study folder; writes qc.json.
-#include "np_config.h"
 #include "np_err.h"
 #include "np_log.h"
+#include "np_prog.h"
 #include "np_qc.h"
-#include "np_spool.h"
 
-#include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
-#include <string.h>
 
-static void usage(FILE *f)
+static const struct np_prog_opt opts[] = {
+    {"bypass", 'b', NULL, "record a bypass of the study's failed checks (QC passes)"},
+    {"by", 'w', "WHO", "the administrator recorded with a bypass (default admin)"},
+    {"quiet", 'q', NULL, "print no line per check"},
+    {0},
+};
+
+static const struct np_prog_spec spec = {
+    .name = "np-qc",
+    .synopsis = "[--home DIR] [--quiet] STUDYDIR\n[--home DIR] --bypass [--by WHO] STUDYDIR",
+    .about = "exit 0 when every check passes (warnings and bypassed checks pass), 1 when one fails",
+    .opts = opts,
+    .needs = NP_PROG_CONFIG,
+    .min_args = 1,
+    .max_args = 1,
+};
+
+struct qc_opts {
+	const char *who;
+	int bypass, quiet;
+};
+
+static int on_opt(struct np_prog *p, int key, const char *arg)
 {
-	fprintf(f, "usage: np-qc [--home DIR] [--quiet] STUDYDIR\n"
-		   "       np-qc [--home DIR] --bypass [--by WHO] STUDYDIR\n"
-		   "exit 0 when every check passes (warnings and bypassed checks pass), 1 when one fails\n");
+	struct qc_opts *o = p->ctx;
+	if (key == 'b')
+		o->bypass = 1;
+	else if (key == 'w')
+		o->who = arg;
+	else if (key == 'q')
+		o->quiet = 1;
+	return NP_PROG_GO;
 }
 
 int main(int argc, char **argv)
 {
-	np_log_init(argv[0]);
-	static const struct option opts[] = {{"home", required_argument, 0, 'H'}, {"bypass", no_argument, 0, 'b'},
-					     {"by", required_argument, 0, 'w'},	  {"quiet", no_argument, 0, 'q'},
-					     {"help", no_argument, 0, 'h'},	  {0}};
-	const char *home_opt = NULL, *who = "admin";
-	int bypass = 0, quiet = 0, c;
-	while ((c = getopt_long(argc, argv, "H:bw:qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'H':
-			home_opt = optarg;
-			break;
-		case 'b':
-			bypass = 1;
-			break;
-		case 'w':
-			who = optarg;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return NP_EXIT_PERM;
-		}
-	}
-	if (optind + 1 != argc)
-		return usage(stderr), NP_EXIT_PERM;
-	const char *dir = argv[optind];
+	struct np_prog p;
+	struct qc_opts o = {.who = "admin"};
 	struct np_err err = {0};
-	char home[PATH_MAX];
-	struct np_config cfg;
-	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_config_load(&cfg, home, &err) < 0) {
-		np_log_err(NULL, &err);
-		return np_err_exit_code(&err);
-	}
-	int rc;
-	if (bypass) {
-		rc = np_qc_bypass_dir(home, dir, who, &err) < 0 ? np_err_exit_code(&err) : 0;
-		if (rc)
-			np_log_err(NULL, &err);
+	int rc = np_prog_start(argc, argv, &spec, &p, on_opt, &o);
+	if (rc != NP_PROG_GO)
+		return rc;
+	const char *dir = p.argv[0];
+	if (o.bypass) {
+		rc = np_qc_bypass_dir(p.home, dir, o.who, &err) < 0 ? np_prog_fail(NULL, &err) : 0;
 	} else {
 		json_t *report = NULL;
-		int r = np_qc_run(home, &cfg, dir, &report, &err);
+		int r = np_qc_run(p.home, &p.cfg, dir, &report, &err);
 		if (r < 0) {
-			np_log_err(NULL, &err);
-			rc = np_err_exit_code(&err);
+			rc = np_prog_fail(NULL, &err);
 		} else {
 			rc = r ? NP_EXIT_NO : 0;
 			size_t i;
 			json_t *ch;
-			if (!quiet)
+			if (!o.quiet)
 				json_array_foreach (json_object_get(report, "checks"), i, ch)
 					printf("%-8s %-20s %s\n", json_string_value(json_object_get(ch, "status")),
 					       json_string_value(json_object_get(ch, "id")),
@@ -81,6 +69,6 @@ int main(int argc, char **argv)
 		}
 		json_decref(report);
 	}
-	np_config_free(&cfg);
+	np_prog_end(&p);
 	return rc;
 }

@@ -5,12 +5,12 @@
 #include "np_config.h"
 #include "np_crypto.h"
 #include "np_db.h"
-#include "np_index.h"
 #include "np_dcm.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_json.h"
 #include "np_log.h"
+#include "np_prog.h"
 #include "np_queue.h"
 #include "np_spool.h"
 #include "np_study.h"
@@ -21,7 +21,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,11 +29,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: np-upload [--home DIR] STUDYDIR\n");
-}
 
 struct file {
 	char *rel;  /* path under deid/ */
@@ -360,7 +354,7 @@ static void backoff(int attempt)
 
 struct ctx {
 	const char *home, *dir, *npuid;
-	struct np_config cfg;
+	const struct np_config *cfg;
 	struct np_db *db;
 	json_t *order, *manifest;
 	struct files fs;
@@ -415,7 +409,7 @@ static json_t *products(struct ctx *c)
 {
 	json_t *p = json_object_get(c->manifest, "products");
 	if (!json_is_array(p) || !json_array_size(p))
-		p = np_config_get(&c->cfg, "dicom.default_products");
+		p = np_config_get(c->cfg, "dicom.default_products");
 	return p;
 }
 
@@ -446,20 +440,20 @@ static json_t *make_plan(struct files *fs, long long limit)
 static int upload(struct ctx *c, struct np_err *err)
 {
 	json_t *o = c->order;
-	struct np_cloud *cl = np_cloud_open(&c->cfg, err);
+	struct np_cloud *cl = np_cloud_open(c->cfg, err);
 	if (!cl)
 		return -1;
 	int rc = -1;
-	int max_retries = (int)np_config_int(&c->cfg, "upload.max_retries");
+	int max_retries = (int)np_config_int(c->cfg, "upload.max_retries");
 	const char *proto = np_cloud_protocol(cl);
-	json_t *meta = demographics(c->deid, &c->fs, c->manifest, np_config_bool(&c->cfg, "deid.send_accession"));
+	json_t *meta = demographics(c->deid, &c->fs, c->manifest, np_config_bool(c->cfg, "deid.send_accession"));
 	if (!json_object_get(meta, "PatientAge") || !json_object_get(meta, "PatientSex"))
 		np_warn(c->npuid, "patient age or sex unknown; the cloud's QC may reject the order");
 	char *sidecar = NULL;
 	if (!np_json_str(o, "order_id", NULL)) {
 		char oid[64];
 		json_t *v2meta = json_pack("{s:O, s:O, s:s}", "products", products(c), "metadata", meta, "origin",
-					   np_config_str(&c->cfg, "cloud.origin_type"));
+					   np_config_str(c->cfg, "cloud.origin_type"));
 		int r = -1;
 		for (int attempt = 0;; attempt++) {
 			r = np_cloud_new_order(cl, v2meta, oid, err);
@@ -610,7 +604,7 @@ static int run(struct ctx *c)
 		np_info(c->npuid, "already uploaded order=%s", np_json_str(c->order, "order_id", ""));
 		return NP_EXIT_OK;
 	}
-	if (!np_cloud_configured(&c->cfg)) {
+	if (!np_cloud_configured(c->cfg)) {
 		np_warn(c->npuid, "cloud not configured (cloud.api_url is empty); study held before upload");
 		np_order_set_status(c->order, c->db, c->npuid, NP_ORDER_HELD, 0, "cloud not configured");
 		if (save(c, &err) < 0)
@@ -630,7 +624,7 @@ static int run(struct ctx *c)
 	qsort(c->fs.v, c->fs.n, sizeof *c->fs.v, cmp_file);
 	if (flat_names(&c->fs) < 0)
 		return np_error(c->npuid, "out of memory"), NP_EXIT_TEMP;
-	long long gb = np_config_int(&c->cfg, "upload.max_upload_gb");
+	long long gb = np_config_int(c->cfg, "upload.max_upload_gb");
 	if (c->fs.bytes > gb * 1024 * 1024 * 1024) {
 		char why[200];
 		snprintf(why, sizeof why, "study too large to upload: %.2f GB, the maximum upload size is %lld GB",
@@ -642,7 +636,7 @@ static int run(struct ctx *c)
 	json_t *plan = json_object_get(c->order, "parts");
 	if (!json_is_array(plan)) {
 		json_object_set_new(c->order, "parts",
-				    make_plan(&c->fs, np_config_int(&c->cfg, "upload.zip_part_mb") << 20));
+				    make_plan(&c->fs, np_config_int(c->cfg, "upload.zip_part_mb") << 20));
 		json_object_set_new(c->order, "files", json_integer((json_int_t)c->fs.n));
 		json_object_set_new(c->order, "bytes", json_integer(c->fs.bytes));
 		np_order_set_status(c->order, c->db, c->npuid, NP_ORDER_UPLOADING, 0, "");
@@ -671,46 +665,31 @@ static int run(struct ctx *c)
 	return NP_EXIT_OK;
 }
 
+static const struct np_prog_spec spec = {
+    .name = "np-upload",
+    .synopsis = "[--home DIR] STUDYDIR",
+    .about = "Uploads the study's de-identified set (STUDYDIR/deid) to the cloud and starts its order.\n"
+	     "exit: 0 uploaded, 1 failed for good, 100 usage or settings error, 111 try again later",
+    .needs = NP_PROG_STUDY | NP_PROG_CONFIG | NP_PROG_INDEX_SOFT,
+    .min_args = 1,
+    .max_args = 1,
+};
+
 int main(int argc, char **argv)
 {
-	np_log_init(argv[0]);
-	static const struct option opts[] = {{"home", required_argument, 0, 'H'}, {"help", no_argument, 0, 'h'}, {0}};
-	const char *home_opt = NULL;
-	int ch;
-	while ((ch = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
-		if (ch == 'H')
-			home_opt = optarg;
-		else if (ch == 'h')
-			return usage(stdout), 0;
-		else
-			return usage(stderr), NP_EXIT_PERM;
+	struct np_prog p;
+	int rc = np_prog_start(argc, argv, &spec, &p, NULL, NULL);
+	if (rc == NP_PROG_GO) {
+		struct ctx c = {.home = p.home, .dir = p.dir, .npuid = p.npuid, .cfg = &p.cfg, .db = p.db};
+		rc = run(&c);
+		for (size_t i = 0; i < c.fs.n; i++) {
+			free(c.fs.v[i].rel);
+			free(c.fs.v[i].name);
+		}
+		free(c.fs.v);
+		json_decref(c.order);
+		json_decref(c.manifest);
 	}
-	if (optind + 1 != argc)
-		return usage(stderr), NP_EXIT_PERM;
-	struct np_err err = {0};
-	char home[PATH_MAX], dir[PATH_MAX];
-	struct ctx c = {.home = home, .dir = dir};
-	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_config_load(&c.cfg, home, &err) < 0) {
-		np_log_err(NULL, &err);
-		return np_err_exit_code(&err);
-	}
-	if (np_spool_study_arg(argv[optind], dir, sizeof dir, &c.npuid, &err) < 0) {
-		np_log_err(NULL, &err);
-		np_config_free(&c.cfg);
-		return NP_EXIT_PERM;
-	}
-	c.db = np_index_open(home, &err);
-	if (!c.db)
-		np_warn(c.npuid, "index unavailable: %s", err.msg);
-	int rc = run(&c);
-	for (size_t i = 0; i < c.fs.n; i++) {
-		free(c.fs.v[i].rel);
-		free(c.fs.v[i].name);
-	}
-	free(c.fs.v);
-	json_decref(c.order);
-	json_decref(c.manifest);
-	np_db_close(c.db);
-	np_config_free(&c.cfg);
+	np_prog_end(&p);
 	return rc;
 }

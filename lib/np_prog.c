@@ -88,8 +88,8 @@ static int answer(struct np_prog *p, int rc)
 	return rc == NP_PROG_USAGE ? np_prog_usage(p) : rc;
 }
 
-int np_prog_start(int argc, char **argv, const struct np_prog_spec *spec, struct np_prog *p, np_prog_opt_fn *on_opt,
-		  void *ctx)
+static int start(int argc, char **argv, const struct np_prog_spec *spec, struct np_prog *p, np_prog_opt_fn *on_opt,
+		 void *ctx)
 {
 	memset(p, 0, sizeof *p);
 	p->spec = spec;
@@ -137,6 +137,15 @@ int np_prog_start(int argc, char **argv, const struct np_prog_spec *spec, struct
 			return answer(p, rc);
 	}
 	return np_prog_open(p, p->needs);
+}
+
+int np_prog_start(int argc, char **argv, const struct np_prog_spec *spec, struct np_prog *p, np_prog_opt_fn *on_opt,
+		  void *ctx)
+{
+	int rc = start(argc, argv, spec, p, on_opt, ctx);
+	if (rc != NP_PROG_GO)
+		np_prog_end(p);
+	return rc;
 }
 
 int np_prog_open(struct np_prog *p, unsigned needs)

@@ -79,7 +79,8 @@ typedef int np_prog_opt_fn(struct np_prog *p, int key, const char *arg);
  * arguments, call on_opt(p, NP_PROG_ARGS, NULL), then np_prog_open(p,
  * p->needs). Returns NP_PROG_GO to go on, else the exit code main returns:
  * 0 after --help, 100 after a usage error, the open's code after a failed
- * open (logged). Call np_prog_end in every case. */
+ * open (logged), having ended p then (np_prog_end). After NP_PROG_GO, main
+ * calls np_prog_end. */
 int np_prog_start(int argc, char **argv, const struct np_prog_spec *spec, struct np_prog *p, np_prog_opt_fn *on_opt,
 		  void *ctx);
 /* Open what needs names and is not open yet, in the order of the enum

@@ -4,10 +4,9 @@
 #include "np_config.h"
 #include "np_err.h"
 #include "np_log.h"
-#include "np_spool.h"
+#include "np_prog.h"
 
 #include <arpa/inet.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,23 +27,31 @@ static int can_connect(const char *addr, long long port)
 	return ok;
 }
 
+static const struct np_prog_spec spec = {
+    .name = "np-svcheck",
+    .synopsis = "[--home DIR] dicom|http",
+    .about = "Readiness probe for s6-notifyoncheck: exit 0 once the service's TCP listener\n"
+	     "(dicom.bind:dicom.port or http.bind:http.port) accepts a connection, else 1.",
+    .needs = NP_PROG_CONFIG,
+    .min_args = 1,
+    .max_args = 1,
+};
+
+static int on_opt(struct np_prog *p, int key, const char *arg)
+{
+	(void)key, (void)arg;
+	return strcmp(p->argv[0], "dicom") && strcmp(p->argv[0], "http") ? NP_PROG_USAGE : NP_PROG_GO;
+}
+
 int main(int argc, char **argv)
 {
-	np_log_init(argv[0]);
-	if (argc != 2 || (strcmp(argv[1], "dicom") && strcmp(argv[1], "http"))) {
-		fprintf(stderr, "usage: np-svcheck dicom|http\n");
-		return NP_EXIT_PERM;
-	}
-	struct np_err err = {0};
-	char home[PATH_MAX];
-	struct np_config cfg;
-	if (np_home_resolve(NULL, home, sizeof home, &err) < 0 || np_config_load(&cfg, home, &err) < 0) {
-		np_log_err(NULL, &err);
-		return np_err_exit_code(&err);
-	}
-	int ok = !strcmp(argv[1], "dicom")
-		     ? can_connect(np_config_str(&cfg, "dicom.bind"), np_config_int(&cfg, "dicom.port"))
-		     : can_connect(np_config_str(&cfg, "http.bind"), np_config_int(&cfg, "http.port"));
-	np_config_free(&cfg);
+	struct np_prog p;
+	int rc = np_prog_start(argc, argv, &spec, &p, on_opt, NULL);
+	if (rc != NP_PROG_GO)
+		return rc;
+	int ok = !strcmp(p.argv[0], "dicom")
+		     ? can_connect(np_config_str(&p.cfg, "dicom.bind"), np_config_int(&p.cfg, "dicom.port"))
+		     : can_connect(np_config_str(&p.cfg, "http.bind"), np_config_int(&p.cfg, "http.port"));
+	np_prog_end(&p);
 	return ok ? 0 : NP_EXIT_NO;
 }
