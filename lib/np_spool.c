@@ -318,8 +318,10 @@ int np_spool_recover(const char *home, const char *state, struct np_err *err)
 	return rc < 0 ? -1 : n;
 }
 
+/* One folder of a listing. The name is allocated: a million studies in
+ * done took 264 MB as char[256], 64 so. */
 struct entry {
-	char name[256];
+	char *name;
 	double mtime;
 };
 
@@ -346,7 +348,7 @@ static int each_in(const char *home, const char *state, const char *sub, np_spoo
 	}
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof v->name)
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= 256)
 			continue;
 		char p[PATH_MAX];
 		struct stat st;
@@ -356,13 +358,16 @@ static int each_in(const char *home, const char *state, const char *sub, np_spoo
 		if (n == cap) {
 			struct entry *nv = realloc(v, (cap *= 2) * sizeof *v);
 			if (!nv) {
+				for (size_t i = 0; i < n; i++)
+					free(v[i].name);
 				free(v);
 				closedir(d);
 				return np_err_sys(err, ENOMEM, "unable to list %s", dirpath);
 			}
 			v = nv;
 		}
-		snprintf(v[n].name, sizeof v[n].name, "%s", e->d_name);
+		if (!(v[n].name = strdup(e->d_name)))
+			continue;
 		v[n].mtime = (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
 		n++;
 	}
@@ -374,6 +379,8 @@ static int each_in(const char *home, const char *state, const char *sub, np_spoo
 		snprintf(p, sizeof p, "%s/%s", dirpath, v[i].name);
 		rc = fn(home, state, v[i].name, p, ctx);
 	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
 	free(v);
 	return rc;
 }
