@@ -4,31 +4,20 @@
 #include "np_cloud.h"
 #include "np_config.h"
 #include "np_db.h"
-#include "np_index.h"
 #include "np_err.h"
+#include "np_index.h"
 #include "np_json.h"
 #include "np_log.h"
+#include "np_prog.h"
 #include "np_spool.h"
 #include "np_study_ops.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static void usage(FILE *f)
-{
-	fprintf(
-	    f,
-	    "usage: np-cloud [--home DIR] refresh-token\n"
-	    "       np-cloud [--home DIR] status NPUID     check a study's order now\n"
-	    "       np-cloud [--home DIR] cancel NPUID     cancel a study as the Cancel button does\n"
-	    "       np-cloud [--home DIR] list-orders      orders visible to the service user (v2)\n"
-	    "       np-cloud [--home DIR] qc NPUID [txt|csv|json]   the cloud's QC check of an uploaded order (v1)\n");
-}
 
 /* The cloud's QC report of a study's order, printed as the cloud sends it. */
 static int qc(const char *home, const char *npuid, const char *fmt, char *msg, size_t msgsz, struct np_err *err)
@@ -96,28 +85,28 @@ static int cancel(const char *home, const char *npuid, char *msg, size_t msgsz, 
 	return 0;
 }
 
+static const struct np_prog_spec spec = {
+    .name = "np-cloud",
+    .synopsis = "[--home DIR] refresh-token\n"
+		"[--home DIR] status NPUID     check a study's order now\n"
+		"[--home DIR] cancel NPUID     cancel a study as the Cancel button does\n"
+		"[--home DIR] list-orders      orders visible to the service user (v2)\n"
+		"[--home DIR] qc NPUID [txt|csv|json]   the cloud's QC check of an uploaded order (v1)",
+    .needs = NP_PROG_HOME,
+    .min_args = 1,
+    .max_args = -1,
+};
+
 int main(int argc, char **argv)
 {
-	np_log_init(argv[0]);
-	static const struct option opts[] = {{"home", required_argument, 0, 'H'}, {"help", no_argument, 0, 'h'}, {0}};
-	const char *home_opt = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
-		if (c == 'H')
-			home_opt = optarg;
-		else if (c == 'h')
-			return usage(stdout), 0;
-		else
-			return usage(stderr), NP_EXIT_PERM;
-	}
-	if (optind >= argc)
-		return usage(stderr), NP_EXIT_PERM;
-	const char *cmd = argv[optind], *arg = optind + 1 < argc ? argv[optind + 1] : NULL;
+	struct np_prog p;
+	int rc = np_prog_start(argc, argv, &spec, &p, NULL, NULL);
+	if (rc != NP_PROG_GO)
+		return rc;
+	const char *cmd = p.argv[0], *arg = p.argc > 1 ? p.argv[1] : NULL, *home = p.home;
 	struct np_err err = {0};
-	char home[PATH_MAX], msg[512] = "";
-	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0)
-		return np_log_err(NULL, &err), np_err_exit_code(&err);
-	int rc = -1;
+	char msg[512] = "";
+	rc = -1;
 	if (!strcmp(cmd, "refresh-token")) {
 		rc = np_cloud_refresh_token(home, msg, sizeof msg, &err);
 	} else if (!strcmp(cmd, "cancel") && arg) {
@@ -133,7 +122,7 @@ int main(int argc, char **argv)
 		json_decref(o);
 		rc = rc < 0 ? -1 : 0;
 	} else if (!strcmp(cmd, "qc") && arg) {
-		rc = qc(home, arg, optind + 2 < argc ? argv[optind + 2] : "txt", msg, sizeof msg, &err);
+		rc = qc(home, arg, p.argc > 2 ? p.argv[2] : "txt", msg, sizeof msg, &err);
 	} else if (!strcmp(cmd, "list-orders")) {
 		struct np_config cfg;
 		if (np_config_load(&cfg, home, &err) == 0) {
@@ -150,10 +139,11 @@ int main(int argc, char **argv)
 			np_config_free(&cfg);
 		}
 	} else {
-		return usage(stderr), NP_EXIT_PERM;
+		return np_prog_usage(&p);
 	}
+	np_prog_end(&p);
 	if (rc < 0)
-		return np_log_err(arg, &err), np_err_exit_code(&err);
+		return np_prog_fail(arg, &err);
 	if (msg[0])
 		printf("%s\n", msg);
 	return 0;

@@ -5,31 +5,17 @@
 #include "np_fs.h"
 #include "np_json.h"
 #include "np_log.h"
+#include "np_prog.h"
 #include "np_schema.h"
 #include "np_spool.h"
 #include "np_svcpw.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: np-config [--home DIR] check\n"
-		   "       np-config [--home DIR] get KEY      print one setting (dotted key)\n"
-		   "       np-config [--home DIR] show         print all settings, secrets masked\n"
-		   "       np-config [--home DIR] set-secret KEY   read a secret from stdin\n"
-		   "                                       (cloud.service_password: 15+ characters with lower,\n"
-		   "                                       upper, digit and special; ends every UI session)\n"
-		   "       np-config [--home DIR] rehash-password   remake the UI login hash from the stored\n"
-		   "                                       service password (np-run.sh does it at each start)\n"
-		   "       np-config [--home DIR] merge        merge a JSON object from stdin into the settings\n"
-		   "       np-config schema                    print the settings schema\n");
-}
 
 /* Merge a JSON object read from stdin into etc/neuropacs.json (only the keys
  * given change), validated as a whole before it is written. */
@@ -60,57 +46,62 @@ out:
 	return rc;
 }
 
+static const struct np_prog_spec spec = {
+    .name = "np-config",
+    .synopsis = "[--home DIR] check\n"
+		"[--home DIR] get KEY      print one setting (dotted key)\n"
+		"[--home DIR] show         print all settings, secrets masked\n"
+		"[--home DIR] set-secret KEY   read a secret from stdin\n"
+		"                                      (cloud.service_password: 15+ characters with lower,\n"
+		"                                      upper, digit and special; ends every UI session)\n"
+		"[--home DIR] rehash-password   remake the UI login hash from the stored\n"
+		"                                      service password (np-run.sh does it at each start)\n"
+		"[--home DIR] merge        merge a JSON object from stdin into the settings\n"
+		"schema                    print the settings schema",
+    .needs = NP_PROG_CONFIG,
+    .min_args = 1,
+    .max_args = -1,
+};
+
+/* schema needs no home: printed before one is looked for. */
+static int on_opt(struct np_prog *p, int key, const char *arg)
+{
+	(void)key, (void)arg;
+	if (strcmp(p->argv[0], "schema"))
+		return NP_PROG_GO;
+	json_dumpf(np_config_schema(), stdout, JSON_INDENT(2));
+	putchar('\n');
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	np_log_init(argv[0]);
-	static const struct option opts[] = {{"home", required_argument, 0, 'H'}, {"help", no_argument, 0, 'h'}, {0}};
-	const char *home_opt = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
-		if (c == 'H')
-			home_opt = optarg;
-		else if (c == 'h')
-			return usage(stdout), 0;
-		else
-			return usage(stderr), NP_EXIT_PERM;
-	}
-	if (optind >= argc)
-		return usage(stderr), NP_EXIT_PERM;
-	const char *cmd = argv[optind];
-	if (!strcmp(cmd, "schema")) {
-		json_dumpf(np_config_schema(), stdout, JSON_INDENT(2));
-		putchar('\n');
-		return 0;
-	}
+	struct np_prog p;
+	int rc = np_prog_start(argc, argv, &spec, &p, on_opt, NULL);
+	if (rc != NP_PROG_GO)
+		return rc;
+	const char *cmd = p.argv[0], *key = p.argc > 1 ? p.argv[1] : NULL, *home = p.home;
 	struct np_err err = {0};
-	char home[PATH_MAX];
-	struct np_config cfg;
-	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_config_load(&cfg, home, &err) < 0) {
-		np_log_err(NULL, &err);
-		return np_err_exit_code(&err);
-	}
-	int rc = 0;
+	rc = 0;
 	/* set-secret and merge may change the service password: the sessions
 	 * of the UI then end (np_svcpw_changed), as after a change in the UI */
 	char pw_stamp[65];
 	np_svcpw_stamp(home, pw_stamp);
 	if (!strcmp(cmd, "check")) {
 		/* as strict as a save: loading skips the checks added since the file was written */
-		if (np_config_check(cfg.root, &err) < 0) {
-			np_log_err(NULL, &err);
-			rc = np_err_exit_code(&err);
-		} else {
+		if (np_config_check(p.cfg.root, &err) < 0)
+			rc = np_prog_fail(NULL, &err);
+		else
 			printf("settings are valid\n");
-		}
-	} else if (!strcmp(cmd, "get") && optind + 1 < argc) {
-		json_t *v = np_config_get(&cfg, argv[optind + 1]);
-		json_t *sch = np_schema_at(np_config_schema(), argv[optind + 1]);
+	} else if (!strcmp(cmd, "get") && key) {
+		json_t *v = np_config_get(&p.cfg, key);
+		json_t *sch = np_schema_at(np_config_schema(), key);
 		if (sch && json_is_true(json_object_get(sch, "writeOnly"))) {
 			np_error(NULL, "%s is a secret: np-config never prints secrets (show says whether it is set)",
-				 argv[optind + 1]);
+				 key);
 			rc = NP_EXIT_PERM;
 		} else if (!v) {
-			np_error(NULL, "unknown setting %s", argv[optind + 1]);
+			np_error(NULL, "unknown setting %s", key);
 			rc = NP_EXIT_PERM;
 		} else if (json_is_string(v)) {
 			printf("%s\n", json_string_value(v));
@@ -119,30 +110,26 @@ int main(int argc, char **argv)
 			putchar('\n');
 		}
 	} else if (!strcmp(cmd, "show")) {
-		json_t *m = np_config_masked(&cfg);
+		json_t *m = np_config_masked(&p.cfg);
 		json_dumpf(m, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		putchar('\n');
 		json_decref(m);
-	} else if (!strcmp(cmd, "set-secret") && optind + 1 < argc) {
+	} else if (!strcmp(cmd, "set-secret") && key) {
 		char buf[8192];
 		size_t n = fread(buf, 1, sizeof buf - 1, stdin);
 		buf[n] = 0;
 		while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 			buf[--n] = 0;
-		if (np_config_secret_set(home, argv[optind + 1], buf, &err) < 0) {
-			np_log_err(NULL, &err);
-			rc = np_err_exit_code(&err);
-		}
+		if (np_config_secret_set(home, key, buf, &err) < 0)
+			rc = np_prog_fail(NULL, &err);
 	} else if (!strcmp(cmd, "rehash-password")) {
 		/* the stored password (sealed or not) again: its login hash is
 		 * remade when missing or stale, nothing else changes */
 		char *pw = np_config_secret(home, NP_SVCPW_SECRET, &err);
 		if (!pw && !err.msg[0])
 			np_err_set(&err, NP_ERR_PERM, "no service password is stored");
-		if (!pw || np_config_secret_set(home, NP_SVCPW_SECRET, pw, &err) < 0) {
-			np_log_err(NULL, &err);
-			rc = np_err_exit_code(&err);
-		}
+		if (!pw || np_config_secret_set(home, NP_SVCPW_SECRET, pw, &err) < 0)
+			rc = np_prog_fail(NULL, &err);
 		if (pw) {
 			OPENSSL_cleanse(pw, strlen(pw));
 			free(pw);
@@ -150,14 +137,11 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "merge")) {
 		rc = merge(home, &err);
 	} else {
-		usage(stderr);
-		rc = NP_EXIT_PERM;
+		rc = np_prog_usage(&p);
 	}
 	if (rc == 0 && (!strcmp(cmd, "set-secret") || !strcmp(cmd, "merge") || !strcmp(cmd, "rehash-password")) &&
-	    np_svcpw_changed(home, pw_stamp, "np-config", cmd, &err) < 0) {
-		np_log_err(NULL, &err);
-		rc = np_err_exit_code(&err);
-	}
-	np_config_free(&cfg);
+	    np_svcpw_changed(home, pw_stamp, "np-config", cmd, &err) < 0)
+		rc = np_prog_fail(NULL, &err);
+	np_prog_end(&p);
 	return rc;
 }

@@ -4,122 +4,112 @@
 #include "np_deid.h"
 #include "np_err.h"
 #include "np_log.h"
+#include "np_prog.h"
 #include "np_spool.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *f)
+enum {
+	O_REMOVE = NP_PROG_LONG,
+	O_SHIFT,
+	O_RANGE,
+	O_MASK,
+	O_NOMASK,
+	O_ACC,
+	O_SWV,
+	O_NOCAP,
+	O_JOBS,
+	O_KEY,
+	O_REPORT,
+	O_STUDY,
+	O_END
+};
+
+static const struct np_prog_opt opts[] = {
+    {"remove-dates", O_REMOVE, NULL, "remove every date/time"},
+    {"shift-dates", O_SHIFT, NULL, "shift dates by an offset per study"},
+    {"shift-range", O_RANGE, "DAYS", "offset range for --shift-dates (1-3650)"},
+    {"mask-zip", O_MASK, NULL, "keep a masked ZIP code of the patient's address"},
+    {"no-mask-zip", O_NOMASK, NULL, "remove the ZIP code"},
+    {"keep-accession", O_ACC, NULL, "keep Accession Number"},
+    {"remove-software-versions", O_SWV, NULL, "remove Software Versions"},
+    {"no-cap-age", O_NOCAP, NULL, "keep ages over 89 as they are"},
+    {"jobs", O_JOBS, "N", "parallel files (1-64, default: cores)"},
+    {"key", O_KEY, "FILE", "secret for pseudonyms (default HOME/etc/secrets/deid.key)"},
+    {"report", O_REPORT, "FILE", "per-tag record of what was done (no values)"},
+    {"study", O_STUDY, "STUDYDIR", "de-identify STUDYDIR/dicom into STUDYDIR/deid"},
+    {0},
+};
+
+static const struct np_prog_spec spec = {
+    .name = "np-deid",
+    .synopsis = "[options] IN OUT\n[options] --study STUDYDIR   STUDYDIR/dicom -> STUDYDIR/deid",
+    .about = "De-identifies a folder of DICOM files for upload; the defaults of the options\n"
+	     "come from the deid.* settings.",
+    .opts = opts,
+    .needs = NP_PROG_CONFIG,
+    .max_args = 2,
+};
+
+struct deid_args {
+	const char *key, *report, *study;
+	int set[O_END - O_REMOVE], range, jobs;
+};
+
+static int on_opt(struct np_prog *p, int key, const char *arg)
 {
-	fprintf(f, "usage: np-deid [options] IN OUT\n"
-		   "       np-deid [options] --study STUDYDIR   STUDYDIR/dicom -> STUDYDIR/deid\n"
-		   "options (defaults from the deid.* settings):\n"
-		   "  --remove-dates | --shift-dates   remove every date/time, or shift dates per study\n"
-		   "  --shift-range DAYS               offset range for --shift-dates\n"
-		   "  --mask-zip | --no-mask-zip       keep a masked ZIP code of the patient's address\n"
-		   "  --keep-accession                 keep Accession Number\n"
-		   "  --remove-software-versions       remove Software Versions\n"
-		   "  --no-cap-age                     keep ages over 89 as they are\n"
-		   "  --jobs N                         parallel files (default: cores)\n"
-		   "  --key FILE                       secret for pseudonyms (default HOME/etc/secrets/deid.key)\n"
-		   "  --report FILE                    per-tag record of what was done (no values)\n"
-		   "  --home DIR                       agent home (else $NP_HOME, else ./var)\n");
+	struct deid_args *a = p->ctx;
+	char *end;
+	switch (key) {
+	case NP_PROG_ARGS:
+		return (a->study && p->argc) || (!a->study && p->argc != 2) ? NP_PROG_USAGE : NP_PROG_GO;
+	case O_RANGE:
+		a->range = (int)strtol(arg, &end, 10);
+		if (*end || a->range < 1 || a->range > 3650)
+			return np_fatal(NULL, "bad --shift-range (1-3650 days)"), NP_EXIT_PERM;
+		break;
+	case O_JOBS:
+		a->jobs = (int)strtol(arg, &end, 10);
+		if (*end || a->jobs < 1 || a->jobs > 64)
+			return np_fatal(NULL, "bad --jobs (1-64)"), NP_EXIT_PERM;
+		break;
+	case O_KEY:
+		a->key = arg;
+		break;
+	case O_REPORT:
+		a->report = arg;
+		break;
+	case O_STUDY:
+		a->study = arg;
+		break;
+	}
+	a->set[key - O_REMOVE] = 1;
+	return NP_PROG_GO;
 }
 
 int main(int argc, char **argv)
 {
-	np_log_init(argv[0]);
-	enum {
-		O_REMOVE = 256,
-		O_SHIFT,
-		O_RANGE,
-		O_MASK,
-		O_NOMASK,
-		O_ACC,
-		O_SWV,
-		O_NOCAP,
-		O_JOBS,
-		O_KEY,
-		O_REPORT,
-		O_STUDY,
-		O_HOME
-	};
-	static const struct option opts[] = {
-	    {"remove-dates", no_argument, 0, O_REMOVE},
-	    {"shift-dates", no_argument, 0, O_SHIFT},
-	    {"shift-range", required_argument, 0, O_RANGE},
-	    {"mask-zip", no_argument, 0, O_MASK},
-	    {"no-mask-zip", no_argument, 0, O_NOMASK},
-	    {"keep-accession", no_argument, 0, O_ACC},
-	    {"remove-software-versions", no_argument, 0, O_SWV},
-	    {"no-cap-age", no_argument, 0, O_NOCAP},
-	    {"jobs", required_argument, 0, O_JOBS},
-	    {"key", required_argument, 0, O_KEY},
-	    {"report", required_argument, 0, O_REPORT},
-	    {"study", required_argument, 0, O_STUDY},
-	    {"home", required_argument, 0, O_HOME},
-	    {"help", no_argument, 0, 'h'},
-	    {0},
-	};
-	struct np_err err = {0};
+	struct np_prog p;
+	struct deid_args a = {0};
 	struct np_deid_opts o;
-	struct np_config cfg;
-	char home[PATH_MAX], keyp[PATH_MAX];
-	const char *home_opt = NULL, *key = NULL, *report = NULL, *study = NULL;
-	int set[O_HOME + 1] = {0}, range = 0, jobs = 0, c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		char *end;
-		switch (c) {
-		case 'h':
-			return usage(stdout), 0;
-		case O_RANGE:
-			range = (int)strtol(optarg, &end, 10);
-			if (*end || range < 1 || range > 3650)
-				return np_fatal(NULL, "bad --shift-range (1-3650 days)"), NP_EXIT_PERM;
-			break;
-		case O_JOBS:
-			jobs = (int)strtol(optarg, &end, 10);
-			if (*end || jobs < 1 || jobs > 64)
-				return np_fatal(NULL, "bad --jobs (1-64)"), NP_EXIT_PERM;
-			break;
-		case O_KEY:
-			key = optarg;
-			break;
-		case O_REPORT:
-			report = optarg;
-			break;
-		case O_STUDY:
-			study = optarg;
-			break;
-		case O_HOME:
-			home_opt = optarg;
-			break;
-		case '?':
-			return usage(stderr), NP_EXIT_PERM;
-		default:
-			break;
-		}
-		if (c >= O_REMOVE && c <= O_HOME)
-			set[c] = 1;
-	}
-	if ((study && optind != argc) || (!study && argc - optind != 2))
-		return usage(stderr), NP_EXIT_PERM;
-	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_config_load(&cfg, home, &err) < 0) {
-		np_log_err(NULL, &err);
-		return np_err_exit_code(&err);
-	}
+	struct np_err err = {0};
+	char keyp[PATH_MAX];
+	int rc = np_prog_start(argc, argv, &spec, &p, on_opt, &a);
+	if (rc != NP_PROG_GO)
+		return rc;
 	np_deid_opts_init(&o);
-	np_deid_opts_config(&o, &cfg);
-	np_config_free(&cfg);
+	np_deid_opts_config(&o, &p.cfg);
+	np_prog_end(&p);
+	const int *set = a.set - O_REMOVE;
 	if (set[O_REMOVE])
 		o.shift_dates = 0;
 	if (set[O_SHIFT])
 		o.shift_dates = 1;
-	if (range)
-		o.shift_range = range;
+	if (a.range)
+		o.shift_range = a.range;
 	if (set[O_MASK])
 		o.mask_zip = 1;
 	if (set[O_NOMASK])
@@ -130,28 +120,22 @@ int main(int argc, char **argv)
 		o.remove_swv = 1;
 	if (set[O_NOCAP])
 		o.cap_age = 0;
-	if (jobs)
-		o.jobs = jobs;
+	if (a.jobs)
+		o.jobs = a.jobs;
+	const char *key = a.key;
 	if (!key) {
-		snprintf(keyp, sizeof keyp, "%s/etc/secrets/deid.key", home);
+		snprintf(keyp, sizeof keyp, "%s/etc/secrets/deid.key", p.home);
 		key = keyp;
 	}
-	if (np_deid_key_load(&o, key, key == keyp, &err) < 0) {
-		np_log_err(NULL, &err);
-		return np_err_exit_code(&err);
-	}
-	int rc;
-	if (study) {
-		const char *b = strrchr(study, '/');
-		b = b && b[1] ? b + 1 : study;
+	if (np_deid_key_load(&o, key, key == keyp, &err) < 0)
+		return np_prog_fail(NULL, &err);
+	if (a.study) {
+		const char *b = strrchr(a.study, '/');
+		b = b && b[1] ? b + 1 : a.study;
 		o.id = b;
-		rc = np_deid_study(study, &o, report, &err);
+		rc = np_deid_study(a.study, &o, a.report, &err);
 	} else {
-		rc = np_deid_run(argv[optind], argv[optind + 1], &o, report, NULL, NULL, &err);
+		rc = np_deid_run(p.argv[0], p.argv[1], &o, a.report, NULL, NULL, &err);
 	}
-	if (rc < 0) {
-		np_log_err(o.id, &err);
-		return np_err_exit_code(&err);
-	}
-	return 0;
+	return rc < 0 ? np_prog_fail(o.id, &err) : 0;
 }

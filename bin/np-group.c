@@ -1,32 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // np-group: create, rename, delete, list and show groups; assign studies.
 #include "np_db.h"
-#include "np_index.h"
 #include "np_err.h"
 #include "np_group.h"
+#include "np_index.h"
 #include "np_json.h"
 #include "np_log.h"
+#include "np_prog.h"
 #include "np_spool.h"
 #include "np_util.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: np-group [--home DIR] create NAME [--products P1,P2...] [--description TEXT]\n"
-		   "       np-group [--home DIR] rename OLD NEW\n"
-		   "       np-group [--home DIR] delete [--force] NAME\n"
-		   "       np-group [--home DIR] list [--json]\n"
-		   "       np-group [--home DIR] show NAME\n"
-		   "       np-group [--home DIR] assign NAME NPUID...\n"
-		   "       np-group [--home DIR] unassign NPUID...\n"
-		   "A group NAME may also be given as id:N (its id in list), the way to reach a group\n"
-		   "whose name cannot be typed or used in a URL.\n");
-}
 
 /* A name as list prints it: control characters as \xHH, so a name made
  * before names were checked cannot drive the terminal. */
@@ -75,94 +62,103 @@ static void print_list(json_t *list, int as_json)
 	}
 }
 
+static const struct np_prog_opt opts[] = {
+    {"products", 'p', "P1,P2...", "create: the products the group's studies are ordered with"},
+    {"description", 'd', "TEXT", "create: a description"},
+    {"force", 'f', NULL, "delete: also a group with studies (unassigned first)"},
+    {"json", 'j', NULL, "list: as JSON"},
+    {0},
+};
+
+static const struct np_prog_spec spec = {
+    .name = "np-group",
+    .synopsis = "[--home DIR] create NAME [--products P1,P2...] [--description TEXT]\n"
+		"[--home DIR] rename OLD NEW\n"
+		"[--home DIR] delete [--force] NAME\n"
+		"[--home DIR] list [--json]\n"
+		"[--home DIR] show NAME\n"
+		"[--home DIR] assign NAME NPUID...\n"
+		"[--home DIR] unassign NPUID...",
+    .about = "A group NAME may also be given as id:N (its id in list), the way to reach a group\n"
+	     "whose name cannot be typed or used in a URL.",
+    .opts = opts,
+    .needs = NP_PROG_SPOOL | NP_PROG_INDEX,
+    .min_args = 1,
+    .max_args = -1,
+};
+
+struct group_args {
+	const char *products, *description;
+	int force, as_json;
+};
+
+/* How many words a command takes with its name: n exactly, or at least -n. */
+static int words(const char *cmd)
+{
+	return !strcmp(cmd, "create") || !strcmp(cmd, "delete") || !strcmp(cmd, "show") ? 2
+	       : !strcmp(cmd, "rename")							? 3
+	       : !strcmp(cmd, "list")							? 1
+	       : !strcmp(cmd, "assign")							? -3
+	       : !strcmp(cmd, "unassign")						? -2
+											: 0;
+}
+
+static int on_opt(struct np_prog *p, int key, const char *arg)
+{
+	struct group_args *a = p->ctx;
+	int w = key == NP_PROG_ARGS ? words(p->argv[0]) : 0;
+	if (key == NP_PROG_ARGS)
+		return !w || (w > 0 && p->argc != w) || (w < 0 && p->argc < -w) ? NP_PROG_USAGE : NP_PROG_GO;
+	if (key == 'p')
+		a->products = arg;
+	else if (key == 'd')
+		a->description = arg;
+	else if (key == 'f')
+		a->force = 1;
+	else if (key == 'j')
+		a->as_json = 1;
+	return NP_PROG_GO;
+}
+
 int main(int argc, char **argv)
 {
-	np_log_init(argv[0]);
-	static const struct option opts[] = {{"home", required_argument, 0, 'H'},
-					     {"products", required_argument, 0, 'p'},
-					     {"description", required_argument, 0, 'd'},
-					     {"force", no_argument, 0, 'f'},
-					     {"json", no_argument, 0, 'j'},
-					     {"help", no_argument, 0, 'h'},
-					     {0}};
-	const char *home_opt = NULL, *products = NULL, *description = NULL;
-	int force = 0, as_json = 0, c;
-	while ((c = getopt_long(argc, argv, "H:p:d:fjh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'H':
-			home_opt = optarg;
-			break;
-		case 'p':
-			products = optarg;
-			break;
-		case 'd':
-			description = optarg;
-			break;
-		case 'f':
-			force = 1;
-			break;
-		case 'j':
-			as_json = 1;
-			break;
-		case 'h':
-			return usage(stdout), 0;
-		default:
-			return usage(stderr), NP_EXIT_PERM;
-		}
-	}
-	int n = argc - optind;
-	char **a = argv + optind;
-	if (n < 1)
-		return usage(stderr), NP_EXIT_PERM;
-	const char *cmd = a[0];
-	int argn = !strcmp(cmd, "create") || !strcmp(cmd, "delete") || !strcmp(cmd, "show") ? 2
-		   : !strcmp(cmd, "rename")						    ? 3
-		   : !strcmp(cmd, "list")						    ? 1
-		   : !strcmp(cmd, "assign")						    ? -3
-		   : !strcmp(cmd, "unassign")						    ? -2
-											    : 0;
-	if (!argn || (argn > 0 && n != argn) || (argn < 0 && n < -argn))
-		return usage(stderr), NP_EXIT_PERM;
+	struct np_prog p;
+	struct group_args o = {0};
 	struct np_err err = {0};
-	char home[PATH_MAX];
-	struct np_db *db = NULL;
-	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_spool_init(home, &err) < 0 ||
-	    !(db = np_index_open(home, &err))) {
-		np_log_err(NULL, &err);
-		return np_err_exit_code(&err);
-	}
-	int rc = 0;
+	int rc = np_prog_start(argc, argv, &spec, &p, on_opt, &o);
+	if (rc != NP_PROG_GO)
+		return rc;
+	const char *cmd = p.argv[0], *home = p.home;
+	char **a = p.argv;
+	struct np_db *db = p.db;
 	/* every command but create, list and unassign names an existing group */
 	char name[PATH_MAX];
 	if (strcmp(cmd, "create") && strcmp(cmd, "list") && strcmp(cmd, "unassign")) {
 		if (np_group_resolve(db, a[1], name, sizeof name, &err) < 0) {
-			np_db_close(db);
-			np_log_err(NULL, &err);
-			return np_err_exit_code(&err);
+			np_prog_end(&p);
+			return np_prog_fail(NULL, &err);
 		}
 		a[1] = name;
 	}
 	if (!strcmp(cmd, "create")) {
-		json_t *p = products ? split_products(products) : NULL;
-		rc = np_group_create(db, a[1], p, description, &err);
-		json_decref(p);
+		json_t *pr = o.products ? split_products(o.products) : NULL;
+		rc = np_group_create(db, a[1], pr, o.description, &err);
+		json_decref(pr);
 	} else if (!strcmp(cmd, "rename")) {
 		rc = np_group_rename(home, db, a[1], a[2], &err);
 	} else if (!strcmp(cmd, "delete")) {
-		rc = np_group_delete(home, db, a[1], force, &err);
+		rc = np_group_delete(home, db, a[1], o.force, &err);
 	} else if (!strcmp(cmd, "list") || !strcmp(cmd, "show")) {
 		json_t *v = !strcmp(cmd, "list") ? np_group_list(db, &err) : np_group_get(db, a[1], &err);
 		if (!v)
 			rc = -1;
-		else if (!strcmp(cmd, "list"))
-			print_list(v, as_json);
 		else
-			print_list(v, 1);
+			print_list(v, strcmp(cmd, "list") || o.as_json);
 		json_decref(v);
 	} else {
 		/* assign/unassign: keep going past a bad study, report the worst */
 		int worst = 0;
-		for (int i = !strcmp(cmd, "assign") ? 2 : 1; i < n; i++) {
+		for (int i = !strcmp(cmd, "assign") ? 2 : 1; i < p.argc; i++) {
 			struct np_err e = {0};
 			int r = !strcmp(cmd, "assign") ? np_group_assign(home, db, a[1], a[i], &e)
 						       : np_group_unassign(home, db, a[i], &e);
@@ -172,13 +168,9 @@ int main(int argc, char **argv)
 					worst = np_err_exit_code(&e);
 			}
 		}
-		np_db_close(db);
+		np_prog_end(&p);
 		return worst;
 	}
-	np_db_close(db);
-	if (rc < 0) {
-		np_log_err(NULL, &err);
-		return np_err_exit_code(&err);
-	}
-	return 0;
+	np_prog_end(&p);
+	return rc < 0 ? np_prog_fail(NULL, &err) : 0;
 }

@@ -3,25 +3,15 @@
 #include "np_err.h"
 #include "np_import.h"
 #include "np_log.h"
+#include "np_prog.h"
 #include "np_spool.h"
 
 #include <dirent.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: np-import [--home DIR] [--name NAME] [--accession A] [--age AGE] [--sex SEX]\n"
-		   "                 [--group G] [--product P]... PATH\n"
-		   "       np-import [--home DIR] --group-upload DIR --group G [--product P]...\n"
-		   "PATH is a folder or a ZIP of DICOM files (+ optional JSON sidecar) or of a NIfTI\n"
-		   "bundle (.nii/.nii.gz, .bval, .bvec and a JSON sidecar). Prints the new npuid.\n"
-		   "--group-upload imports every *.zip of DIR (one study each) into group G.\n");
-}
 
 static int by_name(const void *a, const void *b)
 {
@@ -72,79 +62,88 @@ static int group_upload(const char *home, const char *dir, const struct np_impor
 	return worst;
 }
 
-int main(int argc, char **argv)
+static const struct np_prog_opt opts[] = {
+    {"name", 'n', "NAME", "patient name"},
+    {"accession", 'a', "A", "accession number"},
+    {"age", 'A', "AGE", "patient age"},
+    {"sex", 's', "SEX", "patient sex"},
+    {"group", 'g', "G", "assign the study to group G"},
+    {"product", 'p', "P", "a product to order (repeatable)"},
+    {"group-upload", 'G', "DIR", "import every *.zip of DIR (one study each) into --group G"},
+    {0},
+};
+
+static const struct np_prog_spec spec = {
+    .name = "np-import",
+    .synopsis = "[--home DIR] [--name NAME] [--accession A] [--age AGE] [--sex SEX]\n"
+		"                 [--group G] [--product P]... PATH\n"
+		"[--home DIR] --group-upload DIR --group G [--product P]...",
+    .about = "PATH is a folder or a ZIP of DICOM files (+ optional JSON sidecar) or of a NIfTI\n"
+	     "bundle (.nii/.nii.gz, .bval, .bvec and a JSON sidecar). Prints the new npuid.\n"
+	     "--group-upload imports every *.zip of DIR (one study each) into group G.",
+    .opts = opts,
+    .needs = NP_PROG_HOME,
+    .max_args = 1,
+};
+
+struct import_args {
+	struct np_import_opts o;
+	const char *products[64], *gdir;
+};
+
+static int on_opt(struct np_prog *p, int key, const char *arg)
 {
-	np_log_init(argv[0]);
-	static const struct option opts[] = {{"home", required_argument, 0, 'H'},
-					     {"name", required_argument, 0, 'n'},
-					     {"accession", required_argument, 0, 'a'},
-					     {"age", required_argument, 0, 'A'},
-					     {"sex", required_argument, 0, 's'},
-					     {"group", required_argument, 0, 'g'},
-					     {"product", required_argument, 0, 'p'},
-					     {"group-upload", required_argument, 0, 'G'},
-					     {"help", no_argument, 0, 'h'},
-					     {0}};
-	const char *home_opt = NULL, *gdir = NULL;
-	const char *products[64];
-	struct np_import_opts o = {0};
-	o.products = products;
-	int c;
-	while ((c = getopt_long(argc, argv, "H:n:a:A:s:g:p:G:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'H':
-			home_opt = optarg;
-			break;
-		case 'n':
-			o.name = optarg;
-			break;
-		case 'a':
-			o.accession = optarg;
-			break;
-		case 'A':
-			o.age = optarg;
-			break;
-		case 's':
-			o.sex = optarg;
-			break;
-		case 'g':
-			o.group = optarg;
-			break;
-		case 'G':
-			gdir = optarg;
-			break;
-		case 'p':
-			if (o.nproducts == sizeof products / sizeof products[0]) {
-				np_error(NULL, "too many --product options");
-				return NP_EXIT_PERM;
-			}
-			products[o.nproducts++] = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
+	struct import_args *a = p->ctx;
+	struct np_import_opts *o = &a->o;
+	switch (key) {
+	case NP_PROG_ARGS:
+		return (a->gdir ? p->argc || !o->group : p->argc != 1) ? NP_PROG_USAGE : NP_PROG_GO;
+	case 'n':
+		o->name = arg;
+		break;
+	case 'a':
+		o->accession = arg;
+		break;
+	case 'A':
+		o->age = arg;
+		break;
+	case 's':
+		o->sex = arg;
+		break;
+	case 'g':
+		o->group = arg;
+		break;
+	case 'G':
+		a->gdir = arg;
+		break;
+	case 'p':
+		if (o->nproducts == sizeof a->products / sizeof a->products[0]) {
+			np_error(NULL, "too many --product options");
 			return NP_EXIT_PERM;
 		}
+		a->products[o->nproducts++] = arg;
+		break;
 	}
-	if (gdir ? optind != argc || !o.group : optind + 1 != argc) {
-		usage(stderr);
-		return NP_EXIT_PERM;
-	}
+	return NP_PROG_GO;
+}
+
+int main(int argc, char **argv)
+{
+	struct np_prog p;
+	struct import_args a = {0};
+	a.o.products = a.products;
 	struct np_err err = {0};
-	char home[PATH_MAX];
-	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_import_check_opts(&o, &err) < 0) {
-		np_log_err(NULL, &err);
-		return np_err_exit_code(&err);
-	}
-	if (gdir)
-		return group_upload(home, gdir, &o);
+	int rc = np_prog_start(argc, argv, &spec, &p, on_opt, &a);
+	if (rc != NP_PROG_GO)
+		return rc;
+	np_prog_end(&p);
+	if (np_import_check_opts(&a.o, &err) < 0)
+		return np_prog_fail(NULL, &err);
+	if (a.gdir)
+		return group_upload(p.home, a.gdir, &a.o);
 	char npuid[37];
-	if (np_import_path(home, argv[optind], &o, npuid, &err) < 0) {
-		np_log_err(NULL, &err);
-		return np_err_exit_code(&err);
-	}
+	if (np_import_path(p.home, p.argv[0], &a.o, npuid, &err) < 0)
+		return np_prog_fail(NULL, &err);
 	printf("%s\n", npuid);
 	return 0;
 }

@@ -2,94 +2,98 @@
 // np-report: build and deliver group reports (Prediction Indexes CSV).
 #include "np_config.h"
 #include "np_db.h"
-#include "np_index.h"
 #include "np_err.h"
 #include "np_fs.h"
-#include "np_log.h"
 #include "np_groupreport.h"
+#include "np_index.h"
+#include "np_log.h"
+#include "np_prog.h"
 #include "np_spool.h"
 #include "np_util.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *f)
+static const struct np_prog_opt opts[] = {
+    {"save", 'o', "DIR", "write the report to DIR under the template's file name"},
+    {"send", 's', NULL, "build the report and deliver it now (groups.delivery)"},
+    {"test", 't', NULL, "Test Delivery with a sample report"},
+    {"auto", 'a', NULL, "completion check; auto-send on completion"},
+    {"scheduled", 'S', NULL, "send every group's report (the schedule)"},
+    {0},
+};
+
+static const struct np_prog_spec spec = {
+    .name = "np-report",
+    .synopsis = "[--home DIR] GROUP              print the group's CSV report\n"
+		"[--home DIR] --save DIR GROUP   write it to DIR under the template's name\n"
+		"[--home DIR] --send GROUP       build it and deliver it (groups.delivery)\n"
+		"[--home DIR] --test             Test Delivery with a sample report\n"
+		"[--home DIR] --auto             completion check, auto-send on completion\n"
+		"[--home DIR] --scheduled        send every group's report (schedule)",
+    .opts = opts,
+    .needs = NP_PROG_CONFIG,
+    .max_args = 1,
+};
+
+struct report_args {
+	const char *save;
+	int mode;
+};
+
+static int on_opt(struct np_prog *p, int key, const char *arg)
 {
-	fprintf(f, "usage: np-report [--home DIR] GROUP              print the group's CSV report\n"
-		   "       np-report [--home DIR] --save DIR GROUP   write it to DIR under the template's name\n"
-		   "       np-report [--home DIR] --send GROUP       build it and deliver it (groups.delivery)\n"
-		   "       np-report [--home DIR] --test             Test Delivery with a sample report\n"
-		   "       np-report [--home DIR] --auto             completion check, auto-send on completion\n"
-		   "       np-report [--home DIR] --scheduled        send every group's report (schedule)\n");
+	struct report_args *a = p->ctx;
+	int want_group = a->mode == 0 || a->mode == 's';
+	if (key == NP_PROG_ARGS)
+		return p->argc != want_group || (a->save && a->mode) ? NP_PROG_USAGE : NP_PROG_GO;
+	if (key == 'o')
+		a->save = arg;
+	else
+		a->mode = key;
+	return NP_PROG_GO;
 }
 
 int main(int argc, char **argv)
 {
-	np_log_init(argv[0]);
-	static const struct option opts[] = {{"home", required_argument, 0, 'H'}, {"save", required_argument, 0, 'o'},
-					     {"send", no_argument, 0, 's'},	  {"test", no_argument, 0, 't'},
-					     {"auto", no_argument, 0, 'a'},	  {"scheduled", no_argument, 0, 'S'},
-					     {"help", no_argument, 0, 'h'},	  {0}};
-	const char *home_opt = NULL, *save = NULL;
-	int mode = 0, c;
-	while ((c = getopt_long(argc, argv, "H:o:stah", opts, NULL)) != -1) {
-		if (c == 'H')
-			home_opt = optarg;
-		else if (c == 'o')
-			save = optarg;
-		else if (c == 's' || c == 't' || c == 'a' || c == 'S')
-			mode = c;
-		else if (c == 'h')
-			return usage(stdout), 0;
-		else
-			return usage(stderr), NP_EXIT_PERM;
-	}
-	int want_group = mode == 0 || mode == 's';
-	if ((want_group && optind + 1 != argc) || (!want_group && optind != argc) || (save && mode))
-		return usage(stderr), NP_EXIT_PERM;
-	const char *group = want_group ? argv[optind] : NULL;
+	struct np_prog p;
+	struct report_args a = {0};
 	struct np_err err = {0};
-	char home[PATH_MAX];
-	struct np_config cfg;
-	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_config_load(&cfg, home, &err) < 0) {
-		np_log_err(NULL, &err);
-		return np_err_exit_code(&err);
+	int rc = np_prog_start(argc, argv, &spec, &p, on_opt, &a), exit_code = 0;
+	if (rc != NP_PROG_GO)
+		return rc;
+	const char *group = p.argc ? p.argv[0] : NULL, *home = p.home;
+	const struct np_config *cfg = &p.cfg;
+	if (a.mode == 't') {
+		rc = np_groupreport_test(home, cfg, &err) < 0 ? np_prog_fail(NULL, &err) : 0;
+		np_prog_end(&p);
+		return rc;
 	}
-	if (mode == 't') {
-		int rc = np_groupreport_test(home, &cfg, &err);
-		if (rc < 0)
-			np_log_err(NULL, &err);
-		np_config_free(&cfg);
-		return rc < 0 ? np_err_exit_code(&err) : 0;
+	if ((rc = np_prog_open(&p, NP_PROG_SPOOL | NP_PROG_INDEX)) != NP_PROG_GO) {
+		np_prog_end(&p);
+		return rc;
 	}
-	struct np_db *db = NULL;
-	if (np_spool_init(home, &err) < 0 || !(db = np_index_open(home, &err))) {
-		np_log_err(NULL, &err);
-		np_config_free(&cfg);
-		return np_err_exit_code(&err);
-	}
-	int rc = 0, exit_code = 0;
-	if (mode == 's') {
-		rc = np_groupreport_send(home, db, &cfg, group, "manual", &err);
-	} else if (mode == 'a' || mode == 'S') {
-		int failed = mode == 'a' ? np_groupreport_auto(home, db, &cfg, &err)
-					 : np_groupreport_scheduled(home, db, &cfg, &err);
+	struct np_db *db = p.db;
+	if (a.mode == 's') {
+		rc = np_groupreport_send(home, db, cfg, group, "manual", &err);
+	} else if (a.mode == 'a' || a.mode == 'S') {
+		int failed = a.mode == 'a' ? np_groupreport_auto(home, db, cfg, &err)
+					   : np_groupreport_scheduled(home, db, cfg, &err);
 		if (failed > 0)
 			exit_code = NP_EXIT_TEMP; /* retried by the next run */
 		rc = failed < 0 ? -1 : 0;
 	} else {
 		char *csv = NULL;
 		size_t len = 0;
-		rc = np_groupreport_csv(home, db, &cfg, group, &csv, &len, NULL, &err);
-		if (rc == 0 && save) {
+		rc = np_groupreport_csv(home, db, cfg, group, &csv, &len, NULL, &err);
+		if (rc == 0 && a.save) {
 			char name[256], path[PATH_MAX];
-			rc = np_groupreport_filename(&cfg, group, (time_t)np_now(), name, sizeof name, &err);
+			rc = np_groupreport_filename(cfg, group, (time_t)np_now(), name, sizeof name, &err);
 			if (rc == 0)
-				rc = np_path_join(path, sizeof path, save, name, &err);
+				rc = np_path_join(path, sizeof path, a.save, name, &err);
 			if (rc == 0)
 				rc = np_write_atomic(path, csv, len, 0640, &err);
 			if (rc == 0)
@@ -100,11 +104,10 @@ int main(int argc, char **argv)
 		free(csv);
 	}
 	if (rc < 0) {
-		if (mode != 's') /* a failed send was logged with its group by the library */
+		if (a.mode != 's') /* a failed send was logged with its group by the library */
 			np_log_err(NULL, &err);
 		exit_code = np_err_exit_code(&err);
 	}
-	np_db_close(db);
-	np_config_free(&cfg);
+	np_prog_end(&p);
 	return exit_code;
 }
