@@ -5,10 +5,11 @@
 // is the process loop. See np-queue(1) and np-spool(7).
 #include "np_config.h"
 #include "np_db.h"
-#include "np_index.h"
 #include "np_err.h"
 #include "np_fs.h"
+#include "np_index.h"
 #include "np_log.h"
+#include "np_prog.h"
 #include "np_queue.h"
 #include "np_spool.h"
 #include "np_study_ops.h"
@@ -17,7 +18,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -69,13 +69,6 @@ static void on_signal(int sig)
 		/* The pipe is full: a wake-up is already pending. */
 	}
 	errno = saved;
-}
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: np-queue [--home DIR] [--jobs N] [--once] [--max-attempts N] [--backoff-base S]\n"
-		   "                [--backoff-cap S] [--give-up S] [--poll S] FROM TO FAIL -- CMD [ARG...]\n"
-		   "       np-queue [--home DIR] --waiting     studies waiting to retry after temporary failures\n");
 }
 
 static double rnd01(void)
@@ -440,68 +433,80 @@ static int run(struct runner *r)
 	return r->failures ? NP_EXIT_TEMP : NP_EXIT_OK;
 }
 
-static int parse(struct runner *r, int argc, char **argv, const char **home_opt)
+static const struct np_prog_opt opts[] = {
+    {"jobs", 'j', "N", "run at most N commands at once (1-64)"},
+    {"once", 'o', NULL, "process the studies that are due, wait for them, exit"},
+    {"max-attempts", 'm', "N", "also fail a study after N attempts (0: no limit)"},
+    {"backoff-base", 'b', "S", "first retry delay in seconds, instead of retry.backoff_base_seconds"},
+    {"backoff-cap", 'c', "S", "longest retry delay in seconds, instead of retry.backoff_cap_seconds"},
+    {"give-up", 'g', "S", "the give-up window in seconds, instead of retry.give_up_seconds"},
+    {"waiting", 'w', NULL, "print the studies waiting to retry after temporary failures"},
+    {"poll", 'p', "S", "rescan interval without inotify events (default 5)"},
+    {0},
+};
+
+static const struct np_prog_spec spec = {
+    .name = "np-queue",
+    .synopsis = "[--home DIR] [--jobs N] [--once] [--max-attempts N] [--backoff-base S]\n"
+		"                [--backoff-cap S] [--give-up S] [--poll S] FROM TO FAIL -- CMD [ARG...]\n"
+		"[--home DIR] --waiting     studies waiting to retry after temporary failures",
+    .about = "Runs CMD on each study of spool/FROM and moves it to TO (exit 0) or FAIL (1 or 100),\n"
+	     "or retries it later (111).",
+    .opts = opts,
+    .needs = NP_PROG_HOME | NP_PROG_IN_ORDER,
+    .max_args = -1,
+};
+
+static int on_opt(struct np_prog *p, int key, const char *arg)
 {
-	static const struct option opts[] = {{"home", required_argument, 0, 'H'},
-					     {"jobs", required_argument, 0, 'j'},
-					     {"once", no_argument, 0, 'o'},
-					     {"max-attempts", required_argument, 0, 'm'},
-					     {"backoff-base", required_argument, 0, 'b'},
-					     {"backoff-cap", required_argument, 0, 'c'},
-					     {"give-up", required_argument, 0, 'g'},
-					     {"waiting", no_argument, 0, 'w'},
-					     {"poll", required_argument, 0, 'p'},
-					     {"help", no_argument, 0, 'h'},
-					     {0}};
-	int c;
-	while ((c = getopt_long(argc, argv, "+H:j:om:b:c:g:wp:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'H':
-			*home_opt = optarg;
-			break;
-		case 'j':
-			r->jobs = atoi(optarg);
-			break;
-		case 'o':
-			r->once = 1;
-			break;
-		case 'm':
-			r->max_attempts = atoi(optarg);
-			break;
-		case 'b':
-			r->base = strtod(optarg, NULL);
-			break;
-		case 'c':
-			r->cap = strtod(optarg, NULL);
-			break;
-		case 'g':
-			r->give_up = strtod(optarg, NULL);
-			break;
-		case 'w':
-			r->waiting = 1;
-			break;
-		case 'p':
-			r->poll = strtod(optarg, NULL);
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			return -1;
-		}
+	struct runner *r = p->ctx;
+	switch (key) {
+	case 'j':
+		r->jobs = atoi(arg);
+		break;
+	case 'o':
+		r->once = 1;
+		break;
+	case 'm':
+		r->max_attempts = atoi(arg);
+		break;
+	case 'b':
+		r->base = strtod(arg, NULL);
+		break;
+	case 'c':
+		r->cap = strtod(arg, NULL);
+		break;
+	case 'g':
+		r->give_up = strtod(arg, NULL);
+		break;
+	case 'w':
+		r->waiting = 1;
+		break;
+	case 'p':
+		r->poll = strtod(arg, NULL);
+		break;
+	case NP_PROG_ARGS:
+		if (r->waiting)
+			return p->argc ? NP_PROG_USAGE : NP_PROG_GO;
+		if (p->argc < 5 || strcmp(p->argv[3], "--") || r->jobs < 1 || r->jobs > MAX_JOBS ||
+		    r->max_attempts < 0 || (r->give_up < 0 && r->give_up != -1) || r->poll <= 0)
+			return NP_PROG_USAGE;
+		r->from = p->argv[0];
+		r->to = p->argv[1];
+		r->fail = p->argv[2];
+		r->cmd = p->argv + 4;
+		const char *slash = strrchr(r->cmd[0], '/');
+		r->cmdname = slash ? slash + 1 : r->cmd[0];
+		const char *states[] = {r->from, r->to, r->fail};
+		for (int i = 0; i < 3; i++)
+			if (!np_spool_state_valid(states[i]) || !strcmp(states[i], "incoming")) {
+				np_fatal(NULL, "%s is not a study state np-queue can use", states[i]);
+				return NP_EXIT_PERM;
+			}
+		p->needs |= NP_PROG_SPOOL;
+		break;
 	}
-	if (r->waiting)
-		return optind == argc ? 0 : -1;
-	if (argc - optind < 5 || strcmp(argv[optind + 3], "--") || r->jobs < 1 || r->jobs > MAX_JOBS ||
-	    r->max_attempts < 0 || (r->give_up < 0 && r->give_up != -1) || r->poll <= 0)
-		return -1;
-	r->from = argv[optind];
-	r->to = argv[optind + 1];
-	r->fail = argv[optind + 2];
-	r->cmd = argv + optind + 4;
-	const char *slash = strrchr(r->cmd[0], '/');
-	r->cmdname = slash ? slash + 1 : r->cmd[0];
-	return 0;
+	return NP_PROG_GO;
 }
 
 /* --waiting: every study waiting to retry, one line each, local times. */
@@ -548,31 +553,20 @@ static int list_waiting(const char *home)
 
 int main(int argc, char **argv)
 {
-	np_log_init(argv[0]);
 	struct runner r = {.jobs = 1, .base = -1, .cap = -1, .give_up = -1, .poll = 5};
-	const char *home_opt = NULL;
+	struct np_prog p;
 	struct np_err err = {0};
-	if (parse(&r, argc, argv, &home_opt) < 0)
-		return usage(stderr), NP_EXIT_PERM;
-	if (r.waiting) {
-		if (np_home_resolve(home_opt, r.home, sizeof r.home, &err) < 0) {
-			np_log_err(NULL, &err);
-			return np_err_exit_code(&err);
-		}
+	int rc = np_prog_start(argc, argv, &spec, &p, on_opt, &r);
+	if (rc != NP_PROG_GO)
+		return rc;
+	np_prog_end(&p);
+	snprintf(r.home, sizeof r.home, "%s", p.home);
+	if (r.waiting)
 		return list_waiting(r.home);
-	}
-	const char *states[] = {r.from, r.to, r.fail};
-	for (int i = 0; i < 3; i++)
-		if (!np_spool_state_valid(states[i]) || !strcmp(states[i], "incoming")) {
-			np_fatal(NULL, "%s is not a study state np-queue can use", states[i]);
-			return NP_EXIT_PERM;
-		}
-	if (np_home_resolve(home_opt, r.home, sizeof r.home, &err) < 0 || np_spool_init(r.home, &err) < 0 ||
-	    np_queue_lock(r.home, r.from, &err) < 0 || pipe2(wake, O_NONBLOCK | O_CLOEXEC) < 0) {
+	if (np_queue_lock(r.home, r.from, &err) < 0 || pipe2(wake, O_NONBLOCK | O_CLOEXEC) < 0) {
 		if (err.cls == NP_ERR_NONE)
 			np_err_sys(&err, errno, "unable to create a pipe");
-		np_log_err(NULL, &err);
-		return np_err_exit_code(&err);
+		return np_prog_fail(NULL, &err);
 	}
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
@@ -589,13 +583,11 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	int n = np_queue_recover(r.home, NULL, r.from, &err);
-	if (n < 0) {
-		np_log_err(NULL, &err);
-		return np_err_exit_code(&err);
-	}
+	if (n < 0)
+		return np_prog_fail(NULL, &err);
 	np_info(NULL, "started from=%s to=%s fail=%s cmd=%s jobs=%d recovered=%d", r.from, r.to, r.fail, r.cmdname,
 		r.jobs, n);
-	int rc = run(&r);
+	rc = run(&r);
 	np_info(NULL, "stopped from=%s failures=%d%s", r.from, r.failures,
 		hups && !terms ? " (new settings: s6 starts it again)" : "");
 	return rc;

@@ -6,13 +6,13 @@
 #include "np_buf.h"
 #include "np_config.h"
 #include "np_db.h"
-#include "np_index.h"
 #include "np_err.h"
+#include "np_index.h"
 #include "np_log.h"
+#include "np_prog.h"
 #include "np_spool.h"
 #include "np_util.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -205,58 +205,56 @@ static int run(struct np_db *db, int once)
 	return rc;
 }
 
-static void usage(FILE *f)
+enum { O_ONCE = NP_PROG_LONG, O_PRINT, O_TEST, O_SKIP };
+
+static const struct np_prog_opt opts[] = {
+    {"once", O_ONCE, NULL, "send what waits, then exit (111 when the repository is unreachable)"},
+    {"print", O_PRINT, NULL, "write every message the index gives, one XML document a line; sends nothing"},
+    {"test", O_TEST, NULL, "send one test message with the saved settings and say what happened"},
+    {"skip-backlog", O_SKIP, NULL, "mark every record so far as sent"},
+    {0},
+};
+
+static const struct np_prog_spec spec = {
+    .name = "np-atna",
+    .synopsis = "[--home DIR] [--once | --print | --test | --skip-backlog]",
+    .about = "Without an option: follows the audit trail and sends it while atna.enabled (the service).",
+    .opts = opts,
+    .needs = NP_PROG_INDEX,
+};
+
+/* One mode at most. */
+static int on_opt(struct np_prog *p, int key, const char *arg)
 {
-	fprintf(f, "usage: np-atna [--home DIR] [--once | --print | --test | --skip-backlog]\n"
-		   "  (none)          follow the audit trail, send it while atna.enabled (the service)\n"
-		   "  --once          send what waits, then exit (111 when the repository is unreachable)\n"
-		   "  --print         write every message the index gives, one XML document a line; sends nothing\n"
-		   "  --test          send one test message with the saved settings and say what happened\n"
-		   "  --skip-backlog  mark every record so far as sent\n");
+	(void)arg;
+	int *mode = p->ctx;
+	if (key == NP_PROG_ARGS)
+		return NP_PROG_GO;
+	if (*mode)
+		return NP_PROG_USAGE;
+	*mode = key;
+	return NP_PROG_GO;
 }
 
 int main(int argc, char **argv)
 {
-	np_log_init(argv[0]);
-	static const struct option opts[] = {{"home", required_argument, 0, 'H'},
-					     {"once", no_argument, 0, 'o'},
-					     {"print", no_argument, 0, 'p'},
-					     {"test", no_argument, 0, 't'},
-					     {"skip-backlog", no_argument, 0, 's'},
-					     {"help", no_argument, 0, 'h'},
-					     {0}};
-	const char *home_opt = NULL;
-	int mode = 0, c;
-	while ((c = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
-		if (c == 'H')
-			home_opt = optarg;
-		else if (c == 'h')
-			return usage(stdout), 0;
-		else if (c == 'o' || c == 'p' || c == 't' || c == 's') {
-			if (mode)
-				return usage(stderr), NP_EXIT_PERM;
-			mode = c;
-		} else
-			return usage(stderr), NP_EXIT_PERM;
-	}
-	if (optind != argc)
-		return usage(stderr), NP_EXIT_PERM;
+	struct np_prog p;
 	struct np_err err = {0};
-	struct np_db *db = NULL;
-	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || !(db = np_index_open(home, &err))) {
-		np_log_err(NULL, &err);
-		return np_err_exit_code(&err);
-	}
-	int rc = 0;
-	if (mode == 's') {
+	int mode = 0, rc = np_prog_start(argc, argv, &spec, &p, on_opt, &mode);
+	if (rc != NP_PROG_GO)
+		return rc;
+	struct np_db *db = p.db;
+	snprintf(home, sizeof home, "%s", p.home);
+	rc = 0;
+	if (mode == O_SKIP) {
 		if (np_atna_skip_backlog(db, &err) < 0)
 			rc = np_err_exit_code(&err);
-	} else if (mode == 'p' || mode == 't') {
+	} else if (mode == O_PRINT || mode == O_TEST) {
 		struct np_config cfg;
 		struct np_atna_env env;
 		if (np_config_load(&cfg, home, &err) < 0) {
 			rc = np_err_exit_code(&err);
-		} else if (mode == 't') {
+		} else if (mode == O_TEST) {
 			char msg[1024];
 			const char *user = getenv("USER");
 			if (np_atna_test(&cfg, db, user ? user : "root", "local", msg, sizeof msg, &err) < 0)
@@ -278,14 +276,14 @@ int main(int argc, char **argv)
 		sigaddset(&sigs, SIGINT);
 		sigprocmask(SIG_BLOCK, &sigs, NULL);
 		signal(SIGPIPE, SIG_IGN);
-		if (mode != 'o')
+		if (mode != O_ONCE)
 			np_info(NULL, "started");
-		rc = run(db, mode == 'o');
-		if (mode != 'o')
+		rc = run(db, mode == O_ONCE);
+		if (mode != O_ONCE)
 			np_info(NULL, "stopped");
 	}
 	if (rc && err.msg[0])
 		np_log_err(NULL, &err);
-	np_db_close(db);
+	np_prog_end(&p);
 	return rc;
 }

@@ -2,17 +2,17 @@
 // np-init: guided first-time setup of an agent home (settings and secrets).
 #include "np_config.h"
 #include "np_db.h"
-#include "np_index.h"
 #include "np_err.h"
 #include "np_fs.h"
+#include "np_index.h"
 #include "np_json.h"
 #include "np_log.h"
 #include "np_password.h"
+#include "np_prog.h"
 #include "np_saml.h"
 #include "np_spool.h"
 #include "np_svcpw.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -20,20 +20,6 @@
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: np-init [--home DIR] [--first-run] [--non-interactive] [--container]\n"
-		   "       np-init [--home DIR] --rotate-sp-key\n"
-		   "Creates or updates the agent home: asks for the cloud connection, DICOM and UI\n"
-		   "settings, TLS files and the service password (on a terminal), writes the\n"
-		   "settings and the secrets. Re-runnable: current values are the defaults.\n"
-		   "  --first-run        do nothing if the home already has settings\n"
-		   "  --non-interactive  never prompt; generate a service password if none is set\n"
-		   "  --interactive      prompt even when standard input is not a terminal\n"
-		   "  --container        container defaults (DICOM port 104, runtime docker)\n"
-		   "  --rotate-sp-key    replace the SAML SP signing key and certificate, and nothing else\n");
-}
 
 /* Prompt with the current value as default; secret input is not echoed. */
 static int ask(const char *q, const char *cur, int secret, char *out, size_t outsz)
@@ -189,61 +175,66 @@ static int rotate_sp_key(const char *home, struct np_err *err)
 	return rc;
 }
 
+enum { O_FIRST = NP_PROG_LONG, O_BATCH, O_CONTAINER, O_INTERACTIVE, O_ROTATE };
+
+static const struct np_prog_opt opts[] = {
+    {"first-run", O_FIRST, NULL, "do nothing if the home already has settings"},
+    {"non-interactive", O_BATCH, NULL, "never prompt; generate a service password if none is set"},
+    {"interactive", O_INTERACTIVE, NULL, "prompt even when standard input is not a terminal"},
+    {"container", O_CONTAINER, NULL, "container defaults (DICOM port 104, runtime docker)"},
+    {"rotate-sp-key", O_ROTATE, NULL, "replace the SAML SP signing key and certificate, and nothing else"},
+    {0},
+};
+
+static const struct np_prog_spec spec = {
+    .name = "np-init",
+    .synopsis = "[--home DIR] [--first-run] [--non-interactive] [--container]\n[--home DIR] --rotate-sp-key",
+    .about = "Creates or updates the agent home: asks for the cloud connection, DICOM and UI\n"
+	     "settings, TLS files and the service password (on a terminal), writes the\n"
+	     "settings and the secrets. Re-runnable: current values are the defaults.",
+    .opts = opts,
+    .needs = NP_PROG_HOME,
+};
+
+struct init_args {
+	int first, batch, container, rotate;
+};
+
+static int on_opt(struct np_prog *p, int key, const char *arg)
+{
+	(void)arg;
+	struct init_args *a = p->ctx;
+	if (key == O_FIRST)
+		a->first = 1;
+	else if (key == O_BATCH || key == O_INTERACTIVE)
+		a->batch = key == O_BATCH;
+	else if (key == O_CONTAINER)
+		a->container = 1;
+	else if (key == O_ROTATE)
+		a->rotate = 1;
+	return NP_PROG_GO;
+}
+
 int main(int argc, char **argv)
 {
-	np_log_init(argv[0]);
-	static const struct option opts[] = {{"home", required_argument, 0, 'H'},
-					     {"first-run", no_argument, 0, 'f'},
-					     {"non-interactive", no_argument, 0, 'n'},
-					     {"container", no_argument, 0, 'c'},
-					     {"interactive", no_argument, 0, 'i'},
-					     {"rotate-sp-key", no_argument, 0, 'k'},
-					     {"help", no_argument, 0, 'h'},
-					     {0}};
-	const char *home_opt = NULL;
-	int first = 0, batch = !isatty(0), container = 0, rotate = 0, c;
-	while ((c = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'H':
-			home_opt = optarg;
-			break;
-		case 'f':
-			first = 1;
-			break;
-		case 'n':
-			batch = 1;
-			break;
-		case 'c':
-			container = 1;
-			break;
-		case 'i':
-			batch = 0;
-			break;
-		case 'k':
-			rotate = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return NP_EXIT_PERM;
-		}
-	}
+	struct np_prog p;
+	struct init_args a = {.batch = !isatty(0)};
 	struct np_err err = {0};
-	char home[PATH_MAX], path[PATH_MAX];
+	char path[PATH_MAX];
 	struct np_config cfg;
 	json_t *s = NULL;
-	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0)
-		goto fail;
-	if (rotate) {
+	int rc = np_prog_start(argc, argv, &spec, &p, on_opt, &a);
+	if (rc != NP_PROG_GO)
+		return rc;
+	const char *home = p.home;
+	if (a.rotate) {
 		if (rotate_sp_key(home, &err) < 0)
 			goto fail;
 		np_info(NULL, "SAML SP signing key replaced: %s", home);
 		return 0;
 	}
 	snprintf(path, sizeof path, "%s/etc/neuropacs.json", home);
-	if (first && np_exists(path))
+	if (a.first && np_exists(path))
 		return 0;
 	char pw_stamp[65]; /* a new service password ends the UI's sessions */
 	np_svcpw_stamp(home, pw_stamp);
@@ -254,16 +245,16 @@ int main(int argc, char **argv)
 		np_config_free(&cfg);
 		goto fail;
 	}
-	if (container) {
+	if (a.container) {
 		set_int(s, "dicom", "port", 104);
 		set_str(s, "agent", "runtime", "docker");
 	}
-	int rc = batch ? 0 : interactive(home, &cfg, s, &err);
+	rc = a.batch ? 0 : interactive(home, &cfg, s, &err);
 	np_config_free(&cfg);
 	if (rc < 0 || np_config_save(home, s, &err) < 0)
 		goto fail;
 	char *pw = np_config_secret(home, "cloud.service_password", &err);
-	if (!pw && batch) {
+	if (!pw && a.batch) {
 		char gen[25];
 		if (np_password_generate(gen, 24, &err) < 0 ||
 		    np_config_secret_set(home, "cloud.service_password", gen, &err) < 0)
@@ -279,6 +270,5 @@ int main(int argc, char **argv)
 	return 0;
 fail:
 	json_decref(s);
-	np_log_err(NULL, &err);
-	return np_err_exit_code(&err);
+	return np_prog_fail(NULL, &err);
 }

@@ -5,15 +5,15 @@
 #include "np_config.h"
 #include "np_cron.h"
 #include "np_db.h"
-#include "np_index.h"
 #include "np_err.h"
+#include "np_index.h"
 #include "np_log.h"
 #include "np_paths.h"
+#include "np_prog.h"
 #include "np_spool.h"
 #include "np_util.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -213,38 +213,36 @@ static void list(void)
 	}
 }
 
-static void usage(FILE *f)
+static const struct np_prog_opt opts[] = {
+    {"once", 'o', NULL, "run the jobs that are due (or were missed), wait for them, exit"},
+    {"list", 'l', NULL, "print the jobs, their schedules and next runs"},
+    {0},
+};
+
+static const struct np_prog_spec spec = {
+    .name = "np-sched",
+    .synopsis = "[--home DIR] [--once | --list]",
+    .about = "Runs the agent's periodic jobs on their schedules (scheduler.* and the jobs' own settings).",
+    .opts = opts,
+    .needs = NP_PROG_SPOOL | NP_PROG_INDEX,
+};
+
+static int on_opt(struct np_prog *p, int key, const char *arg)
 {
-	fprintf(f, "usage: np-sched [--home DIR] [--once | --list]\n"
-		   "  --once   run the jobs that are due (or were missed), wait for them, exit\n"
-		   "  --list   print the jobs, their schedules and next runs\n");
+	(void)arg;
+	int *mode = p->ctx;
+	if (key != NP_PROG_ARGS && *mode && *mode != key)
+		return NP_PROG_USAGE;
+	if (key != NP_PROG_ARGS)
+		*mode = key;
+	return NP_PROG_GO;
 }
 
 int main(int argc, char **argv)
 {
-	np_log_init(argv[0]);
-	static const struct option opts[] = {{"home", required_argument, 0, 'H'},
-					     {"once", no_argument, 0, 'o'},
-					     {"list", no_argument, 0, 'l'},
-					     {"help", no_argument, 0, 'h'},
-					     {0}};
-	const char *home_opt = NULL;
-	int once = 0, listing = 0, c;
-	while ((c = getopt_long(argc, argv, "H:olh", opts, NULL)) != -1) {
-		if (c == 'H')
-			home_opt = optarg;
-		else if (c == 'o')
-			once = 1;
-		else if (c == 'l')
-			listing = 1;
-		else if (c == 'h')
-			return usage(stdout), 0;
-		else
-			return usage(stderr), NP_EXIT_PERM;
-	}
-	if (optind != argc || (once && listing))
-		return usage(stderr), NP_EXIT_PERM;
+	struct np_prog p;
 	struct np_err err = {0};
+	int mode = 0;
 #ifdef NP_TEST_HOOKS
 	if (getenv("NP_FAKE_NOW") && *getenv("NP_FAKE_NOW")) {
 		fake_base = np_now();
@@ -254,12 +252,15 @@ int main(int argc, char **argv)
 			fake_rate = atof(rate);
 	}
 #endif
-	struct np_db *db = NULL;
-	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 ||
-	    np_paths_bindir(bindir, sizeof bindir, &err) < 0 || np_spool_init(home, &err) < 0 ||
-	    !(db = np_index_open(home, &err))) {
-		np_log_err(NULL, &err);
-		return np_err_exit_code(&err);
+	int rc = np_prog_start(argc, argv, &spec, &p, on_opt, &mode);
+	if (rc != NP_PROG_GO)
+		return rc;
+	int once = mode == 'o', listing = mode == 'l';
+	struct np_db *db = p.db;
+	snprintf(home, sizeof home, "%s", p.home);
+	if (np_paths_bindir(bindir, sizeof bindir, &err) < 0) {
+		np_prog_end(&p);
+		return np_prog_fail(NULL, &err);
 	}
 	/* Children find the agent home and their sibling tools (np-queue runs np-poll). */
 	setenv("NP_HOME", home, 1);
@@ -276,12 +277,12 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	if (load(db, !listing) < 0) {
-		np_db_close(db);
+		np_prog_end(&p);
 		return NP_EXIT_PERM;
 	}
 	if (listing) {
 		list();
-		np_db_close(db);
+		np_prog_end(&p);
 		return 0;
 	}
 	if (!once)
@@ -335,6 +336,6 @@ int main(int argc, char **argv)
 			waitpid(runs[i].pid, NULL, 0);
 	if (!once)
 		np_info(NULL, "stopped");
-	np_db_close(db);
+	np_prog_end(&p);
 	return 0;
 }

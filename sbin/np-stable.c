@@ -2,13 +2,13 @@
 // np-stable: turn idle incoming/<StudyInstanceUID>/ folders into stable studies.
 #include "np_config.h"
 #include "np_db.h"
-#include "np_index.h"
 #include "np_err.h"
+#include "np_index.h"
 #include "np_log.h"
+#include "np_prog.h"
 #include "np_spool.h"
 #include "np_stable.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,14 +24,6 @@ static void on_signal(int sig)
 		reload = 1;
 	else
 		stop = 1;
-}
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: np-stable [--home DIR] [--once]\n"
-		   "       np-stable [--home DIR] --force UID|NPUID\n"
-		   "  --once        one pass over incoming/, then exit\n"
-		   "  --force ID    stabilize one study now (StudyInstanceUID or npuid)\n");
 }
 
 /* When spool/.marks last changed (a mark written or settled). */
@@ -56,66 +48,60 @@ static int run_once(const char *home, struct np_db *db, const struct np_config *
 	return 0;
 }
 
+static const struct np_prog_opt opts[] = {
+    {"once", '1', NULL, "one pass over incoming/, then exit"},
+    {"force", 'f', "ID", "stabilize one study now (StudyInstanceUID or npuid)"},
+    {0},
+};
+
+static const struct np_prog_spec spec = {
+    .name = "np-stable",
+    .synopsis = "[--home DIR] [--once]\n[--home DIR] --force UID|NPUID",
+    .about = "Moves the studies of spool/incoming/ that stayed quiet for dicom.stabilization_seconds to stable/.",
+    .opts = opts,
+    .needs = NP_PROG_SPOOL | NP_PROG_CONFIG,
+};
+
+struct stable_args {
+	const char *force;
+	int once;
+};
+
+static int on_opt(struct np_prog *p, int key, const char *arg)
+{
+	struct stable_args *a = p->ctx;
+	if (key == '1')
+		a->once = 1;
+	else if (key == 'f')
+		a->force = arg;
+	else if (!a->force)
+		p->needs |= NP_PROG_INDEX;
+	return NP_PROG_GO;
+}
+
 int main(int argc, char **argv)
 {
-	np_log_init(argv[0]);
-	static const struct option opts[] = {{"home", required_argument, 0, 'H'},
-					     {"once", no_argument, 0, '1'},
-					     {"force", required_argument, 0, 'f'},
-					     {"help", no_argument, 0, 'h'},
-					     {0}};
-	const char *home_opt = NULL, *force = NULL;
-	int once = 0, c;
-	while ((c = getopt_long(argc, argv, "H:1f:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'H':
-			home_opt = optarg;
-			break;
-		case '1':
-			once = 1;
-			break;
-		case 'f':
-			force = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return NP_EXIT_PERM;
-		}
-	}
-	if (optind != argc)
-		return usage(stderr), NP_EXIT_PERM;
+	struct np_prog p;
+	struct stable_args a = {0};
 	struct np_err err = {0};
-	char home[PATH_MAX];
-	struct np_config cfg;
-	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_spool_init(home, &err) < 0 ||
-	    np_config_load(&cfg, home, &err) < 0) {
-		np_log_err(NULL, &err);
-		return np_err_exit_code(&err);
-	}
-	if (force) {
+	int rc = np_prog_start(argc, argv, &spec, &p, on_opt, &a);
+	if (rc != NP_PROG_GO)
+		return rc;
+	const char *home = p.home;
+	if (a.force) {
 		char npuid[37];
-		np_config_free(&cfg);
-		if (np_stable_force(home, force, npuid, &err) < 0) {
-			np_log_err(NULL, &err);
-			return np_err_exit_code(&err);
-		}
+		np_prog_end(&p);
+		if (np_stable_force(home, a.force, npuid, &err) < 0)
+			return np_prog_fail(NULL, &err);
 		printf("%s\n", npuid);
 		return 0;
 	}
-	struct np_db *db = np_index_open(home, &err);
-	if (!db) {
+	struct np_db *db = p.db;
+	if (np_stable_recover(home, db, &p.cfg, &err) < 0)
 		np_log_err(NULL, &err);
-		np_config_free(&cfg);
-		return np_err_exit_code(&err);
-	}
-	if (np_stable_recover(home, db, &cfg, &err) < 0)
-		np_log_err(NULL, &err);
-	int rc = 0;
-	if (once) {
-		rc = run_once(home, db, &cfg);
+	rc = 0;
+	if (a.once) {
+		rc = run_once(home, db, &p.cfg);
 	} else {
 		struct sigaction sa = {0};
 		sa.sa_handler = on_signal;
@@ -123,8 +109,8 @@ int main(int argc, char **argv)
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGHUP, &sa, NULL);
 		np_info(NULL, "scanning incoming every %llds, stable after %llds quiet",
-			np_config_int(&cfg, "dicom.scan_interval_seconds"),
-			np_config_int(&cfg, "dicom.stabilization_seconds"));
+			np_config_int(&p.cfg, "dicom.scan_interval_seconds"),
+			np_config_int(&p.cfg, "dicom.stabilization_seconds"));
 		while (!stop) {
 			if (reload) {
 				struct np_config fresh;
@@ -132,14 +118,14 @@ int main(int argc, char **argv)
 				if (np_config_load(&fresh, home, &err) < 0) {
 					np_log_err(NULL, &err);
 				} else {
-					np_config_free(&cfg);
-					cfg = fresh;
+					np_config_free(&p.cfg);
+					p.cfg = fresh;
 					np_info(NULL, "settings reloaded");
 				}
 			}
 			struct timespec marks0 = marks_mtime(home);
-			run_once(home, db, &cfg);
-			long long ms = 1000 * np_config_int(&cfg, "dicom.scan_interval_seconds");
+			run_once(home, db, &p.cfg);
+			long long ms = 1000 * np_config_int(&p.cfg, "dicom.scan_interval_seconds");
 			for (long long slept = 0; slept < ms && !stop && !reload; slept += 100) {
 				nanosleep(&(struct timespec){0, 100000000L}, NULL);
 				/* A cancel or delete asked of an incoming study
@@ -150,7 +136,6 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	np_db_close(db);
-	np_config_free(&cfg);
+	np_prog_end(&p);
 	return rc;
 }

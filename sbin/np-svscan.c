@@ -5,12 +5,12 @@
 #include "np_fs.h"
 #include "np_log.h"
 #include "np_paths.h"
+#include "np_prog.h"
 #include "np_spool.h"
 #include "np_svtree.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,14 +18,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: np-svscan [--home DIR] [--prepare-only | --stop [--grace SECONDS]]\n"
-		   "Installs the service directories of the agent into DIR/service and runs\n"
-		   "s6-svscan on it in the foreground. --stop ends every process of DIR's tree\n"
-		   "(exit 1 when none runs).\n");
-}
 
 /* How long services get to stop on their own before SIGKILL: longer than
  * any timeout-kill of etc/s6 (s6 kills first, then loggers drain). */
@@ -121,44 +113,64 @@ static int sync_service(const char *tmpl, const char *dst, struct np_err *err)
 	return rc;
 }
 
+enum { O_PREPARE = NP_PROG_LONG, O_STOP, O_GRACE };
+
+static const struct np_prog_opt opts[] = {
+    {"prepare-only", O_PREPARE, NULL, "install the service directories, run nothing"},
+    {"stop", O_STOP, NULL, "end every process of the home's tree (exit 1 when none runs)"},
+    {"grace", O_GRACE, "SECONDS", "with --stop: how long services get before SIGKILL (0-3600)"},
+    {0},
+};
+
+static const struct np_prog_spec spec = {
+    .name = "np-svscan",
+    .synopsis = "[--home DIR] [--prepare-only | --stop [--grace SECONDS]]",
+    .about = "Installs the service directories of the agent into DIR/service and runs\n"
+	     "s6-svscan on it in the foreground. --stop ends every process of DIR's tree\n"
+	     "(exit 1 when none runs).",
+    .opts = opts,
+    .needs = NP_PROG_HOME,
+};
+
+struct svscan_args {
+	int prepare_only, stop, grace;
+};
+
+static int on_opt(struct np_prog *p, int key, const char *arg)
+{
+	struct svscan_args *a = p->ctx;
+	if (key == O_PREPARE) {
+		a->prepare_only = 1;
+	} else if (key == O_STOP) {
+		a->stop = 1;
+	} else if (key == O_GRACE) {
+		char *end;
+		long v = strtol(arg, &end, 10);
+		if (*end || end == arg || v < 0 || v > 3600) {
+			fprintf(stderr, "np-svscan: --grace: seconds from 0 to 3600, not \"%s\"\n", arg);
+			return NP_EXIT_PERM;
+		}
+		a->grace = (int)v;
+	}
+	return NP_PROG_GO;
+}
+
 int main(int argc, char **argv)
 {
-	np_log_init(argv[0]);
-	static const struct option opts[] = {{"home", required_argument, 0, 'H'}, {"prepare-only", no_argument, 0, 'p'},
-					     {"stop", no_argument, 0, 's'},	  {"grace", required_argument, 0, 'g'},
-					     {"help", no_argument, 0, 'h'},	  {0}};
-	const char *home_opt = NULL;
-	int prepare_only = 0, stop = 0, grace = STOP_GRACE_SECONDS, c;
-	while ((c = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
-		if (c == 'H')
-			home_opt = optarg;
-		else if (c == 'p')
-			prepare_only = 1;
-		else if (c == 's')
-			stop = 1;
-		else if (c == 'g') {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || end == optarg || v < 0 || v > 3600) {
-				fprintf(stderr, "np-svscan: --grace: seconds from 0 to 3600, not \"%s\"\n", optarg);
-				return NP_EXIT_PERM;
-			}
-			grace = (int)v;
-		} else if (c == 'h')
-			return usage(stdout), 0;
-		else
-			return usage(stderr), NP_EXIT_PERM;
-	}
+	struct np_prog p;
+	struct svscan_args a = {.grace = STOP_GRACE_SECONDS};
 	struct np_err err = {0};
-	char home[PATH_MAX], tmpls[PATH_MAX], svdir[PATH_MAX], bindir[PATH_MAX];
-	struct np_config cfg;
-	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0)
-		goto fail;
-	if (stop)
-		return stop_tree(home, grace);
-	if (np_spool_init(home, &err) < 0 || np_config_load(&cfg, home, &err) < 0)
-		goto fail;
-	np_config_free(&cfg);
+	char tmpls[PATH_MAX], svdir[PATH_MAX], bindir[PATH_MAX];
+	int rc = np_prog_start(argc, argv, &spec, &p, on_opt, &a);
+	if (rc != NP_PROG_GO)
+		return rc;
+	const char *home = p.home;
+	if (a.stop)
+		return stop_tree(home, a.grace);
+	/* the settings are checked before any service starts */
+	if ((rc = np_prog_open(&p, NP_PROG_SPOOL | NP_PROG_CONFIG)) != NP_PROG_GO)
+		return rc;
+	np_prog_end(&p);
 	if (np_paths_etc(tmpls, sizeof tmpls, "s6", &err) < 0 || np_paths_bindir(bindir, sizeof bindir, &err) < 0)
 		goto fail;
 	snprintf(svdir, sizeof svdir, "%s/service", home);
@@ -182,7 +194,7 @@ int main(int argc, char **argv)
 		}
 	}
 	closedir(d);
-	if (prepare_only)
+	if (a.prepare_only)
 		return 0;
 	if (clear_leftovers(home, &err) < 0)
 		goto fail;
@@ -197,6 +209,5 @@ int main(int argc, char **argv)
 	execlp("s6-svscan", "s6-svscan", svdir, (char *)NULL);
 	np_err_sys(&err, errno, "unable to run s6-svscan");
 fail:
-	np_log_err(NULL, &err);
-	return np_err_exit_code(&err);
+	return np_prog_fail(NULL, &err);
 }
