@@ -2,20 +2,15 @@
 // np-index: rebuild or check the SQLite index of studies against the spool,
 // which is the source of truth (np-spool(7)).
 #include "np_db.h"
-#include "np_index.h"
 #include "np_err.h"
+#include "np_index.h"
 #include "np_log.h"
+#include "np_prog.h"
 #include "np_spool.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: np-index [--home DIR] --rebuild | --check\n");
-}
 
 struct check {
 	struct np_db *db;
@@ -91,40 +86,49 @@ static int check_all(struct check *c, struct np_err *err)
 	return rows;
 }
 
+static const struct np_prog_opt opts[] = {
+    {"rebuild", 'r', NULL, "drop the index's studies and read them again from the spool"},
+    {"check", 'c', NULL, "compare the index with the spool (exit 1 on a mismatch)"},
+    {0},
+};
+
+static const struct np_prog_spec spec = {
+    .name = "np-index",
+    .synopsis = "[--home DIR] --rebuild | --check",
+    .opts = opts,
+    .needs = NP_PROG_SPOOL,
+};
+
+/* One of --rebuild and --check. */
+static int on_opt(struct np_prog *p, int key, const char *arg)
+{
+	(void)arg;
+	int *mode = p->ctx;
+	if (key == NP_PROG_ARGS)
+		return *mode ? NP_PROG_GO : NP_PROG_USAGE;
+	if (*mode && *mode != key)
+		return NP_PROG_USAGE;
+	*mode = key;
+	return NP_PROG_GO;
+}
+
 int main(int argc, char **argv)
 {
-	np_log_init(argv[0]);
-	static const struct option opts[] = {{"home", required_argument, 0, 'H'},
-					     {"rebuild", no_argument, 0, 'r'},
-					     {"check", no_argument, 0, 'c'},
-					     {"help", no_argument, 0, 'h'},
-					     {0}};
-	const char *home_opt = NULL;
-	int c, mode = 0;
-	while ((c = getopt_long(argc, argv, "H:rch", opts, NULL)) != -1) {
-		if (c == 'H')
-			home_opt = optarg;
-		else if (c == 'r' || c == 'c')
-			mode = mode && mode != c ? -1 : c;
-		else if (c == 'h')
-			return usage(stdout), 0;
-		else
-			return usage(stderr), NP_EXIT_PERM;
-	}
-	if (mode <= 0 || optind != argc)
-		return usage(stderr), NP_EXIT_PERM;
+	struct np_prog p;
 	struct np_err err = {0};
-	char home[PATH_MAX];
 	struct np_db *db = NULL;
-	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_spool_init(home, &err) < 0 ||
-	    !(db = mode == 'r' ? np_db_open(home, &err) : np_index_open(home, &err)) ||
+	int mode = 0, rc = np_prog_start(argc, argv, &spec, &p, on_opt, &mode);
+	if (rc != NP_PROG_GO)
+		return rc;
+	/* a rebuild opens the file as it is: np_index_open would fill a new one first */
+	if (!(db = mode == 'r' ? np_db_open(p.home, &err) : np_index_open(p.home, &err)) ||
 	    (mode == 'r' && np_index_rebuild(db, &err) < 0)) {
-		np_log_err(NULL, &err);
 		np_db_close(db);
-		return np_err_exit_code(&err);
+		np_prog_end(&p);
+		return np_prog_fail(NULL, &err);
 	}
 	struct check ck = {db, NULL, NULL, 0, 0};
-	int rc = NP_EXIT_OK;
+	rc = NP_EXIT_OK;
 	int rows = check_all(&ck, &err);
 	if (rows < 0) {
 		np_error(NULL, "unable to read the index: %s", err.msg[0] ? err.msg : sqlite3_errmsg(db->h));
@@ -136,5 +140,6 @@ int main(int argc, char **argv)
 		rc = ck.bad ? NP_EXIT_NO : NP_EXIT_OK;
 	}
 	np_db_close(db);
+	np_prog_end(&p);
 	return rc;
 }
