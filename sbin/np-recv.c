@@ -2,76 +2,62 @@
 /* np-recv: the DICOM Storage SCP daemon (see np-recv(8) and lib/np_recv.h). */
 #include "np_err.h"
 #include "np_log.h"
+#include "np_prog.h"
 #include "np_recv.h"
 #include "np_spool.h"
 #include "np_validate.h"
 
-#include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *f)
+static const struct np_prog_opt opts[] = {
+    {"port", 'p', "N", "listen on port N instead of dicom.port (dicom.tls.port with TLS)"},
+    {"aet", 'a', "TITLE", "our AE title instead of dicom.ae_title"},
+    {0},
+};
+
+static const struct np_prog_spec spec = {
+    .name = "np-recv",
+    .synopsis = "[--home DIR] [--port N] [--aet TITLE]",
+    .about = "DICOM Storage SCP: receives studies into spool/incoming/ (see np-recv(8)).",
+    .opts = opts,
+    .needs = NP_PROG_HOME,
+};
+
+static int on_opt(struct np_prog *p, int key, const char *arg)
 {
-	fprintf(f, "usage: np-recv [--home DIR] [--port N] [--aet TITLE]\n"
-		   "DICOM Storage SCP: receives studies into spool/incoming/ (see np-recv(8)).\n"
-		   "  --home DIR   agent home (default $NP_HOME, else ./var)\n"
-		   "  --port N     listen on port N instead of dicom.port (dicom.tls.port with TLS)\n"
-		   "  --aet TITLE  our AE title instead of dicom.ae_title\n");
+	struct np_recv_overrides *ov = p->ctx;
+	if (key == 'p') {
+		char *end;
+		long v = strtol(arg, &end, 10);
+		if (*end || v < 1 || v > 65535) {
+			np_fatal(NULL, "invalid port %s", arg);
+			return NP_EXIT_PERM;
+		}
+		ov->port = (int)v;
+	} else if (key == 'a') {
+		/* The rules of dicom.ae_title on save: refused, never cut. */
+		char why[128];
+		if (!*arg || np_valid_ae_title(arg, why, sizeof why) < 0) {
+			np_fatal(NULL, "--aet: %s", *arg ? why : "an AE title is required");
+			return NP_EXIT_PERM;
+		}
+		ov->ae_title = arg;
+	}
+	return NP_PROG_GO;
 }
 
 int main(int argc, char **argv)
 {
-	np_log_init(argv[0]);
-	static const struct option opts[] = {{"home", required_argument, 0, 'H'},
-					     {"port", required_argument, 0, 'p'},
-					     {"aet", required_argument, 0, 'a'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
-	const char *home_opt = NULL;
+	struct np_prog p;
 	struct np_recv_overrides ov = {0};
-	int c;
-	while ((c = getopt_long(argc, argv, "H:p:a:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'H':
-			home_opt = optarg;
-			break;
-		case 'p': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v < 1 || v > 65535) {
-				np_fatal(NULL, "invalid port %s", optarg);
-				return NP_EXIT_PERM;
-			}
-			ov.port = (int)v;
-			break;
-		}
-		case 'a': {
-			/* The rules of dicom.ae_title on save: refused, never cut. */
-			char why[128];
-			if (!*optarg || np_valid_ae_title(optarg, why, sizeof why) < 0) {
-				np_fatal(NULL, "--aet: %s", *optarg ? why : "an AE title is required");
-				return NP_EXIT_PERM;
-			}
-			ov.ae_title = optarg;
-			break;
-		}
-		case 'h':
-			usage(stdout);
-			return NP_EXIT_OK;
-		default:
-			usage(stderr);
-			return NP_EXIT_PERM;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return NP_EXIT_PERM;
-	}
-	char home[PATH_MAX];
 	struct np_err err = {0};
-	if (np_home_resolve(home_opt, home, sizeof home, &err) < 0 || np_recv_run(home, &ov, &err) < 0) {
+	int rc = np_prog_start(argc, argv, &spec, &p, on_opt, &ov);
+	if (rc != NP_PROG_GO)
+		return rc;
+	np_prog_end(&p);
+	if (np_recv_run(p.home, &ov, &err) < 0) {
 		np_fatal(NULL, "%s", err.msg);
 		return np_err_exit_code(&err);
 	}
