@@ -29,14 +29,18 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
 W=$(mktemp -d "${TMPDIR:-/tmp}/np-bench-index.XXXXXX")
 trap 'rm -rf "$W"' EXIT INT TERM
-# "seconds peak_kb" of a command (output to $W/out)
-tm() { /usr/bin/time -f '%e %M' -o "$W/time" "$@" >"$W/out" 2>&1 || { cat "$W/out" >&2; return 1; }; cat "$W/time"; }
-row() { # name n seconds kb ref_seconds ref_kb
-	awk -v name="$1" -v n="$2" -v s="$3" -v kb="$4" -v rs="$5" -v rkb="$6" 'BEGIN {
-		printf "%-9s %8d %9.2f %9.0f %8.1f | %9.2f %9.0f %8.1f %6.2f\n", name, n, s, s * 1e6 / n, kb / 1024,
-		rs, rs * 1e6 / n, rkb / 1024, (rs > 0 ? s / rs : 0) }'
+# "seconds peak_kb cpu_seconds" of a command (output to $W/out)
+tm() {
+	/usr/bin/time -f '%e %M %U %S' -o "$W/time" "$@" >"$W/out" 2>&1 || { cat "$W/out" >&2; return 1; }
+	awk '{print $1, $2, $3 + $4}' "$W/time"
 }
-printf '%-9s %8s %9s %9s %8s | %9s %9s %8s %6s\n' what studies np_s us/study np_MB ref_s us/study ref_MB ratio
+row() { # name n seconds kb cpu ref_seconds ref_kb ref_cpu
+	awk -v name="$1" -v n="$2" -v s="$3" -v kb="$4" -v c="$5" -v rs="$6" -v rkb="$7" -v rc="$8" 'BEGIN {
+		printf "%-9s %8d %8.2f %8.2f %8.0f %7.1f | %8.2f %8.2f %8.0f %7.1f %6.2f\n", name, n, s, c, c * 1e6 / n,
+		kb / 1024, rs, rc, rc * 1e6 / n, rkb / 1024, (rc > 0 ? c / rc : 0) }'
+}
+printf '%-9s %8s %8s %8s %8s %7s | %8s %8s %8s %7s %6s\n' what studies np_s np_cpu us_cpu np_MB ref_s ref_cpu \
+	us_cpu ref_MB ratio
 for N in "$@"; do
 	H=$W/h$N
 	mkdir -p "$H/etc"
@@ -53,29 +57,31 @@ for N in "$@"; do
 		>>"$W/schema.sql"
 	rm -f "$DB" "$DB-wal" "$DB-shm"
 	set -- $(tm "$TOP/build/bin/np-index" --rebuild)
-	s=$1 kb=$2
+	s=$1 kb=$2 c=$3
 	set -- $(tm "$PY" "$TOP/bench/index_ref.py" rebuild "$H" "$W/schema.sql" "$W/ref.sqlite")
-	row rebuild "$N" "$s" "$kb" "$1" "$2"
+	row rebuild "$N" "$s" "$kb" "$c" "$1" "$2" "$3"
 	set -- $(tm "$TOP/build/bin/np-index" --check)
-	s=$1 kb=$2
+	s=$1 kb=$2 c=$3
 	set -- $(tm "$PY" "$TOP/bench/index_ref.py" check "$H" "$DB")
-	row check "$N" "$s" "$kb" "$1" "$2"
+	row check "$N" "$s" "$kb" "$c" "$1" "$2" "$3"
 	# retention.order_days: 90 by default; the old histories are from 2015.
 	set -- $(tm "$TOP/build/bin/np-retain" --dry-run)
-	s=$1 kb=$2
+	s=$1 kb=$2 c=$3
 	old=$(sed -n 's/.*would purge studies=\([0-9]*\).*/\1/p' "$W/out")
 	set -- $(tm sh -c "cd '$H/spool' && find done failed cancelled qc-failed -mindepth 2 -maxdepth 2 \
 		-name history.jsonl -mtime +90 | wc -l")
-	row retain-n "$N" "$s" "$kb" "$1" "$2"
+	row retain-n "$N" "$s" "$kb" "$c" "$1" "$2" "$3"
 	# The reference purges a copy of the same number of other old folders.
 	"$PY" "$TOP/bench/index_ref.py" oldcopy "$H" "$W/old" "$old"
 	set -- $(tm "$TOP/build/bin/np-retain")
-	s=$1 kb=$2
+	s=$1 kb=$2 c=$3
 	purged=$(sed -n 's/.*purged studies=\([0-9]*\).*/\1/p' "$W/out")
 	set -- $(tm sh -c "rm -rf '$W/old' && sqlite3 '$W/ref.sqlite' \"DELETE FROM studies WHERE rowid IN \
 		(SELECT rowid FROM studies ORDER BY rowid LIMIT $old)\"")
-	row retain "$N" "$s" "$kb" "$1" "$2"
+	row retain "$N" "$s" "$kb" "$c" "$1" "$2" "$3"
 	echo "# np-retain purged $purged of $N studies (the dry run counted $old)"
 	rm -rf "$H" "$W/ref.sqlite" "$W/old"
 done
-echo "np = the agent's program, ref = the reference (see the header); MB = peak RSS; ratio = np_s / ref_s."
+echo "np = the agent's program, ref = the reference (see the header); s = wall, cpu = user + system seconds,"
+echo "us_cpu = CPU microseconds per study, MB = peak RSS; ratio = np_cpu / ref_cpu (wall time on this shared"
+echo "machine follows the other load)."
