@@ -29,8 +29,11 @@ ok ".lock exists for np-stable" test -f "$S/.lock"
 is "$(ls "$NP_HOME/spool/incoming/.tmp" | wc -l | tr -d ' ')" 0 "nothing left in np-recv's temporary folder (spool/incoming/.tmp)"
 
 nok "wrong called AE is rejected" echoscu -aec OTHER 127.0.0.1 "$RECV_PORT"
+# np-recv logs and records a rejection after sending it: echoscu may be back first
+wait_for "grep -q 'association rejected' '$T/recv.log'" 10
 like "$(grep 'association rejected' "$T/recv.log" | tail -1)" 'reason=called-AE-title-not-recognized' "called AE rejection logged with its reason"
 nok "calling AE not in the allowed list is rejected" echoscu -aet INTRUDER -aec NP_TEST 127.0.0.1 "$RECV_PORT"
+wait_for "grep -q 'calling_ae=INTRUDER' '$T/recv.log' && [ \$(ls '$NP_HOME/spool/events' | wc -l) -ge 2 ]" 10
 like "$(grep 'association rejected' "$T/recv.log" | tail -1)" 'calling_ae=INTRUDER .*reason=calling-AE-title-not-recognized' "calling AE rejection logged"
 # np-recv does not open the index: it leaves each event in spool/events,
 # which np-stable takes in on its next pass.
