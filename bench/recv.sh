@@ -18,14 +18,20 @@
 # fsync of the folder, one file at a time, files of the study's median
 # size), which bounds any receiver that makes each instance durable before
 # answering. storescp and Orthanc do not fsync.
-# Also measures the alternative to fork-per-association: np-recv serving
-# associations in-process (NP_RECV_INPROCESS=1), over 1 association and
+# Also measures two alternatives: np-recv without its instance log
+# (np-recv-nolog, NP_RECV_NOLOG=1: each instance written once, then its
+# file and folder fsynced), what removing the log's second copy of each
+# instance would cost; and np-recv serving associations in-process
+# (NP_RECV_INPROCESS=1) instead of a process each, over 1 association and
 # with 200 back-to-back C-ECHO associations.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${BENCH_OUT:-$TOP/bench/out}
 NSL=${BENCH_NSL:-30}
 SHIM=$TOP/build/peers/libbind127.so
+# BENCH_NPRECV: another np-recv binary to measure (a saved copy of an
+# earlier build, to compare two versions run after run)
+NPRECV=${BENCH_NPRECV:-$TOP/build/sbin/np-recv}
 export TCP_NODELAY=1
 mkdir -p "$OUT"
 port() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
@@ -149,18 +155,19 @@ run() {
 	R=$OUT/rx-$name-$assoc
 	mkdir -p "$R"
 	case $kind in
-	nprecv | nprecv-inproc)
+	nprecv | nprecv-inproc | nprecv-nolog)
 		mkdir -p "$R/home/etc"
 		printf '{"dicom": {"ae_title": "DEST"}}\n' >"$R/home/etc/neuropacs.json"
 		# once before the measured run: np-recv writes its instance log
 		# slots (4 x 32 MiB) the first time it starts on a home
-		"$TOP/build/sbin/np-recv" --home "$R/home" --port "$P" 2>"$R/log.first" &
+		"$NPRECV" --home "$R/home" --port "$P" 2>"$R/log.first" &
 		waitport "$P"
 		kill $!
 		wait $! || true
 		if [ "$kind" = nprecv-inproc ]; then export NP_RECV_INPROCESS=1; fi
-		/usr/bin/time -f '%U %S %M' -o "$R/time" "$TOP/build/sbin/np-recv" --home "$R/home" --port "$P" 2>"$R/log" &
-		unset NP_RECV_INPROCESS
+		if [ "$kind" = nprecv-nolog ]; then export NP_RECV_NOLOG=1; fi
+		/usr/bin/time -f '%U %S %M' -o "$R/time" "$NPRECV" --home "$R/home" --port "$P" 2>"$R/log" &
+		unset NP_RECV_INPROCESS NP_RECV_NOLOG
 		;;
 	storescp)
 		# --fork: one process per association, as a site runs it (without,
@@ -205,12 +212,16 @@ EOF
 	echo "$name $assoc $t0 $t1 $u $s $rss $got $wb" >>"$RESULTS"
 }
 
+# BENCH_QUICK=1: storescp and np-recv only (no Orthanc, no in-process or
+# association set-up runs), for comparing np-recv builds run after run
+QUICK=${BENCH_QUICK:-}
 for a in 1 4; do
 	run storescp $a storescp
 	run np-recv $a nprecv
-	run orthanc $a orthanc
+	run np-recv-nolog $a nprecv-nolog
+	[ -n "$QUICK" ] || run orthanc $a orthanc
 done
-run np-recv-inproc 1 nprecv-inproc
+[ -n "$QUICK" ] || run np-recv-inproc 1 nprecv-inproc
 
 # ---- association set-up cost: fork per association vs in-process ----
 echoes() {
@@ -220,7 +231,7 @@ echoes() {
 	mkdir -p "$R/home/etc"
 	printf '{"dicom": {"ae_title": "DEST"}}\n' >"$R/home/etc/neuropacs.json"
 	if [ "$kind" = inproc ]; then export NP_RECV_INPROCESS=1; fi
-	"$TOP/build/sbin/np-recv" --home "$R/home" --port "$P" 2>"$R/log" &
+	"$NPRECV" --home "$R/home" --port "$P" 2>"$R/log" &
 	pid=$!
 	unset NP_RECV_INPROCESS
 	waitport "$P"
@@ -232,8 +243,10 @@ echoes() {
 	wait "$pid" 2>/dev/null || true
 	echo "$t0 $t1" | awk -v n="$name" '{printf "200 C-ECHO associations, %-22s %.2f ms each\n", n":", ($2-$1)*1000/200}'
 }
-echoes fork-per-association fork
-echoes in-process inproc
+if [ -z "$QUICK" ]; then
+	echoes fork-per-association fork
+	echoes in-process inproc
+fi
 
 echo
 awk -v n="$N" -v mb="$MB" -v fs="$FS" -v dwcpu="$DWCPU" -v bytes="$BYTES" -v walmin="$WALMIN" '
@@ -247,6 +260,9 @@ END {
   printf "\nbytes written per byte received (wr/rx): np-recv %.2f (1 assoc), %.2f (4 assoc); storescp %.2f, %.2f; np-recv%s least, file + instance log: %.2f\n", B["np-recv 1"]/bytes, B["np-recv 4"]/bytes, B["storescp 1"]/bytes, B["storescp 4"]/bytes, "\047s", walmin
   printf "\nfsync-per-file limit %.1f files/s; np-recv over 1 association: %.2fx that limit\n", fs, (n/W["np-recv 1"])/fs
   printf "np-recv 4 assoc wall / storescp 4 assoc wall: %.2f (target <= 1)\n", W["np-recv 4"]/W["storescp 4"]
+  c1 = C["np-recv 1"]*1000/n; c4 = C["np-recv 4"]*1000/n
+  printf "np-recv CPU per instance: %.3f ms (1 assoc), %.3f ms (4 assoc) = %.2fx (target <= 1.2); storescp %.3f, %.3f ms = %.2fx\n", c1, c4, c4/c1, C["storescp 1"]*1000/n, C["storescp 4"]*1000/n, C["storescp 4"]/C["storescp 1"]
+  printf "np-recv without its instance log (each instance written once, file and folder fsynced): wr/rx %.2f, %.2f; wall / storescp %.2f (1 assoc), %.2f (4 assoc), np-recv with it %.2f, %.2f\n", B["np-recv-nolog 1"]/bytes, B["np-recv-nolog 4"]/bytes, W["np-recv-nolog 1"]/W["storescp 1"], W["np-recv-nolog 4"]/W["storescp 4"], W["np-recv 1"]/W["storescp 1"], W["np-recv 4"]/W["storescp 4"]
   printf "np-recv CPU per instance / storescp: %.2f (1 assoc), %.2f (4 assoc) (target <= 0.5)\n", C["np-recv 1"]/C["storescp 1"], C["np-recv 4"]/C["storescp 4"]
   # With one association and one operation at a time nothing overlaps the
   # fsyncs: sender + network (what storescp takes) plus the fsync limit is

@@ -12,6 +12,17 @@
  * the association ends, one syncfs() makes the files themselves durable
  * and the slot starts over (a new generation).
  *
+ * Each association flushes its own slot, with no group commit: a leader
+ * that flushes for the others (writes without O_DSYNC, then one fdatasync
+ * under a shared flock for every write done so far) was measured against
+ * this over 4 associations (bench/recv.sh, 2026-12) and was no faster in
+ * wall or CPU time: the disk runs concurrent synchronous writes side by
+ * side, and the leader's extra fdatasync, flock and wake-ups cost what a
+ * shared flush saves. Logging only where the file is (no second copy of
+ * its bytes) would need the file's own fsync before the answer: bench/recv.sh
+ * measures that as np-recv-nolog, 1.7-3.9x storescp's wall over one
+ * association against the log's 0.9-3.1x.
+ *
  * After a crash (killed process, power loss) np_wal_recover_all() replays
  * every slot no live process holds: a logged instance whose file is
  * missing or differs is written again, unless a newer copy of it arrived
