@@ -18,10 +18,12 @@
  * this over 4 associations (bench/recv.sh, 2026-12) and was no faster in
  * wall or CPU time: the disk runs concurrent synchronous writes side by
  * side, and the leader's extra fdatasync, flock and wake-ups cost what a
- * shared flush saves. Logging only where the file is (no second copy of
- * its bytes) would need the file's own fsync before the answer: bench/recv.sh
- * measures that as np-recv-nolog, 1.7-3.9x storescp's wall over one
- * association against the log's 0.9-3.1x.
+ * shared flush saves. Without the second copy of each instance's bytes the
+ * file itself must be fsynced before the answer (a journal commit each):
+ * bench/recv.sh measures that as np-recv-nolog, which writes 1.03 bytes per
+ * byte received against the log's 1.94 but took longer over one association
+ * in 6 of 7 runs (1.0-3.9x storescp's wall, the log 0.9-3.1x), as the
+ * flushes of a busy disk grow slow.
  *
  * After a crash (killed process, power loss) np_wal_recover_all() replays
  * every slot no live process holds: a logged instance whose file is
