@@ -22,7 +22,7 @@
  * file itself must be fsynced before the answer (a journal commit each):
  * bench/recv.sh measures that as np-recv-nolog, which writes 1.03 bytes per
  * byte received against the log's 1.94 but took longer over one association
- * in 6 of 7 runs (1.0-3.9x storescp's wall, the log 0.9-3.1x), as the
+ * in 5 of 7 runs (1.0-3.9x storescp's wall, the log 0.9-3.1x), as the
  * flushes of a busy disk grow slow.
  *
  * After a crash (killed process, power loss) np_wal_recover_all() replays
