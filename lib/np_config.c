@@ -365,6 +365,31 @@ static int write_secret(const char *home, const char *key, const char *path, con
 	return rc;
 }
 
+/* 1 when value is the stored service password; *hash_ok (when not NULL,
+ * or when the password is unreadable) 1 when its login hash verifies value
+ * too. A process that may not read the password (np-httpd under the
+ * privilege split) has only the hash to ask. */
+static int svcpw_same(const char *home, const char *value, int *hash_ok)
+{
+	struct np_err e = {0};
+	char *cur = np_config_secret(home, NP_SVCPW_SECRET, &e);
+	int readable = cur || !e.cls;
+	int same = cur && strlen(cur) == strlen(value) && CRYPTO_memcmp(cur, value, strlen(value)) == 0;
+	if (cur) {
+		OPENSSL_cleanse(cur, strlen(cur));
+		free(cur);
+	}
+	int ok = 0;
+	if (!readable || (same && hash_ok)) {
+		char *hash = np_config_secret(home, NP_SVCPW_HASH_SECRET, NULL);
+		ok = hash && np_password_verify(value, hash); /* bcrypt: a quarter second */
+		free(hash);
+	}
+	if (hash_ok)
+		*hash_ok = ok;
+	return readable ? same : ok;
+}
+
 int np_config_secret_set(const char *home, const char *key, const char *value, struct np_err *err)
 {
 	char path[PATH_MAX], over[PATH_MAX];
@@ -384,15 +409,7 @@ int np_config_secret_set(const char *home, const char *key, const char *value, s
 	struct np_err perr = {0};
 	if (np_password_check(value, &perr) < 0)
 		return np_err_set(err, NP_ERR_PERM, "%s: %s", key, perr.msg);
-	char *cur = np_config_secret(home, key, NULL);
-	int same = cur && strlen(cur) == strlen(value) && CRYPTO_memcmp(cur, value, strlen(value)) == 0;
-	if (cur) {
-		OPENSSL_cleanse(cur, strlen(cur));
-		free(cur);
-	}
-	char *hash = same ? np_config_secret(home, NP_SVCPW_HASH_SECRET, NULL) : NULL;
-	int hash_ok = hash && np_password_verify(value, hash);
-	free(hash);
+	int hash_ok = 0, same = svcpw_same(home, value, &hash_ok);
 	if (same && hash_ok)
 		return 0;
 	if (!same && write_secret(home, key, path, value, err) < 0)
@@ -511,6 +528,11 @@ static int given_secret(json_t *parent, const char *key, const char *dotted, voi
 	const char *val = json_string_value(json_object_get(parent, key));
 	if (!val || !*val || !strcmp(val, MASK))
 		return 0;
+	if (!strcmp(dotted, NP_SVCPW_SECRET)) {
+		if (!svcpw_same(c->home, val, NULL))
+			json_array_append_new(c->out, json_string(dotted));
+		return 0;
+	}
 	char *old = np_config_secret(c->home, dotted, NULL);
 	if (!old || strcmp(old, val))
 		json_array_append_new(c->out, json_string(dotted));
