@@ -14,6 +14,7 @@
 #include "np_httpd_tls.h"
 #include "np_json.h"
 #include "np_log.h"
+#include "np_recv_tls_check.h"
 #include "np_settings_effect.h"
 
 #include <civetweb.h>
@@ -175,6 +176,13 @@ int np__settings_precheck(struct np_httpd *h, const struct np_config *next, stru
 		    e.msg);
 		goto out;
 	}
+	/* np-recv runs as a user of its own under the privilege split: a DICOM
+	 * TLS pair it cannot read (the HTTPS key uploaded here is 0600) would
+	 * keep its old listener now and stop it at its next start. */
+	if (np_config_bool(next, "dicom.tls.enabled") &&
+	    !json_equal(np_json_path(cur.root, "dicom.tls"), np_json_path(next->root, "dicom.tls")) &&
+	    (rc = np_recv_tls_check(h->home, next, getenv("NP_AS_RECV"), err)) < 0)
+		goto out;
 	/* np-httpd restarts on its new address: it must be able to listen
 	 * there (a port it holds now is free for it). */
 	struct np_listen nl;
