@@ -9,6 +9,7 @@
 #include "np_fs.h"
 #include "np_json.h"
 #include "np_log.h"
+#include "np_password.h"
 #include "np_queue.h"
 #include "np_spool.h"
 #include "np_study_status.h"
@@ -613,14 +614,157 @@ int np_study_delete(const char *home, const char *npuid, struct np_study_op *op,
 	return 0;
 }
 
+/* ---- the cloud cancel handed to the back-end ---- */
+
+/* spool/.marks/NPUID.cloud-cancel.json {"order_id","by","at"}: a cancel the
+ * cloud is still to be told of. np-httpd writes it under the privilege
+ * split (it may not read the cloud credentials); np-stable, a back-end
+ * service that wakes on any change in spool/.marks, tells the cloud. */
+#define HANDOVER_SUFFIX ".cloud-cancel.json"
+
+static int handover_path(const char *home, const char *npuid, char *out, size_t outsz)
+{
+	if (!np_uuid_valid(npuid))
+		return -1;
+	return snprintf(out, outsz, "%s/spool/.marks/%s" HANDOVER_SUFFIX, home, npuid) < (int)outsz ? 0 : -1;
+}
+
+static int handover_set(const char *home, const char *npuid, const char *oid, const char *by, struct np_err *err)
+{
+	char p[PATH_MAX], at[32];
+	if (handover_path(home, npuid, p, sizeof p) < 0)
+		return np_err_set(err, NP_ERR_PERM, "not a study id");
+	np_time_iso(at);
+	json_t *o = json_pack("{s:s,s:s,s:s}", "order_id", oid, "by", by ? by : "-", "at", at);
+	int rc = o ? np_json_save(p, o, 0640, err) : np_err_sys(err, ENOMEM, "unable to record the request");
+	json_decref(o);
+	return rc;
+}
+
+static int cloud_here_cfg(const char *home, const struct np_config *cfg)
+{
+	const char *proto = np_config_str(cfg, "cloud.protocol");
+	return np_config_secret_readable(home, proto && !strcmp(proto, "v2") ? NP_SVCPW_SECRET : "cloud.api_key") >= 0;
+}
+
+int np_study_ops_cloud_here(const char *home)
+{
+	struct np_config cfg;
+	if (np_config_load(&cfg, home, NULL) < 0)
+		return 1; /* the call itself says what is wrong with the settings */
+	int here = cloud_here_cfg(home, &cfg);
+	np_config_free(&cfg);
+	return here;
+}
+
+/* The cancelled study's order.json says how the cloud took the cancel. */
+static void order_told(const char *home, const char *npuid, const char *scope, const char *info)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s/spool/cancelled/%s", home, npuid);
+	json_t *order = np_is_dir(dir) ? np_order_load(dir, NULL) : NULL;
+	if (!order)
+		return;
+	json_object_set_new(order, "cancel_scope", json_string(scope));
+	json_object_set_new(order, "info", json_string(info));
+	struct np_err e = {0};
+	if (np_order_save(dir, order, &e) < 0)
+		np_log_err(npuid, &e);
+	json_decref(order);
+}
+
+/* Tell the cloud of one handed-over cancel. 1 when done with it (told, or
+ * nothing more to do), 0 to try again at the next pass. */
+static int handover_one(const char *home, struct np_db *db, const struct np_config *cfg, const char *npuid,
+			const char *path)
+{
+	json_t *o = np_json_load(path, 4096, NULL);
+	char oid[128], by[128], info[300];
+	snprintf(oid, sizeof oid, "%s", np_json_str(o, "order_id", ""));
+	snprintf(by, sizeof by, "%s", np_json_str(o, "by", "-"));
+	json_decref(o);
+	if (!oid[0] || !np_cloud_configured(cfg)) {
+		np_warn(npuid, "cancel at the cloud dropped: %s",
+			oid[0] ? "the cloud is not configured" : "no order id");
+		return 1;
+	}
+	struct np_err e = {0};
+	struct np_cloud *cl = np_cloud_open(cfg, &e);
+	int rc = cl ? np_cloud_cancel(cl, oid, &e) : -1;
+	np_cloud_close(cl);
+	if (rc < 0 && e.cls == NP_ERR_TEMP) {
+		np_warn(npuid, "cancel at the cloud: not reachable, tried again at the next pass: %s", e.msg);
+		return 0;
+	}
+	const char *scope = rc == 0 ? "cloud" : "local";
+	if (rc == 0)
+		snprintf(info, sizeof info, "cancelled by %s; the back-end told the cloud", by);
+	else if (rc == 1)
+		snprintf(info, sizeof info,
+			 "cancelled by %s: cloud protocol v1 has no cancel, the cloud may still process the order", by);
+	else
+		snprintf(info, sizeof info,
+			 "cancelled by %s: the cloud refused the cancel, the order may still be processed", by);
+	if (rc < 0)
+		np_warn(npuid, "cancel at the cloud failed: %s", e.msg);
+	else
+		np_info(npuid, "cancel at the cloud order=%s scope=%s by=%s", oid, scope, by);
+	order_told(home, npuid, scope, info);
+	if (db)
+		np_db_event(db, npuid, "study_cancelled", rc < 0 ? "warning" : "info", info, NULL);
+	return 1;
+}
+
+int np_study_ops_cloud_handovers(const char *home, struct np_db *db)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s/spool/.marks", home);
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	struct np_config cfg;
+	int loaded = 0, n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name), sl = strlen(HANDOVER_SUFFIX);
+		char npuid[40], p[PATH_MAX];
+		if (len != 36 + sl || strcmp(e->d_name + 36, HANDOVER_SUFFIX))
+			continue;
+		snprintf(npuid, sizeof npuid, "%.36s", e->d_name);
+		if (handover_path(home, npuid, p, sizeof p) < 0)
+			continue;
+		if (!loaded) {
+			struct np_err err = {0};
+			if (np_config_load(&cfg, home, &err) < 0) {
+				np_log_err(NULL, &err);
+				break;
+			}
+			loaded = 1;
+		}
+		/* Not this process's either (a service of the wrong groups): left for the one that can. */
+		if (!cloud_here_cfg(home, &cfg))
+			break;
+		if (handover_one(home, db, &cfg, npuid, p) && unlink(p) == 0) {
+			np_fsync_parent(p, NULL);
+			n++;
+		}
+	}
+	closedir(d);
+	if (loaded)
+		np_config_free(&cfg);
+	return n;
+}
+
 /* Cancel at the cloud when an order is there and not finished. Fills scope
- * ("cloud" or "local") and a note for the message. */
+ * ("cloud", "local", or "back-end" when handed to the back-end: set
+ * *handover) and a note for the message. */
 static void cloud_cancel(const char *home, json_t *order, const char *npuid, const char **scope, char *note,
-			 size_t notesz)
+			 size_t notesz, int *handover)
 {
 	const char *oid = np_json_str(order, "order_id", NULL);
 	*scope = "local";
 	note[0] = 0;
+	*handover = 0;
 	if (!oid)
 		return;
 	struct np_err e = {0};
@@ -629,7 +773,13 @@ static void cloud_cancel(const char *home, json_t *order, const char *npuid, con
 		snprintf(note, notesz, ": the cloud was not told (%s)", e.msg);
 		return;
 	}
-	if (np_cloud_configured(&cfg)) {
+	if (np_cloud_configured(&cfg) && !cloud_here_cfg(home, &cfg)) {
+		/* The privilege split: np-httpd may not read the cloud
+		 * credentials. The back-end tells the cloud shortly after. */
+		*scope = "back-end";
+		*handover = 1;
+		snprintf(note, notesz, "; the cloud will be told by the back-end");
+	} else if (np_cloud_configured(&cfg)) {
 		struct np_cloud *cl = np_cloud_open(&cfg, &e);
 		int rc = cl ? np_cloud_cancel(cl, oid, &e) : -1;
 		np_cloud_close(cl);
@@ -696,9 +846,11 @@ int np_study_cancel(const char *home, const char *npuid, struct np_study_op *op,
 		return -1;
 	}
 	const char *scope = "local";
-	char note[200] = "";
+	char note[200] = "", oid[128];
+	int handover = 0;
+	snprintf(oid, sizeof oid, "%s", np_json_str(order, "order_id", ""));
 	if (order && strcmp(ost, NP_ORDER_COMPLETED) && strcmp(ost, NP_ORDER_CANCELLED))
-		cloud_cancel(home, order, npuid, &scope, note, sizeof note);
+		cloud_cancel(home, order, npuid, &scope, note, sizeof note, &handover);
 	json_decref(order);
 	if (strcmp(op->state, "incoming")) {
 		char info[300];
@@ -707,6 +859,12 @@ int np_study_cancel(const char *home, const char *npuid, struct np_study_op *op,
 	}
 	if (run_op(home, npuid, "cancel", op, err) < 0)
 		return -1;
+	/* Handed over once the study is out of the runners' way (or marked
+	 * for its runner): the back-end then finds its order.json settled. */
+	if (handover && handover_set(home, npuid, oid, by, err) < 0)
+		return -1;
+	if (op->status == NP_STUDY_OP_PENDING && handover)
+		snprintf(op->msg + strlen(op->msg), sizeof op->msg - strlen(op->msg), "%s", note);
 	if (op->status == NP_STUDY_OP_DONE) {
 		struct np_db *db = np_index_open(home, NULL);
 		char detail[300];
@@ -720,6 +878,7 @@ int np_study_cancel(const char *home, const char *npuid, struct np_study_op *op,
 		snprintf(op->msg, sizeof op->msg, "%s%s",
 			 !strcmp(op->state, "results") ? sent
 			 : !strcmp(scope, "cloud")     ? "order cancelled at the Neuropacs cloud"
+			 : handover		       ? "cancelled here"
 			 : note[0]		       ? "cancelled locally only"
 						       : "cancelled before upload",
 			 note);

@@ -6,11 +6,13 @@
 #include "np_fs.h"
 #include "np_json.h"
 #include "np_spool.h"
+#include "np_util.h"
 
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Files written by np-deliver and np-poll stay small; anything larger is not
  * theirs and is not read on a listing. */
@@ -193,5 +195,18 @@ json_t *np_study_final(const char *dir)
 					      safe, "at", str_or_null(json_object_get(f, "at"))));
 	}
 	json_decref(f);
+	return order;
+}
+
+json_t *np_study_recorded(const char *dir, char *as_of, size_t asz)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	if (snprintf(p, sizeof p, "%s/order.json", dir) >= (int)sizeof p || stat(p, &st) < 0)
+		return NULL;
+	json_t *order = np_study_final(dir);
+	char at[32];
+	np_time_iso_at(st.st_mtime, at);
+	snprintf(as_of, asz, "%s", at);
 	return order;
 }

@@ -37,6 +37,13 @@ int np_study_order_over(const char *state);
  * New reference (an empty order when there is none). */
 json_t *np_study_final(const char *dir);
 
+/* The order of the study folder dir as the back-end last recorded it
+ * (order.json, written by np-upload and at each poll of np-poll), for
+ * np-httpd when it may not read the cloud credentials (the privilege
+ * split). Stores when that was (ISO 8601 UTC, order.json's modification
+ * time) in as_of. NULL when dir has no order.json. New reference. */
+json_t *np_study_recorded(const char *dir, char *as_of, size_t asz);
+
 /* The text of an error as the API shows it: URLs cut to scheme://host:port,
  * control characters replaced, at most outsz - 1 bytes. */
 void np_study_safe_error(const char *in, char *out, size_t outsz);

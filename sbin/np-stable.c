@@ -8,6 +8,7 @@
 #include "np_prog.h"
 #include "np_spool.h"
 #include "np_stable.h"
+#include "np_study_ops.h"
 
 #include <limits.h>
 #include <signal.h>
@@ -41,6 +42,8 @@ static int run_once(const char *home, struct np_db *db, const struct np_config *
 {
 	struct np_err err = {0};
 	int done = 0;
+	/* Cancels np-httpd could not tell the cloud of (the privilege split). */
+	np_study_ops_cloud_handovers(home, db);
 	if (np_stable_scan(home, db, cfg, &done, &err) < 0) {
 		np_log_err(NULL, &err);
 		return np_err_exit_code(&err);

@@ -18,7 +18,7 @@ command -v setpriv >/dev/null || skip_all "setpriv (util-linux) not installed"
 if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$SBIN/np-httpd" 2>/dev/null; then
 	skip_all "the checkout ($NP_TOP) is not reachable by an unprivileged user (chmod o+x its parent folders)"
 fi
-plan 59
+plan 71
 
 # The service user must reach the home: tap.sh's folder is root's, 0700.
 chmod 711 "$T"
@@ -226,3 +226,35 @@ as "$HTTPD" sh -c "rm -f '$SET' && cp '$T/settings.bak' '$SET'"
 # write (and swap the build for a link); np-recv's own temporary files are in
 # spool/incoming/.tmp now.
 nok "np-recv's user cannot enter spool/tmp (np-stable's builds, uploads, imports)" as "$RECV" ls "$NP_HOME/spool/tmp"
+
+# Issue 17: a study's cloud status and its cancel under the split. np-httpd
+# may not read the cloud credentials: the status is what the back-end last
+# recorded (as of its last poll), and the cloud's part of a cancel goes to
+# the back-end (np-stable), which tells the cloud. Before: 400 "... needs the
+# secret cloud.api_key: ... Permission denied", and a cancel answered "the
+# cloud could not be told (it refused)" though the cloud was never asked.
+cloud_start "$T/cloud2" --password "$PW" --fault steps=100000
+echo "{\"cloud\":{\"api_url\":\"$CLOUD_URL\",\"protocol\":\"v2\",\"service_user\":\"svc\"}}" | "$BIN/np-config" merge
+V=5e5e5e5e-0000-4000-8000-000000000017
+/usr/bin/python3 "$NP_TOP/tests/data/make_ready_study.py" "$T/ready-$V" "$T/study" >/dev/null
+chown -R neuropacs:neuropacs "$T/ready-$V" && chmod -R g+rwX "$T/ready-$V"
+mv "$T/ready-$V" "$NP_HOME/spool/ready/$V"
+wait_for "[ -d '$NP_HOME/spool/uploaded/$V' ]" 60
+ok "the back-end uploads a study to the v2 cloud stand-in (uploaded)" test -d "$NP_HOME/spool/uploaded/$V"
+OID=$(jq -r .order_id "$NP_HOME/spool/uploaded/$V/order.json")
+is "$(req GET "/api/studies/$V/status" -H "Cookie: np_session=$CK")" 200 "the cloud status of an uploaded study answers 200 under the split" ||
+	diag "$(cat "$T/body")"
+nok "... with no 'Permission denied' in it" grep -qi "permission denied" "$T/body"
+is "$(jq -r '"\(.live) \(.order.order_id) \(.order.status)"' "$T/body")" "false $OID $(jq -r .status "$NP_HOME/spool/uploaded/$V/order.json")" \
+	"... the order as the back-end recorded it (not live)"
+like "$(jget "$T/body" as_of)" '^20[0-9-]*T[0-9:]*Z$' "... and as of when (the back-end's last poll)"
+is "$(req POST "/api/studies/$V/cancel" -H "Cookie: np_session=$CK" -H "X-CSRF-Token: $CSRF")" 200 "Cancel of an uploaded study answers 200 under the split" ||
+	diag "$(cat "$T/body")"
+nok "... and does not say the cloud refused" grep -Eq "refused|could not be told" "$T/body"
+like "$(jget "$T/body" message)" "the cloud will be told by the back-end" "... but that the back-end tells the cloud"
+wait_for "grep -q '\"call\": \"/cancel-order\"' '$T/cloud2/requests.jsonl'" 20
+ok "the cloud stand-in receives the cancel of the order within seconds" grep -q "\"call\": \"/cancel-order\"" "$T/cloud2/requests.jsonl"
+wait_for "[ \"\$(jq -r .cancel_scope '$NP_HOME/spool/cancelled/$V/order.json')\" = cloud ]" 10
+is "$(jq -r '"\(.status) \(.cancel_scope)"' "$NP_HOME/spool/cancelled/$V/order.json")" "Cancelled cloud" "order.json records that the cloud was told"
+is "$(grep -c '"call": "/cancel-order"' "$T/cloud2/requests.jsonl")" 1 "... told once"
+ok "the hand-over is done with (spool/.marks)" test ! -e "$NP_HOME/spool/.marks/$V.cloud-cancel.json"
