@@ -17,6 +17,7 @@
 #include "np_httpd_tls.h"
 #include "np_json.h"
 #include "np_log.h"
+#include "np_recv_tls_check.h"
 #include "np_notify.h"
 #include "np_qc.h"
 #include "np_queue.h"
@@ -123,9 +124,15 @@ static json_t *col_json(sqlite3_stmt *st, int i)
 /* "ok" when a C-ECHO succeeds or the listener answers at the DICOM level
  * (an A-ASSOCIATE-RJ for our AE title still proves it is alive); with DICOM
  * TLS on, a TCP connect is the check. */
+/* np-recv listens on one port: dicom.tls.port with TLS, else dicom.port. */
+static const char *dicom_port_key(const struct np_config *c)
+{
+	return np_config_bool(c, "dicom.tls.enabled") ? "dicom.tls.port" : "dicom.port";
+}
+
 static const char *dicom_check(struct np_req *r)
 {
-	int port = (int)np_config_int(&r->cfg, "dicom.port");
+	int port = (int)np_config_int(&r->cfg, dicom_port_key(&r->cfg));
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || port <= 0)
 		return "error";
@@ -172,7 +179,12 @@ int np_h_health(struct np_req *r)
 	int good = db_ok && !strcmp(dicom, "ok");
 	json_t *o = json_pack("{s:s,s:{s:s},s:{s:s,s:I}}", "status", good ? "ok" : "unhealthy", "database", "status",
 			      db_ok ? "ok" : "error", "dicom", "status", dicom, "port",
-			      (json_int_t)np_config_int(&r->cfg, "dicom.port"));
+			      (json_int_t)np_config_int(&r->cfg, dicom_port_key(&r->cfg)));
+	/* why np-recv does not listen, when its TLS files are the cause (it
+	 * exits at start when it cannot load them) */
+	struct np_err te = {0};
+	if (strcmp(dicom, "ok") && np_recv_tls_check(r->srv->home, &r->cfg, getenv("NP_AS_RECV"), &te) < 0)
+		json_object_set_new(json_object_get(o, "dicom"), "reason", json_string(te.msg));
 	return np__reply_json(r, good ? 200 : 503, o);
 }
 
@@ -851,8 +863,8 @@ int np_h_study_check_status(struct np_req *r)
 	json_t *rec = np_study_ops_cloud_here(r->srv->home) ? NULL : np_study_recorded(dir, as_of, sizeof as_of);
 	if (rec && np_json_str(rec, "order_id", NULL))
 		return np__reply_json(r, 200,
-				      json_pack("{s:s,s:s,s:b,s:s,s:o}", "npuid", id, "state", state, "live", 0, "as_of",
-						as_of, "order", rec));
+				      json_pack("{s:s,s:s,s:b,s:s,s:o}", "npuid", id, "state", state, "live", 0,
+						"as_of", as_of, "order", rec));
 	json_decref(rec);
 	struct np_err err = {0};
 	json_t *order = NULL;

@@ -16,7 +16,7 @@ command -v storescu >/dev/null || skip_all "dcmtk not installed"
 if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$SBIN/np-httpd" 2>/dev/null; then
 	skip_all "the checkout ($NP_TOP) is not reachable by an unprivileged user (chmod o+x its parent folders)"
 fi
-plan 11
+plan 13
 
 chmod 711 "$T"
 HTTP=$(free_port) DICOM=$(free_port)
@@ -70,3 +70,17 @@ ok "np-recv listens on the DICOM TLS port" test $? = 0
 TCP_NODELAY=1 storescu -aec NEUROPACS_SCP +tla +cf "$P/ca.crt" +sd +r +sp '*.dcm' 127.0.0.1 "$TLSP" "$T/study" >"$T/storescu-tls.log" 2>&1
 ok "storescu stores a study over DICOM TLS" test $? = 0 || diag "$(cat "$T/storescu-tls.log")"
 nok "np-recv's user still cannot read the HTTPS key" as_recv cat "$NP_HOME/etc/tls/server.key"
+
+# The key made unreadable behind the agent's back (a hand edit), then np-recv
+# restarts: it cannot start, and /health says so on the port it should
+# listen on, and why. Before, /health checked dicom.port, not the TLS port.
+chmod 0600 "$NP_HOME/etc/tls/dicom.key"
+s6-svc -r "$NP_HOME/service/np-recv"
+for i in $(seq 50); do
+	req GET /health >/dev/null
+	[ "$(jget "$T/body" dicom.status)" = not_listening ] && break
+	sleep 0.2
+done
+is "$(jget "$T/body" status) $(jget "$T/body" dicom.status) $(jget "$T/body" dicom.port)" "unhealthy not_listening $TLSP" \
+	"/health: unhealthy, np-recv not listening on the DICOM TLS port"
+like "$(jget "$T/body" dicom.reason)" "dicom.tls.key_file: np-recv .*cannot read" "... and why (the key np-recv cannot read)"
