@@ -36,7 +36,8 @@ export async function checkStatus(s, stateLabel = labelOf) {
   const o = r.order || {};
   const common = [['Neuropacs UID', r.npuid], ['Agent state', stateLabel(r.state)], ['Order ID', o.order_id],
     ['Order status', o.status], ['Products', (o.jobs_started || []).join(', ')]];
-  if (r.live === false) {
+  // as_of: np-httpd may not ask the cloud (the privilege split); the order as the back-end last recorded it.
+  if (r.live === false && !r.as_of) {
     const d = s.delivery;
     const kv = [...common, ['Information', o.failure ? o.failure.info : o.info],
       ['Report received', o.results_at ? fmtDate(o.results_at) : null],
@@ -50,6 +51,7 @@ export async function checkStatus(s, stateLabel = labelOf) {
   }
   const pct = Number(o.progress) || 0;
   const kv = [...common, ['Information', o.info], ['Uploaded', fmtDate(o.created_at)], ['Last update', fmtDate(o.updated_at)]];
+  if (r.as_of) kv.push(['As of', `${fmtDate(r.as_of)} (the back-end's last poll)`]);
   openDialog('Order status', [
     h('dl', { class: 'kv', id: 'order-status' }, kv.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v || '—')])),
     h('label', {}, `Progress ${pct}%`, h('progress', { max: 100, value: pct })),
