@@ -412,7 +412,8 @@ function appliedBox(r, moving) {
     h('p', {}, `Settings saved (${(r.changed || []).length} changed)` +
       (items.length ? ':' : '; no service needed to be told.')),
     items.length ? h('ul', {}, items.map((a) => h('li', { 'data-service': a.service, 'data-action': a.action },
-      h('strong', {}, a.service), ` ${a.action}: ${a.message || ''}`))) : null,
+      // the API's message may already start with "np-httpd restarting: "
+      h('strong', {}, a.service), ` ${a.action}: ${(a.message || '').replace(`${a.service} ${a.action}: `, '')}`))) : null,
     moving ? h('p', { id: 'settings-reconnect' }, 'np-httpd restarting: reconnect at ',
       h('a', { href: moving.url, id: 'settings-reconnect-url' }, moving.url),
       ' (this page follows in a few seconds).') : null);
