@@ -1043,7 +1043,8 @@ int np_study_retry(const char *home, const char *npuid, struct np_study_op *op, 
 	if (db)
 		np_db_event(db, npuid, "study_retried", "info", detail, NULL);
 	np_db_close(db);
-	np_info(npuid, "retry from=%s to=%s by=%s", from, to, by);
+	/* the study leaves failed; failed_in is the state it failed in */
+	np_info(npuid, "retry from=failed to=%s failed_in=%s by=%s", to, from, by);
 	snprintf(op->now, sizeof op->now, "%s", to);
 	snprintf(op->msg, sizeof op->msg, "study %s goes back to %s%s", npuid, to,
 		 new_order ? " and is uploaded again as a new order" : "");

@@ -11,7 +11,7 @@
 . "$NP_TOP/tests/lib/httpd.sh"
 . "$NP_TOP/tests/lib/spool.sh"
 . "$NP_TOP/tests/peers/cloud.sh"
-plan 65
+plan 66
 
 webhook_start "$T/hook"
 cloud_start "$T/cloud"
@@ -57,6 +57,7 @@ cloud_ctl '{"fail_analysis": 0}'
 out=$("$BIN/np-study" retry $A 2>&1); rc=$?
 is "$rc" 0 "np-study retry exits 0"
 like "$out" "goes back to ready and is uploaded again as a new order" "... and says where the study goes"
+like "$out" "retry from=failed to=ready failed_in=uploaded" "... and logs the move from failed (before: from=uploaded)"
 is "$(where $A)" ready "the study is back in ready (it failed from uploaded with a failed order)"
 ok "the failed order is kept beside it" test -f "$NP_HOME/spool/ready/$A/order-failed-1.json"
 nok "... and no order.json starts the new upload" test -f "$NP_HOME/spool/ready/$A/order.json"
