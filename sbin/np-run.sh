@@ -122,8 +122,15 @@ fi
 [ -z "${DICOM_PORT:-}" ] || echo "{\"dicom\":{\"port\":$DICOM_PORT}}" | np-config merge
 np-config check >/dev/null
 echo "neuropacs-agent: home $home"
-echo "neuropacs-agent: UI http://localhost:$(np-config get http.port)/"
-echo "neuropacs-agent: DICOM port $(np-config get dicom.port), AE title $(np-config get dicom.ae_title)"
+# the scheme and the DICOM port the services will use (HTTPS, DICOM TLS)
+scheme=http
+[ "$(np-config get tls.enabled)" != true ] || scheme=https
+echo "neuropacs-agent: UI $scheme://localhost:$(np-config get http.port)/"
+if [ "$(np-config get dicom.tls.enabled)" = true ]; then
+	echo "neuropacs-agent: DICOM TLS port $(np-config get dicom.tls.port), AE title $(np-config get dicom.ae_title)"
+else
+	echo "neuropacs-agent: DICOM port $(np-config get dicom.port), AE title $(np-config get dicom.ae_title)"
+fi
 if [ $demo = 1 ]; then
 	echo "neuropacs-agent: DEMO: cloud stand-in on http://127.0.0.1:$cport; its results are synthetic, not for clinical use"
 elif [ "$(np-config get cloud.demo)" = true ]; then
