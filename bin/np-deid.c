@@ -103,22 +103,21 @@ int main(int argc, char **argv)
 	np_deid_opts_init(&o);
 	np_deid_opts_config(&o, &p.cfg);
 	np_prog_end(&p);
-	const int *set = a.set - O_REMOVE;
-	if (set[O_REMOVE])
+	if (a.set[O_REMOVE - O_REMOVE])
 		o.shift_dates = 0;
-	if (set[O_SHIFT])
+	if (a.set[O_SHIFT - O_REMOVE])
 		o.shift_dates = 1;
 	if (a.range)
 		o.shift_range = a.range;
-	if (set[O_MASK])
+	if (a.set[O_MASK - O_REMOVE])
 		o.mask_zip = 1;
-	if (set[O_NOMASK])
+	if (a.set[O_NOMASK - O_REMOVE])
 		o.mask_zip = 0;
-	if (set[O_ACC])
+	if (a.set[O_ACC - O_REMOVE])
 		o.keep_accession = 1;
-	if (set[O_SWV])
+	if (a.set[O_SWV - O_REMOVE])
 		o.remove_swv = 1;
-	if (set[O_NOCAP])
+	if (a.set[O_NOCAP - O_REMOVE])
 		o.cap_age = 0;
 	if (a.jobs)
 		o.jobs = a.jobs;
