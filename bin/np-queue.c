@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // np-queue: the one generic runner. Claims each study of spool/FROM, runs
 // CMD ARGS... STUDYDIR on it with a concurrency limit and moves it by the
-// command's exit status. The bookkeeping lives in lib/np_queue.c; this file
+// command's exit status. The bookkeeping lives in lib/spool/np_queue.c; this file
 // is the process loop. See np-queue(1) and np-spool(7).
 #include "np_config.h"
 #include "np_db.h"

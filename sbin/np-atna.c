@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // np-atna: send the audit trail to an IHE ATNA audit record repository
 // (syslog over TLS or UDP) while atna.enabled, following the index's audit
-// and events tables (lib/np_atna_follow.c says how nothing is lost).
+// and events tables (lib/pipeline/np_atna_follow.c says how nothing is lost).
 #include "np_atna.h"
 #include "np_buf.h"
 #include "np_config.h"

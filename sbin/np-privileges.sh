@@ -23,7 +23,7 @@
 # services write only in folders of their own: the data (spool, db, log)
 # and etc/settings (the settings np-httpd saves; etc/neuropacs.json links
 # there), etc/tls (uploaded certificates), etc/sealed (secrets written while
-# the agent runs, sealed to root's key pair of their group, lib/np_seal.h).
+# the agent runs, sealed to root's key pair of their group, lib/core/np_seal.h).
 # Root writes into such a folder only through new files it owns until they
 # have their name (np_write_atomic_owned), never by a path a service could
 # have linked elsewhere. Each role has its own primary group, so even
@@ -31,7 +31,7 @@
 # (ptrace, /proc/PID/mem, environ).
 np_priv_groups="neuropacs neuropacs-cloud neuropacs-keys"
 # Secrets only the back-end reads (the rest are of neuropacs-keys); the
-# same list as secret_group() in lib/np_config.c.
+# same list as secret_group() in lib/core/np_config.c.
 np_priv_cloud_secrets="cloud.api_key cloud.service_password cloud.token"
 
 # A checkout under /root (mode 0700) is out of the service user's reach:
@@ -203,7 +203,7 @@ np_privileges() {
 		np-config rehash-password >/dev/null
 	fi
 	# The key pairs that secrets written while the agent runs are sealed to
-	# (lib/np_seal.h). Root's, in a folder only root writes.
+	# (lib/core/np_seal.h). Root's, in a folder only root writes.
 	for c in cloud keys; do
 		k=$home/etc/secrets/.seal-$c.key
 		if [ ! -s "$k" ] || [ ! -s "${k%.key}.pub" ]; then

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* np-recv: the DICOM Storage SCP daemon (see np-recv(8) and lib/np_recv.h). */
+/* np-recv: the DICOM Storage SCP daemon (see np-recv(8) and lib/pipeline/np_recv.h). */
 #include "np_err.h"
 #include "np_log.h"
 #include "np_prog.h"

@@ -1,9 +1,9 @@
 #!/bin/sh
 # What the web UI's tables and dialogs are built from: the one table of study
 # states in words (share/web/js/states.js) equal to the State schema of
-# share/openapi.json and covering lib/np_spool.c's states; the names of
+# share/openapi.json and covering lib/spool/np_spool.c's states; the names of
 # transfer syntaxes and SOP classes in GET /api/study-info (uid_names, from
-# lib/np_ts.c and lib/np_sopclass.c); the search and reveal of GET /api/results.
+# lib/dicom/np_ts.c and lib/dicom/np_sopclass.c); the search and reveal of GET /api/results.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/httpd.sh"
 plan 14
@@ -15,8 +15,8 @@ api=$(jq -r '.components.schemas.State.oneOf[] | [.enum[0], .title, .description
 is "$js" "$api" "states.js and the OpenAPI State schema give each state the same label and explanation"
 is "$(jq -r '.components.schemas.State.enum | join(" ")' "$doc")" "$(printf '%s\n' "$api" | cut -d'|' -f1 | tr '\n' ' ' | sed 's/ $//')" \
 	"the State enum lists the states of its oneOf, in order"
-spool=$(sed -n '/np_spool_states\[\] = {/,/};/p' "$NP_TOP/lib/np_spool.c" | grep -o '"[a-z-]*"' | tr -d '"' | sort | tr '\n' ' ')
-is "$(printf '%s\n' "$api" | cut -d'|' -f1 | sort | tr '\n' ' ')" "$spool" "the table has every state of lib/np_spool.c and no other"
+spool=$(sed -n '/np_spool_states\[\] = {/,/};/p' "$NP_TOP/lib/spool/np_spool.c" | grep -o '"[a-z-]*"' | tr -d '"' | sort | tr '\n' ' ')
+is "$(printf '%s\n' "$api" | cut -d'|' -f1 | sort | tr '\n' ' ')" "$spool" "the table has every state of lib/spool/np_spool.c and no other"
 is "$(jq -r '.components.schemas.Study.properties.state["$ref"]' "$doc")" "#/components/schemas/State" "a Study's state is documented by the table"
 
 A=11111111-1111-4111-8111-111111111111

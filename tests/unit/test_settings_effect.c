@@ -42,7 +42,7 @@ static void every_schema_key_has_a_service(void **state)
 	json_array_foreach (plan, i, p) {
 		if (!*json_string_value(json_object_get(p, "service"))) {
 			char *s = json_dumps(json_object_get(p, "keys"), JSON_COMPACT);
-			fail_msg("keys no service uses (add them to lib/np_settings_effect.c): %s", s);
+			fail_msg("keys no service uses (add them to lib/core/np_settings_effect.c): %s", s);
 		}
 	}
 	json_decref(plan);

@@ -3,7 +3,7 @@
 // state from here. share/openapi.json documents the same table (the State
 // schema: one entry per state, its label as title, the explanation as
 // description); tests/e2e/64-ui-states.t fails when the two differ, and
-// when either misses a state of lib/np_spool.c.
+// when either misses a state of lib/spool/np_spool.c.
 
 export const STATES = [
   { state: 'incoming', label: 'Receiving', help: 'Images are arriving; the study is not complete yet.' },

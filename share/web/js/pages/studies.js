@@ -13,7 +13,7 @@ export const title = 'Studies';
 // States in words: the one table of ../states.js.
 const STATES = STATE_TABLE.map((x) => x.state);
 
-// Order states of lib/np_cloud.h after which the cloud does no more work.
+// Order states of lib/pipeline/np_cloud.h after which the cloud does no more work.
 const ORDER_ENDED = ['Completed', 'Failed', 'Expired', 'Cancelled'];
 
 // A study waiting to retry after temporary failures (GET /api/studies "waiting").

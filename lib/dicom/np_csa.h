@@ -19,7 +19,7 @@
 #include <stddef.h>
 
 /* Rebuild the CSA header in[0,len), image or series alike, keeping only the
- * allow-listed elements whose values pass their check (lib/np_csa.c lists
+ * allow-listed elements whose values pass their check (lib/dicom/np_csa.c lists
  * them and says why each is there). MrPhoenixProtocol, in the series header,
  * is rebuilt as an ASCCONV block of allow-listed numeric keys only: it holds
  * no quoted string and nothing of the XProtocol text.

@@ -19,7 +19,7 @@ struct np__dcm_ts {
 };
 int np__dcm_lengths_ok(const char *path, struct np__dcm_ts *ts);
 
-/* ---- de-identification (lib/np_deid.c, lib/np_deid_run.c) ---- */
+/* ---- de-identification (lib/pipeline/np_deid.c, lib/pipeline/np_deid_run.c) ---- */
 struct np_deid_tagstat;
 /* Add k to the counter of key (tag | action << 32 | (keep index + 1) << 40). */
 void np__deid_tagstat_add(struct np_deid_tagstat *t, uint64_t key, long k);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Reading and rebuilding Siemens CSA headers (lib/np_csa.h says why).
+// Reading and rebuilding Siemens CSA headers (lib/dicom/np_csa.h says why).
 //
 // Layout (all little-endian). CSA2: "SV10", 04 03 02 01, uint32 n_tags,
 // uint32 77; CSA1: n_tags, 77 with no prefix. Then per element: name[64]

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* np_dcm: the only door to GDCM. An opaque C API; the C++ behind it
- * (lib/np_dcm*.cc) catches every exception at the boundary and turns it into
+ * (lib/dicom/np_dcm*.cc) catches every exception at the boundary and turns it into
  * a struct np_err. Tag paths are written "GGGG,EEEE" for a top-level
  * element and "GGGG,EEEE/N/GGGG,EEEE" to step into item N (0-based) of a
  * sequence, to any depth. */
@@ -43,7 +43,7 @@ const char *np_dcm_transfer_syntax(struct np_dcm *d);
 /* 1 if the file had a Part 10 meta header. */
 int np_dcm_has_meta(struct np_dcm *d);
 
-/* ---- np_dcm_build (result delivery, issue 7): lib/np_dcm_build.cc ----
+/* ---- np_dcm_build (result delivery, issue 7): lib/dicom/np_dcm_build.cc ----
  * Result objects that belong to the ORIGINAL study: the Patient and General
  * Study modules are copied from study_file (one instance of the study as
  * received), in a new series. Output is Part 10, Explicit VR Little Endian,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* np_sopclass: the Storage SOP Classes of PS3.4 (table generated into
- * lib/np_sopclass.c by lib/gen_sopclass.py from the UID registry). The
+ * lib/dicom/np_sopclass.c by lib/gen/gen_sopclass.py from the UID registry). The
  * Non-Patient Object Storage classes (Annex GG) are kept apart. */
 #ifndef NP_SOPCLASS_H
 #define NP_SOPCLASS_H

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* np_httpd_apply: settings that take effect. After PUT /api/settings saved
  * them, only the services whose settings changed are told, each the way
- * lib/np_settings_effect.c says: nothing (read at each use), SIGHUP (the
+ * lib/core/np_settings_effect.c says: nothing (read at each use), SIGHUP (the
  * daemon re-reads; np-queue finishes its running studies, then s6 runs it
  * again) or, for np-httpd's own address, a restart of np-httpd after the
  * answer. Services of the home the agent does not ship are never signalled.

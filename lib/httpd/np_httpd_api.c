@@ -843,7 +843,7 @@ int np_h_force_stable(struct np_req *r)
 	return np__reply_json(r, 200, json_pack("{s:s,s:s}", "npuid", npuid, "state", "stable"));
 }
 
-/* np_h_study_cancel: lib/np_httpd_studyops.c (np_study_ops). */
+/* np_h_study_cancel: lib/httpd/np_httpd_studyops.c (np_study_ops). */
 
 int np_h_study_check_status(struct np_req *r)
 {
