@@ -275,29 +275,44 @@ static void bind_json(sqlite3_stmt *st, int i, json_t *v)
 
 int np_db_study_put(struct np_db *db, const char *npuid, const char *state, json_t *m, struct np_err *err)
 {
-	sqlite3_stmt *st =
-	    prep(db,
-		 "INSERT INTO studies (npuid, state, source, format, study_uid, study_name,"
-		 " accession, patient_name, patient_id, patient_age, patient_sex, study_date,"
-		 " study_description, modalities, calling_ae, group_name, products, instances, series, bytes,"
-		 " stable, linked_npuid, flags, created_at, updated_at, stable_at)"
-		 " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,"
-		 "?24,?25,?26)"
-		 /* An upsert, not a REPLACE: the row keeps its rowid (the update
-		  * trigger keeps the search index right) and the columns the
-		  * pipeline sets later (qc_result, order_*) keep their values. */
-		 " ON CONFLICT (npuid) DO UPDATE SET state=excluded.state, source=excluded.source,"
-		 " format=excluded.format, study_uid=excluded.study_uid, study_name=excluded.study_name,"
-		 " accession=excluded.accession, patient_name=excluded.patient_name, patient_id=excluded.patient_id,"
-		 " patient_age=excluded.patient_age, patient_sex=excluded.patient_sex, study_date=excluded.study_date,"
-		 " study_description=excluded.study_description, modalities=excluded.modalities,"
-		 " calling_ae=excluded.calling_ae, group_name=excluded.group_name, products=excluded.products,"
-		 " instances=excluded.instances, series=excluded.series, bytes=excluded.bytes, stable=excluded.stable,"
-		 " linked_npuid=excluded.linked_npuid, flags=excluded.flags, created_at=excluded.created_at,"
-		 " updated_at=excluded.updated_at, stable_at=excluded.stable_at",
-		 err);
-	if (!st)
-		return -1;
+	sqlite3_stmt *st = NULL;
+	int rc = np_db_study_put_with(db, &st, npuid, state, m, err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int np_db_study_put_with(struct np_db *db, sqlite3_stmt **stp, const char *npuid, const char *state, json_t *m,
+			 struct np_err *err)
+{
+	/* Prepared once for many rows: the statement (the upsert and the
+	 * search index's triggers) took as long to prepare as to run. */
+	if (!*stp &&
+	    sqlite3_prepare_v3(
+		db->h,
+		"INSERT INTO studies (npuid, state, source, format, study_uid, study_name,"
+		" accession, patient_name, patient_id, patient_age, patient_sex, study_date,"
+		" study_description, modalities, calling_ae, group_name, products, instances, series, bytes,"
+		" stable, linked_npuid, flags, created_at, updated_at, stable_at)"
+		" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,"
+		"?24,?25,?26)"
+		/* An upsert, not a REPLACE: the row keeps its rowid (the update
+		 * trigger keeps the search index right) and the columns the
+		 * pipeline sets later (qc_result, order_*) keep their values. */
+		" ON CONFLICT (npuid) DO UPDATE SET state=excluded.state, source=excluded.source,"
+		" format=excluded.format, study_uid=excluded.study_uid, study_name=excluded.study_name,"
+		" accession=excluded.accession, patient_name=excluded.patient_name, patient_id=excluded.patient_id,"
+		" patient_age=excluded.patient_age, patient_sex=excluded.patient_sex, study_date=excluded.study_date,"
+		" study_description=excluded.study_description, modalities=excluded.modalities,"
+		" calling_ae=excluded.calling_ae, group_name=excluded.group_name, products=excluded.products,"
+		" instances=excluded.instances, series=excluded.series, bytes=excluded.bytes, stable=excluded.stable,"
+		" linked_npuid=excluded.linked_npuid, flags=excluded.flags, created_at=excluded.created_at,"
+		" updated_at=excluded.updated_at, stable_at=excluded.stable_at",
+		-1, SQLITE_PREPARE_PERSISTENT, stp, NULL) != SQLITE_OK) {
+		sqlite3_finalize(*stp);
+		*stp = NULL;
+		return np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
+	}
+	sqlite3_stmt *st = *stp;
 	char now[32];
 	np_time_iso(now);
 	bind_str(st, 1, npuid);
@@ -330,7 +345,14 @@ int np_db_study_put(struct np_db *db, const char *npuid, const char *state, json
 		bind_str(st, 24, now);
 	bind_str(st, 25, now);
 	bind_json(st, 26, np_json_path(m, "stable_at"));
-	return step_done(db, st, err);
+	int rc = sqlite3_step(st);
+	int bad = rc != SQLITE_DONE && rc != SQLITE_ROW;
+	if (bad)
+		np_err_set(err,
+			   rc == SQLITE_BUSY || rc == SQLITE_FULL || rc == SQLITE_IOERR ? NP_ERR_TEMP : NP_ERR_PERM,
+			   "database error: %s", sqlite3_errmsg(db->h));
+	sqlite3_reset(st);
+	return bad ? -1 : 0;
 }
 
 int np_db_study_state(struct np_db *db, const char *npuid, const char *state, struct np_err *err)

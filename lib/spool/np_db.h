@@ -30,6 +30,10 @@ void np_db_close(struct np_db *db);
 /* Insert or replace the study row from its manifest (may be NULL for a bare
  * row) and state. */
 int np_db_study_put(struct np_db *db, const char *npuid, const char *state, json_t *manifest, struct np_err *err);
+/* The same with a statement kept by the caller for many rows (the index
+ * rebuild): *st NULL at first, prepared here; sqlite3_finalize it after. */
+int np_db_study_put_with(struct np_db *db, sqlite3_stmt **st, const char *npuid, const char *state, json_t *manifest,
+			 struct np_err *err);
 /* Update only the state (and updated_at). Returns 0, 1 when the study has
  * no row (not indexed yet), or -1 with err. */
 int np_db_study_state(struct np_db *db, const char *npuid, const char *state, struct np_err *err);

@@ -10,6 +10,7 @@
 
 struct rebuild_ctx {
 	struct np_db *db;
+	sqlite3_stmt *put; /* one statement for every row */
 	struct np_err *err;
 	int failed;
 };
@@ -19,7 +20,7 @@ static int rebuild_one(const char *home, const char *state, const char *npuid, c
 	(void)home;
 	struct rebuild_ctx *ctx = vctx;
 	json_t *m = np_study_load(dir, NULL);
-	if (np_db_study_put(ctx->db, npuid, state, m, ctx->err) < 0)
+	if (np_db_study_put_with(ctx->db, &ctx->put, npuid, state, m, ctx->err) < 0)
 		ctx->failed = 1;
 	json_decref(m);
 	return ctx->failed ? -1 : 0;
@@ -29,9 +30,10 @@ int np_index_rebuild(struct np_db *db, struct np_err *err)
 {
 	if (np_db_exec(db, "BEGIN IMMEDIATE; DELETE FROM studies;", err) < 0)
 		return -1;
-	struct rebuild_ctx ctx = {db, err, 0};
-	if (np_spool_each_study(db->home, rebuild_one, &ctx, err) < 0 || ctx.failed ||
-	    np_db_kv_set(db, NP_DB_SPOOL_INDEXED, "1", err) < 0) {
+	struct rebuild_ctx ctx = {db, NULL, err, 0};
+	int rc = np_spool_each_study(db->home, rebuild_one, &ctx, err);
+	sqlite3_finalize(ctx.put);
+	if (rc < 0 || ctx.failed || np_db_kv_set(db, NP_DB_SPOOL_INDEXED, "1", err) < 0) {
 		np_db_exec(db, "ROLLBACK", NULL);
 		return -1;
 	}
