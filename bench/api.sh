@@ -24,6 +24,7 @@
 # connections; every non-2xx answer, socket error and timeout (wrk: 2 s) is
 # counted and printed. Target: ratio <= 3 and no error at 30 connections
 # (CONNS).
+# CASES=REGEX runs only the cases so named, UI=0 skips Chromium.
 # Run by hand after `make` (needs wrk: apt-get install wrk); not part of
 # make check. The machine's other load shows up in every p99: run it twice.
 set -eu
@@ -111,6 +112,11 @@ group|group=group3&size=50
 search|q=ord777&size=50
 search broad|q=group3&size=50
 keyset page|size=50&cursor=$CUR
+sort study_date|sort=-study_date&size=50
+sort state|sort=state&size=50
+sort group|sort=group_name&size=50
+sort qc|sort=qc_result&size=50
+sort updated|sort=-updated_at&size=50
 study-info|/study-info/$INFO
 EOF2
 
@@ -191,6 +197,8 @@ printf '%-16s %8s %8s | %8s %8s %8s %8s %6s %6s | %8s %8s %7s %s\n' case wrk_p50
 	sql_p50 sql_p99 ratio r50 "c${CONNS}_p50" "c${CONNS}_p99" req/s "errors c1;c$CONNS (non2xx/connect/read/write/timeout)"
 fail=0
 while IFS='|' read -r name query; do
+	# CASES=REGEX: only the cases whose names match (e.g. CASES=sort UI=0)
+	[ -z "${CASES:-}" ] || printf '%s\n' "$name" | grep -Eq "$CASES" || continue
 	case $query in
 	/*)
 		path=$query
@@ -236,7 +244,9 @@ echo "c$CONNS = the same request from $CONNS connections (2 wrk threads). study-
 echo "folder among the states and reading its manifest and history (it reads the spool, not the index)."
 # The Studies page in headless Chromium against the same server.
 MODULES=$TOP/build/browser/node_modules
-if [ -x /usr/bin/chromium ] && [ -d "$MODULES/playwright-core" ] && command -v node >/dev/null; then
+if [ "${UI:-1}" = 0 ]; then
+	echo "UI: skipped (UI=0)"
+elif [ -x /usr/bin/chromium ] && [ -d "$MODULES/playwright-core" ] && command -v node >/dev/null; then
 	NP_NODE_MODULES=$MODULES node "$TOP/bench/ui-list.mjs" "$URL" "$PW" "${UI_REPS:-30}" >"$W/ui" 2>&1 ||
 		{ cat "$W/ui" >&2; fail=1; }
 	set -- ${FIRST:-0 0}

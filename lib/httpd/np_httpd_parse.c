@@ -378,15 +378,26 @@ static int studies_where(const struct np_studies_q *q, int search_phi, int broad
 
 int np_studies_sql(const struct np_studies_q *q, int search_phi, const char *cols, struct np_studies_sql *s)
 {
-	char where[2400];
+	char where[2400], order[96];
 	memset(s, 0, sizeof *s);
 	const char *col = np_studies_q_order(q), *dir = q->desc ? "DESC" : "ASC";
+	/* Equal values of the sort column come newest (or oldest) first, then
+	 * by npuid: each sort column has an index (col, created_at, npuid), so
+	 * a page walks one index with no sort step. A tie broken by npuid alone
+	 * sorted the whole run of equal values first (every study in one state,
+	 * or without a group: most of a million). */
+	if (!strcmp(col, "npuid"))
+		snprintf(order, sizeof order, "npuid %s", dir);
+	else if (!strcmp(col, "created_at"))
+		snprintf(order, sizeof order, "created_at %s, npuid %s", dir, dir);
+	else
+		snprintf(order, sizeof order, "%s %s, created_at %s, npuid %s", col, dir, dir, dir);
 	s->offset = q->cursor[0] ? 0 : (q->page - 1) * q->size;
 	s->count_limit = s->offset + q->size + NP_STUDIES_COUNT_AHEAD;
 	if (studies_where(q, search_phi, 0, s, where, sizeof where) < 0)
 		return -1;
-	if (snprintf(s->page, sizeof s->page, "SELECT %s FROM studies%s ORDER BY %s %s, npuid %s LIMIT %ld OFFSET %ld",
-		     cols, where, col, dir, dir, q->size + 1, s->offset) >= (int)sizeof s->page)
+	if (snprintf(s->page, sizeof s->page, "SELECT %s FROM studies%s ORDER BY %s LIMIT %ld OFFSET %ld", cols, where,
+		     order, q->size + 1, s->offset) >= (int)sizeof s->page)
 		return -1;
 	if (snprintf(s->count, sizeof s->count, "SELECT count(*) FROM (SELECT 1 FROM studies%s LIMIT %ld)", where,
 		     s->count_limit + 1) >= (int)sizeof s->count)
@@ -399,9 +410,8 @@ int np_studies_sql(const struct np_studies_q *q, int search_phi, const char *col
 		     "SELECT count(*) FROM (SELECT 1 FROM studies_fts WHERE studies_fts MATCH ?%d LIMIT %ld)",
 		     s->match_param, s->broad_limit) >= (int)sizeof s->probe ||
 	    studies_where(q, search_phi, 1, s, where, sizeof where) < 0 ||
-	    snprintf(s->page_broad, sizeof s->page_broad,
-		     "SELECT %s FROM studies%s ORDER BY %s %s, npuid %s LIMIT %ld OFFSET %ld", cols, where, col, dir,
-		     dir, q->size + 1, s->offset) >= (int)sizeof s->page_broad)
+	    snprintf(s->page_broad, sizeof s->page_broad, "SELECT %s FROM studies%s ORDER BY %s LIMIT %ld OFFSET %ld",
+		     cols, where, order, q->size + 1, s->offset) >= (int)sizeof s->page_broad)
 		return -1;
 	return 0;
 }

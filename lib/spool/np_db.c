@@ -91,6 +91,12 @@ static const char *const migrations[] = {
      * step was rebuilt when its file was made; a fresh file loses the mark
      * again in open_db, so its first np_index_open rebuilds it. */
     "INSERT OR REPLACE INTO kv (key, value) VALUES ('" NP_DB_SPOOL_INDEXED "', '1');",
+    /* 5 (issue 21, a million studies): every sort of /api/studies walks one
+     * index: equal values are ordered by (created_at, npuid), which ends
+     * the state, group and QC indexes already; study_date had none (a sort
+     * of the whole table) and updated_at's ended at the column. */
+    "CREATE INDEX studies_study_date ON studies(study_date, created_at, npuid);"
+    "DROP INDEX studies_updated; CREATE INDEX studies_updated ON studies(updated_at, created_at, npuid);",
 };
 
 int np_db_exec(struct np_db *db, const char *sql, struct np_err *err)
