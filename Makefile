@@ -63,7 +63,7 @@ PEER_SRC:= $(filter-out tests/peers/lib%.c,$(wildcard tests/peers/*.c))
 SHIM_SRC:= $(wildcard tests/peers/lib*.c)
 
 objs = $(patsubst lib/%.c,$(1)/obj/%.o,$(LIB_C)) $(patsubst lib/%.cc,$(1)/obj/%.o,$(LIB_CC)) $(1)/obj/np_embedded.o \
-       $(1)/obj/np_vrdict.o
+       $(1)/obj/np_vrdict.o $(1)/obj/np_openapi.o
 progs = $(patsubst bin/%.c,$(1)/bin/%,$(BIN_SRC)) $(patsubst sbin/%.c,$(1)/sbin/%,$(SBIN_SRC))
 
 PROGS      := $(call progs,$(B))
@@ -75,7 +75,7 @@ PEER_BINS  := $(patsubst tests/peers/%.c,$(B)/peers/%,$(PEER_SRC)) $(patsubst te
 	conformance
 .DELETE_ON_ERROR:
 
-all: $(B)/lib/libnp.a $(PROGS) $(PEER_BINS) conformance
+all: $(B)/lib/libnp.a $(B)/share/openapi.json $(PROGS) $(PEER_BINS) conformance
 
 # ---- the DICOM Conformance Statement, generated from the code's tables by
 # np-conformance (lib/pipeline/np_conformance.c): a manual page and an HTML page ----
@@ -129,6 +129,20 @@ $(B)/gen/np_embedded.c: $(EMBED) | $(B)/gen
 $(B)/obj/np_embedded.o: $(B)/gen/np_embedded.c | $(B)/obj
 	$(CC) $(HARDEN_CC) -c -o $@ $<
 $(BS)/obj/np_embedded.o: $(B)/gen/np_embedded.c | $(BS)/obj
+	$(CC) -c -o $@ $<
+
+# ---- the OpenAPI document, generated from the route table, the settings schema and the
+# study columns (share/openapi/gen.py says how); np-httpd serves it embedded, make install ships it ----
+$(B)/share/openapi.json: share/openapi/gen.py $(wildcard share/openapi/*.json) share/schema/config.schema.json \
+		lib/httpd/np_httpd_routes.c $(shell grep -l 'study_keys\[\]' $(LIB_C))
+	@mkdir -p $(@D)
+	/usr/bin/python3 share/openapi/gen.py lib/httpd/np_httpd_routes.c share/schema/config.schema.json $@ $(LIB_C)
+$(B)/gen/np_openapi.c: $(B)/share/openapi.json | $(B)/gen
+	{ echo '/* generated from $< */'; echo 'const unsigned char np_openapi_doc[] = {'; xxd -i < $<; echo '};'; \
+	  echo 'const unsigned int np_openapi_doc_len = sizeof np_openapi_doc;'; } > $@
+$(B)/obj/np_openapi.o: $(B)/gen/np_openapi.c | $(B)/obj
+	$(CC) $(HARDEN_CC) -c -o $@ $<
+$(BS)/obj/np_openapi.o: $(B)/gen/np_openapi.c | $(BS)/obj
 	$(CC) -c -o $@ $<
 
 # ---- the VR of public elements, from GDCM's dictionary at build time, so
@@ -205,6 +219,8 @@ $(BF)/obj/np_embedded.o: $(B)/gen/np_embedded.c | $(BF)/obj
 	clang -c -o $@ $<
 $(BF)/obj/np_vrdict.o: $(B)/gen/np_vrdict.c | $(BF)/obj
 	clang -c -o $@ $<
+$(BF)/obj/np_openapi.o: $(B)/gen/np_openapi.c | $(BF)/obj
+	clang -c -o $@ $<
 $(BF)/libnp.a: $(call objs,$(BF))
 	rm -f $@ && ar rcs $@ $^
 $(BF)/%: tests/fuzz/%.c $(BF)/libnp.a
@@ -262,6 +278,8 @@ install: all
 	for s in 1 5 7 8; do install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 		for f in man/man$$s/*.$$s; do [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man$$s/; done; done; true
 	cp -R share/. $(DESTDIR)$(PREFIX)/share/neuropacs/
+	rm -rf $(DESTDIR)$(PREFIX)/share/neuropacs/openapi # the generator's input
+	install -m 644 $(B)/share/openapi.json $(DESTDIR)$(PREFIX)/share/neuropacs/
 	install -d $(DESTDIR)$(PREFIX)/share/neuropacs/doc
 	install -m 644 $(B)/man/man7/np-conformance.7 $(DESTDIR)$(PREFIX)/share/man/man7/
 	install -m 644 $(B)/share/doc/np-conformance.html $(DESTDIR)$(PREFIX)/share/neuropacs/doc/

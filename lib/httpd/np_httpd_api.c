@@ -338,13 +338,6 @@ int np_h_metrics(struct np_req *r)
 	return rc;
 }
 
-int np_h_openapi(struct np_req *r)
-{
-	char p[PATH_MAX];
-	snprintf(p, sizeof p, "%s/openapi.json", r->srv->share);
-	return np__reply_file(r, p, "application/json", NULL);
-}
-
 /* ---- studies ---- */
 
 static const char STUDY_COLS[] =
