@@ -3,6 +3,7 @@
 
 #include "np_config.h"
 #include "np_db.h"
+#include "np_db_metrics.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_json.h"
@@ -258,48 +259,49 @@ json_t *np_metrics_collect(const char *home, const struct np_config *cfg, struct
 	return m;
 }
 
-static void put_metric(sqlite3_stmt *st, const char *ts, const char *name, double val, const char *labels)
+/* One sample into the array (grown as needed; on ENOMEM it is dropped). */
+static void put_metric(struct np_db_metric **m, size_t *n, size_t *cap, const char *name, double val,
+		       const char *labels)
 {
-	sqlite3_reset(st);
-	sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_double(st, 3, val);
-	if (labels)
-		sqlite3_bind_text(st, 4, labels, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, 4);
-	sqlite3_step(st);
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 32;
+		struct np_db_metric *p = realloc(*m, c * sizeof *p);
+		if (!p)
+			return;
+		*m = p;
+		*cap = c;
+	}
+	struct np_db_metric *x = &(*m)[(*n)++];
+	snprintf(x->name, sizeof x->name, "%s", name);
+	snprintf(x->labels, sizeof x->labels, "%s", labels ? labels : "");
+	x->value = val;
 }
 
 int np_metrics_store(struct np_db *db, json_t *snap, struct np_err *err)
 {
 	const char *ts = np_json_str(snap, "ts", "");
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db->h, "INSERT INTO metrics (ts, name, value, labels) VALUES (?1, ?2, ?3, ?4)", -1, &st,
-			       NULL) != SQLITE_OK)
-		return np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
-	if (np_db_exec(db, "BEGIN IMMEDIATE", err) < 0) {
-		sqlite3_finalize(st);
-		return -1;
-	}
+	struct np_db_metric *m = NULL;
+	size_t n = 0, cap = 0;
 	const char *key;
 	json_t *v;
 	json_object_foreach (json_object_get(snap, "system"), key, v)
 		if (json_is_number(v))
-			put_metric(st, ts, key, json_number_value(v), NULL);
+			put_metric(&m, &n, &cap, key, json_number_value(v), NULL);
 	json_object_foreach (json_object_get(snap, "queues"), key, v) {
 		char labels[96];
 		snprintf(labels, sizeof labels, "{\"state\":\"%s\"}", key);
-		put_metric(st, ts, "queue_depth", json_number_value(v), labels);
+		put_metric(&m, &n, &cap, "queue_depth", json_number_value(v), labels);
 	}
 	json_object_foreach (json_object_get(snap, "services"), key, v) {
 		char labels[160];
 		snprintf(labels, sizeof labels, "{\"service\":\"%s\"}", key);
-		put_metric(st, ts, "service_up", json_is_true(json_object_get(v, "up")) ? 1.0 : 0.0, labels);
-		put_metric(st, ts, "service_uptime_seconds", json_number_value(json_object_get(v, "seconds")), labels);
+		put_metric(&m, &n, &cap, "service_up", json_is_true(json_object_get(v, "up")) ? 1.0 : 0.0, labels);
+		put_metric(&m, &n, &cap, "service_uptime_seconds", json_number_value(json_object_get(v, "seconds")),
+			   labels);
 	}
-	sqlite3_finalize(st);
-	return np_db_exec(db, "COMMIT", err);
+	int rc = np_db_metrics_put(db, ts, m, n, err);
+	free(m);
+	return rc;
 }
 
 struct alert {

@@ -3,6 +3,8 @@
 
 #include "np_config.h"
 #include "np_db.h"
+#include "np_db_events.h"
+#include "np_db_studies.h"
 #include "np_index.h"
 #include "np_deliver.h"
 #include "np_err.h"
@@ -28,31 +30,6 @@ static json_t *event_schema(const char *type)
 int np_notify_event_known(const char *type)
 {
 	return type && *type && event_schema(type) != NULL;
-}
-
-struct study_row {
-	char order_id[128], state[32], name[256];
-};
-
-static void study_lookup(struct np_db *db, const char *npuid, struct study_row *r)
-{
-	memset(r, 0, sizeof *r);
-	sqlite3_stmt *st;
-	if (!db || !npuid ||
-	    sqlite3_prepare_v2(db->h, "SELECT order_id, state, study_name FROM studies WHERE npuid=?1", -1, &st,
-			       NULL) != SQLITE_OK)
-		return;
-	sqlite3_bind_text(st, 1, npuid, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const unsigned char *v;
-		if ((v = sqlite3_column_text(st, 0)))
-			snprintf(r->order_id, sizeof r->order_id, "%s", v);
-		if ((v = sqlite3_column_text(st, 1)))
-			snprintf(r->state, sizeof r->state, "%s", v);
-		if ((v = sqlite3_column_text(st, 2)))
-			snprintf(r->name, sizeof r->name, "%s", v);
-	}
-	sqlite3_finalize(st);
 }
 
 static int send_once(const struct np_config *cfg, const char *method, const struct np_tpl_var *vars, size_t nvars,
@@ -106,8 +83,9 @@ int np_notify_send(const struct np_config *cfg, struct np_db *db, const struct n
 	/* the guide's name of the event ("Quality Control Failed"), kept apart
 	 * from the Settings page's label and help */
 	const char *title = np_json_str(sch, "x-event-title", ev->type);
-	struct study_row row;
-	study_lookup(db, ev->npuid, &row);
+	struct np_db_study_brief row = {0};
+	if (db && ev->npuid)
+		np_db_studies_brief(db, ev->npuid, &row);
 	int with_name = np_config_bool(cfg, "notifications.include_study_name");
 	char now[32];
 	np_time_iso(now);
@@ -147,25 +125,6 @@ int np_notify_send(const struct np_config *cfg, struct np_db *db, const struct n
 	return rc;
 }
 
-static void mark(struct np_db *db, long long id, int notified)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db->h, "UPDATE events SET notified=?2 WHERE id=?1", -1, &st, NULL) != SQLITE_OK)
-		return;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int(st, 2, notified);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		np_warn(NULL, "unable to mark event %lld: %s", id, sqlite3_errmsg(db->h));
-	sqlite3_finalize(st);
-}
-
-struct pending {
-	long long id;
-	int notified;
-	char ts[40], npuid[64], type[64], level[16];
-	char *detail;
-};
-
 int np_notify_pending(const char *home, int *sent, int *failed, struct np_err *err)
 {
 	int nsent = 0, nfailed = 0;
@@ -177,54 +136,37 @@ int np_notify_pending(const char *home, int *sent, int *failed, struct np_err *e
 		np_config_free(&cfg);
 		return -1;
 	}
-	sqlite3_stmt *st;
-	struct pending *v = NULL;
-	size_t n = 0;
-	if (sqlite3_prepare_v2(db->h,
-			       "SELECT id, notified, ts, npuid, type, level, detail FROM events WHERE notified <= 0 "
-			       "ORDER BY id LIMIT 500",
-			       -1, &st, NULL) != SQLITE_OK) {
-		np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
+	/* Read first, send after: no statement stays open across network I/O. */
+	struct np_db_event_row *v = NULL;
+	int got = np_db_events_pending(db, 500, &v, err);
+	if (got < 0) {
 		np_db_close(db);
 		np_config_free(&cfg);
 		return -1;
 	}
-	/* Read first, send after: no statement stays open across network I/O. */
-	v = calloc(500, sizeof *v);
-	while (v && n < 500 && sqlite3_step(st) == SQLITE_ROW) {
-		struct pending *p = &v[n++];
-		p->id = sqlite3_column_int64(st, 0);
-		p->notified = sqlite3_column_int(st, 1);
-		const unsigned char *s;
-		snprintf(p->ts, sizeof p->ts, "%s", (s = sqlite3_column_text(st, 2)) ? (const char *)s : "");
-		snprintf(p->npuid, sizeof p->npuid, "%s", (s = sqlite3_column_text(st, 3)) ? (const char *)s : "");
-		snprintf(p->type, sizeof p->type, "%s", (s = sqlite3_column_text(st, 4)) ? (const char *)s : "");
-		snprintf(p->level, sizeof p->level, "%s", (s = sqlite3_column_text(st, 5)) ? (const char *)s : "info");
-		p->detail = (s = sqlite3_column_text(st, 6)) ? strdup((const char *)s) : NULL;
-	}
-	sqlite3_finalize(st);
+	size_t n = (size_t)got;
 	for (size_t i = 0; i < n; i++) {
-		struct pending *p = &v[i];
+		struct np_db_event_row *p = &v[i];
 		if (!np_notify_event_known(p->type)) {
-			mark(db, p->id, 2);
+			np_db_events_mark(db, p->id, 2);
 			continue;
 		}
 		struct np_notify_event ev = {p->type, *p->npuid ? p->npuid : NULL, p->level, p->detail, p->ts};
 		struct np_err e = {0};
 		int rc = np_notify_send(&cfg, db, &ev, 0, 1, &e);
 		if (rc == 1) {
-			mark(db, p->id, 2);
+			np_db_events_mark(db, p->id, 2);
 		} else if (rc == 0) {
-			mark(db, p->id, 1);
+			np_db_events_mark(db, p->id, 1);
 			np_info(ev.npuid, "notified event=%s id=%lld", p->type, p->id);
 			nsent++;
 		} else {
 			int left = p->notified - 1;
 			if (-left >= NP_NOTIFY_ATTEMPTS || e.cls == NP_ERR_PERM) {
-				mark(db, p->id, 3);
+				np_db_events_mark(db, p->id, 3);
 				np_error(ev.npuid, "notification given up event=%s id=%lld: %s", p->type, p->id, e.msg);
 			} else {
-				mark(db, p->id, left);
+				np_db_events_mark(db, p->id, left);
 				np_warn(ev.npuid, "notification failed event=%s id=%lld attempt=%d: %s", p->type, p->id,
 					-left, e.msg);
 			}

@@ -3,6 +3,7 @@
 
 #include "np_config.h"
 #include "np_db.h"
+#include "np_db_retain.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_log.h"
@@ -66,24 +67,6 @@ static int purge_study(const char *home, const char *state, const char *id, cons
 	return 0;
 }
 
-static long long purge_rows(struct np_db *db, const char *table, const char *cutoff_iso, int dry_run,
-			    struct np_err *err)
-{
-	char sql[160];
-	snprintf(sql, sizeof sql, dry_run ? "SELECT count(*) FROM %s WHERE ts < ?1" : "DELETE FROM %s WHERE ts < ?1",
-		 table);
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
-		return np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
-	sqlite3_bind_text(st, 1, cutoff_iso, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	long long n = dry_run && rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : sqlite3_changes(db->h);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return np_err_set(err, NP_ERR_TEMP, "unable to purge %s: %s", table, sqlite3_errmsg(db->h));
-	return n;
-}
-
 /* s6-log keeps "current" and rotated "@<tai64n>.s"/".u" files per service. */
 static int purge_logs(const char *home, double cutoff, int dry_run, struct np_retain_counts *counts)
 {
@@ -141,7 +124,7 @@ int np_retain_run(const char *home, const struct np_config *cfg, struct np_db *d
 	if (!dry_run && np_db_kv_set(db, "audit_purge_before", iso, err) < 0)
 		return -1;
 	for (int i = 0; tables[i]; i++) {
-		long long n = purge_rows(db, tables[i], iso, dry_run, err);
+		long long n = np_db_retain_purge(db, tables[i], iso, dry_run, err);
 		if (n < 0)
 			return -1;
 		counts->rows += n;

@@ -3,6 +3,8 @@
 
 #include "np_config.h"
 #include "np_db.h"
+#include "np_db_events.h"
+#include "np_db_studies.h"
 #include "np_index.h"
 #include "np_err.h"
 #include "np_fs.h"
@@ -87,20 +89,6 @@ static struct np_db *use_db(struct np_db *db, const char *home, struct np_db **o
 	return *own;
 }
 
-static int has_event(struct np_db *db, const char *npuid, const char *type)
-{
-	sqlite3_stmt *st;
-	int found = 0;
-	if (sqlite3_prepare_v2(db->h, "SELECT 1 FROM events WHERE npuid=?1 AND type=?2 LIMIT 1", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, npuid, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, type, -1, SQLITE_TRANSIENT);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
-}
-
 void np_stable_index(struct np_db *db, const char *npuid, const char *state, json_t *m, const char *reason)
 {
 	struct np_err e = {0};
@@ -111,35 +99,18 @@ void np_stable_index(struct np_db *db, const char *npuid, const char *state, jso
 	char detail[256];
 	long long series = np_json_int(m, "counts.series", 0), inst = np_json_int(m, "counts.instances", 0);
 	const char *src = np_json_str(m, "source", "dicom");
-	if (!has_event(db, npuid, "study_stabilized")) {
+	if (!np_db_events_has(db, npuid, "study_stabilized")) {
 		snprintf(detail, sizeof detail, "source=%s series=%lld instances=%lld reason=%s", src, series, inst,
 			 reason);
 		if (np_db_event(db, npuid, "study_stabilized", "info", detail, &e) < 0)
 			np_log_err(npuid, &e);
 	}
-	if (!has_event(db, npuid, "new_dataset_received")) {
+	if (!np_db_events_has(db, npuid, "new_dataset_received")) {
 		snprintf(detail, sizeof detail, "source=%s format=%s series=%lld instances=%lld", src,
 			 np_json_str(m, "format", "dicom"), series, inst);
 		if (np_db_event(db, npuid, "new_dataset_received", "info", detail, &e) < 0)
 			np_log_err(npuid, &e);
 	}
-}
-
-/* The most recent earlier study with the same StudyInstanceUID, if any. */
-static void linked_npuid(struct np_db *db, const char *study_uid, const char *npuid, char out[64])
-{
-	out[0] = 0;
-	sqlite3_stmt *st;
-	if (!db || sqlite3_prepare_v2(db->h,
-				      "SELECT npuid FROM studies WHERE study_uid=?1 AND npuid!=?2 AND state!='incoming'"
-				      " ORDER BY created_at DESC LIMIT 1",
-				      -1, &st, NULL) != SQLITE_OK)
-		return;
-	sqlite3_bind_text(st, 1, study_uid, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, npuid, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		snprintf(out, 64, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
 }
 
 /* finish's paths, on the heap: np-httpd's force-stable endpoint builds on
@@ -246,8 +217,9 @@ static int finish_in(const char *home, struct np_db *db, const struct np_config 
 		np_study_flag(m, "max_wait_exceeded");
 	if (why == WHY_FORCED)
 		np_study_flag(m, "forced");
-	char link[64];
-	linked_npuid(db, np_json_str(m, "study.study_instance_uid", ""), npuid, link);
+	char link[64] = "";
+	if (db)
+		np_db_studies_linked(db, np_json_str(m, "study.study_instance_uid", ""), npuid, link);
 	if (*link) {
 		json_object_set_new(m, "linked_npuid", json_string(link));
 		np_study_flag(m, "late_arrival");
@@ -623,7 +595,7 @@ static int recover_indexed(const char *home, const char *state, const char *npui
 {
 	(void)home;
 	struct rec_ctx *c = vctx;
-	if (!c->db || !np_uuid_valid(npuid) || has_event(c->db, npuid, "study_stabilized"))
+	if (!c->db || !np_uuid_valid(npuid) || np_db_events_has(c->db, npuid, "study_stabilized"))
 		return 0;
 	json_t *m = np_study_load(dir, NULL);
 	if (m) {

@@ -4,6 +4,10 @@
 #include "np_cloud.h"
 #include "np_config.h"
 #include "np_db.h"
+#include "np_db_audit.h"
+#include "np_db_events.h"
+#include "np_db_maint.h"
+#include "np_db_studies.h"
 #include "np_index.h"
 #include "np_err.h"
 #include "np_fs.h"
@@ -214,7 +218,7 @@ static void db_purge(const char *home, struct np_db *db, const char *npuid, cons
 	    np_db_exec(d, "INSERT INTO studies_fts(studies_fts) VALUES('optimize')", &e) < 0 ||
 	    np_db_event(d, npuid, "study_deleted", "warning", detail, &e) < 0)
 		np_log_err(npuid, &e);
-	sqlite3_wal_checkpoint_v2(d->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	np_db_checkpoint(d);
 	np_db_close(own);
 }
 
@@ -587,13 +591,7 @@ int np_study_delete(const char *home, const char *npuid, struct np_study_op *op,
 		struct np_db *db = np_index_open(home, err);
 		if (!db)
 			return -1;
-		sqlite3_stmt *st = NULL;
-		int indexed = 0;
-		if (sqlite3_prepare_v2(db->h, "SELECT 1 FROM studies WHERE npuid=?1", -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, npuid, -1, SQLITE_STATIC);
-			indexed = sqlite3_step(st) == SQLITE_ROW;
-		}
-		sqlite3_finalize(st);
+		int indexed = np_db_studies_has(db, npuid);
 		if (indexed) {
 			db_purge(home, db, npuid, "unknown", by);
 			op->status = NP_STUDY_OP_DONE;
@@ -909,20 +907,10 @@ static int from_history(const char *dir, char *out, size_t outsz)
 static int from_events(const char *home, const char *npuid, char *out, size_t outsz)
 {
 	struct np_db *db = np_index_open(home, NULL);
-	sqlite3_stmt *st = NULL;
+	char d[256];
 	out[0] = 0;
-	if (db && sqlite3_prepare_v2(db->h,
-				     "SELECT detail FROM events WHERE npuid=?1 AND type='queue_failed'"
-				     " AND detail LIKE 'stage=%' ORDER BY id DESC LIMIT 1",
-				     -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, npuid, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-			const char *d = (const char *)sqlite3_column_text(st, 0) + 6;
-			size_t n = strcspn(d, " ");
-			snprintf(out, outsz, "%.*s", (int)n, d);
-		}
-	}
-	sqlite3_finalize(st);
+	if (db && np_db_events_last_detail(db, npuid, "queue_failed", "stage=", d, sizeof d))
+		snprintf(out, outsz, "%.*s", (int)strcspn(d + 6, " "), d + 6);
 	np_db_close(db);
 	return out[0] != 0;
 }
@@ -1056,22 +1044,12 @@ void np_study_ops_audit(struct np_db *db, const char *actor, const char *action,
 {
 	char ts[32];
 	np_time_iso(ts);
-	sqlite3_stmt *st = NULL;
-	if (!db || sqlite3_prepare_v2(db->h,
-				      "INSERT INTO audit (ts, actor, role, client, action, npuid, detail, outcome)"
-				      " VALUES (?1,?2,'admin','local',?3,?4,?5,?6)",
-				      -1, &st, NULL) != SQLITE_OK) {
+	if (!db) {
 		np_error(npuid, "unable to write the audit record action=%s", action);
 		return;
 	}
-	sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, npuid, -1, SQLITE_STATIC);
-	if (detail)
-		sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, outcome, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		np_error(npuid, "unable to write the audit record action=%s: %s", action, sqlite3_errmsg(db->h));
-	sqlite3_finalize(st);
+	struct np_err e = {0};
+	struct np_db_audit_rec rec = {ts, actor, "admin", "local", action, npuid, detail, outcome};
+	if (np_db_audit_append(db, &rec, &e) < 0)
+		np_error(npuid, "unable to write the audit record action=%s: %s", action, e.msg);
 }

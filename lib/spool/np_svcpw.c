@@ -3,6 +3,7 @@
 
 #include "np_config.h"
 #include "np_db.h"
+#include "np_db_sessions.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_log.h"
@@ -68,18 +69,7 @@ int np_svcpw_revoke(const char *home, struct np_db *db, const char *keep_sid, st
 	struct np_db *own = NULL;
 	if (!db && !(db = own = open_existing(home, err)))
 		return err && err->cls ? -1 : 0;
-	sqlite3_stmt *st;
-	int n = -1;
-	if (sqlite3_prepare_v2(db->h, "DELETE FROM sessions WHERE id <> ?", -1, &st, NULL) != SQLITE_OK) {
-		np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
-	} else {
-		sqlite3_bind_text(st, 1, keep_sid ? keep_sid : "", -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) == SQLITE_DONE)
-			n = sqlite3_changes(db->h);
-		else
-			np_err_set(err, NP_ERR_TEMP, "unable to end the sessions: %s", sqlite3_errmsg(db->h));
-		sqlite3_finalize(st);
-	}
+	int n = np_db_sessions_end_others(db, keep_sid, err);
 	np_db_close(own);
 	return n;
 }

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* np_db_int: what the np_db*.c modules share and nobody else sees: SQLite
+ * and the small helpers every query writes the same way. A module of
+ * queries (np_db_studies, np_db_events, ...) includes this; a caller
+ * includes only the module's own header. */
+#ifndef NP_DB_INT_H
+#define NP_DB_INT_H
+
+#include "np_db.h"
+
+#include <sqlite3.h>
+
+struct np_err;
+
+/* Prepare sql on db's connection, or set err ("database error: ...",
+ * temporary) and return NULL. The caller finalizes. */
+sqlite3_stmt *np__db_prep(struct np_db *db, const char *sql, struct np_err *err);
+/* Step st once, finalize it, and set err when the step failed (busy, full
+ * and I/O errors are temporary). Returns 0 or -1. */
+int np__db_done(struct np_db *db, sqlite3_stmt *st, struct np_err *err);
+/* Bind s, or NULL when s is NULL (copied: s may be freed after). */
+void np__db_text(sqlite3_stmt *st, int i, const char *s);
+/* A column's text, or "" for NULL. */
+const char *np__db_col(sqlite3_stmt *st, int i);
+/* The column's text copied into out (size n), "" for NULL. */
+void np__db_col_cpy(sqlite3_stmt *st, int i, char *out, size_t n);
+/* Set err from the connection's last error: "database error: ..." or, with
+ * what, "unable to <what>: ...". Returns -1. */
+int np__db_fail(struct np_db *db, struct np_err *err, const char *what);
+
+#endif
