@@ -16,6 +16,7 @@
 #include "np_buf.h"
 #include "np_config.h"
 #include "np_db.h"
+#include "np_db_follow.h"
 #include "np_err.h"
 #include "np_util.h"
 
@@ -149,50 +150,77 @@ static int cursor_put(struct np_db *db, const char *table, const struct cursor *
 	return np_db_kv_set(db, key, v, err);
 }
 
-static long long query_ll(struct np_db *db, const char *sql, long long arg, int *found)
-{
-	sqlite3_stmt *st = NULL;
-	long long v = 0;
-	*found = 0;
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_int64(st, 1, arg);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		v = sqlite3_column_int64(st, 0);
-		*found = 1;
-	}
-	sqlite3_finalize(st);
-	return v;
-}
-
 /* Whether the table's rowids started over since the cursor was written. */
 static int restarted(struct np_db *db, const char *table, const struct cursor *c)
 {
 	if (!c->set || c->id <= 0)
 		return 0;
-	char sql[128];
-	snprintf(sql, sizeof sql, "SELECT ts FROM %s WHERE id = ?1", table);
-	sqlite3_stmt *st = NULL;
-	int rc = 0;
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_int64(st, 1, c->id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *ts = (const char *)sqlite3_column_text(st, 0);
-		rc = c->ts[0] && strcmp(c->ts, "-") && ts && strcmp(ts, c->ts);
-	} else {
-		int found;
-		snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id < ?1 LIMIT 1", table);
-		query_ll(db, sql, c->id, &found);
-		rc = found;
-	}
-	sqlite3_finalize(st);
-	return rc;
+	char ts[40];
+	if (np_db_follow_ts(db, table, c->id, ts))
+		return c->ts[0] && strcmp(c->ts, "-") && strcmp(ts, c->ts);
+	return np_db_follow_any_before(db, table, c->id);
 }
 
-static const char *col(sqlite3_stmt *st, int i)
+/* follow_table's state across np_db_follow_rows' calls of one_row. */
+struct follow {
+	struct np_db *db;
+	const struct np_atna_env *e;
+	const char *table;
+	int tls, dry, *stop;
+	np_atna_send_fn send;
+	void *arg;
+	struct cursor *c;
+	long passed, skipped;
+	struct np_err *err;
+};
+
+static int one_row(void *arg, const struct np_db_follow_row *row)
 {
-	return (const char *)sqlite3_column_text(st, i);
+	struct follow *f = arg;
+	struct np_atna_rec r = {.table = f->table,
+				.id = row->id,
+				.ts = row->ts,
+				.actor = row->actor,
+				.role = row->role,
+				.client = row->client,
+				.action = row->action,
+				.npuid = row->npuid,
+				.detail = row->detail,
+				.outcome = row->outcome,
+				.level = row->level,
+				.patient_id = row->patient_id,
+				.study_uid = row->study_uid,
+				.accession = row->accession,
+				.calling_ae = row->calling_ae,
+				.source = row->source};
+	struct np_buf m = {0};
+	int mr = np_atna_message(f->e, &r, f->tls, &m, f->err);
+	if (mr < 0) {
+		free(m.p);
+		return -1;
+	}
+	if (mr > 0 && f->send(f->arg, &r, m.p, m.len)) {
+		free(m.p);
+		*f->stop = 1;
+		return 1;
+	}
+	free(m.p);
+	f->c->id = r.id;
+	snprintf(f->c->ts, sizeof f->c->ts, "%s", r.ts ? r.ts : "-");
+	f->c->set = 1;
+	f->passed++;
+	/* A sent row moves the cursor at once (a crash then repeats
+	 * nothing); rows not audited move it with the next write. */
+	if (f->dry) {
+		return 0;
+	} else if (mr > 0) {
+		if (cursor_put(f->db, f->table, f->c, f->err) < 0)
+			return -1;
+		f->skipped = 0;
+	} else {
+		f->skipped++;
+	}
+	return 0;
 }
 
 /* One table: returns rows passed, or -1 with err; *stop when send said so. */
@@ -209,11 +237,9 @@ static long follow_table(struct np_db *db, const struct np_atna_env *e, const ch
 		c.ts[0] = 0;
 	}
 	long passed = 0;
-	char sql[512];
 	/* Rows between the cursor and the oldest one left: deleted unsent. */
-	int found;
-	snprintf(sql, sizeof sql, "SELECT min(id) FROM %s WHERE id > ?1", table);
-	long long first = query_ll(db, sql, c.id, &found);
+	long long first;
+	int found = np_db_follow_first_after(db, table, c.id, &first);
 	if (!c.set) {
 		/* First run: from the oldest row retention has kept. */
 		c.id = found ? first - 1 : 0;
@@ -239,77 +265,12 @@ static long follow_table(struct np_db *db, const struct np_atna_env *e, const ch
 		if (cursor_put(db, table, &c, err) < 0)
 			return -1;
 	}
-	if (!strcmp(table, "audit"))
-		snprintf(
-		    sql, sizeof sql,
-		    "SELECT a.id, a.ts, a.actor, a.role, a.client, a.action, a.npuid, a.detail, a.outcome, NULL,"
-		    " s.patient_id, s.study_uid, s.accession, s.calling_ae, s.source"
-		    " FROM audit a LEFT JOIN studies s ON s.npuid = a.npuid WHERE a.id > ?1 ORDER BY a.id LIMIT ?2");
-	else
-		snprintf(
-		    sql, sizeof sql,
-		    "SELECT e.id, e.ts, NULL, NULL, NULL, e.type, e.npuid, e.detail, NULL, e.level,"
-		    " s.patient_id, s.study_uid, s.accession, s.calling_ae, s.source"
-		    " FROM events e LEFT JOIN studies s ON s.npuid = e.npuid WHERE e.id > ?1 ORDER BY e.id LIMIT ?2");
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
-		return np_err_set(err, NP_ERR_TEMP, "unable to read the %s table: %s", table, sqlite3_errmsg(db->h));
-	sqlite3_bind_int64(st, 1, c.id);
-	sqlite3_bind_int(st, 2, max);
-	int rc;
-	long skipped = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct np_atna_rec r = {.table = table,
-					.id = sqlite3_column_int64(st, 0),
-					.ts = col(st, 1),
-					.actor = col(st, 2),
-					.role = col(st, 3),
-					.client = col(st, 4),
-					.action = col(st, 5),
-					.npuid = col(st, 6),
-					.detail = col(st, 7),
-					.outcome = col(st, 8),
-					.level = col(st, 9),
-					.patient_id = col(st, 10),
-					.study_uid = col(st, 11),
-					.accession = col(st, 12),
-					.calling_ae = col(st, 13),
-					.source = col(st, 14)};
-		struct np_buf m = {0};
-		int mr = np_atna_message(e, &r, tls, &m, err);
-		if (mr < 0) {
-			free(m.p);
-			sqlite3_finalize(st);
-			return -1;
-		}
-		if (mr > 0 && send(arg, &r, m.p, m.len)) {
-			free(m.p);
-			*stop = 1;
-			break;
-		}
-		free(m.p);
-		c.id = r.id;
-		snprintf(c.ts, sizeof c.ts, "%s", r.ts ? r.ts : "-");
-		c.set = 1;
-		passed++;
-		/* A sent row moves the cursor at once (a crash then repeats
-		 * nothing); rows not audited move it with the next write. */
-		if (dry) {
-			continue;
-		} else if (mr > 0) {
-			if (cursor_put(db, table, &c, err) < 0) {
-				sqlite3_finalize(st);
-				return -1;
-			}
-			skipped = 0;
-		} else {
-			skipped++;
-		}
-	}
-	sqlite3_finalize(st);
-	if (!dry && skipped && cursor_put(db, table, &c, err) < 0)
+	struct follow f = {db, e, table, tls, dry, stop, send, arg, &c, passed, 0, err};
+	if (np_db_follow_rows(db, table, c.id, max, one_row, &f, err) < 0)
 		return -1;
-	return passed;
+	if (!dry && f.skipped && cursor_put(db, table, &c, err) < 0)
+		return -1;
+	return f.passed;
 }
 
 long np_atna_follow(struct np_db *db, const struct np_atna_env *e, int tls, int max, int dry, np_atna_send_fn send,
@@ -331,17 +292,11 @@ long np_atna_follow(struct np_db *db, const struct np_atna_env *e, int tls, int 
 int np_atna_skip_backlog(struct np_db *db, struct np_err *err)
 {
 	for (int i = 0; i < 2; i++) {
-		char sql[128];
-		int found;
-		snprintf(sql, sizeof sql, "SELECT max(id) FROM %s WHERE ?1 = ?1", tables[i]);
 		struct cursor c = {.set = 1};
-		c.id = query_ll(db, sql, 0, &found);
-		snprintf(sql, sizeof sql, "SELECT ts FROM %s WHERE id = %lld", tables[i], c.id);
-		sqlite3_stmt *st = NULL;
-		if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
-		    sqlite3_column_text(st, 0))
-			snprintf(c.ts, sizeof c.ts, "%s", (const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
+		np_db_follow_last(db, tables[i], &c.id);
+		char ts[40];
+		if (np_db_follow_ts(db, tables[i], c.id, ts) && ts[0])
+			snprintf(c.ts, sizeof c.ts, "%s", ts);
 		if (cursor_put(db, tables[i], &c, err) < 0)
 			return -1;
 	}
