@@ -196,3 +196,14 @@ void np_prog_end(struct np_prog *p)
 		np_config_free(&p->cfg);
 	p->opened = 0;
 }
+
+int np_prog_main(int argc, char **argv, const struct np_prog_spec *spec, int (*run)(struct np_prog *p))
+{
+	struct np_prog p;
+	int rc = np_prog_start(argc, argv, spec, &p, NULL, NULL);
+	if (rc == NP_PROG_GO) {
+		rc = run(&p);
+		np_prog_end(&p);
+	}
+	return rc;
+}

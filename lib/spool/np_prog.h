@@ -96,5 +96,9 @@ int np_prog_usage(const struct np_prog *p);
 int np_prog_fail(const char *id, const struct np_err *err);
 /* Close the index and free the settings that np_prog_open opened. */
 void np_prog_end(struct np_prog *p);
+/* The whole main of a program whose work is one call and whose options are
+ * only the preamble's: np_prog_start (no option callback), run(p) when it
+ * says go, np_prog_end. Returns the exit code main returns. */
+int np_prog_main(int argc, char **argv, const struct np_prog_spec *spec, int (*run)(struct np_prog *p));
 
 #endif
