@@ -2,6 +2,7 @@
 // np-index: rebuild or check the SQLite index of studies against the spool,
 // which is the source of truth (np-spool(7)).
 #include "np_db.h"
+#include "np_db_check.h"
 #include "np_err.h"
 #include "np_index.h"
 #include "np_log.h"
@@ -13,76 +14,53 @@
 #include <string.h>
 
 struct check {
-	struct np_db *db;
-	sqlite3_stmt *get, *mark;
+	const char *home;
+	struct np_db_check *db;
 	int seen, bad;
+	struct np_err *err;
 };
 
-/* Every study folder must have a row with its state. The walk marks the
- * folders it saw in a temporary table, which check_rows then compares with
- * the rows in one pass. */
+/* Every study folder must have a row with its state. */
 static int check_one(const char *home, const char *state, const char *id, const char *dir, void *vc)
 {
 	(void)home, (void)dir;
 	struct check *c = vc;
 	c->seen++;
-	sqlite3_bind_text(c->get, 1, id, -1, SQLITE_STATIC);
-	const char *got = sqlite3_step(c->get) == SQLITE_ROW ? (const char *)sqlite3_column_text(c->get, 0) : NULL;
-	if (!got || strcmp(got, state)) {
-		printf("%s: spool state %s, index state %s\n", id, state, got ? got : "(missing)");
+	char got[64];
+	int rc = np_db_check_study(c->db, id, got, sizeof got, c->err);
+	if (rc < 0)
+		return -1;
+	if (!rc || strcmp(got, state)) {
+		printf("%s: spool state %s, index state %s\n", id, state, rc ? got : "(missing)");
 		c->bad++;
 	}
-	sqlite3_reset(c->get);
-	sqlite3_bind_text(c->mark, 1, id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(c->mark);
-	sqlite3_reset(c->mark);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return 0;
 }
 
 /* Rows whose study is in no state folder are stale. Only the rows the walk
  * did not see are looked for in the spool (np_spool_find stats up to 20
  * paths: once per row it was most of the check over a large index); one
- * found there moved while the walk ran and is not stale. Returns the
- * number of rows. */
-static int check_rows(struct check *c)
+ * found there moved while the walk ran and is not stale. */
+static void check_row(void *vc, const char *id)
 {
-	sqlite3_stmt *st;
-	int rows = -1;
-	if (sqlite3_prepare_v2(c->db->h, "SELECT npuid FROM studies WHERE npuid NOT IN (SELECT npuid FROM temp.seen)",
-			       -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
-		char state[64];
-		if (id && np_spool_find(c->db->home, id, state, sizeof state, NULL, NULL) != 0) {
-			printf("%s: in the index but not in the spool\n", id);
-			c->bad++;
-		}
+	struct check *c = vc;
+	char state[64];
+	if (np_spool_find(c->home, id, state, sizeof state, NULL, NULL) != 0) {
+		printf("%s: in the index but not in the spool\n", id);
+		c->bad++;
 	}
-	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(c->db->h, "SELECT count(*) FROM studies", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		rows = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return rows;
 }
 
-/* The walk and the rows in one read transaction (one snapshot of the
- * index); the temporary table takes no lock on it. */
-static int check_all(struct check *c, struct np_err *err)
+/* The walk and the rows in one snapshot of the index. Returns the number
+ * of rows or -1 with err. */
+static int check_all(struct np_db *db, struct check *c, struct np_err *err)
 {
-	if (np_db_exec(c->db, "CREATE TEMP TABLE seen (npuid TEXT PRIMARY KEY) WITHOUT ROWID; BEGIN", err) < 0)
+	if (!(c->db = np_db_check_begin(db, err)))
 		return -1;
 	int rows = -1;
-	if (sqlite3_prepare_v2(c->db->h, "SELECT state FROM studies WHERE npuid=?1", -1, &c->get, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(c->db->h, "INSERT OR IGNORE INTO temp.seen VALUES (?1)", -1, &c->mark, NULL) ==
-		SQLITE_OK &&
-	    np_spool_each_study(c->db->home, check_one, c, err) == 0)
-		rows = check_rows(c);
-	sqlite3_finalize(c->get);
-	sqlite3_finalize(c->mark);
-	np_db_exec(c->db, "COMMIT", NULL);
+	if (np_spool_each_study(c->home, check_one, c, err) == 0)
+		rows = np_db_check_rest(c->db, check_row, c, err);
+	np_db_check_end(c->db);
 	return rows;
 }
 
@@ -127,11 +105,11 @@ int main(int argc, char **argv)
 		np_prog_end(&p);
 		return np_prog_fail(NULL, &err);
 	}
-	struct check ck = {db, NULL, NULL, 0, 0};
+	struct check ck = {p.home, NULL, 0, 0, &err};
 	rc = NP_EXIT_OK;
-	int rows = check_all(&ck, &err);
+	int rows = check_all(db, &ck, &err);
 	if (rows < 0) {
-		np_error(NULL, "unable to read the index: %s", err.msg[0] ? err.msg : sqlite3_errmsg(db->h));
+		np_error(NULL, "unable to read the index: %s", err.msg[0] ? err.msg : "database error");
 		rc = NP_EXIT_TEMP;
 	} else if (mode == 'r') {
 		np_info(NULL, "index rebuilt studies=%d", rows);
