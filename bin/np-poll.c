@@ -217,15 +217,15 @@ static const struct np_prog_spec spec = {
     .max_args = 1,
 };
 
+static int poll_study(struct np_prog *p)
+{
+	struct ctx c = {.home = p->home, .dir = p->dir, .npuid = p->npuid, .cfg = &p->cfg, .db = p->db};
+	int rc = run(&c);
+	json_decref(c.order);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
-	struct np_prog p;
-	int rc = np_prog_start(argc, argv, &spec, &p, NULL, NULL);
-	if (rc == NP_PROG_GO) {
-		struct ctx c = {.home = p.home, .dir = p.dir, .npuid = p.npuid, .cfg = &p.cfg, .db = p.db};
-		rc = run(&c);
-		json_decref(c.order);
-	}
-	np_prog_end(&p);
-	return rc;
+	return np_prog_main(argc, argv, &spec, poll_study);
 }
