@@ -23,8 +23,8 @@ struct np_queue_opts {
 
 /* Lock spool/FROM of home against a second runner, recover what a crash
  * left claimed, then run until done (once) or stopped. Returns the exit
- * code: 0, 111 when a study could not be moved (it is retried) or the lock
- * is taken, 100 on a bad spool. */
+ * code: 0; 111 when a study could not be moved (the next scan retries it)
+ * or another runner holds the lock; else that of the error that stopped it. */
 int np_queue_run(const char *home, const struct np_queue_opts *o);
 
 #endif
