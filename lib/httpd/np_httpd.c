@@ -7,6 +7,9 @@
 #include "np_auth.h"
 #include "np_buf.h"
 #include "np_db.h"
+#include "np_db_audit.h"
+#include "np_db_int.h" /* np__db_stmt, until the studies list moves to np_db_studies */
+#include "np_db_maint.h"
 #include "np_index.h"
 #include "np_err.h"
 #include "np_fs.h"
@@ -250,70 +253,32 @@ json_t *np__body_json(struct np_req *r)
 	return v;
 }
 
-/* A worker thread's connection and its last prepared statements: a
- * listing is a handful of distinct SQL texts, asked again and again. */
-#define STMT_CACHE 16
-struct tdb {
-	struct np_db *db;
-	sqlite3_stmt *st[STMT_CACHE];
-	unsigned long used[STMT_CACHE], tick;
-};
-
+/* A worker thread's connection, opened private (no SQLite mutex) and kept
+ * with its cache of prepared statements (np_db_int.h). */
 static void db_destroy(void *p)
 {
-	struct tdb *t = p;
-	for (int i = 0; i < STMT_CACHE; i++)
-		sqlite3_finalize(t->st[i]);
-	np_db_close(t->db);
-	free(t);
+	np_db_close(p);
 }
 
 struct np_db *np__db(struct np_httpd *h, struct np_err *err)
 {
-	struct tdb *t = pthread_getspecific(h->dbkey);
-	if (t)
-		return t->db;
-	t = calloc(1, sizeof *t);
-	if (!t) {
-		np_err_sys(err, ENOMEM, "unable to open the database");
+	struct np_db *db = pthread_getspecific(h->dbkey);
+	if (db)
+		return db;
+	if (!(db = np_index_open_private(h->home, err)))
 		return NULL;
-	}
-	t->db = np_index_open_private(h->home, err);
-	if (!t->db) {
-		free(t);
-		return NULL;
-	}
 	/* Readers map the file instead of copying pages into each thread's
 	 * own cache; the mapping is shared by the kernel's page cache. */
-	sqlite3_exec(t->db->h, "PRAGMA mmap_size = 268435456", NULL, NULL, NULL);
-	pthread_setspecific(h->dbkey, t);
-	return t->db;
+	np_db_mmap(db, 268435456);
+	pthread_setspecific(h->dbkey, db);
+	return db;
 }
 
 sqlite3_stmt *np__db_stmt(struct np_httpd *h, const char *sql)
 {
 	struct np_err err = {0};
-	if (!np__db(h, &err))
-		return NULL;
-	struct tdb *t = pthread_getspecific(h->dbkey);
-	int lru = 0;
-	for (int i = 0; i < STMT_CACHE; i++) {
-		if (t->st[i] && !strcmp(sqlite3_sql(t->st[i]), sql)) {
-			t->used[i] = ++t->tick;
-			sqlite3_reset(t->st[i]);
-			sqlite3_clear_bindings(t->st[i]);
-			return t->st[i];
-		}
-		if (t->used[i] < t->used[lru])
-			lru = i;
-	}
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v3(t->db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
-		return NULL;
-	sqlite3_finalize(t->st[lru]);
-	t->st[lru] = st;
-	t->used[lru] = ++t->tick;
-	return st;
+	struct np_db *db = np__db(h, &err);
+	return db ? np__db_cached(db, sql) : NULL;
 }
 
 void np__audit(struct np_req *r, const char *action, const char *npuid, const char *detail, const char *outcome)
@@ -322,28 +287,11 @@ void np__audit(struct np_req *r, const char *action, const char *npuid, const ch
 	struct np_err err = {0};
 	np_time_iso_at((time_t)np_now(), ts);
 	struct np_db *db = np__db(r->srv, &err);
-	sqlite3_stmt *st = NULL;
-	if (db && sqlite3_prepare_v2(db->h,
-				     "INSERT INTO audit (ts, actor, role, client, action, npuid, detail, outcome)"
-				     " VALUES (?,?,?,?,?,?,?,?)",
-				     -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, ts, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, r->actor, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 3, np_role_name(r->role), -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, r->client, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 5, action, -1, SQLITE_TRANSIENT);
-		if (npuid)
-			sqlite3_bind_text(st, 6, npuid, -1, SQLITE_TRANSIENT);
-		if (detail)
-			sqlite3_bind_text(st, 7, detail, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 8, outcome, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			np_error(npuid, "unable to write the audit record action=%s: %s", action,
-				 sqlite3_errmsg(db->h));
-		sqlite3_finalize(st);
-	} else {
+	struct np_db_audit_rec rec = {ts, r->actor, np_role_name(r->role), r->client, action, npuid, detail, outcome};
+	if (!db)
 		np_error(npuid, "unable to write the audit record action=%s", action);
-	}
+	else if (np_db_audit_append(db, &rec, &err) < 0)
+		np_error(npuid, "unable to write the audit record action=%s: %s", action, err.msg);
 	/* The actor of a SAML login is the IdP's NameID, usually an e-mail: an
 	 * operator identity, not patient data. */
 	np_info(npuid, "audit action=%s outcome=%s role=%s client=%s%s%s", action, outcome, np_role_name(r->role),

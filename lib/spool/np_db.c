@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "np_db.h"
+#include "np_db_int.h"
 
 #include "np_err.h"
 #include "np_fs.h"
@@ -230,6 +231,7 @@ void np_db_close(struct np_db *db)
 {
 	if (!db)
 		return;
+	np__db_cache_free(db);
 	sqlite3_close(db->h);
 	free(db);
 }

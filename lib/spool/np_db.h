@@ -14,6 +14,7 @@ struct np_err;
 struct np_db {
 	sqlite3 *h;
 	char home[4096];
+	struct np__db_cache *cache; /* np__db_cached's statements, NULL until the first */
 };
 
 /* kv key present once the spool's studies are in the index. */

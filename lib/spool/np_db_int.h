@@ -28,4 +28,14 @@ void np__db_col_cpy(sqlite3_stmt *st, int i, char *out, size_t n);
  * what, "unable to <what>: ...". Returns -1. */
 int np__db_fail(struct np_db *db, struct np_err *err, const char *what);
 
+/* A prepared statement of sql from the connection's cache (the last 16
+ * texts asked for, least recently used out), reset and unbound: np-httpd's
+ * listings are a handful of SQL texts asked again and again. Only for a
+ * connection of np_db_open_private (one thread); never finalize it, and a
+ * statement stays valid only until the next np__db_cached call. NULL when
+ * sql does not prepare (sqlite3_errmsg tells why). */
+sqlite3_stmt *np__db_cached(struct np_db *db, const char *sql);
+/* Finalize the cached statements (np_db_close). */
+void np__db_cache_free(struct np_db *db);
+
 #endif

@@ -8,5 +8,8 @@ struct np_db;
 /* Checkpoint the WAL into the file and truncate it (after deletes of PHI:
  * the old pages live on in the WAL until then). Best effort. */
 void np_db_checkpoint(struct np_db *db);
+/* Let the connection map up to bytes of the file instead of copying pages
+ * into its own cache (readers of np-httpd share the kernel's page cache). */
+void np_db_mmap(struct np_db *db, long long bytes);
 
 #endif

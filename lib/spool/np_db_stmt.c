@@ -5,6 +5,8 @@
 #include "np_err.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 sqlite3_stmt *np__db_prep(struct np_db *db, const char *sql, struct np_err *err)
 {
@@ -51,4 +53,46 @@ int np__db_fail(struct np_db *db, struct np_err *err, const char *what)
 	if (what)
 		return np_err_set(err, NP_ERR_TEMP, "unable to %s: %s", what, sqlite3_errmsg(db->h));
 	return np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
+}
+
+#define STMT_CACHE 16
+struct np__db_cache {
+	sqlite3_stmt *st[STMT_CACHE];
+	unsigned long used[STMT_CACHE], tick;
+};
+
+sqlite3_stmt *np__db_cached(struct np_db *db, const char *sql)
+{
+	struct np__db_cache *t = db->cache;
+	if (!t && !(t = db->cache = calloc(1, sizeof *t)))
+		return NULL;
+	int lru = 0;
+	for (int i = 0; i < STMT_CACHE; i++) {
+		if (t->st[i] && !strcmp(sqlite3_sql(t->st[i]), sql)) {
+			t->used[i] = ++t->tick;
+			sqlite3_reset(t->st[i]);
+			sqlite3_clear_bindings(t->st[i]);
+			return t->st[i];
+		}
+		if (t->used[i] < t->used[lru])
+			lru = i;
+	}
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_finalize(t->st[lru]);
+	t->st[lru] = st;
+	t->used[lru] = ++t->tick;
+	return st;
+}
+
+void np__db_cache_free(struct np_db *db)
+{
+	struct np__db_cache *t = db->cache;
+	if (!t)
+		return;
+	for (int i = 0; i < STMT_CACHE; i++)
+		sqlite3_finalize(t->st[i]);
+	free(t);
+	db->cache = NULL;
 }
