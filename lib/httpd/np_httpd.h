@@ -17,7 +17,7 @@ const char *np_role_name(enum np_role r);
 
 struct np_httpd_opts {
 	const char *home;     /* agent home (resolved, absolute) */
-	const char *share;    /* share dir holding web/ and openapi.json */
+	const char *share;    /* share dir holding web/ */
 	const char *vendor;   /* folder holding node_modules/swagger-ui-dist, or NULL */
 	int port;	      /* 0: http.port from the settings */
 	int insecure_no_auth; /* tests only: every request runs as admin */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The one table of np-httpd's routes and the minimum role of each. A route
- * missing here does not exist; tests/e2e/60-api-openapi.t checks that this
- * table and share/openapi.json describe the same operations and roles. */
+ * missing here does not exist. make generates the OpenAPI document's
+ * operations and roles from this table (share/openapi/gen.py, which fails
+ * the build on a route without a description in share/openapi/paths.json). */
 #include "np_httpd_int.h"
 
 #define H(name) int name(struct np_req *r)

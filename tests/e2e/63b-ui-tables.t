@@ -1,13 +1,13 @@
 #!/bin/sh
 # What the web UI's tables and dialogs are built from: the one table of study
 # states in words (share/web/js/states.js) equal to the State schema of
-# share/openapi.json and covering lib/spool/np_spool.c's states; the names of
+# the generated OpenAPI document and covering lib/spool/np_spool.c's states; the names of
 # transfer syntaxes and SOP classes in GET /api/study-info (uid_names, from
 # lib/dicom/np_ts.c and lib/dicom/np_sopclass.c); the search and reveal of GET /api/results.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/httpd.sh"
 plan 14
-doc=$NP_TOP/share/openapi.json
+doc=$PLAIN/share/openapi.json
 js=$(node --no-warnings --input-type=module -e "
 const { STATES } = await import('file://$NP_TOP/share/web/js/states.js');
 for (const s of STATES) console.log([s.state, s.label, s.help].join('|'));")

@@ -2,7 +2,7 @@
 # The container image's steps without Docker: make install into a fresh root,
 # first-run setup with np-init, and the s6 service tree from the installed files.
 . "$(dirname "$0")/../lib/tap.sh"
-plan 18
+plan 21
 out=$("$SBIN/np-init" --first-run --non-interactive --container 2>/dev/null)
 pw=$(printf '%s' "$out" | sed -n 's/.*shown once, log in to the UI with it): //p')
 like "$pw" '^.{24}$' "first run prints a generated service password once"
@@ -60,3 +60,7 @@ at_exit "stop_pid $HP"
 wait_port "$P" 20 || diag "installed np-httpd did not start: $(tail -3 "$T/httpd.log")"
 is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P/api-docs/swagger-ui-bundle.js")" 200 \
 	"the installed np-httpd serves /api-docs from the installed tree"
+# The OpenAPI document make generates (share/openapi/gen.py): installed, served, without its inputs.
+ok "the installed tree has the generated OpenAPI document" jq -e '.paths["/api/studies"] and .components.schemas.Settings' "$S/openapi.json"
+is "$(curl -s "http://127.0.0.1:$P/api/openapi.json" | cmp -s - "$S/openapi.json" && echo same)" same "the installed np-httpd serves that document"
+nok "... and not the generator's input (share/openapi/)" test -e "$S/openapi"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The one table of a study's states in words: every page and dialog labels a
-// state from here. share/openapi.json documents the same table (the State
+// state from here. The OpenAPI document (share/openapi/base.json) has the same table (the State
 // schema: one entry per state, its label as title, the explanation as
 // description); tests/e2e/64-ui-states.t fails when the two differ, and
 // when either misses a state of lib/spool/np_spool.c.
