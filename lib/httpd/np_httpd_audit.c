@@ -4,9 +4,9 @@
  * CSV whose cells no spreadsheet runs as a formula. */
 #include "np_csv.h"
 #include "np_db.h"
+#include "np_db_audit.h"
 #include "np_err.h"
 #include "np_httpd_int.h"
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,44 +15,6 @@ static int bad_param(struct np_req *r, const char *msg)
 {
 	return np__reply_error(r, 400, "bad_request", "%s", msg);
 }
-
-/* An audit column as JSON: the id is a number, the rest text or null. */
-static json_t *col_json(sqlite3_stmt *st, int i)
-{
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_INTEGER:
-		return json_integer(sqlite3_column_int64(st, i));
-	case SQLITE_NULL:
-		return json_null();
-	default: {
-		json_t *s = json_stringn((const char *)sqlite3_column_text(st, i), (size_t)sqlite3_column_bytes(st, i));
-		return s ? s : json_string("");
-	}
-	}
-}
-
-/* The distinct values of one audit column (actions, actors), for the page's
- * filter choices; col is one of two fixed names, never from the request. */
-static json_t *audit_facet(sqlite3 *h, const char *col)
-{
-	char sql[128];
-	snprintf(sql, sizeof sql, "SELECT DISTINCT %s FROM audit WHERE %s IS NOT NULL ORDER BY 1 LIMIT 500", col, col);
-	json_t *a = json_array();
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
-		return a;
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(a, col_json(st, 0));
-	sqlite3_finalize(st);
-	return a;
-}
-
-/* Filters: action and actor exact, npuid a prefix (a UID read off a screen
- * is often cut), since inclusive and until exclusive on the ISO time. */
-#define AUDIT_WHERE                                                                                                    \
-	" WHERE (?1 = '' OR action = ?1) AND (?2 = '' OR ts >= ?2) AND (?3 = '' OR ts < ?3) AND (?4 = '' OR actor = "  \
-	"?4)"                                                                                                          \
-	" AND (?5 = '' OR substr(npuid, 1, length(?5)) = ?5)"
 
 int np_h_audit(struct np_req *r)
 {
@@ -80,42 +42,19 @@ int np_h_audit(struct np_req *r)
 	struct np_db *db = np__db(r->srv, &err);
 	if (!db)
 		return np__reply_err(r, &err);
-	const char *const bind[] = {action, since, until, actor, npuid};
-	sqlite3_stmt *st;
-	json_int_t total = 0;
-	if (sqlite3_prepare_v2(db->h, "SELECT count(*) FROM audit" AUDIT_WHERE, -1, &st, NULL) != SQLITE_OK)
+	struct np_db_audit_filter flt = {action, since, until, actor, npuid, limit, offset};
+	json_t *items;
+	long long total;
+	if (np_db_audit_list(db, &flt, &items, &total, &err) < 0)
 		return np__reply_error(r, 500, "internal", "database error");
-	for (int i = 0; i < 5; i++)
-		sqlite3_bind_text(st, i + 1, bind[i], -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		total = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(
-		db->h,
-		"SELECT id, ts, actor, role, client, action, npuid, detail, outcome FROM audit" AUDIT_WHERE
-		" ORDER BY id DESC LIMIT ?6 OFFSET ?7",
-		-1, &st, NULL) != SQLITE_OK)
-		return np__reply_error(r, 500, "internal", "database error");
-	for (int i = 0; i < 5; i++)
-		sqlite3_bind_text(st, i + 1, bind[i], -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, limit);
-	sqlite3_bind_int64(st, 7, offset);
 	static const char *const cols[] = {"id",     "ts",    "actor",	"role",	  "client",
 					   "action", "npuid", "detail", "outcome"};
-	json_t *items = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *o = json_object();
-		for (int i = 0; i < 9; i++)
-			json_object_set_new(o, cols[i], col_json(st, i));
-		json_array_append_new(items, o);
-	}
-	sqlite3_finalize(st);
 	if (!strcmp(fmt, "json")) {
-		json_t *o = json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", total, "offset", (json_int_t)offset,
-				      "limit", (json_int_t)limit);
+		json_t *o = json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total, "offset",
+				      (json_int_t)offset, "limit", (json_int_t)limit);
 		if (!strcmp(facets, "1")) {
-			json_object_set_new(o, "actions", audit_facet(db->h, "action"));
-			json_object_set_new(o, "actors", audit_facet(db->h, "actor"));
+			json_object_set_new(o, "actions", np_db_audit_distinct(db, "action"));
+			json_object_set_new(o, "actors", np_db_audit_distinct(db, "actor"));
 		}
 		return np__reply_json(r, 200, o);
 	}
