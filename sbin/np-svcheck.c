@@ -31,7 +31,8 @@ static const struct np_prog_spec spec = {
     .name = "np-svcheck",
     .synopsis = "[--home DIR] dicom|http",
     .about = "Readiness probe for s6-notifyoncheck: exit 0 once the service's TCP listener\n"
-	     "(dicom.bind:dicom.port or http.bind:http.port) accepts a connection, else 1.",
+	     "(dicom.bind:dicom.port, or dicom.tls.port when DICOM TLS is on, or\n"
+	     "http.bind:http.port) accepts a connection, else 1.",
     .needs = NP_PROG_CONFIG,
     .min_args = 1,
     .max_args = 1,
@@ -49,8 +50,11 @@ int main(int argc, char **argv)
 	int rc = np_prog_start(argc, argv, &spec, &p, on_opt, NULL);
 	if (rc != NP_PROG_GO)
 		return rc;
+	/* under DICOM TLS np-recv listens on the TLS port only */
+	int tls = np_config_bool(&p.cfg, "dicom.tls.enabled");
 	int ok = !strcmp(p.argv[0], "dicom")
-		     ? can_connect(np_config_str(&p.cfg, "dicom.bind"), np_config_int(&p.cfg, "dicom.port"))
+		     ? can_connect(np_config_str(&p.cfg, "dicom.bind"),
+				   np_config_int(&p.cfg, tls ? "dicom.tls.port" : "dicom.port"))
 		     : can_connect(np_config_str(&p.cfg, "http.bind"), np_config_int(&p.cfg, "http.port"));
 	np_prog_end(&p);
 	return ok ? 0 : NP_EXIT_NO;

@@ -133,10 +133,10 @@ int np_recv_tls_check(const char *home, const struct np_config *cfg, const char 
 		struct group *gr = getgrgid(w.gids[0]);
 		return np_err_set(err, NP_ERR_PERM,
 				  "%s: np-recv (user %s, group %s) cannot read %s. Install the pair readable by the "
-				  "group %s, e.g. install -o root -g %s -m 0640 KEY etc/tls/dicom.key (certificate: "
-				  "-m 0644 etc/tls/dicom.crt), and name those files",
+				  "group %s, e.g. install -o root -g %s -m 0640 KEY etc/tls/dicom.key and install -o "
+				  "root -g %s -m 0644 CERT etc/tls/dicom.crt, and name those files",
 				  keys[i], pw ? pw->pw_name : "?", gr ? gr->gr_name : "?", why, gr ? gr->gr_name : "?",
-				  gr ? gr->gr_name : "?");
+				  gr ? gr->gr_name : "?", gr ? gr->gr_name : "?");
 	}
 	/* The loader np-recv uses, when this process can read the files too
 	 * (np-recv's user may read what np-httpd's cannot). */

@@ -771,7 +771,11 @@ static void cloud_cancel(const char *home, json_t *order, const char *npuid, con
 		snprintf(note, notesz, ": the cloud was not told (%s)", e.msg);
 		return;
 	}
-	if (np_cloud_configured(&cfg) && !cloud_here_cfg(home, &cfg)) {
+	const char *proto = np_config_str(&cfg, "cloud.protocol");
+	if (np_cloud_configured(&cfg) && (!proto || strcmp(proto, "v2"))) {
+		/* v1 has no cancel call: nobody could tell the cloud */
+		snprintf(note, notesz, ": cloud protocol v1 has no cancel, the cloud may still process the order");
+	} else if (np_cloud_configured(&cfg) && !cloud_here_cfg(home, &cfg)) {
 		/* The privilege split: np-httpd may not read the cloud
 		 * credentials. The back-end tells the cloud shortly after. */
 		*scope = "back-end";

@@ -16,7 +16,7 @@ command -v storescu >/dev/null || skip_all "dcmtk not installed"
 if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$SBIN/np-httpd" 2>/dev/null; then
 	skip_all "the checkout ($NP_TOP) is not reachable by an unprivileged user (chmod o+x its parent folders)"
 fi
-plan 13
+plan 14
 
 chmod 711 "$T"
 HTTP=$(free_port) DICOM=$(free_port)
@@ -54,8 +54,8 @@ TLSP=$(free_port)
 dtls() { printf '{"dicom":{"tls":{"enabled":true,"port":%s,"cert_file":"%s","key_file":"%s"}}}' "$TLSP" "$1" "$2"; }
 is "$(req PUT /api/settings -H "Cookie: np_session=$CK" -H "X-CSRF-Token: $CSRF" -H "$J" \
 	-d "$(dtls etc/tls/server.crt etc/tls/server.key)")" 400 "DICOM TLS on the HTTPS key np-recv cannot read is refused"
-like "$(jget "$T/body" error.message)" "dicom.tls.key_file: np-recv .*cannot read .*install -o root -g neuropacs -m 0640" \
-	"... naming dicom.tls.key_file, np-recv's user and how to install the pair"
+like "$(jget "$T/body" error.message)" "dicom.tls.key_file: np-recv .*cannot read .*install -o root -g neuropacs -m 0640 KEY .*install -o root -g neuropacs -m 0644 CERT" \
+	"... naming dicom.tls.key_file, np-recv's user and how to install the pair (key and certificate)"
 is "$(jq -r ".dicom.tls.enabled // false" "$NP_HOME/etc/neuropacs.json")" false "... and nothing is saved"
 install -o root -g neuropacs -m 0644 "$P/server.crt" "$NP_HOME/etc/tls/dicom.crt"
 install -o root -g neuropacs -m 0640 "$P/client.key" "$NP_HOME/etc/tls/dicom.key"
@@ -70,6 +70,9 @@ ok "np-recv listens on the DICOM TLS port" test $? = 0
 TCP_NODELAY=1 storescu -aec NEUROPACS_SCP +tla +cf "$P/ca.crt" +sd +r +sp '*.dcm' 127.0.0.1 "$TLSP" "$T/study" >"$T/storescu-tls.log" 2>&1
 ok "storescu stores a study over DICOM TLS" test $? = 0 || diag "$(cat "$T/storescu-tls.log")"
 nok "np-recv's user still cannot read the HTTPS key" as_recv cat "$NP_HOME/etc/tls/server.key"
+# s6's readiness probe asks the port np-recv listens on: under DICOM TLS the
+# TLS port only (before, it asked dicom.port and np-recv was never ready)
+ok "np-svcheck dicom finds np-recv ready on the TLS port" "$SBIN/np-svcheck" --home "$NP_HOME" dicom
 
 # The key made unreadable behind the agent's back (a hand edit), then np-recv
 # restarts: it cannot start, and /health says so on the port it should
