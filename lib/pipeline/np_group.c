@@ -3,6 +3,8 @@
 
 #include "np_config.h"
 #include "np_db.h"
+#include "np_db_groups.h"
+#include "np_db_kv.h"
 #include "np_err.h"
 #include "np_json.h"
 #include "np_log.h"
@@ -107,54 +109,6 @@ int np_group_name_valid(const char *name)
 	return np_group_name_problem(name) == NULL;
 }
 
-static int db_fail(struct np_db *db, struct np_err *err)
-{
-	int code = sqlite3_errcode(db->h);
-	return np_err_set(err,
-			  code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_FULL || code == SQLITE_IOERR
-			      ? NP_ERR_TEMP
-			      : NP_ERR_PERM,
-			  "database error: %s", sqlite3_errmsg(db->h));
-}
-
-static sqlite3_stmt *prep(struct np_db *db, const char *sql, struct np_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
-		db_fail(db, err);
-		return NULL;
-	}
-	return st;
-}
-
-/* Run a statement with up to three text parameters (NULL binds NULL). */
-static int exec3(struct np_db *db, const char *sql, const char *a, const char *b, const char *c, struct np_err *err)
-{
-	sqlite3_stmt *st = prep(db, sql, err);
-	if (!st)
-		return -1;
-	const char *v[3] = {a, b, c};
-	for (int i = 0; i < 3 && i < sqlite3_bind_parameter_count(st); i++) {
-		if (v[i])
-			sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_TRANSIENT);
-		else
-			sqlite3_bind_null(st, i + 1);
-	}
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		db_fail(db, err);
-		sqlite3_finalize(st);
-		return -1;
-	}
-	sqlite3_finalize(st);
-	return 0;
-}
-
-static const char *col(sqlite3_stmt *st, int i)
-{
-	return (const char *)sqlite3_column_text(st, i);
-}
-
 static json_t *str_or_null(const char *s)
 {
 	return s ? json_string(s) : json_null();
@@ -204,17 +158,12 @@ static char *products_text(json_t *norm)
  * receives its sorted product list. */
 static int group_load(struct np_db *db, const char *name, json_t **products, struct np_err *err)
 {
-	sqlite3_stmt *st = prep(db, "SELECT products FROM groups WHERE name=?1", err);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && products)
-		*products = products_parse(col(st, 0));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(db, err);
-	return rc == SQLITE_ROW;
+	char *text = NULL;
+	int rc = np_db_groups_products(db, name, products ? &text : NULL, err);
+	if (rc == 1 && products)
+		*products = products_parse(text);
+	free(text);
+	return rc;
 }
 
 int np_group_resolve(struct np_db *db, const char *ref, char *name, size_t namesz, struct np_err *err)
@@ -224,17 +173,9 @@ int np_group_resolve(struct np_db *db, const char *ref, char *name, size_t names
 		return -1;
 	size_t n = strlen(ref);
 	if (!have && !strncmp(ref, "id:", 3) && n > 3 && n < 22 && strspn(ref + 3, "0123456789") == n - 3) {
-		sqlite3_stmt *st = prep(db, "SELECT name FROM groups WHERE rowid=?1", err);
-		if (!st)
-			return -1;
-		sqlite3_bind_int64(st, 1, strtoll(ref + 3, NULL, 10));
-		int rc = sqlite3_step(st);
-		int fits = rc == SQLITE_ROW && (size_t)snprintf(name, namesz, "%s", col(st, 0)) < namesz;
-		sqlite3_finalize(st);
-		if (fits)
-			return 0;
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return db_fail(db, err);
+		int rc = np_db_groups_name_of(db, strtoll(ref + 3, NULL, 10), name, namesz, err);
+		if (rc != 0)
+			return rc < 0 ? -1 : 0;
 		return np_err_set(err, NP_ERR_PERM, "no group has the id %s", ref + 3);
 	}
 	if ((size_t)snprintf(name, namesz, "%s", ref) >= namesz)
@@ -257,18 +198,7 @@ int np_group_create(struct np_db *db, const char *name, json_t *products, const 
 	}
 	char now[32], *ptext = products_text(norm);
 	np_time_iso(now);
-	sqlite3_stmt *st =
-	    prep(db, "INSERT INTO groups (name, products, description, created_at) VALUES (?1, ?2, ?3, ?4)", err);
-	int rc = -1;
-	if (st) {
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, ptext, -1, SQLITE_TRANSIENT);
-		if (description)
-			sqlite3_bind_text(st, 3, description, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 4, now, -1, SQLITE_TRANSIENT);
-		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, err);
-		sqlite3_finalize(st);
-	}
+	int rc = np_db_groups_insert(db, name, ptext, description, now, err);
 	free(ptext);
 	json_decref(norm);
 	return rc;
@@ -313,7 +243,7 @@ static int study_set_group(const char *home, struct np_db *db, const char *npuid
 
 static int reopen(struct np_db *db, const char *name, struct np_err *err)
 {
-	return exec3(db, "UPDATE groups SET completed_at=NULL WHERE name=?1", name, NULL, NULL, err);
+	return np_db_groups_set_completed(db, name, NULL, err);
 }
 
 int np_group_assign(const char *home, struct np_db *db, const char *name, const char *npuid, struct np_err *err)
@@ -332,19 +262,13 @@ int np_group_assign(const char *home, struct np_db *db, const char *name, const 
 		np_err_set(err, NP_ERR_PERM, "study %s has an invalid product list", npuid);
 		goto out;
 	}
-	long long members = 0;
-	sqlite3_stmt *st = prep(db, "SELECT count(*) FROM studies WHERE group_name=?1 AND npuid != ?2", err);
-	if (!st)
+	long long members = np_db_groups_count_others(db, name, npuid, err);
+	if (members < 0)
 		goto out;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, npuid, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		members = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
 	if (json_array_size(gp) == 0 && members == 0) {
 		/* An empty group without products takes them from its first study. */
 		char *t = products_text(sp);
-		rc = exec3(db, "UPDATE groups SET products=?2 WHERE name=?1", name, t, NULL, err);
+		rc = np_db_groups_set_products(db, name, t, 0, err);
 		free(t);
 		if (rc < 0)
 			goto out;
@@ -386,36 +310,6 @@ int np_group_unassign(const char *home, struct np_db *db, const char *npuid, str
 	return 0;
 }
 
-/* The npuids of the group's members (new reference). */
-static json_t *members(struct np_db *db, const char *name, struct np_err *err)
-{
-	sqlite3_stmt *st = prep(db, "SELECT npuid FROM studies WHERE group_name=?1 ORDER BY created_at, npuid", err);
-	if (!st)
-		return NULL;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	json_t *a = json_array();
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(a, json_string(col(st, 0)));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(a);
-		db_fail(db, err);
-		return NULL;
-	}
-	return a;
-}
-
-static int kv_move(struct np_db *db, const char *prefix, const char *from, const char *to, struct np_err *err)
-{
-	char kf[256], kt[256];
-	snprintf(kf, sizeof kf, "%s%s", prefix, from);
-	snprintf(kt, sizeof kt, "%s%s", prefix, to);
-	if (exec3(db, "UPDATE kv SET key=?2 WHERE key=?1", kf, kt, NULL, err) < 0)
-		return -1;
-	return 0;
-}
-
 int np_group_rename(const char *home, struct np_db *db, const char *from, const char *to, struct np_err *err)
 {
 	const char *why = np_group_name_problem(to);
@@ -430,13 +324,9 @@ int np_group_rename(const char *home, struct np_db *db, const char *from, const 
 		return have < 0 ? -1 : np_err_set(err, NP_ERR_PERM, "group \"%s\" already exists", to);
 	/* New row first, studies next, old row last: a crash leaves both names and
 	 * re-running the rename finishes the job. */
-	if (exec3(
-		db,
-		"INSERT INTO groups (name, products, description, created_at, completed_at, report_sent_at)"
-		" SELECT ?2, products, description, created_at, completed_at, report_sent_at FROM groups WHERE name=?1",
-		from, to, NULL, err) < 0)
+	if (np_db_groups_copy(db, from, to, err) < 0)
 		return -1;
-	json_t *ids = members(db, from, err);
+	json_t *ids = np_db_groups_member_ids(db, from, err);
 	if (!ids)
 		return -1;
 	size_t i;
@@ -448,8 +338,10 @@ int np_group_rename(const char *home, struct np_db *db, const char *from, const 
 		}
 	}
 	json_decref(ids);
-	if (kv_move(db, "group_autosent:", from, to, err) < 0 ||
-	    exec3(db, "DELETE FROM groups WHERE name=?1", from, NULL, NULL, err) < 0)
+	char kf[256], kt[256];
+	snprintf(kf, sizeof kf, "group_autosent:%s", from);
+	snprintf(kt, sizeof kt, "group_autosent:%s", to);
+	if (np_db_kv_rename(db, kf, kt, err) < 0 || np_db_groups_delete(db, from, err) < 0)
 		return -1;
 	np_info(NULL, "group renamed from \"%s\" to \"%s\"", from, to);
 	return 0;
@@ -460,7 +352,7 @@ int np_group_delete(const char *home, struct np_db *db, const char *name, int fo
 	int have = group_load(db, name, NULL, err);
 	if (have <= 0)
 		return have < 0 ? -1 : np_err_set(err, NP_ERR_PERM, "group \"%s\" does not exist", name);
-	json_t *ids = members(db, name, err);
+	json_t *ids = np_db_groups_member_ids(db, name, err);
 	if (!ids)
 		return -1;
 	if (json_array_size(ids) && !force) {
@@ -480,36 +372,18 @@ int np_group_delete(const char *home, struct np_db *db, const char *name, int fo
 	json_decref(ids);
 	char key[256];
 	snprintf(key, sizeof key, "group_autosent:%s", name);
-	if (exec3(db, "DELETE FROM kv WHERE key=?1", key, NULL, NULL, err) < 0 ||
-	    exec3(db, "DELETE FROM groups WHERE name=?1", name, NULL, NULL, err) < 0)
+	if (np_db_kv_delete(db, key, err) < 0 || np_db_groups_delete(db, name, err) < 0)
 		return -1;
 	np_info(NULL, "group \"%s\" deleted", name);
 	return 0;
 }
 
-/* Groups named by studies but missing from the table (index rebuilt from the
- * spool): re-create them with the products of their first study. */
-static int reconcile(struct np_db *db, struct np_err *err)
+static json_t *group_row(const struct np_db_group_row *r)
 {
-	return np_db_exec(db,
-			  "INSERT OR IGNORE INTO groups (name, products, created_at)"
-			  " SELECT group_name, coalesce(products, '[]'), min(created_at) FROM studies"
-			  " WHERE group_name IS NOT NULL AND group_name != '' GROUP BY group_name",
-			  err);
-}
-
-static const char group_sql[] =
-    "SELECT g.name, g.products, g.description, g.created_at, g.completed_at, g.report_sent_at,"
-    " (SELECT count(*) FROM studies s WHERE s.group_name=g.name),"
-    " (SELECT count(*) FROM studies s WHERE s.group_name=g.name AND s.state IN ('done','failed','cancelled')),"
-    " g.rowid FROM groups g";
-
-static json_t *group_row(sqlite3_stmt *st)
-{
-	long long n = sqlite3_column_int64(st, 6), term = sqlite3_column_int64(st, 7);
+	long long n = r->studies, term = r->terminal;
 	/* A name from before names were checked may not be UTF-8, which jansson
 	 * refuses: show it with U+FFFD; the group is still reachable as "id:N". */
-	const char *name = col(st, 0);
+	const char *name = r->name;
 	json_t *jn = json_string(name);
 	if (!jn) {
 		size_t n = strlen(name), k = 0;
@@ -525,80 +399,68 @@ static json_t *group_row(sqlite3_stmt *st)
 		jn = json_string(t ? t : "?");
 		free(t);
 	}
-	return json_pack("{s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:b}", "name", jn, "id",
-			 (json_int_t)sqlite3_column_int64(st, 8), "products", products_parse(col(st, 1)), "description",
-			 str_or_null(col(st, 2)), "created_at", str_or_null(col(st, 3)), "completed_at",
-			 str_or_null(col(st, 4)), "report_sent_at", str_or_null(col(st, 5)), "studies", n, "terminal",
-			 term, "complete", n > 0 && n == term);
+	return json_pack("{s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:b}", "name", jn, "id", (json_int_t)r->id,
+			 "products", products_parse(r->products), "description", str_or_null(r->description),
+			 "created_at", str_or_null(r->created_at), "completed_at", str_or_null(r->completed_at),
+			 "report_sent_at", str_or_null(r->report_sent_at), "studies", n, "terminal", term, "complete",
+			 n > 0 && n == term);
+}
+
+static void add_group(void *arg, const struct np_db_group_row *r)
+{
+	json_array_append_new(arg, group_row(r));
 }
 
 json_t *np_group_list(struct np_db *db, struct np_err *err)
 {
-	if (reconcile(db, err) < 0)
-		return NULL;
-	char sql[sizeof group_sql + 32];
-	snprintf(sql, sizeof sql, "%s ORDER BY g.name", group_sql);
-	sqlite3_stmt *st = prep(db, sql, err);
-	if (!st)
+	/* groups named by studies but missing from the table (index rebuilt
+	 * from the spool) come back first */
+	if (np_db_groups_reconcile(db, err) < 0)
 		return NULL;
 	json_t *a = json_array();
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(a, group_row(st));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	if (np_db_groups_each(db, NULL, add_group, a, err) < 0) {
 		json_decref(a);
-		db_fail(db, err);
 		return NULL;
 	}
 	return a;
 }
 
+static void one_group(void *arg, const struct np_db_group_row *r)
+{
+	json_t **g = arg;
+	if (!*g)
+		*g = group_row(r);
+}
+
+struct members {
+	json_t *mem, *states;
+};
+
+static void add_member(void *arg, const char *npuid, const char *state, const char *order_id, const char *created_at)
+{
+	struct members *m = arg;
+	json_array_append_new(m->mem, json_pack("{s:s, s:s, s:o, s:o}", "npuid", npuid, "state", state, "order_id",
+						str_or_null(order_id), "created_at", str_or_null(created_at)));
+	json_object_set_new(m->states, state, json_integer(json_integer_value(json_object_get(m->states, state)) + 1));
+}
+
 json_t *np_group_get(struct np_db *db, const char *name, struct np_err *err)
 {
-	if (reconcile(db, err) < 0)
+	if (np_db_groups_reconcile(db, err) < 0)
 		return NULL;
-	char sql[sizeof group_sql + 32];
-	snprintf(sql, sizeof sql, "%s WHERE g.name=?1", group_sql);
-	sqlite3_stmt *st = prep(db, sql, err);
-	if (!st)
-		return NULL;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 	json_t *g = NULL;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		g = group_row(st);
-	sqlite3_finalize(st);
+	if (np_db_groups_each(db, name, one_group, &g, err) < 0)
+		return NULL;
 	if (!g) {
-		if (rc == SQLITE_DONE)
-			np_err_set(err, NP_ERR_PERM, "group \"%s\" does not exist", name);
-		else
-			db_fail(db, err);
+		np_err_set(err, NP_ERR_PERM, "group \"%s\" does not exist", name);
 		return NULL;
 	}
-	st = prep(
-	    db, "SELECT npuid, state, order_id, created_at FROM studies WHERE group_name=?1 ORDER BY created_at, npuid",
-	    err);
-	if (!st) {
+	struct members m = {json_array(), json_object()};
+	int rc = np_db_groups_each_member(db, name, add_member, &m, err);
+	json_object_set_new(g, "members", m.mem);
+	json_object_set_new(g, "states", m.states);
+	if (rc < 0) {
 		json_decref(g);
-		return NULL;
-	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	json_t *mem = json_array(), *states = json_object();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *state = col(st, 1);
-		json_array_append_new(mem,
-				      json_pack("{s:s, s:s, s:o, s:o}", "npuid", col(st, 0), "state", state, "order_id",
-						str_or_null(col(st, 2)), "created_at", str_or_null(col(st, 3))));
-		json_object_set_new(states, state,
-				    json_integer(json_integer_value(json_object_get(states, state)) + 1));
-	}
-	sqlite3_finalize(st);
-	json_object_set_new(g, "members", mem);
-	json_object_set_new(g, "states", states);
-	if (rc != SQLITE_DONE) {
-		json_decref(g);
-		db_fail(db, err);
 		return NULL;
 	}
 	return g;
@@ -634,7 +496,7 @@ int np_group_auto_assign(const char *home, struct np_db *db, const struct np_con
 		goto out;
 	} else if (!json_array_size(gp)) {
 		char *t = products_text(sp);
-		rc = exec3(db, "UPDATE groups SET products=?2 WHERE name=?1 AND products='[]'", name, t, NULL, err);
+		rc = np_db_groups_set_products(db, name, t, 1, err);
 		free(t);
 		if (rc < 0)
 			goto out;
@@ -666,7 +528,7 @@ int np_group_check(struct np_db *db, const char *name, int *became, struct np_er
 	if (complete && !was) {
 		char now[32], detail[300];
 		np_time_iso(now);
-		if (exec3(db, "UPDATE groups SET completed_at=?2 WHERE name=?1", name, now, NULL, err) < 0)
+		if (np_db_groups_set_completed(db, name, now, err) < 0)
 			return -1;
 		snprintf(detail, sizeof detail, "group=%s studies=%lld", name, n);
 		if (np_db_event(db, NULL, "group_processing_completed", "info", detail, err) < 0)
@@ -686,5 +548,5 @@ int np_group_mark_sent(struct np_db *db, const char *name, struct np_err *err)
 {
 	char now[32];
 	np_time_iso(now);
-	return exec3(db, "UPDATE groups SET report_sent_at=?2 WHERE name=?1", name, now, NULL, err);
+	return np_db_groups_set_report_sent(db, name, now, err);
 }

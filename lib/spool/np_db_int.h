@@ -24,8 +24,9 @@ void np__db_text(sqlite3_stmt *st, int i, const char *s);
 const char *np__db_col(sqlite3_stmt *st, int i);
 /* The column's text copied into out (size n), "" for NULL. */
 void np__db_col_cpy(sqlite3_stmt *st, int i, char *out, size_t n);
-/* Set err from the connection's last error: "database error: ..." or, with
- * what, "unable to <what>: ...". Returns -1. */
+/* Set err from the connection's last error: with what, "unable to <what>:
+ * ..." (temporary); without, "database error: ..." (busy, locked, full and
+ * I/O errors temporary, the rest permanent). Returns -1. */
 int np__db_fail(struct np_db *db, struct np_err *err, const char *what);
 
 /* A prepared statement of sql from the connection's cache (the last 16

@@ -52,7 +52,12 @@ int np__db_fail(struct np_db *db, struct np_err *err, const char *what)
 {
 	if (what)
 		return np_err_set(err, NP_ERR_TEMP, "unable to %s: %s", what, sqlite3_errmsg(db->h));
-	return np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
+	int code = sqlite3_errcode(db->h);
+	return np_err_set(err,
+			  code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_FULL || code == SQLITE_IOERR
+			      ? NP_ERR_TEMP
+			      : NP_ERR_PERM,
+			  "database error: %s", sqlite3_errmsg(db->h));
 }
 
 #define STMT_CACHE 16
