@@ -301,8 +301,7 @@ int np_h_metrics(struct np_req *r)
 	json_decref(q);
 	sqlite3_stmt *st;
 	fprintf(f, "# HELP np_index_studies Studies in the index by QC result.\n# TYPE np_index_studies gauge\n");
-	if (sqlite3_prepare_v2(db->h, "SELECT ifnull(qc_result,'pending'), count(*) FROM studies GROUP BY 1", -1, &st,
-			       NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(db->h, "SELECT qc, n FROM studies_qc_count WHERE n > 0", -1, &st, NULL) == SQLITE_OK) {
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			char n[64];
 			prom_name((const char *)sqlite3_column_text(st, 0), n, sizeof n);
