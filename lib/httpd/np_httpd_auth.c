@@ -2,6 +2,7 @@
 #include "np_auth.h"
 #include "np_config.h"
 #include "np_db.h"
+#include "np_db_sessions.h"
 #include "np_err.h"
 #include "np_httpd_guard.h"
 #include "np_httpd_int.h"
@@ -43,44 +44,31 @@ int np__auth_resolve(struct np_req *r)
 		return -1;
 	}
 	/* Every request comes here: the statements stay prepared per thread. */
-	sqlite3_stmt *st =
-	    np__db_stmt(r->srv, "SELECT actor, role, method, last_seen, saml_epoch FROM sessions WHERE id = ?");
-	if (!st)
-		return 0;
-	sqlite3_bind_text(st, 1, sid, -1, SQLITE_TRANSIENT);
+	struct np_db_session ses;
 	double now = np_now(), last = 0;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *actor = (const char *)sqlite3_column_text(st, 0);
-		const char *role = (const char *)sqlite3_column_text(st, 1);
-		const char *method = (const char *)sqlite3_column_text(st, 2);
-		last = sqlite3_column_double(st, 3);
-		const char *epoch = (const char *)sqlite3_column_text(st, 4);
+	if (np_db_sessions_get(db, sid, &ses)) {
+		last = ses.last_seen;
 		int saml_ok = 1;
-		if (method && !strcmp(method, "saml")) {
+		if (!strcmp(ses.method, "saml")) {
 			/* hashes the SAML settings: only for SAML sessions */
 			char cur[17];
 			np_auth_saml_epoch(&r->cfg, cur);
-			saml_ok = epoch && !strcmp(epoch, cur);
+			saml_ok = !strcmp(ses.saml_epoch, cur);
 		}
 		if (now - last < NP_AUTH_IDLE_SECONDS && now >= last - 300 && saml_ok) {
-			r->role = role && !strcmp(role, "admin") ? NP_ROLE_ADMIN : NP_ROLE_USER;
-			snprintf(r->actor, sizeof r->actor, "%s", actor ? actor : "?");
+			r->role = !strcmp(ses.role, "admin") ? NP_ROLE_ADMIN : NP_ROLE_USER;
+			snprintf(r->actor, sizeof r->actor, "%s", ses.actor[0] ? ses.actor : "?");
 			snprintf(r->sid, sizeof r->sid, "%s", sid);
 		}
 	}
-	sqlite3_reset(st); /* ends the read transaction */
 	/* Even an UPDATE that changes nothing takes the database's write lock:
 	 * every request of every worker would queue on it. */
 	if (r->sid[0] && last >= now - 30)
 		return 0;
-	const char *sql = r->sid[0] ? "UPDATE sessions SET last_seen = ?2 WHERE id = ?1 AND last_seen < ?2 - 30"
-				    : "DELETE FROM sessions WHERE id = ?1";
-	if ((st = np__db_stmt(r->srv, sql))) {
-		sqlite3_bind_text(st, 1, sid, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_double(st, 2, now);
-		sqlite3_step(st);
-		sqlite3_reset(st);
-	}
+	if (r->sid[0])
+		np_db_sessions_touch(db, sid, now);
+	else
+		np_db_sessions_end(db, sid);
 	return 0;
 }
 
@@ -91,16 +79,11 @@ int np__auth_csrf_ok(const struct np_req *r)
 	const char *tok = mg_get_header(r->c, "X-CSRF-Token");
 	if (!tok || strlen(tok) != 64 || !r->sid[0])
 		return 0;
-	sqlite3_stmt *st = np__db_stmt(r->srv, "SELECT csrf FROM sessions WHERE id = ?");
-	int ok = 0;
-	if (st) {
-		sqlite3_bind_text(st, 1, r->sid, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			const char *c = (const char *)sqlite3_column_text(st, 0);
-			ok = c && strlen(c) == 64 && CRYPTO_memcmp(c, tok, 64) == 0;
-		}
-		sqlite3_reset(st);
-	}
+	struct np_err err = {0};
+	struct np_db *db = np__db(r->srv, &err);
+	char c[80];
+	int ok =
+	    db && np_db_sessions_csrf(db, r->sid, c, sizeof c) && strlen(c) == 64 && CRYPTO_memcmp(c, tok, 64) == 0;
 	return ok;
 }
 
@@ -112,27 +95,9 @@ int np__session_new(struct np_req *r, const char *actor, int role, const char *m
 		return -1;
 	np_auth_saml_epoch(&r->cfg, epoch);
 	struct np_db *db = np__db(r->srv, err);
-	sqlite3_stmt *st;
-	if (!db)
+	if (!db || np_db_sessions_insert(db, sid, actor, role == NP_ROLE_ADMIN ? "admin" : "user", method, np_now(),
+					 csrf, epoch, err) < 0)
 		return -1;
-	if (sqlite3_prepare_v2(db->h,
-			       "INSERT INTO sessions (id, actor, role, method, created_at, last_seen, csrf, saml_epoch)"
-			       " VALUES (?,?,?,?,?,?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK)
-		return np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
-	double now = np_now();
-	sqlite3_bind_text(st, 1, sid, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, actor, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, role == NP_ROLE_ADMIN ? "admin" : "user", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, method, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_double(st, 5, now);
-	sqlite3_bind_double(st, 6, now);
-	sqlite3_bind_text(st, 7, csrf, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 8, epoch, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
 	/* np_csrf is readable by the page's own scripts (double submit); the
 	 * server still compares it with the session's copy. */
 	snprintf(cookie, cookiesz,
@@ -276,15 +241,10 @@ int np_h_logout(struct np_req *r)
 {
 	struct np_err err = {0};
 	struct np_db *db = np__db(r->srv, &err);
-	sqlite3_stmt *st;
 	/* The local session always ends first; SAML logout at the IdP follows
 	 * in the browser when it is configured. */
-	if (r->sid[0] && db &&
-	    sqlite3_prepare_v2(db->h, "DELETE FROM sessions WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, r->sid, -1, SQLITE_TRANSIENT);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
+	if (r->sid[0] && db)
+		np_db_sessions_end(db, r->sid);
 	char *slo = np__saml_logout(r, r->sid, "/");
 	np__audit(r, "logout", NULL, slo ? "method=saml_slo_request" : NULL, "success");
 	json_t *j = json_pack("{s:b}", "authenticated", 0);
@@ -314,15 +274,9 @@ int np_h_session(struct np_req *r)
 	if (r->sid[0]) {
 		struct np_err err = {0};
 		struct np_db *db = np__db(r->srv, &err);
-		sqlite3_stmt *st;
-		if (db &&
-		    sqlite3_prepare_v2(db->h, "SELECT csrf FROM sessions WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, r->sid, -1, SQLITE_TRANSIENT);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				json_object_set_new(o, "csrf_token",
-						    json_string((const char *)sqlite3_column_text(st, 0)));
-			sqlite3_finalize(st);
-		}
+		char csrf[80];
+		if (db && np_db_sessions_csrf(db, r->sid, csrf, sizeof csrf))
+			json_object_set_new(o, "csrf_token", json_string(csrf));
 	}
 	return np__reply_json(r, 200, o);
 }

@@ -36,6 +36,11 @@ int np__db_fail(struct np_db *db, struct np_err *err, const char *what);
  * statement stays valid only until the next np__db_cached call. NULL when
  * sql does not prepare (sqlite3_errmsg tells why). */
 sqlite3_stmt *np__db_cached(struct np_db *db, const char *sql);
+/* A statement for sql that np__db_done_with then releases: from the cache on
+ * a private connection (no SQLite mutex: np_db_open_private), else freshly
+ * prepared and finalized after. NULL with err when sql does not prepare. */
+sqlite3_stmt *np__db_use(struct np_db *db, const char *sql, struct np_err *err);
+void np__db_done_with(struct np_db *db, sqlite3_stmt *st);
 /* Finalize the cached statements (np_db_close). */
 void np__db_cache_free(struct np_db *db);
 

@@ -4,6 +4,8 @@
 #include "np_db_int.h"
 #include "np_err.h"
 
+#include <string.h>
+
 int np_db_sessions_end_others(struct np_db *db, const char *keep_sid, struct np_err *err)
 {
 	sqlite3_stmt *st = np__db_prep(db, "DELETE FROM sessions WHERE id <> ?", err);
@@ -17,4 +19,84 @@ int np_db_sessions_end_others(struct np_db *db, const char *keep_sid, struct np_
 		np__db_fail(db, err, "end the sessions");
 	sqlite3_finalize(st);
 	return n;
+}
+
+int np_db_sessions_get(struct np_db *db, const char *sid, struct np_db_session *s)
+{
+	memset(s, 0, sizeof *s);
+	sqlite3_stmt *st =
+	    np__db_use(db, "SELECT actor, role, method, last_seen, saml_epoch FROM sessions WHERE id = ?", NULL);
+	if (!st)
+		return 0;
+	sqlite3_bind_text(st, 1, sid, -1, SQLITE_TRANSIENT);
+	int found = sqlite3_step(st) == SQLITE_ROW;
+	if (found) {
+		np__db_col_cpy(st, 0, s->actor, sizeof s->actor);
+		np__db_col_cpy(st, 1, s->role, sizeof s->role);
+		np__db_col_cpy(st, 2, s->method, sizeof s->method);
+		s->last_seen = sqlite3_column_double(st, 3);
+		np__db_col_cpy(st, 4, s->saml_epoch, sizeof s->saml_epoch);
+	}
+	np__db_done_with(db, st); /* ends the read transaction */
+	return found;
+}
+
+void np_db_sessions_touch(struct np_db *db, const char *sid, double now)
+{
+	sqlite3_stmt *st =
+	    np__db_use(db, "UPDATE sessions SET last_seen = ?2 WHERE id = ?1 AND last_seen < ?2 - 30", NULL);
+	if (!st)
+		return;
+	sqlite3_bind_text(st, 1, sid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_double(st, 2, now);
+	sqlite3_step(st);
+	np__db_done_with(db, st);
+}
+
+void np_db_sessions_end(struct np_db *db, const char *sid)
+{
+	sqlite3_stmt *st = np__db_use(db, "DELETE FROM sessions WHERE id = ?1", NULL);
+	if (!st)
+		return;
+	sqlite3_bind_text(st, 1, sid, -1, SQLITE_TRANSIENT);
+	sqlite3_step(st);
+	np__db_done_with(db, st);
+}
+
+int np_db_sessions_csrf(struct np_db *db, const char *sid, char *out, size_t n)
+{
+	out[0] = 0;
+	sqlite3_stmt *st = np__db_use(db, "SELECT csrf FROM sessions WHERE id = ?", NULL);
+	if (!st)
+		return 0;
+	sqlite3_bind_text(st, 1, sid, -1, SQLITE_TRANSIENT);
+	int found = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0);
+	if (found)
+		np__db_col_cpy(st, 0, out, n);
+	np__db_done_with(db, st);
+	return found;
+}
+
+int np_db_sessions_insert(struct np_db *db, const char *sid, const char *actor, const char *role, const char *method,
+			  double now, const char *csrf, const char *saml_epoch, struct np_err *err)
+{
+	sqlite3_stmt *st = np__db_prep(db,
+				       "INSERT INTO sessions (id, actor, role, method, created_at, last_seen, csrf, "
+				       "saml_epoch) VALUES (?,?,?,?,?,?,?,?)",
+				       err);
+	if (!st)
+		return -1;
+	np__db_text(st, 1, sid);
+	np__db_text(st, 2, actor);
+	np__db_text(st, 3, role);
+	np__db_text(st, 4, method);
+	sqlite3_bind_double(st, 5, now);
+	sqlite3_bind_double(st, 6, now);
+	np__db_text(st, 7, csrf);
+	np__db_text(st, 8, saml_epoch);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }

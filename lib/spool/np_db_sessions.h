@@ -3,11 +3,32 @@
 #ifndef NP_DB_SESSIONS_H
 #define NP_DB_SESSIONS_H
 
+#include <stddef.h>
+
 struct np_db;
 struct np_err;
 
 /* End every session but keep_sid (NULL: all). Returns how many ended, or
  * -1 with err. */
 int np_db_sessions_end_others(struct np_db *db, const char *keep_sid, struct np_err *err);
+
+/* A session's row; "" for NULL. */
+struct np_db_session {
+	char actor[128], role[16], method[16], saml_epoch[40];
+	double last_seen;
+};
+/* Read session sid into s. Returns 1, 0 when there is none. On np-httpd's
+ * private connections every request asks: the statements stay prepared. */
+int np_db_sessions_get(struct np_db *db, const char *sid, struct np_db_session *s);
+/* Move last_seen to now, but only when it is more than 30 s older: even an
+ * UPDATE that changes nothing takes the database's write lock. */
+void np_db_sessions_touch(struct np_db *db, const char *sid, double now);
+/* End session sid (nothing when there is none). */
+void np_db_sessions_end(struct np_db *db, const char *sid);
+/* The session's CSRF token into out (size n). Returns 1 when it has one. */
+int np_db_sessions_csrf(struct np_db *db, const char *sid, char *out, size_t n);
+/* Start a session. Returns 0 or -1 with err. */
+int np_db_sessions_insert(struct np_db *db, const char *sid, const char *actor, const char *role, const char *method,
+			  double now, const char *csrf, const char *saml_epoch, struct np_err *err);
 
 #endif

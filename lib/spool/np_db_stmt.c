@@ -101,3 +101,26 @@ void np__db_cache_free(struct np_db *db)
 	free(t);
 	db->cache = NULL;
 }
+
+/* sqlite3_db_mutex is NULL for a connection opened without a mutex, which
+ * only its own thread uses: only there may a statement outlive its use. */
+sqlite3_stmt *np__db_use(struct np_db *db, const char *sql, struct np_err *err)
+{
+	if (!sqlite3_db_mutex(db->h)) {
+		sqlite3_stmt *st = np__db_cached(db, sql);
+		if (!st)
+			np__db_fail(db, err, NULL);
+		return st;
+	}
+	return np__db_prep(db, sql, err);
+}
+
+void np__db_done_with(struct np_db *db, sqlite3_stmt *st)
+{
+	if (!st)
+		return;
+	if (!sqlite3_db_mutex(db->h))
+		sqlite3_reset(st);
+	else
+		sqlite3_finalize(st);
+}
