@@ -5,6 +5,8 @@
 #include "np_buf.h"
 #include "np_auth.h"
 #include "np_db.h"
+#include "np_db_kv.h"
+#include "np_db_sessions.h"
 #include "np_err.h"
 #include "np_httpd_int.h"
 #include "np_log.h"
@@ -105,55 +107,30 @@ int np_h_saml_metadata(struct np_req *r)
 
 static int kv_put(struct np_db *db, const char *k, double exp)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db->h, "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return -1;
 	char v[32];
 	snprintf(v, sizeof v, "%.0f", exp);
-	sqlite3_bind_text(st, 1, k, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, v, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
-	return rc;
+	return np_db_kv_set(db, k, v, NULL);
 }
 
 /* Delete key k; 1 if it existed and had not expired, else 0. */
 static int kv_take(struct np_db *db, const char *k, double now)
 {
-	sqlite3_stmt *st;
-	int found = 0;
-	if (sqlite3_prepare_v2(db->h, "DELETE FROM kv WHERE key = ? RETURNING value", -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, k, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		found = sqlite3_column_double(st, 0) > now;
-	sqlite3_finalize(st);
+	char *v = NULL;
+	int found = np_db_kv_take(db, k, &v) && v && strtod(v, NULL) > now;
+	free(v);
 	return found;
 }
 
+/* Whether key k exists (also when the index does not answer: a replay
+ * check then refuses). */
 static int kv_has(struct np_db *db, const char *k)
 {
-	sqlite3_stmt *st;
-	int found = 0;
-	if (sqlite3_prepare_v2(db->h, "SELECT 1 FROM kv WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
-		return 1;
-	sqlite3_bind_text(st, 1, k, -1, SQLITE_TRANSIENT);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
+	return np_db_kv_has(db, k) != 0;
 }
 
 static void kv_expire(struct np_db *db, double now)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db->h,
-			       "DELETE FROM kv WHERE key LIKE 'saml\\_%' ESCAPE '\\' AND CAST(value AS REAL) < ?", -1,
-			       &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_double(st, 1, now);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
+	np_db_kv_expire(db, "saml_", now);
 }
 
 int np_h_saml_login(struct np_req *r)
@@ -209,21 +186,11 @@ static int refuse(struct np_req *r, const char *why)
  * no longer exist are dropped on the way. */
 static void remember_login(struct np_db *db, const char *sid, const struct np_saml_result *res)
 {
-	sqlite3_exec(db->h, "DELETE FROM kv WHERE key LIKE 'slo:%' AND substr(key, 5) NOT IN (SELECT id FROM sessions)",
-		     NULL, NULL, NULL);
 	json_t *j = json_pack("{s:s, s:s, s:s}", "n", res->name_id, "f", res->name_id_format, "i", res->session_index);
 	char *v = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
-	char k[100];
-	snprintf(k, sizeof k, "slo:%s", sid);
-	sqlite3_stmt *st;
-	if (v && sqlite3_prepare_v2(db->h, "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", -1, &st, NULL) ==
-		     SQLITE_OK) {
-		sqlite3_bind_text(st, 1, k, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, v, -1, SQLITE_TRANSIENT);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
+	if (v)
+		np_db_sessions_slo_put(db, sid, v);
 	free(v);
 }
 
@@ -371,16 +338,9 @@ char *np__saml_logout(struct np_req *r, const char *sid, const char *relay)
 	struct np_db *db = np__db(r->srv, &err);
 	if (!db || !sid || !sid[0])
 		return NULL;
-	char k[100];
-	snprintf(k, sizeof k, "slo:%s", sid);
-	sqlite3_stmt *st;
-	json_t *j = NULL;
-	if (sqlite3_prepare_v2(db->h, "DELETE FROM kv WHERE key = ? RETURNING value", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, k, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			j = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-		sqlite3_finalize(st);
-	}
+	char *v = np_db_sessions_slo_take(db, sid);
+	json_t *j = v ? json_loads(v, 0, NULL) : NULL;
+	free(v);
 	const char *slo = np_config_str(&r->cfg, "saml.idp_slo_url");
 	if (!j || !saml_on(r) || !slo || strncmp(slo, "http", 4)) {
 		json_decref(j);
@@ -427,44 +387,39 @@ static int slo_refuse(struct np_req *r, const char *what, const char *why)
 /* End the SAML sessions of name_id (only those of the SessionIndexes when
  * the request names some), found through the kv rows remember_login wrote.
  * Returns how many sessions ended, or -1. */
+struct slo_match {
+	const struct np_saml_logout_in *req;
+	json_t *sids;
+};
+
+static void slo_match(void *arg, const char *sid, const char *value)
+{
+	struct slo_match *m = arg;
+	json_t *j = json_loads(value, 0, NULL);
+	const char *n = json_string_value(json_object_get(j, "n")), *i = json_string_value(json_object_get(j, "i"));
+	int hit = n && !strcmp(n, m->req->name_id) && m->req->n_index == 0;
+	for (int k = 0; n && !strcmp(n, m->req->name_id) && k < m->req->n_index; k++)
+		hit |= i && !strcmp(i, m->req->session_index[k]);
+	if (hit)
+		json_array_append_new(m->sids, json_string(sid));
+	json_decref(j);
+}
+
 static int end_sessions(struct np_db *db, const struct np_saml_logout_in *req)
 {
-	sqlite3_stmt *st, *del;
-	if (sqlite3_prepare_v2(db->h, "SELECT key, value FROM kv WHERE key LIKE 'slo:%'", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_prepare_v2(db->h, "DELETE FROM sessions WHERE id = substr(?1, 5) AND method = 'saml' RETURNING id",
-			       -1, &del, NULL) != SQLITE_OK) {
-		sqlite3_finalize(st);
+	struct slo_match m = {req, json_array()};
+	if (np_db_sessions_slo_each(db, slo_match, &m) < 0) {
+		json_decref(m.sids);
 		return -1;
 	}
-	json_t *keys = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *j = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
-		const char *n = json_string_value(json_object_get(j, "n")),
-			   *i = json_string_value(json_object_get(j, "i"));
-		int hit = n && !strcmp(n, req->name_id) && req->n_index == 0;
-		for (int k = 0; n && !strcmp(n, req->name_id) && k < req->n_index; k++)
-			hit |= i && !strcmp(i, req->session_index[k]);
-		if (hit)
-			json_array_append_new(keys, json_string((const char *)sqlite3_column_text(st, 0)));
-		json_decref(j);
-	}
-	sqlite3_finalize(st);
 	int ended = 0;
 	size_t k;
 	json_t *v;
-	json_array_foreach (keys, k, v) {
-		sqlite3_bind_text(del, 1, json_string_value(v), -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(del) == SQLITE_ROW)
-			ended++;
-		sqlite3_reset(del);
-		sqlite3_clear_bindings(del);
-		char q[200];
-		snprintf(q, sizeof q, "%s", json_string_value(v));
-		kv_take(db, q, 0);
+	json_array_foreach (m.sids, k, v) {
+		ended += np_db_sessions_end_saml(db, json_string_value(v));
+		free(np_db_sessions_slo_take(db, json_string_value(v)));
 	}
-	sqlite3_finalize(del);
-	json_decref(keys);
+	json_decref(m.sids);
 	return ended;
 }
 

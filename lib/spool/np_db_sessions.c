@@ -4,6 +4,8 @@
 #include "np_db_int.h"
 #include "np_err.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int np_db_sessions_end_others(struct np_db *db, const char *keep_sid, struct np_err *err)
@@ -99,4 +101,56 @@ int np_db_sessions_insert(struct np_db *db, const char *sid, const char *actor, 
 		np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+void np_db_sessions_slo_put(struct np_db *db, const char *sid, const char *value)
+{
+	sqlite3_exec(db->h, "DELETE FROM kv WHERE key LIKE 'slo:%' AND substr(key, 5) NOT IN (SELECT id FROM sessions)",
+		     NULL, NULL, NULL);
+	char k[100];
+	snprintf(k, sizeof k, "slo:%s", sid);
+	sqlite3_stmt *st = np__db_prep(db, "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", NULL);
+	if (!st)
+		return;
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
+char *np_db_sessions_slo_take(struct np_db *db, const char *sid)
+{
+	char k[100];
+	snprintf(k, sizeof k, "slo:%s", sid);
+	sqlite3_stmt *st = np__db_prep(db, "DELETE FROM kv WHERE key = ? RETURNING value", NULL);
+	if (!st)
+		return NULL;
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_TRANSIENT);
+	char *v = NULL;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		v = strdup(np__db_col(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+int np_db_sessions_slo_each(struct np_db *db, void (*fn)(void *arg, const char *sid, const char *value), void *arg)
+{
+	sqlite3_stmt *st = np__db_prep(db, "SELECT key, value FROM kv WHERE key LIKE 'slo:%'", NULL);
+	if (!st)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fn(arg, np__db_col(st, 0) + (strlen(np__db_col(st, 0)) >= 4 ? 4 : 0), np__db_col(st, 1));
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int np_db_sessions_end_saml(struct np_db *db, const char *sid)
+{
+	sqlite3_stmt *st = np__db_prep(db, "DELETE FROM sessions WHERE id = ?1 AND method = 'saml' RETURNING id", NULL);
+	if (!st)
+		return 0;
+	sqlite3_bind_text(st, 1, sid, -1, SQLITE_TRANSIENT);
+	int ended = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return ended;
 }

@@ -31,4 +31,14 @@ int np_db_sessions_csrf(struct np_db *db, const char *sid, char *out, size_t n);
 int np_db_sessions_insert(struct np_db *db, const char *sid, const char *actor, const char *role, const char *method,
 			  double now, const char *csrf, const char *saml_epoch, struct np_err *err);
 
+/* What a later SAML LogoutRequest must name, per session (kv "slo:<sid>",
+ * a JSON text). Put drops the rows of sessions that no longer exist. */
+void np_db_sessions_slo_put(struct np_db *db, const char *sid, const char *value);
+/* Delete the session's row and hand back its value (malloc'd) or NULL. */
+char *np_db_sessions_slo_take(struct np_db *db, const char *sid);
+/* Call fn for each session's row. Returns 0 or -1 on a database error. */
+int np_db_sessions_slo_each(struct np_db *db, void (*fn)(void *arg, const char *sid, const char *value), void *arg);
+/* End session sid when it is a SAML session. Returns 1 when it ended. */
+int np_db_sessions_end_saml(struct np_db *db, const char *sid);
+
 #endif
