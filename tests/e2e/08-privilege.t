@@ -18,7 +18,7 @@ command -v setpriv >/dev/null || skip_all "setpriv (util-linux) not installed"
 if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$SBIN/np-httpd" 2>/dev/null; then
 	skip_all "the checkout ($NP_TOP) is not reachable by an unprivileged user (chmod o+x its parent folders)"
 fi
-plan 71
+plan 74
 
 # The service user must reach the home: tap.sh's folder is root's, 0700.
 chmod 711 "$T"
@@ -233,6 +233,21 @@ nok "np-recv's user cannot enter spool/tmp (np-stable's builds, uploads, imports
 # the back-end (np-stable), which tells the cloud. Before: 400 "... needs the
 # secret cloud.api_key: ... Permission denied", and a cancel answered "the
 # cloud could not be told (it refused)" though the cloud was never asked.
+# Cloud protocol v1 has no cancel call: the answer says so under the split
+# too. Before, it said the back-end would tell the cloud, which it then
+# could not. The study waits for its next poll (the cloud is unreachable):
+# nobody holds it when the cancel comes.
+V1=5e5e5e5e-0000-4000-8000-0000000000a1
+mkdir -p "$T/up-$V1"
+printf '{"npuid":"%s","source":"dicom","format":"dicom"}\n' "$V1" >"$T/up-$V1/manifest.json"
+printf '{"order_id":"ord-v1-1","status":"Processing","protocol":"v1"}\n' >"$T/up-$V1/order.json"
+chown -R neuropacs:neuropacs "$T/up-$V1" && chmod -R g+rwX "$T/up-$V1"
+mv "$T/up-$V1" "$NP_HOME/spool/uploaded/$V1"
+wait_for "'$BIN/np-queue' --home '$NP_HOME' --waiting 2>/dev/null | grep -q $V1" 60
+is "$(req POST "/api/studies/$V1/cancel" -H "Cookie: np_session=$CK" -H "X-CSRF-Token: $CSRF")" 200 \
+	"Cancel of an uploaded study under cloud protocol v1 answers 200" || diag "$(cat "$T/body")"
+like "$(jget "$T/body" message)" "v1 has no cancel" "... saying v1 has no cancel (not that the back-end tells the cloud)"
+ok "... and hands nothing to the back-end" test ! -e "$NP_HOME/spool/.marks/$V1.cloud-cancel.json"
 cloud_start "$T/cloud2" --password "$PW" --fault steps=100000
 echo "{\"cloud\":{\"api_url\":\"$CLOUD_URL\",\"protocol\":\"v2\",\"service_user\":\"svc\"}}" | "$BIN/np-config" merge
 V=5e5e5e5e-0000-4000-8000-000000000017
