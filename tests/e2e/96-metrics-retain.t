@@ -4,6 +4,9 @@
 plan 17
 settings() { printf '%s\n' "$1" > "$NP_HOME/etc/neuropacs.json"; }
 events() { sqlite3 "$NP_HOME/db/agent.sqlite" "SELECT count(*) FROM events WHERE type='$1'"; }
+# recoveries of one alert: on a loaded machine another alert (CPU load) may
+# rise and recover between the runs, and make check saw such a second one
+recovered() { sqlite3 "$NP_HOME/db/agent.sqlite" "SELECT count(*) FROM events WHERE type='metric_recovered' AND detail LIKE 'alert=$1 %'"; }
 "$BIN/np-config" get dicom.port >/dev/null 2>&1
 mkdir -p "$NP_HOME/etc"
 
@@ -22,9 +25,9 @@ is "$(events high_memory)" 1 "memory above the threshold raises high_memory"
 is "$(events high_memory)" 1 "an active alert is not raised again"
 settings '{"notifications": {"thresholds": {"memory_percent": 100}}}'
 "$BIN/np-metrics" 2>/dev/null
-is "$(events metric_recovered)" 1 "back under the threshold raises metric_recovered once"
+is "$(recovered high_memory)" 1 "back under the threshold raises metric_recovered once"
 "$BIN/np-metrics" 2>/dev/null
-is "$(events metric_recovered)" 1 "recovery is reported once"
+is "$(recovered high_memory)" 1 "recovery is reported once"
 
 # Retention: two old studies (one done, one qc-failed), one recent, one old but still active.
 mkstudy() { # state npuid age_days
