@@ -498,7 +498,7 @@ static void put_json_column(struct np_buf *b, const unsigned char *txt, size_t n
 	free(t);
 }
 
-static void study_row_text(struct np_buf *b, sqlite3_stmt *st, int reveal)
+static void study_row_text(struct np_buf *b, const struct np_db_row *st, int reveal)
 {
 	pthread_once(&cols_once, cols_init);
 	np_buf_add(b, "{", 1);
@@ -506,23 +506,22 @@ static void study_row_text(struct np_buf *b, sqlite3_stmt *st, int reveal)
 		if (i)
 			np_buf_add(b, ",", 1);
 		np_buf_str(b, col_key[i]);
-		int t = sqlite3_column_type(st, i);
-		const unsigned char *txt = NULL;
+		enum np_db_type t = np_db_row_type(st, (int)i);
 		if (col_kind[i] == COL_BOOL) {
-			np_buf_str(b, t == SQLITE_INTEGER && sqlite3_column_int64(st, i) ? "true" : "false");
-		} else if (t == SQLITE_NULL) {
+			np_buf_str(b, t == NP_DB_INTEGER && np_db_row_int(st, (int)i) ? "true" : "false");
+		} else if (t == NP_DB_NULL) {
 			np_buf_str(b, "null");
 		} else if (col_kind[i] == COL_PHI && !reveal) {
 			np_buf_str(b, "\"[Redacted]\"");
-		} else if (t == SQLITE_INTEGER) {
+		} else if (t == NP_DB_INTEGER) {
 			char num[32];
-			snprintf(num, sizeof num, "%lld", (long long)sqlite3_column_int64(st, i));
+			snprintf(num, sizeof num, "%lld", np_db_row_int(st, (int)i));
 			np_buf_str(b, num);
-		} else if (t == SQLITE_FLOAT) {
-			put_json(b, json_real(sqlite3_column_double(st, i)));
+		} else if (t == NP_DB_FLOAT) {
+			put_json(b, json_real(np_db_row_real(st, (int)i)));
 		} else {
-			txt = sqlite3_column_text(st, i);
-			size_t n = txt ? (size_t)sqlite3_column_bytes(st, i) : 0;
+			size_t n;
+			const unsigned char *txt = np_db_row_text(st, (int)i, &n);
 			if (txt && col_kind[i] == COL_JSON)
 				put_json_column(b, txt, n);
 			else
@@ -532,24 +531,36 @@ static void study_row_text(struct np_buf *b, sqlite3_stmt *st, int reveal)
 	np_buf_add(b, "}", 1);
 }
 
-static void bind_all(sqlite3_stmt *st, const char *const binds[8], int n)
-{
-	for (int i = 0; i < n; i++)
-		sqlite3_bind_text(st, i + 1, binds[i], -1, SQLITE_STATIC);
-}
+/* The listing's rows as they come: JSON text into b, with the study's
+ * waiting and delivery state from the spool. */
+struct studies_out {
+	struct np_req *r;
+	struct np_buf *b;
+	int reveal;
+	long n;
+	char last[160]; /* "<created_at>|<npuid>" of the last row: the next cursor */
+};
 
-/* 1 when the search matches at least s->broad_limit studies (the probe). */
-static int studies_broad(struct np_httpd *h, const struct np_studies_sql *s)
+static void studies_row(void *arg, const struct np_db_row *st)
 {
-	sqlite3_stmt *st = s->match_param ? np__db_stmt(h, s->probe) : NULL;
-	long m = 0;
-	if (!st)
-		return 0;
-	bind_all(st, s->binds, s->nbind);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		m = (long)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return m >= s->broad_limit;
+	struct studies_out *o = arg;
+	struct np_buf *b = o->b;
+	if (o->n++)
+		np_buf_add(b, ",", 1);
+	study_row_text(b, st, o->reveal);
+	const char *npuid = (const char *)np_db_row_text(st, 0, NULL),
+		   *state = (const char *)np_db_row_text(st, 1, NULL);
+	/* Waiting to retry after temporary failures (np_queue_waiting). */
+	json_t *w = np_queue_waiting(o->r->srv->home, state, npuid);
+	if (w) {
+		b->len--;
+		np_buf_str(b, ",\"waiting\":");
+		put_json(b, w);
+		np_buf_add(b, "}", 1);
+	}
+	np_study_delivery_row(b, o->r->srv->home, state, npuid);
+	const unsigned char *created = np_db_row_text(st, 26, NULL);
+	snprintf(o->last, sizeof o->last, "%s|%s", created ? (const char *)created : "", npuid);
 }
 
 int np_h_studies(struct np_req *r)
@@ -566,44 +577,19 @@ int np_h_studies(struct np_req *r)
 		return 503;
 	if (np_studies_sql(&q, q.reveal, STUDY_COLS, &s) < 0)
 		return bad_param(r, "query too complex");
-	int broad = studies_broad(r->srv, &s);
-	sqlite3_stmt *st = np__db_stmt(r->srv, broad ? s.page_broad : s.page);
-	if (!st)
-		return np__reply_error(r, 500, "internal", "database error: %s", sqlite3_errmsg(db->h));
-	bind_all(st, s.binds, s.nbind);
 	struct np_buf b = {0};
-	char last[160] = "";
-	long n = 0;
-	int more = 0, rc;
+	struct studies_out out = {r, &b, q.reveal, 0, ""};
+	struct np_db_studies_page pg;
+	struct np_err err = {0};
 	np_buf_str(&b, "{\"items\":[");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == q.size) {
-			more = 1;
-			break;
-		}
-		if (n++)
-			np_buf_add(&b, ",", 1);
-		study_row_text(&b, st, q.reveal);
-		/* Waiting to retry after temporary failures (np_queue_waiting). */
-		json_t *w = np_queue_waiting(r->srv->home, (const char *)sqlite3_column_text(st, 1),
-					     (const char *)sqlite3_column_text(st, 0));
-		if (w) {
-			b.len--;
-			np_buf_str(&b, ",\"waiting\":");
-			put_json(&b, w);
-			np_buf_add(&b, "}", 1);
-		}
-		np_study_delivery_row(&b, r->srv->home, (const char *)sqlite3_column_text(st, 1),
-				      (const char *)sqlite3_column_text(st, 0));
-		snprintf(last, sizeof last, "%s|%s",
-			 sqlite3_column_text(st, 26) ? (const char *)sqlite3_column_text(st, 26) : "",
-			 (const char *)sqlite3_column_text(st, 0));
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	if (np_db_studies_page(db, &q, &s, studies_row, &out, &pg, &err) < 0) {
 		free(b.p);
-		return np__reply_error(r, 503, "unavailable", "database error: %s", sqlite3_errmsg(db->h));
+		if (err.cls == NP_ERR_PERM)
+			return np__reply_error(r, 500, "internal", "%s", err.msg);
+		return np__reply_error(r, 503, "unavailable", "%s", err.msg);
 	}
+	long n = pg.n;
+	int more = pg.more;
 	json_t *o =
 	    json_pack("{s:I,s:I,s:b}", "page", (json_int_t)q.page, "size", (json_int_t)q.size, "has_more", more);
 	/* The total of the filtered set (not with a cursor: the keyset
@@ -612,22 +598,19 @@ int np_h_studies(struct np_req *r)
 	if (!q.cursor[0] && !more && (n || !s.offset)) {
 		json_object_set_new(o, "total", json_integer(s.offset + n));
 		json_object_set_new(o, "total_exact", json_true());
-	} else if (!q.cursor[0] && broad) {
+	} else if (!q.cursor[0] && pg.broad) {
 		long low = s.offset + n + more;
 		json_object_set_new(o, "total",
 				    json_integer(s.search_only && s.broad_limit > low ? s.broad_limit : low));
 		json_object_set_new(o, "total_exact", json_false());
-	} else if (!q.cursor[0] && (st = np__db_stmt(r->srv, s.count))) {
-		bind_all(st, s.binds, s.nbind);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			long c = (long)sqlite3_column_int64(st, 0);
-			json_object_set_new(o, "total", json_integer(c > s.count_limit ? s.count_limit : c));
-			json_object_set_new(o, "total_exact", json_boolean(c <= s.count_limit));
-		}
-		sqlite3_reset(st);
+	} else if (pg.counted) {
+		long c = (long)pg.count;
+		json_object_set_new(o, "total", json_integer(c > s.count_limit ? s.count_limit : c));
+		json_object_set_new(o, "total_exact", json_boolean(c <= s.count_limit));
 	}
 	json_object_set_new(o, "next_cursor",
-			    more && !strcmp(np_studies_q_order(&q), "created_at") ? json_string(last) : json_null());
+			    more && !strcmp(np_studies_q_order(&q), "created_at") ? json_string(out.last)
+										  : json_null());
 	if (q.reveal)
 		np__audit(r, "reveal", NULL, "scope=list", "success");
 	/* The rest of the object after the items: {"page":...} without its "{". */
@@ -658,14 +641,9 @@ int np_httpd_studies_sql_print(FILE *f, const char *home, const char *query, str
 	if (s.match_param) {
 		/* The probe decides which page statement runs, as in np_h_studies. */
 		struct np_db *db = np_index_open(home, err);
-		sqlite3_stmt *st = NULL;
 		if (!db)
 			return -1;
-		if (sqlite3_prepare_v2(db->h, s.probe, -1, &st, NULL) == SQLITE_OK) {
-			bind_all(st, s.binds, s.nbind);
-			broad = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) >= s.broad_limit;
-		}
-		sqlite3_finalize(st);
+		broad = np_db_studies_broad(db, &s);
 		np_db_close(db);
 	}
 	for (int i = 0; i < s.nbind; i++) {

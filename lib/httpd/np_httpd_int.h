@@ -7,6 +7,7 @@
 #define NP_HTTPD_INT_H
 
 #include "np_config.h"
+#include "np_db_studies.h"
 #include "np_httpd.h"
 
 #include <jansson.h>
@@ -145,54 +146,10 @@ int np_query_long(const char *qs, const char *key, long lo, long hi, long *out, 
  * segments, never "." or ".." or containing '/'). Returns 1 on match. */
 int np_route_match(const char *pattern, const char *path, char param[2][NP_HTTPD_PARAM_MAX]);
 
-/* /api/studies listing query. */
-struct np_studies_q {
-	char state[16];
-	char group[128];
-	char qc[16];
-	char from[32], to[32]; /* ISO dates or date-times, inclusive */
-	char q[128];	       /* search text */
-	char sort[16];	       /* a column name from the allowed list */
-	int desc;
-	long page, size;
-	char cursor[160]; /* opaque: "<sortvalue>|<npuid>" base64url-free */
-	int reveal;
-};
+/* /api/studies listing query: struct np_studies_q and its SQL in np_db_studies.h. */
 /* Parse the query string into q (defaults: sort=created_at desc, page 1,
  * size 50, max 500). Returns 0, or -1 with a message naming the parameter. */
 int np_studies_q_parse(const char *qs, struct np_studies_q *q, char *msg, size_t msgsz);
-/* The SQL GET /api/studies runs, with ?N placeholders and the values to
- * bind (pointers into q and into s itself). The page asks for size + 1 rows:
- * the extra one only tells there are more. The count of the filtered set
- * stops after count_limit + 1 rows (the page's end plus
- * NP_STUDIES_COUNT_AHEAD): an exact total of a large set would cost a walk
- * over all of it on every page. The search (q->q) looks at npuid, order id
- * and group, and at the PHI columns only when search_phi; 3 characters or
- * more through the trigram index studies_fts. Returns 0 or -1 (too long). */
-#define NP_STUDIES_COUNT_AHEAD 1000L
-/* A search through the index counts its matches first (probe, up to
- * broad_limit). Fewer: page and count above, each match looked up and the
- * matches sorted. As many: too many to look up and sort on every page;
- * page_broad takes the set of matches once and walks the sort order testing
- * each row against it (a per-row MATCH, rowid = ?, costs FTS5 a whole query
- * each time). It runs no count: the total is a lower bound, broad_limit
- * when the search is the only filter. */
-#define NP_STUDIES_BROAD 5000L
-struct np_studies_sql {
-	char page[4096], count[3072];
-	const char *binds[8];
-	int nbind;
-	long offset, count_limit;
-	char match[400];       /* the FTS5 query for the search */
-	int match_param;       /* its ?N, 0 without a search through the index */
-	char probe[160];       /* count of the matches, up to broad_limit */
-	long broad_limit;      /* max(NP_STUDIES_BROAD, count_limit + 1) */
-	int search_only;       /* no other filter, no cursor */
-	char page_broad[4096]; /* the page for a broad search */
-};
-int np_studies_sql(const struct np_studies_q *q, int search_phi, const char *cols, struct np_studies_sql *s);
-/* The ORDER BY column for q->sort (always one of a fixed list). */
-const char *np_studies_q_order(const struct np_studies_q *q);
 
 /* 1 if the JSON text nests arrays/objects at most max deep (checked before
  * jansson parses it recursively on a small worker stack). */

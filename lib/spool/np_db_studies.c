@@ -2,7 +2,11 @@
 #include "np_db_studies.h"
 
 #include "np_db_int.h"
+#include "np_err.h"
 
+#include <stdio.h>
+
+#include <stdint.h>
 #include <string.h>
 
 int np_db_studies_has(struct np_db *db, const char *npuid)
@@ -46,4 +50,140 @@ void np_db_studies_brief(struct np_db *db, const char *npuid, struct np_db_study
 		np__db_col_cpy(st, 2, b->name, sizeof b->name);
 	}
 	sqlite3_finalize(st);
+}
+
+/* A row is its statement, read in place. */
+static sqlite3_stmt *row_st(const struct np_db_row *r)
+{
+	return (sqlite3_stmt *)(uintptr_t)r;
+}
+
+enum np_db_type np_db_row_type(const struct np_db_row *r, int i)
+{
+	switch (sqlite3_column_type(row_st(r), i)) {
+	case SQLITE_INTEGER:
+		return NP_DB_INTEGER;
+	case SQLITE_FLOAT:
+		return NP_DB_FLOAT;
+	case SQLITE_NULL:
+		return NP_DB_NULL;
+	default:
+		return NP_DB_TEXT;
+	}
+}
+
+long long np_db_row_int(const struct np_db_row *r, int i)
+{
+	return sqlite3_column_int64(row_st(r), i);
+}
+
+double np_db_row_real(const struct np_db_row *r, int i)
+{
+	return sqlite3_column_double(row_st(r), i);
+}
+
+const unsigned char *np_db_row_text(const struct np_db_row *r, int i, size_t *n)
+{
+	const unsigned char *t = sqlite3_column_text(row_st(r), i);
+	if (n)
+		*n = t ? (size_t)sqlite3_column_bytes(row_st(r), i) : 0;
+	return t;
+}
+
+static void bind_all(sqlite3_stmt *st, const char *const binds[8], int n)
+{
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_text(st, i + 1, binds[i], -1, SQLITE_STATIC);
+}
+
+int np_db_studies_broad(struct np_db *db, const struct np_studies_sql *s)
+{
+	sqlite3_stmt *st = s->match_param ? np__db_use(db, s->probe, NULL) : NULL;
+	long m = 0;
+	if (!st)
+		return 0;
+	bind_all(st, s->binds, s->nbind);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		m = (long)sqlite3_column_int64(st, 0);
+	np__db_done_with(db, st);
+	return m >= s->broad_limit;
+}
+
+int np_db_studies_page(struct np_db *db, const struct np_studies_q *q, const struct np_studies_sql *s,
+		       void (*fn)(void *arg, const struct np_db_row *r), void *arg, struct np_db_studies_page *out,
+		       struct np_err *err)
+{
+	memset(out, 0, sizeof *out);
+	out->broad = np_db_studies_broad(db, s);
+	sqlite3_stmt *st = np__db_use(db, out->broad ? s->page_broad : s->page, NULL);
+	if (!st)
+		return np_err_set(err, NP_ERR_PERM, "database error: %s", sqlite3_errmsg(db->h));
+	bind_all(st, s->binds, s->nbind);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (out->n == q->size) {
+			out->more = 1;
+			break;
+		}
+		out->n++;
+		fn(arg, (const struct np_db_row *)st);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
+		np__db_done_with(db, st);
+		return -1;
+	}
+	np__db_done_with(db, st);
+	/* A last page tells the total for free; a broad search runs no count
+	 * (see NP_STUDIES_BROAD); with a cursor the keyset condition is in the
+	 * WHERE, so a count would not be the filtered set's. */
+	if (q->cursor[0] || (!out->more && (out->n || !s->offset)) || out->broad)
+		return 0;
+	if ((st = np__db_use(db, s->count, NULL))) {
+		bind_all(st, s->binds, s->nbind);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			out->count = sqlite3_column_int64(st, 0);
+			out->counted = 1;
+		}
+		np__db_done_with(db, st);
+	}
+	return 0;
+}
+
+int np_db_studies_results(struct np_db *db, const char *cols, const char *q, int search_phi, long size, long offset,
+			  void (*fn)(void *arg, const struct np_db_row *r), void *arg, struct np_err *err)
+{
+	/* The search of the Results page: the text in the npuid, order id or
+	 * group name, and in the study name, accession, patient name and id
+	 * only when the PHI is revealed (as GET /api/studies: a redacted list
+	 * is no oracle for it). */
+	static const char RESULTS_Q[] =
+	    " AND (instr(npuid, lower(?1)) OR instr(lower(ifnull(order_id,'')), lower(?1)) OR"
+	    " instr(lower(ifnull(group_name,'')), lower(?1))";
+	static const char RESULTS_Q_PHI[] =
+	    " OR instr(lower(ifnull(study_name,'')), lower(?1)) OR instr(lower(ifnull(accession,'')), lower(?1)) OR"
+	    " instr(lower(ifnull(patient_name,'')), lower(?1)) OR instr(lower(ifnull(patient_id,'')), lower(?1))";
+	char sql[2048];
+	/* One row more than the page tells whether there is a next one. */
+	snprintf(sql, sizeof sql,
+		 "SELECT %s FROM studies WHERE state IN ('results','done','failed')%s%s%s"
+		 " ORDER BY updated_at DESC, npuid DESC LIMIT %ld OFFSET %ld",
+		 cols, q[0] ? RESULTS_Q : "", q[0] && search_phi ? RESULTS_Q_PHI : "", q[0] ? ")" : "", size + 1,
+		 offset);
+	sqlite3_stmt *st = np__db_prep(db, sql, err);
+	if (!st)
+		return -1;
+	if (q[0])
+		sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
+	long n = 0;
+	int more = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n++ == size) {
+			more = 1;
+			break;
+		}
+		fn(arg, (const struct np_db_row *)st);
+	}
+	sqlite3_finalize(st);
+	return more;
 }

@@ -4,7 +4,60 @@
 #ifndef NP_DB_STUDIES_H
 #define NP_DB_STUDIES_H
 
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+
 struct np_db;
+struct np_err;
+
+/* The /api/studies listing query, as np-httpd parses it (np_studies_q_parse). */
+struct np_studies_q {
+	char state[16];
+	char group[128];
+	char qc[16];
+	char from[32], to[32]; /* ISO dates or date-times, inclusive */
+	char q[128];	       /* search text */
+	char sort[16];	       /* a column name from the allowed list */
+	int desc;
+	long page, size;
+	char cursor[160]; /* opaque: "<sortvalue>|<npuid>" base64url-free */
+	int reveal;
+};
+/* The SQL GET /api/studies runs, with ?N placeholders and the values to
+ * bind (pointers into q and into s itself). The page asks for size + 1 rows:
+ * the extra one only tells there are more. The count of the filtered set
+ * stops after count_limit + 1 rows (the page's end plus
+ * NP_STUDIES_COUNT_AHEAD): an exact total of a large set would cost a walk
+ * over all of it on every page. The search (q->q) looks at npuid, order id
+ * and group, and at the PHI columns only when search_phi; 3 characters or
+ * more through the trigram index studies_fts. Returns 0 or -1 (too long). */
+#define NP_STUDIES_COUNT_AHEAD 1000L
+/* A search through the index counts its matches first (probe, up to
+ * broad_limit). Fewer: page and count above, each match looked up and the
+ * matches sorted. As many: too many to look up and sort on every page;
+ * page_broad takes the set of matches once and walks the sort order testing
+ * each row against it (a per-row MATCH, rowid = ?, costs FTS5 a whole query
+ * each time). It runs no count: the total is a lower bound, broad_limit
+ * when the search is the only filter. */
+#define NP_STUDIES_BROAD 5000L
+struct np_studies_sql {
+	char page[4096], count[3072];
+	const char *binds[8];
+	int nbind;
+	long offset, count_limit;
+	char match[400];       /* the FTS5 query for the search */
+	int match_param;       /* its ?N, 0 without a search through the index */
+	char probe[160];       /* count of the matches, up to broad_limit */
+	long broad_limit;      /* max(NP_STUDIES_BROAD, count_limit + 1) */
+	int search_only;       /* no other filter, no cursor */
+	char page_broad[4096]; /* the page for a broad search */
+};
+int np_studies_sql(const struct np_studies_q *q, int search_phi, const char *cols, struct np_studies_sql *s);
+/* The columns a list may be sorted by (NULL-terminated). */
+extern const char *const np_studies_sort_cols[];
+/* The ORDER BY column for q->sort (always one of np_studies_sort_cols). */
+const char *np_studies_q_order(const struct np_studies_q *q);
 
 /* 1 when the study has a row, else 0 (also on errors). */
 int np_db_studies_has(struct np_db *db, const char *npuid);
@@ -18,5 +71,43 @@ struct np_db_study_brief {
 };
 /* Fill b ("" for each field when the study has no row). */
 void np_db_studies_brief(struct np_db *db, const char *npuid, struct np_db_study_brief *b);
+
+/* A result row of a study listing, read in place (valid during the
+ * callback only). Column i as in the cols the statement selected. */
+struct np_db_row;
+enum np_db_type { NP_DB_NULL, NP_DB_INTEGER, NP_DB_FLOAT, NP_DB_TEXT };
+enum np_db_type np_db_row_type(const struct np_db_row *r, int i);
+long long np_db_row_int(const struct np_db_row *r, int i);
+double np_db_row_real(const struct np_db_row *r, int i);
+/* The text (NULL for NULL) and its length in bytes (*n, may be NULL). */
+const unsigned char *np_db_row_text(const struct np_db_row *r, int i, size_t *n);
+
+/* One page of GET /api/studies: the statements of s (np_studies_sql), each
+ * prepared once per np-httpd thread. A search through the index is probed
+ * first (broad or not, see NP_STUDIES_BROAD). fn gets up to size rows.
+ * When the total is not known from the page itself (it is a last page) and
+ * there is no cursor and the search is not broad, the count runs too. */
+struct np_db_studies_page {
+	long n;		 /* rows handed to fn */
+	int more;	 /* there is a next page */
+	int broad;	 /* the search was broad (page_broad ran, no count) */
+	int counted;	 /* count holds the count statement's answer */
+	long long count; /* up to s->count_limit + 1 */
+};
+/* Returns 0, or -1 with err (class NP_ERR_PERM: a statement did not
+ * prepare; NP_ERR_TEMP: a step failed). */
+int np_db_studies_page(struct np_db *db, const struct np_studies_q *q, const struct np_studies_sql *s,
+		       void (*fn)(void *arg, const struct np_db_row *r), void *arg, struct np_db_studies_page *out,
+		       struct np_err *err);
+/* Whether the probe finds s->broad_limit matches or more (0 without a
+ * search through the index), as np_db_studies_page decides. */
+int np_db_studies_broad(struct np_db *db, const struct np_studies_sql *s);
+
+/* GET /api/results: studies with results (results, done, failed), newest
+ * update first, size rows from offset; q ("" for none) a substring of
+ * npuid, order id or group, and with search_phi of the PHI columns. fn
+ * gets up to size rows; returns 1 when there are more, 0, or -1 with err. */
+int np_db_studies_results(struct np_db *db, const char *cols, const char *q, int search_phi, long size, long offset,
+			  void (*fn)(void *arg, const struct np_db_row *r), void *arg, struct np_err *err);
 
 #endif
