@@ -7,6 +7,9 @@
 #include "np_cloud.h"
 #include "np_csv.h"
 #include "np_db.h"
+#include "np_db_events.h"
+#include "np_db_maint.h"
+#include "np_db_metrics.h"
 #include "np_index.h"
 #include "np_deliver.h"
 #include "np_err.h"
@@ -103,17 +106,19 @@ static struct np_db *req_db(struct np_req *r)
 	return db;
 }
 
-static json_t *col_json(sqlite3_stmt *st, int i)
+static json_t *col_json(const struct np_db_row *st, int i)
 {
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_INTEGER:
-		return json_integer(sqlite3_column_int64(st, i));
-	case SQLITE_FLOAT:
-		return json_real(sqlite3_column_double(st, i));
-	case SQLITE_NULL:
+	switch (np_db_row_type(st, i)) {
+	case NP_DB_INTEGER:
+		return json_integer(np_db_row_int(st, i));
+	case NP_DB_FLOAT:
+		return json_real(np_db_row_real(st, i));
+	case NP_DB_NULL:
 		return json_null();
 	default: {
-		json_t *s = json_stringn((const char *)sqlite3_column_text(st, i), (size_t)sqlite3_column_bytes(st, i));
+		size_t n;
+		const unsigned char *t = np_db_row_text(st, i, &n);
+		json_t *s = json_stringn((const char *)t, n);
 		return s ? s : json_string("");
 	}
 	}
@@ -259,7 +264,7 @@ int np_h_status(struct np_req *r)
 	char started[32];
 	np_time_iso_at((time_t)r->srv->started, started);
 	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:o,s:o,s:s,s:s}", "version", NP_VERSION, "civetweb", mg_version(),
-			      "sqlite", sqlite3_libversion(), "started_at", started, "uptime_seconds",
+			      "sqlite", np_db_sqlite_version(), "started_at", started, "uptime_seconds",
 			      (json_int_t)(np_now() - r->srv->started), "queues", queue_depths(r->srv), "services",
 			      services(r->srv), "mode", np_config_str(&r->cfg, "agent.mode") ?: "cloud", "now", "");
 	char now[32];
@@ -277,6 +282,27 @@ static void prom_name(const char *in, char *out, size_t sz)
 		out[o++] =
 		    (*in >= 'a' && *in <= 'z') || (*in >= 'A' && *in <= 'Z') || (*in >= '0' && *in <= '9') ? *in : '_';
 	out[o] = 0;
+}
+
+static void prom_qc(void *f, const char *qc, long long count)
+{
+	char n[64];
+	prom_name(qc, n, sizeof n);
+	fprintf(f, "np_index_studies{qc=\"%s\"} %lld\n", n, count);
+}
+
+static void prom_events(void *f, const char *type, long long count)
+{
+	char n[64];
+	prom_name(type, n, sizeof n);
+	fprintf(f, "np_events_total{type=\"%s\"} %lld\n", n, count);
+}
+
+static void prom_metric(void *f, const char *name, double value)
+{
+	char n[96];
+	prom_name(name, n, sizeof n);
+	fprintf(f, "# TYPE np_%s gauge\nnp_%s %g\n", n, n, value);
 }
 
 int np_h_metrics(struct np_req *r)
@@ -299,38 +325,12 @@ int np_h_metrics(struct np_req *r)
 	json_object_foreach (q, k, v)
 		fprintf(f, "np_spool_studies{state=\"%s\"} %lld\n", k, (long long)json_integer_value(v));
 	json_decref(q);
-	sqlite3_stmt *st;
 	fprintf(f, "# HELP np_index_studies Studies in the index by QC result.\n# TYPE np_index_studies gauge\n");
-	if (sqlite3_prepare_v2(db->h, "SELECT qc, n FROM studies_qc_count WHERE n > 0", -1, &st, NULL) == SQLITE_OK) {
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			char n[64];
-			prom_name((const char *)sqlite3_column_text(st, 0), n, sizeof n);
-			fprintf(f, "np_index_studies{qc=\"%s\"} %lld\n", n, (long long)sqlite3_column_int64(st, 1));
-		}
-		sqlite3_finalize(st);
-	}
+	np_db_studies_qc_counts(db, prom_qc, f);
 	fprintf(f, "# HELP np_events_total Events recorded by type.\n# TYPE np_events_total counter\n");
-	if (sqlite3_prepare_v2(db->h, "SELECT type, count(*) FROM events GROUP BY type", -1, &st, NULL) == SQLITE_OK) {
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			char n[64];
-			prom_name((const char *)sqlite3_column_text(st, 0), n, sizeof n);
-			fprintf(f, "np_events_total{type=\"%s\"} %lld\n", n, (long long)sqlite3_column_int64(st, 1));
-		}
-		sqlite3_finalize(st);
-	}
+	np_db_events_count_by_type(db, prom_events, f);
 	/* The latest sample of each metric np-metrics recorded. */
-	if (sqlite3_prepare_v2(
-		db->h,
-		"SELECT name, value FROM metrics m WHERE ts = (SELECT max(ts) FROM metrics WHERE name = m.name)"
-		" GROUP BY name",
-		-1, &st, NULL) == SQLITE_OK) {
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			char n[96];
-			prom_name((const char *)sqlite3_column_text(st, 0), n, sizeof n);
-			fprintf(f, "# TYPE np_%s gauge\nnp_%s %g\n", n, n, sqlite3_column_double(st, 1));
-		}
-		sqlite3_finalize(st);
-	}
+	np_db_metrics_latest(db, prom_metric, f);
 	fclose(f);
 	int rc = np__reply_bytes(r, 200, "text/plain; version=0.0.4", buf, len, NULL);
 	free(buf);
@@ -356,7 +356,7 @@ static int phi_col(const char *k)
 	       !strcmp(k, "patient_id");
 }
 
-static json_t *study_row(sqlite3_stmt *st, int reveal)
+static json_t *study_row(const struct np_db_row *st, int reveal)
 {
 	json_t *o = json_object();
 	for (int i = 0; study_keys[i]; i++) {
@@ -908,15 +908,31 @@ static int result_file(const char *dir, const char *fmt, char *out, size_t outsz
 	return found;
 }
 
-/* The search of the Results page: the text in the npuid, order id or group
- * name, and in the study name, accession, patient name and id only when the
- * PHI is revealed (as GET /api/studies: a redacted list is no oracle for
- * it). */
-static const char RESULTS_Q[] = " AND (instr(npuid, lower(?1)) OR instr(lower(ifnull(order_id,'')), lower(?1)) OR"
-				" instr(lower(ifnull(group_name,'')), lower(?1))";
-static const char RESULTS_Q_PHI[] =
-    " OR instr(lower(ifnull(study_name,'')), lower(?1)) OR instr(lower(ifnull(accession,'')), lower(?1)) OR"
-    " instr(lower(ifnull(patient_name,'')), lower(?1)) OR instr(lower(ifnull(patient_id,'')), lower(?1))";
+/* A row of GET /api/results with its result formats and deliveries. */
+struct results_out {
+	struct np_req *r;
+	json_t *items;
+	int reveal;
+};
+
+static void results_row(void *arg, const struct np_db_row *st)
+{
+	struct results_out *o = arg;
+	json_t *row = study_row(st, o->reveal);
+	const char *npuid = (const char *)np_db_row_text(st, 0, NULL),
+		   *state = (const char *)np_db_row_text(st, 1, NULL);
+	char dir[PATH_MAX], f[PATH_MAX];
+	json_t *fm = json_array();
+	np_spool_study_dir(o->r->srv->home, state, npuid, dir, sizeof dir, NULL);
+	for (int i = 0; result_fmts[i]; i++)
+		if (result_file(dir, result_fmts[i], f, sizeof f) == 0)
+			json_array_append_new(fm, json_string(result_fmts[i]));
+	json_object_set_new(row, "formats", fm);
+	json_object_set_new(row, "deliveries", load_opt(dir, "deliveries.json"));
+	json_t *dl = np_study_delivery(dir, state);
+	json_object_set_new(row, "delivery", dl ? dl : json_null());
+	json_array_append_new(o->items, row);
+}
 
 int np_h_results(struct np_req *r)
 {
@@ -935,41 +951,14 @@ int np_h_results(struct np_req *r)
 	struct np_db *db = req_db(r);
 	if (!db)
 		return 503;
-	char sql[2048];
-	/* One row more than the page tells whether there is a next one. */
-	snprintf(sql, sizeof sql,
-		 "SELECT %s FROM studies WHERE state IN ('results','done','failed')%s%s%s"
-		 " ORDER BY updated_at DESC, npuid DESC LIMIT %ld OFFSET %ld",
-		 STUDY_COLS, q[0] ? RESULTS_Q : "", q[0] && reveal ? RESULTS_Q_PHI : "", q[0] ? ")" : "", size + 1,
-		 (page - 1) * size);
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+	struct results_out out = {r, json_array(), reveal};
+	struct np_err err = {0};
+	int more = np_db_studies_results(db, STUDY_COLS, q, reveal, size, (page - 1) * size, results_row, &out, &err);
+	if (more < 0) {
+		json_decref(out.items);
 		return np__reply_error(r, 500, "internal", "database error");
-	if (q[0])
-		sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
-	json_t *items = json_array();
-	long n = 0;
-	int more = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (n++ == size) {
-			more = 1;
-			break;
-		}
-		json_t *row = study_row(st, reveal);
-		char dir[PATH_MAX], f[PATH_MAX];
-		json_t *fm = json_array();
-		np_spool_study_dir(r->srv->home, (const char *)sqlite3_column_text(st, 1),
-				   (const char *)sqlite3_column_text(st, 0), dir, sizeof dir, NULL);
-		for (int i = 0; result_fmts[i]; i++)
-			if (result_file(dir, result_fmts[i], f, sizeof f) == 0)
-				json_array_append_new(fm, json_string(result_fmts[i]));
-		json_object_set_new(row, "formats", fm);
-		json_object_set_new(row, "deliveries", load_opt(dir, "deliveries.json"));
-		json_t *dl = np_study_delivery(dir, (const char *)sqlite3_column_text(st, 1));
-		json_object_set_new(row, "delivery", dl ? dl : json_null());
-		json_array_append_new(items, row);
 	}
-	sqlite3_finalize(st);
+	json_t *items = out.items;
 	if (reveal)
 		np__audit(r, "reveal", NULL, "scope=results", "success");
 	return np__reply_json(r, 200,

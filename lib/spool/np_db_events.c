@@ -80,3 +80,13 @@ void np_db_events_mark(struct np_db *db, long long id, int notified)
 		np_warn(NULL, "unable to mark event %lld: %s", id, sqlite3_errmsg(db->h));
 	sqlite3_finalize(st);
 }
+
+void np_db_events_count_by_type(struct np_db *db, void (*fn)(void *arg, const char *type, long long n), void *arg)
+{
+	sqlite3_stmt *st = np__db_prep(db, "SELECT type, count(*) FROM events GROUP BY type", NULL);
+	if (!st)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+	sqlite3_finalize(st);
+}

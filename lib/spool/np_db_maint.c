@@ -16,3 +16,8 @@ void np_db_mmap(struct np_db *db, long long bytes)
 	snprintf(sql, sizeof sql, "PRAGMA mmap_size = %lld", bytes);
 	sqlite3_exec(db->h, sql, NULL, NULL, NULL);
 }
+
+const char *np_db_sqlite_version(void)
+{
+	return sqlite3_libversion();
+}

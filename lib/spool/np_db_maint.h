@@ -12,4 +12,7 @@ void np_db_checkpoint(struct np_db *db);
  * into its own cache (readers of np-httpd share the kernel's page cache). */
 void np_db_mmap(struct np_db *db, long long bytes);
 
+/* The SQLite library's version, for GET /api/status. */
+const char *np_db_sqlite_version(void);
+
 #endif

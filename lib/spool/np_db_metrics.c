@@ -25,3 +25,17 @@ int np_db_metrics_put(struct np_db *db, const char *ts, const struct np_db_metri
 	sqlite3_finalize(st);
 	return np_db_exec(db, "COMMIT", err);
 }
+
+void np_db_metrics_latest(struct np_db *db, void (*fn)(void *arg, const char *name, double value), void *arg)
+{
+	sqlite3_stmt *st =
+	    np__db_prep(db,
+			"SELECT name, value FROM metrics m WHERE ts = (SELECT max(ts) FROM metrics WHERE name = m.name)"
+			" GROUP BY name",
+			NULL);
+	if (!st)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_double(st, 1));
+	sqlite3_finalize(st);
+}

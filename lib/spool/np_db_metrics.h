@@ -17,4 +17,7 @@ struct np_db_metric {
 /* Store n samples taken at ts in one transaction. Returns 0 or -1 with err. */
 int np_db_metrics_put(struct np_db *db, const char *ts, const struct np_db_metric *m, size_t n, struct np_err *err);
 
+/* Call fn with the latest sample of each metric. */
+void np_db_metrics_latest(struct np_db *db, void (*fn)(void *arg, const char *name, double value), void *arg);
+
 #endif

@@ -187,3 +187,13 @@ int np_db_studies_results(struct np_db *db, const char *cols, const char *q, int
 	sqlite3_finalize(st);
 	return more;
 }
+
+void np_db_studies_qc_counts(struct np_db *db, void (*fn)(void *arg, const char *qc, long long n), void *arg)
+{
+	sqlite3_stmt *st = np__db_prep(db, "SELECT qc, n FROM studies_qc_count WHERE n > 0", NULL);
+	if (!st)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+	sqlite3_finalize(st);
+}

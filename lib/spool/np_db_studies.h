@@ -110,4 +110,8 @@ int np_db_studies_broad(struct np_db *db, const struct np_studies_sql *s);
 int np_db_studies_results(struct np_db *db, const char *cols, const char *q, int search_phi, long size, long offset,
 			  void (*fn)(void *arg, const struct np_db_row *r), void *arg, struct np_err *err);
 
+/* Call fn with each QC result (NULL: none yet) and how many studies have it
+ * (from the counts the index keeps by triggers, migration 6). */
+void np_db_studies_qc_counts(struct np_db *db, void (*fn)(void *arg, const char *qc, long long n), void *arg);
+
 #endif
