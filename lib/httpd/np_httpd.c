@@ -8,7 +8,6 @@
 #include "np_buf.h"
 #include "np_db.h"
 #include "np_db_audit.h"
-#include "np_db_int.h" /* np__db_stmt, until the studies list moves to np_db_studies */
 #include "np_db_maint.h"
 #include "np_index.h"
 #include "np_err.h"
@@ -254,7 +253,7 @@ json_t *np__body_json(struct np_req *r)
 }
 
 /* A worker thread's connection, opened private (no SQLite mutex) and kept
- * with its cache of prepared statements (np_db_int.h). */
+ * with its cache of prepared statements (np_db_int.h, np__db_use). */
 static void db_destroy(void *p)
 {
 	np_db_close(p);
@@ -272,13 +271,6 @@ struct np_db *np__db(struct np_httpd *h, struct np_err *err)
 	np_db_mmap(db, 268435456);
 	pthread_setspecific(h->dbkey, db);
 	return db;
-}
-
-sqlite3_stmt *np__db_stmt(struct np_httpd *h, const char *sql)
-{
-	struct np_err err = {0};
-	struct np_db *db = np__db(h, &err);
-	return db ? np__db_cached(db, sql) : NULL;
 }
 
 void np__audit(struct np_req *r, const char *action, const char *npuid, const char *detail, const char *outcome)

@@ -13,7 +13,6 @@
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stddef.h>
 
 struct mg_connection;
@@ -104,13 +103,9 @@ json_t *np__body_json(struct np_req *r);
 /* Append an audit record (and a log line). detail must hold no PHI and no
  * secret value. */
 void np__audit(struct np_req *r, const char *action, const char *npuid, const char *detail, const char *outcome);
-/* This thread's database connection (opened on first use); NULL on error. */
+/* This thread's database connection (opened on first use, private: the
+ * np_db_* queries keep their statements prepared on it); NULL on error. */
 struct np_db *np__db(struct np_httpd *h, struct np_err *err);
-/* A prepared statement for sql on this thread's connection, from a small
- * per-thread cache: owned by the cache (reset it after use, never finalize
- * it); valid until this thread asks for STMT_CACHE other texts. NULL when
- * it does not prepare (sqlite3_errmsg tells why). */
-sqlite3_stmt *np__db_stmt(struct np_httpd *h, const char *sql);
 
 /* ---- sessions (np_httpd_auth.c, over np_auth.h): server-side sessions
  * named by signed tokens in an HttpOnly SameSite=Strict cookie (Secure under

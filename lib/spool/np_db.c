@@ -242,6 +242,11 @@ struct np_db *np_db_open_private(const char *home, struct np_err *err)
 	return open_db(home, SQLITE_OPEN_NOMUTEX, err);
 }
 
+const char *np_db_home(const struct np_db *db)
+{
+	return db->home;
+}
+
 void np_db_close(struct np_db *db)
 {
 	if (!db)
@@ -298,15 +303,22 @@ static void bind_json(sqlite3_stmt *st, int i, json_t *v)
 
 int np_db_study_put(struct np_db *db, const char *npuid, const char *state, json_t *m, struct np_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = np_db_study_put_with(db, &st, npuid, state, m, err);
-	sqlite3_finalize(st);
+	struct np_db_put *put = NULL;
+	int rc = np_db_study_put_with(db, &put, npuid, state, m, err);
+	np_db_study_put_end(put);
 	return rc;
 }
 
-int np_db_study_put_with(struct np_db *db, sqlite3_stmt **stp, const char *npuid, const char *state, json_t *m,
+/* A struct np_db_put is the prepared statement itself. */
+void np_db_study_put_end(struct np_db_put *put)
+{
+	sqlite3_finalize((sqlite3_stmt *)put);
+}
+
+int np_db_study_put_with(struct np_db *db, struct np_db_put **put, const char *npuid, const char *state, json_t *m,
 			 struct np_err *err)
 {
+	sqlite3_stmt **stp = (sqlite3_stmt **)put;
 	/* Prepared once for many rows: the statement (the upsert and the
 	 * search index's triggers) took as long to prepare as to run. */
 	if (!*stp &&

@@ -27,14 +27,18 @@ struct np_db *np_db_open(const char *home, struct np_err *err);
 /* Same, for a connection that only the calling thread ever uses. */
 struct np_db *np_db_open_private(const char *home, struct np_err *err);
 void np_db_close(struct np_db *db);
+/* The agent home the index belongs to. */
+const char *np_db_home(const struct np_db *db);
 
 /* Insert or replace the study row from its manifest (may be NULL for a bare
  * row) and state. */
 int np_db_study_put(struct np_db *db, const char *npuid, const char *state, json_t *manifest, struct np_err *err);
 /* The same with a statement kept by the caller for many rows (the index
- * rebuild): *st NULL at first, prepared here; sqlite3_finalize it after. */
-int np_db_study_put_with(struct np_db *db, sqlite3_stmt **st, const char *npuid, const char *state, json_t *manifest,
-			 struct np_err *err);
+ * rebuild): *put NULL at first, prepared here; np_db_study_put_end after. */
+struct np_db_put;
+int np_db_study_put_with(struct np_db *db, struct np_db_put **put, const char *npuid, const char *state,
+			 json_t *manifest, struct np_err *err);
+void np_db_study_put_end(struct np_db_put *put);
 /* Update only the state (and updated_at). Returns 0, 1 when the study has
  * no row (not indexed yet), or -1 with err. */
 int np_db_study_state(struct np_db *db, const char *npuid, const char *state, struct np_err *err);

@@ -10,7 +10,7 @@
 
 struct rebuild_ctx {
 	struct np_db *db;
-	sqlite3_stmt *put; /* one statement for every row */
+	struct np_db_put *put; /* one statement for every row */
 	struct np_err *err;
 	int failed;
 };
@@ -31,8 +31,8 @@ int np_index_rebuild(struct np_db *db, struct np_err *err)
 	if (np_db_exec(db, "BEGIN IMMEDIATE; DELETE FROM studies;", err) < 0)
 		return -1;
 	struct rebuild_ctx ctx = {db, NULL, err, 0};
-	int rc = np_spool_each_study(db->home, rebuild_one, &ctx, err);
-	sqlite3_finalize(ctx.put);
+	int rc = np_spool_each_study(np_db_home(db), rebuild_one, &ctx, err);
+	np_db_study_put_end(ctx.put);
 	if (rc < 0 || ctx.failed || np_db_kv_set(db, NP_DB_SPOOL_INDEXED, "1", err) < 0) {
 		np_db_exec(db, "ROLLBACK", NULL);
 		return -1;
