@@ -7,15 +7,11 @@
 #define NP_DB_H
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 struct np_err;
-
-struct np_db {
-	sqlite3 *h;
-	char home[4096];
-	struct np__db_cache *cache; /* np__db_cached's statements, NULL until the first */
-};
+/* The index, opaque: its queries are the np_db_* modules, by table
+ * (np_db_studies.h, np_db_events.h, ...); nothing else calls SQLite. */
+struct np_db;
 
 /* kv key present once the spool's studies are in the index. */
 #define NP_DB_SPOOL_INDEXED "spool_indexed"

@@ -12,6 +12,12 @@
 
 struct np_err;
 
+struct np_db {
+	sqlite3 *h;
+	char home[4096];
+	struct np__db_cache *cache; /* np__db_cached's statements, NULL until the first */
+};
+
 /* Prepare sql on db's connection, or set err ("database error: ...",
  * temporary) and return NULL. The caller finalizes. */
 sqlite3_stmt *np__db_prep(struct np_db *db, const char *sql, struct np_err *err);

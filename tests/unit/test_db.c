@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "np_db.h"
+#include "np_db_int.h" /* white-box: reads the tables with SQL of its own */
 #include "np_index.h"
 #include "np_err.h"
 #include "np_spool.h"

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "np_db.h"
+#include "np_db_studies.h"
 #include "np_err.h"
 #include "np_json.h"
 #include "np_spool.h"
@@ -94,12 +95,9 @@ static void move_records_history_and_index(void **state)
 	assert_string_equal(np_json_str(rec, "reason", ""), "qc ok");
 	json_decref(rec);
 	free(h);
-	sqlite3_stmt *q;
-	sqlite3_prepare_v2(db->h, "SELECT state FROM studies WHERE npuid=?1", -1, &q, NULL);
-	sqlite3_bind_text(q, 1, ID, -1, SQLITE_STATIC);
-	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(q, 0), "qc-passed");
-	sqlite3_finalize(q);
+	struct np_db_study_brief row;
+	np_db_studies_brief(db, ID, &row);
+	assert_string_equal(row.state, "qc-passed");
 	/* Running the same move again is a no-op: converges, no second line. */
 	assert_int_equal(np_spool_move(tmp, db, ID, "stable", "qc-passed", "qc ok", &err), 0);
 	h = history("qc-passed", ID);

@@ -4,6 +4,8 @@
 // change ends.
 #include "np_config.h"
 #include "np_db.h"
+#include "np_db_audit.h"
+#include "np_db_sessions.h"
 #include "np_err.h"
 #include "np_svcpw.h"
 
@@ -75,17 +77,21 @@ static void a_change_ends_the_sessions(void **state)
 	assert_int_equal(np_svcpw_changed(tmp, s0, "unit", "test", &err), 0); /* unchanged: nothing ends */
 	assert_int_equal(np_config_secret_set(tmp, NP_SVCPW_SECRET, PW2, &err), 0);
 	assert_int_equal(np_svcpw_changed(tmp, s0, "unit", "test", &err), 1);
-	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_prepare_v2(db->h,
-					    "SELECT (SELECT count(*) FROM sessions), actor || ' ' || detail"
-					    " FROM audit WHERE action = 'sessions_revoked'",
-					    -1, &st, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 0);
-	assert_string_equal((const char *)sqlite3_column_text(st, 1),
-			    "unit count=1 reason=password_change source=test");
-	sqlite3_finalize(st);
+	struct np_db_session ses;
+	assert_int_equal(np_db_sessions_get(db, "a", &ses) + np_db_sessions_get(db, "b", &ses) +
+			     np_db_sessions_get(db, "c", &ses),
+			 0);
+	struct np_db_audit_filter f = {"sessions_revoked", "", "", "", "", 10, 0};
+	json_t *items;
+	long long total;
+	assert_int_equal(np_db_audit_list(db, &f, &items, &total, &err), 0);
+	assert_int_equal(total, 1);
+	json_t *rec = json_array_get(items, 0);
+	char got[200];
+	snprintf(got, sizeof got, "%s %s", json_string_value(json_object_get(rec, "actor")),
+		 json_string_value(json_object_get(rec, "detail")));
+	assert_string_equal(got, "unit count=1 reason=password_change source=test");
+	json_decref(items);
 	np_db_close(db);
 }
 
