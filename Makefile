@@ -247,7 +247,9 @@ check: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all san
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory -j$(NPROC) fuzz || echo "fuzz targets not built (clang missing?)"
-	NP_TOP=$(CURDIR) NP_BUILD=$(CURDIR)/$(BS) NP_PLAIN=$(CURDIR)/$(B) \
+	@# Each test's JSON answers from np-httpd (tests/lib/httpd.sh req), validated by the last test against the document.
+	rm -rf $(B)/api-log && mkdir -p $(B)/api-log
+	NP_TOP=$(CURDIR) NP_BUILD=$(CURDIR)/$(BS) NP_PLAIN=$(CURDIR)/$(B) NP_API_LOG=$(CURDIR)/$(B)/api-log \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	CMOCKA_MESSAGE_OUTPUT=TAP TCP_NODELAY=1 \
