@@ -179,7 +179,7 @@ int np_h_health(struct np_req *r)
 {
 	struct np_err err = {0};
 	struct np_db *db = np__db(r->srv, &err);
-	int db_ok = db && np_db_exec(db, "SELECT 1 FROM studies LIMIT 1", &err) == 0;
+	int db_ok = db && np_db_ping(db, &err) == 0;
 	const char *dicom = dicom_check(r);
 	int good = db_ok && !strcmp(dicom, "ok");
 	json_t *o = json_pack("{s:s,s:{s:s},s:{s:s,s:I}}", "status", good ? "ok" : "unhealthy", "database", "status",

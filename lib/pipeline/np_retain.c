@@ -3,6 +3,7 @@
 
 #include "np_config.h"
 #include "np_db.h"
+#include "np_db_maint.h"
 #include "np_db_retain.h"
 #include "np_err.h"
 #include "np_fs.h"
@@ -111,7 +112,7 @@ int np_retain_run(const char *home, const struct np_config *cfg, struct np_db *d
 	double rec_cut = now - 86400.0 * (double)np_config_int(cfg, "retention.db_record_days");
 	double log_cut = now - 86400.0 * (double)np_config_int(cfg, "retention.log_days");
 	struct purge_ctx ctx = {db, order_cut, dry_run, counts, err, 0};
-	if (!dry_run && np_db_exec(db, "PRAGMA secure_delete = ON", err) < 0)
+	if (!dry_run && np_db_secure_delete(db, err) < 0)
 		return -1;
 	for (int i = 0; np_retain_states[i]; i++)
 		if (np_spool_each(home, np_retain_states[i], purge_study, &ctx, err) < 0)
@@ -133,6 +134,6 @@ int np_retain_run(const char *home, const struct np_config *cfg, struct np_db *d
 	/* Old page images of purged rows live on in the WAL until it is
 	 * checkpointed and truncated. */
 	if (!dry_run && (counts->studies || counts->rows))
-		np_db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL);
+		np_db_checkpoint(db);
 	return ctx.failed ? -1 : 0;
 }

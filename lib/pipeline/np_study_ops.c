@@ -214,8 +214,8 @@ static void db_purge(const char *home, struct np_db *db, const char *npuid, cons
 	char detail[200], at[32];
 	np_time_iso(at);
 	snprintf(detail, sizeof detail, "deleted by %s at %s from state %s", by ? by : "-", at, state);
-	if (np_db_exec(d, "PRAGMA secure_delete = ON", &e) < 0 || np_db_study_delete(d, npuid, &e) < 0 ||
-	    np_db_exec(d, "INSERT INTO studies_fts(studies_fts) VALUES('optimize')", &e) < 0 ||
+	if (np_db_secure_delete(d, &e) < 0 || np_db_study_delete(d, npuid, &e) < 0 ||
+	    np_db_studies_search_optimize(d, &e) < 0 ||
 	    np_db_event(d, npuid, "study_deleted", "warning", detail, &e) < 0)
 		np_log_err(npuid, &e);
 	np_db_checkpoint(d);

@@ -21,3 +21,28 @@ const char *np_db_sqlite_version(void)
 {
 	return sqlite3_libversion();
 }
+
+int np_db_secure_delete(struct np_db *db, struct np_err *err)
+{
+	return np_db_exec(db, "PRAGMA secure_delete = ON", err);
+}
+
+int np_db_begin(struct np_db *db, struct np_err *err)
+{
+	return np_db_exec(db, "BEGIN IMMEDIATE", err);
+}
+
+int np_db_commit(struct np_db *db, struct np_err *err)
+{
+	return np_db_exec(db, "COMMIT", err);
+}
+
+void np_db_rollback(struct np_db *db)
+{
+	np_db_exec(db, "ROLLBACK", NULL);
+}
+
+int np_db_ping(struct np_db *db, struct np_err *err)
+{
+	return np_db_exec(db, "SELECT 1 FROM studies LIMIT 1", err);
+}

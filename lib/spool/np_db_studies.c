@@ -197,3 +197,13 @@ void np_db_studies_qc_counts(struct np_db *db, void (*fn)(void *arg, const char 
 		fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
 	sqlite3_finalize(st);
 }
+
+int np_db_studies_delete_all(struct np_db *db, struct np_err *err)
+{
+	return np_db_exec(db, "DELETE FROM studies", err);
+}
+
+int np_db_studies_search_optimize(struct np_db *db, struct np_err *err)
+{
+	return np_db_exec(db, "INSERT INTO studies_fts(studies_fts) VALUES('optimize')", err);
+}

@@ -114,4 +114,10 @@ int np_db_studies_results(struct np_db *db, const char *cols, const char *q, int
  * (from the counts the index keeps by triggers, migration 6). */
 void np_db_studies_qc_counts(struct np_db *db, void (*fn)(void *arg, const char *qc, long long n), void *arg);
 
+/* Delete every study row (the index rebuild, inside np_db_begin). */
+int np_db_studies_delete_all(struct np_db *db, struct np_err *err);
+/* Merge the search index's segments (after a delete of PHI, so its old
+ * terms do not stay in them). */
+int np_db_studies_search_optimize(struct np_db *db, struct np_err *err);
+
 #endif

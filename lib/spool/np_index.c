@@ -2,6 +2,8 @@
 #include "np_index.h"
 
 #include "np_db.h"
+#include "np_db_studies.h"
+#include "np_db_maint.h"
 #include "np_err.h"
 #include "np_spool.h"
 #include "np_study.h"
@@ -28,16 +30,16 @@ static int rebuild_one(const char *home, const char *state, const char *npuid, c
 
 int np_index_rebuild(struct np_db *db, struct np_err *err)
 {
-	if (np_db_exec(db, "BEGIN IMMEDIATE; DELETE FROM studies;", err) < 0)
+	if (np_db_begin(db, err) < 0 || np_db_studies_delete_all(db, err) < 0)
 		return -1;
 	struct rebuild_ctx ctx = {db, NULL, err, 0};
 	int rc = np_spool_each_study(np_db_home(db), rebuild_one, &ctx, err);
 	np_db_study_put_end(ctx.put);
 	if (rc < 0 || ctx.failed || np_db_kv_set(db, NP_DB_SPOOL_INDEXED, "1", err) < 0) {
-		np_db_exec(db, "ROLLBACK", NULL);
+		np_db_rollback(db);
 		return -1;
 	}
-	return np_db_exec(db, "COMMIT", err);
+	return np_db_commit(db, err);
 }
 
 static struct np_db *filled(struct np_db *db, struct np_err *err)
