@@ -10,8 +10,18 @@ against the document's path templates, its response for STATUS (or
 with python3-jsonschema (Draft 7 after turning OpenAPI 3.0's nullable into a
 null type). Prints "ok METHOD PATH STATUS" or "not ok ..." with each error
 (where in the body, and the rule); exits 1 when any answer does not conform,
-or has no documented operation or response."""
+or has no documented operation or response.
+
+usage: openapi-validate.py DOC.json --log DIR
+DIR holds the answers the e2e tests kept (tests/lib/httpd.sh api_keep): one
+file each, a line "METHOD STATUS TEST PATH" and the body. An error answer
+(4xx, 5xx) to a path or method the document lacks is checked against the
+shared Error schema. Prints one line per operation, "ok|not ok METHOD
+TEMPLATE: N answers (STATUS...)", each mismatch below its operation as
+"#   TEST: METHOD PATH STATUS: where: rule", and a last line "answers N
+operations M"; exits 1 on any mismatch."""
 import json
+import os
 import re
 import sys
 
@@ -54,6 +64,62 @@ def find_op(doc, method, path):
     return None, None
 
 
+def check(raw, doc, resolver, method, path, status, inst):
+    """The operation template an answer belongs to and its errors (each
+    "where: rule"); an empty list when it conforms."""
+    tmpl, op = find_op(raw, method, path)
+    if not op:
+        if not status.isdigit() or int(status) < 400:
+            return None, ["(answer): no such operation in the document"]
+        schema = {"$ref": "#/components/schemas/Error"}
+        tmpl = "(no operation)"
+    else:
+        resp = op["responses"].get(status) or op["responses"].get("default")
+        if not resp:
+            return tmpl, ["(answer): status %s is not documented for %s %s" % (status, method, tmpl)]
+        schema = resolve(raw, resp).get("content", {}).get("application/json", {}).get("schema")
+        if schema is None:
+            return tmpl, ["(answer): the response has no application/json schema"]
+    v = jsonschema.Draft7Validator(to_json_schema(schema), resolver=resolver)
+    errs = sorted(v.iter_errors(inst), key=lambda e: list(e.absolute_path))
+    return tmpl, ["%s: %s" % ("/".join(str(p) for p in e.absolute_path) or "(body)", e.message[:300]) for e in errs[:20]]
+
+
+def check_log(raw, doc, resolver, folder):
+    ops = {}  # (method, template) -> [count, statuses, mismatch lines]
+    for name in sorted(os.listdir(folder)):
+        with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as f:
+            head = f.readline().rstrip("\n").split(" ", 3)
+            text = f.read()
+        if len(head) != 4:
+            ops.setdefault(("?", "(unreadable)"), [0, set(), []])[2].append("%s: no header line" % name)
+            continue
+        method, status, test, path = head
+        try:
+            inst = json.loads(text)
+        except ValueError as e:
+            tmpl, errs = find_op(raw, method, path)[0] or "(no operation)", ["(body): not JSON: %s" % e]
+        else:
+            tmpl, errs = check(raw, doc, resolver, method, path, status, inst)
+            tmpl = tmpl or "(no operation)"
+        o = ops.setdefault((method, tmpl), [0, set(), []])
+        o[0] += 1
+        o[1].add(status)
+        for e in errs:
+            o[2].append("%s: %s %s %s: %s" % (test, method, path, status, e))
+    failed = 0
+    for (method, tmpl), (n, sts, bad) in sorted(ops.items(), key=lambda x: (x[0][1], x[0][0])):
+        failed += bool(bad)
+        print("%s %s %s: %d answers (%s)" % ("not ok" if bad else "ok", method, tmpl, n, " ".join(sorted(sts))))
+        for b in bad[:30]:
+            print("#   " + b)
+        if len(bad) > 30:
+            print("#   ... and %d more" % (len(bad) - 30))
+    print("answers %d operations %d" % (sum(o[0] for o in ops.values()),
+                                         len([k for k in ops if not k[1].startswith("(")])))
+    return failed
+
+
 def main():
     with open(sys.argv[1], encoding="utf-8") as f:
         raw = json.load(f)
@@ -61,6 +127,8 @@ def main():
     # the conversion above, so the whole document is converted once.
     doc = to_json_schema(raw)
     resolver = jsonschema.RefResolver("", doc)
+    if len(sys.argv) == 4 and sys.argv[2] == "--log":
+        sys.exit(1 if check_log(raw, doc, resolver, sys.argv[3]) else 0)
     failed = 0
     for line in sys.stdin:
         if not line.strip():
