@@ -9,7 +9,8 @@ Generated from what the code already holds, so that it cannot drift from it:
     schemas of GET and PUT /api/settings;
   - study_keys[] of the code that writes a study row: the properties of the
     Study and Result schemas, in the order the API sends them;
-and from hand-kept text beside this script: base.json (info, tags, shared
+the 413 and 415 answers of every operation with a JSON body; and from
+hand-kept text beside this script: base.json (info, tags, shared
 schemas and the shared error answers under components/responses), paths.json
 (per operation: summary, description, parameters, answers) and study.json
 (the type and meaning of each study column).
@@ -148,6 +149,11 @@ def operations(doc_paths, table):
                 if m.upper() != "GET":
                     sec["csrf"] = []
                 o.setdefault("security", [sec])
+            # A JSON body goes through np__body_json, which refuses another
+            # Content-Type and an oversized body for every such operation.
+            if "application/json" in o.get("requestBody", {}).get("content", {}):
+                resp.setdefault("413", {"$ref": "#/components/responses/TooLarge"})
+                resp.setdefault("415", {"$ref": "#/components/responses/UnsupportedMediaType"})
             o["responses"] = dict(sorted(resp.items()))
             out[p][m] = o
     for k in sorted(set(table) - seen):
