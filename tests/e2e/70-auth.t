@@ -57,10 +57,10 @@ walk_one() {
 		case $p in /api/logs/stream) p="$p?max_seconds=1" ;; esac
 		if [ "$p" = /api/auth/logout ] && [ "$_w" != anon ]; then _tap_result 0 "$_w: $m $p (kept for later)"; continue; fi
 		if [ "$m" = GET ]; then
-			code=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 10 -H "Cookie: np_session=$_c" "$URL$p")
+			code=$(req GET "$p" --max-time 10 -H "Cookie: np_session=$_c")
 		else
-			code=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 10 -X "$m" -H "Cookie: np_session=$_c" \
-				-H "X-CSRF-Token: $_x" -H 'Content-Type: application/json' -d '{}' "$URL$p")
+			code=$(req "$m" "$p" --max-time 10 -H "Cookie: np_session=$_c" \
+				-H "X-CSRF-Token: $_x" -H 'Content-Type: application/json' -d '{}')
 		fi
 		case "$_w:$role" in
 		anon:public|user:public|user:user|admin:*) case $code in 401|403|405|000) r=1 ;; *) r=0 ;; esac

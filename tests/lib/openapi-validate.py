@@ -18,8 +18,9 @@ file each, a line "METHOD STATUS TEST PATH" and the body. An error answer
 (4xx, 5xx) to a path or method the document lacks is checked against the
 shared Error schema. Prints one line per operation, "ok|not ok METHOD
 TEMPLATE: N answers (STATUS...)", each mismatch below its operation as
-"#   TEST: METHOD PATH STATUS: where: rule", and a last line "answers N
-operations M"; exits 1 on any mismatch."""
+"#   TEST: METHOD PATH STATUS: where: rule", the operations no answer
+reached, and a last line "answers N operations M of K"; exits 1 on any
+mismatch."""
 import json
 import os
 import re
@@ -115,8 +116,11 @@ def check_log(raw, doc, resolver, folder):
             print("#   " + b)
         if len(bad) > 30:
             print("#   ... and %d more" % (len(bad) - 30))
-    print("answers %d operations %d" % (sum(o[0] for o in ops.values()),
-                                         len([k for k in ops if not k[1].startswith("(")])))
+    every = [(m.upper(), t) for t, o in raw["paths"].items() for m in o]
+    missed = [m + " " + t for m, t in every if (m, t) not in ops]
+    if missed:
+        print("# no answer kept for: " + ", ".join(missed))
+    print("answers %d operations %d of %d" % (sum(o[0] for o in ops.values()), len(every) - len(missed), len(every)))
     return failed
 
 

@@ -36,7 +36,9 @@ build() {
 			--output "$out" "$T/tmpl.xml" 2>"$T/xmlsec.err" || diag "xmlsec1: $(cat "$T/xmlsec.err")"
 	fi
 }
-post() { # post FILE [relay]: POST to the ACS; prints the status
-	curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' --data-urlencode "SAMLResponse=$(base64 -w0 "$1")" \
-		--data-urlencode "RelayState=${2:-/studies}" "$ACS"
+post() { # post FILE [relay]: POST to the ACS; prints the status (a JSON answer kept as req keeps it)
+	_st=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' --data-urlencode "SAMLResponse=$(base64 -w0 "$1")" \
+		--data-urlencode "RelayState=${2:-/studies}" "$ACS")
+	[ -z "${NP_API_LOG:-}" ] || api_keep POST "/${ACS#*://*/}" "$_st"
+	printf '%s' "$_st"
 }
