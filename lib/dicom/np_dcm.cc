@@ -4,7 +4,7 @@
 
 extern "C" {
 #include "np_err.h"
-#include "np_internal.h"
+#include "np_dicom_int.h"
 }
 
 #include <gdcmDataSet.h>

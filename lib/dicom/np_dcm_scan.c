@@ -6,7 +6,7 @@
 // that every element, item and sequence stays inside its container; it does
 // not interpret values.
 #include "np_dcm_walk.h"
-#include "np_internal.h"
+#include "np_dicom_int.h"
 
 #include <fcntl.h>
 #include <stdint.h>

@@ -3,7 +3,7 @@
  * what to take and where to stop. */
 #include "np_dsw.h"
 #include "np_dcm_walk.h"
-#include "np_internal.h"
+#include "np_dicom_int.h"
 
 #include <stdint.h>
 #include <stdlib.h>

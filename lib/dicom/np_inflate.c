@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Inflating a deflated DICOM data set (raw deflate, RFC 1951) held in
 // memory, in steps, for the walkers that check or search it.
-#include "np_internal.h"
+#include "np_dicom_int.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -7,7 +7,8 @@
 #include "np_csa.h"
 #include "np_dcm_walk.h"
 #include "np_err.h"
-#include "np_internal.h"
+#include "np_deid_int.h"
+#include "np_dicom_int.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>

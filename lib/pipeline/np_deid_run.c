@@ -7,7 +7,7 @@
 #include "np_deid.h"
 #include "np_err.h"
 #include "np_fs.h"
-#include "np_internal.h"
+#include "np_deid_int.h"
 #include "np_json.h"
 #include "np_log.h"
 #include "np_util.h"

@@ -3,8 +3,10 @@
 
     core < dicom < spool < pipeline < httpd
 
-A file may include the headers of its own folder and of the folders below
-it, never of one above (lib/README.md says what each holds). Modules (a .c or
+A file may include the headers of its own folder and of the folders listed
+before it, never of one listed after it (lib/README.md says what each
+holds): a lib/dicom file may include dicom and core headers. Every include
+of a project header counts, whatever its form ("x.h", <x.h>, "../httpd/x.h"). Modules (a .c or
 .cc file with its .h; an internal header NAME_int.h belongs to NAME) must not
 include each other in a cycle, inside a folder too. Prints each breach and
 the number of cycles; exits 1 when there is any.
@@ -14,7 +16,7 @@ import re
 import sys
 
 LAYERS = ["core", "dicom", "spool", "pipeline", "httpd"]
-INCLUDE = re.compile(r'\s*#\s*include\s+"([^"/]+)\.h"')
+INCLUDE = re.compile(r'\s*#\s*include\s*[<"]([^">]+)\.h[">]')
 
 
 def module(stem):
@@ -47,11 +49,13 @@ def main():
         with open(path, errors="replace") as f:
             for no, line in enumerate(f, 1):
                 m = INCLUDE.match(line)
-                if not m or m.group(1) not in where:
+                if not m or os.path.basename(m.group(1)) not in where:
                     continue
-                dep = m.group(1)
+                dep = os.path.basename(m.group(1))
                 if LAYERS.index(where[dep]) > LAYERS.index(layer):
-                    print(f"{os.path.relpath(path, os.path.dirname(lib))}:{no}: {layer} includes {dep}.h of {where[dep]}")
+                    print(f"{os.path.relpath(path, os.path.dirname(lib))}:{no}: {layer} includes {dep}.h of {where[dep]}, "
+                          f"a later layer: move the code that needs it up to {where[dep]}, or what it needs down "
+                          f"to {layer}")
                     bad += 1
                 a, b = module(stem), module(dep)
                 if a != b:
