@@ -57,7 +57,4 @@ int np_db_event(struct np_db *db, const char *npuid, const char *type, const cha
 char *np_db_kv_get(struct np_db *db, const char *key);
 int np_db_kv_set(struct np_db *db, const char *key, const char *value, struct np_err *err);
 
-/* Run one SQL statement without results (for migrations in other modules). */
-int np_db_exec(struct np_db *db, const char *sql, struct np_err *err);
-
 #endif

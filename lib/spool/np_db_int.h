@@ -50,4 +50,8 @@ void np__db_done_with(struct np_db *db, sqlite3_stmt *st);
 /* Finalize the cached statements (np_db_close). */
 void np__db_cache_free(struct np_db *db);
 
+/* Run SQL text without results: for the np_db_* modules (and the white-box
+ * unit tests); everyone else calls a named function. */
+int np_db_exec(struct np_db *db, const char *sql, struct np_err *err);
+
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "np_config.h"
 #include "np_db.h"
+#include "np_db_int.h" /* white-box: np_db_exec */
 #include "np_index.h"
 #include "np_err.h"
 #include "np_fs.h"

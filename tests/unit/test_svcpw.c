@@ -4,6 +4,7 @@
 // change ends.
 #include "np_config.h"
 #include "np_db.h"
+#include "np_db_int.h" /* white-box: np_db_exec */
 #include "np_db_audit.h"
 #include "np_db_sessions.h"
 #include "np_err.h"
