@@ -26,5 +26,7 @@ for p in $progs; do
 		ok "$name: --help has no man page to agree with" false
 		continue
 	fi
-	is "$(help_opts "$p" | tr '\n' ' ')" "$(man_opts "$man" | tr '\n' ' ')" "$name: --help and $(basename "$man") name the same options"
+	# got: the options --help prints; want: those the man page documents
+	is "$(help_opts "$p" | tr '\n' ' ')" "$(man_opts "$man" | tr '\n' ' ')" \
+		"$name: --help (got) and man/$(basename "$(dirname "$man")")/$(basename "$man") (want) name the same options"
 done
