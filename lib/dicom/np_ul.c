@@ -3,6 +3,7 @@
  * PS3.8 section 9.3; command sets those of PS3.7 section 9.3 and annex E. */
 #include "np_ul.h"
 
+#include "np_dcm_walk.h"
 #include "np_err.h"
 #include "np_sopclass.h"
 #include "np_tls.h"
@@ -1455,21 +1456,16 @@ int np_ul_meta_parse(const unsigned char *p, size_t n, struct np_ul_meta *m, str
 		unsigned g = le16(p + off), e = le16(p + off + 2);
 		if (g != 2)
 			break;
-		char vr[3] = {(char)p[off + 4], (char)p[off + 5], 0};
-		size_t hl = 8, len;
-		if (!strcmp(vr, "OB") || !strcmp(vr, "OW") || !strcmp(vr, "UN") || !strcmp(vr, "SQ") ||
-		    !strcmp(vr, "UT") || !strcmp(vr, "UC") || !strcmp(vr, "UR")) {
-			if (end - off < 12)
-				return np_err_set(err, NP_ERR_PERM, "truncated file meta element");
-			len = le32(p + off + 8);
-			hl = 12;
-		} else {
-			len = le16(p + off + 6);
-		}
-		if (len > end - off - hl)
+		/* the meta group is explicit VR little endian (PS3.10 7.1); the
+		 * one VR table says which VRs carry a 4-byte length */
+		struct np_dcm_el el;
+		if (np_dcm_head(p, off, end, NP_DCM_EXPLICIT_LE, &el) < 0)
+			return np_err_set(err, NP_ERR_PERM, "truncated file meta element");
+		size_t len = el.len;
+		if (len > end - el.value)
 			return np_err_set(err, NP_ERR_PERM, "file meta element (0002,%04x) longer than the file", e);
-		const unsigned char *v = p + off + hl;
-		off += hl + len;
+		const unsigned char *v = p + el.value;
+		off = el.value + len;
 		int bad = 0;
 		if (e == 0x0002)
 			bad = copy_uid(m->sop_class, v, len);

@@ -153,6 +153,33 @@ static void meta_round_trip(void **state)
 	assert_int_equal(np_ul_meta_parse(b, 100, &m, NULL), -1);
 }
 
+/* Every VR with a 4-byte length in the meta group takes the long header,
+ * OD/OF/OL/OV/SV/UV too (PS3.5 7.1.2), not only OB/OW/UN/SQ/UT/UC/UR: read
+ * with the short header, such an element ended the meta group early. */
+static void meta_long_vrs(void **state)
+{
+	(void)state;
+	static const char *const vrs[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SV", "UC", "UN", "UR", "UT", "UV", "SQ"};
+	for (size_t i = 0; i < sizeof vrs / sizeof vrs[0]; i++) {
+		unsigned char b[1024];
+		size_t n =
+		    np_ul_meta_build(b, sizeof b, "1.2.840.10008.5.1.4.1.1.4", "1.2.3.4.5", NP_TS_EXPLICIT_LE, NULL);
+		assert_true(n > 132);
+		/* (0002,0102) with 8 bytes of value, then a data set element */
+		static const unsigned char tail[] = {2, 0, 2, 1, 0, 0, 0, 0,	8, 0,	0,   0, 1, 2,	3,
+						     4, 5, 6, 7, 8, 8, 0, 0x18, 0, 'U', 'I', 2, 0, '1', 0};
+		memcpy(b + n, tail, sizeof tail);
+		b[n + 4] = (unsigned char)vrs[i][0];
+		b[n + 5] = (unsigned char)vrs[i][1];
+		struct np_ul_meta m;
+		struct np_err err = {0};
+		assert_int_equal(np_ul_meta_parse(b, n + sizeof tail, &m, &err), 0);
+		assert_int_equal(m.dataset_offset, n + 20);
+		/* cut inside the 4-byte length: truncated, not a short header */
+		assert_int_equal(np_ul_meta_parse(b, n + 10, &m, NULL), -1);
+	}
+}
+
 static void storage_table(void **state)
 {
 	(void)state;
@@ -187,6 +214,7 @@ int main(void)
 	    cmocka_unit_test(rejects_lengths_beyond_the_pdu),
 	    cmocka_unit_test(parses_commands),
 	    cmocka_unit_test(meta_round_trip),
+	    cmocka_unit_test(meta_long_vrs),
 	    cmocka_unit_test(storage_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
