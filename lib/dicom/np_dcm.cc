@@ -180,7 +180,7 @@ extern "C" struct np_dcm *np_dcm_open(const char *path, int flags, struct np_err
 			return nullptr;
 		}
 		/* GDCM aborts or allocates gigabytes on lengths that run past
-		 * the end of the file (see np_dcm_scan.c). */
+		 * the end of the file (see np_dcm_bounds.c). */
 		np__dcm_ts ts;
 		if (!np__dcm_lengths_ok(path, &ts)) {
 			np_err_set(err, NP_ERR_PERM, "%s is not a readable DICOM file (truncated or bad lengths)",

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* np_dcm_walk: the one VR table and the one bounded walker over encoded
  * DICOM data sets (PS3.5 section 7), beside GDCM. np-recv's UID walk
- * (np_dsw), the pre-scan before GDCM (np_dcm_scan) and the de-identifier's
+ * (np_dsw), the pre-scan before GDCM (np_dcm_bounds) and the de-identifier's
  * reader (np_deid) all step through their input with it, so the rules of the
  * encoding (which VRs have a 4-byte length, where items and delimiters may
  * stand, where a value, an item or a sequence must end) live here once.

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <zlib.h>
 
-/* np_dcm_scan.c: 1 if every element, item and sequence length of the DICOM
+/* np_dcm_bounds.c: 1 if every element, item and sequence length of the DICOM
  * file at path stays inside its container, as GDCM will read it (or the
  * file cannot be opened: the reader reports that), 0 if it is malformed.
  * When the file has a meta header, *ts gets its transfer syntax UID

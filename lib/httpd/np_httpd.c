@@ -318,7 +318,7 @@ static int send_static(struct np_req *r, const char *root, const char *rel)
 	return 200;
 }
 
-int np_h_api_docs(struct np_req *r)
+int np__h_api_docs(struct np_req *r)
 {
 	const char *rel = r->path + strlen("/api-docs");
 	if (!*rel || !strcmp(rel, "/") || !strcmp(rel, "/index.html"))
@@ -386,7 +386,7 @@ static int dispatch(struct np_req *r)
 		}
 	}
 	if (!hit && !strncmp(r->path, "/api-docs", 9) && !strcmp(m, "GET")) {
-		static const struct np_route docs = {"GET", "/api-docs", NP_ROLE_PUBLIC, np_h_api_docs};
+		static const struct np_route docs = {"GET", "/api-docs", NP_ROLE_PUBLIC, np__h_api_docs};
 		hit = &docs;
 	}
 	if (!hit && allow[0]) {

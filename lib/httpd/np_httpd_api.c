@@ -175,7 +175,7 @@ static const char *dicom_check(struct np_req *r)
 	return rc == 0 && status == 0 ? "ok" : "echo_failed";
 }
 
-int np_h_health(struct np_req *r)
+int np__h_health(struct np_req *r)
 {
 	struct np_err err = {0};
 	struct np_db *db = np__db(r->srv, &err);
@@ -193,7 +193,7 @@ int np_h_health(struct np_req *r)
 	return np__reply_json(r, good ? 200 : 503, o);
 }
 
-int np_h_api_health(struct np_req *r)
+int np__h_api_health(struct np_req *r)
 {
 	return np__reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
@@ -259,7 +259,7 @@ static json_t *services(struct np_httpd *h)
 	return o;
 }
 
-int np_h_status(struct np_req *r)
+int np__h_status(struct np_req *r)
 {
 	char started[32];
 	np_time_iso_at((time_t)r->srv->started, started);
@@ -305,7 +305,7 @@ static void prom_metric(void *f, const char *name, double value)
 	fprintf(f, "# TYPE np_%s gauge\nnp_%s %g\n", n, n, value);
 }
 
-int np_h_metrics(struct np_req *r)
+int np__h_metrics(struct np_req *r)
 {
 	struct np_db *db = req_db(r);
 	if (!db)
@@ -563,7 +563,7 @@ static void studies_row(void *arg, const struct np_db_row *st)
 	snprintf(o->last, sizeof o->last, "%s|%s", created ? (const char *)created : "", npuid);
 }
 
-int np_h_studies(struct np_req *r)
+int np__h_studies(struct np_req *r)
 {
 	struct np_studies_q q;
 	struct np_studies_sql s;
@@ -639,7 +639,7 @@ int np_httpd_studies_sql_print(FILE *f, const char *home, const char *query, str
 		return np_err_set(err, NP_ERR_PERM, "query too complex");
 	int broad = 0;
 	if (s.match_param) {
-		/* The probe decides which page statement runs, as in np_h_studies. */
+		/* The probe decides which page statement runs, as in np__h_studies. */
 		struct np_db *db = np_index_open(home, err);
 		if (!db)
 			return -1;
@@ -708,7 +708,7 @@ static void redact_manifest(json_t *m)
 		json_object_set_new(m, "study_name", json_string(REDACTED));
 }
 
-int np_h_study_info(struct np_req *r)
+int np__h_study_info(struct np_req *r)
 {
 	const char *id;
 	char dir[PATH_MAX], state[32], rv[8] = "";
@@ -734,7 +734,7 @@ int np_h_study_info(struct np_req *r)
 	return np__reply_json(r, 200, o);
 }
 
-int np_h_study_qc(struct np_req *r)
+int np__h_study_qc(struct np_req *r)
 {
 	const char *id;
 	char dir[PATH_MAX], state[32], p[PATH_MAX];
@@ -763,7 +763,7 @@ static int body_npuid(struct np_req *r, char out[37])
 	return 0;
 }
 
-int np_h_bypass_qc(struct np_req *r)
+int np__h_bypass_qc(struct np_req *r)
 {
 	char id[37], dir[PATH_MAX], state[32];
 	if (body_npuid(r, id) < 0 || study_dir(r, id, dir, sizeof dir, state, sizeof state) < 0)
@@ -784,7 +784,7 @@ int np_h_bypass_qc(struct np_req *r)
 }
 
 /* Body {"neuropacsId"} (or {"studyInstanceUid"}) of an incoming study. */
-int np_h_force_stable(struct np_req *r)
+int np__h_force_stable(struct np_req *r)
 {
 	json_t *b = np__body_json(r);
 	if (!b)
@@ -813,9 +813,9 @@ int np_h_force_stable(struct np_req *r)
 	return np__reply_json(r, 200, json_pack("{s:s,s:s}", "npuid", npuid, "state", "stable"));
 }
 
-/* np_h_study_cancel: lib/httpd/np_httpd_studyops.c (np_study_ops). */
+/* np__h_study_cancel: lib/httpd/np_httpd_studyops.c (np_study_ops). */
 
-int np_h_study_check_status(struct np_req *r)
+int np__h_study_check_status(struct np_req *r)
 {
 	const char *id;
 	char dir[PATH_MAX], state[32];
@@ -850,7 +850,7 @@ int np_h_study_check_status(struct np_req *r)
 					order ? order : json_object()));
 }
 
-int np_h_study_group(struct np_req *r)
+int np__h_study_group(struct np_req *r)
 {
 	const char *id;
 	if (npuid_param(r, &id) < 0)
@@ -934,7 +934,7 @@ static void results_row(void *arg, const struct np_db_row *st)
 	json_array_append_new(o->items, row);
 }
 
-int np_h_results(struct np_req *r)
+int np__h_results(struct np_req *r)
 {
 	char msg[80], q[128] = "", rv[8] = "";
 	long page = 1, size = 50;
@@ -983,7 +983,7 @@ static int send_result(struct np_req *r, const char *id, const char *fmt, int in
 	return np__reply_file(r, f, ct, inline_pdf ? NULL : name);
 }
 
-int np_h_result_get(struct np_req *r)
+int np__h_result_get(struct np_req *r)
 {
 	const char *id;
 	char fmt[8] = "json";
@@ -999,7 +999,7 @@ int np_h_result_get(struct np_req *r)
 	return send_result(r, id, fmt, 0);
 }
 
-int np_h_reports(struct np_req *r)
+int np__h_reports(struct np_req *r)
 {
 	char id[64];
 	if (np_query_get(r->query, "neuropacsId", id, sizeof id) != 1 || !np_uuid_valid(id))
@@ -1050,7 +1050,7 @@ static int on_big_stack(void *(*fn)(void *), struct deliver_job *j)
 	return j->rc;
 }
 
-int np_h_result_resend(struct np_req *r)
+int np__h_result_resend(struct np_req *r)
 {
 	const char *id;
 	char dir[PATH_MAX], state[32], msg[80];
@@ -1106,7 +1106,7 @@ static int group_param(struct np_req *r, struct np_db *db, char *name, size_t na
 	       -1		      : np__reply_err(r, &err), -1;
 }
 
-int np_h_groups(struct np_req *r)
+int np__h_groups(struct np_req *r)
 {
 	struct np_db *db = req_db(r);
 	struct np_err err = {0};
@@ -1118,7 +1118,7 @@ int np_h_groups(struct np_req *r)
 	return np__reply_json(r, 200, json_pack("{s:o}", "items", l));
 }
 
-int np_h_group_get(struct np_req *r)
+int np__h_group_get(struct np_req *r)
 {
 	struct np_db *db = req_db(r);
 	struct np_err err = {0};
@@ -1134,7 +1134,7 @@ int np_h_group_get(struct np_req *r)
 	return np__reply_json(r, 200, g);
 }
 
-int np_h_group_create(struct np_req *r)
+int np__h_group_create(struct np_req *r)
 {
 	json_t *b = np__body_json(r);
 	if (!b)
@@ -1170,7 +1170,7 @@ int np_h_group_create(struct np_req *r)
 	return np__reply_json(r, 201, g ? g : json_object());
 }
 
-int np_h_group_delete(struct np_req *r)
+int np__h_group_delete(struct np_req *r)
 {
 	char f[8] = "";
 	np_query_get(r->query, "force", f, sizeof f);
@@ -1193,7 +1193,7 @@ int np_h_group_delete(struct np_req *r)
 	return np__reply_json(r, 200, json_pack("{s:o,s:b}", "name", shown, "deleted", 1));
 }
 
-int np_h_group_report(struct np_req *r)
+int np__h_group_report(struct np_req *r)
 {
 	struct np_db *db = req_db(r);
 	struct np_err err = {0};
@@ -1215,7 +1215,7 @@ int np_h_group_report(struct np_req *r)
 	return rc;
 }
 
-int np_h_group_report_send(struct np_req *r)
+int np__h_group_report_send(struct np_req *r)
 {
 	struct np_db *db = req_db(r);
 	struct np_err err = {0};
@@ -1244,7 +1244,7 @@ int np_h_group_report_send(struct np_req *r)
 	return np__reply_json(r, 200, json_pack("{s:o,s:b}", "name", shown, "sent", 1));
 }
 
-int np_h_sidecar_template(struct np_req *r)
+int np__h_sidecar_template(struct np_req *r)
 {
 	json_t *o = json_pack("{s:s,s:s,s:s,s:[s],s:s}", "study_name", "", "accession_number", "", "patient_age", "",
 			      "products", "", "patient_sex", "");
@@ -1260,12 +1260,12 @@ int np_h_sidecar_template(struct np_req *r)
 
 /* ---- settings ---- */
 
-int np_h_settings_get(struct np_req *r)
+int np__h_settings_get(struct np_req *r)
 {
 	return np__reply_json(r, 200, np_config_masked(&r->cfg));
 }
 
-int np_h_settings_schema(struct np_req *r)
+int np__h_settings_schema(struct np_req *r)
 {
 	/* The schema itself, plus which settings restart a service (the page's badges). */
 	json_t *s = json_copy(np_config_schema());
@@ -1305,7 +1305,7 @@ static void diff_keys(json_t *a, json_t *b, const char *prefix, json_t *out)
 	json_decref(keys);
 }
 
-int np_h_settings_put(struct np_req *r)
+int np__h_settings_put(struct np_req *r)
 {
 	json_t *b = np__body_json(r);
 	if (!b)
@@ -1370,7 +1370,7 @@ int np_h_settings_put(struct np_req *r)
 }
 
 /* Body {"destination": "0".."4" | "failure" | "group"} (default "0"). */
-int np_h_test_delivery(struct np_req *r)
+int np__h_test_delivery(struct np_req *r)
 {
 	char which[16] = "0", msg[512] = "";
 	const char *ct = mg_get_header(r->c, "Content-Type");
@@ -1397,7 +1397,7 @@ int np_h_test_delivery(struct np_req *r)
 	return np__reply_json(r, 200, json_pack("{s:b,s:s}", "ok", 1, "message", msg));
 }
 
-int np_h_test_notification(struct np_req *r)
+int np__h_test_notification(struct np_req *r)
 {
 	char msg[512] = "";
 	struct np_err err = {0};
@@ -1406,7 +1406,7 @@ int np_h_test_notification(struct np_req *r)
 	return np__reply_json(r, 200, json_pack("{s:b,s:s}", "ok", 1, "message", msg));
 }
 
-int np_h_refresh_token(struct np_req *r)
+int np__h_refresh_token(struct np_req *r)
 {
 	char msg[256] = "";
 	struct np_err err = {0};
@@ -1432,7 +1432,7 @@ int np_h_refresh_token(struct np_req *r)
 
 /* ---- TLS ---- */
 
-int np_h_tls_get(struct np_req *r)
+int np__h_tls_get(struct np_req *r)
 {
 	return np__reply_json(r, 200,
 			      json_pack("{s:b,s:o}", "enabled", np_config_bool(&r->cfg, "tls.enabled"), "active",
@@ -1449,7 +1449,7 @@ static int save_pem(const char *home, const char *rel, const char *pem, mode_t m
 	return np_write_atomic(p, pem, strlen(pem), mode, err);
 }
 
-int np_h_tls_upload(struct np_req *r)
+int np__h_tls_upload(struct np_req *r)
 {
 	json_t *b = np__body_json(r);
 	if (!b)

@@ -25,7 +25,7 @@ static void *test_thread(void *arg)
 	return NULL;
 }
 
-int np_h_test_atna(struct np_req *r)
+int np__h_test_atna(struct np_req *r)
 {
 	struct job j = {.r = r, .rc = -1};
 	char detail[96];

@@ -16,7 +16,7 @@ static int bad_param(struct np_req *r, const char *msg)
 	return np__reply_error(r, 400, "bad_request", "%s", msg);
 }
 
-int np_h_audit(struct np_req *r)
+int np__h_audit(struct np_req *r)
 {
 	char fmt[8] = "json", action[64] = "", since[40] = "", until[40] = "", actor[256] = "", npuid[64] = "";
 	char facets[4] = "", msg[80];

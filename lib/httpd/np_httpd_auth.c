@@ -179,7 +179,7 @@ void np__password_saved(struct np_req *r, const char stamp_before[65], const cha
 	np__audit(r, "sessions_revoked", NULL, detail, "success");
 }
 
-int np_h_login(struct np_req *r)
+int np__h_login(struct np_req *r)
 {
 	const char *mode = np_config_str(&r->cfg, "saml.auth_mode");
 	if (np_config_bool(&r->cfg, "saml.enabled") && mode && !strcmp(mode, "saml"))
@@ -237,7 +237,7 @@ int np_h_login(struct np_req *r)
 	return login_reply(r, "password");
 }
 
-int np_h_logout(struct np_req *r)
+int np__h_logout(struct np_req *r)
 {
 	struct np_err err = {0};
 	struct np_db *db = np__db(r->srv, &err);
@@ -260,7 +260,7 @@ int np_h_logout(struct np_req *r)
 	return rc;
 }
 
-int np_h_session(struct np_req *r)
+int np__h_session(struct np_req *r)
 {
 	int saml = np_config_bool(&r->cfg, "saml.enabled");
 	const char *mode = np_config_str(&r->cfg, "saml.auth_mode");

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int np_h_conformance(struct np_req *r)
+int np__h_conformance(struct np_req *r)
 {
 	char fmt[16] = "html";
 	if (np_query_get(r->query, "format", fmt, sizeof fmt) < 0 || (strcmp(fmt, "html") && strcmp(fmt, "json")))

@@ -12,7 +12,7 @@
 
 #define NEXT_MAX 10
 
-int np_h_settings_cron(struct np_req *r)
+int np__h_settings_cron(struct np_req *r)
 {
 	char expr[256], msg[128];
 	long count = 5;

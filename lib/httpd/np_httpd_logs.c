@@ -54,7 +54,7 @@ static json_t *service_names(struct np_httpd *h)
 	return a;
 }
 
-int np_h_log_services(struct np_req *r)
+int np__h_log_services(struct np_req *r)
 {
 	return np__reply_json(r, 200, json_pack("{s:o}", "items", service_names(r->srv)));
 }
@@ -171,7 +171,7 @@ static json_t *collect(struct np_req *r, const struct log_filter *f)
 	return out;
 }
 
-int np_h_logs(struct np_req *r)
+int np__h_logs(struct np_req *r)
 {
 	struct log_filter f;
 	if (parse_filter(r, &f) < 0)
@@ -359,7 +359,7 @@ static int send_all_files(struct np_req *r)
 	return rc;
 }
 
-int np_h_logs_download(struct np_req *r)
+int np__h_logs_download(struct np_req *r)
 {
 	struct log_filter f;
 	char fmt[8] = "file";
@@ -414,7 +414,7 @@ int np_h_logs_download(struct np_req *r)
 /* Server-Sent Events: new lines of the log files as they are written. Ends
  * after max_seconds (the browser's EventSource reconnects) or when the
  * client goes away. */
-int np_h_logs_stream(struct np_req *r)
+int np__h_logs_stream(struct np_req *r)
 {
 	struct log_filter f;
 	char buf[80];
@@ -538,7 +538,7 @@ static int vercmp(const char *a, const char *b)
 	return 0;
 }
 
-int np_h_updates(struct np_req *r)
+int np__h_updates(struct np_req *r)
 {
 	const char *url = np_config_str(&r->cfg, "http.release_feed_url");
 	static const char howto[] =

@@ -8,7 +8,7 @@
 extern const unsigned char np_openapi_doc[];
 extern const unsigned int np_openapi_doc_len;
 
-int np_h_openapi(struct np_req *r)
+int np__h_openapi(struct np_req *r)
 {
 	return np__reply_bytes(r, 200, "application/json", np_openapi_doc, np_openapi_doc_len,
 			       "Cache-Control: no-cache\r\n");

@@ -85,7 +85,7 @@ static void free_keys(char *key, char *cert)
 	free(cert);
 }
 
-int np_h_saml_metadata(struct np_req *r)
+int np__h_saml_metadata(struct np_req *r)
 {
 	char acs[1024], slo[1024], *key, *cert;
 	struct np_err err = {0};
@@ -133,7 +133,7 @@ static void kv_expire(struct np_db *db, double now)
 	np_db_kv_expire(db, "saml_", now);
 }
 
-int np_h_saml_login(struct np_req *r)
+int np__h_saml_login(struct np_req *r)
 {
 	if (!saml_on(r))
 		return np__reply_error(r, 409, "saml_disabled", "SAML SSO is not enabled");
@@ -194,7 +194,7 @@ static void remember_login(struct np_db *db, const char *sid, const struct np_sa
 	free(v);
 }
 
-int np_h_saml_acs(struct np_req *r)
+int np__h_saml_acs(struct np_req *r)
 {
 	snprintf(r->actor, sizeof r->actor, "-");
 	if (!saml_on(r))
@@ -297,7 +297,7 @@ int np_h_saml_acs(struct np_req *r)
 	return np__reply_bytes(r, 303, "text/plain", "", 0, hdr);
 }
 
-int np_h_saml_fetch(struct np_req *r)
+int np__h_saml_fetch(struct np_req *r)
 {
 	char url[2048] = "";
 	const char *ct = mg_get_header(r->c, "Content-Type");
@@ -506,7 +506,7 @@ static int idp_logout(struct np_req *r)
 	return rc;
 }
 
-int np_h_saml_slo(struct np_req *r)
+int np__h_saml_slo(struct np_req *r)
 {
 	snprintf(r->actor, sizeof r->actor, "-");
 	if (!saml_on(r))

@@ -49,17 +49,17 @@ static int study_op(struct np_req *r, const char *action,
 	    r, 200, json_pack("{s:s,s:s,s:s,s:b}", "npuid", id, "state", op.now, "message", op.msg, "pending", 0));
 }
 
-int np_h_study_retry(struct np_req *r)
+int np__h_study_retry(struct np_req *r)
 {
 	return study_op(r, "retry", np_study_retry);
 }
 
-int np_h_study_cancel(struct np_req *r)
+int np__h_study_cancel(struct np_req *r)
 {
 	return study_op(r, "cancel", np_study_cancel);
 }
 
-int np_h_study_delete(struct np_req *r)
+int np__h_study_delete(struct np_req *r)
 {
 	return study_op(r, "delete", np_study_delete);
 }

@@ -303,7 +303,7 @@ static void drain_body(struct np_req *r, long long max)
 		n += k;
 }
 
-int np_h_upload(struct np_req *r)
+int np__h_upload(struct np_req *r)
 {
 	const char *ct = mg_get_header(r->c, "Content-Type");
 	if (!ct || strncasecmp(ct, "multipart/form-data", 19))
@@ -361,7 +361,7 @@ int np_h_upload(struct np_req *r)
 	return status;
 }
 
-int np_h_upload_status(struct np_req *r)
+int np__h_upload_status(struct np_req *r)
 {
 	pthread_mutex_lock(&r->srv->lock);
 	json_t *u = json_deep_copy(json_object_get(r->srv->uploads, r->param[0]));

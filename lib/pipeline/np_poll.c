@@ -15,7 +15,7 @@
 #include "np_log.h"
 #include "np_prog.h"
 #include "np_queue.h"
-#include "np_report.h"
+#include "np_pdfreport.h"
 #include "np_spool.h"
 #include "np_util.h"
 
@@ -61,7 +61,7 @@ static int fetch_results(struct ctx *c, struct np_cloud *cl, const char *oid, st
 		json_t *res = np_json_load(jp, 64 << 20, err);
 		if (!res)
 			goto done;
-		int r = np_report_pdf(res, c->order, pp, pdf, err);
+		int r = np_pdfreport_pdf(res, c->order, pp, pdf, err);
 		json_decref(res);
 		if (r < 0)
 			goto done;

@@ -4,7 +4,7 @@
 // report text (untrusted keys, types and lengths).
 #include "np_crypto.h"
 #include "np_err.h"
-#include "np_report.h"
+#include "np_pdfreport.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -23,11 +23,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *j = json_loadb((const char *)data, size, 0, NULL);
 	if (j) {
 		json_t *order = json_pack("{s:s, s:i}", "order_id", "x", "files", 3);
-		char *t = np_report_text(j, order);
+		char *t = np_pdfreport_text(j, order);
 		free(t);
 		double v;
-		np_report_value(j, "Atypical", NULL, &v);
-		np_report_value(j, "FWpSN", "control_sd", &v);
+		np_pdfreport_value(j, "Atypical", NULL, &v);
+		np_pdfreport_value(j, "FWpSN", "control_sd", &v);
 		json_decref(order);
 		json_decref(j);
 	}

@@ -4,7 +4,7 @@
 // sentences read whole in pdftotext -layout.
 #include "np_err.h"
 #include "np_json.h"
-#include "np_report.h"
+#include "np_pdfreport.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,7 +27,7 @@ static const char *render(const char *result)
 	       *o = json_pack("{s:s,s:s,s:i}", "order_id", "O-1", "created_at", "2026-11-20T10:00:00Z", "files", 12);
 	assert_non_null(r);
 	const char *pdf = at("r.pdf");
-	assert_int_equal(np_report_pdf(r, o, NULL, pdf, &err), 0);
+	assert_int_equal(np_pdfreport_pdf(r, o, NULL, pdf, &err), 0);
 	json_decref(r);
 	json_decref(o);
 	return pdf;

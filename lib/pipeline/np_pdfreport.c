@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "np_report.h"
+#include "np_pdfreport.h"
 
 #include "np_err.h"
 #include "np_fs.h"
@@ -16,9 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-const char np_report_disclaimer[] =
+const char np_pdfreport_disclaimer[] =
     "Patient management decisions should not be made solely on the basis of analysis by neuropacs\u2122.";
-const char np_report_not_clinical[] = "Not for clinical use.";
+const char np_pdfreport_not_clinical[] = "Not for clinical use.";
 
 static const struct {
 	const char *key, *label;
@@ -44,7 +44,7 @@ static int num_of(json_t *v, double *out)
 	return 0;
 }
 
-int np_report_value(json_t *result, const char *key, const char *field, double *out)
+int np_pdfreport_value(json_t *result, const char *key, const char *field, double *out)
 {
 	char p[128];
 	snprintf(p, sizeof p, "results.%s", key);
@@ -89,7 +89,7 @@ static int build(json_t *r, json_t *order, struct line *ls, int max)
 	L('t', "neuropacs\u2122 analysis report");
 	if (*notice)
 		L('w', "%s", notice);
-	L('w', "%s", np_report_not_clinical);
+	L('w', "%s", np_pdfreport_not_clinical);
 	L('n', "Report ID: %s", oid);
 	L('n', "Submission date: %s", date);
 	L('n', "Input: %s", np_json_str(r, "input", input));
@@ -97,11 +97,11 @@ static int build(json_t *r, json_t *order, struct line *ls, int max)
 	L('n', "ML model version: %s", np_json_str(r, "model_version", np_json_str(r, "modelVersion", "not reported")));
 	L('h', "Results");
 	double a = 0, m = 0;
-	if (np_report_value(r, "Atypical", NULL, &a)) {
+	if (np_pdfreport_value(r, "Atypical", NULL, &a)) {
 		L('b', "Atypical score: %.3f (%s)", a, a >= 0.5 ? "positive" : "negative");
 		L('n', "The result indicates that there is %sevidence of Atypical Parkinsonism.",
 		  a >= 0.5 ? "" : "no ");
-		if (a >= 0.5 && np_report_value(r, "PSPvsMSAp", NULL, &m)) {
+		if (a >= 0.5 && np_pdfreport_value(r, "PSPvsMSAp", NULL, &m)) {
 			L('b', "MSAp-vs-PSP score: %.3f (%s)", m, m >= 0.5 ? "PSP" : "MSAp");
 			L('n', "The result indicates that the findings are more consistent with %s.",
 			  m >= 0.5 ? "Progressive Supranuclear Palsy (PSP)"
@@ -114,11 +114,11 @@ static int build(json_t *r, json_t *order, struct line *ls, int max)
 	for (size_t i = 0; i < sizeof fw / sizeof fw[0]; i++) {
 		double v, cm, sd;
 		char vs[16] = "-", cms[16] = "-", sds[16] = "-";
-		if (np_report_value(r, fw[i].key, NULL, &v))
+		if (np_pdfreport_value(r, fw[i].key, NULL, &v))
 			snprintf(vs, sizeof vs, "%.3f", v);
-		if (np_report_value(r, fw[i].key, "control_mean", &cm))
+		if (np_pdfreport_value(r, fw[i].key, "control_mean", &cm))
 			snprintf(cms, sizeof cms, "%.3f", cm);
-		if (np_report_value(r, fw[i].key, "control_sd", &sd))
+		if (np_pdfreport_value(r, fw[i].key, "control_sd", &sd))
 			snprintf(sds, sizeof sds, "%.3f", sd);
 		L('n', "%-30s %8s %12s %14s", fw[i].label, vs, cms, sds);
 	}
@@ -130,15 +130,15 @@ static int build(json_t *r, json_t *order, struct line *ls, int max)
 		L('n',
 		  "This result was produced by neuropacs\u2122 (Neuropacs cloud); this PDF was rendered on site by");
 	L('n', "neuropacs-agent from the JSON result because the cloud protocol in use offers no PDF.");
-	L('b', "%s", np_report_disclaimer);
-	L('w', "%s", np_report_not_clinical);
+	L('b', "%s", np_pdfreport_disclaimer);
+	L('w', "%s", np_pdfreport_not_clinical);
 	if (*notice)
 		L('w', "%s", notice);
 #undef L
 	return n;
 }
 
-char *np_report_text(json_t *result, json_t *order)
+char *np_pdfreport_text(json_t *result, json_t *order)
 {
 	struct line ls[40];
 	int n = build(result, order, ls, 40);
@@ -204,7 +204,7 @@ static void show_wrapped(cairo_t *cr, const char *text, double step, double *y)
 	}
 }
 
-int np_report_pdf(json_t *result, json_t *order, const char *png_path, const char *pdf_path, struct np_err *err)
+int np_pdfreport_pdf(json_t *result, json_t *order, const char *png_path, const char *pdf_path, struct np_err *err)
 {
 	struct line ls[40];
 	int n = build(result, order, ls, 40);
