@@ -188,7 +188,7 @@ int np__h_health(struct np_req *r)
 	/* why np-recv does not listen, when its TLS files are the cause (it
 	 * exits at start when it cannot load them) */
 	struct np_err te = {0};
-	if (strcmp(dicom, "ok") && np_recv_tls_check(r->srv->home, &r->cfg, getenv("NP_AS_RECV"), &te) < 0)
+	if (strcmp(dicom, "ok") && np_recv_tls_check(&r->cfg, getenv("NP_AS_RECV"), &te) < 0)
 		json_object_set_new(json_object_get(o, "dicom"), "reason", json_string(te.msg));
 	return np__reply_json(r, good ? 200 : 503, o);
 }

@@ -181,7 +181,7 @@ int np__settings_precheck(struct np_httpd *h, const struct np_config *next, stru
 	 * keep its old listener now and stop it at its next start. */
 	if (np_config_bool(next, "dicom.tls.enabled") &&
 	    !json_equal(np_json_path(cur.root, "dicom.tls"), np_json_path(next->root, "dicom.tls")) &&
-	    (rc = np_recv_tls_check(h->home, next, getenv("NP_AS_RECV"), err)) < 0)
+	    (rc = np_recv_tls_check(next, getenv("NP_AS_RECV"), err)) < 0)
 		goto out;
 	/* np-httpd restarts on its new address: it must be able to listen
 	 * there (a port it holds now is free for it). */

@@ -3,6 +3,7 @@
 
 #include "np_config.h"
 #include "np_err.h"
+#include "np_recv.h"
 #include "np_tls.h"
 
 #include <errno.h>
@@ -84,45 +85,26 @@ static int readable_by(const struct who *w, const char *path, char *why, size_t 
 			snprintf(why, n, "%s: %s", part, strerror(errno));
 			return -1;
 		}
+		if (may(w, &st, p ? 1 : 4)) {
+			if (!p)
+				return 0;
+			continue;
+		}
 		char d[64];
 		describe(&st, d, sizeof d);
-		if (p && !may(w, &st, 1)) {
-			snprintf(why, n, "the folder %.200s (%s) is closed to it", part, d);
-			return -1;
-		}
-		if (!p) {
-			if (!may(w, &st, 4)) {
-				snprintf(why, n, "%.200s (%s)", part, d);
-				return -1;
-			}
-			return 0;
-		}
+		snprintf(why, n, p ? "the folder %.200s (%s) is closed to it" : "%.200s (%s)", part, d);
+		return -1;
 	}
 }
 
-static void home_path(char *dst, size_t n, const char *home, const char *src)
+static int check(const struct np_recv_cfg *rc, const char *as_recv, struct np_err *err)
 {
-	if (src[0] == '/')
-		snprintf(dst, n, "%s", src);
-	else
-		snprintf(dst, n, "%s/%s", home, src);
-}
-
-int np_recv_tls_check(const char *home, const struct np_config *cfg, const char *as_recv, struct np_err *err)
-{
-	if (!np_config_bool(cfg, "dicom.tls.enabled"))
-		return 0;
 	static const char *const keys[] = {"dicom.tls.cert_file", "dicom.tls.key_file", "dicom.tls.ca_file"};
-	char path[3][PATH_MAX];
-	for (int i = 0; i < 3; i++) {
-		const char *v = np_config_str(cfg, keys[i]);
-		path[i][0] = 0;
-		if (v && *v)
-			home_path(path[i], sizeof path[i], home, v);
-		else if (i < 2)
+	const char *path[] = {rc->cert_file, rc->key_file, rc->ca_file};
+	for (int i = 0; i < 2; i++)
+		if (!path[i][0])
 			return np_err_set(err, NP_ERR_PERM, "%s: DICOM TLS needs a certificate and its private key",
 					  keys[i]);
-	}
 	struct who w;
 	int split = parse_as(as_recv, &w);
 	for (int i = 0; split && i < 3; i++) {
@@ -148,8 +130,7 @@ int np_recv_tls_check(const char *home, const struct np_config *cfg, const char 
 					  strerror(errno));
 		}
 	struct np_err e = {0};
-	struct np_tls_ctx *c =
-	    np_tls_server_ctx(path[0], path[1], path[2], np_config_bool(cfg, "dicom.tls.verify_client"), &e);
+	struct np_tls_ctx *c = np_tls_server_ctx(path[0], path[1], path[2], rc->verify_client, &e);
 	/* OpenSSL's words for a key of another certificate */
 	if (!c && strstr(e.msg, "key values mismatch"))
 		return np_err_set(err, NP_ERR_PERM,
@@ -160,4 +141,17 @@ int np_recv_tls_check(const char *home, const struct np_config *cfg, const char 
 				  e.msg);
 	np_tls_ctx_free(c);
 	return 0;
+}
+
+int np_recv_tls_check(const struct np_config *cfg, const char *as_recv, struct np_err *err)
+{
+	if (!np_config_bool(cfg, "dicom.tls.enabled"))
+		return 0;
+	/* the file names as np-recv itself resolves them (relative to the home) */
+	struct np_recv_cfg *rc = calloc(1, sizeof *rc);
+	if (!rc)
+		return np_err_sys(err, ENOMEM, "unable to check the DICOM TLS files");
+	int r = np_recv_cfg_from(rc, cfg, NULL, err) < 0 ? -1 : check(rc, as_recv, err);
+	free(rc);
+	return r;
 }
