@@ -830,7 +830,7 @@ int np__h_study_check_status(struct np_req *r)
 	/* Under the privilege split np-httpd may not read the cloud
 	 * credentials: the answer is what the back-end last recorded. */
 	char as_of[32];
-	json_t *rec = np_study_ops_cloud_here(r->srv->home) ? NULL : np_study_recorded(dir, as_of, sizeof as_of);
+	json_t *rec = np_cloud_credentials_here(&r->cfg) ? NULL : np_study_recorded(dir, as_of, sizeof as_of);
 	if (rec && np_json_str(rec, "order_id", NULL))
 		return np__reply_json(r, 200,
 				      json_pack("{s:s,s:s,s:b,s:s,s:o}", "npuid", id, "state", state, "live", 0,
@@ -1413,8 +1413,7 @@ int np__h_refresh_token(struct np_req *r)
 	/* Under the privilege split np-httpd may not read the cloud credentials:
 	 * the back-end asks for a new token at its next call once the cached
 	 * one is gone (np-httpd may remove what the back-end wrote in etc/sealed). */
-	const char *cred = strcmp(np_config_str(&r->cfg, "cloud.protocol"), "v2") ? "cloud.api_key" : NP_SVCPW_SECRET;
-	if (np_config_secret_readable(r->srv->home, cred) < 0) {
+	if (!np_cloud_credentials_here(&r->cfg)) {
 		if (np_config_secret_set(r->srv->home, "cloud.token", NULL, &err) < 0)
 			return np__reply_err(r, &err);
 		return np__reply_json(

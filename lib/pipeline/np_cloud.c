@@ -10,6 +10,7 @@
 #include "np_http.h"
 #include "np_json.h"
 #include "np_log.h"
+#include "np_password.h"
 #include "np_spool.h"
 #include "np_util.h"
 
@@ -52,6 +53,13 @@ int np_cloud_configured(const struct np_config *cfg)
 {
 	const char *u = np_config_str(cfg, "cloud.api_url");
 	return u && *u;
+}
+
+int np_cloud_credentials_here(const struct np_config *cfg)
+{
+	const char *proto = np_config_str(cfg, "cloud.protocol");
+	return np_config_secret_readable(cfg->home,
+					 proto && !strcmp(proto, "v2") ? NP_SVCPW_SECRET : "cloud.api_key") >= 0;
 }
 
 const char *np_cloud_protocol(const struct np_cloud *cl)

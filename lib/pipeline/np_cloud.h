@@ -32,6 +32,11 @@ struct np_cloud;
 
 /* 1 when cloud.api_url is set. */
 int np_cloud_configured(const struct np_config *cfg);
+/* 1 unless the credential of the protocol in use (v1: cloud.api_key, v2:
+ * the service password) is stored and this process may not read it: under
+ * the privilege split np-httpd talks to the cloud only through the
+ * back-end. */
+int np_cloud_credentials_here(const struct np_config *cfg);
 /* A client for the configured cloud. Reads the secrets it needs from
  * cfg->home. Does no network I/O yet. NULL with a permanent err when the
  * cloud is not configured or a needed secret is missing. */

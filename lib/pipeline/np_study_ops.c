@@ -639,22 +639,6 @@ static int handover_set(const char *home, const char *npuid, const char *oid, co
 	return rc;
 }
 
-static int cloud_here_cfg(const char *home, const struct np_config *cfg)
-{
-	const char *proto = np_config_str(cfg, "cloud.protocol");
-	return np_config_secret_readable(home, proto && !strcmp(proto, "v2") ? NP_SVCPW_SECRET : "cloud.api_key") >= 0;
-}
-
-int np_study_ops_cloud_here(const char *home)
-{
-	struct np_config cfg;
-	if (np_config_load(&cfg, home, NULL) < 0)
-		return 1; /* the call itself says what is wrong with the settings */
-	int here = cloud_here_cfg(home, &cfg);
-	np_config_free(&cfg);
-	return here;
-}
-
 /* The cancelled study's order.json says how the cloud took the cancel. */
 static void order_told(const char *home, const char *npuid, const char *scope, const char *info)
 {
@@ -740,7 +724,7 @@ int np_study_ops_cloud_handovers(const char *home, struct np_db *db)
 			loaded = 1;
 		}
 		/* Not this process's either (a service of the wrong groups): left for the one that can. */
-		if (!cloud_here_cfg(home, &cfg))
+		if (!np_cloud_credentials_here(&cfg))
 			break;
 		if (handover_one(home, db, &cfg, npuid, p) && unlink(p) == 0) {
 			np_fsync_parent(p, NULL);
@@ -775,7 +759,7 @@ static void cloud_cancel(const char *home, json_t *order, const char *npuid, con
 	if (np_cloud_configured(&cfg) && (!proto || strcmp(proto, "v2"))) {
 		/* v1 has no cancel call: nobody could tell the cloud */
 		snprintf(note, notesz, ": cloud protocol v1 has no cancel, the cloud may still process the order");
-	} else if (np_cloud_configured(&cfg) && !cloud_here_cfg(home, &cfg)) {
+	} else if (np_cloud_configured(&cfg) && !np_cloud_credentials_here(&cfg)) {
 		/* The privilege split: np-httpd may not read the cloud
 		 * credentials. The back-end tells the cloud shortly after. */
 		*scope = "back-end";

@@ -81,13 +81,11 @@ int np_study_ops_settle_build(const char *home, struct np_db *db, const char *np
  * stops before its next outward step (np-deliver, np-upload). */
 int np_study_ops_stopping(const char *home, const char *npuid);
 
-/* 1 when this process can read the cloud credentials of the protocol in
- * use (0 under the privilege split in np-httpd). A cancel made where they
- * cannot be read moves the study to cancelled/ at once and hands the cloud's
- * part to the back-end: spool/.marks/NPUID.cloud-cancel.json. */
-int np_study_ops_cloud_here(const char *home);
-/* For np-stable (the back-end, woken by any change in spool/.marks): tell
- * the cloud of each handed-over cancel, record how it went in the study's
+/* A cancel made where the cloud credentials cannot be read (np-httpd under
+ * the privilege split: np_cloud_credentials_here) moves the study to
+ * cancelled/ at once and hands the cloud's part to the back-end,
+ * spool/.marks/NPUID.cloud-cancel.json. For np-stable (the back-end, woken
+ * by any change in spool/.marks): tell the cloud of each handed-over cancel, record how it went in the study's
  * order.json and the index (db may be NULL) and drop the hand-over; one
  * the cloud could not be reached for stays for the next pass. Returns how
  * many were done. */
