@@ -236,7 +236,9 @@ nok "np-recv's user cannot enter spool/tmp (np-stable's builds, uploads, imports
 # Cloud protocol v1 has no cancel call: the answer says so under the split
 # too. Before, it said the back-end would tell the cloud, which it then
 # could not. The study waits for its next poll (the cloud is unreachable):
-# nobody holds it when the cancel comes.
+# nobody holds it when the cancel comes. (The v1 stand-in above would
+# answer its made-up order "Bucket not found" and fail it first.)
+echo '{"cloud":{"api_url":"http://127.0.0.1:9"}}' | "$BIN/np-config" merge
 V1=5e5e5e5e-0000-4000-8000-0000000000a1
 mkdir -p "$T/up-$V1"
 printf '{"npuid":"%s","source":"dicom","format":"dicom"}\n' "$V1" >"$T/up-$V1/manifest.json"
