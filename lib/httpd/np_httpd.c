@@ -646,9 +646,7 @@ static int load_settings(struct np_httpd *h, struct np_err *err)
 static int tls_reload(struct np_httpd *h, struct np_err *err)
 {
 	struct np_config cfg;
-	pthread_mutex_lock(&h->lock);
-	cfg.root = json_incref(h->cfg);
-	pthread_mutex_unlock(&h->lock);
+	cfg_snapshot(h, &cfg);
 	int rc = np_httpd_tls_reload(h->tls, h->home, &cfg, err);
 	json_decref(cfg.root);
 	return rc;
