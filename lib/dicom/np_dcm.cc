@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Read side of the GDCM shim: open a file, read header attributes.
 #include "np_dcm.h"
+#include "np_dcm_header.hh"
 
 extern "C" {
 #include "np_err.h"
@@ -193,8 +194,7 @@ extern "C" struct np_dcm *np_dcm_open(const char *path, int flags, struct np_err
 			ok = rename_ts(d, path, ts);
 		else
 			d->reader.SetFileName(path);
-		ok = ok && ((flags & NP_DCM_HEADER_ONLY) ? d->reader.ReadUpToTag(gdcm::Tag(0x7fe0, 0x0010))
-							 : d->reader.Read());
+		ok = ok && ((flags & NP_DCM_HEADER_ONLY) ? np__dcm_read_header(d->reader) : d->reader.Read());
 		if (!ok) {
 			delete d;
 			np_err_set(err, NP_ERR_PERM, "%s is not a readable DICOM file", path);

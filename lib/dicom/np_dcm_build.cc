@@ -4,6 +4,7 @@
 // modules copied byte for byte from one of its instances) in a new series,
 // so the PACS files them next to the images (peers-notes pain point 14).
 #include "np_dcm.h"
+#include "np_dcm_header.hh"
 
 extern "C" {
 #include "np_err.h"
@@ -180,7 +181,7 @@ static int write_out(gdcm::DataSet &ds, const char *out_path, struct np_err *err
 static bool open_source(gdcm::Reader &r, const char *study_file, struct np_err *err)
 {
 	r.SetFileName(study_file);
-	if (!r.ReadUpToTag(gdcm::Tag(0x7fe0, 0x0010))) {
+	if (!np__dcm_read_header(r)) {
 		np_err_set(err, NP_ERR_PERM, "the original study has no readable DICOM instance");
 		return false;
 	}

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -527,6 +528,11 @@ int np_stable_scan(const char *home, struct np_db *db, const struct np_config *c
 	struct scan_ctx c = {db, cfg, np_now(), rec > 0 ? rec : 0};
 	int rc = np_spool_each(home, "incoming", scan_one, &c, err);
 	np_db_close(own);
+	/* A scan parses every header of a study and frees it all: give the
+	 * pages back, or the daemon keeps the size of its largest study
+	 * between passes (glibc returns only the top of the heap by itself). */
+	if (c.done)
+		malloc_trim(0);
 	if (done)
 		*done = c.done;
 	return rc < 0 ? -1 : 0;
