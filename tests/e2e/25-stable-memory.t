@@ -6,7 +6,7 @@
 # would hide them), read from /usr/bin/time; the bound is an order of
 # magnitude, far from both the old and the new figure.
 . "$(dirname "$0")/../lib/tap.sh"
-plan 9
+plan 11
 PY=/usr/bin/python3
 D=$NP_TOP/tests/data
 [ -x /usr/bin/time ] || skip_all "no /usr/bin/time"
@@ -60,3 +60,12 @@ diag "np-import peak ${2} KiB"
 ok "np-import's peak (${2} KiB) stays under the same bound" small "$2"
 id=$(cat "$T/out")
 is "$(jq -r '.counts.instances' "$NP_HOME/spool/stable/$id/manifest.json" 2>/dev/null)" 37 "np-import counts every instance"
+
+# np-deid's parse tree: an enhanced instance of 2440 frames of 16 x 16 (2 MB)
+# held 40 MB of element arrays reserved 32 at a time for items of a few
+# elements (51 MB peak; about 20 MB now).
+"$PY" "$D/make_mr_study.py" "$T/many" --enhanced --size 16 --nsl 40 --ndir 60 >/dev/null || bail "study generator failed"
+set -- $(peak "$PLAIN/bin/np-deid" "$T/many/S004" "$T/many-out")
+is "$1" 0 "np-deid exits 0"
+diag "np-deid peak ${2} KiB on a 2440-frame instance of $(($(stat -c %s "$T/many/S004/IM00001.dcm") / 1024)) KiB"
+ok "np-deid's peak (${2} KiB) on a header of thousands of items stays under 35 MiB" [ "$2" -lt 35840 ]
