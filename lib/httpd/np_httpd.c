@@ -24,6 +24,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -692,6 +693,8 @@ struct np_httpd *np_httpd_start(const struct np_httpd_opts *o, struct np_err *er
 	}
 	if (load_settings(h, err) < 0 || !(h->auth = np_auth_open(h->home, err)))
 		goto fail;
+	static atomic_uint auth_gens;
+	h->auth_gen = atomic_fetch_add(&auth_gens, 1) + 1;
 	tmp.root = h->cfg;
 	int tls = np_config_bool(&tmp, "tls.enabled");
 	if (tls && tls_reload(h, err) < 0)

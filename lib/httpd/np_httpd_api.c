@@ -538,8 +538,20 @@ struct studies_out {
 	struct np_buf *b;
 	int reveal;
 	long n;
-	char last[160]; /* "<created_at>|<npuid>" of the last row: the next cursor */
+	char last[160];	     /* "<created_at>|<npuid>" of the last row: the next cursor */
+	struct np_dirs dirs; /* the spool folders the rows asked about */
 };
+
+/* Whether the page's spool folder <state>/<sub> may hold name (np__dir_has:
+ * 0 only when it surely does not). */
+static int spool_may_hold(struct studies_out *o, const char *state, const char *sub, const char *name)
+{
+	char dir[PATH_MAX];
+	if (!state || !np_spool_state_valid(state) ||
+	    snprintf(dir, sizeof dir, "%s/spool/%s/%s", o->r->srv->home, state, sub) >= (int)sizeof dir)
+		return 1;
+	return np__dir_has(&o->dirs, dir, name) != 0;
+}
 
 static void studies_row(void *arg, const struct np_db_row *st)
 {
@@ -550,15 +562,20 @@ static void studies_row(void *arg, const struct np_db_row *st)
 	study_row_text(b, st, o->reveal);
 	const char *npuid = (const char *)np_db_row_text(st, 0, NULL),
 		   *state = (const char *)np_db_row_text(st, 1, NULL);
-	/* Waiting to retry after temporary failures (np_queue_waiting). */
-	json_t *w = np_queue_waiting(o->r->srv->home, state, npuid);
+	/* Waiting to retry after temporary failures (np_queue_waiting): only
+	 * a study with a file in the stage's journal (np_queue.h). */
+	char entry[80];
+	snprintf(entry, sizeof entry, "%s.json", npuid ? npuid : "");
+	json_t *w = spool_may_hold(o, state, ".queue", entry) ? np_queue_waiting(o->r->srv->home, state, npuid) : NULL;
 	if (w) {
 		b->len--;
 		np_buf_str(b, ",\"waiting\":");
 		put_json(b, w);
 		np_buf_add(b, "}", 1);
 	}
-	np_study_delivery_row(b, o->r->srv->home, state, npuid);
+	np_study_delivery_row_in(b, o->r->srv->home, state, npuid,
+				 !state || !npuid || !np_study_order_over(state) ||
+				     spool_may_hold(o, state, ".work", npuid));
 	const unsigned char *created = np_db_row_text(st, 26, NULL);
 	snprintf(o->last, sizeof o->last, "%s|%s", created ? (const char *)created : "", npuid);
 }
@@ -578,7 +595,7 @@ int np__h_studies(struct np_req *r)
 	if (np_studies_sql(&q, q.reveal, STUDY_COLS, &s) < 0)
 		return bad_param(r, "query too complex");
 	struct np_buf b = {0};
-	struct studies_out out = {r, &b, q.reveal, 0, ""};
+	struct studies_out out = {.r = r, .b = &b, .reveal = q.reveal};
 	struct np_db_studies_page pg;
 	struct np_err err = {0};
 	np_buf_str(&b, "{\"items\":[");
@@ -637,15 +654,20 @@ int np_httpd_studies_sql_print(FILE *f, const char *home, const char *query, str
 		return np_err_set(err, NP_ERR_PERM, "%s", msg);
 	if (np_studies_sql(&q, q.reveal, STUDY_COLS, &s) < 0)
 		return np_err_set(err, NP_ERR_PERM, "query too complex");
-	int broad = 0;
-	if (s.match_param) {
-		/* The probe decides which page statement runs, as in np__h_studies. */
+	int broad = 0, walk = 0;
+	long walk_min = 0;
+	if (s.match_param || s.walk_param) {
+		/* The probes decide which page statement runs, as in np__h_studies. */
 		struct np_db *db = np_index_open(home, err);
 		if (!db)
 			return -1;
 		broad = np_db_studies_broad(db, &s);
+		walk_min = broad ? 0 : np_db_studies_walk_min(db, &q, &s);
+		walk = walk_min > 0 && np_db_studies_walk(db, &s, walk_min);
 		np_db_close(db);
 	}
+	if (walk_min > 0)
+		fprintf(f, ".parameter set ?%d \"'%ld'\"\n", s.walk_param, walk_min);
 	for (int i = 0; i < s.nbind; i++) {
 		/* A double-quoted shell argument holding an SQL text literal. */
 		fprintf(f, ".parameter set ?%d \"'", i + 1);
@@ -658,7 +680,9 @@ int np_httpd_studies_sql_print(FILE *f, const char *home, const char *query, str
 	}
 	if (s.match_param)
 		fprintf(f, "%s;\n", s.probe);
-	fprintf(f, "%s;\n", broad ? s.page_broad : s.page);
+	if (walk_min > 0)
+		fprintf(f, "%s;\n", s.walk_probe);
+	fprintf(f, "%s;\n", broad ? s.page_broad : walk ? s.page_walk : s.page);
 	if (!q.cursor[0] && !broad)
 		fprintf(f, "%s;\n", s.count);
 	return 0;

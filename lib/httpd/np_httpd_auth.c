@@ -17,6 +17,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The last token whose signature this worker checked: a keep-alive
+ * connection (a worker serves one from accept to close) sends the same
+ * cookie with every request, and OpenSSL's one-shot HMAC cost a sixth of
+ * a session request's CPU. The key never changes while np-httpd runs
+ * (np_auth_open), so a token that was signed right still is; a server
+ * started again in the same process (tests) has another auth_gen. */
+static _Thread_local struct {
+	unsigned gen; /* np_httpd's auth_gen: 0 never matches */
+	char tok[200];
+	char sid[65];
+} tok_seen;
+
 /* The session id from the cookie when its signature is right. */
 static int cookie_sid(struct np_req *r, char sid[65])
 {
@@ -24,7 +36,16 @@ static int cookie_sid(struct np_req *r, char sid[65])
 	char tok[200];
 	if (!ch || mg_get_cookie(ch, "np_session", tok, sizeof tok) <= 0)
 		return -1;
-	return np_auth_token_sid(r->srv->auth, tok, sid);
+	if (tok_seen.gen == r->srv->auth_gen && !strcmp(tok_seen.tok, tok)) {
+		memcpy(sid, tok_seen.sid, 65);
+		return 0;
+	}
+	if (np_auth_token_sid(r->srv->auth, tok, sid) < 0)
+		return -1;
+	tok_seen.gen = r->srv->auth_gen;
+	memcpy(tok_seen.tok, tok, sizeof tok);
+	memcpy(tok_seen.sid, sid, 65);
+	return 0;
 }
 
 int np__auth_resolve(struct np_req *r)

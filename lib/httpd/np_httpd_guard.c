@@ -62,6 +62,7 @@ static struct {
 	pthread_t watchdog;
 	struct np_httpd_guard_limits lim;
 	struct slot s[SLOTS];
+	int hi; /* slots from hi on are all FREE: the scans stop there (a few, not 1024, per request) */
 	unsigned gen;
 	unsigned long refused, cut;
 	double warned[W_N]; /* last warning of each kind, at most one per 10 s */
@@ -165,7 +166,7 @@ static void make_room(void)
 	int max = g.lim.workers / 2 > 0 ? g.lim.workers / 2 : 1;
 	for (;;) {
 		int idx[SLOTS], n = 0;
-		for (int i = 0; i < SLOTS; i++)
+		for (int i = 0; i < g.hi; i++)
 			if (slow_phase(&g.s[i]))
 				idx[n++] = i;
 		if (n <= max)
@@ -200,7 +201,7 @@ static int admit(int fd, const struct sockaddr *sa)
 	np_httpd_client_key(addr, key);
 	pthread_mutex_lock(&g.lock);
 	struct slot *free_slot = NULL;
-	for (int i = 0; i < SLOTS; i++) {
+	for (int i = 0; i < g.hi; i++) {
 		struct slot *s = &g.s[i];
 		if (s->state == FREE) {
 			if (!free_slot)
@@ -215,6 +216,8 @@ static int admit(int fd, const struct sockaddr *sa)
 		}
 		n += !strcmp(s->key, key);
 	}
+	if (!free_slot && g.hi < SLOTS)
+		free_slot = &g.s[g.hi];
 	int ok = free_slot && n < g.lim.per_address;
 	if (ok) {
 		double now = np_mono();
@@ -226,6 +229,8 @@ static int admit(int fd, const struct sockaddr *sa)
 					   .gen = ++g.gen,
 					   .since = now,
 					   .deadline = now + g.lim.header_timeout_s};
+		if (free_slot - g.s >= g.hi)
+			g.hi = (int)(free_slot - g.s) + 1;
 		snprintf(free_slot->addr, sizeof free_slot->addr, "%s", addr);
 		snprintf(free_slot->key, sizeof free_slot->key, "%s", key);
 		make_room();
@@ -239,7 +244,7 @@ static int admit(int fd, const struct sockaddr *sa)
 
 static struct slot *find(const char *addr, int port)
 {
-	for (int i = 0; i < SLOTS; i++)
+	for (int i = 0; i < g.hi; i++)
 		if (g.s[i].state != FREE && g.s[i].port == port && !strcmp(g.s[i].addr, addr))
 			return &g.s[i];
 	return NULL;
@@ -328,7 +333,9 @@ static void *watchdog(void *arg)
 			return NULL;
 		}
 		double now = np_mono();
-		for (int i = 0; i < SLOTS; i++) {
+		while (g.hi > 0 && g.s[g.hi - 1].state == FREE)
+			g.hi--;
+		for (int i = 0; i < g.hi; i++) {
 			struct slot *s = &g.s[i];
 			if (s->state == HEADERS && now >= s->deadline)
 				cut(s, W_HEADERS);
@@ -345,6 +352,7 @@ int np_httpd_guard_start(void)
 {
 	pthread_mutex_lock(&g.lock);
 	memset(g.s, 0, sizeof g.s);
+	g.hi = 0;
 	g.stop = 0;
 	int rc = pthread_create(&g.watchdog, NULL, watchdog, NULL) == 0 ? 0 : -1;
 	g.on = rc == 0;

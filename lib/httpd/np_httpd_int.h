@@ -14,6 +14,8 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
 
 struct mg_connection;
 struct mg_context;
@@ -49,6 +51,7 @@ struct np_httpd {
 	pthread_key_t dbkey;
 	int https_port;	      /* when set, plain HTTP requests are redirected here */
 	struct np_auth *auth; /* session key, password checks, login slowdown */
+	unsigned auth_gen;    /* tells this server's auth from an earlier one's (np_httpd_auth.c) */
 };
 
 struct np_route;
@@ -127,6 +130,31 @@ int np__session_new(struct np_req *r, const char *actor, int role, const char *m
  * the audit row "sessions_revoked" ("count=N reason=password_change
  * source=SOURCE"); the caller's own session stays. */
 void np__password_saved(struct np_req *r, const char stamp_before[65], const char *source);
+
+/* ---- names in spool folders (np_httpd_dirs.c) ---- */
+#define NP_DIRS_SEEN 24
+/* A folder as stat(2) saw it: any entry created, removed or renamed in it
+ * moves mtime and ctime. */
+struct np_dirs_stamp {
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtim, ctim;
+};
+/* What one request learned of the folders it asked about (zeroed at
+ * first): each is looked at once per request. */
+struct np_dirs {
+	int n;
+	struct np_dirs_dir {
+		char path[256];
+		int state;
+		struct np_dirs_stamp stamp; /* of the listing found current */
+	} d[NP_DIRS_SEEN];
+};
+/* Whether folder dir holds an entry called name: 1 yes, 0 no (a missing
+ * folder holds nothing), -1 unknown (a folder changed in the last seconds,
+ * too large or unreadable): the caller looks at the file itself. The
+ * listing is kept across requests and read again when the folder changes. */
+int np__dir_has(struct np_dirs *seen, const char *dir, const char *name);
 
 /* ---- parsers (np_httpd_parse.c; no CivetWeb, fuzzed) ---- */
 

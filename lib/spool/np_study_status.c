@@ -150,6 +150,11 @@ static int has_record(const char *state)
 
 void np_study_delivery_row(struct np_buf *b, const char *home, const char *state, const char *npuid)
 {
+	np_study_delivery_row_in(b, home, state, npuid, 1);
+}
+
+void np_study_delivery_row_in(struct np_buf *b, const char *home, const char *state, const char *npuid, int in_work)
+{
 	if (b->oom || !b->len || b->p[b->len - 1] != '}')
 		return;
 	json_t *d = NULL;
@@ -157,7 +162,8 @@ void np_study_delivery_row(struct np_buf *b, const char *home, const char *state
 	if (state && npuid && has_record(state) && np_spool_study_dir(home, state, npuid, dir, sizeof dir, NULL) == 0) {
 		d = np_study_delivery(dir, state);
 		/* A study np-deliver is working on sits in <state>/.work/. */
-		if (!d && snprintf(dir, sizeof dir, "%s/spool/%s/.work/%s", home, state, npuid) < (int)sizeof dir)
+		if (!d && in_work &&
+		    snprintf(dir, sizeof dir, "%s/spool/%s/.work/%s", home, state, npuid) < (int)sizeof dir)
 			d = np_study_delivery(dir, state);
 	}
 	char *t = d ? json_dumps(d, JSON_COMPACT) : NULL;

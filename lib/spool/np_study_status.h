@@ -26,6 +26,9 @@ json_t *np_study_delivery(const char *dir, const char *state);
  * object b ends with: a row of GET /api/studies for study npuid in state
  * `state` under home (its folder found in <state>/ or <state>/.work/). */
 void np_study_delivery_row(struct np_buf *b, const char *home, const char *state, const char *npuid);
+/* The same, with in_work 0 when the caller knows the study is not in
+ * <state>/.work/ (np-httpd's listing of that folder): one stat less. */
+void np_study_delivery_row_in(struct np_buf *b, const char *home, const char *state, const char *npuid, int in_work);
 
 /* 1 when a study in this spool state has an order the cloud no longer works
  * on (results, done, failed, cancelled): its status is what was stored. */
