@@ -4,6 +4,7 @@
 #include "np_db_int.h"
 #include "np_err.h"
 
+#include <math.h>
 #include <stdio.h>
 
 #include <stdint.h>
@@ -109,18 +110,57 @@ int np_db_studies_broad(struct np_db *db, const struct np_studies_sql *s)
 	return m >= s->broad_limit;
 }
 
-int np_db_studies_page(struct np_db *db, const struct np_studies_q *q, const struct np_studies_sql *s,
-		       void (*fn)(void *arg, const struct np_db_row *r), void *arg, struct np_db_studies_page *out,
-		       struct np_err *err)
+long np_db_studies_walk_min(struct np_db *db, const struct np_studies_q *q, const struct np_studies_sql *s)
 {
-	memset(out, 0, sizeof *out);
-	out->broad = np_db_studies_broad(db, s);
-	sqlite3_stmt *st = np__db_use(db, out->broad ? s->page_broad : s->page, NULL);
+	if (!s->walk_param)
+		return 0;
+	/* the number of studies from the counts migration 6 keeps (O(1)) */
+	long long n = 0;
+	sqlite3_stmt *st = np__db_use(db, "SELECT ifnull(sum(n), 0) FROM studies_qc_count", NULL);
+	if (st) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+		np__db_done_with(db, st);
+	}
+	double reach = (double)(s->offset + q->size + 1);
+	return (long)ceil(sqrt(reach * (double)(n > 1 ? n : 1)));
+}
+
+int np_db_studies_walk(struct np_db *db, const struct np_studies_sql *s, long walk_min)
+{
+	sqlite3_stmt *st = walk_min > 0 ? np__db_use(db, s->walk_probe, NULL) : NULL;
+	long m = 0;
 	if (!st)
-		return np_err_set(err, NP_ERR_PERM, "database error: %s", sqlite3_errmsg(db->h));
+		return 0;
 	bind_all(st, s->binds, s->nbind);
+	sqlite3_bind_int64(st, s->walk_param, walk_min);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		m = (long)sqlite3_column_int64(st, 0);
+	np__db_done_with(db, st);
+	return m >= walk_min;
+}
+
+/* The walk's budget in SQLite's virtual machine steps, counted down by
+ * the progress handler every PROGRESS_OPS: a row the walk passes costs
+ * about 4 of them, a row it keeps some 30. */
+#define PROGRESS_OPS 1000
+static int walk_budget(void *arg)
+{
+	long long *left = arg;
+	return (*left -= PROGRESS_OPS) < 0;
+}
+
+/* Step st and hand its rows after the first skip to fn, up to q->size
+ * (out->n, out->more). Returns SQLite's last answer. */
+static int page_rows(sqlite3_stmt *st, const struct np_studies_q *q, long skip,
+		     void (*fn)(void *arg, const struct np_db_row *r), void *arg, struct np_db_studies_page *out)
+{
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (skip > 0) {
+			skip--;
+			continue;
+		}
 		if (out->n == q->size) {
 			out->more = 1;
 			break;
@@ -128,12 +168,47 @@ int np_db_studies_page(struct np_db *db, const struct np_studies_q *q, const str
 		out->n++;
 		fn(arg, (const struct np_db_row *)st);
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
+	return rc;
+}
+
+int np_db_studies_page(struct np_db *db, const struct np_studies_q *q, const struct np_studies_sql *s,
+		       void (*fn)(void *arg, const struct np_db_row *r), void *arg, struct np_db_studies_page *out,
+		       struct np_err *err)
+{
+	memset(out, 0, sizeof *out);
+	out->broad = np_db_studies_broad(db, s);
+	long walk_min = out->broad ? 0 : np_db_studies_walk_min(db, q, s);
+	int rc = SQLITE_DONE;
+	sqlite3_stmt *st;
+	if (walk_min > 0 && np_db_studies_walk(db, s, walk_min)) {
+		if (!(st = np__db_use(db, s->page_walk, NULL)))
+			return np_err_set(err, NP_ERR_PERM, "database error: %s", sqlite3_errmsg(db->h));
+		bind_all(st, s->binds, s->nbind);
+		long long left = 8LL * NP_STUDIES_WALK_BUDGET * (walk_min + s->offset + q->size + 1);
+		sqlite3_progress_handler(db->h, PROGRESS_OPS, walk_budget, &left);
+		rc = page_rows(st, q, 0, fn, arg, out);
+		sqlite3_progress_handler(db->h, 0, NULL, NULL);
 		np__db_done_with(db, st);
-		return -1;
+		out->walked = 1;
+		if (rc == SQLITE_INTERRUPT)
+			out->walked = 2;
+		else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
 	}
-	np__db_done_with(db, st);
+	if (out->walked != 1) {
+		/* the lookup and sort; after a walk that ran out of its budget,
+		 * from the row after those it found (the same order) */
+		if (!(st = np__db_use(db, out->broad ? s->page_broad : s->page, NULL)))
+			return np_err_set(err, NP_ERR_PERM, "database error: %s", sqlite3_errmsg(db->h));
+		bind_all(st, s->binds, s->nbind);
+		rc = page_rows(st, q, out->n, fn, arg, out);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			np_err_set(err, NP_ERR_TEMP, "database error: %s", sqlite3_errmsg(db->h));
+			np__db_done_with(db, st);
+			return -1;
+		}
+		np__db_done_with(db, st);
+	}
 	/* A last page tells the total for free; a broad search runs no count
 	 * (see NP_STUDIES_BROAD); with a cursor the keyset condition is in the
 	 * WHERE, so a count would not be the filtered set's. */

@@ -65,10 +65,24 @@ static int chars3(const char *s)
 	return n;
 }
 
-/* broad: the search as a test of each row (see np_studies_sql). */
-static int studies_where(const struct np_studies_q *q, int search_phi, int broad, struct np_studies_sql *s, char *where,
-			 size_t wsz)
+/* The sort keys that follow the time a study came in (a study is sent the
+ * day it is made, and updated after): a walk of their index meets the rows
+ * of a date range together, after all those before it, so a walk for a date
+ * range is only taken for the other keys. */
+static int time_like(const char *col)
 {
+	return !strcmp(col, "created_at") || !strcmp(col, "study_date") || !strcmp(col, "updated_at");
+}
+
+/* broad: the search as a test of each row (see np_studies_sql). walk: the
+ * sort column; each filter on another column is written with a unary +,
+ * which keeps SQLite from looking it up in an index, so the plan walks the
+ * sort's index and tests each row (see NP_STUDIES_WALK_BUDGET). */
+static int studies_where(const struct np_studies_q *q, int search_phi, int broad, const char *walk,
+			 struct np_studies_sql *s, char *where, size_t wsz)
+{
+#define PLUS(col) (walk && strcmp(walk, col) ? "+" : "")
+	char f[96];
 	size_t len = 0;
 	int n = 0, nc = 0;
 	where[0] = 0;
@@ -78,22 +92,34 @@ static int studies_where(const struct np_studies_q *q, int search_phi, int broad
 			return -1;                                                                                     \
 		s->binds[n++] = (v);                                                                                   \
 	} while (0)
-	if (q->state[0])
-		COND("state = ?%d", q->state);
-	if (q->group[0])
-		COND("group_name = ?%d", q->group);
+	if (q->state[0]) {
+		snprintf(f, sizeof f, "%sstate = ?%%d", PLUS("state"));
+		COND(f, q->state);
+	}
+	if (q->group[0]) {
+		snprintf(f, sizeof f, "%sgroup_name = ?%%d", PLUS("group_name"));
+		COND(f, q->group);
+	}
 	if (!strcmp(q->qc, "pending")) {
-		if (cond(where, wsz, &len, &nc, 0, "qc_result IS NULL") < 0)
+		snprintf(f, sizeof f, "%sqc_result IS NULL", PLUS("qc_result"));
+		if (cond(where, wsz, &len, &nc, 0, f) < 0)
 			return -1;
 	} else if (q->qc[0]) {
-		COND("qc_result = ?%d", q->qc);
+		snprintf(f, sizeof f, "%sqc_result = ?%%d", PLUS("qc_result"));
+		COND(f, q->qc);
 	}
-	if (q->from[0])
-		COND("created_at >= ?%d", q->from);
-	if (q->to[0] && strlen(q->to) == 10)
-		COND("created_at < date(?%d, '+1 day')", q->to); /* a bare date includes the whole day */
-	else if (q->to[0])
-		COND("created_at <= ?%d", q->to);
+	const char *tplus = walk && !time_like(walk) ? "+" : "";
+	if (q->from[0]) {
+		snprintf(f, sizeof f, "%screated_at >= ?%%d", tplus);
+		COND(f, q->from);
+	}
+	if (q->to[0] && strlen(q->to) == 10) {
+		snprintf(f, sizeof f, "%screated_at < date(?%%d, '+1 day')", tplus);
+		COND(f, q->to); /* a bare date includes the whole day */
+	} else if (q->to[0]) {
+		snprintf(f, sizeof f, "%screated_at <= ?%%d", tplus);
+		COND(f, q->to);
+	}
 	/* Three characters or more go through the trigram index (it finds
 	 * nothing shorter); one or two scan the same columns. */
 	if (q->q[0] && chars3(q->q) == 3) {
@@ -124,8 +150,27 @@ static int studies_where(const struct np_studies_q *q, int search_phi, int broad
 		COND("(created_at, npuid) > (substr(?%d, 1, instr(?%d, '|') - 1), substr(?%d, instr(?%d, '|') + 1))",
 		     q->cursor);
 #undef COND
+#undef PLUS
 	s->nbind = n;
 	return 0;
+}
+
+/* Equal values of the sort column come newest (or oldest) first, then by
+ * npuid: each sort column has an index (col, created_at, npuid), so a page
+ * walks one index with no sort step. A tie broken by npuid alone sorted the
+ * whole run of equal values first (every study in one state, or without a
+ * group: most of a million). plus "+": the first term as an expression,
+ * which no index gives in order (the page that looks its rows up through a
+ * filter's index and sorts them; with statistics from an ANALYZE, SQLite
+ * took the walk of the sort's index for a rare QC result too). */
+static void studies_order(const char *col, const char *dir, const char *plus, char *order, size_t osz)
+{
+	if (!strcmp(col, "npuid"))
+		snprintf(order, osz, "%snpuid %s", plus, dir);
+	else if (!strcmp(col, "created_at"))
+		snprintf(order, osz, "created_at %s, npuid %s", dir, dir);
+	else
+		snprintf(order, osz, "%s%s %s, created_at %s, npuid %s", plus, col, dir, dir, dir);
 }
 
 int np_studies_sql(const struct np_studies_q *q, int search_phi, const char *cols, struct np_studies_sql *s)
@@ -133,20 +178,20 @@ int np_studies_sql(const struct np_studies_q *q, int search_phi, const char *col
 	char where[2400], order[96];
 	memset(s, 0, sizeof *s);
 	const char *col = np_studies_q_order(q), *dir = q->desc ? "DESC" : "ASC";
-	/* Equal values of the sort column come newest (or oldest) first, then
-	 * by npuid: each sort column has an index (col, created_at, npuid), so
-	 * a page walks one index with no sort step. A tie broken by npuid alone
-	 * sorted the whole run of equal values first (every study in one state,
-	 * or without a group: most of a million). */
-	if (!strcmp(col, "npuid"))
-		snprintf(order, sizeof order, "npuid %s", dir);
-	else if (!strcmp(col, "created_at"))
-		snprintf(order, sizeof order, "created_at %s, npuid %s", dir, dir);
-	else
-		snprintf(order, sizeof order, "%s %s, created_at %s, npuid %s", col, dir, dir, dir);
+	int range = q->from[0] || q->to[0];
+	/* A filter the sort's index does not lead with: either look the
+	 * matches up through the filter's index and sort them, or walk the
+	 * sort's index testing each row (see NP_STUDIES_WALK_BUDGET). Not with a
+	 * search (its own probe), nor a cursor (only by created_at, which
+	 * every filter index ends with), nor a date range under a sort by a
+	 * time (see time_like). */
+	int walk = !q->q[0] && !q->cursor[0] && strcmp(col, "created_at") && !(range && time_like(col)) &&
+		   ((q->state[0] && strcmp(col, "state")) || (q->group[0] && strcmp(col, "group_name")) ||
+		    (q->qc[0] && strcmp(col, "qc_result")) || range);
+	studies_order(col, dir, walk ? "+" : "", order, sizeof order);
 	s->offset = q->cursor[0] ? 0 : (q->page - 1) * q->size;
 	s->count_limit = s->offset + q->size + NP_STUDIES_COUNT_AHEAD;
-	if (studies_where(q, search_phi, 0, s, where, sizeof where) < 0)
+	if (studies_where(q, search_phi, 0, NULL, s, where, sizeof where) < 0)
 		return -1;
 	if (snprintf(s->page, sizeof s->page, "SELECT %s FROM studies%s ORDER BY %s LIMIT %ld OFFSET %ld", cols, where,
 		     order, q->size + 1, s->offset) >= (int)sizeof s->page)
@@ -154,6 +199,19 @@ int np_studies_sql(const struct np_studies_q *q, int search_phi, const char *col
 	if (snprintf(s->count, sizeof s->count, "SELECT count(*) FROM (SELECT 1 FROM studies%s LIMIT %ld)", where,
 		     s->count_limit + 1) >= (int)sizeof s->count)
 		return -1;
+	if (walk) {
+		s->walk_param = s->nbind + 1;
+		if (snprintf(s->walk_probe, sizeof s->walk_probe,
+			     "SELECT count(*) FROM (SELECT 1 FROM studies%s LIMIT ?%d)", where,
+			     s->walk_param) >= (int)sizeof s->walk_probe)
+			return -1;
+		studies_order(col, dir, "", order, sizeof order);
+		if (studies_where(q, search_phi, 0, col, s, where, sizeof where) < 0 ||
+		    snprintf(s->page_walk, sizeof s->page_walk,
+			     "SELECT %s FROM studies%s ORDER BY %s LIMIT %ld OFFSET %ld", cols, where, order,
+			     q->size + 1, s->offset) >= (int)sizeof s->page_walk)
+			return -1;
+	}
 	if (!s->match_param)
 		return 0;
 	s->broad_limit = NP_STUDIES_BROAD > s->count_limit ? NP_STUDIES_BROAD : s->count_limit + 1;
@@ -161,7 +219,7 @@ int np_studies_sql(const struct np_studies_q *q, int search_phi, const char *col
 	if (snprintf(s->probe, sizeof s->probe,
 		     "SELECT count(*) FROM (SELECT 1 FROM studies_fts WHERE studies_fts MATCH ?%d LIMIT %ld)",
 		     s->match_param, s->broad_limit) >= (int)sizeof s->probe ||
-	    studies_where(q, search_phi, 1, s, where, sizeof where) < 0 ||
+	    studies_where(q, search_phi, 1, NULL, s, where, sizeof where) < 0 ||
 	    snprintf(s->page_broad, sizeof s->page_broad, "SELECT %s FROM studies%s ORDER BY %s LIMIT %ld OFFSET %ld",
 		     cols, where, order, q->size + 1, s->offset) >= (int)sizeof s->page_broad)
 		return -1;
