@@ -113,6 +113,16 @@ static const char *const migrations[] = {
     " UPDATE studies_qc_count SET n = n - 1 WHERE qc = ifnull(old.qc_result, 'pending');"
     " INSERT INTO studies_qc_count VALUES (ifnull(new.qc_result, 'pending'), 1)"
     " ON CONFLICT (qc) DO UPDATE SET n = n + 1; END;",
+    /* 7 (issue 21): the events recorded by type, for /metrics'
+     * np_events_total, kept by a trigger: counting the events table on
+     * every scrape walked all of it. A Prometheus counter, so only
+     * inserts move it: retention's purge of old events (np-retain) leaves
+     * it, where the count of the table went down (read as a reset). The
+     * rows already there count once, here. */
+    "CREATE TABLE events_count (type TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO events_count SELECT type, count(*) FROM events GROUP BY type;"
+    "CREATE TRIGGER events_count_insert AFTER INSERT ON events BEGIN"
+    " INSERT INTO events_count VALUES (new.type, 1) ON CONFLICT (type) DO UPDATE SET n = n + 1; END;",
 };
 
 int np_db_exec(struct np_db *db, const char *sql, struct np_err *err)

@@ -83,7 +83,8 @@ void np_db_events_mark(struct np_db *db, long long id, int notified)
 
 void np_db_events_count_by_type(struct np_db *db, void (*fn)(void *arg, const char *type, long long n), void *arg)
 {
-	sqlite3_stmt *st = np__db_prep(db, "SELECT type, count(*) FROM events GROUP BY type", NULL);
+	/* the counts migration 7 keeps by a trigger, not a walk of the events */
+	sqlite3_stmt *st = np__db_prep(db, "SELECT type, n FROM events_count", NULL);
 	if (!st)
 		return;
 	while (sqlite3_step(st) == SQLITE_ROW)

@@ -30,7 +30,9 @@ int np_db_events_pending(struct np_db *db, size_t max, struct np_db_event_row **
  * attempts). Failures are logged. */
 void np_db_events_mark(struct np_db *db, long long id, int notified);
 
-/* Call fn with each event type and how many events of it there are. */
+/* Call fn with each event type and how many events of it were ever
+ * recorded (a counter a trigger keeps, migration 7: retention's purge of
+ * old events leaves it). */
 void np_db_events_count_by_type(struct np_db *db, void (*fn)(void *arg, const char *type, long long n), void *arg);
 
 #endif
