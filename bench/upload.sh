@@ -5,11 +5,17 @@
 # bigger set. Run by hand after `make`; not part of make check.
 #   SET_MB       size of the timed set (default 1024)
 #   RSS_SET_MB   size of the RSS set (default 2048)
+#   NP_UPLOAD    the np-upload binary to time (default build/bin/np-upload;
+#                set it to an older build to compare before/after)
+# Each line also gives the disk bytes the process wrote (/proc/PID/io
+# write_bytes, its waited children included) and the bytes it passed to
+# write(2) and send(2) (wchar).
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 SET_MB=${1:-1024}
 RSS_MB=${2:-2048}
 B=$TOP/build/bin
+UPLOAD=${NP_UPLOAD:-$B/np-upload}
 W=$(mktemp -d "${TMPDIR:-/tmp}/np-bench-upload.XXXXXX")
 PIDS=""
 cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"; }
@@ -58,6 +64,7 @@ settings() { # URL
 }
 
 now() { date +%s.%N; }
+io_of() { awk '$1 == "write_bytes:" { w = $2 } $1 == "wchar:" { c = $2 } END { printf "write_bytes %.0f wchar %.0f", w, c }' "$1"; }
 
 # Run np-upload on a fresh copy of the set; prints seconds; leaves order.json in $W/last-order.json.
 run_upload() { # SETDIR
@@ -66,10 +73,11 @@ run_upload() { # SETDIR
 	cp -al "$1/deid" "$NP_HOME/spool/ready/$u/deid"
 	cp "$1/manifest.json" "$NP_HOME/spool/ready/$u/"
 	t0=$(now)
-	/usr/bin/time -f "%M %e %U %S" -o "$W/rss" "$B/np-upload" "$NP_HOME/spool/ready/$u" 2>"$W/upload.log"
+	/usr/bin/time -f "%M %e %U %S" -o "$W/rss" sh -c '"$@"; s=$?; cat /proc/$$/io >"$0"; exit $s' "$W/io" \
+		"$UPLOAD" "$NP_HOME/spool/ready/$u" 2>"$W/upload.log"
 	t1=$(now)
 	cp "$NP_HOME/spool/ready/$u/order.json" "$W/last-order.json"
-	echo "# np-upload rss/elapsed/user/sys: $(cat "$W/rss")" >&2
+	echo "# np-upload rss/elapsed/user/sys: $(cat "$W/rss") $(io_of "$W/io")" >&2
 	rm -rf "$NP_HOME/spool/ready/$u"
 	echo "$t1 - $t0" | bc
 }
@@ -91,8 +99,10 @@ PY
 run_curl() { # URL ZIPDIR
 	list=$(ls "$2" | tr '\n' ',' | sed 's/,$//')
 	t0=$(now)
-	(cd "$2" && /usr/bin/time -f "# curl rss/elapsed/user/sys: %M %e %U %S" curl -s --cacert "$W/ca.crt" -T "{$list}" "$1/s3/bench/0/" -o /dev/null)
+	(cd "$2" && /usr/bin/time -f "%M %e %U %S" -o "$W/rss" sh -c '"$@"; s=$?; cat /proc/$$/io >"$0"; exit $s' "$W/io" \
+		curl -s --cacert "$W/ca.crt" -T "{$list}" "$1/s3/bench/0/" -o /dev/null)
 	t1=$(now)
+	echo "# curl rss/elapsed/user/sys: $(cat "$W/rss") $(io_of "$W/io")" >&2
 	echo "$t1 - $t0" | bc
 }
 

@@ -142,6 +142,9 @@ struct src {
 	int fd;
 	off_t off, left;
 	int ioerr;
+	long (*rd)(void *ud, char *buf, size_t n);
+	void *ud;
+	int aborted;
 };
 
 static size_t read_cb(char *buf, size_t sz, size_t n, void *ud)
@@ -152,6 +155,13 @@ static size_t read_cb(char *buf, size_t sz, size_t n, void *ud)
 		want = (size_t)s->left;
 	if (!want)
 		return 0;
+	if (s->rd) {
+		long got = s->rd(s->ud, buf, want);
+		if (got <= 0 || (size_t)got > want)
+			return s->aborted = 1, CURL_READFUNC_ABORT;
+		s->left -= got;
+		return (size_t)got;
+	}
 	ssize_t r;
 	do
 		r = pread(s->fd, buf, want, s->off);
@@ -172,7 +182,12 @@ int np_http_do(struct np_http *h, const struct np_http_req *req, struct np_http_
 	curl_easy_reset(c);
 	struct sink sink = {
 	    .resp = resp, .max = req->max_response ? req->max_response : 64u << 20, .fd = req->response_fd};
-	struct src src = {.fd = req->upload_fd, .off = req->upload_off, .left = req->upload_len};
+	struct src src = {.fd = req->upload_fd,
+			  .off = req->upload_off,
+			  .left = req->upload_len,
+			  .rd = req->upload_read,
+			  .ud = req->upload_ud};
+	int upload = req->upload_fd >= 0 || req->upload_read;
 	struct curl_slist *hl = NULL;
 	for (const char *const *p = req->headers; p && *p; p++)
 		hl = curl_slist_append(hl, *p);
@@ -197,7 +212,7 @@ int np_http_do(struct np_http *h, const struct np_http_req *req, struct np_http_
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
-	if (req->upload_fd >= 0) {
+	if (upload) {
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
 		curl_easy_setopt(c, CURLOPT_READDATA, &src);
@@ -212,7 +227,7 @@ int np_http_do(struct np_http *h, const struct np_http_req *req, struct np_http_
 		if (strcmp(req->method, "POST"))
 			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	}
-	if (req->upload_fd >= 0 && strcmp(req->method, "PUT"))
+	if (upload && strcmp(req->method, "PUT"))
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	CURLcode rc = curl_easy_perform(c);
 	curl_slist_free_all(hl);
@@ -234,6 +249,8 @@ int np_http_do(struct np_http *h, const struct np_http_req *req, struct np_http_
 		return np_err_sys(err, sink.ioerr, "unable to store the response from %s", where);
 	if (src.ioerr)
 		return np_err_sys(err, src.ioerr, "unable to read the upload for %s", where);
+	if (src.aborted)
+		return np_err_set(err, NP_ERR_TEMP, "%s %s: its body could not be produced", req->method, where);
 	enum np_err_class cls = NP_ERR_TEMP;
 	if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_URL_MALFORMAT ||
 	    rc == CURLE_UNSUPPORTED_PROTOCOL)

@@ -28,6 +28,10 @@ struct np_http_req {
 	size_t body_len;
 	int upload_fd; /* >= 0: PUT upload_len bytes from this fd at upload_off instead */
 	off_t upload_off, upload_len;
+	/* or, when set: PUT upload_len bytes pulled from upload_read, which puts
+	 * up to n in buf and returns how many (> 0), or -1 to abort the request */
+	long (*upload_read)(void *ud, char *buf, size_t n);
+	void *upload_ud;
 	size_t max_response; /* larger bodies are an error; 0 = 64 MiB */
 	int response_fd;     /* >= 0: write the body there instead of memory */
 };

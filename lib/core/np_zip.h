@@ -1,16 +1,25 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* np_zip: writes a stored (uncompressed) ZIP of a run of files under a root
- * folder while SHA-256 runs over the same bytes, optionally on a thread of
- * its own so the next ZIP is packed while the previous one is on the wire
- * (np-upload). Nothing larger than one read buffer is held; entries get a
- * fixed time so no local clock leaks into the archive. */
+/* np_zip: a stored (uncompressed) ZIP of a run of files under a root folder,
+ * produced on demand as a byte stream (np-upload pulls it straight into the
+ * body of an HTTP PUT): no ZIP file lands on disk and nothing larger than the
+ * caller's read buffer is held. A stored ZIP's size follows from the entry
+ * names and sizes alone, so np_zip_size is known before the first byte, as
+ * the Content-Length of the PUT (and the v2 initiate "size") need it; CRC-32
+ * and the SHA-256 of the whole ZIP run over the bytes as they go out.
+ *
+ * The layout is libarchive's ZIP writer's with compression=store (what
+ * np-upload sent before it streamed; test_zip compares the two byte for
+ * byte): per entry a local header with the sizes, "UT" (mtime) and "ux"
+ * (uid/gid 0) extras, general purpose bit 3 and a data descriptor after the
+ * data (the CRC is only known then), ZIP64 extras past 4 GiB, then the
+ * central directory. Entries get a fixed time (2000-01-01 00:00 UTC; the DOS
+ * time field in local time as libarchive writes it) so no file's clock leaks
+ * into the archive. */
 #ifndef NP_ZIP_H
 #define NP_ZIP_H
 
 #include "np_err.h"
 
-#include <limits.h>
-#include <pthread.h>
 #include <stddef.h>
 
 struct np_zip_file {
@@ -19,33 +28,27 @@ struct np_zip_file {
 	long long size;
 };
 
-/* Write files[0..count) (read from root/rel) to zpath, after an entry
- * mem_name holding the string mem when mem is not NULL. On success fills
- * sha_hex and *zbytes (the ZIP's size) and returns 0; else sets err, removes
- * zpath and returns -1. The ZIP is not synced: it is scratch. */
-int np_zip_write(const char *zpath, const char *root, const struct np_zip_file *files, size_t count,
-		 const char *mem_name, const char *mem, char sha_hex[65], long long *zbytes, struct np_err *err);
+struct np_zip;
 
-/* One ZIP packed on a thread: fill the inputs, np_zip_start, and later
- * np_zip_wait for np_zip_write's answer (rc, sha, bytes, err). Without a
- * thread np_zip_start packs inline. */
-struct np_zip_job {
-	const char *root;
-	const struct np_zip_file *files;
-	size_t count;
-	const char *mem_name, *mem;
-	char zpath[PATH_MAX];
-	/* out */
-	char sha[65];
-	long long bytes;
-	int rc;
-	struct np_err err;
-	/* private */
-	pthread_t th;
-	int running;
-};
-
-void np_zip_start(struct np_zip_job *j);
-int np_zip_wait(struct np_zip_job *j);
+/* A ZIP of files[0..count) (read from root/rel; files is borrowed and must
+ * outlive the ZIP), after an entry mem_name holding the string mem when mem
+ * is not NULL (copied). Reads no file yet. NULL with err on bad input. */
+struct np_zip *np_zip_new(const char *root, const struct np_zip_file *files, size_t count, const char *mem_name,
+			  const char *mem, struct np_err *err);
+void np_zip_free(struct np_zip *z);
+/* The ZIP's exact size in bytes. */
+long long np_zip_size(const struct np_zip *z);
+/* Start the stream (again) at byte 0, as a retried PUT needs. Checks that
+ * every file still has its planned size, so a changed file fails here,
+ * before a byte is sent. 0, or -1 with a permanent err. */
+int np_zip_rewind(struct np_zip *z, struct np_err *err);
+/* The next bytes of the ZIP into buf (up to n; n >= 1). Returns how many
+ * (> 0), 0 after the last byte, or -1 with err: a read error, or a file
+ * whose size differs from the plan (permanent: the stream stops short, so a
+ * ZIP with wrong sizes or CRCs is never completed). */
+long np_zip_read(struct np_zip *z, void *buf, size_t n, struct np_err *err);
+/* SHA-256 (hex) of the ZIP once np_zip_read has produced its last byte
+ * since the last rewind, else NULL. */
+const char *np_zip_sha(const struct np_zip *z);
 
 #endif

@@ -13,6 +13,7 @@
 #include "np_password.h"
 #include "np_spool.h"
 #include "np_util.h"
+#include "np_zip.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -546,29 +547,48 @@ int np_cloud_new_order(struct np_cloud *cl, json_t *metadata, char order_id[64],
 	return 0;
 }
 
-static int put_file(struct np_cloud *cl, const char *url, const char *path, char etag[256], struct np_err *err)
+/* The PUT body, pulled by np_http from the ZIP stream. */
+struct body {
+	struct np_zip *zip;
+	struct np_err err;
+	int failed;
+};
+
+static long body_read(void *ud, char *buf, size_t n)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return np_err_sys(err, errno, "unable to open %s", path);
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		int e = errno;
-		close(fd);
-		return np_err_sys(err, e, "unable to stat %s", path);
-	}
+	struct body *b = ud;
+	long r = np_zip_read(b->zip, buf, n, &b->err);
+	if (r <= 0)
+		b->failed = 1; /* 0: more bytes asked than the Content-Length said */
+	return r;
+}
+
+static int put_zip(struct np_cloud *cl, const char *url, struct np_zip *zip, char etag[256], struct np_err *err)
+{
+	if (np_zip_rewind(zip, err) < 0)
+		return -1;
+	struct body b = {.zip = zip};
 	struct np_http_req req = {.method = "PUT",
 				  .url = url,
-				  .upload_fd = fd,
-				  .upload_off = 0,
-				  .upload_len = st.st_size,
+				  .upload_fd = -1,
+				  .upload_read = body_read,
+				  .upload_ud = &b,
+				  .upload_len = np_zip_size(zip),
 				  .response_fd = -1,
 				  .max_response = 1 << 20};
 	struct np_http_resp r;
 	int rc = np_http_do(cl->http, &req, &r, err);
-	close(fd);
+	if (b.failed) { /* the ZIP's own error says more than the aborted transfer */
+		if (b.err.cls)
+			*err = b.err;
+		else
+			np_err_set(err, NP_ERR_PERM, "the ZIP stream ended before its planned size");
+		rc = -1;
+	}
 	if (rc == 0 && (r.status < 200 || r.status > 299))
 		rc = fail_status("PUT presigned URL", &r, err);
+	if (rc == 0 && !np_zip_sha(zip)) /* the server answered before the whole body went out */
+		rc = np_err_set(err, NP_ERR_TEMP, "PUT presigned URL: answered before the whole ZIP was sent");
 	if (rc == 0 && !r.etag[0])
 		rc = np_err_set(err, NP_ERR_TEMP, "Etag header not present in AWS response.");
 	if (rc == 0)
@@ -577,18 +597,15 @@ static int put_file(struct np_cloud *cl, const char *url, const char *path, char
 	return rc;
 }
 
-int np_cloud_upload_zip(struct np_cloud *cl, const char *order_id, int zip_index, int final, const char *path,
+int np_cloud_upload_zip(struct np_cloud *cl, const char *order_id, int zip_index, int final, struct np_zip *zip,
 			char etag[256], struct np_err *err)
 {
 	char zi[16];
 	snprintf(zi, sizeof zi, "%d", zip_index);
 	json_t *rep = NULL;
 	if (is_v2(cl)) {
-		struct stat st;
-		if (stat(path, &st) < 0)
-			return np_err_sys(err, errno, "unable to stat %s", path);
 		json_t *b = json_pack("{s:s, s:i, s:I}", "order_id", order_id, "zip_index", zip_index, "size",
-				      (json_int_t)st.st_size);
+				      (json_int_t)np_zip_size(zip));
 		int rc = v2_call(cl, "POST", "/upload/multipart/initiate", b, &rep, -1, NULL, err);
 		json_decref(b);
 		if (rc < 0)
@@ -609,7 +626,7 @@ int np_cloud_upload_zip(struct np_cloud *cl, const char *order_id, int zip_index
 			json_decref(rep);
 			return np_err_set(err, NP_ERR_TEMP, "presigned-urls: reply has no URL");
 		}
-		rc = put_file(cl, u, path, etag, err);
+		rc = put_zip(cl, u, zip, etag, err);
 		json_decref(rep);
 		if (rc < 0)
 			return -1;
@@ -644,7 +661,7 @@ int np_cloud_upload_zip(struct np_cloud *cl, const char *order_id, int zip_index
 		json_decref(rep);
 		return np_err_set(err, NP_ERR_TEMP, "Presigned URL not present in AWS response.");
 	}
-	rc = put_file(cl, u, path, etag, err);
+	rc = put_zip(cl, u, zip, etag, err);
 	json_decref(rep);
 	if (rc < 0)
 		return -1;

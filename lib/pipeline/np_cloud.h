@@ -54,10 +54,16 @@ const char *np_cloud_protocol(const struct np_cloud *cl);
  * metadata object (products, PatientAge, PatientSex, ...). order_id gets
  * the server's id (a UUID). */
 int np_cloud_new_order(struct np_cloud *cl, json_t *metadata, char order_id[64], struct np_err *err);
-/* Upload one ZIP file as part zip_index (0-based) of the order's dataset:
- * request/initiate, presigned URL, PUT of the file with no extra headers,
- * complete with final = 1 for the last ZIP. etag gets the server's ETag. */
-int np_cloud_upload_zip(struct np_cloud *cl, const char *order_id, int zip_index, int final, const char *path,
+/* Upload one ZIP as part zip_index (0-based) of the order's dataset:
+ * request/initiate (v2 with the ZIP's size), presigned URL, PUT with no
+ * extra headers, complete with final = 1 for the last ZIP. The PUT body is
+ * streamed from zip (rewound first, so a retry sends it again from its
+ * files; no ZIP lands on disk) with its size as Content-Length; after a 0
+ * return np_zip_sha(zip) is the SHA-256 of what was sent. etag gets the
+ * server's ETag. A file that changed size fails with a permanent err before
+ * or during the PUT, never with a wrong ZIP sent whole. */
+struct np_zip;
+int np_cloud_upload_zip(struct np_cloud *cl, const char *order_id, int zip_index, int final, struct np_zip *zip,
 			char etag[256], struct np_err *err);
 /* Start processing with one product (v1 runJob; v2 processing starts with
  * the final complete, so this is a no-op returning 0). */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* np_upload: np-upload's work, one study to the cloud: create the order,
- * split deid/ into ZIPs the way the public clients do, upload them (the next
- * ZIP packed by np_zip while the previous one is on the wire), start the
+ * split deid/ into ZIPs the way the public clients do, upload them (each
+ * ZIP streamed by np_zip from deid/ straight into its PUT), start the
  * jobs, record every step in order.json so a crashed or failed run resumes
  * where it stopped. See np_upload.h. */
 #include "np_upload.h"
@@ -271,17 +271,6 @@ static json_t *make_plan(struct files *fs, long long limit)
 	return parts;
 }
 
-/* Set up j to pack the files of one part of the plan (sidecar first, if any). */
-static void pack(struct np_zip_job *j, struct ctx *c, json_t *part, const char *sidecar)
-{
-	size_t first = (size_t)np_json_int(part, "first", 0);
-	j->root = c->deid;
-	j->files = c->fs.v + first;
-	j->count = (size_t)np_json_int(part, "count", 0);
-	j->mem_name = "sidecar.json";
-	j->mem = sidecar;
-}
-
 static int upload(struct ctx *c, struct np_err *err)
 {
 	json_t *o = c->order;
@@ -326,80 +315,53 @@ static int upload(struct ctx *c, struct np_err *err)
 		sidecar = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
 	json_t *parts = json_object_get(o, "parts");
 	size_t np = json_array_size(parts);
-	char tmpdir[PATH_MAX];
-	snprintf(tmpdir, sizeof tmpdir, "%s/spool/tmp", c->home);
-	if (np_mkdirs(tmpdir, 0700, err) < 0)
-		goto done;
-	struct np_zip_job bs[2];
-	memset(bs, 0, sizeof bs);
-	size_t next = 0; /* next part to pack */
-	int cur = 0;	 /* bs[cur] holds the part being uploaded */
-#define NEXT_PENDING()                                                                                                 \
-	do {                                                                                                           \
-		while (next < np && np_json_str(json_array_get(parts, next), "etag", NULL))                            \
-			next++;                                                                                        \
-	} while (0)
-	NEXT_PENDING();
-	size_t packing = next;
-	if (next < np) {
-		struct np_zip_job *b = &bs[cur];
-		json_t *p = json_array_get(parts, next);
-		pack(b, c, p, next == 0 ? sidecar : NULL);
-		snprintf(b->zpath, sizeof b->zpath, "%s/%s.z%zu.zip", tmpdir, c->npuid, next);
-		np_zip_start(b);
-		next++;
-	}
-	while (packing < np) {
-		size_t i = packing;
-		struct np_zip_job *b = &bs[cur], *nb = &bs[!cur];
+	for (size_t i = 0; i < np; i++) {
 		json_t *p = json_array_get(parts, i);
-		if (np_zip_wait(b) < 0) {
-			*err = b->err;
+		/* Earlier versions packed each part into spool/tmp first, and a
+		 * crash there left that file behind. */
+		char old[PATH_MAX];
+		if (snprintf(old, sizeof old, "%s/spool/tmp/%s.z%zu.zip", c->home, c->npuid, i) < (int)sizeof old)
+			unlink(old);
+		if (np_json_str(p, "etag", NULL))
+			continue; /* sent before a crash or an outage */
+		/* Streamed from deid/ into the PUT: no ZIP file, no packing thread. */
+		size_t first = (size_t)np_json_int(p, "first", 0), count = (size_t)np_json_int(p, "count", 0);
+		if (first > c->fs.n || count > c->fs.n - first) {
+			np_err_set(err, NP_ERR_PERM, "order.json: part %zu lists files the study does not have", i);
 			goto done;
 		}
-		NEXT_PENDING();
-		size_t after = next;
-		if (next < np) {
-			json_t *q = json_array_get(parts, next);
-			pack(nb, c, q, next == 0 ? sidecar : NULL);
-			snprintf(nb->zpath, sizeof nb->zpath, "%s/%s.z%zu.zip", tmpdir, c->npuid, next);
-			np_zip_start(nb);
-			next++;
-		}
+		struct np_zip *z =
+		    np_zip_new(c->deid, c->fs.v + first, count, "sidecar.json", i == 0 ? sidecar : NULL, err);
+		if (!z)
+			goto done;
 		char etag[256];
 		int r = -1;
 		for (int attempt = 0;; attempt++) {
-			r = np_cloud_upload_zip(cl, oid, (int)i, i + 1 == np, b->zpath, etag, err);
+			r = np_cloud_upload_zip(cl, oid, (int)i, i + 1 == np, z, etag, err);
 			if (r == 0 || err->cls == NP_ERR_PERM || attempt >= max_retries)
 				break;
 			np_warn(c->npuid, "upload attempt failed zip=%zu attempt=%d: %s", i, attempt + 1, err->msg);
 			backoff(attempt);
 		}
-		unlink(b->zpath);
-		if (r < 0) {
-			if (np_zip_wait(nb) == 0)
-				unlink(nb->zpath);
+		char sha[65] = "";
+		long long bytes = np_zip_size(z);
+		if (r == 0)
+			snprintf(sha, sizeof sha, "%s", np_zip_sha(z));
+		np_zip_free(z);
+		if (r < 0)
 			goto done;
-		}
 		char now[32];
 		np_time_iso(now);
-		json_object_set_new(p, "sha256", json_string(b->sha));
-		json_object_set_new(p, "bytes", json_integer(b->bytes));
+		json_object_set_new(p, "sha256", json_string(sha));
+		json_object_set_new(p, "bytes", json_integer(bytes));
 		json_object_set_new(p, "etag", json_string(etag));
 		json_object_set_new(p, "uploaded_at", json_string(now));
 		np_order_set_status(o, c->db, c->npuid, NP_ORDER_UPLOADING, (int)((i + 1) * 100 / np), "");
-		if (save(c, err) < 0) {
-			if (np_zip_wait(nb) == 0)
-				unlink(nb->zpath);
+		if (save(c, err) < 0)
 			goto done;
-		}
-		np_info(c->npuid, "zip uploaded order=%s zip=%zu/%zu bytes=%lld sha256=%s", oid, i + 1, np, b->bytes,
-			b->sha);
+		np_info(c->npuid, "zip uploaded order=%s zip=%zu/%zu bytes=%lld sha256=%s", oid, i + 1, np, bytes, sha);
 		np_crash_point("upload_zip_acked");
-		packing = after;
-		cur = !cur;
 	}
-#undef NEXT_PENDING
 	json_t *started = json_object_get(o, "jobs_started");
 	if (!json_is_array(started)) {
 		started = json_array();
