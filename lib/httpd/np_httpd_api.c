@@ -732,30 +732,70 @@ static void redact_manifest(json_t *m)
 		json_object_set_new(m, "study_name", json_string(REDACTED));
 }
 
+/* The manifest's two texts in a study's info: the manifest (redacted
+ * unless *(int *)reveal) and the names of its transfer syntaxes and SOP
+ * classes, so the UI needs no table of its own. */
+static void manifest_texts(json_t *m, void *reveal, char *out[], int n)
+{
+	(void)n;
+	if (m && !*(int *)reveal)
+		redact_manifest(m);
+	json_t *names = np_uid_names(m);
+	out[0] = json_dumps(m ? m : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+	out[1] = names ? json_dumps(names, JSON_COMPACT) : NULL;
+	json_decref(names);
+}
+
+/* The manifest is the bulk of the answer and seldom changes: its texts are
+ * kept (np_httpd_jcache.c); the rest is read for every request. The text is
+ * the one json_dumps made of the whole object, key for key. */
 int np__h_study_info(struct np_req *r)
 {
 	const char *id;
-	char dir[PATH_MAX], state[32], rv[8] = "";
+	char dir[PATH_MAX], state[32], rv[8] = "", p[PATH_MAX];
 	if (npuid_param(r, &id) < 0 || study_dir(r, id, dir, sizeof dir, state, sizeof state) < 0)
 		return 400;
 	np_query_get(r->query, "reveal", rv, sizeof rv);
 	int reveal = !strcmp(rv, "1") || !strcmp(rv, "true");
-	json_t *m = load_opt(dir, "manifest.json");
-	if (!reveal)
-		redact_manifest(m);
-	json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "npuid", id, "state", state, "manifest", m, "qc",
-			      load_opt(dir, "qc.json"), "order", load_opt(dir, "order.json"), "deliveries",
-			      load_opt(dir, "deliveries.json"), "history", load_history(dir));
+	char *mt[2] = {NULL, NULL};
+	snprintf(p, sizeof p, "%s/manifest.json", dir);
+	if (np__json_file_texts(p, reveal ? "manifest" : "manifest-redacted", manifest_texts, &reveal, mt, 2) < 0)
+		return np__reply_error(r, 500, "internal", "out of memory");
+	json_t *head = json_pack("{s:s,s:s}", "npuid", id, "state", state);
+	json_t *o = json_pack("{s:o,s:o,s:o,s:o}", "qc", load_opt(dir, "qc.json"), "order", load_opt(dir, "order.json"),
+			      "deliveries", load_opt(dir, "deliveries.json"), "history", load_history(dir));
 	json_t *dl = np_study_delivery(dir, state);
 	json_object_set_new(o, "delivery", dl ? dl : json_null());
 	json_t *w = np_queue_waiting(r->srv->home, state, id);
 	json_object_set_new(o, "waiting", w ? w : json_null());
-	/* Names of the transfer syntaxes and SOP classes, so the UI needs no
-	 * table of its own. */
-	json_object_set_new(o, "uid_names", np_uid_names(m));
+	char *h = head ? json_dumps(head, JSON_COMPACT) : NULL, *rest = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(head);
+	json_decref(o);
+	struct np_buf b = {0};
+	if (h && rest) {
+		/* {"npuid":..,"state":.. + ,"manifest":M + ,"qc":..,"waiting":.. + ,"uid_names":U} */
+		np_buf_add(&b, h, strlen(h) - 1);
+		np_buf_str(&b, ",\"manifest\":");
+		np_buf_str(&b, mt[0]);
+		np_buf_add(&b, ",", 1);
+		np_buf_add(&b, rest + 1, strlen(rest) - 2);
+		np_buf_str(&b, ",\"uid_names\":");
+		np_buf_str(&b, mt[1]);
+		np_buf_add(&b, "}", 1);
+	}
+	free(h);
+	free(rest);
+	free(mt[0]);
+	free(mt[1]);
+	if (!b.p || b.oom) {
+		free(b.p);
+		return np__reply_error(r, 500, "internal", "out of memory");
+	}
 	if (reveal)
 		np__audit(r, "reveal", id, "scope=study", "success");
-	return np__reply_json(r, 200, o);
+	int status = np__reply_bytes(r, 200, "application/json", b.p, b.len, NULL);
+	free(b.p);
+	return status;
 }
 
 int np__h_study_qc(struct np_req *r)

@@ -156,6 +156,18 @@ struct np_dirs {
  * listing is kept across requests and read again when the folder changes. */
 int np__dir_has(struct np_dirs *seen, const char *dir, const char *name);
 
+/* ---- texts derived from a JSON file, kept while it stays the same
+ * (np_httpd_jcache.c) ---- */
+#define NP_JTEXTS 4
+/* Make n malloc'd texts (JSON) from v, the file's value (NULL when it is
+ * missing or not JSON); a text left NULL is out of memory. v is the
+ * caller's to change, not to keep. */
+typedef void (*np_jtext_fn)(json_t *v, void *ud, char *out[], int n);
+/* The n texts make derives from the JSON file path (kind names make and
+ * ud's effect): copies into out (free each), made again only when the
+ * file changed. Returns 0, or -1 when out of memory. */
+int np__json_file_texts(const char *path, const char *kind, np_jtext_fn make, void *ud, char *out[], int n);
+
 /* ---- parsers (np_httpd_parse.c; no CivetWeb, fuzzed) ---- */
 
 /* Find key in a query string (a=1&b=2), URL-decode its value into out.
