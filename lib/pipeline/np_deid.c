@@ -582,10 +582,22 @@ static int parse_file(const unsigned char *b, size_t n, struct arena *ar, struct
 }
 
 /* ---------- writer ---------- */
+/* A large top-level value of the input (pixel data, a big kept value) is not
+ * copied into the output buffer: the buffer records where it goes (struct
+ * np_deid_piece) and the caller writes it from the input, so that the output
+ * of an instance of 2 GB costs its header, not another 2 GB (issue 21). At
+ * the top level no enclosing length is computed from the buffer's offsets.
+ * From 64 KiB a value has a 4-byte length (a longer one goes out as UN). */
+#define EXT_MIN ((size_t)64 << 10)
 struct wb {
 	unsigned char *p;
 	size_t n, cap;
 	int oom, be;
+	int depth;			    /* of the data set being written, 0 the top level */
+	const unsigned char *in_lo, *in_hi; /* the input buffer: values from there may stay there; NULL: copy all */
+	struct np_deid_piece *ext;
+	size_t next, extcap;
+	size_t ext_bytes; /* sum of ext[].n */
 };
 
 static void wb_need(struct wb *w, size_t k)
@@ -646,6 +658,46 @@ static void wb32(struct wb *w, uint32_t v)
 
 static void write_ds(struct wb *w, const struct ds *d, int expl);
 
+/* 1 if value v of n bytes (at least keep bytes) may be left in the input. */
+static int wb_extable(const struct wb *w, const unsigned char *v, size_t n, size_t keep)
+{
+	uintptr_t a = (uintptr_t)v, lo = (uintptr_t)w->in_lo, hi = (uintptr_t)w->in_hi;
+	return w->in_lo && !w->depth && n >= EXT_MIN + keep && a >= lo && a <= hi && n <= hi - a;
+}
+
+/* Value v of n bytes: its first n - keep bytes as a piece left in the input
+ * when it is large, the rest (or all) copied. */
+static void wb_value(struct wb *w, const unsigned char *v, size_t n, size_t keep)
+{
+	if (!wb_extable(w, v, n, keep)) {
+		wb_put(w, v, n);
+		return;
+	}
+	if (w->oom)
+		return;
+	if (w->next == w->extcap) {
+		size_t cap = w->extcap ? w->extcap * 2 : 4;
+		struct np_deid_piece *e = realloc(w->ext, sizeof *e * cap);
+		if (!e) {
+			w->oom = 1;
+			return;
+		}
+		w->ext = e;
+		w->extcap = cap;
+	}
+	w->ext[w->next++] = (struct np_deid_piece){.at = w->n, .p = v, .n = n - keep};
+	w->ext_bytes += n - keep;
+	wb_put(w, v + n - keep, keep);
+}
+
+/* 1 if the last 8 bytes of v are a sequence delimitation item (either byte order). */
+static int ends_with_delim(const unsigned char *v, size_t n)
+{
+	static const unsigned char le[8] = {0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0},
+				   be[8] = {0xFF, 0xFE, 0xE0, 0xDD, 0, 0, 0, 0};
+	return n >= 8 && (!memcmp(v + n - 8, le, 8) || !memcmp(v + n - 8, be, 8));
+}
+
 /* An element: its tag, VR and length are put together first and written
  * with one copy (a call per field was most of the writer's time). */
 static void write_el(struct wb *w, const struct el *x, int expl)
@@ -658,7 +710,12 @@ static void write_el(struct wb *w, const struct el *x, int expl)
 		memcpy(h + 4, "OB\0\0", 4);
 		put32(h + 8, 0xFFFFFFFFu, w->be);
 		wb_put(w, h, 12);
-		wb_put(w, x->v, x->vlen);
+		/* the fragments may stay in the input; the delimiter is copied, so
+		 * that the buffer alone reads as empty encapsulated data (verify) */
+		if (ends_with_delim(x->v, x->vlen))
+			wb_value(w, x->v, x->vlen, 8);
+		else
+			wb_put(w, x->v, x->vlen);
 		return;
 	}
 	uint32_t len = x->kind == K_VAL ? x->vlen : 0;
@@ -684,7 +741,11 @@ static void write_el(struct wb *w, const struct el *x, int expl)
 	lenpos += w->n;
 	wb_put(w, h, hn);
 	if (x->kind == K_VAL) {
-		wb_put(w, x->v, x->vlen);
+		/* not UN: a standard tag's UN value may parse as a sequence (un_to_dict) */
+		if ((!expl || hn == 12) && !vr_is(x, "UN"))
+			wb_value(w, x->v, x->vlen, 0);
+		else
+			wb_put(w, x->v, x->vlen);
 		return;
 	}
 	/* sequence: keep the input's length style, back-patch defined lengths */
@@ -695,6 +756,7 @@ static void write_el(struct wb *w, const struct el *x, int expl)
 		w->be = 0;
 	}
 	size_t start = w->n;
+	w->depth++;
 	for (int i = 0; i < x->nitems; i++) {
 		const struct item *it = &x->items[i];
 		wb16(w, 0xFFFE);
@@ -716,6 +778,7 @@ static void write_el(struct wb *w, const struct el *x, int expl)
 		wb16(w, 0xE0DD);
 		wb32(w, 0);
 	}
+	w->depth--;
 	w->be = ibe;
 	if (w->oom)
 		return;
@@ -2274,16 +2337,62 @@ static int check_ds(struct ctx *c, const struct ds *d)
 	return 0;
 }
 
+/* The elements of the output whose values stay in the input (struct wb):
+ * the buffer is parsed with their lengths set to 0 (an encapsulated one
+ * reads as its delimiter alone), then each gets its value back, checked to
+ * sit where the buffer says and to have the length its header says. */
+static uint32_t get32(const unsigned char *b, int be)
+{
+	return be ? (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]
+		  : (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[1] << 8 | b[0];
+}
+
+static int parse_pieces(struct ctx *c, struct wb *w, struct file *of, struct np_err *e2)
+{
+	unsigned char(*save)[4] = NULL;
+	if (w->next && !(save = malloc(sizeof *save * w->next)))
+		return np_err_set(e2, NP_ERR_TEMP, "out of memory");
+	for (size_t k = 0; k < w->next; k++) {
+		memcpy(save[k], w->p + w->ext[k].at - 4, 4);
+		if (memcmp(save[k], "\xFF\xFF\xFF\xFF", 4)) /* undefined: encapsulated */
+			memset(w->p + w->ext[k].at - 4, 0, 4);
+	}
+	int rc = parse_file(w->p, w->n, c->ar, of, e2);
+	for (size_t k = 0; k < w->next; k++)
+		memcpy(w->p + w->ext[k].at - 4, save[k], 4);
+	for (size_t k = 0; rc == 0 && k < w->next; k++) {
+		const struct np_deid_piece *pc = &w->ext[k];
+		int encap = !memcmp(save[k], "\xFF\xFF\xFF\xFF", 4), i;
+		for (i = 0; i < of->ds.n && of->ds.el[i].v != w->p + pc->at; i++)
+			;
+		struct el *x = i < of->ds.n ? &of->ds.el[i] : NULL;
+		if (!x || x->kind != (encap ? K_ENCAP : K_VAL) || x->vlen != (encap ? 8u : 0u) ||
+		    (!encap && get32(save[k], w->be) != pc->n) || (encap && memcmp(x->v, pc->p + pc->n, 8))) {
+			rc = np_err_set(e2, NP_ERR_PERM, "a large value is not where it was written");
+			break;
+		}
+		/* its bytes, as written: the piece, then (encapsulated) the input's own delimiter after it */
+		x->v = pc->p;
+		x->vlen = (uint32_t)(pc->n + (encap ? 8 : 0));
+	}
+	free(save);
+	struct el *px = rc == 0 ? ds_find(&of->ds, 0x7FE0, 0x0010) : NULL;
+	if (px) {
+		of->pix = px->v;
+		of->pixlen = px->vlen;
+	}
+	return rc;
+}
+
 /* Step 6 for one file: the output parses, keeps class, UIDs and pixel data,
  * and holds none of the original values outside pixel data. */
-static int verify(struct ctx *c, const unsigned char *out, size_t outlen, const struct file *in, const char *sop_class,
-		  const char *sop_uid)
+static int verify(struct ctx *c, struct wb *w, const struct file *in, const char *sop_class, const char *sop_uid)
 {
 	struct file of;
 	struct np_err e2;
 	int rc = -1;
 	/* the tree of the output goes into the input's arena: one allocation less per file */
-	if (parse_file(out, outlen, c->ar, &of, &e2) < 0) {
+	if (parse_pieces(c, w, &of, &e2) < 0) {
 		np_err_set(c->err, e2.cls, "self-check: the output does not parse (%s)", e2.msg);
 		goto done;
 	}
@@ -2298,7 +2407,7 @@ static int verify(struct ctx *c, const unsigned char *out, size_t outlen, const 
 		np_err_set(c->err, NP_ERR_PERM, "self-check: Media Storage SOP Instance UID mismatch");
 		goto done;
 	}
-	if (in->pixlen != of.pixlen || (in->pixlen && memcmp(in->pix, of.pix, in->pixlen))) {
+	if (in->pixlen != of.pixlen || (in->pixlen && in->pix != of.pix && memcmp(in->pix, of.pix, in->pixlen))) {
 		np_err_set(c->err, NP_ERR_PERM, "self-check: pixel data changed");
 		goto done;
 	}
@@ -2334,6 +2443,53 @@ static int non_image_class(const char *uid)
 int np_deid_buffer(const unsigned char *in, size_t len, const struct np_deid_opts *o, struct np_deid_tagstat *ts,
 		   unsigned char **out, size_t *outlen, struct np_deid_file *f, struct np_err *err)
 {
+	struct np_deid_out po;
+	*out = NULL;
+	*outlen = 0;
+	int rc = np_deid_rewrite(in, len, o, ts, &po, f, err);
+	if (rc != 1)
+		return rc;
+	unsigned char *b = malloc(po.size ? po.size : 1);
+	if (!b) {
+		np_deid_out_free(&po);
+		return np_err_set(err, NP_ERR_TEMP, "out of memory");
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < 2 * po.next + 1; i++) {
+		const unsigned char *p;
+		size_t k = np_deid_out_piece(&po, i, &p);
+		if (k)
+			memcpy(b + n, p, k);
+		n += k;
+	}
+	np_deid_out_free(&po);
+	*out = b;
+	*outlen = n;
+	return 1;
+}
+
+size_t np_deid_out_piece(const struct np_deid_out *o, size_t i, const unsigned char **p)
+{
+	size_t k = i / 2;
+	if (i & 1) {
+		*p = o->ext[k].p;
+		return o->ext[k].n;
+	}
+	size_t from = k ? o->ext[k - 1].at : 0, to = k < o->next ? o->ext[k].at : o->len;
+	*p = o->buf + from;
+	return to - from;
+}
+
+void np_deid_out_free(struct np_deid_out *o)
+{
+	free(o->buf);
+	free(o->ext);
+	memset(o, 0, sizeof *o);
+}
+
+int np_deid_rewrite(const unsigned char *in, size_t len, const struct np_deid_opts *o, struct np_deid_tagstat *ts,
+		    struct np_deid_out *out, struct np_deid_file *f, struct np_err *err)
+{
 	struct arena ar = {0};
 	struct file fl = {0};
 	struct ctx c = {.o = o,
@@ -2344,10 +2500,9 @@ int np_deid_buffer(const unsigned char *in, size_t len, const struct np_deid_opt
 			.check = {.ar = &ar},
 			.made = {.ar = &ar},
 			.err = err};
-	struct wb w = {0};
+	struct wb w = {.in_lo = in, .in_hi = in + len};
 	int rc = -1;
-	*out = NULL;
-	*outlen = 0;
+	memset(out, 0, sizeof *out);
 	memset(f, 0, sizeof *f);
 	f->image = -1;
 	if (parse_file(in, len, &ar, &fl, err) < 0) {
@@ -2412,8 +2567,15 @@ int np_deid_buffer(const unsigned char *in, size_t len, const struct np_deid_opt
 	np_deid_uid(o, study, f->study_uid);
 	np_deid_uid(o, series, f->series_uid);
 	np_deid_uid(o, sop, f->sop_uid);
-	/* the output is about the input's size: allocate it once */
-	w.cap = len + 4096;
+	/* the buffer holds all but the pixel data (and other large top-level
+	 * values, left in the input): about the input's size less those */
+	size_t large = 0;
+	for (int i = 0; i < fl.ds.n; i++) {
+		const struct el *y = &fl.ds.el[i];
+		if (!y->drop && y->kind != K_SEQ && wb_extable(&w, y->v, y->vlen, 8))
+			large += y->vlen - 8;
+	}
+	w.cap = len - large + 4096;
 	if (!(w.p = malloc(w.cap)))
 		w.oom = 1;
 	write_meta(&w, &fl, sop_class, f->sop_uid);
@@ -2423,15 +2585,20 @@ int np_deid_buffer(const unsigned char *in, size_t len, const struct np_deid_opt
 		np_err_set(err, NP_ERR_TEMP, "out of memory");
 		goto done;
 	}
-	if (verify(&c, w.p, w.n, &fl, sop_class, f->sop_uid) < 0)
+	if (verify(&c, &w, &fl, sop_class, f->sop_uid) < 0)
 		goto done;
 	f->counts[NP_DC_FILES] = 1;
-	*out = w.p;
-	*outlen = w.n;
+	out->buf = w.p;
+	out->len = w.n;
+	out->ext = w.ext;
+	out->next = w.next;
+	out->size = w.n + w.ext_bytes;
 	w.p = NULL;
+	w.ext = NULL;
 	rc = 1;
 done:
 	free(w.p);
+	free(w.ext);
 	nd_free(&c.scrub);
 	nd_free(&c.check);
 	nd_free(&c.made);

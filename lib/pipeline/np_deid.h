@@ -111,6 +111,31 @@ void np_deid_tagstat_free(struct np_deid_tagstat *t);
  * data set has pixel data. ts may be NULL. Thread-safe. */
 int np_deid_buffer(const unsigned char *in, size_t len, const struct np_deid_opts *o, struct np_deid_tagstat *ts,
 		   unsigned char **out, size_t *outlen, struct np_deid_file *f, struct np_err *err);
+/* The output of np_deid_rewrite: a Part 10 file in 2 * next + 1 pieces,
+ * buf[0, ext[0].at), ext[0], buf[ext[0].at, ext[1].at), ext[1], ...,
+ * buf[ext[next-1].at, len). The pieces ext are large top-level values of the
+ * input (pixel data, other big values kept as they are), left there rather
+ * than copied: the input must outlive the output, which then costs its
+ * header and not a second copy of an instance of up to GBs. */
+struct np_deid_piece {
+	size_t at;		/* where in buf it goes */
+	const unsigned char *p; /* its bytes, in the input */
+	size_t n;
+};
+struct np_deid_out {
+	unsigned char *buf; /* malloc'd */
+	size_t len;
+	struct np_deid_piece *ext; /* malloc'd, or NULL */
+	size_t next;
+	size_t size; /* of the whole file */
+};
+/* As np_deid_buffer, the output in pieces (freed with np_deid_out_free; all
+ * zero unless 1 is returned). The self-check parses the pieces as written. */
+int np_deid_rewrite(const unsigned char *in, size_t len, const struct np_deid_opts *o, struct np_deid_tagstat *ts,
+		    struct np_deid_out *out, struct np_deid_file *f, struct np_err *err);
+/* Piece i (0 <= i < 2 * next + 1) of out: its length, *p its bytes. */
+size_t np_deid_out_piece(const struct np_deid_out *out, size_t i, const unsigned char **p);
+void np_deid_out_free(struct np_deid_out *out);
 /* 1 if the first bytes look like DICOM (Part 10 magic or a plausible raw
  * dataset), 0 otherwise. */
 int np_deid_sniff(const unsigned char *in, size_t len);

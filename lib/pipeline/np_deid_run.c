@@ -298,22 +298,27 @@ static int read_all(const char *path, unsigned char **buf, size_t *cap, size_t *
 	return 0;
 }
 
-static int write_out(const char *path, const unsigned char *b, size_t n, struct np_err *err)
+/* The output's pieces in order: the large values straight from the input
+ * buffer, never gathered into one (np_deid_rewrite). */
+static int write_out(const char *path, const struct np_deid_out *out, struct np_err *err)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return errno == EEXIST ? 1 : np_err_sys(err, errno, "unable to create an output file");
-	size_t off = 0;
-	while (off < n) {
-		ssize_t k = write(fd, b + off, n - off);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			int e = errno;
-			close(fd);
-			return np_err_sys(err, e, "unable to write an output file");
+	for (size_t i = 0; i < 2 * out->next + 1; i++) {
+		const unsigned char *b;
+		size_t n = np_deid_out_piece(out, i, &b), off = 0;
+		while (off < n) {
+			ssize_t k = write(fd, b + off, n - off);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0) {
+				int e = errno;
+				close(fd);
+				return np_err_sys(err, e, "unable to write an output file");
+			}
+			off += (size_t)k;
 		}
-		off += (size_t)k;
 	}
 	if (close(fd) < 0)
 		return np_err_sys(err, errno, "unable to write an output file");
@@ -322,18 +327,24 @@ static int write_out(const char *path, const unsigned char *b, size_t n, struct 
 
 /* ctx: the worker's reusable digest context (EVP_Digest would allocate and
  * free one per file), or NULL. */
-static void sha256_hex(EVP_MD_CTX *ctx, EVP_MD *md, const unsigned char *b, size_t n, char out[65])
+static int sha256_hex(EVP_MD_CTX *ctx, EVP_MD *md, const struct np_deid_out *o, char out[65])
 {
 	unsigned char h[32];
 	unsigned int hl = 32;
-	if (!ctx || !EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, b, n) ||
-	    !EVP_DigestFinal_ex(ctx, h, &hl))
-		EVP_Digest(b, n, h, &hl, md, NULL);
+	int ok = ctx && EVP_DigestInit_ex(ctx, md, NULL);
+	for (size_t i = 0; ok && i < 2 * o->next + 1; i++) {
+		const unsigned char *b;
+		size_t n = np_deid_out_piece(o, i, &b);
+		ok = EVP_DigestUpdate(ctx, b, n);
+	}
+	if (!ok || !EVP_DigestFinal_ex(ctx, h, &hl))
+		return -1;
 	for (int i = 0; i < 32; i++) {
 		out[2 * i] = "0123456789abcdef"[h[i] >> 4];
 		out[2 * i + 1] = "0123456789abcdef"[h[i] & 15];
 	}
 	out[64] = 0;
+	return 0;
 }
 
 struct worker {
@@ -373,9 +384,8 @@ static void *work(void *arg)
 			res->state = 2;
 			continue;
 		}
-		unsigned char *out;
-		size_t outlen;
-		int rc = np_deid_buffer(buf, len, r->o, r->ts[w->idx], &out, &outlen, &res->f, &err);
+		struct np_deid_out out;
+		int rc = np_deid_rewrite(buf, len, r->o, r->ts[w->idx], &out, &res->f, &err);
 		if (rc < 0 && err.cls == NP_ERR_PERM && res->f.image == 0) {
 			/* not an image: not what a product needs, so it is left out, not the study */
 			snprintf(res->why, sizeof res->why, "%s", err.msg);
@@ -396,32 +406,36 @@ static void *work(void *arg)
 		snprintf(dir, sizeof dir, "%s/%s", r->tmp, res->f.series_uid);
 		if (strcmp(made, res->f.series_uid) && mkdir(dir, 0755) < 0 && errno != EEXIST) {
 			np_err_sys(&err, errno, "unable to create an output folder");
-			free(out);
+			np_deid_out_free(&out);
 			fail(r, i, &err);
 			continue;
 		}
 		snprintf(made, sizeof made, "%s", res->f.series_uid);
 		snprintf(path, sizeof path, "%s/%s", r->tmp, res->rel);
-		int wr = write_out(path, out, outlen, &err);
+		int wr = write_out(path, &out, &err);
 		res->state = 1;
 		if (wr == 1) {
 			/* the same instance twice: set aside, settled after the workers */
 			snprintf(path, sizeof path, "%s/%s/.dup.%zu", r->tmp, res->f.series_uid, i);
-			wr = write_out(path, out, outlen, &err);
+			wr = write_out(path, &out, &err);
 			if (wr == 1)
 				wr = np_err_set(&err, NP_ERR_TEMP, "unable to create an output file: %s",
 						strerror(EEXIST));
 			res->state = 4;
 		}
 		if (wr < 0) {
-			free(out);
+			np_deid_out_free(&out);
 			fail(r, i, &err);
 			continue;
 		}
-		res->size = (long long)outlen;
-		atomic_fetch_add(&r->bytes_written, (long long)outlen);
-		sha256_hex(md, r->sha256, out, outlen, res->sha);
-		free(out);
+		res->size = (long long)out.size;
+		atomic_fetch_add(&r->bytes_written, (long long)out.size);
+		int hs = sha256_hex(md, r->sha256, &out, res->sha);
+		np_deid_out_free(&out);
+		if (hs < 0) {
+			np_err_set(&err, NP_ERR_TEMP, "out of memory");
+			fail(r, i, &err);
+		}
 	}
 	free(buf);
 	EVP_MD_CTX_free(md);
