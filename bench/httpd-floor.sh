@@ -12,6 +12,7 @@
 # system time of the process from /proc over the run / requests); syscalls
 # per request (strace -c -f over a second run, STRACE=0 skips it). The
 # rounds alternate floor and np-httpd twice (this machine is noisy).
+# NP_HTTPD=PATH measures another np-httpd binary (an older build).
 # Run by hand after `make`; needs wrk (and strace for the syscall counts).
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,7 +35,7 @@ FPORT=$(freeport)
 "$W/httpd-floor" "$FPORT" & FPID=$!
 PIDS="$PIDS $FPID"
 NPORT=$(freeport)
-"$TOP/build/sbin/np-httpd" --port "$NPORT" 2>>"$W/httpd.log" & NPID=$!
+"${NP_HTTPD:-$TOP/build/sbin/np-httpd}" --port "$NPORT" 2>>"$W/httpd.log" & NPID=$!
 PIDS="$PIDS $NPID"
 up "http://127.0.0.1:$FPORT/"
 up "http://127.0.0.1:$NPORT/api/health"
