@@ -101,7 +101,7 @@ static void spawn(struct runner *r, const char *id, int attempt, int last)
 		/* The command dies with us: a killed np-queue (s6-svc -k) is
 		 * restarted and recovers the claimed study; an orphaned command
 		 * must not go on working on it beside the new one (two uploads
-		 * sharing one temporary ZIP, a delivery made twice). */
+		 * of one study at once, a delivery made twice). */
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(NP_EXIT_TEMP);
 		signal(SIGTERM, SIG_DFL);
