@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 int np_db_studies_has(struct np_db *db, const char *npuid)
@@ -271,6 +272,58 @@ void np_db_studies_qc_counts(struct np_db *db, void (*fn)(void *arg, const char 
 	while (sqlite3_step(st) == SQLITE_ROW)
 		fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
 	sqlite3_finalize(st);
+}
+
+char *np_db_studies_bulk_begin(struct np_db *db, struct np_err *err)
+{
+	sqlite3_stmt *st =
+	    np__db_prep(db,
+			"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'studies'"
+			" AND sql IS NOT NULL ORDER BY name",
+			err);
+	if (!st)
+		return NULL;
+	size_t len = 0, cap = 1024;
+	char *saved = malloc(cap), drops[2048] = "";
+	size_t dlen = 0;
+	if (saved)
+		saved[0] = 0;
+	while (saved && sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0),
+			   *sql = (const char *)sqlite3_column_text(st, 1);
+		size_t n = strlen(sql) + 2;
+		if (len + n + 1 > cap) {
+			char *p = realloc(saved, (cap = (len + n + 1) * 2));
+			if (!p) {
+				free(saved);
+				saved = NULL;
+				break;
+			}
+			saved = p;
+		}
+		len += (size_t)snprintf(saved + len, cap - len, "%s;", sql);
+		dlen += (size_t)snprintf(drops + dlen, dlen < sizeof drops ? sizeof drops - dlen : 0,
+					 "DROP INDEX \"%s\";", name);
+	}
+	sqlite3_finalize(st);
+	if (!saved || dlen >= sizeof drops) {
+		free(saved);
+		np_err_set(err, NP_ERR_TEMP, "unable to drop the study indexes: %s",
+			   saved ? "too many" : "out of memory");
+		return NULL;
+	}
+	if (np_db_exec(db, drops, err) < 0) {
+		free(saved);
+		return NULL;
+	}
+	return saved;
+}
+
+int np_db_studies_bulk_end(struct np_db *db, char *saved, struct np_err *err)
+{
+	int rc = saved ? np_db_exec(db, saved, err) : 0;
+	free(saved);
+	return rc;
 }
 
 int np_db_studies_delete_all(struct np_db *db, struct np_err *err)

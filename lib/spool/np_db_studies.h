@@ -136,6 +136,15 @@ int np_db_studies_results(struct np_db *db, const char *cols, const char *q, int
  * (from the counts the index keeps by triggers, migration 6). */
 void np_db_studies_qc_counts(struct np_db *db, void (*fn)(void *arg, const char *qc, long long n), void *arg);
 
+/* The index rebuild's bulk load, inside np_db_begin: drop the studies
+ * table's indexes (not its primary key) and return the SQL that makes them
+ * again (NULL with err), for np_db_studies_bulk_end after the rows are in
+ * (it frees it; NULL: nothing to do). Each row inserted into 10 indexes at
+ * once touched pages all over them: with SQLite's 2 MB page cache, pages
+ * written out and read back for every study (250 us of CPU a study at
+ * 100,000, 47 GB written for a million); CREATE INDEX sorts instead. */
+char *np_db_studies_bulk_begin(struct np_db *db, struct np_err *err);
+int np_db_studies_bulk_end(struct np_db *db, char *saved, struct np_err *err);
 /* Delete every study row (the index rebuild, inside np_db_begin). */
 int np_db_studies_delete_all(struct np_db *db, struct np_err *err);
 /* Merge the search index's segments (after a delete of PHI, so its old

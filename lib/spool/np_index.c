@@ -30,12 +30,23 @@ static int rebuild_one(const char *home, const char *state, const char *npuid, c
 
 int np_index_rebuild(struct np_db *db, struct np_err *err)
 {
-	if (np_db_begin(db, err) < 0 || np_db_studies_delete_all(db, err) < 0)
+	if (np_db_begin(db, err) < 0)
 		return -1;
+	char *indexes = np_db_studies_bulk_begin(db, err); /* made again once the rows are in */
+	if (!indexes || np_db_studies_delete_all(db, err) < 0) {
+		free(indexes);
+		np_db_rollback(db);
+		return -1;
+	}
 	struct rebuild_ctx ctx = {db, NULL, err, 0};
 	int rc = np_spool_each_study(np_db_home(db), rebuild_one, &ctx, err);
 	np_db_study_put_end(ctx.put);
-	if (rc < 0 || ctx.failed || np_db_kv_set(db, NP_DB_SPOOL_INDEXED, "1", err) < 0) {
+	if (rc < 0 || ctx.failed) {
+		free(indexes);
+		np_db_rollback(db);
+		return -1;
+	}
+	if (np_db_studies_bulk_end(db, indexes, err) < 0 || np_db_kv_set(db, NP_DB_SPOOL_INDEXED, "1", err) < 0) {
 		np_db_rollback(db);
 		return -1;
 	}
