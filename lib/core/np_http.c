@@ -139,9 +139,7 @@ static size_t header_cb(char *p, size_t sz, size_t n, void *ud)
 }
 
 struct src {
-	int fd;
-	off_t off, left;
-	int ioerr;
+	off_t left;
 	long (*rd)(void *ud, char *buf, size_t n);
 	void *ud;
 	int aborted;
@@ -155,24 +153,11 @@ static size_t read_cb(char *buf, size_t sz, size_t n, void *ud)
 		want = (size_t)s->left;
 	if (!want)
 		return 0;
-	if (s->rd) {
-		long got = s->rd(s->ud, buf, want);
-		if (got <= 0 || (size_t)got > want)
-			return s->aborted = 1, CURL_READFUNC_ABORT;
-		s->left -= got;
-		return (size_t)got;
-	}
-	ssize_t r;
-	do
-		r = pread(s->fd, buf, want, s->off);
-	while (r < 0 && errno == EINTR);
-	if (r <= 0) {
-		s->ioerr = r < 0 ? errno : EIO;
-		return CURL_READFUNC_ABORT;
-	}
-	s->off += r;
-	s->left -= r;
-	return (size_t)r;
+	long got = s->rd(s->ud, buf, want);
+	if (got <= 0 || (size_t)got > want)
+		return s->aborted = 1, CURL_READFUNC_ABORT;
+	s->left -= got;
+	return (size_t)got;
 }
 
 int np_http_do(struct np_http *h, const struct np_http_req *req, struct np_http_resp *resp, struct np_err *err)
@@ -182,12 +167,8 @@ int np_http_do(struct np_http *h, const struct np_http_req *req, struct np_http_
 	curl_easy_reset(c);
 	struct sink sink = {
 	    .resp = resp, .max = req->max_response ? req->max_response : 64u << 20, .fd = req->response_fd};
-	struct src src = {.fd = req->upload_fd,
-			  .off = req->upload_off,
-			  .left = req->upload_len,
-			  .rd = req->upload_read,
-			  .ud = req->upload_ud};
-	int upload = req->upload_fd >= 0 || req->upload_read;
+	struct src src = {.left = req->upload_len, .rd = req->upload_read, .ud = req->upload_ud};
+	int upload = req->upload_read != NULL;
 	struct curl_slist *hl = NULL;
 	for (const char *const *p = req->headers; p && *p; p++)
 		hl = curl_slist_append(hl, *p);
@@ -247,8 +228,6 @@ int np_http_do(struct np_http *h, const struct np_http_req *req, struct np_http_
 		return np_err_set(err, NP_ERR_PERM, "response from %s larger than %zu bytes", where, sink.max);
 	if (sink.ioerr)
 		return np_err_sys(err, sink.ioerr, "unable to store the response from %s", where);
-	if (src.ioerr)
-		return np_err_sys(err, src.ioerr, "unable to read the upload for %s", where);
 	if (src.aborted)
 		return np_err_set(err, NP_ERR_TEMP, "%s %s: its body could not be produced", req->method, where);
 	enum np_err_class cls = NP_ERR_TEMP;

@@ -26,10 +26,9 @@ struct np_http_req {
 	const char *const *headers; /* NULL-terminated "Name: value" list, may be NULL */
 	const void *body;	    /* request body in memory (may be NULL) */
 	size_t body_len;
-	int upload_fd; /* >= 0: PUT upload_len bytes from this fd at upload_off instead */
-	off_t upload_off, upload_len;
-	/* or, when set: PUT upload_len bytes pulled from upload_read, which puts
-	 * up to n in buf and returns how many (> 0), or -1 to abort the request */
+	/* When set: PUT upload_len bytes pulled from upload_read, which puts up
+	 * to n in buf and returns how many (> 0), or -1 to abort the request */
+	off_t upload_len;
 	long (*upload_read)(void *ud, char *buf, size_t n);
 	void *upload_ud;
 	size_t max_response; /* larger bodies are an error; 0 = 64 MiB */

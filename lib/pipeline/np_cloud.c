@@ -193,7 +193,7 @@ static int v1_connect(struct np_cloud *cl, struct np_err *err)
 	const char *h1[] = {hdr_origin, NULL};
 	snprintf(url, sizeof url, "%s/api/getPubKey/", cl->base);
 	struct np_http_req req = {
-	    .method = "GET", .url = url, .headers = h1, .upload_fd = -1, .response_fd = -1, .max_response = 1 << 20};
+	    .method = "GET", .url = url, .headers = h1, .response_fd = -1, .max_response = 1 << 20};
 	struct np_http_resp r;
 	if (np_http_do(cl->http, &req, &r, err) < 0)
 		return np_http_resp_free(&r), -1;
@@ -227,7 +227,6 @@ static int v1_connect(struct np_cloud *cl, struct np_err *err)
 				   .headers = h2,
 				   .body = ct,
 				   .body_len = strlen(ct),
-				   .upload_fd = -1,
 				   .response_fd = -1,
 				   .max_response = 1 << 20};
 	int hr = np_http_do(cl->http, &req2, &r, err);
@@ -294,7 +293,6 @@ static int v1_call(struct np_cloud *cl, const char *method, const char *name, js
 					  .headers = hs,
 					  .body = blob,
 					  .body_len = blob ? strlen(blob) : 0,
-					  .upload_fd = -1,
 					  .response_fd = -1,
 					  .max_response = 256u << 20};
 		struct np_http_resp r;
@@ -389,7 +387,7 @@ static int v2_token(struct np_cloud *cl, int force, struct np_err *err)
 	snprintf(ho, sizeof ho, "Origin-Type: %s", cl->origin);
 	const char *hs[] = {ha, ho, "Accept: application/json", NULL};
 	struct np_http_req req = {
-	    .method = "GET", .url = url, .headers = hs, .upload_fd = -1, .response_fd = -1, .max_response = 1 << 16};
+	    .method = "GET", .url = url, .headers = hs, .response_fd = -1, .max_response = 1 << 16};
 	struct np_http_resp r;
 	int hr = np_http_do(cl->http, &req, &r, err);
 	np_crypto_wipe(ha, sizeof ha);
@@ -444,7 +442,6 @@ static int v2_call(struct np_cloud *cl, const char *method, const char *path, js
 					  .headers = hs,
 					  .body = js,
 					  .body_len = js ? strlen(js) : 0,
-					  .upload_fd = -1,
 					  .response_fd = -1,
 					  .max_response = 256u << 20};
 		struct np_http_resp r;
@@ -570,7 +567,6 @@ static int put_zip(struct np_cloud *cl, const char *url, struct np_zip *zip, cha
 	struct body b = {.zip = zip};
 	struct np_http_req req = {.method = "PUT",
 				  .url = url,
-				  .upload_fd = -1,
 				  .upload_read = body_read,
 				  .upload_ud = &b,
 				  .upload_len = np_zip_size(zip),
