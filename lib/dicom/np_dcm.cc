@@ -194,7 +194,7 @@ extern "C" struct np_dcm *np_dcm_open(const char *path, int flags, struct np_err
 			ok = rename_ts(d, path, ts);
 		else
 			d->reader.SetFileName(path);
-		ok = ok && ((flags & NP_DCM_HEADER_ONLY) ? np__dcm_read_header(d->reader) : d->reader.Read());
+		ok = ok && ((flags & NP_DCM_HEADER_ONLY) ? np__dcm_read_header(d->reader, ts.uid) : d->reader.Read());
 		if (!ok) {
 			delete d;
 			np_err_set(err, NP_ERR_PERM, "%s is not a readable DICOM file", path);

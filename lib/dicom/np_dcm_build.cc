@@ -7,6 +7,7 @@
 #include "np_dcm_header.hh"
 
 extern "C" {
+#include "np_dicom_int.h"
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_util.h"
@@ -180,8 +181,11 @@ static int write_out(gdcm::DataSet &ds, const char *out_path, struct np_err *err
 
 static bool open_source(gdcm::Reader &r, const char *study_file, struct np_err *err)
 {
+	/* The bounds check GDCM needs before it reads (as np_dcm_open), and
+	 * the transfer syntax the header read depends on. */
+	np__dcm_ts ts;
 	r.SetFileName(study_file);
-	if (!np__dcm_read_header(r)) {
+	if (!np__dcm_lengths_ok(study_file, &ts) || !np__dcm_read_header(r, ts.uid)) {
 		np_err_set(err, NP_ERR_PERM, "the original study has no readable DICOM instance");
 		return false;
 	}
