@@ -2,7 +2,8 @@
 # bench/index.sh [STUDIES...]: np-index and np-retain over a spool of
 # STUDIES generated study folders (default: 10000 100000), each size in its
 # own agent home under $TMPDIR (about 12 KB of disk per study: 1,000,000 is
-# 12 GB and some 20 minutes of generating on a 2-core VM).
+# some 12 GB; bench/mkspool.py generated a 1,000,000-study spool in 170 s
+# on this 2-core VM). Smallest useful run: sh bench/index.sh 10000.
 #
 # For each size, wall time and peak RSS (GNU time) of
 #   rebuild   np-index --rebuild over a fresh index (every manifest read,
@@ -24,8 +25,9 @@
 # Run by hand after `make`; not part of make check. Run it twice: the
 # machine's other load shows in every figure. KEEP=DIR: each spool is made
 # once as DIR/hSTUDIES and kept for the next run (the retain step purges 1%
-# of its old studies each time; the folders of bench/out/ are git-ignored).
-# A 1,000,000-study spool took 3 minutes to generate here.
+# of its old studies each time; the folders of bench/out/ are git-ignored,
+# e.g. KEEP=bench/out; `make clean-bench` removes bench/out). Without KEEP
+# the spools are made anew each run and removed at its end.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -gt 0 ] || set -- 10000 100000
