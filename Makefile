@@ -10,7 +10,8 @@
 #                   NP_HOME's and DEMO_HOME's trees)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make lint       mandoc -Tlint, clang-format check, cppcheck, ESLint over the web UI's JavaScript
-#   make clean
+#   make clean      remove build/ (not bench/out: the benchmarks' generated studies are slow to make)
+#   make clean-bench remove bench/out (the benchmarks' studies and outputs; several GB after a run)
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -71,7 +72,7 @@ SAN_PROGS  := $(call progs,$(BS))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BS)/tests/%,$(UNIT_SRC))
 PEER_BINS  := $(patsubst tests/peers/%.c,$(B)/peers/%,$(PEER_SRC)) $(patsubst tests/peers/%.c,$(B)/peers/%.so,$(SHIM_SRC))
 
-.PHONY: vendor all check run demo stop install clean lint deps deps-build deps-run deps-test deps-demo lint-deps san unit fuzz bench-deps browser-deps \
+.PHONY: vendor all check run demo stop install clean clean-bench lint deps deps-build deps-run deps-test deps-demo lint-deps san unit fuzz bench-deps browser-deps \
 	conformance
 .DELETE_ON_ERROR:
 
@@ -311,6 +312,11 @@ lint:
 
 clean:
 	rm -rf build
+
+# bench/out is left by make clean: the studies the benchmarks generate take
+# minutes to make and are reused run after run.
+clean-bench:
+	rm -rf bench/out
 
 -include $(wildcard $(B)/obj/*.d $(BS)/obj/*.d $(BF)/obj/*.d $(B)/obj/*/*.d $(BS)/obj/*/*.d $(BF)/obj/*/*.d $(B)/bin/.*.d $(B)/sbin/.*.d $(BS)/bin/.*.d \
 	$(BS)/sbin/.*.d $(BS)/tests/.*.d $(BF)/.*.d)
