@@ -27,15 +27,28 @@
 # reverse, moved the ratio of p99s by 2x between runs). The HTTP side pays
 # Python's client overhead on top. ratio = api_p99 / sql_p99. Load: wrk with 30
 # connections; every non-2xx answer, socket error and timeout (wrk: 2 s) is
-# counted and printed. Target: ratio <= 3 and no error at 30 connections
-# (CONNS).
+# counted and printed. Target (issue 21): ratio <= 3 and no error at 30
+# connections (CONNS), for the API against the bare query at 100,000 to
+# 1,000,000 studies. Each request also pays a fixed cost (HTTP, session
+# check, JSON; bench/httpd-floor.sh measures it) that
+# does not grow with the index: beside a bare query under 0.1 ms it alone
+# is more than 3x, so at small sizes (sh bench/api.sh 10000 1, the
+# smallest useful run) such cases print SLOW and say little. The summary
+# line at the end counts cases met and missed, and of the missed those
+# whose bare query p50 is under 0.1 ms. Exit status 1 when any case is
+# missed or has errors.
 # The studies are as ten years leave them: 90% done, 3% failed, 3% QC
 # failed, 1% in each of four more states, and 10 each incoming and stable
 # (a rare filter); QC passed but for 5% bypassed and the QC-failed state.
 # No ANALYZE, as the agent runs none (ANALYZE=1: with planner statistics).
-# CASES=REGEX runs only the cases so named, UI=0 skips Chromium.
-# Run by hand after `make` (needs wrk: apt-get install wrk); not part of
+# Settings (environment): CASES=REGEX runs only the cases so named; UI=0
+# skips Chromium, UI_REPS page loads (30); CONNS (30); REPS least runs of
+# each side of the ratio (1000); ANALYZE=1; TMPDIR for the index (1.2 GB at
+# 1M, removed at the end).
+# Run by hand after `make` (needs wrk: apt-get install wrk; the UI part
+# needs /usr/bin/chromium, node and `make browser-deps`); not part of
 # make check. The machine's other load shows up in every p99: run it twice.
+# Other benchmarks leave their data in bench/out: `make clean-bench`.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 N=${1:-100000}
@@ -74,7 +87,7 @@ DB=$NP_HOME/db/agent.sqlite
 t0=$(date +%s.%N)
 # Plain INSERTs: the schema's triggers fill the search index as they would
 # for studies the pipeline indexes one by one.
-sqlite3 "$DB" <<SQL
+sqlite3 "$DB" >/dev/null <<SQL
 PRAGMA journal_mode=WAL;
 BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $N)
@@ -214,6 +227,7 @@ errs() {
 printf '%-16s %8s %8s | %8s %8s %8s %8s %6s %6s | %8s %8s %7s %s\n' case wrk_p50 wrk_p99 api_p50 api_p99 \
 	sql_p50 sql_p99 ratio r50 "c${CONNS}_p50" "c${CONNS}_p99" req/s "errors c1;c$CONNS (non2xx/connect/read/write/timeout)"
 fail=0
+: >"$W/verdicts"
 while IFS='|' read -r name query; do
 	# CASES=REGEX: only the cases whose names match (e.g. CASES=sort UI=0)
 	[ -z "${CASES:-}" ] || printf '%s\n' "$name" | grep -Eq "$CASES" || continue
@@ -251,6 +265,7 @@ while IFS='|' read -r name query; do
 	[ "$e1" = 0/0/0/0/0 ] && [ "$e64" = 0/0/0/0/0 ] || verdict=ERRORS
 	[ "$verdict" = ok ] || fail=1
 	[ "$name" = "first page" ] && FIRST="$3 $4"
+	echo "$verdict $3" >>"$W/verdicts"
 	printf '%-16s %8s %8s | %8s %8s %8s %8s %6s %6s | %8s %8s %7s %s;%s %s\n' "$name" "$p50" "$p99" "$1" "$2" "$3" \
 		"$4" "$ratio" "$r50" "$l50" "$l99" "$rps" "$e1" "$e64" "$verdict"
 done < "$W/cases"
@@ -260,18 +275,26 @@ echo "(http.client, keep-alive), sql = the server's statements (np-httpd --studi
 echo "ratio = api_p99 / sql_p99 (target <= 3); r50 = api_p50 / sql_p50 (the steady cost of HTTP, auth and JSON)."
 echo "c$CONNS = the same request from $CONNS connections (2 wrk threads). study-info: sql = finding the study's"
 echo "folder among the states and reading its manifest and history (it reads the spool, not the index)."
+awk -v n="$N" '{ k++ } $1 == "ok" { ok++ } $1 == "SLOW" { slow++; if ($2 < 0.1) fast++ } $1 == "ERRORS" { err++ }
+	END { printf "summary at %d studies: %d of %d cases met ratio <= 3, %d missed (%d of them with a bare query p50 under 0.1 ms,\n", n, ok, k, slow, fast
+	printf "where the fixed per-request cost bench/httpd-floor.sh measures outweighs the query), %d with errors.\n", err
+	print "The target is for the API against the bare query at 100,000 to 1,000,000 studies." }' "$W/verdicts"
 # The Studies page in headless Chromium against the same server.
 MODULES=$TOP/build/browser/node_modules
 if [ "${UI:-1}" = 0 ]; then
 	echo "UI: skipped (UI=0)"
-elif [ -x /usr/bin/chromium ] && [ -d "$MODULES/playwright-core" ] && command -v node >/dev/null; then
+elif [ ! -x /usr/bin/chromium ]; then
+	echo "UI: skipped (/usr/bin/chromium is missing: apt-get install chromium)"
+elif ! command -v node >/dev/null; then
+	echo "UI: skipped (node is missing: apt-get install nodejs)"
+elif [ ! -d "$MODULES/playwright-core" ]; then
+	echo "UI: skipped ($MODULES/playwright-core is missing: run make browser-deps)"
+else
 	NP_NODE_MODULES=$MODULES node "$TOP/bench/ui-list.mjs" "$URL" "$PW" "${UI_REPS:-30}" >"$W/ui" 2>&1 ||
 		{ cat "$W/ui" >&2; fail=1; }
 	set -- ${FIRST:-0 0}
 	awk -v s50="$1" -v s99="$2" 'NF == 3 {printf "UI %-6s p50 %7.1f p99 %7.1f ms (first page bare query p50 %s p99 %s)\n", $1, $2, $3, s50, s99}' "$W/ui"
 	echo "UI load = reload of the Studies page until its first rows are in the DOM; fetch = its GET /api/studies"
 	echo "(Resource Timing); next = a click on Next until the next rows replace them."
-else
-	echo "UI: skipped (needs /usr/bin/chromium, node and make browser-deps)"
 fi
 exit $fail
