@@ -12,8 +12,15 @@
 # system time of the process from /proc over the run / requests); syscalls
 # per request (strace -c -f over a second run, STRACE=0 skips it). The
 # rounds alternate floor and np-httpd twice (this machine is noisy).
-# NP_HTTPD=PATH measures another np-httpd binary (an older build).
+# Each np-httpd case is also given as a ratio to the floor case of the same
+# round: p50 and CPU per request (np-httpd / floor).
+# NP_HTTPD=PATH measures another np-httpd binary (an older build);
+# STRACE=0 skips the syscall counts. Smallest useful run: sh
+# bench/httpd-floor.sh 1. This is the fixed per-request cost that
+# bench/api.sh's sub-0.1 ms bare queries are compared with.
 # Run by hand after `make`; needs wrk (and strace for the syscall counts).
+# It writes only to a temporary folder; other benchmarks leave their data
+# in bench/out: `make clean-bench`.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 SECS=${1:-5}
@@ -45,17 +52,19 @@ COOKIE=$(sed -n 's/^Set-Cookie: \(np_session=[^;]*\).*/\1/p' "$W/h" | tr -d '\r'
 [ -n "$COOKIE" ] || { echo "login failed" >&2; exit 111; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
-ms() { # wrk latency value (e.g. 1.23ms, 850.00us) in µs
-	case $1 in *us) echo "${1%us}" ;; *ms) echo "${1%ms}" | awk '{print $1 * 1000}' ;; *s) echo "${1%s}" | awk '{print $1 * 1e6}' ;; esac
+us() { # wrk latency value (e.g. 1.23ms, 850.00us) in µs, one decimal
+	case $1 in *us) echo "${1%us}" ;; *ms) echo "${1%ms}" | awk '{print $1 * 1000}' ;; *s) echo "${1%s}" | awk '{print $1 * 1e6}' ;; esac |
+		awk '{printf "%.1f", $1}'
 }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else printf "-"}'; }
 # case pid url: one line of figures
 one() {
 	t0=$(ticks "$2")
 	out=$(wrk -t1 -c1 -d"${SECS}s" --latency -H "Cookie: $COOKIE" "$3" 2>&1)
 	t1=$(ticks "$2")
 	n=$(printf '%s\n' "$out" | awk '/requests in/ {print $1}')
-	p50=$(ms "$(printf '%s\n' "$out" | awk '$1 == "50%" {print $2}')")
-	p99=$(ms "$(printf '%s\n' "$out" | awk '$1 == "99%" {print $2}')")
+	p50=$(us "$(printf '%s\n' "$out" | awk '$1 == "50%" {print $2}')")
+	p99=$(us "$(printf '%s\n' "$out" | awk '$1 == "99%" {print $2}')")
 	rps=$(printf '%s\n' "$out" | awk '/Requests\/sec/ {print $2}')
 	cpu=$(awk -v a="$t0" -v b="$t1" -v n="$n" -v hz="$HZ" 'BEGIN {printf "%.1f", (b - a) / hz * 1e6 / n}')
 	sys="-"
@@ -71,9 +80,16 @@ one() {
 		sys=$(awk -v m="$m" '$NF != "total" && $NF != "clock_nanosleep" && $NF != "restart_syscall" && $4 ~ /^[0-9]+$/ {c += $4}
 			END {printf "%.1f", c / m}' "$W/st")
 	fi
-	printf '%-8s %-9s %8s %8s %9s %9s %9s\n' "$1" "$4" "$p50" "$p99" "$rps" "$cpu" "$sys"
+	if [ "$1" = floor ]; then
+		F50=$p50 FCPU=$cpu
+		r50=- rcpu=-
+	else
+		r50=$(ratio "$p50" "$F50")
+		rcpu=$(ratio "$cpu" "$FCPU")
+	fi
+	printf '%-8s %-11s %8s %8s %9s %10s %12s %9s %9s\n' "$1" "$4" "$p50" "$p99" "$rps" "$cpu" "$sys" "$r50" "$rcpu"
 }
-printf '%-8s %-9s %8s %8s %9s %9s %9s\n' case server p50_us p99_us req/s cpu_us/req syscalls/req
+printf '%-8s %-11s %8s %8s %9s %10s %12s %9s %9s\n' case server p50_us p99_us req/s cpu_us/req syscalls/req p50/floor cpu/floor
 for round in 1 2; do
 	one floor "$FPID" "http://127.0.0.1:$FPORT/api/health" httpd-floor
 	one health "$NPID" "http://127.0.0.1:$NPORT/api/health" np-httpd
@@ -82,3 +98,4 @@ for round in 1 2; do
 done
 echo "µs; wrk -t1 -c1 for ${SECS}s each (its client time included in p50/p99); cpu = np-httpd's or"
 echo "httpd-floor's user+system time per request; syscalls = per request under strace -c -f (2 s)."
+echo "p50/floor, cpu/floor = np-httpd's figure over the floor case's of the same round."
