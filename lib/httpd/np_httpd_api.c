@@ -298,11 +298,76 @@ static void prom_events(void *f, const char *type, long long count)
 	fprintf(f, "np_events_total{type=\"%s\"} %lld\n", n, count);
 }
 
-static void prom_metric(void *f, const char *name, double value)
+/* A label value in the text format: backslash, double quote and newline
+ * escaped (https://prometheus.io/docs/instrumenting/exposition_formats/). */
+static void prom_label_value(FILE *f, const char *v)
 {
+	for (; *v; v++)
+		if (*v == '\\' || *v == '"')
+			fprintf(f, "\\%c", *v);
+		else if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+}
+
+/* {k="v",...} of the stored JSON object of labels; nothing for none. */
+static void prom_labels(FILE *f, const char *labels)
+{
+	json_t *o = labels ? json_loads(labels, 0, NULL) : NULL;
+	const char *k;
+	json_t *v;
+	int first = 1;
+	json_object_foreach (o, k, v) {
+		if (!json_is_string(v))
+			continue;
+		char n[64];
+		prom_name(k, n, sizeof n);
+		fprintf(f, "%s%s=\"", first ? "{" : ",", n);
+		prom_label_value(f, json_string_value(v));
+		fputc('"', f);
+		first = 0;
+	}
+	if (!first)
+		fputc('}', f);
+	json_decref(o);
+}
+
+static const struct {
+	const char *name, *help;
+} prom_help[] = {
+    {"service_up", "Whether each supervised service is up (1) or down (0), at np-metrics' latest snapshot."},
+    {"service_uptime_seconds", "Seconds each supervised service has been up, or down, at np-metrics' latest snapshot."},
+    {"queue_depth", "Studies in each spool state, being worked on included, at np-metrics' latest snapshot."},
+};
+
+struct prom_out {
+	FILE *f;
+	char last[96]; /* the metric whose HELP and TYPE are written */
+};
+
+/* One series of np-metrics' latest snapshot; the rows come by name, so a
+ * metric's HELP and TYPE are written once, before its first series. */
+static void prom_metric(void *arg, const char *name, const char *labels, double value)
+{
+	struct prom_out *o = arg;
 	char n[96];
 	prom_name(name, n, sizeof n);
-	fprintf(f, "# TYPE np_%s gauge\nnp_%s %g\n", n, n, value);
+	if (strcmp(n, o->last)) {
+		const char *help = NULL;
+		for (size_t i = 0; i < sizeof prom_help / sizeof prom_help[0]; i++)
+			if (!strcmp(prom_help[i].name, n))
+				help = prom_help[i].help;
+		if (help)
+			fprintf(o->f, "# HELP np_%s %s\n", n, help);
+		else
+			fprintf(o->f, "# HELP np_%s np-metrics' latest sample of %s.\n", n, n);
+		fprintf(o->f, "# TYPE np_%s gauge\n", n);
+		snprintf(o->last, sizeof o->last, "%s", n);
+	}
+	fprintf(o->f, "np_%s", n);
+	prom_labels(o->f, labels);
+	fprintf(o->f, " %.15g\n", value);
 }
 
 int np__h_metrics(struct np_req *r)
@@ -329,8 +394,10 @@ int np__h_metrics(struct np_req *r)
 	np_db_studies_qc_counts(db, prom_qc, f);
 	fprintf(f, "# HELP np_events_total Events recorded by type.\n# TYPE np_events_total counter\n");
 	np_db_events_count_by_type(db, prom_events, f);
-	/* The latest sample of each metric np-metrics recorded. */
-	np_db_metrics_latest(db, prom_metric, f);
+	/* The latest snapshot np-metrics recorded, a series per service and
+	 * queue state. */
+	struct prom_out po = {.f = f};
+	np_db_metrics_latest(db, prom_metric, &po);
 	fclose(f);
 	int rc = np__reply_bytes(r, 200, "text/plain; version=0.0.4", buf, len, NULL);
 	free(buf);

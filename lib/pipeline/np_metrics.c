@@ -7,6 +7,7 @@
 #include "np_err.h"
 #include "np_fs.h"
 #include "np_json.h"
+#include "np_runtime.h"
 #include "np_spool.h"
 #include "np_util.h"
 
@@ -234,13 +235,13 @@ static json_t *queues(const char *home)
 	return q;
 }
 
+/* What the kernel shows of a container, else what the admin set (np-init
+ * --container sets docker). /.dockerenv alone said docker on VMs made from
+ * a Docker image (issue 21). */
 static const char *runtime(const struct np_config *cfg)
 {
-	if (np_exists("/.dockerenv"))
-		return "docker";
-	if (getenv("SINGULARITY_CONTAINER") || getenv("APPTAINER_CONTAINER"))
-		return "singularity";
-	return np_config_str(cfg, "agent.runtime");
+	const char *c = np_runtime_container("");
+	return c ? c : np_config_str(cfg, "agent.runtime");
 }
 
 json_t *np_metrics_collect(const char *home, const struct np_config *cfg, struct np_db *db, struct np_err *err)
@@ -277,6 +278,20 @@ static void put_metric(struct np_db_metric **m, size_t *n, size_t *cap, const ch
 	x->value = val;
 }
 
+/* {"key":"value"} as JSON (a service is named by its folder, which may hold
+ * any byte but / and NUL). -1 when it is no UTF-8 or does not fit: the
+ * sample is left out rather than stored as an unlabelled series. */
+static int label_json(char *out, size_t sz, const char *key, const char *value)
+{
+	json_t *o = json_pack("{s:s}", key, value);
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	int ok = s && strlen(s) < sz;
+	snprintf(out, sz, "%s", ok ? s : "");
+	free(s);
+	json_decref(o);
+	return ok ? 0 : -1;
+}
+
 int np_metrics_store(struct np_db *db, json_t *snap, struct np_err *err)
 {
 	const char *ts = np_json_str(snap, "ts", "");
@@ -288,13 +303,14 @@ int np_metrics_store(struct np_db *db, json_t *snap, struct np_err *err)
 		if (json_is_number(v))
 			put_metric(&m, &n, &cap, key, json_number_value(v), NULL);
 	json_object_foreach (json_object_get(snap, "queues"), key, v) {
-		char labels[96];
-		snprintf(labels, sizeof labels, "{\"state\":\"%s\"}", key);
-		put_metric(&m, &n, &cap, "queue_depth", json_number_value(v), labels);
+		char labels[192];
+		if (label_json(labels, sizeof labels, "state", key) == 0)
+			put_metric(&m, &n, &cap, "queue_depth", json_number_value(v), labels);
 	}
 	json_object_foreach (json_object_get(snap, "services"), key, v) {
-		char labels[160];
-		snprintf(labels, sizeof labels, "{\"service\":\"%s\"}", key);
+		char labels[192];
+		if (label_json(labels, sizeof labels, "service", key) < 0)
+			continue;
 		put_metric(&m, &n, &cap, "service_up", json_is_true(json_object_get(v, "up")) ? 1.0 : 0.0, labels);
 		put_metric(&m, &n, &cap, "service_uptime_seconds", json_number_value(json_object_get(v, "seconds")),
 			   labels);

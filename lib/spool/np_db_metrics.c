@@ -26,16 +26,23 @@ int np_db_metrics_put(struct np_db *db, const char *ts, const struct np_db_metri
 	return np_db_exec(db, "COMMIT", err);
 }
 
-void np_db_metrics_latest(struct np_db *db, void (*fn)(void *arg, const char *name, double value), void *arg)
+void np_db_metrics_latest(struct np_db *db, void (*fn)(void *arg, const char *name, const char *labels, double value),
+			  void *arg)
 {
-	sqlite3_stmt *st =
-	    np__db_prep(db,
-			"SELECT name, value FROM metrics m WHERE ts = (SELECT max(ts) FROM metrics WHERE name = m.name)"
-			" GROUP BY name",
-			NULL);
+	/* Every series of a metric's newest ts: a snapshot stores one row per
+	 * label set (service, queue state), and grouping by name alone kept one
+	 * of them. Grouping by labels too keeps a series once should two
+	 * snapshots share a second. */
+	sqlite3_stmt *st = np__db_prep(db,
+				       "WITH latest AS (SELECT name, max(ts) AS ts FROM metrics GROUP BY name)"
+				       " SELECT m.name, m.labels, m.value FROM latest JOIN metrics m"
+				       " ON m.name = latest.name AND m.ts = latest.ts"
+				       " GROUP BY m.name, ifnull(m.labels, '') ORDER BY m.name, ifnull(m.labels, '')",
+				       NULL);
 	if (!st)
 		return;
 	while (sqlite3_step(st) == SQLITE_ROW)
-		fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_double(st, 1));
+		fn(arg, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+		   sqlite3_column_double(st, 2));
 	sqlite3_finalize(st);
 }
