@@ -7,6 +7,9 @@
 # `make` (not part of make check), as root or not:
 #   sh bench/pipeline.sh            # 1 and 10 studies, 2 rounds each
 #   sh bench/pipeline.sh 50         # ~9 GB of studies, ~40 GB free needed
+#   BENCH_ROUNDS=1 sh bench/pipeline.sh 1   # smallest useful run
+# The studies stay in bench/out/pipeline (2.5 GB after N=10; `make
+# clean-bench` removes bench/out, `make clean` leaves it).
 # Settings (environment): BENCH_ROUNDS (2), BENCH_STAB stabilization
 # seconds (3), study shape BENCH_NDIR (60) BENCH_NSL (40) BENCH_SIZE (128):
 # localizer, T1 and a classic DTI series of (NDIR+1) x NSL instances, plus
@@ -32,10 +35,13 @@
 # service (user+system of the service process and its reaped children,
 # /proc/PID/stat) and of each chain step; peak RSS of every program seen
 # (sampled from /proc every 0.2 s: a lower bound for short ones) and the
-# number of processes started per study; bytes written to disk per byte
+# number of processes started per study once the batch began (a service's
+# daemon up before it shows as "running", not as started); bytes written to disk per byte
 # received (write amplification: /proc/PID/io write_bytes less
 # cancelled_write_bytes of the services and their children, the same for
-# the chain's steps). The machine is shared: run it twice and say so.
+# the chain's steps). Ends with the median over the rounds of each ratio
+# (agent/chain wall and CPU, bytes written per byte received) per batch
+# size. The machine is shared: run it twice and say so.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${BENCH_OUT:-$TOP/bench/out}/pipeline
@@ -187,7 +193,10 @@ import os, signal, sys, time
 home, out = sys.argv[1], sys.argv[2]
 tag = ("NP_HOME=%s" % home).encode()
 tck = os.sysconf("SC_CLK_TCK")
-seen = {}  # pid+start -> [key, hwm_kb, cpu, wbytes]
+# started before the batch (the services' daemons) or during it: a start
+# time (ticks since boot, /proc/PID/stat field 22) before this
+began = float(open("/proc/uptime").read().split()[0]) * tck
+seen = {}  # pid+start -> [key, hwm_kb, cpu, wbytes, running before the batch]
 stop = False
 def bye(*_):
     global stop
@@ -210,7 +219,7 @@ while not stop:
                 if comm == "np-queue":
                     a = [x.decode() for x in argv[1:] if x and not x.startswith(b"-")]
                     name = "np-queue " + (a[0] if a else "?")
-                seen[key] = [name, 0, 0.0, 0]
+                seen[key] = [name, 0, 0.0, 0, int(f[19]) < began]
             s = seen[key]
             for l in open("/proc/%s/status" % p):
                 if l.startswith("VmHWM:"):
@@ -222,12 +231,13 @@ while not stop:
             pass
     time.sleep(0.2)
 agg = {}
-for name, hwm, cpu, wb in seen.values():
-    a = agg.setdefault(name, [0, 0, 0.0, 0])
-    a[0] += 1; a[1] = max(a[1], hwm); a[2] += cpu; a[3] += wb
+for name, hwm, cpu, wb, before in seen.values():
+    a = agg.setdefault(name, [0, 0, 0.0, 0, 0])
+    a[0] += not before; a[1] = max(a[1], hwm); a[2] += cpu; a[3] += wb; a[4] += before
 with open(out, "w") as fo:
+    # name, started during the batch, peak RSS KiB, CPU s, bytes written, running before it
     for name, a in sorted(agg.items()):
-        fo.write("%s\t%d\t%d\t%.2f\t%d\n" % (name, a[0], a[1], a[2], a[3]))
+        fo.write("%s\t%d\t%d\t%.2f\t%d\t%d\n" % (name, a[0], a[1], a[2], a[3], a[4]))
 PY
 	SAMPLER=$!
 }
@@ -365,7 +375,8 @@ chain() { # N ROUND STUDY...
 report() { # N ROUND BYTES
 	n=$1 r=$2 bytes=$3
 	read -r send_s end_s wait_s <"$W/agent.$n.$r"
-	$PY - "$n" "$r" "$bytes" "$STAB" "$send_s" "$end_s" "$W/svc.0" "$W/svc.1" "$W/sampled" "$W/chain.$n.$r" <<'PY'
+	$PY - "$n" "$r" "$bytes" "$STAB" "$send_s" "$end_s" "$W/svc.0" "$W/svc.1" "$W/sampled" "$W/chain.$n.$r" \
+		"$W/ratios" <<'PY'
 import sys
 n, r, nbytes, stab = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 send_s, end_s = float(sys.argv[5]), float(sys.argv[6])
@@ -397,9 +408,20 @@ print("  bytes written per byte received: agent %.2f (%s), chain %.2f (%s)" % (
     sum(wb.values()) / nbytes, ", ".join("%s %.2f" % (k, v / nbytes) for k, v in sorted(wb.items(), key=lambda x: -x[1]) if v > 0.001 * nbytes),
     sum(int(v[3]) for k, v in chain.items() if k != "total") / nbytes,
     ", ".join("%s %.2f" % (k, int(v[3]) / nbytes) for k, v in chain.items() if k != "total")))
-print("  peak RSS MB (processes started per study), agent: " + ", ".join(
-    "%s %.1f (%.1f)" % (x[0], int(x[2]) / 1024, int(x[1]) / n) for x in sampled if x[0].startswith("np")))
+def started(x):  # "running" for a daemon up before the batch; processes started during it per study
+    per = "%.1f" % (int(x[1]) / n)
+    if int(x[5]):
+        return "running + %s" % per if int(x[1]) else "running"
+    return per
+print("  peak RSS MB (processes started per study during the batch; running = a daemon up before it), agent: " +
+    ", ".join("%s %.1f (%s)" % (x[0], int(x[2]) / 1024, started(x)) for x in sampled if x[0].startswith("np")))
 print("  peak RSS MB, chain: " + ", ".join("%s %.1f" % (k, int(v[2]) / 1024) for k, v in chain.items() if k != "total"))
+cagent = sum(cpu.values()) / n
+cchain = sum(float(v[1]) for k, v in chain.items() if k != "total") / n
+wagent = sum(wb.values()) / nbytes
+wchain = sum(int(v[3]) for k, v in chain.items() if k != "total") / nbytes
+with open(sys.argv[11], "a") as fo:
+    fo.write("%d %s %f %f %f %f\n" % (n, r, agent / ctot, cagent / cchain if cchain else 0, wagent, wchain))
 PY
 }
 
@@ -418,3 +440,12 @@ for n in $NS; do
 		r=$((r + 1))
 	done
 done
+# the median over the rounds of each ratio, per batch size
+echo "summary, median over $ROUNDS round(s):"
+awk '
+function med(s,   a, k, i, j, t) { k = split(s, a, " ")
+	for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+	return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
+{ if (!($1 in R)) o[++m] = $1; R[$1] = R[$1] " " $3; C[$1] = C[$1] " " $4; A[$1] = A[$1] " " $5; B[$1] = B[$1] " " $6 }
+END { for (i = 1; i <= m; i++) { n = o[i]
+	printf "  %d studies: agent/chain wall (stabilization excluded) %.2fx (target <= 1.0); agent/chain CPU per study %.2fx; bytes written per byte received: agent %.2f, chain %.2f\n", n, med(R[n]), med(C[n]), med(A[n]), med(B[n]) } }' "$W/ratios"
