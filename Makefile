@@ -72,7 +72,7 @@ SAN_PROGS  := $(call progs,$(BS))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BS)/tests/%,$(UNIT_SRC))
 PEER_BINS  := $(patsubst tests/peers/%.c,$(B)/peers/%,$(PEER_SRC)) $(patsubst tests/peers/%.c,$(B)/peers/%.so,$(SHIM_SRC))
 
-.PHONY: vendor all check run demo stop install clean clean-bench lint deps deps-build deps-run deps-test deps-demo lint-deps san unit fuzz bench-deps browser-deps \
+.PHONY: vendor all check run demo stop install clean clean-bench lint deps deps-build deps-run deps-test deps-demo lint-deps san unit fuzz browser-deps \
 	conformance
 .DELETE_ON_ERROR:
 
