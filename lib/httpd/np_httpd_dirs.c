@@ -7,7 +7,7 @@
  * folders are few, mostly empty, and change seldom: their listing is kept
  * across requests and read again when the folder's inode, mtime or ctime
  * moves (any entry created, removed or renamed in it moves them). A folder
- * changed in the last FLUX_S seconds may change again within the same
+ * changed in the last NP_STAMP_FLUX_S seconds may change again within the same
  * timestamp tick without its mtime moving: it is not answered from a
  * listing (-1, the caller looks at the file itself, as before). */
 #include "np_httpd_int.h"
@@ -24,7 +24,6 @@
 enum {
 	CACHED = 32,	 /* folders remembered (10 states x .queue and .work) */
 	NAMES_MAX = 512, /* a larger folder is not listed: -1 */
-	FLUX_S = 2,	 /* seconds: past every file system's timestamp granularity */
 };
 
 struct listing {
@@ -41,18 +40,19 @@ static struct {
 	unsigned next;
 } dc = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static void stamp_of(const struct stat *s, struct np_dirs_stamp *st)
+void np__stamp_of(const struct stat *s, struct np_dirs_stamp *st)
 {
 	memset(st, 0, sizeof *st);
 	st->dev = s->st_dev;
 	st->ino = s->st_ino;
+	st->size = s->st_size;
 	st->mtim = s->st_mtim;
 	st->ctim = s->st_ctim;
 }
 
-static int same_stamp(const struct np_dirs_stamp *a, const struct np_dirs_stamp *b)
+int np__stamp_same(const struct np_dirs_stamp *a, const struct np_dirs_stamp *b)
 {
-	return a->dev == b->dev && a->ino == b->ino && a->mtim.tv_sec == b->mtim.tv_sec &&
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mtim.tv_sec == b->mtim.tv_sec &&
 	       a->mtim.tv_nsec == b->mtim.tv_nsec && a->ctim.tv_sec == b->ctim.tv_sec &&
 	       a->ctim.tv_nsec == b->ctim.tv_nsec;
 }
@@ -155,12 +155,12 @@ static int check_dir(const char *dir, struct np_dirs_stamp *st)
 	/* An entry changed in the listing's tick would leave mtime and ctime
 	 * as they were, and mtime is that tick's only then (ctime alone moves
 	 * when mtime is set back, and the stamp then differs by mtime). */
-	if (now.tv_sec - s.st_mtim.tv_sec < FLUX_S)
+	if (now.tv_sec - s.st_mtim.tv_sec < NP_STAMP_FLUX_S)
 		return -1;
-	stamp_of(&s, st);
+	np__stamp_of(&s, st);
 	pthread_mutex_lock(&dc.lock);
 	struct listing *l = find(dir);
-	int current = l && same_stamp(&l->st, st);
+	int current = l && np__stamp_same(&l->st, st);
 	pthread_mutex_unlock(&dc.lock);
 	if (current)
 		return 1;
@@ -173,8 +173,8 @@ static int check_dir(const char *dir, struct np_dirs_stamp *st)
 	struct np_dirs_stamp after;
 	int gone = stat(dir, &s) < 0;
 	if (!gone)
-		stamp_of(&s, &after);
-	if (gone || !same_stamp(st, &after)) {
+		np__stamp_of(&s, &after);
+	if (gone || !np__stamp_same(st, &after)) {
 		free_names(names, n);
 		return -1;
 	}
@@ -207,7 +207,7 @@ int np__dir_has(struct np_dirs *seen, const char *dir, const char *name)
 	/* the listing this request found current, not one another request
 	 * put in its place since */
 	struct listing *l = find(dir);
-	int rc = l && same_stamp(&l->st, &d->stamp) ? answer(l, name) : -1;
+	int rc = l && np__stamp_same(&l->st, &d->stamp) ? answer(l, name) : -1;
 	pthread_mutex_unlock(&dc.lock);
 	return rc;
 }

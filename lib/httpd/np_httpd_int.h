@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -133,13 +134,20 @@ void np__password_saved(struct np_req *r, const char stamp_before[65], const cha
 
 /* ---- names in spool folders (np_httpd_dirs.c) ---- */
 #define NP_DIRS_SEEN 24
-/* A folder as stat(2) saw it: any entry created, removed or renamed in it
- * moves mtime and ctime. */
+/* A folder or file as stat(2) saw it: any entry created, removed or
+ * renamed in a folder moves its mtime and ctime; a file rewritten in place
+ * moves them too, and a file renamed over it brings a new inode. A stamp
+ * younger than NP_STAMP_FLUX_S seconds may not see a second change within
+ * the same timestamp tick, so neither cache answers from one. */
 struct np_dirs_stamp {
 	dev_t dev;
 	ino_t ino;
+	off_t size;
 	struct timespec mtim, ctim;
 };
+#define NP_STAMP_FLUX_S 2 /* seconds: past every file system's timestamp granularity */
+void np__stamp_of(const struct stat *s, struct np_dirs_stamp *st);
+int np__stamp_same(const struct np_dirs_stamp *a, const struct np_dirs_stamp *b);
 /* What one request learned of the folders it asked about (zeroed at
  * first): each is looked at once per request. */
 struct np_dirs {

@@ -7,9 +7,10 @@
  * the same files. A manifest is written once (atomically, by rename) and
  * seldom rewritten; its texts are kept by path and the file's inode, size,
  * mtime and ctime, so any new version (a rename brings a new inode) is
- * parsed again. A file changed in the last FLUX_S seconds is not kept: a
- * rewrite in place within one timestamp tick could keep all four (a later
- * one moves mtime; mtime set back by hand still moves ctime). */
+ * parsed again (np__stamp_same). A file changed in the last
+ * NP_STAMP_FLUX_S seconds is not kept: a rewrite in place within one
+ * timestamp tick could keep all four (a later one moves mtime; mtime set
+ * back by hand still moves ctime). */
 #include "np_httpd_int.h"
 
 #include "np_json.h"
@@ -25,13 +26,11 @@ enum {
 	SLOTS = 64,	      /* files kept (study pages open at once, each polled) */
 	TEXT_MAX = 256 << 10, /* larger texts are made for each request */
 	FILE_MAX = 16 << 20,  /* as load_opt: a larger file is null */
-	FLUX_S = 2,	      /* seconds: past every file system's timestamp granularity */
 };
 
 struct entry {
 	char key[PATH_MAX + 32]; /* kind '\n' path */
 	struct np_dirs_stamp st;
-	off_t size;
 	char *text[NP_JTEXTS];
 	int n;
 };
@@ -41,13 +40,6 @@ static struct {
 	struct entry e[SLOTS];
 	unsigned next;
 } jc = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static int same(const struct entry *e, const struct stat *s)
-{
-	return e->st.dev == s->st_dev && e->st.ino == s->st_ino && e->size == s->st_size &&
-	       e->st.mtim.tv_sec == s->st_mtim.tv_sec && e->st.mtim.tv_nsec == s->st_mtim.tv_nsec &&
-	       e->st.ctim.tv_sec == s->st_ctim.tv_sec && e->st.ctim.tv_nsec == s->st_ctim.tv_nsec;
-}
 
 static void drop(struct entry *e)
 {
@@ -76,12 +68,15 @@ int np__json_file_texts(const char *path, const char *kind, np_jtext_fn make, vo
 	if (snprintf(key, sizeof key, "%s\n%s", kind, path) >= (int)sizeof key)
 		key[0] = 0; /* not kept */
 	struct stat s;
+	struct np_dirs_stamp st;
 	int present = stat(path, &s) == 0 && S_ISREG(s.st_mode);
+	if (present)
+		np__stamp_of(&s, &st);
 	if (present && key[0]) {
 		pthread_mutex_lock(&jc.lock);
 		for (int i = 0; i < SLOTS; i++) {
 			struct entry *e = &jc.e[i];
-			if (e->n == n && !strcmp(e->key, key) && same(e, &s)) {
+			if (e->n == n && !strcmp(e->key, key) && np__stamp_same(&e->st, &st)) {
 				int rc = copy_out(e->text, n, out);
 				pthread_mutex_unlock(&jc.lock);
 				return rc;
@@ -108,12 +103,11 @@ int np__json_file_texts(const char *path, const char *kind, np_jtext_fn make, vo
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	struct stat after;
+	struct np_dirs_stamp st_after;
 	/* kept only when the file read is the one stat saw, and settled */
-	if (present && key[0] && total <= TEXT_MAX && now.tv_sec - s.st_mtim.tv_sec >= FLUX_S &&
-	    stat(path, &after) == 0 && after.st_ino == s.st_ino && after.st_dev == s.st_dev &&
-	    after.st_size == s.st_size && after.st_mtim.tv_sec == s.st_mtim.tv_sec &&
-	    after.st_mtim.tv_nsec == s.st_mtim.tv_nsec && after.st_ctim.tv_sec == s.st_ctim.tv_sec &&
-	    after.st_ctim.tv_nsec == s.st_ctim.tv_nsec && copy_out(made, n, out) == 0) {
+	if (present && key[0] && total <= TEXT_MAX && now.tv_sec - s.st_mtim.tv_sec >= NP_STAMP_FLUX_S &&
+	    stat(path, &after) == 0 && (np__stamp_of(&after, &st_after), np__stamp_same(&st, &st_after)) &&
+	    copy_out(made, n, out) == 0) {
 		pthread_mutex_lock(&jc.lock);
 		struct entry *e = NULL;
 		for (int i = 0; i < SLOTS && !e; i++)
@@ -123,8 +117,7 @@ int np__json_file_texts(const char *path, const char *kind, np_jtext_fn make, vo
 			e = &jc.e[jc.next++ % SLOTS];
 		drop(e);
 		snprintf(e->key, sizeof e->key, "%s", key);
-		e->st = (struct np_dirs_stamp){s.st_dev, s.st_ino, s.st_mtim, s.st_ctim};
-		e->size = s.st_size;
+		e->st = st;
 		memcpy(e->text, made, sizeof made);
 		e->n = n;
 		pthread_mutex_unlock(&jc.lock);
