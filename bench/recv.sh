@@ -209,6 +209,10 @@ run() {
 	esac
 	pid=$!
 	waitport "$P" || { echo "recv.sh: $name did not listen on port $P within 10 s (see $R/log)" >&2; exit 1; }
+	# The previous receiver's files written out first: storescp leaves
+	# its 240 MB in the page cache, and the next receiver's writes (and
+	# np-recv's syncfs) would otherwise pay for them.
+	sync
 	t0=$(now)
 	if [ "$assoc" = 1 ]; then
 		storescu -aec DEST +sd +r +sp '*.dcm' 127.0.0.1 "$P" "$STUDY" >/dev/null 2>"$R/scu.err"
