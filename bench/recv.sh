@@ -14,6 +14,10 @@
 #                in-process or association set-up runs (for comparing
 #                np-recv builds run after run)
 #   BENCH_NPRECV another np-recv binary to measure (default build/sbin/np-recv)
+#   BENCH_ROUNDS rounds of the storescp / np-recv runs, one after the other
+#                (3): each figure is the run of the median wall time, and
+#                the 4-association ratio is given for every round too (a
+#                run on this VM's disk can take twice as long as the next)
 #   BENCH_OUT    working folder (default bench/out; grows by several
 #                hundred MB: `make clean-bench` removes bench/out)
 # The small set is one study of ~1900 11 KB instances.
@@ -50,6 +54,7 @@ NSL=${BENCH_NSL:-30}
 SHIM=$TOP/build/peers/libbind127.so
 NPRECV=${BENCH_NPRECV:-$TOP/build/sbin/np-recv}
 QUICK=${BENCH_QUICK:-}
+ROUNDS=${BENCH_ROUNDS:-3}
 export TCP_NODELAY=1
 # every peer tool before anything is measured
 tools="storescu storescp pgrep /usr/bin/time /usr/bin/python3"
@@ -175,9 +180,9 @@ echo "durable write: $DW writes/s, $DWCPU CPU ms per write (one O_DIRECT|O_DSYNC
 RESULTS=$OUT/results
 : >"$RESULTS"
 run() {
-	name=$1 assoc=$2 kind=$3
+	name=$1 assoc=$2 kind=$3 round=${4:-1}
 	P=$(port)
-	R=$OUT/rx-$name-$assoc
+	R=$OUT/rx-$name-$assoc-$round
 	mkdir -p "$R"
 	case $kind in
 	nprecv | nprecv-inproc | nprecv-nolog)
@@ -250,14 +255,18 @@ run() {
 	read -r u s rss <<EOF
 $(tail -n 1 "$R/time")
 EOF
-	echo "$name $assoc $t0 $t1 $u $s $rss $got $wb" >>"$RESULTS"
+	echo "$name $assoc $t0 $t1 $u $s $rss $got $wb $round" >>"$RESULTS"
 }
 
-for a in 1 4; do
-	run storescp $a storescp
-	run np-recv $a nprecv
-	run np-recv-nolog $a nprecv-nolog
-	[ -n "$QUICK" ] || run orthanc $a orthanc
+round=1
+while [ $round -le "$ROUNDS" ]; do
+	for a in 1 4; do
+		run storescp $a storescp $round
+		run np-recv $a nprecv $round
+		run np-recv-nolog $a nprecv-nolog $round
+		[ -n "$QUICK" ] || [ $round -gt 1 ] || run orthanc $a orthanc
+	done
+	round=$((round + 1))
 done
 [ -n "$QUICK" ] || run np-recv-inproc 1 nprecv-inproc
 
@@ -287,20 +296,34 @@ if [ -z "$QUICK" ]; then
 fi
 
 echo
-awk -v n="$N" -v mb="$MB" -v fs="$FS" -v dwcpu="$DWCPU" -v bytes="$BYTES" -v walmin="$WALMIN" '
-{ name=$1; a=$2; w=$4-$3; cpu=$5+$6; key=name" "a
-  W[key]=w; C[key]=cpu; S[key]=$6; M[key]=$7; G[key]=$8; B[key]=$9; order[++k]=key }
+awk -v n="$N" -v mb="$MB" -v fs="$FS" -v dwcpu="$DWCPU" -v bytes="$BYTES" -v walmin="$WALMIN" -v rounds="$ROUNDS" '
+# every run of a receiver (name, assoc) is kept; its figures are those of
+# the run of median wall time
+{ name=$1; a=$2; w=$4-$3; key=name" "a
+  if (!(key in R)) order[++k]=key
+  i=++R[key]; RW[key,i]=w; RC[key,i]=$5+$6; RSYS[key,i]=$6; RM[key,i]=$7; RG[key,i]=$8; RB[key,i]=$9; RR[key,i]=$10 }
+function median(key,   i, j, t, idx, m) {
+  m=R[key]; for (i=1; i<=m; i++) idx[i]=i
+  for (i=1; i<=m; i++) for (j=i+1; j<=m; j++) if (RW[key,idx[j]] < RW[key,idx[i]]) { t=idx[i]; idx[i]=idx[j]; idx[j]=t }
+  return idx[int((m+1)/2)] }
 # bytes written per byte received, or n/a when not measured (see the header)
 function wr(key) { if (!(key in B) || B[key] < bytes / 2) { nwr++; return "n/a" } return sprintf("%.2f", B[key]/bytes) }
 END {
-  printf "%-16s %5s %8s %9s %7s %8s %12s %9s %8s %9s %9s\n", "receiver", "assoc", "wall s", "inst/s", "MB/s", "cpu s", "cpu ms/inst", "peak RSS", "stored", "wr/rx", "vs storescp"
+  for (i=1; i<=k; i++) { key=order[i]; j=median(key)
+    W[key]=RW[key,j]; C[key]=RC[key,j]; S[key]=RSYS[key,j]; M[key]=RM[key,j]; G[key]=RG[key,j]; B[key]=RB[key,j]
+    lo=hi=RW[key,1]; for (r=2; r<=R[key]; r++) { if (RW[key,r] < lo) lo=RW[key,r]; if (RW[key,r] > hi) hi=RW[key,r] }
+    SPREAD[key]=sprintf("%.2f-%.2f", lo, hi) }
+  printf "median of %d rounds (each receiver run once a round, one after the other); wall s of every run: min-max\n", rounds
+  printf "%-16s %5s %8s %9s %7s %8s %12s %9s %8s %9s %9s %11s\n", "receiver", "assoc", "wall s", "inst/s", "MB/s", "cpu s", "cpu ms/inst", "peak RSS", "stored", "wr/rx", "vs storescp", "min-max s"
   for (i=1; i<=k; i++) { key=order[i]; split(key, p, " ")
     ref="storescp " p[2]
-    printf "%-16s %5s %8.2f %9.1f %7.1f %8.2f %12.3f %7.1fMB %8d %9s %9.2fx\n", p[1], p[2], W[key], n/W[key], mb/W[key], C[key], C[key]*1000/n, M[key]/1024, G[key], wr(key), W[key]/W[ref] }
+    printf "%-16s %5s %8.2f %9.1f %7.1f %8.2f %12.3f %7.1fMB %8d %9s %9.2fx %11s\n", p[1], p[2], W[key], n/W[key], mb/W[key], C[key], C[key]*1000/n, M[key]/1024, G[key], wr(key), W[key]/W[ref], SPREAD[key] }
   printf "\nbytes written per byte received (wr/rx): np-recv %s (1 assoc), %s (4 assoc); storescp %s, %s; np-recv%s least, file + instance log: %.2f\n", wr("np-recv 1"), wr("np-recv 4"), wr("storescp 1"), wr("storescp 4"), "\047s", walmin
   if (nwr) printf "n/a: write_bytes not measured (an association process still running 10 s after the senders finished, or under half a byte per byte received: its I/O was not reaped into the receiver\047s count)\n"
   printf "\nfsync-per-file limit %.1f files/s; np-recv over 1 association: %.2fx that limit\n", fs, (n/W["np-recv 1"])/fs
-  printf "np-recv 4 assoc wall / storescp 4 assoc wall: %.2f (target <= 1, issue 21)\n", W["np-recv 4"]/W["storescp 4"]
+  printf "np-recv 4 assoc wall / storescp 4 assoc wall: %.2f (medians; target <= 1, issue 21); round by round:", W["np-recv 4"]/W["storescp 4"]
+  for (r=1; r<=R["np-recv 4"]; r++) printf " %.2f", RW["np-recv 4",r]/RW["storescp 4",r]
+  printf "\n"
   c1 = C["np-recv 1"]*1000/n; c4 = C["np-recv 4"]*1000/n
   printf "np-recv CPU per instance: %.3f ms (1 assoc), %.3f ms (4 assoc) = %.2fx (target <= 1.2, issue 21); storescp %.3f, %.3f ms = %.2fx\n", c1, c4, c4/c1, C["storescp 1"]*1000/n, C["storescp 4"]*1000/n, C["storescp 4"]/C["storescp 1"]
   printf "np-recv without its instance log (each instance written once, file and folder fsynced): wr/rx %s, %s; wall / storescp %.2f (1 assoc), %.2f (4 assoc), np-recv with it %.2f, %.2f\n", wr("np-recv-nolog 1"), wr("np-recv-nolog 4"), W["np-recv-nolog 1"]/W["storescp 1"], W["np-recv-nolog 4"]/W["storescp 4"], W["np-recv 1"]/W["storescp 1"], W["np-recv 4"]/W["storescp 4"]
