@@ -189,7 +189,7 @@ run() {
 		mkdir -p "$R/home/etc"
 		printf '{"dicom": {"ae_title": "DEST"}}\n' >"$R/home/etc/neuropacs.json"
 		# once before the measured run: np-recv writes its instance log
-		# slots (8 x 32 MiB) the first time it starts on a home
+		# slots (4 x 32 MiB) the first time it starts on a home
 		"$NPRECV" --home "$R/home" --port "$P" 2>"$R/log.first" &
 		waitport "$P" || { echo "recv.sh: $NPRECV did not listen on port $P within 10 s (see $R/log.first)" >&2; exit 1; }
 		kill $!

@@ -1216,10 +1216,8 @@ int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_
 	clean_tmp(home);
 	recover_log(home);
 	struct np_err werr = {0};
-	/* Associations whose instance log slots are kept ready: two each, one
-	 * taking records while the other is checkpointed. */
-	int keep = cfg.max_assoc < 4 ? cfg.max_assoc : 4;
-	if (np_wal_prepare(home, 2 * keep, &werr) < 0)
+	int keep = cfg.max_assoc < 4 ? cfg.max_assoc : 4; /* instance log slots kept ready */
+	if (np_wal_prepare(home, keep, &werr) < 0)
 		np_log_err(NULL, &werr);
 	/* Slots a burst (of an earlier run, too) left beyond those. */
 	int grown = 1, trim_s = wal_trim_seconds();
@@ -1272,7 +1270,7 @@ int np_recv_run(const char *home, const struct np_recv_overrides *ov, struct np_
 		if (poll(p, 2, wait_ms) < 0 && errno != EINTR)
 			break;
 		if (trim_at > 0 && !stopping && np_mono() >= trim_at) {
-			wal_trim(home, 2 * keep);
+			wal_trim(home, keep);
 			grown = 0;
 			trim_at = 0;
 		}

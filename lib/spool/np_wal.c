@@ -22,8 +22,6 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,24 +67,12 @@ struct rec_file {
 #define HEAD_LEN sizeof(struct rec_head)
 #define REC_HDR (HEAD_LEN + sizeof(struct rec_file))
 
-struct slot {
-	int lockfd, fd; /* holds the flock; writes direct and synchronous */
-	struct sb sb;
-	uint64_t seq; /* records in this generation */
-	size_t off;
-};
-
-/* Two slots at most: when the one taking records is full, the other takes
- * them while a thread checkpoints the full one, so the association does not
- * wait for the files' writeback (the second is claimed on first need). */
 struct np_wal {
-	struct slot slot[2];
-	int cur, nslots;
-	int waldirfd, incomingfd, tmpfd;
+	int lockfd, fd, incomingfd;
 	unsigned char *buf; /* REC_HDR bytes of header, then the caller's file */
-	pthread_t bg;
-	int bg_running;
-	int bg_errno; /* of the background checkpoint, read after the join */
+	struct sb sb;
+	uint64_t seq;
+	size_t off;
 };
 
 static uint32_t sb_crc(const struct sb *s)
@@ -372,57 +358,6 @@ static int still_named(int waldirfd, const char *name, int fd)
 	       a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }
 
-/* Claim a free slot into *s (made and written on first use), replaying what
- * a dead process left in it. Returns 0, or -1 with err. */
-static int claim_slot(struct np_wal *w, struct slot *s, struct np_err *err)
-{
-	char name[32];
-	s->lockfd = s->fd = -1;
-	for (int i = 0, again = 0; i < MAX_SLOTS && s->lockfd < 0; i++) {
-		snprintf(name, sizeof name, "slot-%d", i);
-		int fd = openat(w->waldirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
-		if (fd < 0)
-			return np_err_sys(err, errno, "unable to open spool/wal/%s", name);
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && still_named(w->waldirfd, name, fd)) {
-			s->lockfd = fd;
-		} else {
-			/* np_wal_trim removed the slot between our open and flock:
-			 * a recovery would never find records written to it, so
-			 * take the name again (a few times at most). */
-			int removed = !still_named(w->waldirfd, name, fd);
-			close(fd);
-			if (removed && again++ < 3)
-				i--;
-		}
-	}
-	if (s->lockfd < 0)
-		return np_err_sys(err, EBUSY, "every instance log slot is in use");
-	/* Replay first: a slot of another size (an older version) is still read. */
-	if (recover_slot(s->lockfd, w->incomingfd, w->tmpfd, name) < 0)
-		return np_err_sys(err, errno, "unable to replay spool/wal/%s", name);
-	struct stat st;
-	int whole = fstat(s->lockfd, &st) == 0 && st.st_size == SLOT_SIZE &&
-		    pread(s->lockfd, &s->sb, sizeof s->sb, 0) == (ssize_t)sizeof s->sb && sb_valid(&s->sb);
-	if (!whole && make_slot(s->lockfd, w->waldirfd, &s->sb) < 0)
-		return np_err_sys(err, errno, "unable to prepare spool/wal/%s", name);
-	s->fd = openat(w->waldirfd, name, O_RDWR | O_DIRECT | O_DSYNC | O_CLOEXEC);
-	if (s->fd < 0)
-		return np_err_sys(err, errno, "unable to open spool/wal/%s for direct writes", name);
-	s->seq = 0;
-	s->off = BLOCK;
-	return 0;
-}
-
-static void release_slot(struct slot *s)
-{
-	if (s->fd >= 0)
-		close(s->fd);
-	if (s->lockfd >= 0)
-		close(s->lockfd); /* drops the flock */
-	s->fd = s->lockfd = -1;
-	OPENSSL_cleanse(&s->sb, sizeof s->sb);
-}
-
 struct np_wal *np_wal_open(const char *home, struct np_err *err)
 {
 	struct np_wal *w = calloc(1, sizeof *w);
@@ -430,20 +365,64 @@ struct np_wal *np_wal_open(const char *home, struct np_err *err)
 		np_err_sys(err, ENOMEM, "unable to allocate the instance log");
 		return NULL;
 	}
-	w->incomingfd = w->tmpfd = -1;
-	w->slot[0].lockfd = w->slot[0].fd = w->slot[1].lockfd = w->slot[1].fd = -1;
-	w->waldirfd = open_waldir(home, 1, err);
-	if (w->waldirfd < 0 || open_spool_dirs(home, &w->incomingfd, &w->tmpfd, err) < 0)
+	w->lockfd = w->fd = w->incomingfd = -1;
+	int tmpfd = -1, waldirfd = open_waldir(home, 1, err);
+	if (waldirfd < 0 || open_spool_dirs(home, &w->incomingfd, &tmpfd, err) < 0)
 		goto fail;
-	w->nslots = 1;
-	if (claim_slot(w, &w->slot[0], err) < 0)
+	char name[32];
+	for (int i = 0, again = 0; i < MAX_SLOTS && w->lockfd < 0; i++) {
+		snprintf(name, sizeof name, "slot-%d", i);
+		int fd = openat(waldirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+		if (fd < 0) {
+			np_err_sys(err, errno, "unable to open spool/wal/%s", name);
+			goto fail;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && still_named(waldirfd, name, fd)) {
+			w->lockfd = fd;
+		} else {
+			/* np_wal_trim removed the slot between our open and flock:
+			 * a recovery would never find records written to it, so
+			 * take the name again (a few times at most). */
+			int removed = !still_named(waldirfd, name, fd);
+			close(fd);
+			if (removed && again++ < 3)
+				i--;
+		}
+	}
+	if (w->lockfd < 0) {
+		np_err_sys(err, EBUSY, "every instance log slot is in use");
 		goto fail;
+	}
+	/* Replay first: a slot of another size (an older version) is still read. */
+	if (recover_slot(w->lockfd, w->incomingfd, tmpfd, name) < 0) {
+		np_err_sys(err, errno, "unable to replay spool/wal/%s", name);
+		goto fail;
+	}
+	struct stat st;
+	int whole = fstat(w->lockfd, &st) == 0 && st.st_size == SLOT_SIZE &&
+		    pread(w->lockfd, &w->sb, sizeof w->sb, 0) == (ssize_t)sizeof w->sb && sb_valid(&w->sb);
+	if (!whole && make_slot(w->lockfd, waldirfd, &w->sb) < 0) {
+		np_err_sys(err, errno, "unable to prepare spool/wal/%s", name);
+		goto fail;
+	}
+	w->fd = openat(waldirfd, name, O_RDWR | O_DIRECT | O_DSYNC | O_CLOEXEC);
+	if (w->fd < 0) {
+		np_err_sys(err, errno, "unable to open spool/wal/%s for direct writes", name);
+		goto fail;
+	}
 	if (posix_memalign((void **)&w->buf, BLOCK, round_block(REC_HDR + NP_WAL_MAX))) {
 		np_err_sys(err, ENOMEM, "unable to allocate the instance log");
 		goto fail;
 	}
+	w->off = BLOCK;
+	close(tmpfd);
+	close(waldirfd);
 	return w;
 fail:
+	if (tmpfd >= 0)
+		close(tmpfd);
+	if (waldirfd >= 0)
+		close(waldirfd);
 	np_wal_close(w, NULL);
 	return NULL;
 }
@@ -455,81 +434,25 @@ unsigned char *np_wal_buf(struct np_wal *w)
 
 int np_wal_dirty(const struct np_wal *w)
 {
-	return w->slot[0].seq > 0 || w->slot[1].seq > 0 || w->bg_running;
-}
-
-/* Empty a slot whose files are durable: a new generation, with a fresh key. */
-static int renew(struct slot *s)
-{
-	struct sb next = s->sb;
-	next.gen++;
-	int r = write_sb(s->fd, &next, 1);
-	if (r == 0) {
-		s->sb = next;
-		s->seq = 0;
-		s->off = BLOCK;
-	}
-	OPENSSL_cleanse(&next, sizeof next);
-	return r;
-}
-
-static void *checkpoint_in_background(void *arg)
-{
-	struct np_wal *w = arg;
-	struct slot *s = &w->slot[1 - w->cur];
-	w->bg_errno = syncfs(w->incomingfd) < 0 || renew(s) < 0 ? errno : 0;
-	return NULL;
-}
-
-/* Wait for the background checkpoint; returns its errno (0: done). */
-static int join_background(struct np_wal *w)
-{
-	if (!w->bg_running)
-		return 0;
-	pthread_join(w->bg, NULL);
-	w->bg_running = 0;
-	return w->bg_errno;
+	return w->seq > 0;
 }
 
 int np_wal_checkpoint(struct np_wal *w, struct np_err *err)
 {
-	/* A failed background checkpoint left its records: done again here. */
-	join_background(w);
-	int dirty = 0;
-	for (int i = 0; i < w->nslots; i++)
-		dirty |= w->slot[i].seq > 0;
-	if (!dirty)
+	if (!w->seq)
 		return 0;
 	if (syncfs(w->incomingfd) < 0)
 		return np_err_sys(err, errno, "unable to make spool/incoming durable (syncfs)");
-	for (int i = 0; i < w->nslots; i++)
-		if (w->slot[i].seq > 0 && renew(&w->slot[i]) < 0)
-			return np_err_sys(err, errno, "unable to start a new instance log generation");
-	return 0;
-}
-
-/* The current slot is full: take records in the other one, claimed on first
- * need, and checkpoint the full one in a thread. Where that cannot be
- * done, the full slot is checkpointed here, as with one slot. */
-static int switch_slot(struct np_wal *w, struct np_err *err)
-{
-	if (join_background(w) != 0 || (w->nslots == 1 && claim_slot(w, &w->slot[1], NULL) < 0)) {
-		if (w->nslots == 1)
-			release_slot(&w->slot[1]);
-		return np_wal_checkpoint(w, err);
+	struct sb next = w->sb;
+	next.gen++;
+	if (write_sb(w->fd, &next, 1) < 0) {
+		OPENSSL_cleanse(&next, sizeof next);
+		return np_err_sys(err, errno, "unable to start a new instance log generation");
 	}
-	w->nslots = 2;
-	w->cur = 1 - w->cur;
-	/* Signals go to the association's thread, which waits in poll(). */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	w->bg_running = pthread_create(&w->bg, NULL, checkpoint_in_background, w) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!w->bg_running) {
-		w->cur = 1 - w->cur;
-		return np_wal_checkpoint(w, err);
-	}
+	w->sb = next;
+	OPENSSL_cleanse(&next, sizeof next);
+	w->seq = 0;
+	w->off = BLOCK;
 	return 0;
 }
 
@@ -540,23 +463,22 @@ int np_wal_append(struct np_wal *w, size_t len, const char *dir, const char *nam
 	if (len > NP_WAL_MAX || strlen(dir) >= sizeof f.dir || strlen(name) >= sizeof f.name)
 		return np_err_set(err, NP_ERR_PERM, "instance too large for the instance log");
 	size_t total = round_block(REC_HDR + len);
-	if (w->slot[w->cur].off + total > SLOT_SIZE && switch_slot(w, err) < 0)
+	if (w->off + total > SLOT_SIZE && np_wal_checkpoint(w, err) < 0)
 		return -1;
-	struct slot *s = &w->slot[w->cur];
 	snprintf(f.dir, sizeof f.dir, "%s", dir);
 	snprintf(f.name, sizeof f.name, "%s", name);
 	memcpy(w->buf + HEAD_LEN, &f, sizeof f);
-	struct rec_head h = {.gen = s->sb.gen, .seq = s->seq, .len = (uint32_t)(sizeof f + len)};
+	struct rec_head h = {.gen = w->sb.gen, .seq = w->seq, .len = (uint32_t)(sizeof f + len)};
 	memcpy(h.magic, REC_MAGIC, 8);
-	if (gcm(1, s->sb.key, h.seq, &h, w->buf + HEAD_LEN, sizeof f + len, h.tag) < 0)
+	if (gcm(1, w->sb.key, h.seq, &h, w->buf + HEAD_LEN, sizeof f + len, h.tag) < 0)
 		return np_err_set(err, NP_ERR_TEMP, "unable to encrypt an instance log record");
 	memcpy(w->buf, &h, sizeof h);
 	memset(w->buf + REC_HDR + len, 0, total - REC_HDR - len);
-	ssize_t wr = pwrite(s->fd, w->buf, total, (off_t)s->off);
+	ssize_t wr = pwrite(w->fd, w->buf, total, (off_t)w->off);
 	if (wr != (ssize_t)total)
 		return np_err_sys(err, wr < 0 ? errno : EIO, "unable to write the instance log");
-	s->off += total;
-	s->seq++;
+	w->off += total;
+	w->seq++;
 	return 0;
 }
 
@@ -564,19 +486,18 @@ int np_wal_close(struct np_wal *w, struct np_err *err)
 {
 	if (!w)
 		return 0;
-	int r = w->slot[0].fd >= 0 ? np_wal_checkpoint(w, err) : 0;
-	for (int i = 0; i < 2; i++)
-		release_slot(&w->slot[i]);
-	if (w->waldirfd >= 0)
-		close(w->waldirfd);
+	int r = w->fd >= 0 ? np_wal_checkpoint(w, err) : 0;
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->lockfd >= 0)
+		close(w->lockfd); /* drops the flock */
 	if (w->incomingfd >= 0)
 		close(w->incomingfd);
-	if (w->tmpfd >= 0)
-		close(w->tmpfd);
 	if (w->buf) {
 		OPENSSL_cleanse(w->buf, round_block(REC_HDR + NP_WAL_MAX));
 		free(w->buf);
 	}
+	OPENSSL_cleanse(&w->sb, sizeof w->sb);
 	free(w);
 	return r;
 }

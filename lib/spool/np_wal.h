@@ -8,13 +8,9 @@
  * incoming/, and appends a copy to a log slot of its own in spool/wal/ with
  * one direct, synchronous write into space written once when the slot was
  * made (so no metadata changes and one flush). Only then does it answer the
- * C-STORE. Before a study lock is released and when the association ends,
- * one syncfs() makes the files themselves durable and the slot starts over
- * (a new generation). When the slot is full, records go to a second slot
- * while a thread does that for the full one: a syncfs in the association's
- * path stalled it while the file system wrote out every file received since
- * (bench/recv.sh over 4 associations, median of 8 interleaved runs: 1.40 s
- * against storescp's 1.12 s; with the hand-over 1.11 s).
+ * C-STORE. When the slot is full, before a study lock is released and when
+ * the association ends, one syncfs() makes the files themselves durable
+ * and the slot starts over (a new generation).
  *
  * Each association flushes its own slot, with no group commit: a leader
  * that flushes for the others (writes without O_DSYNC, then one fdatasync
@@ -71,8 +67,7 @@ int np_wal_close(struct np_wal *w, struct np_err *err);
 int np_wal_recover_all(const char *home, struct np_err *err);
 
 /* Make the first n slots now (32 MiB each, written once) so the first
- * associations do not wait for it (np-recv makes two per association it
- * keeps ready). Slots in use or made are left alone. */
+ * associations do not wait for it. Slots in use or made are left alone. */
 int np_wal_prepare(const char *home, int n, struct np_err *err);
 
 /* Remove the slots numbered keep and up that no process holds, once
