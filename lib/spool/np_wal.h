@@ -23,7 +23,14 @@
  * bench/recv.sh measures that as np-recv-nolog, which writes 1.03 bytes per
  * byte received against the log's 1.94 but took longer over one association
  * in 5 of 7 runs (1.0-3.9x storescp's wall, the log 0.9-3.1x), as the
- * flushes of a busy disk grow slow.
+ * flushes of a busy disk grow slow. Nor does a thread checkpoint a full
+ * slot while the association logs into a second one (measured 2026-12): no
+ * faster over 4 associations in bench/recv.sh once every receiver started
+ * on a clean page cache (1.13 against 1.15x storescp's wall), and about 15%
+ * slower receiving in bench/pipeline.sh (median of 9 and 6 runs), where the
+ * thread's syncfs, which writes out the other services' files too, slowed
+ * every flush of the log beside it. Writing a record's blocks ahead while
+ * the instance arrives (the head block last) was no faster either.
  *
  * After a crash (killed process, power loss) np_wal_recover_all() replays
  * every slot no live process holds: a logged instance whose file is

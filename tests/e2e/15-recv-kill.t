@@ -10,7 +10,7 @@
 # np-stable before it takes a study) writes them all back, byte for byte.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NP_TOP/tests/peers/recv.sh"
-plan 13
+plan 17
 
 # 40 directions x 10 slices: at about 3,000 instances a second the transfer
 # lasts longer than the test takes to see 40 acknowledgements and kill
@@ -18,16 +18,19 @@ plan 13
 find "$T/study" -name '*.dcm' | sort >"$T/files"
 recv_config '{}'
 
-# send_and_kill N: send the study, kill -9 np-recv once N instances are
-# acknowledged, wait until its processes are gone; $T/acked lists the UIDs.
+# send_and_kill N [NP-SCU OPTIONS]: send the study ($T/files), kill -9
+# np-recv once N instances are acknowledged, wait until its processes are
+# gone; $T/acked lists the UIDs.
 send_and_kill() {
 	recv_start
 	: >"$T/scu.out"
-	"$PLAIN/peers/np-scu" 127.0.0.1 "$RECV_PORT" $(cat "$T/files") >"$T/scu.out" 2>"$T/scu.err" &
+	n=$1
+	shift
+	"$PLAIN/peers/np-scu" "$@" 127.0.0.1 "$RECV_PORT" $(cat "$T/files") >"$T/scu.out" 2>"$T/scu.err" &
 	SCU=$!
 	# every 10 ms: the whole transfer may take a fraction of a second
 	_i=0
-	while [ "$(wc -l <"$T/scu.out")" -lt "$1" ] && [ $_i -lt 3000 ]; do
+	while [ "$(wc -l <"$T/scu.out")" -lt "$n" ] && [ $_i -lt 3000 ]; do
 		sleep 0.01
 		_i=$((_i + 1))
 	done
@@ -98,3 +101,29 @@ st=$(find "$NP_HOME/spool/stable" -mindepth 1 -maxdepth 1 -type d | head -1)
 ok "np-stable took the study" test -n "$st"
 is "$(missing "$st")" 0 "with every acknowledged instance"
 is "$(whole "$st")" 0 "and whole"
+
+# One association logs more than its 32 MiB slot holds: 512x512 instances
+# (about 520 KiB, 63 to a slot), one every 10 ms. At the 64th the slot is
+# checkpointed (syncfs, a new generation) and logging starts over; the kill
+# comes after that, and the power cut takes the files logged since (those
+# before were made durable by the checkpoint).
+rm -rf "$NP_HOME/spool/incoming/"* "$NP_HOME/spool/stable/"*
+/usr/bin/python3 "$NP_TOP/tests/data/make_mr_study.py" "$T/big" --size 512 --ndir 4 --nsl 18 >/dev/null
+find "$T/big" -name '*.dcm' | sort >"$T/files"
+recv_config '{}'
+: >"$T/recv.log"
+send_and_kill 80 -d 10
+A=$(wc -l <"$T/acked")
+diag "$A of $(wc -l <"$T/files") instances of 520 KiB acknowledged before the kill"
+ok "the transfer went past one slot and was cut short" test "$A" -ge 70 -a "$A" -lt "$(wc -l <"$T/files")"
+tail -n +64 "$T/acked" >"$T/since"
+for u in $(cat "$T/since"); do
+	find "$NP_HOME/spool/incoming" -name "$u.dcm" -delete
+done
+recv_start
+"$PLAIN/peers/np-scu" -e 127.0.0.1 "$RECV_PORT" >/dev/null
+is "$(missing "$NP_HOME/spool/incoming")" 0 "np-recv wrote back every instance logged since the checkpoint"
+is "$(whole "$NP_HOME/spool/incoming")" 0 "and whole"
+like "$(cat "$T/recv.log")" "instance log slot-0 replayed: [0-9]* instances logged, $(($(wc -l <"$T/since"))) written again" \
+	"the replay wrote back just those (the checkpoint's generation has no record of the others)"
+recv_stop
