@@ -26,11 +26,15 @@
  * flushes of a busy disk grow slow. Nor does a thread checkpoint a full
  * slot while the association logs into a second one (measured 2026-12): no
  * faster over 4 associations in bench/recv.sh once every receiver started
- * on a clean page cache (1.13 against 1.15x storescp's wall), and about 15%
- * slower receiving in bench/pipeline.sh (median of 9 and 6 runs), where the
+ * on a clean page cache (1.13 against 1.15x storescp's wall), and about 10%
+ * slower receiving in bench/pipeline.sh (median of 9 runs each), where the
  * thread's syncfs, which writes out the other services' files too, slowed
  * every flush of the log beside it. Writing a record's blocks ahead while
- * the instance arrives (the head block last) was no faster either.
+ * the instance arrives (the head block last) was no faster either. Logging
+ * only instances of up to 64 KiB and fsyncing larger ones cut the bytes
+ * written per byte received from 1.93 to 1.20 on bench/recv.sh's realistic
+ * set and took 1.09x storescp's wall over 4 associations, but 1.24x over
+ * one (1.09x with every instance logged), the way most PACS send.
  *
  * After a crash (killed process, power loss) np_wal_recover_all() replays
  * every slot no live process holds: a logged instance whose file is
