@@ -301,7 +301,7 @@ awk -v n="$N" -v mb="$MB" -v fs="$FS" -v dwcpu="$DWCPU" -v bytes="$BYTES" -v wal
 # the run of median wall time
 { name=$1; a=$2; w=$4-$3; key=name" "a
   if (!(key in R)) order[++k]=key
-  i=++R[key]; RW[key,i]=w; RC[key,i]=$5+$6; RSYS[key,i]=$6; RM[key,i]=$7; RG[key,i]=$8; RB[key,i]=$9; RR[key,i]=$10 }
+  i=++R[key]; RW[key,i]=w; RC[key,i]=$5+$6; RSYS[key,i]=$6; RM[key,i]=$7; RG[key,i]=$8; RB[key,i]=$9 }
 function median(key,   i, j, t, idx, m) {
   m=R[key]; for (i=1; i<=m; i++) idx[i]=i
   for (i=1; i<=m; i++) for (j=i+1; j<=m; j++) if (RW[key,idx[j]] < RW[key,idx[i]]) { t=idx[i]; idx[i]=idx[j]; idx[j]=t }
