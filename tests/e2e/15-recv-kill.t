@@ -103,7 +103,7 @@ is "$(missing "$st")" 0 "with every acknowledged instance"
 is "$(whole "$st")" 0 "and whole"
 
 # One association logs more than its 32 MiB slot holds: 512x512 instances
-# (about 520 KiB, 63 to a slot), one every 10 ms. At the 64th the slot is
+# (about 520 KiB, 63 to a slot), one every 20 ms. At the 64th the slot is
 # checkpointed (syncfs, a new generation) and logging starts over; the kill
 # comes after that, and the power cut takes the files logged since (those
 # before were made durable by the checkpoint).
@@ -112,7 +112,7 @@ rm -rf "$NP_HOME/spool/incoming/"* "$NP_HOME/spool/stable/"*
 find "$T/big" -name '*.dcm' | sort >"$T/files"
 recv_config '{}'
 : >"$T/recv.log"
-send_and_kill 80 -d 10
+send_and_kill 80 -d 20
 A=$(wc -l <"$T/acked")
 diag "$A of $(wc -l <"$T/files") instances of 520 KiB acknowledged before the kill"
 ok "the transfer went past one slot and was cut short" test "$A" -ge 70 -a "$A" -lt "$(wc -l <"$T/files")"
